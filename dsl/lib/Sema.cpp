@@ -16,6 +16,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Casting.h"
@@ -183,6 +184,8 @@ private:
   llvm::DenseMap<const ModelDef *, int> modelState; // 1 checking, 2 done
   llvm::DenseMap<const ModelDef *, const Type *> modelResult;
   llvm::DenseMap<const ModelDef *, const Module *> modelModule;
+  /// Models and blocks being checked, outermost first (for recursion chains).
+  std::vector<const ModelDef *> checking;
   const Module *current = nullptr;
 };
 
@@ -609,9 +612,17 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
   // types are known; one still being checked calls itself.
   const Type *result = instance ? types.get(Type::Kind::Model) : resultOf(target);
   if (!result) {
+    std::string chain;
+    bool inCycle = false;
+    for (const ModelDef *d : checking) {
+      inCycle = inCycle || d == target;
+      if (inCycle)
+        chain += d->getName().name + " -> ";
+    }
+    chain += calleeName.str();
     diags.error(calleeRef->getRange(),
-                "'" + calleeName + "' uses itself: recursive models and "
-                                   "blocks cannot be unrolled");
+                "recursive use of '" + calleeName + "' (" + chain +
+                    "); models and blocks cannot call themselves");
     diags.note(target->getName().range, "'" + calleeName + "' is defined here");
     checkArgsLoosely();
     return types.getError();
@@ -1163,6 +1174,8 @@ void Sema::checkModelDef(const Module &m, ModelDef &def) {
   if (modelState.lookup(&def) != 0)
     return;
   modelState[&def] = 1;
+  checking.push_back(&def);
+  llvm::scope_exit popChecking([&] { checking.pop_back(); });
   current = &m;
   llvm::StringRef name = def.getName().name;
   Scope scope;
