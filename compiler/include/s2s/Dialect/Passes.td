@@ -1,0 +1,104 @@
+//===- Passes.td - Passes of the s2s dialect ---------------*- tablegen -*-===//
+
+#ifndef S2S_PASSES_TD
+#define S2S_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def S2SInferShapes : Pass<"s2s-infer-shapes", "::mlir::ModuleOp"> {
+  let summary = "Infer static tensor shapes through every model forward";
+  let description = [{
+    Walks each model forward (`func.func` with `s2s.model`) in order and
+    asks every op implementing `ShapeInferenceOpInterface` for its result
+    types, then sets the function's result types from its returns. A layer
+    whose operands do not fit (a patch that does not divide the grid, a
+    residual add of two shapes that do not broadcast, ...) is an error at
+    the spec line it came from, naming both shapes.
+
+    Before:
+    ```mlir
+    func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<*xf32> attributes {s2s.model = "Net"} {
+      %y = s2s.linear %x {out = 16 : i64, bias = true, name = "fc"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+      return %y : tensor<*xf32>
+    }
+    ```
+    After:
+    ```mlir
+    func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x16xf32> attributes {s2s.model = "Net"} {
+      %y = s2s.linear %x {out = 16 : i64, bias = true, name = "fc"} : tensor<8x3x32x64xf32> -> tensor<8x3x32x16xf32>
+      return %y : tensor<8x3x32x16xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::s2s::S2SDialect", "::mlir::func::FuncDialect"];
+}
+
+def S2SUnrollRollout : Pass<"s2s-unroll-rollout", "::mlir::ModuleOp"> {
+  let summary = "Unroll the autoregressive tableau into batched model calls";
+  let description = [{
+    For each `s2s.rollout` of order K on a model whose input is
+    `[B, C, H, W]`, builds `func.func @<model>_rollout(%window:
+    [B, K+1, C, H, W]) -> tensor<f32>`: order k's predictions for all
+    start times are one batched call of the model (K calls, not K(K+1)/2),
+    and each order's predictions are compared with the truth by the
+    rollout's loss (`s2s.loss`), summed with the per-order `weights`.
+
+    Before:
+    ```mlir
+    s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+    ```
+    After (schematically): `@net_rollout` slices the window, calls `@net`
+    on the 2 start frames stacked along the batch, then on the first
+    prediction, and adds the two `s2s.loss` values.
+  }];
+  let dependentDialects = ["::s2s::S2SDialect", "::mlir::func::FuncDialect"];
+}
+
+def S2SFuse : Pass<"s2s-fuse", "::mlir::ModuleOp"> {
+  let summary = "Fuse chains that have one fused runtime kernel";
+  let description = [{
+    Folds an activation into the `s2s.linear` or `s2s.conv2d` that feeds
+    it when that is its only use (`activation` attribute), so the runtime
+    runs one fused kernel forward and backward.
+
+    Before:
+    ```mlir
+    %h = s2s.linear %x {out = 64 : i64, bias = true, name = "fc1"} : tensor<8x32xf32> -> tensor<8x64xf32>
+    %a = s2s.activation "gelu" %h : tensor<8x64xf32> -> tensor<8x64xf32>
+    ```
+    After:
+    ```mlir
+    %a = s2s.linear %x {activation = "gelu", out = 64 : i64, bias = true, name = "fc1"} : tensor<8x32xf32> -> tensor<8x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::s2s::S2SDialect"];
+}
+
+def S2SShard : Pass<"s2s-shard", "::mlir::ModuleOp"> {
+  let summary = "Lay parameters out on the device mesh of `s2s.parallel`";
+  let description = [{
+    Annotates every op that owns parameters with `s2s.sharding`:
+    `replicated` under `ddp`, `zero1`/`zero2` (parameters replicated,
+    optimizer state or gradients sharded over the `data` axis), `sharded`
+    over `data` under `zero3`/`fsdp`; with a `tensor` axis of size > 1,
+    Megatron layouts: attention and the first linear of a pair `column`,
+    the second linear of the pair `row`, so one all-reduce per pair.
+  }];
+  let dependentDialects = ["::s2s::S2SDialect"];
+}
+
+def S2SPlanMemory : Pass<"s2s-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Bytes per rank for parameters, gradients, optimizer state and activations";
+  let description = [{
+    From the inferred shapes, the precision and batch of `s2s.train` and
+    the mesh and strategy of `s2s.parallel`, computes for each model the
+    bytes each rank holds and attaches them as `s2s.memory` to the model's
+    forward: `params`, `grads`, `optimizer` (Adam-style: two fp32 moments
+    plus an fp32 master copy under reduced precision), `activations` (every
+    forward result kept for the backward, per rank's micro-batch) and
+    `total`.
+  }];
+  let dependentDialects = ["::s2s::S2SDialect"];
+}
+
+#endif // S2S_PASSES_TD

@@ -1,0 +1,700 @@
+//===- S2SOps.td - Operations of the s2s dialect -----------*- tablegen -*-===//
+
+#ifndef S2S_OPS_TD
+#define S2S_OPS_TD
+
+include "s2s/Dialect/S2SDialect.td"
+include "s2s/Dialect/S2SInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Base classes
+//===----------------------------------------------------------------------===//
+
+defvar InferShapes = DeclareOpInterfaceMethods<S2S_ShapeInferenceOpInterface>;
+defvar OwnsParams = DeclareOpInterfaceMethods<S2S_ParameterizedOpInterface>;
+
+/// One tensor in, one tensor out.
+class S2S_UnaryOp<string mnemonic, list<Trait> traits = []>
+    : S2S_Op<mnemonic, !listconcat([Pure, InferShapes], traits)> {
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+/// Elementwise with numpy-style broadcasting; a rank-0 operand is a scalar.
+class S2S_BroadcastOp<string mnemonic, string what>
+    : S2S_Op<mnemonic, [Pure, InferShapes]> {
+  let summary = "elementwise " # what # " with broadcasting";
+  let description = [{
+    Applies the operation elementwise after broadcasting both operands to
+    a common shape, as numpy does: dimensions are matched from the right
+    and each pair must be equal or one of them 1.
+
+    ```mlir
+    %z = s2s.}] # mnemonic # [{ %x, %y : tensor<8x3x32x64xf32>, tensor<1x3x1x1xf32> -> tensor<8x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$lhs, AnyTensor:$rhs);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Scalars and elementwise arithmetic
+//===----------------------------------------------------------------------===//
+
+def S2S_ConstantOp : S2S_Op<"constant", [Pure, ConstantLike]> {
+  let summary = "a scalar constant as a rank-0 tensor";
+  let description = [{
+    A number from the spec used in tensor arithmetic, such as the `0.5` in
+    `x * 0.5`. It broadcasts against any tensor.
+
+    ```mlir
+    %half = s2s.constant 5.000000e-01 : tensor<f32>
+    ```
+  }];
+  let arguments = (ins F64Attr:$value);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def S2S_AddOp : S2S_BroadcastOp<"add", "addition">;
+def S2S_SubOp : S2S_BroadcastOp<"sub", "subtraction">;
+def S2S_MulOp : S2S_BroadcastOp<"mul", "multiplication">;
+def S2S_DivOp : S2S_BroadcastOp<"div", "division">;
+
+def S2S_NegOp : S2S_UnaryOp<"neg"> {
+  let summary = "elementwise negation";
+  let description = [{
+    ```mlir
+    %y = s2s.neg %x : tensor<4x8xf32> -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+def S2S_ActivationOp : S2S_Op<"activation", [Pure, InferShapes]> {
+  let summary = "a pointwise nonlinearity";
+  let description = [{
+    `kind` is one of `gelu`, `relu`, `silu`, `tanh`, `sigmoid`.
+
+    ```mlir
+    %y = s2s.activation "gelu" %x : tensor<8x256x768xf32> -> tensor<8x256x768xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kind, AnyTensor:$input);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $kind $input attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def S2S_SoftmaxOp : S2S_UnaryOp<"softmax"> {
+  let summary = "softmax along one dimension";
+  let description = [{
+    `dim` may be negative (counted from the end).
+
+    ```mlir
+    %p = s2s.softmax %x {dim = -1 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$dim);
+  let hasVerifier = 1;
+}
+
+def S2S_DropoutOp : S2S_UnaryOp<"dropout"> {
+  let summary = "dropout of elements during training";
+  let description = [{
+    Zeroes each element with probability `p` in training and scales the
+    rest by 1/(1-p); the identity in evaluation. `0 <= p < 1`.
+
+    ```mlir
+    %y = s2s.dropout %x {p = 1.000000e-01 : f64} : tensor<8x16xf32> -> tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, F64Attr:$p);
+  let hasVerifier = 1;
+}
+
+def S2S_DropPathOp : S2S_UnaryOp<"drop_path"> {
+  let summary = "stochastic depth: drops whole samples of a residual branch";
+  let description = [{
+    Zeroes a sample's branch with probability `p` in training.
+    `0 <= p < 1`.
+
+    ```mlir
+    %y = s2s.drop_path %x {p = 1.000000e-01 : f64} : tensor<8x16xf32> -> tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, F64Attr:$p);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Layers with learnable parameters
+//===----------------------------------------------------------------------===//
+
+def S2S_LinearOp : S2S_UnaryOp<"linear", [OwnsParams]> {
+  let summary = "fully connected layer over the last dimension";
+  let description = [{
+    `[..., in] -> [..., out]`, owning `weight: [in, out]` and, when `bias`,
+    `bias: [out]`. `activation`, set by `s2s-fuse`, applies a pointwise
+    nonlinearity to the result in the same kernel.
+
+    ```mlir
+    %y = s2s.linear %x {out = 768 : i64, bias = true, name = "head"}
+        : tensor<8x256x384xf32> -> tensor<8x256x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$out, BoolAttr:$bias,
+                       StrAttr:$name, OptionalAttr<StrAttr>:$activation);
+  let hasVerifier = 1;
+}
+
+def S2S_Conv2dOp : S2S_UnaryOp<"conv2d", [OwnsParams]> {
+  let summary = "2-d convolution over [batch, channel, lat, lon]";
+  let description = [{
+    Owns `weight: [out, in, kernel0, kernel1]` and `bias: [out]`.
+    `pad_mode` is `zeros`, `circular`, `reflect` or `replicate`.
+
+    ```mlir
+    %y = s2s.conv2d %x {out = 32 : i64, kernel = array<i64: 3, 3>,
+                        stride = array<i64: 1, 1>, padding = array<i64: 1, 1>,
+                        pad_mode = "circular", bias = true, name = "enc"}
+        : tensor<8x3x32x64xf32> -> tensor<8x32x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$out,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
+                       DenseI64ArrayAttr:$padding, StrAttr:$pad_mode,
+                       BoolAttr:$bias, StrAttr:$name,
+                       OptionalAttr<StrAttr>:$activation);
+  let hasVerifier = 1;
+}
+
+def S2S_LayerNormOp : S2S_UnaryOp<"layer_norm", [OwnsParams]> {
+  let summary = "layer normalisation over the last dimension";
+  let description = [{
+    Owns `weight` and `bias` of the last dimension's size.
+
+    ```mlir
+    %y = s2s.layer_norm %x {eps = 1.000000e-05 : f64, name = "norm1"}
+        : tensor<8x256x768xf32> -> tensor<8x256x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, F64Attr:$eps, StrAttr:$name);
+  let hasVerifier = 1;
+}
+
+def S2S_GroupNormOp : S2S_UnaryOp<"group_norm", [OwnsParams]> {
+  let summary = "group normalisation over the channel dimension (dim 1)";
+  let description = [{
+    The channels must divide into `groups`. Owns `weight` and `bias` of
+    the channel count.
+
+    ```mlir
+    %y = s2s.group_norm %x {groups = 8 : i64, eps = 1.000000e-05 : f64, name = "gn"}
+        : tensor<8x32x32x64xf32> -> tensor<8x32x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$groups, F64Attr:$eps,
+                       StrAttr:$name);
+  let hasVerifier = 1;
+}
+
+def S2S_InstanceNormOp : S2S_UnaryOp<"instance_norm"> {
+  let summary = "instance normalisation (no learnable parameters)";
+  let description = [{
+    ```mlir
+    %y = s2s.instance_norm %x {eps = 1.000000e-05 : f64} : tensor<8x32x32x64xf32> -> tensor<8x32x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, F64Attr:$eps);
+}
+
+def S2S_AttentionOp : S2S_UnaryOp<"attention", [OwnsParams]> {
+  let summary = "multi-head self-attention over [batch, tokens, embed]";
+  let description = [{
+    `embed` must divide into `heads`. Owns `qkv.weight: [embed, 3*embed]`,
+    `qkv.bias: [3*embed]` (when `qkv_bias`), `proj.weight: [embed, embed]`
+    and `proj.bias: [embed]`.
+
+    ```mlir
+    %y = s2s.attention %x {heads = 12 : i64, qkv_bias = true, dropout = 0.0 : f64, name = "attn"}
+        : tensor<8x256x768xf32> -> tensor<8x256x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$heads, BoolAttr:$qkv_bias,
+                       F64Attr:$dropout, StrAttr:$name);
+  let hasVerifier = 1;
+}
+
+def S2S_CrossAttentionOp
+    : S2S_Op<"cross_attention", [Pure, InferShapes, OwnsParams]> {
+  let summary = "multi-head attention of queries over a context";
+  let description = [{
+    `input: [batch, tokens, embed]`, `context: [batch, ctx, ctx_embed]`.
+    Owns `q` (`embed x embed`), `kv` (`ctx_embed x 2*embed`) and `proj`
+    (`embed x embed`), each with a bias.
+
+    ```mlir
+    %y = s2s.cross_attention %x, %c {heads = 8 : i64, name = "xattn"}
+        : tensor<8x64x256xf32>, tensor<8x100x128xf32> -> tensor<8x64x256xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, AnyTensor:$context, I64Attr:$heads,
+                       StrAttr:$name);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $context attr-dict `:` type($input) `,` type($context) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def S2S_PatchEmbedOp : S2S_UnaryOp<"patch_embed", [OwnsParams]> {
+  let summary = "cut a field into patches and embed each as a token";
+  let description = [{
+    `[batch, channel, lat, lon] -> [batch, (lat/p0)*(lon/p1), embed]`, a
+    convolution with kernel and stride `patch`. The patch must divide the
+    grid. Owns `weight: [embed, channel, p0, p1]` and `bias: [embed]`.
+
+    ```mlir
+    %t = s2s.patch_embed %x {patch = array<i64: 8, 8>, embed = 768 : i64, name = "embed"}
+        : tensor<8x7x720x1440xf32> -> tensor<8x16200x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$patch,
+                       I64Attr:$embed, StrAttr:$name);
+  let hasVerifier = 1;
+}
+
+def S2S_UnpatchOp : S2S_UnaryOp<"unpatch"> {
+  let summary = "tokens back to a field";
+  let description = [{
+    `[batch, (g0/p0)*(g1/p1), channels*p0*p1] -> [batch, channels, g0, g1]`.
+
+    ```mlir
+    %f = s2s.unpatch %t {patch = array<i64: 8, 8>, grid = array<i64: 720, 1440>, channels = 7 : i64}
+        : tensor<8x16200x448xf32> -> tensor<8x7x720x1440xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$patch,
+                       DenseI64ArrayAttr:$grid, I64Attr:$channels);
+  let hasVerifier = 1;
+}
+
+def S2S_Afno2dOp : S2S_UnaryOp<"afno2d", [OwnsParams]> {
+  let summary = "FourCastNet's adaptive Fourier neural operator mixer";
+  let description = [{
+    On `[batch, h, w, embed]`: a real FFT over (h, w), a two-layer
+    block-diagonal complex MLP on the channels (`blocks` blocks of
+    `embed/blocks`), soft shrinkage by `sparsity`, keeping the fraction
+    `modes` of the frequencies, and the inverse FFT. `embed` must divide
+    into `blocks`. Owns `w1, w2: [2, blocks, embed/blocks, embed/blocks]`
+    and `b1, b2: [2, blocks, embed/blocks]` (real and imaginary parts).
+
+    ```mlir
+    %y = s2s.afno2d %x {blocks = 8 : i64, sparsity = 1.000000e-02 : f64, modes = 1.0 : f64, name = "filter"}
+        : tensor<8x90x180x768xf32> -> tensor<8x90x180x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$blocks, F64Attr:$sparsity,
+                       F64Attr:$modes, StrAttr:$name);
+  let hasVerifier = 1;
+}
+
+def S2S_GraphMessageOp
+    : S2S_Op<"graph_message", [Pure, InferShapes, OwnsParams]> {
+  let summary = "one round of message passing on a graph";
+  let description = [{
+    `nodes: [batch, N, D]`, `edge_features: [batch, E, De]`,
+    `edges: [2, E]` (sender and receiver indices). A message MLP on
+    (sender, receiver, edge) features, summed at receivers, and a node MLP
+    on (node, aggregate) give `[batch, N, out]`. Owns the two MLPs:
+    `msg.fc1: [2D+De, hidden]`, `msg.fc2: [hidden, out]`,
+    `node.fc1: [D+out, hidden]`, `node.fc2: [hidden, out]`, with biases.
+
+    ```mlir
+    %h = s2s.graph_message %n, %ef, %e {hidden = 64 : i64, out = 64 : i64, name = "proc0"}
+        : tensor<2x42x64xf32>, tensor<2x240x4xf32>, tensor<2x240xi64> -> tensor<2x42x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$nodes, AnyTensor:$edge_features,
+                       AnyTensor:$edges, I64Attr:$hidden, I64Attr:$out,
+                       StrAttr:$name);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $nodes `,` $edge_features `,` $edges attr-dict `:` type($nodes) `,`
+    type($edge_features) `,` type($edges) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def S2S_ParamOp : S2S_Op<"param", [Pure, OwnsParams]> {
+  let summary = "a learnable tensor declared with `param` in a model";
+  let description = [{
+    Its type is written in the spec and must be static. `init` names the
+    initialiser (`normal`, `trunc_normal`, `uniform`, `zeros`, `ones`,
+    `constant`) and `init_args` its numbers.
+
+    ```mlir
+    %pos = s2s.param {name = "pos", init = "trunc_normal", init_args = array<f64: 0.02>}
+        : tensor<1x16200x768xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, StrAttr:$init,
+                       DenseF64ArrayAttr:$init_args);
+  let results = (outs AnyStaticShapeTensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Layout
+//===----------------------------------------------------------------------===//
+
+def S2S_ReshapeOp : S2S_UnaryOp<"reshape"> {
+  let summary = "reshape to `shape`; one entry may be -1";
+  let description = [{
+    The element count must be kept.
+
+    ```mlir
+    %y = s2s.reshape %x {shape = array<i64: 8, 90, 180, -1>}
+        : tensor<8x16200x768xf32> -> tensor<8x90x180x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$shape);
+  let hasVerifier = 1;
+}
+
+def S2S_PermuteOp : S2S_UnaryOp<"permute"> {
+  let summary = "permute dimensions";
+  let description = [{
+    `dims` is a permutation of `0..rank-1`.
+
+    ```mlir
+    %y = s2s.permute %x {dims = array<i64: 0, 2, 3, 1>}
+        : tensor<8x3x32x64xf32> -> tensor<8x32x64x3xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$dims);
+  let hasVerifier = 1;
+}
+
+def S2S_FlattenOp : S2S_UnaryOp<"flatten"> {
+  let summary = "merge dimensions start..end (inclusive; negative from the end)";
+  let description = [{
+    ```mlir
+    %y = s2s.flatten %x {start = 2 : i64, end = -1 : i64}
+        : tensor<8x3x32x64xf32> -> tensor<8x3x2048xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$start, I64Attr:$end);
+}
+
+def S2S_ConcatOp : S2S_Op<"concat", [Pure, InferShapes]> {
+  let summary = "concatenate tensors along one dimension";
+  let description = [{
+    All inputs have one rank and agree on every other dimension.
+
+    ```mlir
+    %y = s2s.concat %a, %b {dim = 1 : i64}
+        : tensor<8x3x32x64xf32>, tensor<8x4x32x64xf32> -> tensor<8x7x32x64xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyTensor>:$inputs, I64Attr:$dim);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` type($inputs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def S2S_SliceOp : S2S_UnaryOp<"slice"> {
+  let summary = "the range start..end (end excluded) of one dimension";
+  let description = [{
+    ```mlir
+    %y = s2s.slice %x {dim = 1 : i64, start = 0 : i64, end = 2 : i64}
+        : tensor<8x3x32x64xf32> -> tensor<8x2x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$dim, I64Attr:$start,
+                       I64Attr:$end);
+  let hasVerifier = 1;
+}
+
+def S2S_MeanOp : S2S_UnaryOp<"mean"> {
+  let summary = "mean over one dimension";
+  let description = [{
+    ```mlir
+    %y = s2s.mean %x {dim = 1 : i64, keep = false} : tensor<8x256x768xf32> -> tensor<8x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$dim, BoolAttr:$keep);
+}
+
+def S2S_PadOp : S2S_UnaryOp<"pad"> {
+  let summary = "pad the last dimensions";
+  let description = [{
+    `pad` lists (before, after) pairs from the last dimension backwards,
+    as torch's `pad` does. `mode` is `zeros`, `circular`, `reflect` or
+    `replicate`.
+
+    ```mlir
+    %y = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = "circular"}
+        : tensor<8x3x32x64xf32> -> tensor<8x3x36x66xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$pad,
+                       StrAttr:$mode);
+  let hasVerifier = 1;
+}
+
+def S2S_PadSphereOp : S2S_UnaryOp<"pad_sphere"> {
+  let summary = "pad a global field: periodic in longitude, reflected at the poles";
+  let description = [{
+    `pad = [lat, lon]` cells on each side.
+
+    ```mlir
+    %y = s2s.pad_sphere %x {pad = array<i64: 1, 1>} : tensor<8x3x32x64xf32> -> tensor<8x3x34x66xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$pad);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Fourier transforms
+//===----------------------------------------------------------------------===//
+
+def S2S_Rfft2Op : S2S_UnaryOp<"rfft2"> {
+  let summary = "real FFT over the last two dimensions";
+  let description = [{
+    `[..., h, w]` real -> `[..., h, w/2+1]` complex.
+
+    ```mlir
+    %y = s2s.rfft2 %x : tensor<8x3x32x64xf32> -> tensor<8x3x32x33xcomplex<f32>>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+def S2S_Irfft2Op : S2S_UnaryOp<"irfft2"> {
+  let summary = "inverse real FFT over the last two dimensions";
+  let description = [{
+    `[..., h, w/2+1]` complex -> `[..., size0, size1]` real.
+
+    ```mlir
+    %y = s2s.irfft2 %x {size = array<i64: 32, 64>}
+        : tensor<8x3x32x33xcomplex<f32>> -> tensor<8x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$size);
+  let hasVerifier = 1;
+}
+
+def S2S_Fft2Op : S2S_UnaryOp<"fft2"> {
+  let summary = "complex FFT over the last two dimensions";
+  let description = [{
+    ```mlir
+    %y = s2s.fft2 %x : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xcomplex<f32>>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+def S2S_Ifft2Op : S2S_UnaryOp<"ifft2"> {
+  let summary = "inverse complex FFT over the last two dimensions";
+  let description = [{
+    ```mlir
+    %y = s2s.ifft2 %x : tensor<8x3x32x64xcomplex<f32>> -> tensor<8x3x32x64xcomplex<f32>>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+//===----------------------------------------------------------------------===//
+// Inputs the runtime provides, and physics
+//===----------------------------------------------------------------------===//
+
+def S2S_GraphEdgesOp : S2S_Op<"graph_edges", [Pure, InferShapes]> {
+  let summary = "the edges of a named graph the runtime builds";
+  let description = [{
+    `multimesh` is the icosahedral mesh refined `refinement` times, with
+    both directions of each of its `30 * 4^refinement` edges:
+    `[2, 60 * 4^refinement]` indices.
+
+    ```mlir
+    %e = s2s.graph_edges {graph = "multimesh", refinement = 1 : i64} : tensor<2x240xi64>
+    ```
+  }];
+  let arguments = (ins StrAttr:$graph, I64Attr:$refinement);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def S2S_GridCoordsOp : S2S_UnaryOp<"grid_coords"> {
+  let summary = "sin/cos of latitude and longitude of each grid point";
+  let description = [{
+    `[batch, c, lat, lon] -> [batch, 4, lat, lon]`.
+
+    ```mlir
+    %g = s2s.grid_coords %x : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+def S2S_TimeFeaturesOp : S2S_UnaryOp<"time_features"> {
+  let summary = "sin/cos of day of year and time of day of each sample";
+  let description = [{
+    `[batch, c, lat, lon] -> [batch, 4, lat, lon]`, at the valid time plus
+    `lead` seconds.
+
+    ```mlir
+    %t = s2s.time_features %x {lead = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$lead);
+}
+
+def S2S_LeadEmbedOp : S2S_UnaryOp<"lead_embed"> {
+  let summary = "sinusoidal embedding of a lead time";
+  let description = [{
+    `[batch] or [batch, 1] -> [batch, dim]`; `dim` is even.
+
+    ```mlir
+    %e = s2s.lead_embed %lead {dim = 64 : i64} : tensor<8xf32> -> tensor<8x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$dim);
+  let hasVerifier = 1;
+}
+
+def S2S_ConvectiveAdjustOp : S2S_UnaryOp<"convective_adjust"> {
+  let summary = "relax convectively unstable columns, conserving energy";
+  let description = [{
+    Relaxes each unstable column towards neutral over `tau` seconds, with
+    the column's integrated moist static energy conserved.
+
+    ```mlir
+    %y = s2s.convective_adjust %x {tau = 3600 : i64, threshold = 0.0 : f64}
+        : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$tau, F64Attr:$threshold);
+  let hasVerifier = 1;
+}
+
+def S2S_LossOp : S2S_Op<"loss", [Pure, InferShapes]> {
+  let summary = "a scalar loss between a prediction and a target";
+  let description = [{
+    `kind` is `mse`, `mae` or `huber`; `weight` is `uniform` or `latitude`
+    (cos-latitude weights over dim 2, normalised to mean 1). Both operands
+    have one shape.
+
+    ```mlir
+    %l = s2s.loss "mse" %pred, %truth {weight = "latitude"}
+        : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$kind, AnyTensor:$prediction, AnyTensor:$target,
+                       StrAttr:$weight);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $kind $prediction `,` $target attr-dict `:` type($prediction) `,`
+    type($target) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Sections
+//===----------------------------------------------------------------------===//
+
+def S2S_DataOp : S2S_Op<"data", [Symbol]> {
+  let summary = "a data set: [time, channel, lat, lon] samples";
+  let description = [{
+    The spec's `data NAME { ... }`. `channels` are the channel names in
+    model order, `grid` the [lat, lon] size when given, `step` the time
+    between samples in seconds. `source` and `config` hold the other
+    entries as written (calls as `{callee = "...", args...}`).
+
+    ```mlir
+    s2s.data @era5 {channels = ["u10", "v10"], grid = array<i64: 721, 1440>,
+                    step = 21600 : i64,
+                    source = {callee = "hdf5", pattern = "data/*.h5", field = "fields"},
+                    config = {}}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, StrArrayAttr:$channels,
+                       OptionalAttr<DenseI64ArrayAttr>:$grid,
+                       OptionalAttr<I64Attr>:$step, DictionaryAttr:$source,
+                       DictionaryAttr:$config);
+  let assemblyFormat = "$sym_name attr-dict";
+  let hasVerifier = 1;
+}
+
+def S2S_RolloutOp
+    : S2S_Op<"rollout", [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the autoregressive tableau and its losses";
+  let description = [{
+    Rolls model `model` out `order` steps on data `data`. `loss` is the
+    loss against the truth; `config` holds `align`, `jacobian`, `patches`
+    and `weights` when given.
+
+    ```mlir
+    s2s.rollout @net on @era5 {order = 4 : i64, loss = {callee = "mse", weight = "latitude"}, config = {}}
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$model, FlatSymbolRefAttr:$data,
+                       I64Attr:$order, DictionaryAttr:$loss,
+                       DictionaryAttr:$config);
+  let assemblyFormat = "$model `on` $data attr-dict";
+  let hasVerifier = 1;
+}
+
+def S2S_ParallelOp : S2S_Op<"parallel"> {
+  let summary = "the device mesh and the data-parallel strategy";
+  let description = [{
+    `axes` names the mesh axes in order and `sizes` their sizes.
+    `strategy` is `ddp`, `zero1`, `zero2`, `zero3` or `fsdp`.
+
+    ```mlir
+    s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>, strategy = "zero3", config = {}}
+    ```
+  }];
+  let arguments = (ins StrArrayAttr:$axes, DenseI64ArrayAttr:$sizes,
+                       StrAttr:$strategy, DictionaryAttr:$config);
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def S2S_TrainOp
+    : S2S_Op<"train", [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the training schedule";
+  let description = [{
+    Trains `model` on `data` for `epochs` with global batch `batch`.
+    `precision` is `fp32`, `bf16` or `fp16`; `optimizer` the optimizer as
+    written; `config` the other entries.
+
+    ```mlir
+    s2s.train @net on @era5 {epochs = 80 : i64, batch = 64 : i64, precision = "bf16",
+                             optimizer = {callee = "adamw", lr = 5.0e-04 : f64}, config = {}}
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$model, FlatSymbolRefAttr:$data,
+                       I64Attr:$epochs, I64Attr:$batch, StrAttr:$precision,
+                       DictionaryAttr:$optimizer, DictionaryAttr:$config);
+  let assemblyFormat = "$model `on` $data attr-dict";
+  let hasVerifier = 1;
+}
+
+#endif // S2S_OPS_TD

@@ -1,0 +1,1008 @@
+//===- S2SOps.cpp - Verifiers, shape functions and parameters of s2s ops -===//
+//
+// Every shape rule lives here once: `inferShapes` sets result types (used by
+// the s2s-infer-shapes pass and by MLIRGen's callers through it), the
+// verifiers check attributes and, where types are known, shapes, and
+// `getParameters` gives the learnable tensors each layer owns.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2s/Dialect/S2SOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace s2s;
+
+#include "s2s/Dialect/S2SInterfaces.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "s2s/Dialect/S2SOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// `[8, 3, 32, 64]`, with `?` for a dynamic size.
+std::string shapeStr(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += ", ";
+    s += ShapedType::isDynamic(shape[i]) ? "?" : std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+RankedTensorType ranked(Value v) {
+  return dyn_cast<RankedTensorType>(v.getType());
+}
+
+void setResult(Operation *op, ArrayRef<int64_t> shape, Type element) {
+  op->getResult(0).setType(RankedTensorType::get(shape, element));
+}
+
+/// Same shape and element type as the input.
+LogicalResult sameAsInput(Operation *op) {
+  if (auto t = ranked(op->getOperand(0)))
+    op->getResult(0).setType(t);
+  return success();
+}
+
+/// Non-negative dimension index, or failure with a message.
+FailureOr<int64_t> normaliseDim(Operation *op, int64_t dim, int64_t rank) {
+  int64_t d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= rank)
+    return op->emitOpError() << "dimension " << dim
+                             << " is out of range for rank " << rank;
+  return d;
+}
+
+Type complexOf(Type t) {
+  if (isa<ComplexType>(t))
+    return t;
+  return ComplexType::get(t);
+}
+
+Type realOf(Type t) {
+  if (auto c = dyn_cast<ComplexType>(t))
+    return c.getElementType();
+  return t;
+}
+
+LogicalResult checkPositive(Operation *op, StringRef what, int64_t v) {
+  if (v < 1)
+    return op->emitOpError() << "'" << what << "' must be at least 1, got "
+                             << v;
+  return success();
+}
+
+LogicalResult checkPair(Operation *op, StringRef what, ArrayRef<int64_t> v,
+                        int64_t min) {
+  if (v.size() != 2)
+    return op->emitOpError() << "'" << what << "' needs 2 values, got "
+                             << v.size();
+  for (int64_t x : v)
+    if (x < min)
+      return op->emitOpError() << "'" << what << "' values must be at least "
+                               << min << ", got " << shapeStr(v);
+  return success();
+}
+
+LogicalResult checkOneOf(Operation *op, StringRef what, StringRef value,
+                         ArrayRef<StringRef> allowed) {
+  if (llvm::is_contained(allowed, value))
+    return success();
+  std::string list;
+  for (StringRef a : allowed)
+    list += (list.empty() ? "" : ", ") + a.str();
+  return op->emitOpError() << "'" << what << "' must be one of " << list
+                           << ", got '" << value << "'";
+}
+
+LogicalResult checkProbability(Operation *op, double p) {
+  if (p < 0 || p >= 1)
+    return op->emitOpError() << "'p' must be in [0, 1), got " << p;
+  return success();
+}
+
+/// The rank a layer needs, with a message naming the shape it got.
+LogicalResult needRank(Operation *op, RankedTensorType t, int64_t rank,
+                       StringRef layout) {
+  if (t.getRank() == rank)
+    return success();
+  return op->emitError() << op->getName().stripDialect() << " expects "
+                         << layout << ", got " << shapeStr(t.getShape());
+}
+
+const StringRef kPadModes[] = {"zeros", "circular", "reflect", "replicate"};
+const StringRef kActivations[] = {"gelu", "relu", "silu", "tanh", "sigmoid"};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Constants and elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConstantOp::verify() {
+  auto t = dyn_cast<RankedTensorType>(getType());
+  if (!t || t.getRank() != 0)
+    return emitOpError() << "result must be a rank-0 tensor, got "
+                         << getType();
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValueAttr(); }
+
+/// Numpy broadcasting of two shapes; failure if they do not broadcast.
+static FailureOr<SmallVector<int64_t>> broadcast(ArrayRef<int64_t> a,
+                                                 ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (ShapedType::isDynamic(x) || ShapedType::isDynamic(y))
+      out[i] = x == 1 ? y : (y == 1 ? x : ShapedType::kDynamic);
+    else if (x == y || y == 1)
+      out[i] = x;
+    else if (x == 1)
+      out[i] = y;
+    else
+      return failure();
+  }
+  return out;
+}
+
+static LogicalResult inferBroadcast(Operation *op) {
+  auto l = ranked(op->getOperand(0)), r = ranked(op->getOperand(1));
+  if (!l || !r)
+    return success();
+  auto shape = broadcast(l.getShape(), r.getShape());
+  if (failed(shape))
+    return op->emitError() << "shapes " << shapeStr(l.getShape()) << " and "
+                           << shapeStr(r.getShape())
+                           << " do not broadcast for '"
+                           << op->getName().stripDialect() << "'";
+  setResult(op, *shape, l.getElementType());
+  return success();
+}
+
+LogicalResult AddOp::inferShapes() { return inferBroadcast(*this); }
+LogicalResult SubOp::inferShapes() { return inferBroadcast(*this); }
+LogicalResult MulOp::inferShapes() { return inferBroadcast(*this); }
+LogicalResult DivOp::inferShapes() { return inferBroadcast(*this); }
+LogicalResult NegOp::inferShapes() { return sameAsInput(*this); }
+
+LogicalResult ActivationOp::verify() {
+  return checkOneOf(*this, "kind", getKind(), kActivations);
+}
+LogicalResult ActivationOp::inferShapes() { return sameAsInput(*this); }
+
+LogicalResult SoftmaxOp::verify() {
+  if (auto t = ranked(getInput()))
+    if (failed(normaliseDim(*this, getDim(), t.getRank())))
+      return failure();
+  return success();
+}
+LogicalResult SoftmaxOp::inferShapes() { return sameAsInput(*this); }
+
+LogicalResult DropoutOp::verify() {
+  return checkProbability(*this, getP().convertToDouble());
+}
+LogicalResult DropoutOp::inferShapes() { return sameAsInput(*this); }
+LogicalResult DropPathOp::verify() {
+  return checkProbability(*this, getP().convertToDouble());
+}
+LogicalResult DropPathOp::inferShapes() { return sameAsInput(*this); }
+
+//===----------------------------------------------------------------------===//
+// Layers with parameters
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  if (getActivation())
+    if (failed(checkOneOf(*this, "activation", *getActivation(), kActivations)))
+      return failure();
+  return checkPositive(*this, "out", getOut());
+}
+LogicalResult LinearOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (t.getRank() < 1)
+    return emitError() << "linear needs at least one dimension, got a scalar";
+  SmallVector<int64_t> shape(t.getShape());
+  shape.back() = getOut();
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+LogicalResult LinearOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
+    return failure();
+  params.push_back({"weight", {t.getShape().back(), getOut()}});
+  if (getBias())
+    params.push_back({"bias", {getOut()}});
+  return success();
+}
+
+LogicalResult Conv2dOp::verify() {
+  if (failed(checkPositive(*this, "out", getOut())) ||
+      failed(checkPair(*this, "kernel", getKernel(), 1)) ||
+      failed(checkPair(*this, "stride", getStride(), 1)) ||
+      failed(checkPair(*this, "padding", getPadding(), 0)) ||
+      failed(checkOneOf(*this, "pad_mode", getPadMode(), kPadModes)))
+    return failure();
+  if (getActivation())
+    return checkOneOf(*this, "activation", *getActivation(), kActivations);
+  return success();
+}
+LogicalResult Conv2dOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 4, "[batch, channel, lat, lon]")))
+    return failure();
+  SmallVector<int64_t> shape = {t.getDimSize(0), getOut(), 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = t.getDimSize(2 + i);
+    if (ShapedType::isDynamic(in)) {
+      shape[2 + i] = ShapedType::kDynamic;
+      continue;
+    }
+    int64_t span = in + 2 * getPadding()[i] - getKernel()[i];
+    if (span < 0)
+      return emitError() << "conv2d kernel " << shapeStr(getKernel())
+                         << " is larger than the padded input "
+                         << shapeStr(t.getShape());
+    shape[2 + i] = span / getStride()[i] + 1;
+  }
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+LogicalResult Conv2dOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() != 4 || t.isDynamicDim(1))
+    return failure();
+  params.push_back(
+      {"weight", {getOut(), t.getDimSize(1), getKernel()[0], getKernel()[1]}});
+  if (getBias())
+    params.push_back({"bias", {getOut()}});
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  if (getEps().convertToDouble() <= 0)
+    return emitOpError() << "'eps' must be positive";
+  return success();
+}
+LogicalResult LayerNormOp::inferShapes() { return sameAsInput(*this); }
+LogicalResult
+LayerNormOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
+    return failure();
+  params.push_back({"weight", {t.getShape().back()}});
+  params.push_back({"bias", {t.getShape().back()}});
+  return success();
+}
+
+LogicalResult GroupNormOp::verify() {
+  return checkPositive(*this, "groups", getGroups());
+}
+LogicalResult GroupNormOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (t.getRank() < 2)
+    return emitError() << "group_norm needs [batch, channel, ...], got "
+                       << shapeStr(t.getShape());
+  int64_t c = t.getDimSize(1);
+  if (!ShapedType::isDynamic(c) && c % getGroups() != 0)
+    return emitError() << "group_norm: " << c
+                       << " channels do not divide into " << getGroups()
+                       << " groups (input " << shapeStr(t.getShape()) << ")";
+  return sameAsInput(*this);
+}
+LogicalResult
+GroupNormOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() < 2 || t.isDynamicDim(1))
+    return failure();
+  params.push_back({"weight", {t.getDimSize(1)}});
+  params.push_back({"bias", {t.getDimSize(1)}});
+  return success();
+}
+
+LogicalResult InstanceNormOp::inferShapes() { return sameAsInput(*this); }
+
+LogicalResult AttentionOp::verify() {
+  if (failed(checkPositive(*this, "heads", getHeads())))
+    return failure();
+  return checkProbability(*this, getDropout().convertToDouble());
+}
+LogicalResult AttentionOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 3, "[batch, tokens, embed]")))
+    return failure();
+  int64_t e = t.getDimSize(2);
+  if (!ShapedType::isDynamic(e) && e % getHeads() != 0)
+    return emitError() << "attention: embedding " << e
+                       << " does not divide into " << getHeads()
+                       << " heads (input " << shapeStr(t.getShape()) << ")";
+  return sameAsInput(*this);
+}
+LogicalResult
+AttentionOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() != 3 || t.isDynamicDim(2))
+    return failure();
+  int64_t e = t.getDimSize(2);
+  params.push_back({"qkv.weight", {e, 3 * e}});
+  if (getQkvBias())
+    params.push_back({"qkv.bias", {3 * e}});
+  params.push_back({"proj.weight", {e, e}});
+  params.push_back({"proj.bias", {e}});
+  return success();
+}
+
+LogicalResult CrossAttentionOp::verify() {
+  return checkPositive(*this, "heads", getHeads());
+}
+LogicalResult CrossAttentionOp::inferShapes() {
+  auto t = ranked(getInput()), c = ranked(getContext());
+  if (!t || !c)
+    return success();
+  if (failed(needRank(*this, t, 3, "[batch, tokens, embed]")) ||
+      failed(needRank(*this, c, 3, "a context [batch, tokens, embed]")))
+    return failure();
+  if (t.getDimSize(0) != c.getDimSize(0))
+    return emitError() << "cross_attention: batch of " << shapeStr(t.getShape())
+                       << " and context " << shapeStr(c.getShape())
+                       << " differ";
+  int64_t e = t.getDimSize(2);
+  if (!ShapedType::isDynamic(e) && e % getHeads() != 0)
+    return emitError() << "cross_attention: embedding " << e
+                       << " does not divide into " << getHeads() << " heads";
+  return sameAsInput(*this);
+}
+LogicalResult
+CrossAttentionOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput()), c = ranked(getContext());
+  if (!t || !c || t.getRank() != 3 || c.getRank() != 3 || t.isDynamicDim(2) ||
+      c.isDynamicDim(2))
+    return failure();
+  int64_t e = t.getDimSize(2), ce = c.getDimSize(2);
+  params.push_back({"q.weight", {e, e}});
+  params.push_back({"q.bias", {e}});
+  params.push_back({"kv.weight", {ce, 2 * e}});
+  params.push_back({"kv.bias", {2 * e}});
+  params.push_back({"proj.weight", {e, e}});
+  params.push_back({"proj.bias", {e}});
+  return success();
+}
+
+LogicalResult PatchEmbedOp::verify() {
+  if (failed(checkPair(*this, "patch", getPatch(), 1)))
+    return failure();
+  return checkPositive(*this, "embed", getEmbed());
+}
+LogicalResult PatchEmbedOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 4, "[batch, channel, lat, lon]")))
+    return failure();
+  ArrayRef<int64_t> p = getPatch();
+  int64_t h = t.getDimSize(2), w = t.getDimSize(3);
+  if ((!ShapedType::isDynamic(h) && h % p[0] != 0) ||
+      (!ShapedType::isDynamic(w) && w % p[1] != 0))
+    return emitError() << "patch " << shapeStr(p) << " does not divide grid "
+                       << shapeStr({h, w}) << " (input "
+                       << shapeStr(t.getShape()) << ")";
+  int64_t tokens = ShapedType::isDynamic(h) || ShapedType::isDynamic(w)
+                       ? ShapedType::kDynamic
+                       : (h / p[0]) * (w / p[1]);
+  setResult(*this, {t.getDimSize(0), tokens, getEmbed()}, t.getElementType());
+  return success();
+}
+LogicalResult
+PatchEmbedOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() != 4 || t.isDynamicDim(1))
+    return failure();
+  params.push_back(
+      {"weight", {getEmbed(), t.getDimSize(1), getPatch()[0], getPatch()[1]}});
+  params.push_back({"bias", {getEmbed()}});
+  return success();
+}
+
+LogicalResult UnpatchOp::verify() {
+  if (failed(checkPair(*this, "patch", getPatch(), 1)) ||
+      failed(checkPair(*this, "grid", getGrid(), 1)) ||
+      failed(checkPositive(*this, "channels", getChannels())))
+    return failure();
+  if (getGrid()[0] % getPatch()[0] || getGrid()[1] % getPatch()[1])
+    return emitOpError() << "patch " << shapeStr(getPatch())
+                         << " does not divide grid " << shapeStr(getGrid());
+  return success();
+}
+LogicalResult UnpatchOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 3, "[batch, tokens, channels*p0*p1]")))
+    return failure();
+  ArrayRef<int64_t> p = getPatch(), g = getGrid();
+  int64_t tokens = (g[0] / p[0]) * (g[1] / p[1]);
+  int64_t width = getChannels() * p[0] * p[1];
+  if (!ShapedType::isDynamic(t.getDimSize(1)) && t.getDimSize(1) != tokens)
+    return emitError() << "unpatch of grid " << shapeStr(g) << " by patch "
+                       << shapeStr(p) << " needs " << tokens
+                       << " tokens, got " << shapeStr(t.getShape());
+  if (!ShapedType::isDynamic(t.getDimSize(2)) && t.getDimSize(2) != width)
+    return emitError() << "unpatch to " << getChannels()
+                       << " channels by patch " << shapeStr(p) << " needs "
+                       << width << " features per token, got "
+                       << shapeStr(t.getShape());
+  setResult(*this, {t.getDimSize(0), getChannels(), g[0], g[1]},
+            t.getElementType());
+  return success();
+}
+
+LogicalResult Afno2dOp::verify() {
+  if (failed(checkPositive(*this, "blocks", getBlocks())))
+    return failure();
+  double m = getModes().convertToDouble();
+  if (m <= 0 || m > 1)
+    return emitOpError() << "'modes' must be in (0, 1], got " << m;
+  if (getSparsity().convertToDouble() < 0)
+    return emitOpError() << "'sparsity' must not be negative";
+  return success();
+}
+LogicalResult Afno2dOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 4, "[batch, h, w, embed]")))
+    return failure();
+  int64_t e = t.getDimSize(3);
+  if (!ShapedType::isDynamic(e) && e % getBlocks() != 0)
+    return emitError() << "afno2d: embedding " << e
+                       << " does not divide into " << getBlocks()
+                       << " blocks (input " << shapeStr(t.getShape()) << ")";
+  return sameAsInput(*this);
+}
+LogicalResult Afno2dOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = ranked(getInput());
+  if (!t || t.getRank() != 4 || t.isDynamicDim(3))
+    return failure();
+  int64_t nb = getBlocks(), bs = t.getDimSize(3) / nb;
+  params.push_back({"w1", {2, nb, bs, bs}});
+  params.push_back({"b1", {2, nb, bs}});
+  params.push_back({"w2", {2, nb, bs, bs}});
+  params.push_back({"b2", {2, nb, bs}});
+  return success();
+}
+
+LogicalResult GraphMessageOp::verify() {
+  if (failed(checkPositive(*this, "hidden", getHidden())))
+    return failure();
+  return checkPositive(*this, "out", getOut());
+}
+LogicalResult GraphMessageOp::inferShapes() {
+  auto n = ranked(getNodes()), ef = ranked(getEdgeFeatures()),
+       e = ranked(getEdges());
+  if (!n || !ef || !e)
+    return success();
+  if (failed(needRank(*this, n, 3, "nodes [batch, nodes, dim]")) ||
+      failed(needRank(*this, ef, 3, "edge features [batch, edges, dim]")) ||
+      failed(needRank(*this, e, 2, "edges [2, edges]")))
+    return failure();
+  if (e.getDimSize(0) != 2 || (!ef.isDynamicDim(1) && !e.isDynamicDim(1) &&
+                               ef.getDimSize(1) != e.getDimSize(1)))
+    return emitError() << "graph_message: edges " << shapeStr(e.getShape())
+                       << " and edge features " << shapeStr(ef.getShape())
+                       << " disagree (edges are [2, E], features [batch, E, "
+                          "dim])";
+  setResult(*this, {n.getDimSize(0), n.getDimSize(1), getOut()},
+            n.getElementType());
+  return success();
+}
+LogicalResult
+GraphMessageOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto n = ranked(getNodes()), ef = ranked(getEdgeFeatures());
+  if (!n || !ef || n.getRank() != 3 || ef.getRank() != 3 ||
+      n.isDynamicDim(2) || ef.isDynamicDim(2))
+    return failure();
+  int64_t d = n.getDimSize(2), de = ef.getDimSize(2), h = getHidden(),
+          o = getOut();
+  params.push_back({"msg.fc1.weight", {2 * d + de, h}});
+  params.push_back({"msg.fc1.bias", {h}});
+  params.push_back({"msg.fc2.weight", {h, o}});
+  params.push_back({"msg.fc2.bias", {o}});
+  params.push_back({"node.fc1.weight", {d + o, h}});
+  params.push_back({"node.fc1.bias", {h}});
+  params.push_back({"node.fc2.weight", {h, o}});
+  params.push_back({"node.fc2.bias", {o}});
+  return success();
+}
+
+LogicalResult ParamOp::verify() {
+  return checkOneOf(*this, "init", getInit(),
+                    {"normal", "trunc_normal", "uniform", "zeros", "ones",
+                     "constant"});
+}
+LogicalResult ParamOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
+  auto t = cast<RankedTensorType>(getType());
+  params.push_back({"", SmallVector<int64_t>(t.getShape())});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Layout
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  int unknown = 0;
+  for (int64_t d : getShape()) {
+    if (d == -1)
+      ++unknown;
+    else if (d < 1)
+      return emitOpError() << "sizes must be positive or -1, got "
+                           << shapeStr(getShape());
+  }
+  if (unknown > 1)
+    return emitOpError() << "at most one size may be -1, got "
+                         << shapeStr(getShape());
+  return success();
+}
+LogicalResult ReshapeOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t || !t.hasStaticShape())
+    return success();
+  SmallVector<int64_t> shape(getShape());
+  int64_t known = 1, total = t.getNumElements();
+  int unknownAt = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1)
+      unknownAt = i;
+    else
+      known *= shape[i];
+  }
+  if (unknownAt >= 0 && known != 0 && total % known == 0)
+    shape[unknownAt] = total / known;
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  if (count != total || (unknownAt >= 0 && known != 0 && total % known != 0))
+    return emitError() << "cannot reshape " << shapeStr(t.getShape()) << " ("
+                       << total << " elements) to "
+                       << shapeStr(getShape());
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+LogicalResult PermuteOp::verify() {
+  SmallVector<bool> seen(getDims().size(), false);
+  for (int64_t d : getDims()) {
+    if (d < 0 || d >= static_cast<int64_t>(seen.size()) || seen[d])
+      return emitOpError() << "'dims' must be a permutation of 0.."
+                           << seen.size() - 1 << ", got "
+                           << shapeStr(getDims());
+    seen[d] = true;
+  }
+  if (auto t = ranked(getInput()))
+    if (t.getRank() != static_cast<int64_t>(getDims().size()))
+      return emitOpError() << "permutes " << getDims().size()
+                           << " dimensions of a rank-" << t.getRank()
+                           << " tensor";
+  return success();
+}
+LogicalResult PermuteOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (t.getRank() != static_cast<int64_t>(getDims().size()))
+    return emitError() << "permute " << shapeStr(getDims())
+                       << " does not fit " << shapeStr(t.getShape());
+  SmallVector<int64_t> shape;
+  for (int64_t d : getDims())
+    shape.push_back(t.getDimSize(d));
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+LogicalResult FlattenOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  auto s = normaliseDim(*this, getStart(), t.getRank());
+  auto e = normaliseDim(*this, getEnd(), t.getRank());
+  if (failed(s) || failed(e))
+    return failure();
+  if (*s > *e)
+    return emitError() << "flatten: start " << getStart() << " is after end "
+                       << getEnd() << " for " << shapeStr(t.getShape());
+  SmallVector<int64_t> shape;
+  int64_t merged = 1;
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    if (i < *s || i > *e) {
+      shape.push_back(t.getDimSize(i));
+      continue;
+    }
+    merged = ShapedType::isDynamic(t.getDimSize(i)) ||
+                     ShapedType::isDynamic(merged)
+                 ? ShapedType::kDynamic
+                 : merged * t.getDimSize(i);
+    if (i == *e)
+      shape.push_back(merged);
+  }
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError() << "needs at least one input";
+  return success();
+}
+LogicalResult ConcatOp::inferShapes() {
+  SmallVector<RankedTensorType> ts;
+  for (Value v : getInputs()) {
+    auto t = ranked(v);
+    if (!t)
+      return success();
+    ts.push_back(t);
+  }
+  int64_t rank = ts[0].getRank();
+  auto d = normaliseDim(*this, getDim(), rank);
+  if (failed(d))
+    return failure();
+  SmallVector<int64_t> shape(ts[0].getShape());
+  for (size_t k = 1; k < ts.size(); ++k) {
+    bool fits = ts[k].getRank() == rank;
+    for (int64_t i = 0; fits && i < rank; ++i)
+      if (i != *d && ts[k].getDimSize(i) != shape[i])
+        fits = false;
+    if (!fits)
+      return emitError() << "concat along dimension " << getDim() << ": "
+                         << shapeStr(ts[0].getShape()) << " and "
+                         << shapeStr(ts[k].getShape()) << " do not fit";
+    shape[*d] = ShapedType::isDynamic(shape[*d]) || ts[k].isDynamicDim(*d)
+                    ? ShapedType::kDynamic
+                    : shape[*d] + ts[k].getDimSize(*d);
+  }
+  setResult(*this, shape, ts[0].getElementType());
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  if (getStart() < 0 || getEnd() <= getStart())
+    return emitOpError() << "needs 0 <= start < end, got " << getStart()
+                         << ".." << getEnd();
+  return success();
+}
+LogicalResult SliceOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  auto d = normaliseDim(*this, getDim(), t.getRank());
+  if (failed(d))
+    return failure();
+  if (!t.isDynamicDim(*d) && getEnd() > t.getDimSize(*d))
+    return emitError() << "slice " << getStart() << ".." << getEnd()
+                       << " of dimension " << getDim() << " is out of range for "
+                       << shapeStr(t.getShape());
+  SmallVector<int64_t> shape(t.getShape());
+  shape[*d] = getEnd() - getStart();
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+LogicalResult MeanOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  auto d = normaliseDim(*this, getDim(), t.getRank());
+  if (failed(d))
+    return failure();
+  SmallVector<int64_t> shape(t.getShape());
+  if (getKeep())
+    shape[*d] = 1;
+  else
+    shape.erase(shape.begin() + *d);
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+LogicalResult PadOp::verify() {
+  if (getPad().size() % 2)
+    return emitOpError() << "'pad' lists (before, after) pairs, got "
+                         << getPad().size() << " values";
+  for (int64_t p : getPad())
+    if (p < 0)
+      return emitOpError() << "padding must not be negative";
+  return checkOneOf(*this, "mode", getMode(), kPadModes);
+}
+LogicalResult PadOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  int64_t pairs = getPad().size() / 2;
+  if (pairs > t.getRank())
+    return emitError() << "pad of " << pairs << " dimensions on "
+                       << shapeStr(t.getShape());
+  SmallVector<int64_t> shape(t.getShape());
+  for (int64_t i = 0; i < pairs; ++i) {
+    int64_t dim = t.getRank() - 1 - i;
+    if (!ShapedType::isDynamic(shape[dim]))
+      shape[dim] += getPad()[2 * i] + getPad()[2 * i + 1];
+  }
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+LogicalResult PadSphereOp::verify() {
+  return checkPair(*this, "pad", getPad(), 0);
+}
+LogicalResult PadSphereOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 4, "[batch, channel, lat, lon]")))
+    return failure();
+  SmallVector<int64_t> shape(t.getShape());
+  for (int i = 0; i < 2; ++i)
+    if (!ShapedType::isDynamic(shape[2 + i]))
+      shape[2 + i] += 2 * getPad()[i];
+  setResult(*this, shape, t.getElementType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// FFTs
+//===----------------------------------------------------------------------===//
+
+static LogicalResult needTwoDims(Operation *op, RankedTensorType t) {
+  if (t.getRank() >= 2)
+    return success();
+  return op->emitError() << op->getName().stripDialect()
+                         << " transforms the last two dimensions, got "
+                         << shapeStr(t.getShape());
+}
+
+LogicalResult Rfft2Op::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needTwoDims(*this, t)))
+    return failure();
+  SmallVector<int64_t> shape(t.getShape());
+  if (!ShapedType::isDynamic(shape.back()))
+    shape.back() = shape.back() / 2 + 1;
+  setResult(*this, shape, complexOf(t.getElementType()));
+  return success();
+}
+
+LogicalResult Irfft2Op::verify() { return checkPair(*this, "size", getSize(), 1); }
+LogicalResult Irfft2Op::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needTwoDims(*this, t)))
+    return failure();
+  SmallVector<int64_t> shape(t.getShape());
+  int64_t r = t.getRank();
+  if (!ShapedType::isDynamic(shape[r - 1]) &&
+      shape[r - 1] != getSize()[1] / 2 + 1)
+    return emitError() << "irfft2 to size " << shapeStr(getSize())
+                       << " needs a last dimension of "
+                       << getSize()[1] / 2 + 1 << ", got "
+                       << shapeStr(t.getShape());
+  shape[r - 2] = getSize()[0];
+  shape[r - 1] = getSize()[1];
+  setResult(*this, shape, realOf(t.getElementType()));
+  return success();
+}
+
+LogicalResult Fft2Op::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needTwoDims(*this, t)))
+    return failure();
+  setResult(*this, t.getShape(), complexOf(t.getElementType()));
+  return success();
+}
+
+LogicalResult Ifft2Op::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needTwoDims(*this, t)))
+    return failure();
+  setResult(*this, t.getShape(), complexOf(t.getElementType()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime inputs and physics
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphEdgesOp::verify() {
+  if (getRefinement() < 0 || getRefinement() > 12)
+    return emitOpError() << "'refinement' must be in 0..12, got "
+                         << getRefinement();
+  return checkOneOf(*this, "graph", getGraph(), {"multimesh", "grid2mesh",
+                                                 "mesh2grid"});
+}
+LogicalResult GraphEdgesOp::inferShapes() {
+  int64_t edges = 60;
+  for (int64_t i = 0; i < getRefinement(); ++i)
+    edges *= 4;
+  setResult(*this, {2, edges}, IntegerType::get(getContext(), 64));
+  return success();
+}
+
+static LogicalResult fieldFeatures(Operation *op, int64_t count) {
+  auto t = ranked(op->getOperand(0));
+  if (!t)
+    return success();
+  if (failed(needRank(op, t, 4, "[batch, channel, lat, lon]")))
+    return failure();
+  setResult(op, {t.getDimSize(0), count, t.getDimSize(2), t.getDimSize(3)},
+            t.getElementType());
+  return success();
+}
+LogicalResult GridCoordsOp::inferShapes() { return fieldFeatures(*this, 4); }
+LogicalResult TimeFeaturesOp::inferShapes() { return fieldFeatures(*this, 4); }
+
+LogicalResult LeadEmbedOp::verify() {
+  if (getDim() < 2 || getDim() % 2)
+    return emitOpError() << "'dim' must be even and at least 2, got "
+                         << getDim();
+  return success();
+}
+LogicalResult LeadEmbedOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (t.getRank() == 0 || t.getRank() > 2 ||
+      (t.getRank() == 2 && t.getDimSize(1) != 1))
+    return emitError() << "lead_embed expects lead times [batch] or "
+                          "[batch, 1], got "
+                       << shapeStr(t.getShape());
+  setResult(*this, {t.getDimSize(0), getDim()}, t.getElementType());
+  return success();
+}
+
+LogicalResult ConvectiveAdjustOp::verify() {
+  if (getTau() <= 0)
+    return emitOpError() << "'tau' must be positive, got " << getTau();
+  return success();
+}
+LogicalResult ConvectiveAdjustOp::inferShapes() { return sameAsInput(*this); }
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+LogicalResult LossOp::verify() {
+  if (failed(checkOneOf(*this, "kind", getKind(), {"mse", "mae", "huber"})) ||
+      failed(checkOneOf(*this, "weight", getWeight(), {"uniform", "latitude"})))
+    return failure();
+  auto p = ranked(getPrediction()), t = ranked(getTarget());
+  if (p && t && p.getShape() != t.getShape())
+    return emitOpError() << "prediction " << shapeStr(p.getShape())
+                         << " and target " << shapeStr(t.getShape())
+                         << " differ";
+  return success();
+}
+LogicalResult LossOp::inferShapes() {
+  auto p = ranked(getPrediction()), t = ranked(getTarget());
+  if (p && t && p.getShape() != t.getShape())
+    return emitError() << "loss: prediction " << shapeStr(p.getShape())
+                       << " and target " << shapeStr(t.getShape())
+                       << " differ";
+  Type elem = p ? p.getElementType() : Float32Type::get(getContext());
+  setResult(*this, {}, elem);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Sections
+//===----------------------------------------------------------------------===//
+
+LogicalResult DataOp::verify() {
+  if (getChannels().empty())
+    return emitOpError() << "needs at least one channel";
+  llvm::SmallSet<StringRef, 16> seen;
+  for (Attribute a : getChannels()) {
+    StringRef c = cast<StringAttr>(a).getValue();
+    if (!seen.insert(c).second)
+      return emitOpError() << "channel '" << c << "' is listed twice";
+  }
+  if (getGrid())
+    if (failed(checkPair(*this, "grid", *getGrid(), 1)))
+      return failure();
+  if (getStep() && *getStep() <= 0)
+    return emitOpError() << "'step' must be positive, got " << *getStep();
+  if (!getSource().get("callee"))
+    return emitOpError() << "'source' needs a 'callee' entry";
+  return success();
+}
+
+/// The op a flat symbol reference names, checked to be a model forward or a
+/// data set.
+static LogicalResult verifyModelAndData(Operation *op,
+                                        SymbolTableCollection &symbols,
+                                        FlatSymbolRefAttr model,
+                                        FlatSymbolRefAttr data) {
+  auto fn = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, model);
+  if (!fn || !fn->hasAttr(kModelAttrName))
+    return op->emitOpError() << "'" << model.getValue()
+                             << "' is not a model forward (a func.func with "
+                                "the s2s.model attribute)";
+  if (!symbols.lookupNearestSymbolFrom<DataOp>(op, data))
+    return op->emitOpError() << "'" << data.getValue()
+                             << "' is not an s2s.data";
+  return success();
+}
+
+LogicalResult RolloutOp::verify() {
+  if (getOrder() < 1)
+    return emitOpError() << "'order' must be at least 1, got " << getOrder();
+  if (!getLoss().get("callee"))
+    return emitOpError() << "'loss' needs a 'callee' entry";
+  if (auto w = getConfig().getAs<ArrayAttr>("weights"))
+    if (static_cast<int64_t>(w.size()) != getOrder())
+      return emitOpError() << "'weights' has " << w.size()
+                           << " entries for order " << getOrder();
+  return success();
+}
+LogicalResult RolloutOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  return verifyModelAndData(*this, symbols, getModelAttr(), getDataAttr());
+}
+
+LogicalResult ParallelOp::verify() {
+  if (getAxes().size() != getSizes().size())
+    return emitOpError() << getAxes().size() << " axes but "
+                         << getSizes().size() << " sizes";
+  llvm::SmallSet<StringRef, 4> seen;
+  for (auto [a, n] : llvm::zip(getAxes(), getSizes())) {
+    StringRef axis = cast<StringAttr>(a).getValue();
+    if (!seen.insert(axis).second)
+      return emitOpError() << "mesh axis '" << axis << "' is listed twice";
+    if (n < 1)
+      return emitOpError() << "mesh axis '" << axis
+                           << "' must have at least 1 device, got " << n;
+  }
+  return checkOneOf(*this, "strategy", getStrategy(),
+                    {"ddp", "zero1", "zero2", "zero3", "fsdp"});
+}
+
+LogicalResult TrainOp::verify() {
+  if (failed(checkPositive(*this, "epochs", getEpochs())) ||
+      failed(checkPositive(*this, "batch", getBatch())) ||
+      failed(checkOneOf(*this, "precision", getPrecision(),
+                        {"fp32", "bf16", "fp16"})))
+    return failure();
+  if (!getOptimizer().get("callee"))
+    return emitOpError() << "'optimizer' needs a 'callee' entry";
+  return success();
+}
+LogicalResult TrainOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  return verifyModelAndData(*this, symbols, getModelAttr(), getDataAttr());
+}
