@@ -7,6 +7,7 @@
 
 #include "s2s/Dialect/S2SDialect.h"
 #include "s2s/Dialect/S2SOps.h"
+#include "s2s/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -16,6 +17,7 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<s2s::S2SDialect, mlir::func::FuncDialect>();
+  s2s::registerS2SPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

@@ -1,16 +1,28 @@
 //===- s2sc.cpp - The s2s compiler driver ---------------------------------===//
 //
-// `s2sc FILE.s2s --emit=ast` parses and checks a spec and prints its AST.
-// Later stages (`--emit=mlir`, `--emit=cpp`, `-o EXE`) extend this driver.
-// Exit status: 0 on success, 1 when the spec has errors, 2 on bad usage.
+// `s2sc FILE.s2s --emit=ast|mlir|mlir-opt|summary`: checks a spec, lowers
+// it to the s2s dialect, runs the pass pipeline and prints the stage asked
+// for. MLIR's diagnostics are routed into the same DiagnosticEngine as the
+// front end's, so every message has one form. Exit status: 0 on success,
+// 1 on errors (bad usage included).
 //
 //===----------------------------------------------------------------------===//
 
 #include "s2s/DSL/Diagnostics.h"
 #include "s2s/DSL/Frontend.h"
+#include "s2s/Dialect/S2SOps.h"
+#include "s2s/MLIRGen/MLIRGen.h"
+#include "s2s/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -27,13 +39,25 @@ static cl::OptionCategory s2scCategory("s2sc options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<spec.s2s>"),
                                       cl::Required, cl::cat(s2scCategory));
 
-enum class EmitKind { None, AST };
+enum class EmitKind { None, AST, MLIR, MLIROpt, Summary };
 static cl::opt<EmitKind> emit(
     "emit", cl::desc("What to print"), cl::init(EmitKind::None),
-    cl::values(clEnumValN(EmitKind::None, "none",
-                          "only check the spec (the default)"),
-               clEnumValN(EmitKind::AST, "ast", "the checked AST")),
+    cl::values(
+        clEnumValN(EmitKind::None, "none",
+                   "only check the spec, through the pass pipeline (default)"),
+        clEnumValN(EmitKind::AST, "ast", "the checked AST"),
+        clEnumValN(EmitKind::MLIR, "mlir", "the s2s dialect after lowering"),
+        clEnumValN(EmitKind::MLIROpt, "mlir-opt",
+                   "the s2s dialect after the pass pipeline"),
+        clEnumValN(EmitKind::Summary, "summary",
+                   "parameter counts and shapes per model component")),
     cl::cat(s2scCategory));
+
+static cl::opt<bool> noUnroll("no-unroll-rollout",
+                              cl::desc("Leave s2s-unroll-rollout out of the pipeline"),
+                              cl::cat(s2scCategory));
+static cl::opt<bool> noFuse("no-fuse", cl::desc("Leave s2s-fuse out of the pipeline"),
+                            cl::cat(s2scCategory));
 
 static cl::list<std::string> includeDirs("I", cl::desc("Add an import search directory"),
                                          cl::value_desc("dir"), cl::Prefix,
@@ -65,8 +89,135 @@ static std::string defaultStdlib(const char *argv0) {
   return S2S_STDLIB_DIR;
 }
 
+/// Routes MLIR's diagnostics into the front end's DiagnosticEngine, at the
+/// spec position their FileLineColLoc names.
+static void routeMLIRDiagnostics(mlir::MLIRContext &ctx, llvm::SourceMgr &srcMgr,
+                                 s2s::DiagnosticEngine &diags) {
+  ctx.getDiagEngine().registerHandler([&](mlir::Diagnostic &d) {
+    auto toRange = [&](mlir::Location loc) {
+      auto flc = loc->findInstanceOf<mlir::FileLineColLoc>();
+      if (!flc)
+        return llvm::SMRange();
+      for (unsigned id = 1; id <= srcMgr.getNumBuffers(); ++id) {
+        if (srcMgr.getMemoryBuffer(id)->getBufferIdentifier() !=
+            flc.getFilename().getValue())
+          continue;
+        llvm::SMLoc at = srcMgr.FindLocForLineAndColumn(id, flc.getLine(),
+                                                        flc.getColumn());
+        return llvm::SMRange(at, at);
+      }
+      return llvm::SMRange();
+    };
+    std::string msg = d.str();
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+      diags.error(toRange(d.getLocation()), msg);
+    else if (d.getSeverity() == mlir::DiagnosticSeverity::Warning)
+      diags.warning(toRange(d.getLocation()), msg);
+    else
+      diags.note(toRange(d.getLocation()), msg);
+    for (mlir::Diagnostic &n : d.getNotes())
+      diags.note(toRange(n.getLocation()), n.str());
+    return mlir::success();
+  });
+}
+
+/// `12,441,600`.
+static std::string withCommas(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0)
+      out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+static std::string shapeOf(mlir::Type t) {
+  auto r = llvm::dyn_cast<mlir::RankedTensorType>(t);
+  if (!r)
+    return "?";
+  std::string s = "[";
+  for (int64_t i = 0; i < r.getRank(); ++i) {
+    if (i)
+      s += ", ";
+    s += r.isDynamicDim(i) ? "?" : std::to_string(r.getDimSize(i));
+  }
+  return s + "]";
+}
+
+/// `1.50 GiB`, `12.0 KiB`: the largest binary unit that keeps a leading digit.
+static std::string gib(int64_t bytes) {
+  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = bytes;
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format(u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  return s;
+}
+
+/// The torchinfo-like table of `--emit=summary`.
+static bool printSummary(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  bool ok = true;
+  module.walk([&](mlir::func::FuncOp fn) {
+    auto model = fn->getAttrOfType<mlir::StringAttr>(s2s::kModelAttrName);
+    if (!model)
+      return;
+    mlir::FailureOr<s2s::ParameterCount> count = s2s::countParameters(fn);
+    if (mlir::failed(count)) {
+      fn.emitError() << "parameter shapes of '" << fn.getSymName()
+                     << "' are not all known";
+      ok = false;
+      return;
+    }
+    // The output of each component: its last parameterized op's result.
+    llvm::StringMap<std::string> output;
+    fn.walk([&](s2s::ParameterizedOp op) {
+      auto name = op->getAttrOfType<mlir::StringAttr>("name");
+      if (!name)
+        return;
+      for (auto &[component, params] : count->components)
+        if (name.getValue() == component ||
+            name.getValue().starts_with(component + "."))
+          output[component] = shapeOf(op->getResult(0).getType());
+    });
+    os << "model " << fn.getSymName() << " = " << model.getValue() << "\n";
+    for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes()))
+      os << "  input " << i << ": " << shapeOf(t) << "\n";
+    os << llvm::format("  %-28s %-24s %16s\n", "component", "output", "params");
+    for (auto &[component, params] : count->components)
+      os << llvm::format("  %-28s %-24s %16s\n", component.c_str(),
+                         output.lookup(component).c_str(),
+                         withCommas(params).c_str());
+    for (auto [i, t] : llvm::enumerate(fn.getResultTypes()))
+      os << "  output " << i << ": " << shapeOf(t) << "\n";
+    os << "  total params: " << withCommas(count->total) << "\n";
+    if (auto mem = fn->getAttrOfType<mlir::DictionaryAttr>("s2s.memory")) {
+      auto get = [&](llvm::StringRef k) {
+        auto a = mem.getAs<mlir::IntegerAttr>(k);
+        return a ? a.getInt() : 0;
+      };
+      os << "  memory per rank: params " << gib(get("params")) << ", grads "
+         << gib(get("grads")) << ", optimizer " << gib(get("optimizer"))
+         << ", activations " << gib(get("activations")) << ", total "
+         << gib(get("total")) << "\n";
+    }
+  });
+  return ok;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  // MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing, ...)
+  // work as in mlir-opt; they stay out of --help's s2sc section.
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
   cl::HideUnrelatedOptions(s2scCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -89,8 +240,53 @@ int main(int argc, char **argv) {
     diags.printSummary();
     return 1;
   }
-  if (emit == EmitKind::AST)
+  if (emit == EmitKind::AST) {
     s2s::printAST(*main, srcMgr, llvm::outs());
+    diags.printSummary();
+    return 0;
+  }
+
+  mlir::MLIRContext context;
+  // Messages point at the spec; the IR of the op would only distract.
+  context.printOpOnDiagnostic(false);
+  routeMLIRDiagnostics(context, srcMgr, diags);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      s2s::lowerToMLIR(context, *main, srcMgr);
+  if (!module) {
+    diags.printSummary();
+    return 1;
+  }
+  if (emit == EmitKind::MLIR) {
+    module->print(llvm::outs());
+    llvm::outs() << "\n";
+    diags.printSummary();
+    return 0;
+  }
+
+  mlir::PassManager pm(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm))) {
+    diags.printSummary();
+    return 1;
+  }
+  mlir::DefaultTimingManager timing;
+  mlir::applyDefaultTimingManagerCLOptions(timing);
+  mlir::TimingScope timingScope = timing.getRootScope();
+  pm.enableTiming(timingScope);
+  s2s::PipelineOptions pipeline;
+  pipeline.unrollRollout = !noUnroll;
+  pipeline.fuse = !noFuse;
+  s2s::buildS2SPipeline(pm, pipeline);
+  if (mlir::failed(pm.run(*module))) {
+    diags.printSummary();
+    return 1;
+  }
+  ok = true;
+  if (emit == EmitKind::MLIROpt) {
+    module->print(llvm::outs());
+    llvm::outs() << "\n";
+  } else if (emit == EmitKind::Summary) {
+    ok = printSummary(*module, llvm::outs());
+  }
   diags.printSummary();
-  return 0;
+  return ok ? 0 : 1;
 }

@@ -1,0 +1,1067 @@
+//===- MLIRGen.cpp - Lowering a checked spec to the s2s dialect ----------===//
+//
+// An evaluator over the checked AST: configuration values (ints, lists,
+// records, calls of section externs) are computed, tensor values become SSA
+// values of s2s ops. Layers map onto ops by table: an extern layer's tensor
+// parameters become operands and its other parameters attributes of the
+// same name, typed by the extern's declared parameter types.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2s/MLIRGen/MLIRGen.h"
+
+#include "s2s/DSL/AST.h"
+#include "s2s/DSL/Frontend.h"
+#include "s2s/DSL/Types.h"
+#include "s2s/Dialect/S2SOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Casting.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace s2s;
+using namespace s2s::ast;
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+
+namespace {
+
+/// A value during lowering: a constant of the configuration, or a tensor.
+struct GenValue {
+  enum Kind { None, Int, Float, Bool, String, List, Record, Range, Object,
+              Symbol, Tensor, Tuple };
+  Kind kind = None;
+  int64_t i = 0;
+  double f = 0;
+  bool b = false;
+  std::string s; ///< String, Symbol name, Object callee
+  std::vector<GenValue> elems;                          ///< List, Tuple, Range
+  std::vector<std::pair<std::string, GenValue>> fields; ///< Record, Object
+  Value tensor;
+  const Decl *decl = nullptr; ///< Symbol naming a data set or model instance
+
+  static GenValue ofInt(int64_t v) { GenValue g; g.kind = Int; g.i = v; return g; }
+  static GenValue ofFloat(double v) { GenValue g; g.kind = Float; g.f = v; return g; }
+  static GenValue ofTensor(Value v) { GenValue g; g.kind = Tensor; g.tensor = v; return g; }
+  bool isNumber() const { return kind == Int || kind == Float; }
+  double number() const { return kind == Int ? static_cast<double>(i) : f; }
+};
+
+/// Names in scope during lowering, innermost first.
+struct Env {
+  Env *parent = nullptr;
+  llvm::StringMap<GenValue> vars;
+  GenValue *lookup(llvm::StringRef name) {
+    for (Env *e = this; e; e = e->parent) {
+      auto it = e->vars.find(name);
+      if (it != e->vars.end())
+        return &it->second;
+    }
+    return nullptr;
+  }
+};
+
+/// Where parameters of layers created in one model or block instance are
+/// named: `prefix` + callee + "." + per-callee counter.
+struct NameScope {
+  std::string prefix;
+  llvm::StringMap<int> counters;
+  std::string next(llvm::StringRef callee) {
+    return prefix + callee.str() + "." + std::to_string(counters[callee]++);
+  }
+};
+
+class MLIRGen {
+public:
+  MLIRGen(MLIRContext &ctx, llvm::SourceMgr &srcMgr)
+      : ctx(ctx), srcMgr(srcMgr), builder(&ctx) {}
+
+  OwningOpRef<ModuleOp> lower(const s2s::Module &main);
+
+private:
+  Location loc(llvm::SMRange r) {
+    if (!r.Start.isValid())
+      return UnknownLoc::get(&ctx);
+    unsigned id = srcMgr.FindBufferContainingLoc(r.Start);
+    if (!id)
+      return UnknownLoc::get(&ctx);
+    auto [line, col] = srcMgr.getLineAndColumn(r.Start, id);
+    return FileLineColLoc::get(
+        &ctx, srcMgr.getMemoryBuffer(id)->getBufferIdentifier(), line, col);
+  }
+
+  LogicalResult lowerInstance(const ModelInstanceDecl &inst);
+  LogicalResult lowerData(const DataDecl &data);
+  LogicalResult lowerSection(const SectionDecl &sec);
+
+  FailureOr<GenValue> eval(const Expr &e, Env &env);
+  FailureOr<GenValue> evalCall(const CallExpr &call, Env &env);
+  FailureOr<GenValue> evalBinary(const BinaryExpr &e, Env &env);
+  FailureOr<GenValue> inlineModel(const ModelDef &def, const CallExpr &call,
+                                  Env &env, const std::string &name);
+  FailureOr<GenValue> lowerLayer(const ExternDecl &ext, const CallExpr &call,
+                                 Env &env);
+  LogicalResult bindConfig(const std::vector<Param> &params,
+                           const CallExpr &call, Env &callerEnv, Env &into,
+                           size_t firstInput);
+  LogicalResult runBody(const std::vector<StmtPtr> &body, Env &env,
+                        std::optional<GenValue> &result);
+  LogicalResult declareModelItems(const ModelDef &def, Env &env);
+  Value toTensor(const GenValue &v, Location l);
+  FailureOr<GenValue> inferred(Operation *op);
+  FailureOr<RankedTensorType> inputType(const Param &in, Env &env,
+                                        std::optional<ArrayRef<int64_t>> data,
+                                        Location l, llvm::StringRef model);
+  Attribute toAttr(const GenValue &v);
+  FailureOr<Attribute> attrFor(const GenValue &v, const s2s::Type *declared,
+                               Location l, llvm::StringRef what);
+  GenValue letValue(const LetDecl &let);
+
+  mlir::Type f32() { return builder.getF32Type(); }
+  mlir::Type unranked() { return UnrankedTensorType::get(f32()); }
+
+  MLIRContext &ctx;
+  llvm::SourceMgr &srcMgr;
+  OpBuilder builder;
+  ModuleOp module;
+  Env globals;
+  std::vector<NameScope> names;
+  llvm::DenseMap<const LetDecl *, GenValue> letCache;
+  const s2s::Module *mainModule = nullptr;
+  /// Shape of one data sample batch, [batch, channels, lat, lon], when the
+  /// spec says enough to know it.
+  std::optional<SmallVector<int64_t>> dataShape;
+};
+
+//===----------------------------------------------------------------------===//
+// Constants to attributes
+//===----------------------------------------------------------------------===//
+
+Attribute MLIRGen::toAttr(const GenValue &v) {
+  switch (v.kind) {
+  case GenValue::None:
+    return builder.getUnitAttr();
+  case GenValue::Int:
+    return builder.getI64IntegerAttr(v.i);
+  case GenValue::Float:
+    return builder.getF64FloatAttr(v.f);
+  case GenValue::Bool:
+    return builder.getBoolAttr(v.b);
+  case GenValue::String:
+    return builder.getStringAttr(v.s);
+  case GenValue::Symbol:
+    if (v.decl)
+      return FlatSymbolRefAttr::get(&ctx, v.s);
+    return builder.getStringAttr(v.s);
+  case GenValue::Range:
+    return builder.getDenseI64ArrayAttr({v.elems[0].i, v.elems[1].i});
+  case GenValue::List:
+  case GenValue::Tuple: {
+    SmallVector<Attribute> elems;
+    for (const GenValue &e : v.elems)
+      elems.push_back(toAttr(e));
+    return builder.getArrayAttr(elems);
+  }
+  case GenValue::Record:
+  case GenValue::Object: {
+    SmallVector<NamedAttribute> fields;
+    if (v.kind == GenValue::Object)
+      fields.push_back(builder.getNamedAttr("callee", builder.getStringAttr(v.s)));
+    for (const auto &[k, f] : v.fields)
+      fields.push_back(builder.getNamedAttr(k, toAttr(f)));
+    return builder.getDictionaryAttr(fields);
+  }
+  case GenValue::Tensor:
+    break;
+  }
+  return builder.getUnitAttr();
+}
+
+/// The attribute of a layer op for a value of declared type `declared`.
+FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v, const s2s::Type *declared,
+                                      Location l, llvm::StringRef what) {
+  using K = s2s::Type::Kind;
+  if (declared && declared->is(K::Float) && v.isNumber())
+    return Attribute(builder.getF64FloatAttr(v.number()));
+  if (declared && declared->is(K::List) && v.kind == GenValue::List) {
+    SmallVector<int64_t> ints;
+    for (const GenValue &e : v.elems) {
+      if (e.kind != GenValue::Int)
+        return emitError(l) << "'" << what << "' needs integers";
+      ints.push_back(e.i);
+    }
+    return Attribute(builder.getDenseI64ArrayAttr(ints));
+  }
+  if (v.kind == GenValue::Float && declared && declared->is(K::Duration))
+    return Attribute(builder.getI64IntegerAttr(std::llround(v.f)));
+  return toAttr(v);
+}
+
+GenValue MLIRGen::letValue(const LetDecl &let) {
+  auto it = letCache.find(&let);
+  if (it != letCache.end())
+    return it->second;
+  Env env;
+  env.parent = &globals;
+  FailureOr<GenValue> v = eval(*let.value, env);
+  GenValue out = succeeded(v) ? *v : GenValue();
+  letCache[&let] = out;
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+Value MLIRGen::toTensor(const GenValue &v, Location l) {
+  if (v.kind == GenValue::Tensor)
+    return v.tensor;
+  auto t = RankedTensorType::get({}, f32());
+  return ConstantOp::create(builder, l, t, builder.getF64FloatAttr(v.number()));
+}
+
+/// Shapes are inferred as ops are created, by the same shape functions the
+/// s2s-infer-shapes pass runs, so a forward can use the sizes of the
+/// tensors it computes and mistakes are reported at the spec's line.
+FailureOr<GenValue> MLIRGen::inferred(Operation *op) {
+  if (auto si = dyn_cast<ShapeInference>(op))
+    if (failed(si.inferShapes()))
+      return failure();
+  return GenValue::ofTensor(op->getResult(0));
+}
+
+FailureOr<GenValue> MLIRGen::evalBinary(const BinaryExpr &e, Env &env) {
+  FailureOr<GenValue> l = eval(*e.lhs, env);
+  if (failed(l))
+    return failure();
+  FailureOr<GenValue> r = eval(*e.rhs, env);
+  if (failed(r))
+    return failure();
+  Location at = loc(e.opRange);
+  if (l->kind == GenValue::Tensor || r->kind == GenValue::Tensor) {
+    Value a = toTensor(*l, at), b = toTensor(*r, at);
+    Operation *op = nullptr;
+    switch (e.op) {
+    case '+': op = AddOp::create(builder, at, unranked(), a, b); break;
+    case '-': op = SubOp::create(builder, at, unranked(), a, b); break;
+    case '*': op = MulOp::create(builder, at, unranked(), a, b); break;
+    case '/': op = DivOp::create(builder, at, unranked(), a, b); break;
+    default:
+      return emitError(at) << "'" << e.op << "' is not defined on tensors";
+    }
+    return inferred(op);
+  }
+  if (l->kind == GenValue::String && r->kind == GenValue::String) {
+    GenValue s = *l;
+    s.s += r->s;
+    return s;
+  }
+  if (!l->isNumber() || !r->isNumber())
+    return emitError(at) << "'" << e.op
+                         << "' needs numbers or tensors at this point";
+  if (l->kind == GenValue::Int && r->kind == GenValue::Int) {
+    int64_t a = l->i, b = r->i;
+    if ((e.op == '/' || e.op == '%') && b == 0)
+      return emitError(at) << "division by zero";
+    switch (e.op) {
+    case '+': return GenValue::ofInt(a + b);
+    case '-': return GenValue::ofInt(a - b);
+    case '*': return GenValue::ofInt(a * b);
+    case '/': return GenValue::ofInt(a / b - ((a % b != 0) && ((a < 0) != (b < 0))));
+    default: return GenValue::ofInt(((a % b) + b) % b);
+    }
+  }
+  double a = l->number(), b = r->number();
+  switch (e.op) {
+  case '+': return GenValue::ofFloat(a + b);
+  case '-': return GenValue::ofFloat(a - b);
+  case '*': return GenValue::ofFloat(a * b);
+  case '/':
+    if (b == 0)
+      return emitError(at) << "division by zero";
+    return GenValue::ofFloat(a / b);
+  default:
+    return emitError(at) << "'%' needs integers";
+  }
+}
+
+FailureOr<GenValue> MLIRGen::eval(const Expr &e, Env &env) {
+  Location at = loc(e.getRange());
+  switch (e.getKind()) {
+  case Expr::Kind::Int:
+    return GenValue::ofInt(cast<IntLit>(e).value);
+  case Expr::Kind::Float:
+    return GenValue::ofFloat(cast<FloatLit>(e).value);
+  case Expr::Kind::Quantity: {
+    double c = cast<QuantityLit>(e).canonical;
+    if (c == std::floor(c) && std::fabs(c) < 9e18)
+      return GenValue::ofInt(static_cast<int64_t>(c));
+    return GenValue::ofFloat(c);
+  }
+  case Expr::Kind::String: {
+    GenValue g;
+    g.kind = GenValue::String;
+    g.s = cast<StringLit>(e).value;
+    return g;
+  }
+  case Expr::Kind::Bool: {
+    GenValue g;
+    g.kind = GenValue::Bool;
+    g.b = cast<BoolLit>(e).value;
+    return g;
+  }
+  case Expr::Kind::None:
+    return GenValue();
+  case Expr::Kind::Name: {
+    auto &n = cast<NameRef>(e);
+    switch (n.target) {
+    case NameTarget::Label:
+    case NameTarget::EnumMember: {
+      GenValue g;
+      g.kind = GenValue::Symbol;
+      g.s = n.name;
+      return g;
+    }
+    case NameTarget::Decl:
+      if (auto *let = dyn_cast<LetDecl>(n.decl))
+        return letValue(*let);
+      if (isa<DataDecl, ModelInstanceDecl>(n.decl)) {
+        GenValue g;
+        g.kind = GenValue::Symbol;
+        g.s = n.name;
+        g.decl = n.decl;
+        return g;
+      }
+      break;
+    default:
+      if (GenValue *v = env.lookup(n.name))
+        return *v;
+      break;
+    }
+    return emitError(at) << "'" << n.name << "' has no value here";
+  }
+  case Expr::Kind::List:
+  case Expr::Kind::Tuple: {
+    GenValue g;
+    g.kind = e.getKind() == Expr::Kind::List ? GenValue::List : GenValue::Tuple;
+    const auto &elems = e.getKind() == Expr::Kind::List
+                            ? cast<ListLit>(e).elems
+                            : cast<TupleLit>(e).elems;
+    for (const ExprPtr &el : elems) {
+      FailureOr<GenValue> v = eval(*el, env);
+      if (failed(v))
+        return failure();
+      g.elems.push_back(*v);
+    }
+    return g;
+  }
+  case Expr::Kind::Record: {
+    GenValue g;
+    g.kind = GenValue::Record;
+    for (const RecordField &f : cast<RecordLit>(e).fields) {
+      FailureOr<GenValue> v = eval(*f.value, env);
+      if (failed(v))
+        return failure();
+      g.fields.emplace_back(f.key.name, *v);
+    }
+    return g;
+  }
+  case Expr::Kind::Neg: {
+    FailureOr<GenValue> v = eval(*cast<NegExpr>(e).operand, env);
+    if (failed(v))
+      return failure();
+    if (v->kind == GenValue::Int)
+      return GenValue::ofInt(-v->i);
+    if (v->kind == GenValue::Float)
+      return GenValue::ofFloat(-v->f);
+    if (v->kind == GenValue::Tensor)
+      return inferred(NegOp::create(builder, at, unranked(), v->tensor));
+    return emitError(at) << "cannot negate this value";
+  }
+  case Expr::Kind::Binary:
+    return evalBinary(cast<BinaryExpr>(e), env);
+  case Expr::Kind::Range: {
+    auto &r = cast<RangeExpr>(e);
+    FailureOr<GenValue> lo = eval(*r.lo, env), hi = eval(*r.hi, env);
+    if (failed(lo) || failed(hi))
+      return failure();
+    GenValue g;
+    g.kind = GenValue::Range;
+    g.elems = {*lo, *hi};
+    return g;
+  }
+  case Expr::Kind::Call:
+    return evalCall(cast<CallExpr>(e), env);
+  case Expr::Kind::Index: {
+    auto &ix = cast<IndexExpr>(e);
+    FailureOr<GenValue> base = eval(*ix.base, env);
+    FailureOr<GenValue> idx = eval(*ix.index, env);
+    if (failed(base) || failed(idx))
+      return failure();
+    if (base->kind == GenValue::List || base->kind == GenValue::Tuple) {
+      int64_t n = base->elems.size(), k = idx->i < 0 ? idx->i + n : idx->i;
+      if (k < 0 || k >= n)
+        return emitError(at) << "index " << idx->i
+                             << " is out of range for a list of " << n;
+      return base->elems[k];
+    }
+    return emitError(at) << "indexing a tensor is not supported; use "
+                            "slice(x, dim = ..., start = ..., end = ...)";
+  }
+  case Expr::Kind::Member: {
+    auto &m = cast<MemberExpr>(e);
+    FailureOr<GenValue> base = eval(*m.base, env);
+    if (failed(base))
+      return failure();
+    if (base->kind == GenValue::Record) {
+      for (const auto &[k, v] : base->fields)
+        if (k == m.member.name)
+          return v;
+      return emitError(at) << "no key '" << m.member.name << "'";
+    }
+    if (base->kind == GenValue::Tensor) {
+      auto t = dyn_cast<RankedTensorType>(base->tensor.getType());
+      if (!t || !t.hasStaticShape())
+        return emitError(at)
+               << "the shape of this tensor is only known after shape "
+                  "inference; take sizes from the forward's inputs or the "
+                  "model's parameters";
+      if (m.member.name == "rank")
+        return GenValue::ofInt(t.getRank());
+      GenValue g;
+      g.kind = GenValue::List;
+      for (int64_t d : t.getShape())
+        g.elems.push_back(GenValue::ofInt(d));
+      return g;
+    }
+    return emitError(at) << "no member '" << m.member.name << "'";
+  }
+  }
+  return failure();
+}
+
+LogicalResult MLIRGen::bindConfig(const std::vector<Param> &params,
+                                  const CallExpr &call, Env &callerEnv,
+                                  Env &into, size_t firstInput) {
+  std::vector<const Argument *> given(params.size(), nullptr);
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    int slot = i < call.binding.size() ? call.binding[i] : -1;
+    if (slot >= 0 && static_cast<size_t>(slot) < firstInput)
+      given[slot] = &call.args[i];
+  }
+  for (size_t j = 0; j < params.size() && j < firstInput; ++j) {
+    FailureOr<GenValue> v =
+        given[j] ? eval(*given[j]->value, callerEnv)
+                 : (params[j].defaultValue ? eval(*params[j].defaultValue, into)
+                                           : FailureOr<GenValue>(GenValue()));
+    if (failed(v))
+      return failure();
+    into.vars[params[j].name.name] = *v;
+  }
+  return success();
+}
+
+FailureOr<GenValue> MLIRGen::evalCall(const CallExpr &call, Env &env) {
+  Location at = loc(call.getRange());
+  if (!call.target)
+    return emitError(at) << "call was not resolved";
+  if (auto *ext = dyn_cast<ExternDecl>(call.target)) {
+    if (ext->externKind.name == "layer")
+      return lowerLayer(*ext, call, env);
+    GenValue g;
+    g.kind = GenValue::Object;
+    g.s = ext->getName().name;
+    Env args;
+    args.parent = &globals;
+    if (failed(bindConfig(ext->params, call, env, args, ext->params.size())))
+      return failure();
+    for (const Param &p : ext->params)
+      g.fields.emplace_back(p.name.name, args.vars[p.name.name]);
+    return g;
+  }
+  auto *def = cast<ModelDef>(call.target);
+  return inlineModel(*def, call, env, names.back().next(def->getName().name));
+}
+
+FailureOr<GenValue> MLIRGen::lowerLayer(const ExternDecl &ext,
+                                        const CallExpr &call, Env &env) {
+  Location at = loc(call.getRange());
+  llvm::StringRef callee = ext.getName().name;
+  // Every parameter's value, given or defaulted.
+  std::vector<std::optional<GenValue>> values(ext.params.size());
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    int slot = i < call.binding.size() ? call.binding[i] : -1;
+    if (slot < 0)
+      continue;
+    FailureOr<GenValue> v = eval(*call.args[i].value, env);
+    if (failed(v))
+      return failure();
+    values[slot] = *v;
+  }
+  Env defaults;
+  defaults.parent = &globals;
+  for (size_t j = 0; j < ext.params.size(); ++j) {
+    if (!values[j] && ext.params[j].defaultValue) {
+      FailureOr<GenValue> v = eval(*ext.params[j].defaultValue, defaults);
+      if (failed(v))
+        return failure();
+      values[j] = *v;
+    }
+  }
+
+  static const llvm::StringRef activations[] = {"gelu", "relu", "silu", "tanh",
+                                                "sigmoid"};
+  std::string opName = ("s2s." + callee).str();
+  bool isActivation = llvm::is_contained(activations, callee);
+  if (isActivation)
+    opName = "s2s.activation";
+  auto registered = RegisteredOperationName::lookup(opName, &ctx);
+  if (!registered)
+    return emitError(at) << "layer '" << callee
+                         << "' has no lowering in this s2sc";
+
+  std::string paramName = names.back().next(callee);
+  Location opLoc = at;
+  if (registered->hasInterface<ParameterizedOp>())
+    opLoc = NameLoc::get(builder.getStringAttr(paramName), at);
+  OperationState state(opLoc, *registered);
+  if (isActivation)
+    state.addAttribute("kind", builder.getStringAttr(callee));
+  for (size_t j = 0; j < ext.params.size(); ++j) {
+    const Param &p = ext.params[j];
+    const s2s::Type *declared = p.type->resolved;
+    if (!values[j])
+      continue;
+    const GenValue &v = *values[j];
+    if (declared && declared->is(s2s::Type::Kind::Tensor)) {
+      if (v.kind != GenValue::Tensor)
+        return emitError(at) << "'" << p.name.name << "' of '" << callee
+                             << "' needs a tensor";
+      state.addOperands(v.tensor);
+      continue;
+    }
+    if (declared && declared->is(s2s::Type::Kind::List) &&
+        declared->getElement()->is(s2s::Type::Kind::Tensor)) {
+      for (const GenValue &e : v.elems)
+        state.addOperands(toTensor(e, at));
+      continue;
+    }
+    if (v.kind == GenValue::None)
+      continue;
+    // The extern's parameter names are the op's attribute names, except
+    // graph_edges' `name`, which would clash with the parameter path.
+    std::string attr = p.name.name;
+    if (callee == "graph_edges" && attr == "name")
+      attr = "graph";
+    FailureOr<Attribute> a = attrFor(v, declared, at, p.name.name);
+    if (failed(a))
+      return failure();
+    state.addAttribute(attr, *a);
+  }
+  if (registered->hasInterface<ParameterizedOp>())
+    state.addAttribute("name", builder.getStringAttr(paramName));
+  state.addTypes(unranked());
+  return inferred(builder.create(state));
+}
+
+//===----------------------------------------------------------------------===//
+// Models and blocks
+//===----------------------------------------------------------------------===//
+
+LogicalResult MLIRGen::declareModelItems(const ModelDef &def, Env &env) {
+  size_t li = 0, pi = 0;
+  for (char item : def.itemOrder) {
+    if (item == 'l') {
+      const LetDecl &let = *def.lets[li++];
+      FailureOr<GenValue> v = eval(*let.value, env);
+      if (failed(v))
+        return failure();
+      env.vars[let.getName().name] = *v;
+    } else if (item == 'p') {
+      const ParamDecl &p = def.paramDecls[pi++];
+      Location at = loc(p.range);
+      SmallVector<int64_t> shape;
+      for (const DimExpr &d : p.type->dims) {
+        if (!d.expr)
+          return emitError(at) << "a learnable parameter needs a static "
+                                  "shape; '?' is not allowed";
+        FailureOr<GenValue> v = eval(*d.expr, env);
+        if (failed(v))
+          return failure();
+        if (v->kind != GenValue::Int || v->i < 1)
+          return emitError(loc(d.range))
+                 << "a parameter dimension must be a positive integer";
+        shape.push_back(v->i);
+      }
+      std::string init = "trunc_normal";
+      SmallVector<double> args = {0.02};
+      if (p.init) {
+        FailureOr<GenValue> v = eval(*p.init, env);
+        if (failed(v))
+          return failure();
+        if (v->isNumber()) {
+          init = "constant";
+          args = {v->number()};
+        } else if (v->kind == GenValue::Object) {
+          init = v->s;
+          args.clear();
+          for (const auto &[k, f] : v->fields)
+            if (f.isNumber())
+              args.push_back(f.number());
+        }
+      }
+      std::string name = names.back().prefix + p.name.name;
+      auto op = ParamOp::create(
+          builder, NameLoc::get(builder.getStringAttr(name), at),
+          RankedTensorType::get(shape, f32()), builder.getStringAttr(name),
+          builder.getStringAttr(init), builder.getDenseF64ArrayAttr(args));
+      env.vars[p.name.name] = GenValue::ofTensor(op.getResult());
+    }
+  }
+  return success();
+}
+
+LogicalResult MLIRGen::runBody(const std::vector<StmtPtr> &body, Env &env,
+                               std::optional<GenValue> &result) {
+  for (const StmtPtr &s : body) {
+    switch (s->getKind()) {
+    case Stmt::Kind::Let: {
+      auto &let = cast<LetStmt>(*s);
+      FailureOr<GenValue> v = eval(*let.value, env);
+      if (failed(v))
+        return failure();
+      if (!let.tuple) {
+        env.vars[let.names[0].name] = *v;
+        break;
+      }
+      if (v->kind != GenValue::Tuple || v->elems.size() != let.names.size())
+        return emitError(loc(let.getRange())) << "cannot unpack this value";
+      for (size_t i = 0; i < let.names.size(); ++i)
+        env.vars[let.names[i].name] = v->elems[i];
+      break;
+    }
+    case Stmt::Kind::Assign: {
+      auto &as = cast<AssignStmt>(*s);
+      FailureOr<GenValue> v = eval(*as.value, env);
+      if (failed(v))
+        return failure();
+      GenValue *slot = env.lookup(as.name.name);
+      if (!slot)
+        return emitError(loc(as.getRange())) << "'" << as.name.name
+                                             << "' is not declared";
+      *slot = *v;
+      break;
+    }
+    case Stmt::Kind::Repeat: {
+      auto &rep = cast<RepeatStmt>(*s);
+      FailureOr<GenValue> n = eval(*rep.count, env);
+      if (failed(n))
+        return failure();
+      if (n->kind != GenValue::Int || n->i < 0)
+        return emitError(loc(rep.count->getRange()))
+               << "'repeat' needs a count of at least 0";
+      if (n->i > 100000)
+        return emitError(loc(rep.count->getRange()))
+               << "'repeat " << n->i << "' is too large to unroll";
+      for (int64_t k = 0; k < n->i; ++k) {
+        Env inner;
+        inner.parent = &env;
+        if (rep.var)
+          inner.vars[rep.var->name] = GenValue::ofInt(k);
+        if (failed(runBody(rep.body, inner, result)))
+          return failure();
+      }
+      break;
+    }
+    case Stmt::Kind::Return: {
+      FailureOr<GenValue> v = eval(*cast<ReturnStmt>(*s).value, env);
+      if (failed(v))
+        return failure();
+      result = *v;
+      return success();
+    }
+    }
+  }
+  return success();
+}
+
+FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
+                                         const CallExpr &call, Env &env,
+                                         const std::string &name) {
+  Env config;
+  config.parent = &globals;
+  if (failed(bindConfig(def.params, call, env, config, def.params.size())))
+    return failure();
+  NameScope scope;
+  scope.prefix = name + ".";
+  names.push_back(scope);
+  llvm::scope_exit pop([&] { names.pop_back(); });
+  if (failed(declareModelItems(def, config)))
+    return failure();
+  Env fwd;
+  fwd.parent = &config;
+  const ForwardDef &f = *def.forward;
+  std::vector<const Argument *> inputs(f.inputs.size(), nullptr);
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    int slot = i < call.binding.size() ? call.binding[i] : -1;
+    if (slot >= static_cast<int>(def.params.size()))
+      inputs[slot - def.params.size()] = &call.args[i];
+  }
+  for (size_t k = 0; k < f.inputs.size(); ++k) {
+    const Param &in = f.inputs[k];
+    FailureOr<GenValue> v =
+        inputs[k] ? eval(*inputs[k]->value, env)
+                  : (in.defaultValue ? eval(*in.defaultValue, config)
+                                     : FailureOr<GenValue>(GenValue()));
+    if (failed(v))
+      return failure();
+    // A written shape binds its symbolic sizes and is checked against the
+    // argument's inferred shape.
+    if (v->kind == GenValue::Tensor && in.type->hasDims)
+      if (auto t = dyn_cast<RankedTensorType>(v->tensor.getType()))
+        if (failed(inputType(in, fwd, t.getShape(),
+                             inputs[k] ? loc(inputs[k]->range)
+                                       : loc(call.getRange()),
+                             def.getName().name)))
+          return failure();
+    fwd.vars[in.name.name] = *v;
+  }
+  std::optional<GenValue> result;
+  if (failed(runBody(f.body, fwd, result)))
+    return failure();
+  if (!result)
+    return emitError(loc(call.getRange())) << "'" << def.getName().name
+                                           << "' returned no value";
+  return *result;
+}
+
+FailureOr<RankedTensorType>
+MLIRGen::inputType(const Param &in, Env &env,
+                   std::optional<ArrayRef<int64_t>> data, Location l,
+                   llvm::StringRef model) {
+  const TypeExpr &t = *in.type;
+  if (!t.hasDims) {
+    if (data)
+      return RankedTensorType::get(*data, f32());
+    return emitError(l) << "the shape of input '" << in.name.name << "' of '"
+                        << model
+                        << "' is not known: declare it, e.g. tensor[B, C, H, "
+                           "W], or give the data set a 'grid'";
+  }
+  SmallVector<int64_t> shape;
+  for (size_t i = 0; i < t.dims.size(); ++i) {
+    const DimExpr &d = t.dims[i];
+    std::optional<int64_t> fromData;
+    if (data && data->size() == t.dims.size())
+      fromData = (*data)[i];
+    // A bare symbolic name takes the data's size and is bound for the body.
+    if (auto *ref = llvm::dyn_cast_or_null<NameRef>(d.expr.get()))
+      if (ref->target == NameTarget::Local && !env.lookup(ref->name)) {
+        int64_t v = fromData ? *fromData : ShapedType::kDynamic;
+        shape.push_back(v);
+        if (fromData)
+          env.vars[ref->name] = GenValue::ofInt(v);
+        continue;
+      }
+    if (!d.expr) {
+      shape.push_back(fromData ? *fromData : ShapedType::kDynamic);
+      continue;
+    }
+    FailureOr<GenValue> v = eval(*d.expr, env);
+    if (failed(v))
+      return failure();
+    if (v->kind != GenValue::Int)
+      return emitError(loc(d.range)) << "a dimension must be an integer";
+    shape.push_back(v->i);
+  }
+  if (data && (data->size() != shape.size() ||
+               !llvm::all_of(llvm::zip(shape, *data), [](auto p) {
+                 auto [a, b] = p;
+                 return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ||
+                        a == b;
+               }))) {
+    std::string want, got;
+    llvm::raw_string_ostream w(want), g(got);
+    w << "[";
+    llvm::interleaveComma(shape, w, [&](int64_t d) {
+      if (ShapedType::isDynamic(d)) w << "?"; else w << d; });
+    w << "]";
+    g << "[";
+    llvm::interleaveComma(*data, g, [&](int64_t d) {
+      if (ShapedType::isDynamic(d)) g << "?"; else g << d; });
+    g << "]";
+    return emitError(l) << "'" << model << "' takes input '" << in.name.name
+                        << "' of shape " << want << ", but gets " << got;
+  }
+  return RankedTensorType::get(shape, f32());
+}
+
+LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
+  const auto *def = cast<ModelDef>(inst.call->target);
+  Location at = loc(inst.getName().range);
+  Env config;
+  config.parent = &globals;
+  if (failed(bindConfig(def->params, *inst.call, globals, config,
+                        def->params.size())))
+    return failure();
+
+  // The forward's inputs: the first takes the data's [batch, channels, lat,
+  // lon]; the others their declared shapes.
+  const ForwardDef &f = *def->forward;
+  SmallVector<mlir::Type> inputTypes;
+  Env fwd;
+  fwd.parent = &config;
+  for (size_t k = 0; k < f.inputs.size(); ++k) {
+    std::optional<ArrayRef<int64_t>> data;
+    if (k == 0 && dataShape)
+      data = ArrayRef<int64_t>(*dataShape);
+    FailureOr<RankedTensorType> t =
+        inputType(f.inputs[k], fwd, data, at, def->getName().name);
+    if (failed(t))
+      return failure();
+    inputTypes.push_back(*t);
+  }
+
+  builder.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(builder, at, inst.getName().name,
+                                 builder.getFunctionType(inputTypes, {unranked()}));
+  fn->setAttr(kModelAttrName, builder.getStringAttr(def->getName().name));
+  SmallVector<NamedAttribute> cfg;
+  for (const Param &p : def->params)
+    if (GenValue *v = config.lookup(p.name.name))
+      if (v->kind != GenValue::Tensor)
+        cfg.push_back(builder.getNamedAttr(p.name.name, toAttr(*v)));
+  fn->setAttr("s2s.config", builder.getDictionaryAttr(cfg));
+  Block *entry = fn.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  for (size_t k = 0; k < f.inputs.size(); ++k)
+    fwd.vars[f.inputs[k].name.name] = GenValue::ofTensor(entry->getArgument(k));
+
+  names.push_back(NameScope());
+  llvm::scope_exit pop([&] { names.pop_back(); });
+  // Model-level lets and params see the config; the forward sees both.
+  Env items;
+  items.parent = &config;
+  if (failed(declareModelItems(*def, items)))
+    return failure();
+  for (auto &kv : items.vars)
+    if (!fwd.vars.count(kv.getKey()))
+      fwd.vars[kv.getKey()] = kv.getValue();
+  std::optional<GenValue> result;
+  if (failed(runBody(f.body, fwd, result)))
+    return failure();
+  if (!result)
+    return emitError(at) << "'" << def->getName().name << "' returned no value";
+  SmallVector<Value> results;
+  Location retLoc = loc(f.range);
+  if (result->kind == GenValue::Tuple) {
+    for (const GenValue &v : result->elems)
+      results.push_back(toTensor(v, retLoc));
+  } else if (result->kind == GenValue::Tensor) {
+    results.push_back(result->tensor);
+  } else {
+    return emitError(retLoc) << "the forward of '" << def->getName().name
+                             << "' must return tensors";
+  }
+  func::ReturnOp::create(builder, retLoc, results);
+  SmallVector<mlir::Type> resultTypes;
+  for (Value v : results)
+    resultTypes.push_back(v.getType());
+  fn.setType(builder.getFunctionType(inputTypes, resultTypes));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Sections
+//===----------------------------------------------------------------------===//
+
+/// The entries of a section as evaluated values, in source order.
+static void collectEntries(const std::vector<Entry> &entries,
+                           llvm::SmallVectorImpl<const Entry *> &out) {
+  for (const Entry &e : entries)
+    out.push_back(&e);
+}
+
+LogicalResult MLIRGen::lowerData(const DataDecl &data) {
+  Location at = loc(data.getName().range);
+  SmallVector<Attribute> channels;
+  std::optional<SmallVector<int64_t>> grid;
+  std::optional<int64_t> step;
+  DictionaryAttr source = builder.getDictionaryAttr({});
+  SmallVector<NamedAttribute> config;
+  SmallVector<const Entry *> entries;
+  collectEntries(data.entries, entries);
+  for (const Entry *e : entries) {
+    FailureOr<GenValue> v = eval(*e->value, globals);
+    if (failed(v))
+      return failure();
+    llvm::StringRef key = e->key.name;
+    if (key == "channels") {
+      for (const GenValue &c : v->elems)
+        channels.push_back(builder.getStringAttr(c.s));
+    } else if (key == "grid") {
+      grid.emplace();
+      for (const GenValue &g : v->elems)
+        grid->push_back(g.i);
+    } else if (key == "step") {
+      step = v->kind == GenValue::Int ? v->i : std::llround(v->f);
+    } else if (key == "source") {
+      source = cast<DictionaryAttr>(toAttr(*v));
+    } else {
+      config.push_back(builder.getNamedAttr(key, toAttr(*v)));
+    }
+  }
+  builder.setInsertionPointToEnd(module.getBody());
+  DataOp::create(builder, at, builder.getStringAttr(data.getName().name),
+                 builder.getArrayAttr(channels),
+                 grid ? builder.getDenseI64ArrayAttr(*grid) : nullptr,
+                 step ? builder.getI64IntegerAttr(*step) : nullptr, source,
+                 builder.getDictionaryAttr(config));
+  return success();
+}
+
+/// The one declaration of kind T in `m`, for sections that leave it implied.
+template <typename T>
+static const T *onlyDecl(const s2s::Module &m) {
+  const T *found = nullptr;
+  for (const DeclPtr &d : m.decls)
+    if (auto *t = dyn_cast<T>(d.get())) {
+      if (found)
+        return nullptr;
+      found = t;
+    }
+  return found;
+}
+
+LogicalResult MLIRGen::lowerSection(const SectionDecl &sec) {
+  Location at = loc(sec.keywordRange);
+  std::string model, data;
+  if (auto *m = onlyDecl<ModelInstanceDecl>(*mainModule))
+    model = m->getName().name;
+  if (auto *d = onlyDecl<DataDecl>(*mainModule))
+    data = d->getName().name;
+  llvm::StringMap<GenValue> values;
+  SmallVector<NamedAttribute> config;
+  for (const Entry &e : sec.entries) {
+    FailureOr<GenValue> v = eval(*e.value, globals);
+    if (failed(v))
+      return failure();
+    values[e.key.name] = *v;
+    llvm::StringRef key = e.key.name;
+    if (key == "model")
+      model = v->s;
+    else if (key == "data")
+      data = v->s;
+    else if (!llvm::is_contained({"order", "loss", "mesh", "strategy",
+                                  "epochs", "batch", "precision", "optimizer"},
+                                 key))
+      config.push_back(builder.getNamedAttr(key, toAttr(*v)));
+  }
+  builder.setInsertionPointToEnd(module.getBody());
+  auto dict = [&](llvm::StringRef key) {
+    auto it = values.find(key);
+    if (it == values.end())
+      return builder.getDictionaryAttr({});
+    return cast<DictionaryAttr>(toAttr(it->second));
+  };
+  auto integer = [&](llvm::StringRef key, int64_t dflt) {
+    auto it = values.find(key);
+    return it == values.end() ? dflt : it->second.i;
+  };
+  auto symbol = [&](llvm::StringRef key, llvm::StringRef dflt) {
+    auto it = values.find(key);
+    return it == values.end() ? dflt.str() : it->second.s;
+  };
+  switch (sec.sectionKind) {
+  case SectionDecl::SectionKind::Rollout:
+    RolloutOp::create(builder, at, model, data, integer("order", 1),
+                      dict("loss"), builder.getDictionaryAttr(config));
+    break;
+  case SectionDecl::SectionKind::Train:
+    TrainOp::create(builder, at, model, data, integer("epochs", 1),
+                    integer("batch", 1), symbol("precision", "fp32"),
+                    dict("optimizer"), builder.getDictionaryAttr(config));
+    break;
+  case SectionDecl::SectionKind::Parallel: {
+    SmallVector<Attribute> axes;
+    SmallVector<int64_t> sizes;
+    auto it = values.find("mesh");
+    if (it != values.end())
+      for (const auto &[k, v] : it->second.fields) {
+        axes.push_back(builder.getStringAttr(k));
+        sizes.push_back(v.i);
+      }
+    ParallelOp::create(builder, at, builder.getArrayAttr(axes),
+                       builder.getDenseI64ArrayAttr(sizes),
+                       symbol("strategy", "ddp"),
+                       builder.getDictionaryAttr(config));
+    break;
+  }
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
+  mainModule = &main;
+  module = ModuleOp::create(loc(llvm::SMRange()));
+  OwningOpRef<ModuleOp> owned(module);
+  names.push_back(NameScope());
+
+  // What one batch of samples looks like: [batch, channels, lat, lon].
+  const DataDecl *data = onlyDecl<DataDecl>(main);
+  int64_t batch = ShapedType::kDynamic;
+  for (const DeclPtr &d : main.decls)
+    if (auto *sec = dyn_cast<SectionDecl>(d.get()))
+      if (sec->sectionKind == SectionDecl::SectionKind::Train)
+        if (const Entry *b = sec->find("batch"))
+          if (auto *lit = dyn_cast<IntLit>(b->value.get()))
+            batch = lit->value;
+  if (data) {
+    const Entry *ch = data->find("channels");
+    const Entry *grid = data->find("grid");
+    auto *list = ch ? dyn_cast<ListLit>(ch->value.get()) : nullptr;
+    if (list && grid) {
+      FailureOr<GenValue> g = eval(*grid->value, globals);
+      if (succeeded(g) && g->elems.size() == 2)
+        dataShape = SmallVector<int64_t>{batch,
+                                         static_cast<int64_t>(list->elems.size()),
+                                         g->elems[0].i, g->elems[1].i};
+    }
+  }
+
+  bool ok = true;
+  for (const DeclPtr &d : main.decls) {
+    LogicalResult r = success();
+    if (auto *data = dyn_cast<DataDecl>(d.get()))
+      r = lowerData(*data);
+    else if (auto *inst = dyn_cast<ModelInstanceDecl>(d.get()))
+      r = lowerInstance(*inst);
+    ok &= succeeded(r);
+  }
+  for (const DeclPtr &d : main.decls)
+    if (auto *sec = dyn_cast<SectionDecl>(d.get()))
+      ok &= succeeded(lowerSection(*sec));
+  if (!ok || failed(verify(module)))
+    return nullptr;
+  return owned;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> s2s::lowerToMLIR(MLIRContext &context,
+                                       const s2s::Module &main,
+                                       llvm::SourceMgr &srcMgr) {
+  context.loadDialect<S2SDialect, func::FuncDialect>();
+  return MLIRGen(context, srcMgr).lower(main);
+}
