@@ -754,10 +754,8 @@ MLIRGen::inputType(const Param &in, Env &env,
   if (!t.hasDims) {
     if (data)
       return RankedTensorType::get(*data, f32());
-    return emitError(l) << "the shape of input '" << in.name.name << "' of '"
-                        << model
-                        << "' is not known: declare it, e.g. tensor[B, C, H, "
-                           "W], or give the data set a 'grid'";
+    // Nothing says its shape: the runtime takes it from the data.
+    return FailureOr<RankedTensorType>(RankedTensorType());
   }
   SmallVector<int64_t> shape;
   for (size_t i = 0; i < t.dims.size(); ++i) {
@@ -830,7 +828,10 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
         inputType(f.inputs[k], fwd, data, at, def->getName().name);
     if (failed(t))
       return failure();
-    inputTypes.push_back(*t);
+    if (*t)
+      inputTypes.push_back(*t);
+    else
+      inputTypes.push_back(unranked());
   }
 
   builder.setInsertionPointToEnd(module.getBody());
@@ -1031,12 +1032,18 @@ OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
     const Entry *ch = data->find("channels");
     const Entry *grid = data->find("grid");
     auto *list = ch ? dyn_cast<ListLit>(ch->value.get()) : nullptr;
-    if (list && grid) {
-      FailureOr<GenValue> g = eval(*grid->value, globals);
-      if (succeeded(g) && g->elems.size() == 2)
-        dataShape = SmallVector<int64_t>{batch,
-                                         static_cast<int64_t>(list->elems.size()),
-                                         g->elems[0].i, g->elems[1].i};
+    // Without a grid the runtime reads it from the files: dynamic sizes.
+    if (list) {
+      int64_t lat = ShapedType::kDynamic, lon = ShapedType::kDynamic;
+      if (grid) {
+        FailureOr<GenValue> g = eval(*grid->value, globals);
+        if (succeeded(g) && g->elems.size() == 2) {
+          lat = g->elems[0].i;
+          lon = g->elems[1].i;
+        }
+      }
+      dataShape = SmallVector<int64_t>{
+          batch, static_cast<int64_t>(list->elems.size()), lat, lon};
     }
   }
 

@@ -91,15 +91,20 @@ struct UnrollRolloutPass
              << r.getModel() << "' has " << model.getNumArguments()
              << " inputs and " << model.getNumResults() << " outputs";
     auto in = dyn_cast<RankedTensorType>(model.getArgumentTypes()[0]);
-    if (!in || !in.hasStaticShape() || in.getRank() < 2)
-      return r.emitError() << "unrolling needs the model's input shape; "
-                              "run s2s-infer-shapes first";
+    if (!in || in.getRank() < 2)
+      return r.emitError() << "unrolling needs a model whose input has a "
+                              "known rank with the batch first; '"
+                           << r.getModel() << "' takes "
+                           << model.getArgumentTypes()[0];
     if (model.getResultTypes()[0] != in)
       return r.emitError() << "a rolled-out model must map its input shape "
                               "to itself; '"
                            << r.getModel() << "' maps " << in << " to "
                            << model.getResultTypes()[0];
     int64_t k = r.getOrder(), batch = in.getDimSize(0);
+    if (ShapedType::isDynamic(batch))
+      return r.emitError() << "unrolling needs a known batch size; set "
+                              "'batch' in the train section";
     std::string name = (r.getModel() + "_rollout").str();
     if (module.lookupSymbol(name))
       return r.emitError() << "'" << name << "' already exists";
@@ -138,8 +143,7 @@ struct UnrollRolloutPass
       auto slice = shaped(SliceOp::create(b, loc, unranked, window, 1, i, i + 1));
       if (failed(slice))
         return failure();
-      auto frame = shaped(ReshapeOp::create(
-          b, loc, unranked, *slice, b.getDenseI64ArrayAttr(in.getShape())));
+      auto frame = shaped(FlattenOp::create(b, loc, unranked, *slice, 0, 1));
       if (failed(frame))
         return failure();
       frames.push_back(*frame);
@@ -158,6 +162,7 @@ struct UnrollRolloutPass
       int64_t starts = k - order + 1;
       Value input = *level;
       if (order > 1) {
+        // The first `starts` start times of the previous order.
         auto sliced = shaped(
             SliceOp::create(b, loc, unranked, *level, 0, 0, starts * batch));
         if (failed(sliced))
