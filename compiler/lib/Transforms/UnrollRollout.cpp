@@ -96,11 +96,29 @@ struct UnrollRolloutPass
                               "known rank with the batch first; '"
                            << r.getModel() << "' takes "
                            << model.getArgumentTypes()[0];
-    if (model.getResultTypes()[0] != in)
+    if (model.getResultTypes()[0] != in) {
+      auto str = [](mlir::Type t) {
+        std::string s;
+        llvm::raw_string_ostream os(s);
+        if (auto r = dyn_cast<RankedTensorType>(t)) {
+          os << "[";
+          llvm::interleaveComma(r.getShape(), os, [&](int64_t d) {
+            if (ShapedType::isDynamic(d))
+              os << "?";
+            else
+              os << d;
+          });
+          os << "]";
+        } else {
+          os << t;
+        }
+        return s;
+      };
       return r.emitError() << "a rolled-out model must map its input shape "
                               "to itself; '"
-                           << r.getModel() << "' maps " << in << " to "
-                           << model.getResultTypes()[0];
+                           << r.getModel() << "' maps " << str(in) << " to "
+                           << str(model.getResultTypes()[0]);
+    }
     int64_t k = r.getOrder(), batch = in.getDimSize(0);
     if (ShapedType::isDynamic(batch))
       return r.emitError() << "unrolling needs a known batch size; set "
