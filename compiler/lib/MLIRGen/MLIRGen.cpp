@@ -139,6 +139,8 @@ private:
   std::vector<NameScope> names;
   llvm::DenseMap<const LetDecl *, GenValue> letCache;
   const s2s::Module *mainModule = nullptr;
+  static constexpr int64_t kMaxOps = 2000000;
+  int64_t opsCreated = 0;
   /// Shape of one data sample batch, [batch, channels, lat, lon], when the
   /// spec says enough to know it.
   std::optional<SmallVector<int64_t>> dataShape;
@@ -235,6 +237,11 @@ Value MLIRGen::toTensor(const GenValue &v, Location l) {
 /// s2s-infer-shapes pass runs, so a forward can use the sizes of the
 /// tensors it computes and mistakes are reported at the spec's line.
 FailureOr<GenValue> MLIRGen::inferred(Operation *op) {
+  // Unrolled repeats multiply: stop before a spec exhausts memory.
+  if (++opsCreated > kMaxOps)
+    return emitError(op->getLoc())
+           << "the unrolled model has more than " << kMaxOps
+           << " operations; lower a 'repeat' count";
   if (auto si = dyn_cast<ShapeInference>(op))
     if (failed(si.inferShapes()))
       return failure();
@@ -271,13 +278,24 @@ FailureOr<GenValue> MLIRGen::evalBinary(const BinaryExpr &e, Env &env) {
     return emitError(at) << "'" << e.op
                          << "' needs numbers or tensors at this point";
   if (l->kind == GenValue::Int && r->kind == GenValue::Int) {
-    int64_t a = l->i, b = r->i;
+    int64_t a = l->i, b = r->i, out = 0;
     if ((e.op == '/' || e.op == '%') && b == 0)
       return emitError(at) << "division by zero";
+    bool overflow = false;
     switch (e.op) {
-    case '+': return GenValue::ofInt(a + b);
-    case '-': return GenValue::ofInt(a - b);
-    case '*': return GenValue::ofInt(a * b);
+    case '+': overflow = __builtin_add_overflow(a, b, &out); break;
+    case '-': overflow = __builtin_sub_overflow(a, b, &out); break;
+    case '*': overflow = __builtin_mul_overflow(a, b, &out); break;
+    default: break;
+    }
+    if (overflow)
+      return emitError(at) << "integer overflow in '" << e.op << "'";
+    if (a == INT64_MIN && b == -1 && (e.op == '/' || e.op == '%'))
+      return emitError(at) << "integer overflow in '" << e.op << "'";
+    switch (e.op) {
+    case '+':
+    case '-':
+    case '*': return GenValue::ofInt(out);
     case '/': return GenValue::ofInt(a / b - ((a % b != 0) && ((a < 0) != (b < 0))));
     default: return GenValue::ofInt(((a % b) + b) % b);
     }
