@@ -646,6 +646,7 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
         sig.push_back(&p);
   }
   std::vector<int> given(sig.size(), -1);
+  llvm::StringSet<> suggested;
   call.binding.assign(call.args.size(), -1);
   size_t nextPositional = firstPositional;
   bool sawNamed = false;
@@ -662,6 +663,9 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
         for (const Param *p : sig)
           names.push_back(p->name.name);
         std::string best = DiagnosticEngine::closestMatch(a.name->name, names);
+        // The likely intended parameter is not reported missing as well.
+        if (!best.empty())
+          suggested.insert(best);
         diags.error(a.name->range,
                     "'" + calleeName + "' has no parameter '" + a.name->name +
                         "'" +
@@ -714,7 +718,8 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
     });
   }
   for (size_t j = 0; j < sig.size(); ++j) {
-    if (given[j] >= 0 || sig[j]->defaultValue)
+    if (given[j] >= 0 || sig[j]->defaultValue ||
+        suggested.count(sig[j]->name.name))
       continue;
     diags.error(call.getRange(), "missing argument '" + sig[j]->name.name +
                                      "' for '" + calleeName + "'");

@@ -90,7 +90,7 @@ public:
   OwningOpRef<ModuleOp> lower(const s2s::Module &main);
 
 private:
-  Location loc(llvm::SMRange r) {
+  Location fileLoc(llvm::SMRange r) {
     if (!r.Start.isValid())
       return UnknownLoc::get(&ctx);
     unsigned id = srcMgr.FindBufferContainingLoc(r.Start);
@@ -100,6 +100,20 @@ private:
     return FileLineColLoc::get(
         &ctx, srcMgr.getMemoryBuffer(id)->getBufferIdentifier(), line, col);
   }
+  /// The spec position of `r`, as called from the model instance and the
+  /// block calls being inlined: a mistake inside a stdlib model is then
+  /// reported with notes leading back to the user's own lines.
+  Location loc(llvm::SMRange r) {
+    Location l = fileLoc(r);
+    if (callers.empty())
+      return l;
+    Location chain = callers.front();
+    for (size_t i = 1; i < callers.size(); ++i)
+      chain = CallSiteLoc::get(callers[i], chain);
+    return CallSiteLoc::get(l, chain);
+  }
+  /// Each caller is a NameLoc("in X = Def(...)", position of the call).
+  std::vector<Location> callers;
 
   LogicalResult lowerInstance(const ModelInstanceDecl &inst);
   LogicalResult lowerData(const DataDecl &data);
@@ -724,6 +738,10 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
   NameScope scope;
   scope.prefix = name + ".";
   names.push_back(scope);
+  callers.push_back(NameLoc::get(
+      builder.getStringAttr("in " + name + " = " + def.getName().name + "(...)"),
+      fileLoc(call.getRange())));
+  llvm::scope_exit popCaller([&] { callers.pop_back(); });
   llvm::scope_exit pop([&] { names.pop_back(); });
   if (failed(declareModelItems(def, config)))
     return failure();
@@ -869,6 +887,11 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
 
   names.push_back(NameScope());
   llvm::scope_exit pop([&] { names.pop_back(); });
+  callers.push_back(NameLoc::get(
+      builder.getStringAttr("in model " + inst.getName().name + " = " +
+                            def->getName().name + "(...)"),
+      fileLoc(inst.getName().range)));
+  llvm::scope_exit popCaller([&] { callers.pop_back(); });
   // Model-level lets and params see the config; the forward sees both.
   Env items;
   items.parent = &config;

@@ -115,6 +115,19 @@ static void routeMLIRDiagnostics(mlir::MLIRContext &ctx, llvm::SourceMgr &srcMgr
       diags.warning(toRange(d.getLocation()), msg);
     else
       diags.note(toRange(d.getLocation()), msg);
+    // Inlined calls: lead from the op back to the spec's own lines.
+    mlir::Location l = d.getLocation();
+    if (auto named = llvm::dyn_cast<mlir::NameLoc>(l))
+      l = named.getChildLoc();
+    while (auto site = llvm::dyn_cast<mlir::CallSiteLoc>(l)) {
+      mlir::Location caller = site.getCaller();
+      mlir::Location at = caller;
+      while (auto inner = llvm::dyn_cast<mlir::CallSiteLoc>(at))
+        at = inner.getCallee();
+      if (auto named = llvm::dyn_cast<mlir::NameLoc>(at))
+        diags.note(toRange(named.getChildLoc()), named.getName().getValue());
+      l = caller;
+    }
     for (mlir::Diagnostic &n : d.getNotes())
       diags.note(toRange(n.getLocation()), n.str());
     return mlir::success();
