@@ -817,25 +817,18 @@ LogicalResult Irfft2Op::inferShapes() {
   return success();
 }
 
-LogicalResult Fft2Op::inferShapes() {
-  auto t = ranked(getInput());
+/// Complex FFTs keep the shape and make the elements complex.
+static LogicalResult complexSameShape(Operation *op) {
+  auto t = ranked(op->getOperand(0));
   if (!t)
     return success();
-  if (failed(needTwoDims(*this, t)))
+  if (failed(needTwoDims(op, t)))
     return failure();
-  setResult(*this, t.getShape(), complexOf(t.getElementType()));
+  setResult(op, t.getShape(), complexOf(t.getElementType()));
   return success();
 }
-
-LogicalResult Ifft2Op::inferShapes() {
-  auto t = ranked(getInput());
-  if (!t)
-    return success();
-  if (failed(needTwoDims(*this, t)))
-    return failure();
-  setResult(*this, t.getShape(), complexOf(t.getElementType()));
-  return success();
-}
+LogicalResult Fft2Op::inferShapes() { return complexSameShape(*this); }
+LogicalResult Ifft2Op::inferShapes() { return complexSameShape(*this); }
 
 //===----------------------------------------------------------------------===//
 // Runtime inputs and physics
