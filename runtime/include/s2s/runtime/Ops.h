@@ -1,0 +1,139 @@
+//===- Ops.h - Layer kernels generated code calls ---------------*- C++ -*-===//
+//
+// One function per s2s dialect op, named after it, on LibTorch ops. The
+// code s2sc generates (EmitC, printed by MLIR's C++ emitter) calls these with
+// the op's attributes as arguments, in the order the op declares them.
+//
+// Conventions:
+//  - Kernels that own parameters take the model and the op's `name` (the
+//    spec's parameter path, e.g. "ResBlock.0.conv") and ask the model for
+//    "<name>.<param>" with exactly the shapes S2SOps.cpp's getParameters
+//    gives (so `s2sc --emit=summary` and the runtime count the same).
+//  - Lists are std::vector<int64_t> (generated code writes `{8, 90, -1}`).
+//  - An activation string "" means none (s2s-fuse sets it on linear/conv2d).
+//  - Shapes are [batch, channel, lat, lon] for fields, [batch, tokens, embed]
+//    for token sequences.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_OPS_H
+#define S2S_RUNTIME_OPS_H
+
+#include "s2s/runtime/Model.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace s2s::rt {
+
+using Tensor = torch::Tensor;
+using Ints = std::vector<int64_t>;
+
+// --- arithmetic ------------------------------------------------------------
+/// A scalar as a rank-0 tensor of the model's dtype and device.
+Tensor constant(Model &m, double value);
+Tensor add(const Tensor &a, const Tensor &b);
+Tensor sub(const Tensor &a, const Tensor &b);
+Tensor mul(const Tensor &a, const Tensor &b);
+Tensor div(const Tensor &a, const Tensor &b);
+Tensor neg(const Tensor &x);
+
+// --- pointwise -------------------------------------------------------------
+/// kind: gelu (exact erf form), relu, silu, tanh, sigmoid; "" = identity.
+Tensor activation(const Tensor &x, const char *kind);
+Tensor softmax(const Tensor &x, int64_t dim);
+/// Identity unless m.isTraining(); draws from m.generator().
+Tensor dropout(Model &m, const Tensor &x, double p);
+/// Drops whole samples (dim 0) with probability p, scales the rest 1/(1-p).
+Tensor drop_path(Model &m, const Tensor &x, double p);
+
+// --- layers with parameters -------------------------------------------------
+/// weight [in, out] (FanIn init, a = in), bias [out] (FanIn, a = in).
+Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
+              bool bias, const char *activation);
+/// weight [out, in, kh, kw] (FanIn, a = in*kh*kw), bias [out].
+/// padMode: zeros, circular, reflect, replicate (padding is applied first,
+/// then an unpadded convolution, as torch's padding_mode does).
+Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
+              const Ints &kernel, const Ints &stride, const Ints &padding,
+              const char *padMode, bool bias, const char *activation);
+/// Over the last dim; weight [d] Ones, bias [d] Zeros.
+Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps);
+/// Over dim 1; weight [c] Ones, bias [c] Zeros.
+Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
+                  double eps);
+Tensor instance_norm(const Tensor &x, double eps);
+/// Self-attention on [b, n, e]: qkv.weight [e, 3e], qkv.bias [3e] when
+/// qkvBias, proj.weight [e, e], proj.bias [e].
+Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
+                 bool qkvBias, double dropout);
+/// q.weight [e,e], q.bias [e], kv.weight [ce,2e], kv.bias [2e],
+/// proj.weight [e,e], proj.bias [e].
+Tensor cross_attention(Model &m, const char *name, const Tensor &x,
+                       const Tensor &context, int64_t heads);
+/// [b, c, h, w] -> [b, (h/p0)*(w/p1), embed]; weight [embed, c, p0, p1],
+/// bias [embed].
+Tensor patch_embed(Model &m, const char *name, const Tensor &x,
+                   const Ints &patch, int64_t embed);
+/// [b, (g0/p0)*(g1/p1), channels*p0*p1] -> [b, channels, g0, g1].
+Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
+               int64_t channels);
+/// FourCastNet AFNO on [b, h, w, e]: w1,w2 [2, nb, e/nb, e/nb] (Normal,
+/// std 0.02), b1,b2 [2, nb, e/nb] (Normal, std 0.02); residual not included.
+Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
+              double sparsity, double modes);
+/// One message-passing round; see the op. Params msg.fc1/fc2, node.fc1/fc2.
+Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
+                     const Tensor &edgeFeatures, const Tensor &edges,
+                     int64_t hidden, int64_t out);
+/// A learnable tensor declared with `param`. init: normal, trunc_normal,
+/// uniform, zeros, ones, constant; args as in the spec.
+Tensor param(Model &m, const char *name, const Ints &shape, const char *init,
+             const std::vector<double> &args);
+
+// --- shape -------------------------------------------------------------------
+Tensor reshape(const Tensor &x, const Ints &shape);
+Tensor permute(const Tensor &x, const Ints &dims);
+Tensor flatten(const Tensor &x, int64_t start, int64_t end);
+Tensor concat(const std::vector<Tensor> &xs, int64_t dim);
+Tensor slice(const Tensor &x, int64_t dim, int64_t start, int64_t end);
+Tensor mean(const Tensor &x, int64_t dim, bool keep);
+/// pad: (before, after) pairs from the last dim backwards (torch's pad).
+Tensor pad(const Tensor &x, const Ints &pad, const char *mode);
+/// pad = [lat, lon]: periodic in longitude; across a pole row i maps to the
+/// mirrored row shifted half way round the globe.
+Tensor pad_sphere(const Tensor &x, const Ints &pad);
+
+// --- spectral ----------------------------------------------------------------
+Tensor rfft2(const Tensor &x);
+Tensor irfft2(const Tensor &x, const Ints &size);
+Tensor fft2(const Tensor &x);
+Tensor ifft2(const Tensor &x);
+
+// --- static inputs and physics --------------------------------------------------
+/// [2, E] int64 edges of graph `graph` ("multimesh": icosahedral mesh refined
+/// `refinement` times, both directions of each edge); cached in the model.
+Tensor graph_edges(Model &m, const char *graph, int64_t refinement);
+/// [b, 4, h, w]: sin/cos latitude, sin/cos longitude (from m.context()).
+Tensor grid_coords(Model &m, const Tensor &like);
+/// [b, 4, h, w]: sin/cos day of year, sin/cos time of day at the batch's
+/// valid time + leadSeconds (from m.context().time; zeros when unknown).
+Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds);
+/// [b] or [b, 1] -> [b, dim] sinusoidal embedding.
+Tensor lead_embed(const Tensor &lead, int64_t dim);
+/// Relaxes each unstable column towards neutral over tau seconds (with the
+/// data step as the time step), conserving the column mean.
+Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
+                         double threshold);
+
+// --- losses ---------------------------------------------------------------------
+/// kind: mse, mae, huber (delta 1); weight: uniform or latitude (cos-latitude
+/// over dim -2 normalised to mean 1, from m.context().latitude). Scalar.
+Tensor loss(Model &m, const char *kind, const Tensor &prediction,
+            const Tensor &target, const char *weight);
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_OPS_H
