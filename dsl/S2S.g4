@@ -150,8 +150,8 @@ TRUE     : 'true' ;
 FALSE    : 'false' ;
 NONE     : 'none' ;
 
-// A number written straight before a unit: `6h`, `1.5d`, `512MiB`.
-QUANTITY : DIGITS ('.' DIGITS)? [a-zA-Z]+ ;
+// A number written straight before a unit: `6h`, `1.5d`, `512MiB`, `1e3s`.
+QUANTITY : DIGITS ('.' DIGITS)? EXPONENT? [a-zA-Z]+ ;
 FLOAT    : DIGITS '.' DIGITS EXPONENT?
          | DIGITS EXPONENT
          ;

@@ -670,7 +670,19 @@ ExprPtr ASTBuilder::number(antlr4::Token *tok, bool isFloat) {
 ExprPtr ASTBuilder::quantity(antlr4::Token *tok) {
   llvm::SMRange r = range(tok, tok);
   llvm::StringRef all = text(tok);
+  // The number is digits, an optional fraction and an optional exponent
+  // (`1e3s`); the unit is the letters after it (`2e` is 2 of unit `e`).
   size_t unitStart = all.find_if([](char c) { return llvm::isAlpha(c); });
+  if (unitStart + 1 < all.size() && (all[unitStart] == 'e' || all[unitStart] == 'E')) {
+    size_t i = unitStart + 1;
+    if (i < all.size() && (all[i] == '+' || all[i] == '-'))
+      ++i;
+    size_t digits = i;
+    while (i < all.size() && llvm::isDigit(all[i]))
+      ++i;
+    if (i > digits && i < all.size())
+      unitStart = i;
+  }
   std::string digits = all.take_front(unitStart).str();
   llvm::erase(digits, '_');
   double value = std::strtod(digits.c_str(), nullptr);

@@ -64,6 +64,11 @@ void DiagnosticEngine::errorNoLocation(const llvm::Twine &msg) {
 }
 
 void DiagnosticEngine::printSummary() {
+  // A caller that stopped at the limit has dropped what came after it.
+  if (reachedLimit() && !limitNoted) {
+    limitNoted = true;
+    os << programName << ": error: too many errors emitted, stopping now\n";
+  }
   if (numErrors == 0 && numWarnings == 0)
     return;
   if (numWarnings)
@@ -77,6 +82,10 @@ void DiagnosticEngine::printSummary() {
 std::string
 DiagnosticEngine::closestMatch(llvm::StringRef name,
                                llvm::ArrayRef<std::string> candidates) {
+  // A difference of case alone is the likeliest slip (`6H` for `6h`).
+  for (const std::string &c : candidates)
+    if (c != name && name.equals_insensitive(c))
+      return c;
   std::string best;
   unsigned bestDistance = ~0u;
   // Allow roughly one edit per three characters, at least one.

@@ -148,7 +148,7 @@ private:
   void checkBody(const Module &m, std::vector<StmtPtr> &body, Scope &scope,
                  const Type *&returned, bool topLevel, llvm::SMRange &retRange);
   void declareLocal(Scope &scope, const Ident &name, const Type *type,
-                    bool assignable);
+                    bool assignable, const char *what = "value");
 
   // Expressions.
   const Type *check(const Module &m, Expr &e, Scope &scope,
@@ -188,6 +188,17 @@ private:
   std::vector<const ModelDef *> checking;
   const Module *current = nullptr;
 };
+
+/// The value of an integer literal, possibly negated: `3`, `-1`, `-(2)`.
+std::optional<int64_t> literalInt(const Expr *e) {
+  if (auto *lit = dyn_cast<IntLit>(e))
+    return lit->value;
+  if (auto *neg = dyn_cast<NegExpr>(e))
+    if (auto v = literalInt(neg->operand.get()))
+      if (*v != INT64_MIN)
+        return -*v;
+  return std::nullopt;
+}
 
 bool isBuiltinTypeName(llvm::StringRef n) {
   return llvm::is_contained(
@@ -270,6 +281,19 @@ void Sema::unknownName(const Module &m, llvm::StringRef name,
   if (scope)
     scope->collectNames(candidates);
   globalNames(m, candidates);
+  // Enum members are not global names, but a misspelt one is a likely typo.
+  auto members = [&](const Module *mm) {
+    for (auto &kv : mm->symbols)
+      if (auto *e = dyn_cast<EnumDecl>(kv.second))
+        for (const Ident &mem : e->members)
+          candidates.push_back(mem.name);
+  };
+  members(&m);
+  for (const ImportDecl &imp : m.imports)
+    if (imp.resolved)
+      members(imp.resolved);
+  if (m.prelude)
+    members(m.prelude);
   std::string best = DiagnosticEngine::closestMatch(name, candidates);
   if (best.empty())
     diags.error(range, "unknown " + what + " '" + name + "'");
@@ -499,15 +523,16 @@ const Type *Sema::checkName(const Module &m, NameRef &ref, Scope &scope,
     return types.getError();
   }
   // Without an expected enum, a member of exactly one visible enum will do.
-  const EnumDecl *owner = nullptr;
+  const EnumDecl *owner = nullptr, *other = nullptr;
   const Ident *member = nullptr;
-  bool ambiguous = false;
   auto scan = [&](const Module *mm) {
     for (auto &kv : mm->symbols)
       if (auto *e = dyn_cast<EnumDecl>(kv.second))
         if (const Ident *mem = e->find(ref.name)) {
-          if (owner && owner != e)
-            ambiguous = true;
+          if (owner && owner != e) {
+            other = e;
+            continue;
+          }
           owner = e;
           member = mem;
         }
@@ -518,7 +543,15 @@ const Type *Sema::checkName(const Module &m, NameRef &ref, Scope &scope,
       scan(imp.resolved);
   if (m.prelude)
     scan(m.prelude);
-  if (owner && !ambiguous) {
+  if (owner && other) {
+    diags.error(ref.getRange(), "'" + ref.name + "' is a member of both '" +
+                                    owner->getName().name + "' and '" +
+                                    other->getName().name +
+                                    "'; it can only be used where one of "
+                                    "them is expected");
+    return types.getError();
+  }
+  if (owner) {
     ref.target = NameTarget::EnumMember;
     ref.decl = owner;
     ref.targetRange = member->range;
@@ -955,7 +988,8 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
       else
         t = base->getElements()[lit->value];
     } else if (base->is(K::Tensor)) {
-      t = types.getTensor(base->getSize() > 0 ? base->getSize() - 1 : -1);
+      diags.error(ix.getRange(), "a tensor cannot be indexed; use "
+                                 "slice(x, dim = ..., start = ..., end = ...)");
     } else if (base->is(K::Any)) {
       t = types.getAny();
     } else {
@@ -1009,14 +1043,14 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
 //===----------------------------------------------------------------------===//
 
 void Sema::declareLocal(Scope &scope, const Ident &name, const Type *type,
-                        bool assignable) {
+                        bool assignable, const char *what) {
   if (const Binding *prev = scope.lookup(name.name)) {
     diags.error(name.range, "redefinition of '" + name.name + "'");
     diags.note(prev->declRange, "previous definition is here");
     return;
   }
   scope.names[name.name] =
-      Binding{type, name.range, NameTarget::Local, assignable, "value"};
+      Binding{type, name.range, NameTarget::Local, assignable, what};
 }
 
 void Sema::checkParams(const Module &m, std::vector<Param> &params,
@@ -1143,15 +1177,16 @@ void Sema::checkBody(const Module &m, std::vector<StmtPtr> &body, Scope &scope,
       auto &rep = cast<RepeatStmt>(*s);
       checkAgainst(m, *rep.count, scope, types.get(Type::Kind::Int),
                    [] { return std::string("'repeat'"); });
-      if (auto *lit = dyn_cast<IntLit>(rep.count.get()))
-        if (lit->value < 0)
+      if (auto v = literalInt(rep.count.get()))
+        if (*v < 0)
           diags.error(rep.count->getRange(),
                       "'repeat' needs a count of at least 0");
       Scope inner;
       inner.parent = &scope;
       inner.inForward = true;
       if (rep.var)
-        declareLocal(inner, *rep.var, types.get(Type::Kind::Int), false);
+        declareLocal(inner, *rep.var, types.get(Type::Kind::Int), false,
+                     "repeat counter");
       const Type *innerReturn = nullptr;
       llvm::SMRange innerRet;
       checkBody(m, rep.body, inner, innerReturn, /*topLevel=*/false, innerRet);
@@ -1320,12 +1355,12 @@ void Sema::checkEntries(const Module &m, std::vector<Entry> &entries,
       return "'" + e.key.name + "' in " + section.str();
     });
     if (key->minimum != noMin && !t->is(Type::Kind::Error))
-      if (auto *lit = dyn_cast<IntLit>(e.value.get()))
-        if (lit->value < key->minimum)
+      if (auto v = literalInt(e.value.get()))
+        if (*v < key->minimum)
           diags.error(e.value->getRange(),
                       "'" + e.key.name + "' must be at least " +
                           llvm::Twine(key->minimum) + ", got " +
-                          llvm::Twine(lit->value));
+                          llvm::Twine(*v));
   }
   for (const SectionKey &k : schema)
     if (k.required && !seen.count(k.key)) {
