@@ -9,6 +9,7 @@
 #include "s2s/Dialect/S2SOps.h"
 #include "s2s/Transforms/Passes.h"
 
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -16,7 +17,7 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<s2s::S2SDialect, mlir::func::FuncDialect>();
+  registry.insert<s2s::S2SDialect, mlir::func::FuncDialect, mlir::emitc::EmitCDialect>();
   s2s::registerS2SPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

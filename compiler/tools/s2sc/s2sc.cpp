@@ -14,18 +14,22 @@
 #include "s2s/MLIRGen/MLIRGen.h"
 #include "s2s/Transforms/Passes.h"
 
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/Target/Cpp/CppEmitter.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -39,7 +43,7 @@ static cl::OptionCategory s2scCategory("s2sc options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<spec.s2s>"),
                                       cl::Required, cl::cat(s2scCategory));
 
-enum class EmitKind { None, AST, MLIR, MLIROpt, Summary };
+enum class EmitKind { None, AST, MLIR, MLIROpt, Summary, EmitC, Cpp };
 static cl::opt<EmitKind> emit(
     "emit", cl::desc("What to print"), cl::init(EmitKind::None),
     cl::values(
@@ -50,8 +54,27 @@ static cl::opt<EmitKind> emit(
         clEnumValN(EmitKind::MLIROpt, "mlir-opt",
                    "the s2s dialect after the pass pipeline"),
         clEnumValN(EmitKind::Summary, "summary",
-                   "parameter counts and shapes per model component")),
+                   "parameter counts and shapes per model component"),
+        clEnumValN(EmitKind::EmitC, "emitc",
+                   "the program in MLIR's EmitC dialect (s2s-to-emitc)"),
+        clEnumValN(EmitKind::Cpp, "cpp", "the program's C++ source")),
     cl::cat(s2scCategory));
+
+static cl::opt<std::string>
+    outputExe("o", cl::desc("Build the training program into this executable"),
+              cl::value_desc("exe"), cl::cat(s2scCategory));
+static cl::opt<std::string> buildDirOpt(
+    "build-dir",
+    cl::desc("Folder for the generated sources and their CMake build "
+             "(default: <exe>.build)"),
+    cl::value_desc("dir"), cl::cat(s2scCategory));
+static cl::opt<std::string> runtimeDirOpt(
+    "runtime",
+    cl::desc("Folder holding s2s_runtimeConfig.cmake (default: "
+             "$S2S_RUNTIME_DIR, then ../lib/cmake/s2s_runtime beside s2sc)"),
+    cl::value_desc("dir"), cl::cat(s2scCategory));
+static cl::opt<bool> verboseBuild("v", cl::desc("Show the build's commands"),
+                                  cl::cat(s2scCategory));
 
 static cl::opt<bool> noUnroll("no-unroll-rollout",
                               cl::desc("Leave s2s-unroll-rollout out of the pipeline"),
@@ -223,6 +246,216 @@ static bool printSummary(mlir::ModuleOp module, llvm::raw_ostream &os) {
   return ok;
 }
 
+//===----------------------------------------------------------------------===//
+// -o EXE: the generated sources, a CMake project, and its build
+//===----------------------------------------------------------------------===//
+
+/// Writes `text` to `path` unless the file already holds exactly that, so
+/// an unchanged spec leaves mtimes alone and the rebuild does nothing.
+static bool writeIfChanged(llvm::StringRef path, llvm::StringRef text,
+                           bool &changed) {
+  changed = false;
+  if (auto old = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false))
+    if ((*old)->getBuffer() == text)
+      return true;
+  changed = true;
+  llvm::SmallString<256> tmp(path);
+  tmp += ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec) {
+      llvm::WithColor::error(llvm::errs(), "s2sc")
+          << "cannot write '" << tmp << "': " << ec.message() << "\n";
+      return false;
+    }
+    os << text;
+    os.close();
+    if (os.has_error()) {
+      llvm::WithColor::error(llvm::errs(), "s2sc")
+          << "cannot write '" << tmp << "': " << os.error().message()
+          << " (is the disk full?)\n";
+      llvm::sys::fs::remove(tmp);
+      return false;
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "cannot write '" << path << "': " << ec.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// Where s2s_runtimeConfig.cmake is: --runtime, $S2S_RUNTIME_DIR, then
+/// lib/cmake/s2s_runtime beside this s2sc's bin/ (true both in the build
+/// tree and installed).
+static std::string runtimeDir(const char *argv0) {
+  if (!runtimeDirOpt.empty())
+    return runtimeDirOpt;
+  if (const char *env = std::getenv("S2S_RUNTIME_DIR"))
+    return env;
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&runtimeDir));
+  llvm::SmallString<256> dir(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(dir, "lib", "cmake", "s2s_runtime");
+  return std::string(dir);
+}
+
+/// A C identifier-safe program name from the spec's file stem.
+static std::string programName(llvm::StringRef file) {
+  std::string name = llvm::sys::path::stem(file).str();
+  for (char &c : name)
+    if (!llvm::isAlnum(static_cast<unsigned char>(c)) && c != '_')
+      c = '_';
+  if (name.empty() || llvm::isDigit(static_cast<unsigned char>(name[0])))
+    name = "s2s_" + name;
+  return name;
+}
+
+static std::string cmakeProject(llvm::StringRef name, llvm::StringRef spec) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "# Generated by s2sc from " << spec << ".\n"
+     << "# Builds on any machine with libs2s_runtime and LibTorch, no MLIR\n"
+     << "# needed (a cluster node with a CUDA LibTorch, say):\n"
+     << "#   cmake -S . -B build -G Ninja \\\n"
+     << "#     -Ds2s_runtime_DIR=<runtime build or prefix>/lib/cmake/s2s_runtime \\\n"
+     << "#     -DCMAKE_PREFIX_PATH=<libtorch>\n"
+     << "#   cmake --build build\n"
+     << "cmake_minimum_required(VERSION 3.20)\n"
+     << "project(" << name << " LANGUAGES CXX)\n"
+     << "set(CMAKE_CXX_STANDARD 17)\n"
+     << "set(CMAKE_CXX_STANDARD_REQUIRED ON)\n"
+     << "if(NOT CMAKE_BUILD_TYPE)\n"
+     << "  set(CMAKE_BUILD_TYPE Release CACHE STRING \"\" FORCE)\n"
+     << "endif()\n"
+     << "find_program(CCACHE_PROGRAM ccache)\n"
+     << "if(CCACHE_PROGRAM)\n"
+     << "  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})\n"
+     << "endif()\n"
+     << "find_package(s2s_runtime REQUIRED)\n"
+     << "add_executable(" << name << " " << name << ".cpp)\n"
+     << "target_link_libraries(" << name << " PRIVATE s2s::runtime)\n"
+     << "target_compile_options(" << name << " PRIVATE -Wall -Wextra)\n";
+  return s;
+}
+
+/// Runs a command, its output shown only when it fails (or with -v).
+static bool runCommand(llvm::ArrayRef<llvm::StringRef> args,
+                       llvm::StringRef logFile, llvm::StringRef what) {
+  if (verboseBuild) {
+    for (llvm::StringRef a : args)
+      llvm::errs() << a << " ";
+    llvm::errs() << "\n";
+  }
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, verboseBuild ? std::optional<llvm::StringRef>() : logFile,
+      verboseBuild ? std::optional<llvm::StringRef>() : logFile};
+  std::string err;
+  int rc = llvm::sys::ExecuteAndWait(args[0], args, std::nullopt, redirects, 0,
+                                     0, &err);
+  if (rc == 0)
+    return true;
+  llvm::raw_ostream &e = llvm::WithColor::error(llvm::errs(), "s2sc");
+  e << what << " failed";
+  if (!err.empty())
+    e << ": " << err;
+  e << "\n";
+  if (!verboseBuild)
+    if (auto log = llvm::MemoryBuffer::getFile(logFile)) {
+      llvm::StringRef text = (*log)->getBuffer();
+      // The end of the log holds the error.
+      if (text.size() > 6000)
+        text = text.take_back(6000);
+      llvm::errs() << text << "\n";
+      llvm::errs() << "(the whole log is " << logFile << ")\n";
+    }
+  return false;
+}
+
+/// Generates the CMake project of `cpp` in the build folder, builds it and
+/// places the executable at `exe`.
+static bool buildExecutable(llvm::StringRef cpp, llvm::StringRef exe,
+                            const char *argv0) {
+  std::string name = programName(inputFile);
+  llvm::SmallString<256> dir(buildDirOpt.empty() ? (exe + ".build").str()
+                                                 : buildDirOpt.getValue());
+  llvm::sys::fs::make_absolute(dir);
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "cannot create the build folder '" << dir << "': " << ec.message()
+        << "\n";
+    return false;
+  }
+  std::string rt = runtimeDir(argv0);
+  if (!llvm::sys::fs::exists(rt + "/s2s_runtimeConfig.cmake")) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "no s2s runtime at '" << rt
+        << "' (s2s_runtimeConfig.cmake missing); build it (ninja -C build "
+           "s2s_runtime) or point --runtime or S2S_RUNTIME_DIR at its "
+           "lib/cmake/s2s_runtime folder\n";
+    return false;
+  }
+  bool changed;
+  if (!writeIfChanged((dir + "/" + name + ".cpp").str(), cpp, changed) ||
+      !writeIfChanged((dir + "/CMakeLists.txt").str(),
+                      cmakeProject(name, inputFile), changed))
+    return false;
+
+  auto cmake = llvm::sys::findProgramByName("cmake");
+  if (!cmake) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "cmake not found on PATH; run ./scripts/setup\n";
+    return false;
+  }
+  std::string bdir = (dir + "/build").str(), log = (dir + "/build.log").str();
+  if (!llvm::sys::fs::exists(bdir + "/CMakeCache.txt")) {
+    bool ninja = static_cast<bool>(llvm::sys::findProgramByName("ninja"));
+    std::string src = "-S" + std::string(dir), bin = "-B" + bdir,
+                rtArg = "-Ds2s_runtime_DIR=" + rt;
+    llvm::SmallVector<llvm::StringRef> args{*cmake, src, bin, rtArg};
+    if (ninja) {
+      args.push_back("-G");
+      args.push_back("Ninja");
+    }
+    if (!runCommand(args, log, "configuring the generated program (cmake)"))
+      return false;
+  }
+  if (!runCommand({*cmake, "--build", bdir}, log,
+                  "building the generated program"))
+    return false;
+
+  // Copy into place atomically, only when the built program changed.
+  std::string built = bdir + "/" + name;
+  auto newBuf = llvm::MemoryBuffer::getFile(built, false, false);
+  if (!newBuf) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "the build did not produce '" << built << "'\n";
+    return false;
+  }
+  if (auto old = llvm::MemoryBuffer::getFile(exe, false, false))
+    if ((*old)->getBuffer() == (*newBuf)->getBuffer())
+      return true;
+  std::string tmp = (exe + ".tmp").str();
+  if (std::error_code ec = llvm::sys::fs::copy_file(built, tmp)) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "cannot write '" << tmp << "': " << ec.message() << "\n";
+    return false;
+  }
+  llvm::sys::fs::setPermissions(tmp, llvm::sys::fs::all_read |
+                                         llvm::sys::fs::all_exe |
+                                         llvm::sys::fs::owner_write);
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, exe)) {
+    llvm::WithColor::error(llvm::errs(), "s2sc")
+        << "cannot write '" << exe << "': " << ec.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   // MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing, ...)
@@ -294,6 +527,39 @@ int main(int argc, char **argv) {
     return 1;
   }
   ok = true;
+  if (emit == EmitKind::EmitC || emit == EmitKind::Cpp || !outputExe.empty()) {
+    mlir::PassManager lower(&context);
+    if (mlir::failed(mlir::applyPassManagerCLOptions(lower))) {
+      diags.printSummary();
+      return 1;
+    }
+    s2s::S2SToEmitCOptions opts;
+    opts.programName = programName(inputFile);
+    opts.specFile = inputFile;
+    lower.addPass(s2s::createS2SToEmitC(opts));
+    if (mlir::failed(lower.run(*module))) {
+      diags.printSummary();
+      return 1;
+    }
+    if (emit == EmitKind::EmitC) {
+      module->print(llvm::outs());
+      llvm::outs() << "\n";
+      diags.printSummary();
+      return 0;
+    }
+    std::string cpp;
+    llvm::raw_string_ostream cppOS(cpp);
+    if (mlir::failed(mlir::emitc::translateToCpp(*module, cppOS))) {
+      diags.printSummary();
+      return 1;
+    }
+    if (emit == EmitKind::Cpp)
+      llvm::outs() << cpp;
+    diags.printSummary();
+    if (!outputExe.empty() && !buildExecutable(cpp, outputExe, argv[0]))
+      return 1;
+    return 0;
+  }
   if (emit == EmitKind::MLIROpt) {
     module->print(llvm::outs());
     llvm::outs() << "\n";

@@ -26,6 +26,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct DataConfig {
   std::string stats;                  ///< stats file for normalize
   YearRange train, valid, test;       ///< splits; an empty train = all years
   int64_t history = 1;
+  /// The spec's `memory = ...` arguments as written (in_memory: shared,
+  /// lazy, prefetch; stream: buffer, prefetch, refresh).
+  std::map<std::string, std::string> memory;
 };
 
 enum class Split { Train, Valid, Test };
@@ -114,8 +118,20 @@ void synthesize(const SynthConfig &config);
 
 /// Streams over the files matched by `pattern` in years `years` and
 /// writes per-channel mean/std to `out` (HDF5, the stats layout above).
+/// An empty `years` means all years. Files matched by the pattern that are
+/// stats files themselves (/mean and /std, no `field`) are skipped, here
+/// and in Dataset::open, so `dir/*.h5` works beside `dir/stats.h5`. The
+/// stats file also holds /min and /max (for "minmax"); the statistics are
+/// unweighted over samples, latitudes and longitudes (population std).
 void computeStats(const std::string &pattern, const std::string &field,
                   const YearRange &years, const std::string &out);
+
+/// A readable summary of one file (s2s-data inspect): its layout, channels,
+/// time range and spacing, chunking and per-channel min/mean/max/std
+/// (streamed one sample at a time; non-finite values are counted, not
+/// thrown); for a stats file, its per-channel entries.
+std::string inspectFile(const std::string &path,
+                        const std::string &field = "fields");
 
 } // namespace s2s::rt
 

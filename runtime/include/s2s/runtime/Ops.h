@@ -95,10 +95,29 @@ Tensor param(Model &m, const char *name, const Ints &shape, const char *init,
 
 // --- shape -------------------------------------------------------------------
 Tensor reshape(const Tensor &x, const Ints &shape);
+/// reshape with shape[0] replaced by x.size(0): the compiler uses it where a
+/// reshape keeps the batch, so a forward compiled for batch B also takes a
+/// smaller last batch.
+inline Tensor reshape_keep_batch(const Tensor &x, Ints shape) {
+  shape[0] = x.size(0);
+  return reshape(x, shape);
+}
 Tensor permute(const Tensor &x, const Ints &dims);
 Tensor flatten(const Tensor &x, int64_t start, int64_t end);
 Tensor concat(const std::vector<Tensor> &xs, int64_t dim);
+/// concat of its arguments, as generated code calls it.
+template <typename... Ts> Tensor concat_n(int64_t dim, const Ts &...xs) {
+  return concat(std::vector<Tensor>{xs...}, dim);
+}
 Tensor slice(const Tensor &x, int64_t dim, int64_t start, int64_t end);
+/// Batches first..last (exclusive) of x stacked along dim 0, each of the
+/// batch size of `like`: the unrolled rollout's slices, so a program built
+/// for one batch size trains with another (--batch).
+inline Tensor slice_batches(const Tensor &x, const Tensor &like,
+                            int64_t first, int64_t last) {
+  int64_t b = like.size(0);
+  return slice(x, 0, first * b, last * b);
+}
 Tensor mean(const Tensor &x, int64_t dim, bool keep);
 /// pad: (before, after) pairs from the last dim backwards (torch's pad).
 Tensor pad(const Tensor &x, const Ints &pad, const char *mode);
