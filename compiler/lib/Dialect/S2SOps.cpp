@@ -12,6 +12,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
@@ -108,9 +109,9 @@ LogicalResult checkOneOf(Operation *op, StringRef what, StringRef value,
                            << ", got '" << value << "'";
 }
 
-LogicalResult checkProbability(Operation *op, double p) {
+LogicalResult checkProbability(Operation *op, StringRef what, double p) {
   if (p < 0 || p >= 1)
-    return op->emitOpError() << "'p' must be in [0, 1), got " << p;
+    return op->emitOpError() << "'" << what << "' must be in [0, 1), got " << p;
   return success();
 }
 
@@ -196,11 +197,11 @@ LogicalResult SoftmaxOp::verify() {
 LogicalResult SoftmaxOp::inferShapes() { return sameAsInput(*this); }
 
 LogicalResult DropoutOp::verify() {
-  return checkProbability(*this, getP().convertToDouble());
+  return checkProbability(*this, "p", getP().convertToDouble());
 }
 LogicalResult DropoutOp::inferShapes() { return sameAsInput(*this); }
 LogicalResult DropPathOp::verify() {
-  return checkProbability(*this, getP().convertToDouble());
+  return checkProbability(*this, "p", getP().convertToDouble());
 }
 LogicalResult DropPathOp::inferShapes() { return sameAsInput(*this); }
 
@@ -328,7 +329,7 @@ LogicalResult InstanceNormOp::inferShapes() { return sameAsInput(*this); }
 LogicalResult AttentionOp::verify() {
   if (failed(checkPositive(*this, "heads", getHeads())))
     return failure();
-  return checkProbability(*this, getDropout().convertToDouble());
+  return checkProbability(*this, "dropout", getDropout().convertToDouble());
 }
 LogicalResult AttentionOp::inferShapes() {
   auto t = ranked(getInput());
@@ -367,7 +368,8 @@ LogicalResult CrossAttentionOp::inferShapes() {
   if (failed(needRank(*this, t, 3, "[batch, tokens, embed]")) ||
       failed(needRank(*this, c, 3, "a context [batch, tokens, embed]")))
     return failure();
-  if (t.getDimSize(0) != c.getDimSize(0))
+  if (!t.isDynamicDim(0) && !c.isDynamicDim(0) &&
+      t.getDimSize(0) != c.getDimSize(0))
     return emitError() << "cross_attention: batch of " << shapeStr(t.getShape())
                        << " and context " << shapeStr(c.getShape())
                        << " differ";
@@ -510,8 +512,9 @@ LogicalResult GraphMessageOp::inferShapes() {
       failed(needRank(*this, ef, 3, "edge features [batch, edges, dim]")) ||
       failed(needRank(*this, e, 2, "edges [2, edges]")))
     return failure();
-  if (e.getDimSize(0) != 2 || (!ef.isDynamicDim(1) && !e.isDynamicDim(1) &&
-                               ef.getDimSize(1) != e.getDimSize(1)))
+  if ((!e.isDynamicDim(0) && e.getDimSize(0) != 2) ||
+      (!ef.isDynamicDim(1) && !e.isDynamicDim(1) &&
+       ef.getDimSize(1) != e.getDimSize(1)))
     return emitError() << "graph_message: edges " << shapeStr(e.getShape())
                        << " and edge features " << shapeStr(ef.getShape())
                        << " disagree (edges are [2, E], features [batch, E, "
@@ -633,8 +636,9 @@ LogicalResult FlattenOp::inferShapes() {
   if (failed(s) || failed(e))
     return failure();
   if (*s > *e)
-    return emitError() << "flatten: start " << getStart() << " is after end "
-                       << getEnd() << " for " << shapeStr(t.getShape());
+    return emitError() << "flatten: start " << int64_t(getStart())
+                       << " is after end " << int64_t(getEnd()) << " for "
+                       << shapeStr(t.getShape());
   SmallVector<int64_t> shape;
   int64_t merged = 1;
   for (int64_t i = 0; i < t.getRank(); ++i) {
@@ -677,8 +681,8 @@ LogicalResult ConcatOp::inferShapes() {
       if (i != *d && ts[k].getDimSize(i) != shape[i])
         fits = false;
     if (!fits)
-      return emitError() << "concat along dimension " << getDim() << ": "
-                         << shapeStr(ts[0].getShape()) << " and "
+      return emitError() << "concat along dimension " << int64_t(getDim())
+                         << ": " << shapeStr(ts[0].getShape()) << " and "
                          << shapeStr(ts[k].getShape()) << " do not fit";
     shape[*d] = ShapedType::isDynamic(shape[*d]) || ts[k].isDynamicDim(*d)
                     ? ShapedType::kDynamic
@@ -689,9 +693,12 @@ LogicalResult ConcatOp::inferShapes() {
 }
 
 LogicalResult SliceOp::verify() {
-  if (getStart() < 0 || getEnd() <= getStart())
-    return emitOpError() << "needs 0 <= start < end, got " << getStart()
-                         << ".." << getEnd();
+  // I64Attr getters are unsigned: compare the values as the signed
+  // numbers written.
+  int64_t start = getStart(), end = getEnd();
+  if (start < 0 || end <= start)
+    return emitOpError() << "needs 0 <= start < end, got " << start << ".."
+                         << end;
   return success();
 }
 LogicalResult SliceOp::inferShapes() {
@@ -703,8 +710,8 @@ LogicalResult SliceOp::inferShapes() {
     return failure();
   if (!t.isDynamicDim(*d) && getEnd() > t.getDimSize(*d))
     return emitError() << "slice " << getStart() << ".." << getEnd()
-                       << " of dimension " << getDim() << " is out of range for "
-                       << shapeStr(t.getShape());
+                       << " of dimension " << int64_t(getDim())
+                       << " is out of range for " << shapeStr(t.getShape());
   SmallVector<int64_t> shape(t.getShape());
   shape[*d] = getEnd() - getStart();
   setResult(*this, shape, t.getElementType());
@@ -835,9 +842,9 @@ LogicalResult Ifft2Op::inferShapes() { return complexSameShape(*this); }
 //===----------------------------------------------------------------------===//
 
 LogicalResult GraphEdgesOp::verify() {
-  if (getRefinement() < 0 || getRefinement() > 12)
-    return emitOpError() << "'refinement' must be in 0..12, got "
-                         << getRefinement();
+  int64_t refinement = getRefinement();
+  if (refinement < 0 || refinement > 12)
+    return emitOpError() << "'refinement' must be in 0..12, got " << refinement;
   return checkOneOf(*this, "graph", getGraph(), {"multimesh", "grid2mesh",
                                                  "mesh2grid"});
 }
@@ -863,9 +870,9 @@ LogicalResult GridCoordsOp::inferShapes() { return fieldFeatures(*this, 4); }
 LogicalResult TimeFeaturesOp::inferShapes() { return fieldFeatures(*this, 4); }
 
 LogicalResult LeadEmbedOp::verify() {
-  if (getDim() < 2 || getDim() % 2)
-    return emitOpError() << "'dim' must be even and at least 2, got "
-                         << getDim();
+  int64_t dim = getDim();
+  if (dim < 2 || dim % 2)
+    return emitOpError() << "'dim' must be even and at least 2, got " << dim;
   return success();
 }
 LogicalResult LeadEmbedOp::inferShapes() {
@@ -873,7 +880,7 @@ LogicalResult LeadEmbedOp::inferShapes() {
   if (!t)
     return success();
   if (t.getRank() == 0 || t.getRank() > 2 ||
-      (t.getRank() == 2 && t.getDimSize(1) != 1))
+      (t.getRank() == 2 && !t.isDynamicDim(1) && t.getDimSize(1) != 1))
     return emitError() << "lead_embed expects lead times [batch] or "
                           "[batch, 1], got "
                        << shapeStr(t.getShape());
@@ -882,8 +889,9 @@ LogicalResult LeadEmbedOp::inferShapes() {
 }
 
 LogicalResult ConvectiveAdjustOp::verify() {
-  if (getTau() <= 0)
-    return emitOpError() << "'tau' must be positive, got " << getTau();
+  int64_t tau = getTau();
+  if (tau <= 0)
+    return emitOpError() << "'tau' must be positive, got " << tau;
   return success();
 }
 LogicalResult ConvectiveAdjustOp::inferShapes() { return sameAsInput(*this); }
@@ -897,7 +905,7 @@ LogicalResult LossOp::verify() {
       failed(checkOneOf(*this, "weight", getWeight(), {"uniform", "latitude"})))
     return failure();
   auto p = ranked(getPrediction()), t = ranked(getTarget());
-  if (p && t && p.getShape() != t.getShape())
+  if (p && t && failed(verifyCompatibleShape(p.getShape(), t.getShape())))
     return emitOpError() << "prediction " << shapeStr(p.getShape())
                          << " and target " << shapeStr(t.getShape())
                          << " differ";
@@ -905,7 +913,7 @@ LogicalResult LossOp::verify() {
 }
 LogicalResult LossOp::inferShapes() {
   auto p = ranked(getPrediction()), t = ranked(getTarget());
-  if (p && t && p.getShape() != t.getShape())
+  if (p && t && failed(verifyCompatibleShape(p.getShape(), t.getShape())))
     return emitError() << "loss: prediction " << shapeStr(p.getShape())
                        << " and target " << shapeStr(t.getShape())
                        << " differ";
@@ -930,8 +938,9 @@ LogicalResult DataOp::verify() {
   if (getGrid())
     if (failed(checkPair(*this, "grid", *getGrid(), 1)))
       return failure();
-  if (getStep() && *getStep() <= 0)
-    return emitOpError() << "'step' must be positive, got " << *getStep();
+  if (getStep() && static_cast<int64_t>(*getStep()) <= 0)
+    return emitOpError() << "'step' must be positive, got "
+                         << static_cast<int64_t>(*getStep());
   if (!getSource().get("callee"))
     return emitOpError() << "'source' needs a 'callee' entry";
   return success();
@@ -955,14 +964,15 @@ static LogicalResult verifyModelAndData(Operation *op,
 }
 
 LogicalResult RolloutOp::verify() {
-  if (getOrder() < 1)
-    return emitOpError() << "'order' must be at least 1, got " << getOrder();
+  int64_t order = getOrder();
+  if (order < 1)
+    return emitOpError() << "'order' must be at least 1, got " << order;
   if (!getLoss().get("callee"))
     return emitOpError() << "'loss' needs a 'callee' entry";
   if (auto w = getConfig().getAs<ArrayAttr>("weights"))
-    if (static_cast<int64_t>(w.size()) != getOrder())
+    if (static_cast<int64_t>(w.size()) != order)
       return emitOpError() << "'weights' has " << w.size()
-                           << " entries for order " << getOrder();
+                           << " entries for order " << order;
   return success();
 }
 LogicalResult RolloutOp::verifySymbolUses(SymbolTableCollection &symbols) {

@@ -1,0 +1,795 @@
+// One case per error the s2s verifiers can emit: the op verifiers and their
+// helpers (checkPositive, checkPair, checkOneOf, checkProbability,
+// normaliseDim) in compiler/lib/Dialect/S2SOps.cpp, the section verifiers and
+// the symbol-use verifiers of s2s.rollout and s2s.train.
+//
+// RUN: s2s-opt %s -split-input-file -verify-diagnostics
+
+//===----------------------------------------------------------------------===//
+// s2s.constant
+//===----------------------------------------------------------------------===//
+
+func.func @constant_ranked() {
+  // expected-error @+1 {{'s2s.constant' op result must be a rank-0 tensor, got 'tensor<2xf32>'}}
+  %0 = s2s.constant 1.0 : tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @constant_unranked() {
+  // expected-error @+1 {{'s2s.constant' op result must be a rank-0 tensor, got 'tensor<*xf32>'}}
+  %0 = s2s.constant 1.0 : tensor<*xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Pointwise
+//===----------------------------------------------------------------------===//
+
+func.func @activation_kind(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'s2s.activation' op 'kind' must be one of gelu, relu, silu, tanh, sigmoid, got 'swish'}}
+  %0 = s2s.activation "swish" %x : tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_dim(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.softmax' op dimension 2 is out of range for rank 2}}
+  %0 = s2s.softmax %x {dim = 2 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_negative_dim(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.softmax' op dimension -3 is out of range for rank 2}}
+  %0 = s2s.softmax %x {dim = -3 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_p(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'s2s.dropout' op 'p' must be in [0, 1), got 1.000000e+00}}
+  %0 = s2s.dropout %x {p = 1.0 : f64} : tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_negative_p(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'s2s.dropout' op 'p' must be in [0, 1), got -5.000000e-01}}
+  %0 = s2s.dropout %x {p = -0.5 : f64} : tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @drop_path_p(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'s2s.drop_path' op 'p' must be in [0, 1), got 1.500000e+00}}
+  %0 = s2s.drop_path %x {p = 1.5 : f64} : tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.linear
+//===----------------------------------------------------------------------===//
+
+func.func @linear_out(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.linear' op 'out' must be at least 1, got 0}}
+  %0 = s2s.linear %x {out = 0 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_activation(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.linear' op 'activation' must be one of gelu, relu, silu, tanh, sigmoid, got 'softmax'}}
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc", activation = "softmax"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_missing_name(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.linear' op requires attribute 'name'}}
+  %0 = s2s.linear %x {out = 4 : i64, bias = true} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.conv2d
+//===----------------------------------------------------------------------===//
+
+func.func @conv2d_out(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'out' must be at least 1, got -1}}
+  %0 = s2s.conv2d %x {out = -1 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_kernel_size(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'kernel' needs 2 values, got 3}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_kernel_value(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'kernel' values must be at least 1, got [3, 0]}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 0>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_stride_size(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'stride' needs 2 values, got 1}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_stride_value(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'stride' values must be at least 1, got [0, 1]}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 0, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_padding_size(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'padding' needs 2 values, got 0}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_padding_value(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'padding' values must be at least 0, got [1, -1]}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, -1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_pad_mode(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'pad_mode' must be one of zeros, circular, reflect, replicate, got 'wrap'}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "wrap", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @conv2d_activation(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.conv2d' op 'activation' must be one of gelu, relu, silu, tanh, sigmoid, got 'elu'}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c", activation = "elu"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Normalisation and attention
+//===----------------------------------------------------------------------===//
+
+func.func @layer_norm_eps(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.layer_norm' op 'eps' must be positive}}
+  %0 = s2s.layer_norm %x {eps = 0.0 : f64, name = "ln"} : tensor<8x16xf32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+
+func.func @group_norm_groups(%x: tensor<8x32x4x4xf32>) {
+  // expected-error @+1 {{'s2s.group_norm' op 'groups' must be at least 1, got 0}}
+  %0 = s2s.group_norm %x {groups = 0 : i64, eps = 1.0e-05 : f64, name = "gn"} : tensor<8x32x4x4xf32> -> tensor<8x32x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads(%x: tensor<8x16x64xf32>) {
+  // expected-error @+1 {{'s2s.attention' op 'heads' must be at least 1, got 0}}
+  %0 = s2s.attention %x {heads = 0 : i64, qkv_bias = true, dropout = 0.0 : f64, name = "attn"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dropout(%x: tensor<8x16x64xf32>) {
+  // expected-error @+1 {{'s2s.attention' op 'dropout' must be in [0, 1), got 1.000000e+00}}
+  %0 = s2s.attention %x {heads = 4 : i64, qkv_bias = true, dropout = 1.0 : f64, name = "attn"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  return
+}
+
+// -----
+
+func.func @cross_attention_heads(%x: tensor<8x16x64xf32>, %c: tensor<8x10x32xf32>) {
+  // expected-error @+1 {{'s2s.cross_attention' op 'heads' must be at least 1, got -2}}
+  %0 = s2s.cross_attention %x, %c {heads = -2 : i64, name = "xattn"} : tensor<8x16x64xf32>, tensor<8x10x32xf32> -> tensor<8x16x64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Patches and the AFNO mixer
+//===----------------------------------------------------------------------===//
+
+func.func @patch_embed_patch_size(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.patch_embed' op 'patch' needs 2 values, got 1}}
+  %0 = s2s.patch_embed %x {patch = array<i64: 8>, embed = 16 : i64, name = "e"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @patch_embed_patch_value(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.patch_embed' op 'patch' values must be at least 1, got [0, 8]}}
+  %0 = s2s.patch_embed %x {patch = array<i64: 0, 8>, embed = 16 : i64, name = "e"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @patch_embed_embed(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.patch_embed' op 'embed' must be at least 1, got 0}}
+  %0 = s2s.patch_embed %x {patch = array<i64: 8, 8>, embed = 0 : i64, name = "e"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unpatch_patch(%t: tensor<8x32x48xf32>) {
+  // expected-error @+1 {{'s2s.unpatch' op 'patch' values must be at least 1, got [4, -4]}}
+  %0 = s2s.unpatch %t {patch = array<i64: 4, -4>, grid = array<i64: 16, 32>, channels = 3 : i64} : tensor<8x32x48xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unpatch_grid(%t: tensor<8x32x48xf32>) {
+  // expected-error @+1 {{'s2s.unpatch' op 'grid' needs 2 values, got 3}}
+  %0 = s2s.unpatch %t {patch = array<i64: 4, 4>, grid = array<i64: 16, 32, 1>, channels = 3 : i64} : tensor<8x32x48xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unpatch_channels(%t: tensor<8x32x48xf32>) {
+  // expected-error @+1 {{'s2s.unpatch' op 'channels' must be at least 1, got 0}}
+  %0 = s2s.unpatch %t {patch = array<i64: 4, 4>, grid = array<i64: 16, 32>, channels = 0 : i64} : tensor<8x32x48xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @unpatch_divide(%t: tensor<8x32x48xf32>) {
+  // expected-error @+1 {{'s2s.unpatch' op patch [4, 5] does not divide grid [16, 32]}}
+  %0 = s2s.unpatch %t {patch = array<i64: 4, 5>, grid = array<i64: 16, 32>, channels = 3 : i64} : tensor<8x32x48xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @afno2d_blocks(%x: tensor<8x4x8x16xf32>) {
+  // expected-error @+1 {{'s2s.afno2d' op 'blocks' must be at least 1, got 0}}
+  %0 = s2s.afno2d %x {blocks = 0 : i64, sparsity = 0.01 : f64, modes = 1.0 : f64, name = "f"} : tensor<8x4x8x16xf32> -> tensor<8x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @afno2d_modes_zero(%x: tensor<8x4x8x16xf32>) {
+  // expected-error @+1 {{'s2s.afno2d' op 'modes' must be in (0, 1], got 0.000000e+00}}
+  %0 = s2s.afno2d %x {blocks = 4 : i64, sparsity = 0.01 : f64, modes = 0.0 : f64, name = "f"} : tensor<8x4x8x16xf32> -> tensor<8x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @afno2d_modes_above_one(%x: tensor<8x4x8x16xf32>) {
+  // expected-error @+1 {{'s2s.afno2d' op 'modes' must be in (0, 1], got 1.500000e+00}}
+  %0 = s2s.afno2d %x {blocks = 4 : i64, sparsity = 0.01 : f64, modes = 1.5 : f64, name = "f"} : tensor<8x4x8x16xf32> -> tensor<8x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @afno2d_sparsity(%x: tensor<8x4x8x16xf32>) {
+  // expected-error @+1 {{'s2s.afno2d' op 'sparsity' must not be negative}}
+  %0 = s2s.afno2d %x {blocks = 4 : i64, sparsity = -0.01 : f64, modes = 0.5 : f64, name = "f"} : tensor<8x4x8x16xf32> -> tensor<8x4x8x16xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Graphs
+//===----------------------------------------------------------------------===//
+
+func.func @graph_message_hidden(%n: tensor<2x42x8xf32>, %ef: tensor<2x240x4xf32>, %e: tensor<2x240xi64>) {
+  // expected-error @+1 {{'s2s.graph_message' op 'hidden' must be at least 1, got 0}}
+  %0 = s2s.graph_message %n, %ef, %e {hidden = 0 : i64, out = 8 : i64, name = "p"} : tensor<2x42x8xf32>, tensor<2x240x4xf32>, tensor<2x240xi64> -> tensor<2x42x8xf32>
+  return
+}
+
+// -----
+
+func.func @graph_message_out(%n: tensor<2x42x8xf32>, %ef: tensor<2x240x4xf32>, %e: tensor<2x240xi64>) {
+  // expected-error @+1 {{'s2s.graph_message' op 'out' must be at least 1, got 0}}
+  %0 = s2s.graph_message %n, %ef, %e {hidden = 8 : i64, out = 0 : i64, name = "p"} : tensor<2x42x8xf32>, tensor<2x240x4xf32>, tensor<2x240xi64> -> tensor<2x42x8xf32>
+  return
+}
+
+// -----
+
+func.func @graph_edges_refinement() {
+  // expected-error @+1 {{'s2s.graph_edges' op 'refinement' must be in 0..12, got 13}}
+  %0 = s2s.graph_edges {graph = "multimesh", refinement = 13 : i64} : tensor<2x?xi64>
+  return
+}
+
+// -----
+
+func.func @graph_edges_negative_refinement() {
+  // expected-error @+1 {{'s2s.graph_edges' op 'refinement' must be in 0..12, got -1}}
+  %0 = s2s.graph_edges {graph = "multimesh", refinement = -1 : i64} : tensor<2x?xi64>
+  return
+}
+
+// -----
+
+func.func @graph_edges_graph() {
+  // expected-error @+1 {{'s2s.graph_edges' op 'graph' must be one of multimesh, grid2mesh, mesh2grid, got 'knn'}}
+  %0 = s2s.graph_edges {graph = "knn", refinement = 1 : i64} : tensor<2x240xi64>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.param
+//===----------------------------------------------------------------------===//
+
+func.func @param_init() {
+  // expected-error @+1 {{'s2s.param' op 'init' must be one of normal, trunc_normal, uniform, zeros, ones, constant, got 'xavier'}}
+  %0 = s2s.param {name = "w", init = "xavier", init_args = array<f64>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @param_dynamic() {
+  // expected-error @+1 {{'s2s.param' op result #0 must be statically shaped tensor of any type values, but got 'tensor<?x4xf32>'}}
+  %0 = s2s.param {name = "w", init = "zeros", init_args = array<f64>} : tensor<?x4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Layout
+//===----------------------------------------------------------------------===//
+
+func.func @reshape_size(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.reshape' op sizes must be positive or -1, got [8, 0, 2]}}
+  %0 = s2s.reshape %x {shape = array<i64: 8, 0, 2>} : tensor<8x16xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @reshape_two_unknown(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.reshape' op at most one size may be -1, got [-1, 4, -1]}}
+  %0 = s2s.reshape %x {shape = array<i64: -1, 4, -1>} : tensor<8x16xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @permute_not_permutation(%x: tensor<8x3x32xf32>) {
+  // expected-error @+1 {{'s2s.permute' op 'dims' must be a permutation of 0..2, got [0, 1, 1]}}
+  %0 = s2s.permute %x {dims = array<i64: 0, 1, 1>} : tensor<8x3x32xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @permute_out_of_range(%x: tensor<8x3x32xf32>) {
+  // expected-error @+1 {{'s2s.permute' op 'dims' must be a permutation of 0..2, got [0, 3, 1]}}
+  %0 = s2s.permute %x {dims = array<i64: 0, 3, 1>} : tensor<8x3x32xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @permute_rank(%x: tensor<8x3x32xf32>) {
+  // expected-error @+1 {{'s2s.permute' op permutes 2 dimensions of a rank-3 tensor}}
+  %0 = s2s.permute %x {dims = array<i64: 1, 0>} : tensor<8x3x32xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @concat_empty() {
+  // The custom form cannot spell an empty operand list; the generic one can.
+  // expected-error @+1 {{'s2s.concat' op needs at least one input}}
+  %0 = "s2s.concat"() {dim = 0 : i64} : () -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @slice_empty_range(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.slice' op needs 0 <= start < end, got 2..2}}
+  %0 = s2s.slice %x {dim = 1 : i64, start = 2 : i64, end = 2 : i64} : tensor<8x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @slice_negative_start(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.slice' op needs 0 <= start < end, got -1..2}}
+  %0 = s2s.slice %x {dim = 1 : i64, start = -1 : i64, end = 2 : i64} : tensor<8x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+// I64Attr getters are unsigned: a negative end must not pass as a huge one
+// (it did, and s2s-infer-shapes then built tensor<8x-1xf32>).
+func.func @slice_negative_end(%x: tensor<8x?xf32>) {
+  // expected-error @+1 {{'s2s.slice' op needs 0 <= start < end, got 0..-1}}
+  %0 = s2s.slice %x {dim = 1 : i64, start = 0 : i64, end = -1 : i64} : tensor<8x?xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_odd(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.pad' op 'pad' lists (before, after) pairs, got 3 values}}
+  %0 = s2s.pad %x {pad = array<i64: 1, 1, 1>, mode = "zeros"} : tensor<8x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_negative(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.pad' op padding must not be negative}}
+  %0 = s2s.pad %x {pad = array<i64: 1, -1>, mode = "zeros"} : tensor<8x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_mode(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.pad' op 'mode' must be one of zeros, circular, reflect, replicate, got 'constant'}}
+  %0 = s2s.pad %x {pad = array<i64: 1, 1>, mode = "constant"} : tensor<8x3xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_sphere_size(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.pad_sphere' op 'pad' needs 2 values, got 4}}
+  %0 = s2s.pad_sphere %x {pad = array<i64: 1, 1, 1, 1>} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @pad_sphere_value(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.pad_sphere' op 'pad' values must be at least 0, got [-1, 1]}}
+  %0 = s2s.pad_sphere %x {pad = array<i64: -1, 1>} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// FFTs, runtime inputs and physics
+//===----------------------------------------------------------------------===//
+
+func.func @irfft2_size(%x: tensor<8x3x32x33xcomplex<f32>>) {
+  // expected-error @+1 {{'s2s.irfft2' op 'size' needs 2 values, got 1}}
+  %0 = s2s.irfft2 %x {size = array<i64: 64>} : tensor<8x3x32x33xcomplex<f32>> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @irfft2_size_value(%x: tensor<8x3x32x33xcomplex<f32>>) {
+  // expected-error @+1 {{'s2s.irfft2' op 'size' values must be at least 1, got [32, 0]}}
+  %0 = s2s.irfft2 %x {size = array<i64: 32, 0>} : tensor<8x3x32x33xcomplex<f32>> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @lead_embed_odd(%l: tensor<8xf32>) {
+  // expected-error @+1 {{'s2s.lead_embed' op 'dim' must be even and at least 2, got 63}}
+  %0 = s2s.lead_embed %l {dim = 63 : i64} : tensor<8xf32> -> tensor<8x63xf32>
+  return
+}
+
+// -----
+
+func.func @lead_embed_zero(%l: tensor<8xf32>) {
+  // expected-error @+1 {{'s2s.lead_embed' op 'dim' must be even and at least 2, got 0}}
+  %0 = s2s.lead_embed %l {dim = 0 : i64} : tensor<8xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @lead_embed_negative(%l: tensor<8xf32>) {
+  // expected-error @+1 {{'s2s.lead_embed' op 'dim' must be even and at least 2, got -2}}
+  %0 = s2s.lead_embed %l {dim = -2 : i64} : tensor<8xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @convective_adjust_tau(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.convective_adjust' op 'tau' must be positive, got 0}}
+  %0 = s2s.convective_adjust %x {tau = 0 : i64, threshold = 0.0 : f64} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+  return
+}
+
+// -----
+
+func.func @convective_adjust_negative_tau(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.convective_adjust' op 'tau' must be positive, got -3600}}
+  %0 = s2s.convective_adjust %x {tau = -3600 : i64, threshold = 0.0 : f64} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.loss
+//===----------------------------------------------------------------------===//
+
+func.func @loss_kind(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.loss' op 'kind' must be one of mse, mae, huber, got 'crps'}}
+  %0 = s2s.loss "crps" %x, %x {weight = "uniform"} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_weight(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.loss' op 'weight' must be one of uniform, latitude, got 'area'}}
+  %0 = s2s.loss "mse" %x, %x {weight = "area"} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_shapes(%p: tensor<8x3xf32>, %t: tensor<8x4xf32>) {
+  // expected-error @+1 {{'s2s.loss' op prediction [8, 3] and target [8, 4] differ}}
+  %0 = s2s.loss "mse" %p, %t {weight = "uniform"} : tensor<8x3xf32>, tensor<8x4xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @loss_ranks(%p: tensor<8x3xf32>, %t: tensor<8x3x1xf32>) {
+  // expected-error @+1 {{'s2s.loss' op prediction [8, 3] and target [8, 3, 1] differ}}
+  %0 = s2s.loss "mse" %p, %t {weight = "uniform"} : tensor<8x3xf32>, tensor<8x3x1xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.data
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{'s2s.data' op needs at least one channel}}
+s2s.data @d {channels = [], source = {callee = "hdf5"}, config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op channel 'u10' is listed twice}}
+s2s.data @d {channels = ["u10", "v10", "u10"], source = {callee = "hdf5"}, config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op 'grid' needs 2 values, got 1}}
+s2s.data @d {channels = ["u10"], grid = array<i64: 721>, source = {callee = "hdf5"}, config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op 'grid' values must be at least 1, got [0, 1440]}}
+s2s.data @d {channels = ["u10"], grid = array<i64: 0, 1440>, source = {callee = "hdf5"}, config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op 'step' must be positive, got 0}}
+s2s.data @d {channels = ["u10"], step = 0 : i64, source = {callee = "hdf5"}, config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op 'step' must be positive, got -21600}}
+s2s.data @d {channels = ["u10"], step = -21600 : i64, source = {callee = "hdf5"}, config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op 'source' needs a 'callee' entry}}
+s2s.data @d {channels = ["u10"], source = {pattern = "data/*.h5"}, config = {}}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.rollout
+//===----------------------------------------------------------------------===//
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'order' must be at least 1, got 0}}
+s2s.rollout @net on @d {order = 0 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+// A negative order passed the verifier and crashed s2s-unroll-rollout.
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'order' must be at least 1, got -1}}
+s2s.rollout @net on @d {order = -1 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'loss' needs a 'callee' entry}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {weight = "latitude"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'weights' has 3 entries for order 2}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {weights = [1.0, 1.0, 1.0]}}
+
+// -----
+
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'missing' is not a model forward (a func.func with the s2s.model attribute)}}
+s2s.rollout @missing on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+// A func.func without the s2s.model attribute is not a model forward.
+func.func @helper(%x: tensor<8x3xf32>) -> tensor<8x3xf32> {
+  return %x : tensor<8x3xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'helper' is not a model forward (a func.func with the s2s.model attribute)}}
+s2s.rollout @helper on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+// Model and data swapped.
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.rollout' op 'd' is not a model forward (a func.func with the s2s.model attribute)}}
+s2s.rollout @d on @net {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+// expected-error @+1 {{'s2s.rollout' op 'era5' is not an s2s.data}}
+s2s.rollout @net on @era5 {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+// expected-error @+1 {{'s2s.rollout' op 'net' is not an s2s.data}}
+s2s.rollout @net on @net {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.parallel
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{'s2s.parallel' op 2 axes but 1 sizes}}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8>, strategy = "ddp", config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.parallel' op mesh axis 'data' is listed twice}}
+s2s.parallel {axes = ["data", "data"], sizes = array<i64: 2, 4>, strategy = "ddp", config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.parallel' op mesh axis 'tensor' must have at least 1 device, got 0}}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 0>, strategy = "ddp", config = {}}
+
+// -----
+
+// expected-error @+1 {{'s2s.parallel' op 'strategy' must be one of ddp, zero1, zero2, zero3, fsdp, got 'zero4'}}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero4", config = {}}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// s2s.train
+//===----------------------------------------------------------------------===//
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.train' op 'epochs' must be at least 1, got 0}}
+s2s.train @net on @d {epochs = 0 : i64, batch = 8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.train' op 'batch' must be at least 1, got -8}}
+s2s.train @net on @d {epochs = 1 : i64, batch = -8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.train' op 'precision' must be one of fp32, bf16, fp16, got 'fp8'}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp8", optimizer = {callee = "adamw"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.train' op 'optimizer' needs a 'callee' entry}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp32", optimizer = {lr = 1.0e-03 : f64}, config = {}}
+
+// -----
+
+s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'s2s.train' op 'd' is not a model forward (a func.func with the s2s.model attribute)}}
+s2s.train @d on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+// expected-error @+1 {{'s2s.train' op 'era5' is not an s2s.data}}
+s2s.train @net on @era5 {epochs = 1 : i64, batch = 8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}

@@ -1,0 +1,108 @@
+// s2s-plan-memory: bytes per rank for parameters, gradients, optimizer state
+// and activations of each model forward, as `s2s.memory` on the function.
+//
+// RUN: s2s-opt %s -split-input-file -s2s-plan-memory -verify-diagnostics | FileCheck %s
+
+// No s2s.train and no s2s.parallel: fp32 on one rank.
+// Parameters: pos 1x32 = 32, fc 16x32 + 32 = 544; 576 in all.
+// Activations: the results of fc and of the add, 8x32 each (the param's is
+// not one): 512 values.
+//   params      576 * 4           =  2304
+//   grads       576 * 4           =  2304
+//   optimizer   576 * 8           =  4608   (two fp32 moments)
+//   activations 512 * 4           =  2048
+//   total                         = 11264
+// CHECK-LABEL: func.func @net(
+// CHECK-SAME:      attributes {s2s.memory = {activations = 2048 : i64, grads = 2304 : i64, optimizer = 4608 : i64, params = 2304 : i64, total = 11264 : i64}, s2s.model = "Net"}
+// Functions that are not model forwards are not planned.
+// CHECK-LABEL: func.func @helper(
+// CHECK-NOT:   s2s.memory
+// CHECK-LABEL: func.func @net__batch16(
+// CHECK-SAME:      attributes {s2s.variant_of = @net} {
+func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
+  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x32xf32>
+  %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
+  %1 = s2s.add %0, %p : tensor<8x32xf32>, tensor<1x32xf32> -> tensor<8x32xf32>
+  return %1 : tensor<8x32xf32>
+}
+func.func @helper(%x: tensor<8x16xf32>) -> tensor<8x32xf32> {
+  %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
+  return %0 : tensor<8x32xf32>
+}
+func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {s2s.variant_of = @net} {
+  %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<16x16xf32> -> tensor<16x32xf32>
+  return %0 : tensor<16x32xf32>
+}
+
+// -----
+
+// bf16 under zero3 on a mesh of data 4 x tensor 2: 2-byte values, an fp32
+// master copy in the optimizer state, everything sharded over both axes and
+// the batch over the data axis.
+//   params      576 * 2 / 2 / 4     =  144
+//   grads       576 * 2 / 2 / 4     =  144
+//   optimizer   576 * 12 / 2 / 4    =  864
+//   activations 512 * 2 / 4         =  256
+//   total                           = 1408
+// CHECK-LABEL: func.func @net(
+// CHECK-SAME:      attributes {s2s.memory = {activations = 256 : i64, grads = 144 : i64, optimizer = 864 : i64, params = 144 : i64, total = 1408 : i64}, s2s.model = "Net"}
+func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
+  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x32xf32>
+  %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
+  %1 = s2s.add %0, %p : tensor<8x32xf32>, tensor<1x32xf32> -> tensor<8x32xf32>
+  return %1 : tensor<8x32xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 4, 2>, strategy = "zero3", config = {}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "bf16", optimizer = {callee = "adamw"}, config = {}}
+
+// -----
+
+// fp16 under zero1; every axis but `tensor` counts as data (2 x 2 = 4):
+// only the optimizer state is sharded.
+//   params      576 * 2             = 1152
+//   grads       576 * 2             = 1152
+//   optimizer   576 * 12 / 4        = 1728
+//   activations 512 * 2 / 4         =  256
+//   total                           = 4288
+// CHECK-LABEL: func.func @net(
+// CHECK-SAME:      attributes {s2s.memory = {activations = 256 : i64, grads = 1152 : i64, optimizer = 1728 : i64, params = 1152 : i64, total = 4288 : i64}, s2s.model = "Net"}
+func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
+  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x32xf32>
+  %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
+  %1 = s2s.add %0, %p : tensor<8x32xf32>, tensor<1x32xf32> -> tensor<8x32xf32>
+  return %1 : tensor<8x32xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.parallel {axes = ["data", "pipe"], sizes = array<i64: 2, 2>, strategy = "zero1", config = {}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp16", optimizer = {callee = "adamw"}, config = {}}
+
+// -----
+
+// zero2, fp32, data 8: gradients and optimizer state sharded, parameters not.
+// A conv2d: 4 * 3 * 3 * 3 + 4 = 112 parameters; its result 2x4x8x8 = 512
+// values.
+//   params      112 * 4             =  448
+//   grads       112 * 4 / 8         =   56
+//   optimizer   112 * 8 / 8         =  112
+//   activations 512 * 4 / 8         =  256
+//   total                           =  872
+// CHECK-LABEL: func.func @conv(
+// CHECK-SAME:      attributes {s2s.memory = {activations = 256 : i64, grads = 56 : i64, optimizer = 112 : i64, params = 448 : i64, total = 872 : i64}, s2s.model = "Conv"}
+func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
+  return %0 : tensor<2x4x8x8xf32>
+}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero2", config = {}}
+
+// -----
+
+// Parameter shapes not known yet (a dynamic channel count): a warning and no
+// plan; the pass does not fail.
+// CHECK-LABEL: func.func @dynamic(
+// CHECK-SAME:      -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+// expected-warning @+1 {{no memory plan for 'dynamic': its parameter shapes depend on sizes known only at run time (give the data set a 'grid')}}
+func.func @dynamic(%x: tensor<8x?xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x?xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}

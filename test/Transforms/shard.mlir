@@ -1,0 +1,178 @@
+// s2s-shard: every parameter-owning op in a model forward (or a rollout
+// variant of one) gets `s2s.sharding = {grads, optimizer, params, tensor}`
+// from the strategy and mesh of `s2s.parallel`.
+//
+// RUN: s2s-opt %s -split-input-file -s2s-shard -verify-diagnostics | FileCheck %s
+
+// Without s2s.parallel (one device) nothing is annotated.
+// CHECK-LABEL: func.func @single(
+// CHECK-NOT:   s2s.sharding
+// CHECK:       return
+func.func @single(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+
+// -----
+
+// ddp: everything replicated, on every kind of parameter-owning op and only
+// on those; functions that are neither models nor variants are left alone.
+// CHECK-LABEL: func.func @ddp(
+// CHECK-NEXT:    s2s.param {init = "zeros", init_args = array<f64>, name = "pos", s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.add
+// CHECK-NOT:     s2s.sharding
+// CHECK-NEXT:    s2s.conv2d {{.*}}name = "enc", out = 4 : i64, pad_mode = "zeros", padding = array<i64: 1, 1>, s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}, stride
+// CHECK-NEXT:    s2s.group_norm {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.activation "relu"
+// CHECK-NOT:     s2s.sharding
+// CHECK-NEXT:    s2s.patch_embed {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.layer_norm {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.attention {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.cross_attention {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    return
+// CHECK-LABEL: func.func @helper(
+// CHECK-NOT:   s2s.sharding
+// CHECK-LABEL: func.func @ddp__batch16(
+// CHECK-SAME:      attributes {s2s.variant_of = @ddp}
+// CHECK-NEXT:    s2s.param {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+func.func @ddp(%x: tensor<8x3x16x16xf32>, %c: tensor<8x10x8xf32>) -> tensor<8x4x8xf32> attributes {s2s.model = "Net"} {
+  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x3x1x1xf32>
+  %0 = s2s.add %x, %p : tensor<8x3x16x16xf32>, tensor<1x3x1x1xf32> -> tensor<8x3x16x16xf32>
+  %1 = s2s.conv2d %0 {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "enc"} : tensor<8x3x16x16xf32> -> tensor<8x4x16x16xf32>
+  %2 = s2s.group_norm %1 {groups = 2 : i64, eps = 1.0e-05 : f64, name = "gn"} : tensor<8x4x16x16xf32> -> tensor<8x4x16x16xf32>
+  %3 = s2s.activation "relu" %2 : tensor<8x4x16x16xf32> -> tensor<8x4x16x16xf32>
+  %4 = s2s.patch_embed %3 {patch = array<i64: 4, 4>, embed = 8 : i64, name = "embed"} : tensor<8x4x16x16xf32> -> tensor<8x16x8xf32>
+  %5 = s2s.layer_norm %4 {eps = 1.0e-05 : f64, name = "ln"} : tensor<8x16x8xf32> -> tensor<8x16x8xf32>
+  %6 = s2s.attention %5 {heads = 2 : i64, qkv_bias = true, dropout = 0.0 : f64, name = "attn"} : tensor<8x16x8xf32> -> tensor<8x16x8xf32>
+  %7 = s2s.cross_attention %6, %c {heads = 2 : i64, name = "x"} : tensor<8x16x8xf32>, tensor<8x10x8xf32> -> tensor<8x16x8xf32>
+  // A pair of linears, but there is no tensor axis.
+  %8 = s2s.linear %7 {out = 8 : i64, bias = true, name = "fc1"} : tensor<8x16x8xf32> -> tensor<8x16x8xf32>
+  %9 = s2s.linear %8 {out = 8 : i64, bias = true, name = "fc2"} : tensor<8x16x8xf32> -> tensor<8x4x8xf32>
+  return %9 : tensor<8x4x8xf32>
+}
+func.func @helper(%x: tensor<8x16xf32>) -> tensor<8x4xf32> {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+func.func @ddp__batch16(%x: tensor<16x3xf32>) -> tensor<1x3xf32> attributes {s2s.variant_of = @ddp} {
+  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x3xf32>
+  return %p : tensor<1x3xf32>
+}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "ddp", config = {}}
+
+// -----
+
+// ZeRO stages: optimizer state (zero1), and gradients (zero2), and
+// parameters (zero3, fsdp) sharded over the data axis.
+// CHECK-LABEL: func.func @zero1(
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "replicated", optimizer = "sharded", params = "replicated", tensor = "replicated"}}
+func.func @zero1(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero1", config = {}}
+
+// -----
+
+// CHECK-LABEL: func.func @zero2(
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "sharded", optimizer = "sharded", params = "replicated", tensor = "replicated"}}
+func.func @zero2(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero2", config = {}}
+
+// -----
+
+// CHECK-LABEL: func.func @zero3(
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "sharded", optimizer = "sharded", params = "sharded", tensor = "replicated"}}
+func.func @zero3(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero3", config = {}}
+
+// -----
+
+// CHECK-LABEL: func.func @fsdp(
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "sharded", optimizer = "sharded", params = "sharded", tensor = "replicated"}}
+func.func @fsdp(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "fsdp", config = {}}
+
+// -----
+
+// A tensor axis of 2: Megatron layouts. Attention is column; a linear that
+// reaches another through pointwise ops only (activation, dropout) is column
+// and that one row; the third of a chain starts no pair; a layer norm breaks
+// a pair; a linear with two uses pairs with nothing.
+// CHECK-LABEL: func.func @megatron(
+// CHECK-NEXT:    s2s.attention {{.*}}name = "attn", qkv_bias = true, s2s.sharding = {grads = "sharded", optimizer = "sharded", params = "replicated", tensor = "column"}}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "mlp.fc1", out = 256 : i64, s2s.sharding = {{.*}}tensor = "column"}}
+// CHECK-NEXT:    s2s.activation "gelu"
+// CHECK-NEXT:    s2s.dropout
+// CHECK-NEXT:    s2s.linear {{.*}}name = "mlp.fc2", out = 64 : i64, s2s.sharding = {{.*}}tensor = "row"}}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "a", out = 64 : i64, s2s.sharding = {{.*}}tensor = "column"}}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "b", out = 64 : i64, s2s.sharding = {{.*}}tensor = "row"}}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "c", out = 64 : i64, s2s.sharding = {{.*}}tensor = "replicated"}}
+// CHECK-NEXT:    s2s.add
+// CHECK-NEXT:    s2s.linear {{.*}}name = "d", out = 64 : i64, s2s.sharding = {{.*}}tensor = "replicated"}}
+// CHECK-NEXT:    s2s.layer_norm {{.*}}s2s.sharding = {{.*}}tensor = "replicated"}}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "e", out = 64 : i64, s2s.sharding = {{.*}}tensor = "replicated"}}
+// CHECK-NEXT:    s2s.add
+// CHECK-NEXT:    s2s.linear {{.*}}name = "f", out = 64 : i64, s2s.sharding = {{.*}}tensor = "replicated"}}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "g", out = 64 : i64, s2s.sharding = {{.*}}tensor = "replicated"}}
+// CHECK-NEXT:    s2s.add
+func.func @megatron(%x: tensor<8x16x64xf32>) -> tensor<8x16x64xf32> attributes {s2s.model = "Net"} {
+  %a = s2s.attention %x {heads = 4 : i64, qkv_bias = true, dropout = 0.0 : f64, name = "attn"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %1 = s2s.linear %a {out = 256 : i64, bias = true, name = "mlp.fc1"} : tensor<8x16x64xf32> -> tensor<8x16x256xf32>
+  %2 = s2s.activation "gelu" %1 : tensor<8x16x256xf32> -> tensor<8x16x256xf32>
+  %3 = s2s.dropout %2 {p = 0.1 : f64} : tensor<8x16x256xf32> -> tensor<8x16x256xf32>
+  %4 = s2s.linear %3 {out = 64 : i64, bias = true, name = "mlp.fc2"} : tensor<8x16x256xf32> -> tensor<8x16x64xf32>
+  // A chain of three: a-b pair, c alone (its only user is an add).
+  %5 = s2s.linear %4 {out = 64 : i64, bias = true, name = "a"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %6 = s2s.linear %5 {out = 64 : i64, bias = true, name = "b"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %7 = s2s.linear %6 {out = 64 : i64, bias = true, name = "c"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %r1 = s2s.add %7, %4 : tensor<8x16x64xf32>, tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  // d -> layer_norm -> e: no pair.
+  %8 = s2s.linear %r1 {out = 64 : i64, bias = true, name = "d"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %9 = s2s.layer_norm %8 {eps = 1.0e-05 : f64, name = "ln"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %10 = s2s.linear %9 {out = 64 : i64, bias = true, name = "e"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %r2 = s2s.add %10, %r1 : tensor<8x16x64xf32>, tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  // f feeds g and the residual add: no pair.
+  %11 = s2s.linear %r2 {out = 64 : i64, bias = true, name = "f"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %12 = s2s.linear %11 {out = 64 : i64, bias = true, name = "g"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  %13 = s2s.add %11, %12 : tensor<8x16x64xf32>, tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+  return %13 : tensor<8x16x64xf32>
+}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 4, 2>, strategy = "zero2", config = {}}
+
+// -----
+
+// A tensor axis of size 1 is no tensor parallelism.
+// CHECK-LABEL: func.func @tensor_one(
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+// CHECK-NEXT:    s2s.linear {{.*}}s2s.sharding = {grads = "replicated", optimizer = "replicated", params = "replicated", tensor = "replicated"}}
+func.func @tensor_one(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 3 : i64, bias = true, name = "fc1"} : tensor<8x16xf32> -> tensor<8x3xf32>
+  %1 = s2s.linear %0 {out = 4 : i64, bias = true, name = "fc2"} : tensor<8x3xf32> -> tensor<8x4xf32>
+  return %1 : tensor<8x4xf32>
+}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 1>, strategy = "ddp", config = {}}
+
+// -----
+
+// Column layouts that do not divide over the tensor axis; both are reported.
+func.func @indivisible(%x: tensor<8x16x12xf32>) -> tensor<8x16x4xf32> attributes {s2s.model = "Net"} {
+  // expected-error @+1 {{cannot split 3 attention heads over a tensor axis of 2}}
+  %a = s2s.attention %x {heads = 3 : i64, qkv_bias = true, dropout = 0.0 : f64, name = "attn"} : tensor<8x16x12xf32> -> tensor<8x16x12xf32>
+  // expected-error @+1 {{cannot split the 5 outputs of this linear over a tensor axis of 2}}
+  %1 = s2s.linear %a {out = 5 : i64, bias = true, name = "fc1"} : tensor<8x16x12xf32> -> tensor<8x16x5xf32>
+  %2 = s2s.linear %1 {out = 4 : i64, bias = true, name = "fc2"} : tensor<8x16x5xf32> -> tensor<8x16x4xf32>
+  return %2 : tensor<8x16x4xf32>
+}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 2, 2>, strategy = "ddp", config = {}}

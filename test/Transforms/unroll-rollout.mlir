@@ -1,0 +1,166 @@
+// s2s-unroll-rollout: the tableau of a rollout of order K as K batched calls
+// of the model (cloned per batch size), a loss per order, weighted and summed.
+//
+// RUN: s2s-opt %s -split-input-file -s2s-unroll-rollout -verify-diagnostics | FileCheck %s
+
+// Order 3 on a model of batch 2: calls on 3*2, 2*2 and 1*2 samples.
+func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 8 : i64, bias = true, name = "fc"} : tensor<2x3x4x8xf32> -> tensor<2x3x4x8xf32>
+  return %0 : tensor<2x3x4x8xf32>
+}
+s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 8>, source = {callee = "hdf5"}, config = {}}
+s2s.rollout @net on @d {order = 3 : i64, loss = {callee = "mae", weight = "latitude"}, config = {weights = [1.0, 0.5, 2]}}
+
+// The model is kept; clones for the other batch sizes follow it, shapes
+// re-inferred, marked as variants and no longer as models.
+// CHECK-LABEL: func.func @net(%{{.*}}: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"}
+// CHECK:       func.func @net__batch4(%{{.*}}: tensor<4x3x4x8xf32>) -> tensor<4x3x4x8xf32> attributes {s2s.variant_of = @net} {
+// CHECK-NEXT:    s2s.linear %{{.*}} {bias = true, name = "fc", out = 8 : i64} : tensor<4x3x4x8xf32> -> tensor<4x3x4x8xf32>
+// CHECK:       func.func @net__batch6(%{{.*}}: tensor<6x3x4x8xf32>) -> tensor<6x3x4x8xf32> attributes {s2s.variant_of = @net} {
+// CHECK-NEXT:    s2s.linear %{{.*}} {bias = true, name = "fc", out = 8 : i64} : tensor<6x3x4x8xf32> -> tensor<6x3x4x8xf32>
+// CHECK-NOT:   func.func @net__batch2
+
+// The rollout points at its unrolled function.
+// CHECK:       s2s.rollout @net on @d {config = {weights = [1.000000e+00, 5.000000e-01, 2]}, loss = {callee = "mae", weight = "latitude"}, order = 3 : i64, s2s.unrolled = @net_rollout}
+
+// The window [batch, K+1, C, H, W] is cut into the truth frames x0..x3.
+// CHECK-LABEL: func.func @net_rollout(
+// CHECK-SAME:      %[[W:.*]]: tensor<2x4x3x4x8xf32>) -> tensor<f32> attributes {s2s.rollout_of = @net} {
+// CHECK-NEXT:    %[[S0:.*]] = s2s.slice %[[W]] {dim = 1 : i64, end = 1 : i64, start = 0 : i64} : tensor<2x4x3x4x8xf32> -> tensor<2x1x3x4x8xf32>
+// CHECK-NEXT:    %[[X0:.*]] = s2s.flatten %[[S0]] {end = 1 : i64, start = 0 : i64} : tensor<2x1x3x4x8xf32> -> tensor<2x3x4x8xf32>
+// CHECK-NEXT:    %[[S1:.*]] = s2s.slice %[[W]] {dim = 1 : i64, end = 2 : i64, start = 1 : i64}
+// CHECK-NEXT:    %[[X1:.*]] = s2s.flatten %[[S1]]
+// CHECK-NEXT:    %[[S2:.*]] = s2s.slice %[[W]] {dim = 1 : i64, end = 3 : i64, start = 2 : i64}
+// CHECK-NEXT:    %[[X2:.*]] = s2s.flatten %[[S2]]
+// CHECK-NEXT:    %[[S3:.*]] = s2s.slice %[[W]] {dim = 1 : i64, end = 4 : i64, start = 3 : i64}
+// CHECK-NEXT:    %[[X3:.*]] = s2s.flatten %[[S3]]
+// Order 1: x0, x1, x2 stacked along the batch, one call, against x1, x2, x3.
+// CHECK-NEXT:    %[[IN1:.*]] = s2s.concat %[[X0]], %[[X1]], %[[X2]] {dim = 0 : i64} : {{.*}} -> tensor<6x3x4x8xf32>
+// CHECK-NEXT:    %[[P1:.*]] = call @net__batch6(%[[IN1]]) : (tensor<6x3x4x8xf32>) -> tensor<6x3x4x8xf32>
+// CHECK-NEXT:    %[[T1:.*]] = s2s.concat %[[X1]], %[[X2]], %[[X3]] {dim = 0 : i64} : {{.*}} -> tensor<6x3x4x8xf32>
+// CHECK-NEXT:    %[[L1:.*]] = s2s.loss "mae" %[[P1]], %[[T1]] {weight = "latitude"} : tensor<6x3x4x8xf32>, tensor<6x3x4x8xf32> -> tensor<f32>
+// Order 2: the first two start times of order 1, against x2, x3; weight 0.5.
+// CHECK-NEXT:    %[[IN2:.*]] = s2s.slice %[[P1]] {dim = 0 : i64, end = 4 : i64, start = 0 : i64} : tensor<6x3x4x8xf32> -> tensor<4x3x4x8xf32>
+// CHECK-NEXT:    %[[P2:.*]] = call @net__batch4(%[[IN2]]) : (tensor<4x3x4x8xf32>) -> tensor<4x3x4x8xf32>
+// CHECK-NEXT:    %[[T2:.*]] = s2s.concat %[[X2]], %[[X3]] {dim = 0 : i64} : {{.*}} -> tensor<4x3x4x8xf32>
+// CHECK-NEXT:    %[[L2:.*]] = s2s.loss "mae" %[[P2]], %[[T2]] {weight = "latitude"} : tensor<4x3x4x8xf32>, tensor<4x3x4x8xf32> -> tensor<f32>
+// CHECK-NEXT:    %[[H:.*]] = s2s.constant 5.000000e-01 : tensor<f32>
+// CHECK-NEXT:    %[[WL2:.*]] = s2s.mul %[[L2]], %[[H]] : tensor<f32>, tensor<f32> -> tensor<f32>
+// CHECK-NEXT:    %[[SUM2:.*]] = s2s.add %[[L1]], %[[WL2]] : tensor<f32>, tensor<f32> -> tensor<f32>
+// Order 3: the model itself at its own batch, against x3 alone; an integer weight 2.
+// CHECK-NEXT:    %[[IN3:.*]] = s2s.slice %[[P2]] {dim = 0 : i64, end = 2 : i64, start = 0 : i64} : tensor<4x3x4x8xf32> -> tensor<2x3x4x8xf32>
+// CHECK-NEXT:    %[[P3:.*]] = call @net(%[[IN3]]) : (tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NEXT:    %[[L3:.*]] = s2s.loss "mae" %[[P3]], %[[X3]] {weight = "latitude"}
+// CHECK-NEXT:    %[[TWO:.*]] = s2s.constant 2.000000e+00 : tensor<f32>
+// CHECK-NEXT:    %[[WL3:.*]] = s2s.mul %[[L3]], %[[TWO]]
+// CHECK-NEXT:    %[[SUM3:.*]] = s2s.add %[[SUM2]], %[[WL3]]
+// CHECK-NEXT:    return %[[SUM3]] : tensor<f32>
+
+// -----
+
+// Order 1: one call of the model itself, no clone, no stacking; the loss
+// weight defaults to uniform and an order weight of 1 adds no multiply.
+func.func @step(%x: tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16> attributes {s2s.model = "Step"} {
+  return %x : tensor<4x2x8x16xbf16>
+}
+s2s.data @d {channels = ["a", "b"], source = {callee = "hdf5"}, config = {}}
+s2s.rollout @step on @d {order = 1 : i64, loss = {callee = "huber"}, config = {}}
+
+// CHECK-NOT:   __batch
+// CHECK-LABEL: func.func @step_rollout(
+// CHECK-SAME:      %[[W:.*]]: tensor<4x2x2x8x16xbf16>) -> tensor<bf16> attributes {s2s.rollout_of = @step} {
+// CHECK-NEXT:    s2s.slice %[[W]] {dim = 1 : i64, end = 1 : i64, start = 0 : i64}
+// CHECK-NEXT:    %[[X0:.*]] = s2s.flatten
+// CHECK-NEXT:    s2s.slice %[[W]] {dim = 1 : i64, end = 2 : i64, start = 1 : i64}
+// CHECK-NEXT:    %[[X1:.*]] = s2s.flatten
+// CHECK-NEXT:    %[[P:.*]] = call @step(%[[X0]]) : (tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16>
+// CHECK-NEXT:    %[[L:.*]] = s2s.loss "huber" %[[P]], %[[X1]] {weight = "uniform"} : tensor<4x2x8x16xbf16>, tensor<4x2x8x16xbf16> -> tensor<bf16>
+// CHECK-NEXT:    return %[[L]] : tensor<bf16>
+// CHECK-NEXT:  }
+// CHECK-NOT:   __batch
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+func.func @net(%x: tensor<2x3x4x8xf32>, %y: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<2x3x4x8xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{unrolling needs a model with one input and one output; 'net' has 2 inputs and 1 outputs}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<8xf32>) -> tensor<8xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{unrolling needs a model whose input has a known rank with the batch first; 'net' takes 'tensor<8xf32>'}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<*xf32>) -> tensor<*xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<*xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{unrolling needs a model whose input has a known rank with the batch first; 'net' takes 'tensor<*xf32>'}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<2x3x4x8xf32> -> tensor<2x3x4x4xf32>
+  return %0 : tensor<2x3x4x4xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{a rolled-out model must map its input shape to itself; 'net' maps [2, 3, 4, 8] to [2, 3, 4, 4]}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<?x3x4x8xf32>) -> tensor<?x3x4x8xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<?x3x4x8xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{unrolling needs a known batch size; set 'batch' in the train section}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<2x3x4x8xf32>
+}
+func.func @net_rollout() {
+  return
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+// expected-error @+1 {{'net_rollout' already exists}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+// Two rollouts of one model: the second finds the first one's function.
+func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<2x3x4x8xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.rollout @net on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+// expected-error @+1 {{'net_rollout' already exists}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+
+// -----
+
+// A model that hard-codes its batch cannot be cloned for another one: the
+// error is at the layer that does not fit.
+func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
+  // expected-error @+1 {{cannot reshape [4, 3, 4, 8] (384 elements) to [2, 3, 32]}}
+  %0 = s2s.reshape %x {shape = array<i64: 2, 3, 32>} : tensor<2x3x4x8xf32> -> tensor<2x3x32xf32>
+  %1 = s2s.reshape %0 {shape = array<i64: 2, 3, 4, 8>} : tensor<2x3x32xf32> -> tensor<2x3x4x8xf32>
+  return %1 : tensor<2x3x4x8xf32>
+}
+s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
