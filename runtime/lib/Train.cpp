@@ -63,18 +63,18 @@ struct Flag {
 };
 
 const Flag kFlags[] = {
-    {"data", "PATTERN", "HDF5 files to read (a glob)"},
-    {"stats", "FILE", "normalisation statistics (HDF5 /mean, /std)"},
+    {"data", "PATTERN", "HDF5 files to read, a glob"},
+    {"stats", "FILE", "normalisation statistics, HDF5 /mean and /std"},
     {"epochs", "N", "passes over the training split"},
-    {"steps", "N", "at most N optimizer steps per epoch (quick runs)"},
+    {"steps", "N", "at most N optimizer steps per epoch, for quick runs"},
     {"batch", "N", "global batch size"},
     {"lr", "X", "learning rate"},
-    {"seed", "N", "random seed (initialisation, shuffling, dropout)"},
+    {"seed", "N", "random seed of initialisation, shuffling and dropout"},
     {"threads", "N", "CPU threads for LibTorch"},
     {"out", "DIR", "run folder: checkpoints/, metrics.jsonl"},
     {"resume", "[DIR]",
-     "continue from the newest complete checkpoint (of DIR: a checkpoint "
-     "folder, a folder of them or a run folder)"},
+     "continue from the newest complete checkpoint of the run, or of DIR "
+     "(a ckpt-* folder, a folder of them or a run folder)"},
     {"log-every", "N", "a train-loss record in metrics.jsonl every N steps"},
     {"device", "D", "cpu, cuda or auto"},
     {"help", nullptr, "print this message"},
@@ -607,9 +607,10 @@ int Run::run() {
               dc.name.c_str(), (long long)nTrain, yearsText(dc.train).c_str(),
               (long long)(valid ? valid->size() : 0),
               valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str());
-  std::printf("%s: %lld epochs x %lld steps, batch %lld, %s lr %s, schedule %s; "
-              "out %s\n",
-              P.name.c_str(), (long long)tc.epochs, (long long)stepsPerEpoch,
+  std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
+              "%s; out %s\n",
+              P.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
+              (long long)stepsPerEpoch,
               (long long)B, tc.optimizer.kind.c_str(),
               fmtDouble(tc.optimizer.lr).c_str(),
               scheduleText(tc.schedule).c_str(), out.c_str());
@@ -764,7 +765,7 @@ int Run::run() {
                          ",\"train_loss\":" + jsonNumber(trainLoss) +
                          ",\"lr\":" + jsonNumber(lr) +
                          ",\"seconds\":" + jsonNumber(seconds);
-    std::printf("epoch %lld/%lld  train loss %.6g  lr %.3g  %lld steps in %.1f s "
+    std::printf("epoch %lld/%lld  train loss %.6g  lr %.3g  %lld steps in %.3g s "
                 "(%.1f steps/s)\n",
                 (long long)epoch + 1, (long long)tc.epochs, trainLoss, lr,
                 (long long)stepsRun, seconds,
