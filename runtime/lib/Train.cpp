@@ -529,6 +529,21 @@ int Run::run() {
   Optimizer optim(tc.optimizer, model.namedParameters());
   std::vector<torch::Tensor> params = model.parameters();
 
+  std::printf("%s: %s, %s parameters; data %s: train %lld windows (%s), "
+              "valid %lld (%s); grid %s\n",
+              P.name.c_str(), modelText.c_str(), withCommas(nParams).c_str(),
+              dc.name.c_str(), (long long)nTrain, yearsText(dc.train).c_str(),
+              (long long)(valid ? valid->size() : 0),
+              valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str());
+  std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
+              "%s; out %s\n",
+              P.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
+              (long long)stepsPerEpoch,
+              (long long)B, tc.optimizer.kind.c_str(),
+              fmtDouble(tc.optimizer.lr).c_str(),
+              scheduleText(tc.schedule).c_str(), out.c_str());
+  std::fflush(stdout);
+
   // --- resume --------------------------------------------------------------
   TrainState st;
   st.program = P.name;
@@ -596,25 +611,12 @@ int Run::run() {
                 resumeFrom.c_str(), (long long)st.epoch + 1,
                 (long long)st.batch, (long long)stepsPerEpoch,
                 (long long)st.globalStep);
+    std::fflush(stdout);
     truncateMetrics(metricsPath, st.globalStep);
   }
   MetricsLog log;
   log.open(metricsPath, !resumeFrom.empty());
 
-  std::printf("%s: %s, %s parameters; data %s: train %lld windows (%s), "
-              "valid %lld (%s); grid %s\n",
-              P.name.c_str(), modelText.c_str(), withCommas(nParams).c_str(),
-              dc.name.c_str(), (long long)nTrain, yearsText(dc.train).c_str(),
-              (long long)(valid ? valid->size() : 0),
-              valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str());
-  std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
-              "%s; out %s\n",
-              P.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
-              (long long)stepsPerEpoch,
-              (long long)B, tc.optimizer.kind.c_str(),
-              fmtDouble(tc.optimizer.lr).c_str(),
-              scheduleText(tc.schedule).c_str(), out.c_str());
-  std::fflush(stdout);
 
   if (st.epoch >= tc.epochs) {
     std::printf("%s: training already finished (%lld of %lld epochs); nothing "
