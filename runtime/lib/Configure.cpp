@@ -9,6 +9,10 @@
 
 #include "s2s/runtime/Runtime.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <malloc.h>
+
 namespace s2s::rt {
 
 namespace {
@@ -108,10 +112,25 @@ void setInts(Program &p, const std::string &key,
   else unknown(key, "list of integers");
 }
 
+/// glibc returns freed blocks above 128 KiB to the kernel at once, so every
+/// training step maps its activations afresh and page-faults on them (up to
+/// a third of a small model's step time, measured with perf on the
+/// quickstart). Keep blocks up to 32 MiB (glibc's maximum) on the heap and
+/// do not trim it; an explicit MALLOC_* setting in the environment wins.
+static void tuneAllocator() {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") ||
+      std::getenv("GLIBC_TUNABLES") || std::getenv("S2S_DEFAULT_MALLOC"))
+    return;
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+}
+
 int run(void (*configure)(Program &),
         torch::Tensor (*forward)(Model &, torch::Tensor),
         torch::Tensor (*rolloutLoss)(Model &, torch::Tensor), int argc,
         char **argv) {
+  tuneAllocator();
   Program p;
   try {
     configure(p);
