@@ -291,7 +291,10 @@ FailureOr<GenValue> MLIRGen::evalBinary(const BinaryExpr &e, Env &env) {
   if (!l->isNumber() || !r->isNumber())
     return emitError(at) << "'" << e.op
                          << "' needs numbers or tensors at this point";
-  if (l->kind == GenValue::Int && r->kind == GenValue::Int) {
+  // Durations and sizes are held as whole seconds/bytes, but their ratio
+  // (`6h / 4h`) is a float: Sema typed it so.
+  bool floatResult = e.type && e.type->is(s2s::Type::Kind::Float);
+  if (l->kind == GenValue::Int && r->kind == GenValue::Int && !floatResult) {
     int64_t a = l->i, b = r->i, out = 0;
     if ((e.op == '/' || e.op == '%') && b == 0)
       return emitError(at) << "division by zero";
