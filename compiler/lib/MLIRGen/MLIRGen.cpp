@@ -738,6 +738,23 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
   config.parent = &globals;
   if (failed(bindConfig(def.params, call, env, config, def.params.size())))
     return failure();
+  const ForwardDef &f = *def.forward;
+  std::vector<const Argument *> inputs(f.inputs.size(), nullptr);
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    int slot = i < call.binding.size() ? call.binding[i] : -1;
+    if (slot >= static_cast<int>(def.params.size()))
+      inputs[slot - def.params.size()] = &call.args[i];
+  }
+  // The arguments belong to the caller: layers written in them are named in
+  // the caller's scope (`linear.0`, not `Block.0.linear.0`).
+  std::vector<std::optional<GenValue>> argValues(f.inputs.size());
+  for (size_t k = 0; k < f.inputs.size(); ++k)
+    if (inputs[k]) {
+      FailureOr<GenValue> v = eval(*inputs[k]->value, env);
+      if (failed(v))
+        return failure();
+      argValues[k] = *v;
+    }
   NameScope scope;
   scope.prefix = name + ".";
   names.push_back(scope);
@@ -750,19 +767,12 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
     return failure();
   Env fwd;
   fwd.parent = &config;
-  const ForwardDef &f = *def.forward;
-  std::vector<const Argument *> inputs(f.inputs.size(), nullptr);
-  for (size_t i = 0; i < call.args.size(); ++i) {
-    int slot = i < call.binding.size() ? call.binding[i] : -1;
-    if (slot >= static_cast<int>(def.params.size()))
-      inputs[slot - def.params.size()] = &call.args[i];
-  }
   for (size_t k = 0; k < f.inputs.size(); ++k) {
     const Param &in = f.inputs[k];
     FailureOr<GenValue> v =
-        inputs[k] ? eval(*inputs[k]->value, env)
-                  : (in.defaultValue ? eval(*in.defaultValue, config)
-                                     : FailureOr<GenValue>(GenValue()));
+        argValues[k] ? FailureOr<GenValue>(*argValues[k])
+                     : (in.defaultValue ? eval(*in.defaultValue, config)
+                                        : FailureOr<GenValue>(GenValue()));
     if (failed(v))
       return failure();
     // A written shape binds its symbolic sizes and is checked against the
