@@ -573,9 +573,18 @@ LogicalResult ReshapeOp::verify() {
 }
 LogicalResult ReshapeOp::inferShapes() {
   auto t = ranked(getInput());
-  if (!t || !t.hasStaticShape())
+  if (!t)
     return success();
   SmallVector<int64_t> shape(getShape());
+  if (!t.hasStaticShape()) {
+    // The rank is known even when a size is not: the sizes as written, -1
+    // (to be inferred at run time) dynamic.
+    for (int64_t &d : shape)
+      if (d == -1)
+        d = ShapedType::kDynamic;
+    setResult(*this, shape, t.getElementType());
+    return success();
+  }
   int64_t known = 1, total = t.getNumElements();
   int unknownAt = -1;
   for (size_t i = 0; i < shape.size(); ++i) {
