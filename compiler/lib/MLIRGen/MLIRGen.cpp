@@ -58,6 +58,9 @@ struct GenValue {
   double number() const { return kind == Int ? static_cast<double>(i) : f; }
 };
 
+/// What a symbolic input size holds when the data does not give it.
+constexpr const char *kRuntimeSize = "<size known at run time>";
+
 /// Names in scope during lowering, innermost first.
 struct Env {
   Env *parent = nullptr;
@@ -380,8 +383,15 @@ FailureOr<GenValue> MLIRGen::eval(const Expr &e, Env &env) {
       }
       break;
     default:
-      if (GenValue *v = env.lookup(n.name))
+      if (GenValue *v = env.lookup(n.name)) {
+        if (v->kind == GenValue::None && v->s == kRuntimeSize)
+          return emitError(at)
+                 << "'" << n.name
+                 << "' is a size of the input known only at run time, but "
+                    "the model needs its value here; give the data set its "
+                    "grid (`grid = [lat, lon]` in the data section)";
         return *v;
+      }
       break;
     }
     return emitError(at) << "'" << n.name << "' has no value here";
@@ -817,8 +827,13 @@ MLIRGen::inputType(const Param &in, Env &env,
       if (ref->target == NameTarget::Local && !env.lookup(ref->name)) {
         int64_t v = fromData ? *fromData : ShapedType::kDynamic;
         shape.push_back(v);
-        if (fromData)
+        if (fromData && !ShapedType::isDynamic(*fromData)) {
           env.vars[ref->name] = GenValue::ofInt(v);
+        } else if (fromData) {
+          GenValue unknown;
+          unknown.s = kRuntimeSize;
+          env.vars[ref->name] = unknown;
+        }
         continue;
       }
     if (!d.expr) {
