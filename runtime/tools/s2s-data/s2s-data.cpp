@@ -1,0 +1,371 @@
+//===- s2s-data.cpp - Make, summarise and inspect s2s data sets -----------===//
+//
+//   s2s-data synth --out DIR [--channels u,v,t] [--grid 32x64]
+//                  [--years 2000..2009] [--steps-per-year 64] [--step 6h]
+//                  [--seed 0]
+//   s2s-data stats --data 'DIR/*.h5' --years 2000..2007 --out stats.h5
+//   s2s-data inspect FILE...
+//
+// Exit status: 0 on success, 1 on an s2s::rt::Error (printed as
+// "s2s-data: error: ..."), 2 on a bad command line.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2s/runtime/Data.h"
+#include "s2s/runtime/Error.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using s2s::rt::Error;
+
+const char *kUsage =
+    "usage: s2s-data <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  synth    write a synthetic data set (one HDF5 file per year + stats.h5)\n"
+    "  stats    compute per-channel mean/std/min/max over some years\n"
+    "  inspect  summarise data or stats files\n"
+    "\n"
+    "'s2s-data <command> --help' describes a command.\n";
+
+const char *kSynthUsage =
+    "usage: s2s-data synth --out DIR [options]\n"
+    "\n"
+    "Writes DIR/<year>.h5 for each year (float32 fields [time, channel, lat,\n"
+    "lon], /time, /lat, /lon) and DIR/stats.h5 over all years but the last\n"
+    "two. Channels 'u' and 'v' are a smooth background wind plus an\n"
+    "oscillating perturbation; other channels are tracers advected by it.\n"
+    "The same seed gives the same bytes.\n"
+    "\n"
+    "options:\n"
+    "  --out DIR             output folder (created if needed)\n"
+    "  --channels LIST       comma-separated channel names (default u,v,t)\n"
+    "  --grid LATxLON        grid size (default 32x64)\n"
+    "  --years FIRST..LAST   calendar years, one file each (default 2000..2009)\n"
+    "  --steps-per-year N    samples per file, from Jan 1 00:00 UTC (default 64)\n"
+    "  --step DURATION       time between samples: 6h, 30m, 1d, 3600s or\n"
+    "                        seconds (default 6h)\n"
+    "  --seed N              random seed (default 0)\n";
+
+const char *kStatsUsage =
+    "usage: s2s-data stats --data PATTERN --out FILE [--years FIRST..LAST]\n"
+    "                      [--field NAME]\n"
+    "\n"
+    "Streams over the files matching PATTERN (a glob; quote it) and writes\n"
+    "per-channel /mean, /std, /min and /max (float64, with a \"channels\"\n"
+    "attribute) to FILE, over the samples whose year is in FIRST..LAST\n"
+    "(default: all). Stats files matched by the pattern are skipped.\n"
+    "\n"
+    "options:\n"
+    "  --data PATTERN        data files, e.g. 'data/*.h5'\n"
+    "  --years FIRST..LAST   years to include (or one year: 2005)\n"
+    "  --out FILE            the stats file to write\n"
+    "  --field NAME          dataset holding the fields (default fields)\n";
+
+const char *kInspectUsage =
+    "usage: s2s-data inspect [--field NAME] FILE...\n"
+    "\n"
+    "Prints each file's layout, channels, time range and step, chunking and\n"
+    "per-channel min/mean/max/std (non-finite values counted); for a stats\n"
+    "file, its per-channel entries.\n"
+    "\n"
+    "options:\n"
+    "  --field NAME          dataset holding the fields (default fields)\n";
+
+/// A bad command line: message printed with the command's usage hint,
+/// exit status 2.
+struct UsageError {
+  std::string message;
+};
+
+struct Args {
+  std::map<std::string, std::string> opts;
+  std::vector<std::string> positional;
+  bool help = false;
+};
+
+/// Parses `--name value`, `--name=value` and `-h/--help` against `known`.
+Args parse(const std::string &cmd, int argc, char **argv, int first,
+           const std::vector<std::string> &known) {
+  Args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "-h" || s == "--help") {
+      a.help = true;
+      continue;
+    }
+    if (s.rfind("--", 0) != 0 || s == "--") {
+      if (s == "--") {
+        for (++i; i < argc; ++i)
+          a.positional.push_back(argv[i]);
+        break;
+      }
+      if (s.size() > 1 && s[0] == '-')
+        throw UsageError{"unknown option '" + s + "'"};
+      a.positional.push_back(s);
+      continue;
+    }
+    std::string name = s.substr(2), value;
+    bool hasValue = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      hasValue = true;
+    }
+    bool ok = false;
+    for (const auto &k : known)
+      ok |= k == name;
+    if (!ok)
+      throw UsageError{"unknown option '--" + name + "'"};
+    if (!hasValue) {
+      if (i + 1 >= argc)
+        throw UsageError{"option '--" + name + "' needs a value"};
+      value = argv[++i];
+    }
+    if (a.opts.count(name))
+      throw UsageError{"option '--" + name + "' given twice"};
+    a.opts[name] = value;
+  }
+  (void)cmd;
+  return a;
+}
+
+int64_t parseInt(const std::string &flag, const std::string &v, int64_t lo,
+                 int64_t hi) {
+  errno = 0;
+  char *end = nullptr;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end || errno || x < lo || x > hi)
+    throw UsageError{"invalid " + flag + " '" + v + "': expected an integer in " +
+                     std::to_string(lo) + ".." + std::to_string(hi)};
+  return x;
+}
+
+uint64_t parseSeed(const std::string &v) {
+  errno = 0;
+  char *end = nullptr;
+  if (v.empty() || v[0] == '-')
+    throw UsageError{"invalid --seed '" + v + "': expected a non-negative integer"};
+  const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+  if (*end || errno)
+    throw UsageError{"invalid --seed '" + v + "': expected a non-negative integer"};
+  return x;
+}
+
+s2s::rt::YearRange parseYears(const std::string &v) {
+  const auto dots = v.find("..");
+  try {
+    if (dots == std::string::npos) {
+      const int y = int(parseInt("--years", v, 1, 9999));
+      return {y, y};
+    }
+    const int a = int(parseInt("--years", v.substr(0, dots), 1, 9999));
+    const int b = int(parseInt("--years", v.substr(dots + 2), 1, 9999));
+    if (b < a)
+      throw UsageError{""};
+    return {a, b};
+  } catch (const UsageError &) {
+    throw UsageError{"invalid --years '" + v +
+                     "': expected FIRST..LAST (e.g. 2000..2009) or one year"};
+  }
+}
+
+int64_t parseDuration(const std::string &v) {
+  std::string num = v;
+  int64_t unit = 1;
+  if (!v.empty()) {
+    switch (v.back()) {
+    case 's': unit = 1; num.pop_back(); break;
+    case 'm': unit = 60; num.pop_back(); break;
+    case 'h': unit = 3600; num.pop_back(); break;
+    case 'd': unit = 86400; num.pop_back(); break;
+    default: break;
+    }
+  }
+  try {
+    return parseInt("--step", num, 1, 366LL * 86400) * unit;
+  } catch (const UsageError &) {
+    throw UsageError{"invalid --step '" + v +
+                     "': expected a positive duration such as 6h, 30m, 1d or "
+                     "3600s"};
+  }
+}
+
+std::vector<std::string> splitList(const std::string &v) {
+  std::vector<std::string> out;
+  size_t s = 0;
+  while (true) {
+    const size_t e = v.find(',', s);
+    std::string item = v.substr(s, e == std::string::npos ? e : e - s);
+    if (item.empty())
+      throw UsageError{"invalid --channels '" + v +
+                       "': expected comma-separated names such as u,v,t"};
+    out.push_back(item);
+    if (e == std::string::npos)
+      break;
+    s = e + 1;
+  }
+  return out;
+}
+
+std::string humanBytes(double b) {
+  const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g %s", b, units[u]);
+  return buf;
+}
+
+int synth(int argc, char **argv) {
+  Args a = parse("synth", argc, argv, 2,
+                 {"out", "channels", "grid", "years", "steps-per-year", "step",
+                  "seed"});
+  if (a.help) {
+    std::cout << kSynthUsage;
+    return 0;
+  }
+  if (!a.positional.empty())
+    throw UsageError{"unexpected argument '" + a.positional[0] + "'"};
+  if (!a.opts.count("out"))
+    throw UsageError{"missing --out DIR (the folder to write)"};
+  s2s::rt::SynthConfig c;
+  c.dir = a.opts["out"];
+  if (a.opts.count("channels"))
+    c.channels = splitList(a.opts["channels"]);
+  if (a.opts.count("grid")) {
+    const std::string &g = a.opts["grid"];
+    const auto x = g.find('x');
+    try {
+      if (x == std::string::npos)
+        throw UsageError{""};
+      c.lat = parseInt("--grid", g.substr(0, x), 2, 100000);
+      c.lon = parseInt("--grid", g.substr(x + 1), 2, 100000);
+    } catch (const UsageError &) {
+      throw UsageError{"invalid --grid '" + g +
+                       "': expected LATxLON with sizes of at least 2, e.g. "
+                       "32x64"};
+    }
+  }
+  if (a.opts.count("years")) {
+    const auto y = parseYears(a.opts["years"]);
+    c.firstYear = y.first;
+    c.lastYear = y.last;
+  }
+  if (a.opts.count("steps-per-year"))
+    c.stepsPerYear =
+        parseInt("--steps-per-year", a.opts["steps-per-year"], 1, 1 << 24);
+  if (a.opts.count("step"))
+    c.stepSeconds = parseDuration(a.opts["step"]);
+  if (a.opts.count("seed"))
+    c.seed = parseSeed(a.opts["seed"]);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  s2s::rt::synthesize(c);
+  const double sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  const int years = c.lastYear - c.firstYear + 1;
+  const double bytes = double(years) * double(c.stepsPerYear) *
+                       double(c.channels.size()) * double(c.lat) *
+                       double(c.lon) * 4.0;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%.2f s, %s/s", sec,
+                humanBytes(sec > 0 ? bytes / sec : 0).c_str());
+  std::cout << "s2s-data: wrote " << years << " files of " << c.stepsPerYear
+            << " samples (" << c.lat << "x" << c.lon << ", "
+            << c.channels.size() << " channels, " << humanBytes(bytes)
+            << " of fields) and stats.h5 to '" << c.dir << "' in " << buf
+            << "\n";
+  return 0;
+}
+
+int stats(int argc, char **argv) {
+  Args a = parse("stats", argc, argv, 2, {"data", "years", "out", "field"});
+  if (a.help) {
+    std::cout << kStatsUsage;
+    return 0;
+  }
+  if (!a.positional.empty())
+    throw UsageError{"unexpected argument '" + a.positional[0] +
+                     "' (quote the --data pattern so the shell does not "
+                     "expand it)"};
+  if (!a.opts.count("data"))
+    throw UsageError{"missing --data PATTERN (the data files, e.g. 'data/*.h5')"};
+  if (!a.opts.count("out"))
+    throw UsageError{"missing --out FILE (the stats file to write)"};
+  s2s::rt::YearRange years;  // empty: all
+  if (a.opts.count("years"))
+    years = parseYears(a.opts["years"]);
+  const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
+  s2s::rt::computeStats(a.opts["data"], field, years, a.opts["out"]);
+  std::cout << "s2s-data: wrote '" << a.opts["out"] << "'\n";
+  return 0;
+}
+
+int inspect(int argc, char **argv) {
+  Args a = parse("inspect", argc, argv, 2, {"field"});
+  if (a.help) {
+    std::cout << kInspectUsage;
+    return 0;
+  }
+  if (a.positional.empty())
+    throw UsageError{"no files given; usage: s2s-data inspect FILE..."};
+  const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
+  for (size_t i = 0; i < a.positional.size(); ++i) {
+    if (i)
+      std::cout << "\n";
+    std::cout << s2s::rt::inspectFile(a.positional[i], field) << std::flush;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  try {
+    if (cmd.empty()) {
+      std::cerr << kUsage;
+      return 2;
+    }
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (cmd == "synth")
+      return synth(argc, argv);
+    if (cmd == "stats")
+      return stats(argc, argv);
+    if (cmd == "inspect")
+      return inspect(argc, argv);
+    std::cerr << "s2s-data: unknown command '" << cmd
+              << "'; the commands are synth, stats and inspect (see "
+                 "s2s-data --help)\n";
+    return 2;
+  } catch (const UsageError &e) {
+    std::cerr << "s2s-data " << cmd << ": " << e.message << " (see s2s-data "
+              << cmd << " --help)\n";
+    return 2;
+  } catch (const s2s::rt::Error &e) {
+    std::cerr << "s2s-data: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "s2s-data: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
