@@ -1,0 +1,162 @@
+//===- bench_data.cpp - Samples/s and GB/s of each loader mode -------------===//
+//
+//   s2s-bench-data --data 'DIR/*.h5' --stats DIR/stats.h5 --channels a,b,c
+//                  --mode eager|lazy|stream|shared|raw [--prefetch N]
+//                  [--threads N] [--buffer N] [--batches N] [--batch N]
+//                  [--window N] [--step-ms N]     (--batches 0: one epoch)
+//
+// Iterates --batches batches of --batch windows of --window frames through
+// s2s::rt::BatchLoader in the given mode (raw: plain sequential read() of
+// the files' bytes, the machine's limit) and prints one line: samples/s,
+// GB/s of field data delivered, time to the first batch, and the process's
+// memory (anonymous and shared resident). --step-ms simulates a training
+// step's compute between batches (what prefetch hides).
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2s/runtime/Error.h"
+#include "s2s/runtime/Loader.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <glob.h>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// kB of a /proc/self/status field (RssAnon, RssShmem, VmHWM).
+long statusKb(const char *field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(field, 0) == 0)
+      return std::atol(line.c_str() + std::string(field).size() + 1);
+  return 0;
+}
+
+std::vector<std::string> split(const std::string &s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string x;
+  while (std::getline(ss, x, sep))
+    if (!x.empty())
+      out.push_back(x);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string data, stats, mode = "eager", channels = "u,v,t";
+  int64_t prefetch = 0, threads = 1, buffer = 0, batches = 0, batch = 8,
+          window = 3, stepMs = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--data") data = v;
+    else if (k == "--stats") stats = v;
+    else if (k == "--channels") channels = v;
+    else if (k == "--mode") mode = v;
+    else if (k == "--prefetch") prefetch = std::atoll(v.c_str());
+    else if (k == "--threads") threads = std::atoll(v.c_str());
+    else if (k == "--buffer") buffer = std::atoll(v.c_str());
+    else if (k == "--batches") batches = std::atoll(v.c_str());
+    else if (k == "--batch") batch = std::atoll(v.c_str());
+    else if (k == "--window") window = std::atoll(v.c_str());
+    else if (k == "--step-ms") stepMs = std::atoll(v.c_str());
+    else {
+      std::fprintf(stderr, "s2s-bench-data: unknown option '%s'\n", k.c_str());
+      return 2;
+    }
+  }
+  try {
+    auto t0 = Clock::now();
+    if (mode == "raw") {
+      glob_t g{};
+      if (glob(data.c_str(), 0, nullptr, &g) != 0)
+        throw s2s::rt::Error("no files match '" + data + "'");
+      std::vector<char> buf(8 << 20);
+      double bytes = 0;
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        int fd = open(g.gl_pathv[i], O_RDONLY);
+        ssize_t n;
+        while ((n = read(fd, buf.data(), buf.size())) > 0)
+          bytes += n;
+        close(fd);
+      }
+      globfree(&g);
+      double s = since(t0);
+      std::printf("raw sequential read: %.3f GB in %.2f s: %.3f GB/s\n",
+                  bytes / 1e9, s, bytes / 1e9 / s);
+      return 0;
+    }
+    const long anonBefore = statusKb("RssAnon:");
+    s2s::rt::DataConfig cfg;
+    cfg.name = "bench";
+    cfg.pattern = data;
+    cfg.channels = split(channels, ',');
+    cfg.normalize = stats.empty() ? "" : "zscore";
+    cfg.stats = stats;
+    std::map<std::string, std::string> mem;
+    mem["callee"] = mode == "stream" ? "stream" : "in_memory";
+    mem["lazy"] = mode == "lazy" ? "true" : "false";
+    mem["shared"] = mode == "shared" ? "true" : "false";
+    mem["prefetch"] = std::to_string(prefetch);
+    if (mode == "stream")
+      mem["buffer"] = std::to_string(buffer);
+    s2s::rt::LoaderConfig lc = s2s::rt::LoaderConfig::fromSpec(mem);
+    lc.threads = threads;
+    if (const char *r = std::getenv("LOCAL_RANK"))
+      (void)r; // shared mode: the loader reads the local rank itself
+    auto loader = s2s::rt::BatchLoader::open(cfg, s2s::rt::Split::Train,
+                                             window, batch, lc, 0, true, true);
+    double openSeconds = since(t0);
+    if (batches <= 0)  // one pass over the split
+      batches = loader->batchesPerEpoch();
+    int64_t n = 0, epoch = 0;
+    double first = -1;
+    loader->startEpoch(epoch);
+    while (n < batches) {
+      auto b = loader->next();
+      if (!b) {
+        loader->startEpoch(++epoch);
+        continue;
+      }
+      if (first < 0)
+        first = since(t0);
+      ++n;
+      if (stepMs > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(stepMs));
+    }
+    double s = since(t0);
+    double frameBytes = 4.0 * cfg.channels.size() * loader->lat() * loader->lon();
+    double samples = double(n) * batch;
+    double gb = samples * window * frameBytes / 1e9;
+    auto st = loader->stats();
+    std::printf("%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s; "
+                "open %.2f s, first batch after %.2f s, data wait %.2f s; "
+                "read %.3f GB; rss anon %ld MB (%ld MB before opening), shmem %ld MB, "
+                "peak %ld MB; one copy %.0f MB\n",
+                mode.c_str(), lc.describe().c_str(), samples, s, samples / s,
+                gb / s, openSeconds, first, st.waitSeconds, st.bytesRead / 1e9,
+                statusKb("RssAnon:") / 1024, anonBefore / 1024,
+                statusKb("RssShmem:") / 1024, statusKb("VmHWM:") / 1024,
+                double(loader->size() + window - 1) * frameBytes / 1e6);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "s2s-bench-data: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,104 @@
+//===- Loader.h - Batches of windows, in every memory mode ------*- C++ -*-===//
+//
+// What the training loop iterates over, whichever way the data is held
+// (the spec's `memory = ...`, overridable on the command line):
+//
+//   in_memory()                 eager: the split read before training
+//   in_memory(lazy = true)      lazy: the first batch read, the rest on
+//                               demand; start-up independent of data size
+//   in_memory(shared = true)    one copy per node in POSIX shared memory,
+//                               loaded by local rank 0, attached by the rest
+//   in_memory(prefetch = N)     N batches assembled ahead by background
+//                               threads (read, normalise, stack); 0 = none
+//   stream(buffer = N, refresh = f)
+//                               a buffer of N samples refreshed from the
+//                               files in the background (a fraction f per
+//                               pass), batches drawn shuffled from it;
+//                               memory bounded for any data size
+//
+// Each rank sees a disjoint, reproducible part of every epoch (Sampler.h).
+// Batches come in a deterministic order for a seed (exact resume from
+// (epoch, batch)), except in stream mode, whose order depends on I/O timing
+// by design.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_LOADER_H
+#define S2S_RUNTIME_LOADER_H
+
+#include "s2s/runtime/Data.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace s2s::rt {
+
+struct LoaderConfig {
+  enum class Mode { Eager, Lazy, Stream };
+  Mode mode = Mode::Eager;
+  bool shared = false;        ///< one copy per node (eager/lazy)
+  int64_t prefetch = 2;       ///< batches assembled ahead; 0 = synchronous
+  int64_t buffer = 0;         ///< stream: samples held in memory
+  double refresh = 0.25;      ///< stream: fraction of the buffer replaced per pass
+  int64_t threads = 1;        ///< reader threads (prefetch, lazy, stream)
+  int64_t rank = 0, worldSize = 1;
+
+  /// From the spec's `memory` arguments (DataConfig::memory) with the
+  /// command line's overrides applied by the caller; throws Error on values
+  /// out of range, naming the argument.
+  static LoaderConfig fromSpec(const std::map<std::string, std::string> &memory);
+  std::string describe() const; ///< "lazy, prefetch 2, rank 0 of 1"
+};
+
+struct Batch {
+  torch::Tensor window;       ///< [b, window, channel, lat, lon] float32, normalised
+  torch::Tensor times;        ///< [b] int64, valid time of frame 0
+  std::vector<int64_t> indices; ///< window indices in the split
+};
+
+/// Counters a benchmark or test reads.
+struct LoaderStats {
+  int64_t bytesRead = 0;      ///< bytes of field data read from files
+  int64_t batches = 0;        ///< batches handed out
+  double waitSeconds = 0;     ///< time next() blocked waiting for data
+  int64_t residentSamples = 0; ///< samples held in memory now
+};
+
+class BatchLoader {
+public:
+  /// Opens split `split` of the data set for windows of `window` frames
+  /// and batches of `batch` windows (per rank). Throws Error like
+  /// Dataset::open, naming the file/channel/index.
+  static std::unique_ptr<BatchLoader>
+  open(const DataConfig &data, Split split, int64_t window, int64_t batch,
+       const LoaderConfig &config, uint64_t seed, bool shuffle, bool dropLast);
+  virtual ~BatchLoader();
+
+  /// Batches each rank gets per epoch.
+  virtual int64_t batchesPerEpoch() const = 0;
+  /// Windows in the split (all ranks).
+  virtual int64_t size() const = 0;
+  /// Starts epoch `epoch` at batch `first` (resume); stops a running one.
+  virtual void startEpoch(int64_t epoch, int64_t first = 0) = 0;
+  /// The next batch of the epoch, or nullopt at its end.
+  virtual std::optional<Batch> next() = 0;
+
+  virtual LoaderStats stats() const = 0;
+  virtual const std::vector<std::string> &channelNames() const = 0;
+  virtual int64_t lat() const = 0;
+  virtual int64_t lon() const = 0;
+  virtual torch::Tensor latitude() const = 0;
+  virtual torch::Tensor longitude() const = 0;
+  virtual torch::Tensor mean() const = 0;
+  virtual torch::Tensor stddev() const = 0;
+  virtual const std::vector<std::string> &files() const = 0;
+};
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_LOADER_H
