@@ -5,6 +5,8 @@
 //                  [--seed 0]
 //   s2s-data stats --data 'DIR/*.h5' --years 2000..2007 --out stats.h5
 //   s2s-data inspect FILE...
+//   s2s-data import --out DIR [--variables t2m,u10,t850] FILE.nc...
+//   s2s-data plot FILE --channel NAME [--time I] [--out MAP.png]
 //
 // Exit status: 0 on success, 1 on an s2s::rt::Error (printed as
 // "s2s-data: error: ..."), 2 on a bad command line.
@@ -13,6 +15,10 @@
 
 #include "s2s/runtime/Data.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/Import.h"
+#include "s2s/runtime/Plot.h"
+
+#include <hdf5.h>
 
 #include <cerrno>
 #include <chrono>
@@ -36,6 +42,8 @@ const char *kUsage =
     "  synth    write a synthetic data set (one HDF5 file per year + stats.h5)\n"
     "  stats    compute per-channel mean/std/min/max over some years\n"
     "  inspect  summarise data or stats files\n"
+    "  import   convert ERA5 NetCDF-4 files (Copernicus CDS) to the HDF5 layout\n"
+    "  plot     draw one channel at one time of a data file as a PNG map\n"
     "\n"
     "'s2s-data <command> --help' describes a command.\n";
 
@@ -81,6 +89,37 @@ const char *kInspectUsage =
     "file, its per-channel entries.\n"
     "\n"
     "options:\n"
+    "  --field NAME          dataset holding the fields (default fields)\n";
+
+const char *kImportUsage =
+    "usage: s2s-data import --out DIR [options] FILE.nc...\n"
+    "\n"
+    "Converts NetCDF-4 files as the Copernicus climate data store gives ERA5\n"
+    "(single levels and pressure levels; packed int16 or float; 'time' in\n"
+    "hours since 1900 or 'valid_time' in seconds since 1970; descending\n"
+    "latitude) into DIR/<year>.h5 in the s2s layout, chunked for sample\n"
+    "reads. Files may split variables or months; they must share the grid.\n"
+    "Run 's2s-data stats' on the result for a stats file.\n"
+    "\n"
+    "options:\n"
+    "  --out DIR             output folder (created if needed)\n"
+    "  --variables LIST      channels in order: variables (t: all its levels)\n"
+    "                        or single levels (t850); default all variables\n"
+    "  --deflate N           gzip level 1-9 (default 0: none)\n"
+    "  --chunking MODE       auto, sample or channel (default auto: a whole\n"
+    "                        sample per chunk up to 64 MiB, else a channel)\n"
+    "  --fill X              replace missing values by X (default: an error)\n";
+
+const char *kPlotUsage =
+    "usage: s2s-data plot FILE --channel NAME [--time I] [--out MAP.png]\n"
+    "\n"
+    "Draws channel NAME at time index I (default 0) of a data file as a\n"
+    "latitude-longitude map with a colour bar.\n"
+    "\n"
+    "options:\n"
+    "  --channel NAME        the channel to draw\n"
+    "  --time I              time index in the file (default 0)\n"
+    "  --out FILE            the PNG to write (default <channel>-<time>.png)\n"
     "  --field NAME          dataset holding the fields (default fields)\n";
 
 /// A bad command line: message printed with the command's usage hint,
@@ -334,6 +373,180 @@ int inspect(int argc, char **argv) {
   return 0;
 }
 
+int import(int argc, char **argv) {
+  Args a = parse("import", argc, argv, 2,
+                 {"out", "variables", "deflate", "chunking", "fill"});
+  if (a.help) {
+    std::cout << kImportUsage;
+    return 0;
+  }
+  if (!a.opts.count("out"))
+    throw UsageError{"missing --out DIR (the folder for <year>.h5)"};
+  if (a.positional.empty())
+    throw UsageError{"no input files; usage: s2s-data import --out DIR FILE.nc..."};
+  s2s::rt::ImportOptions o;
+  if (a.opts.count("variables"))
+    o.variables = splitList(a.opts["variables"]);
+  if (a.opts.count("deflate"))
+    o.deflate = static_cast<int>(parseInt("--deflate", a.opts["deflate"], 0, 9));
+  if (a.opts.count("chunking")) {
+    const std::string &c = a.opts["chunking"];
+    if (c == "auto") o.chunking = s2s::rt::Chunking::Auto;
+    else if (c == "sample") o.chunking = s2s::rt::Chunking::Sample;
+    else if (c == "channel") o.chunking = s2s::rt::Chunking::Channel;
+    else throw UsageError{"invalid --chunking '" + c + "': expected auto, sample or channel"};
+  }
+  if (a.opts.count("fill")) {
+    char *end = nullptr;
+    float f = std::strtof(a.opts["fill"].c_str(), &end);
+    if (a.opts["fill"].empty() || *end)
+      throw UsageError{"invalid --fill '" + a.opts["fill"] + "': expected a number"};
+    o.fill = f;
+  }
+  o.log = [](const std::string &line) { std::cout << line << "\n" << std::flush; };
+  s2s::rt::ImportSummary sum = s2s::rt::importNetcdf(a.positional, a.opts["out"], o);
+  std::cout << "s2s-data: wrote " << sum.files.size() << " file(s), " << sum.steps
+            << " time steps, " << sum.channels.size() << " channels to '"
+            << a.opts["out"] << "'\n";
+  return 0;
+}
+
+/// One [lat, lon] slice of a data file, its channel names, lat and lon.
+struct Slice {
+  std::vector<float> values;
+  int64_t nlat = 0, nlon = 0;
+  std::vector<double> lat, lon;
+};
+
+Slice readSlice(const std::string &path, const std::string &field,
+                const std::string &channel, int64_t t) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0)
+    throw Error("cannot open data file '" + path +
+                "' (missing, or not an HDF5 file)");
+  struct Closer {
+    hid_t f;
+    ~Closer() { H5Fclose(f); }
+  } closeFile{f};
+  hid_t d = H5Dopen2(f, field.c_str(), H5P_DEFAULT);
+  if (d < 0)
+    throw Error("file '" + path + "' has no dataset '" + field + "'");
+  hid_t space = H5Dget_space(d);
+  hsize_t dims[4] = {0, 0, 0, 0};
+  if (H5Sget_simple_extent_ndims(space) != 4) {
+    H5Sclose(space);
+    H5Dclose(d);
+    throw Error("'" + field + "' in '" + path + "' is not [time, channel, lat, lon]");
+  }
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  // The channel index from the "channels" attribute.
+  std::vector<std::string> names;
+  if (H5Aexists(d, "channels") > 0) {
+    hid_t attr = H5Aopen(d, "channels", H5P_DEFAULT);
+    hid_t aspace = H5Aget_space(attr);
+    hssize_t n = H5Sget_simple_extent_npoints(aspace);
+    hid_t ftype = H5Aget_type(attr);
+    hid_t str = H5Tcopy(H5T_C_S1);
+    H5Tset_size(str, H5T_VARIABLE);
+    H5Tset_cset(str, H5Tget_cset(ftype));
+    H5Tclose(ftype);
+    std::vector<char *> raw(static_cast<size_t>(n), nullptr);
+    if (n > 0 && H5Aread(attr, str, raw.data()) >= 0) {
+      for (char *r : raw)
+        names.push_back(r ? r : "");
+      H5Dvlen_reclaim(str, aspace, H5P_DEFAULT, raw.data());
+    }
+    H5Tclose(str);
+    H5Sclose(aspace);
+    H5Aclose(attr);
+  }
+  int64_t c = -1;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == channel)
+      c = static_cast<int64_t>(i);
+  if (c < 0) {
+    std::string list;
+    for (const auto &n : names)
+      list += (list.empty() ? "" : ", ") + n;
+    H5Sclose(space);
+    H5Dclose(d);
+    throw Error("channel '" + channel + "' is not in file '" + path +
+                "' (its channels: " + list + ")");
+  }
+  if (t < 0 || t >= static_cast<int64_t>(dims[0])) {
+    H5Sclose(space);
+    H5Dclose(d);
+    throw Error("time index " + std::to_string(t) + " is outside file '" +
+                path + "' (0.." + std::to_string(dims[0] - 1) + ")");
+  }
+  Slice s;
+  s.nlat = static_cast<int64_t>(dims[2]);
+  s.nlon = static_cast<int64_t>(dims[3]);
+  s.values.resize(static_cast<size_t>(s.nlat * s.nlon));
+  hsize_t start[4] = {static_cast<hsize_t>(t), static_cast<hsize_t>(c), 0, 0};
+  hsize_t count[4] = {1, 1, dims[2], dims[3]};
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+  hid_t mem = H5Screate_simple(4, count, nullptr);
+  herr_t rc = H5Dread(d, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, s.values.data());
+  H5Sclose(mem);
+  H5Sclose(space);
+  H5Dclose(d);
+  if (rc < 0)
+    throw Error("cannot read channel '" + channel + "' at time index " +
+                std::to_string(t) + " of '" + path + "' (truncated or corrupt?)");
+  auto coords = [&](const char *name, int64_t n) {
+    std::vector<double> v;
+    if (H5Lexists(f, name, H5P_DEFAULT) > 0) {
+      hid_t cd = H5Dopen2(f, name, H5P_DEFAULT);
+      hid_t cs = H5Dget_space(cd);
+      if (H5Sget_simple_extent_npoints(cs) == n) {
+        v.resize(static_cast<size_t>(n));
+        if (H5Dread(cd, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+          v.clear();
+      }
+      H5Sclose(cs);
+      H5Dclose(cd);
+    }
+    return v;
+  };
+  s.lat = coords("lat", s.nlat);
+  s.lon = coords("lon", s.nlon);
+  return s;
+}
+
+int plot(int argc, char **argv) {
+  Args a = parse("plot", argc, argv, 2, {"channel", "time", "out", "field"});
+  if (a.help) {
+    std::cout << kPlotUsage;
+    return 0;
+  }
+  if (a.positional.size() != 1)
+    throw UsageError{"give one data file; usage: s2s-data plot FILE --channel NAME"};
+  if (!a.opts.count("channel"))
+    throw UsageError{"missing --channel NAME (the channel to draw)"};
+  const int64_t t =
+      a.opts.count("time") ? parseInt("--time", a.opts["time"], 0, INT64_MAX) : 0;
+  const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
+  const std::string out = a.opts.count("out")
+                              ? a.opts["out"]
+                              : a.opts["channel"] + "-" + std::to_string(t) + ".png";
+  Slice s = readSlice(a.positional[0], field, a.opts["channel"], t);
+  s2s::rt::Field2D f;
+  f.values = s.values.data();
+  f.nlat = s.nlat;
+  f.nlon = s.nlon;
+  f.lat = s.lat;
+  f.lon = s.lon;
+  s2s::rt::PlotOptions o;
+  o.title = a.opts["channel"] + " at time index " + std::to_string(t) + " of " +
+            a.positional[0];
+  s2s::rt::PlotInfo info = s2s::rt::plotField(f, out, o);
+  std::cout << "s2s-data: wrote '" << out << "' (" << info.width << "x"
+            << info.height << ")\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -353,8 +566,12 @@ int main(int argc, char **argv) {
       return stats(argc, argv);
     if (cmd == "inspect")
       return inspect(argc, argv);
+    if (cmd == "import")
+      return import(argc, argv);
+    if (cmd == "plot")
+      return plot(argc, argv);
     std::cerr << "s2s-data: unknown command '" << cmd
-              << "'; the commands are synth, stats and inspect (see "
+              << "'; the commands are synth, stats, inspect, import and plot (see "
                  "s2s-data --help)\n";
     return 2;
   } catch (const UsageError &e) {
