@@ -688,24 +688,34 @@ void readSamples(const FileMeta &meta, hid_t dataset, int64_t t0, int64_t n,
           std::memcpy(out + ((b0 + t) * k + j) * plane,
                       tmp.data() + (t * ks + slot[size_t(j)]) * plane,
                       size_t(plane) * sizeof(float));
-    if (!checkFinite)
-      continue;
-    // Every value finite.
-    const float *p = out + b0 * k * plane;
-    const int64_t count = nb * k * plane;
-    for (int64_t e = 0; e < count; ++e) {
-      if (std::isfinite(p[e]))
-        continue;
-      const int64_t t = t0 + b0 + e / (k * plane);
-      const int64_t c = chans[size_t((e / plane) % k)];
-      const char *what = std::isnan(p[e]) ? "NaN" : p[e] > 0 ? "+Inf" : "-Inf";
-      throw Error("file " + q(meta.path) + ": channel '" +
-                  meta.channels[size_t(c)] + "' has " + what +
-                  " at time index " + std::to_string(t) + " (" +
-                  formatTime(meta.times[size_t(t)]) +
-                  "); fix or drop that sample");
-    }
+    if (checkFinite)
+      data_detail::checkFinite(meta, t0 + b0, nb, chans, out + b0 * k * plane);
   }
+}
+
+void checkFinite(const FileMeta &meta, int64_t t0, int64_t n,
+                 const std::vector<int64_t> &chans, const float *data) {
+  const int64_t plane = meta.nlat * meta.nlon;
+  const auto k = int64_t(chans.size());
+  const int64_t count = n * k * plane;
+  for (int64_t e = 0; e < count; ++e) {
+    if (std::isfinite(data[e]))
+      continue;
+    const int64_t t = t0 + e / (k * plane);
+    const int64_t c = chans[size_t((e / plane) % k)];
+    const char *what =
+        std::isnan(data[e]) ? "NaN" : data[e] > 0 ? "+Inf" : "-Inf";
+    throw Error("file " + q(meta.path) + ": channel '" +
+                meta.channels[size_t(c)] + "' has " + what +
+                " at time index " + std::to_string(t) + " (" +
+                formatTime(meta.times[size_t(t)]) +
+                "); fix or drop that sample");
+  }
+}
+
+std::recursive_mutex &hdf5Mutex() {
+  static std::recursive_mutex m;
+  return m;
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
@@ -733,25 +743,24 @@ void AtomicFile::commit() {
 // Dataset
 //===----------------------------------------------------------------------===//
 
-using namespace data_detail;
+namespace data_detail {
 
-namespace {
-
-std::string num(double v) {
+static std::string num(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
 }
 
-/// Per-channel normalisation read from the stats file: x -> (x - a) / b.
-void loadNormalization(const DataConfig &cfg,
-                       const std::vector<std::string> &names,
-                       std::vector<double> &a, std::vector<double> &b) {
+Normalization loadNormalization(const DataConfig &cfg,
+                                const std::vector<std::string> &names) {
+  Normalization n;
+  std::vector<double> &a = n.a, &b = n.b;
   const size_t C = names.size();
   a.assign(C, 0.0);
   b.assign(C, 1.0);
   if (cfg.normalize.empty() || cfg.normalize == "none")
-    return;
+    return n;
+  n.apply = true;
   const bool zscore = cfg.normalize == "zscore";
   if (!zscore && cfg.normalize != "minmax")
     throw Error("unknown normalisation '" + cfg.normalize +
@@ -821,11 +830,33 @@ void loadNormalization(const DataConfig &cfg,
       b[c] = y - x;
     }
   }
+  return n;
 }
 
-} // namespace
+void normalizeSamples(const Normalization &norm, int64_t n, int64_t C,
+                      int64_t plane, float *data) {
+  if (!norm.apply)
+    return;
+  for (int64_t c = 0; c < C; ++c) {
+    // Dataset: samples.sub_(mean.to(float)).div_(std.to(float)).
+    const auto a = static_cast<float>(norm.a[size_t(c)]);
+    const auto b = static_cast<float>(norm.b[size_t(c)]);
+    for (int64_t t = 0; t < n; ++t) {
+      float *p = data + (t * C + c) * plane;
+      for (int64_t i = 0; i < plane; ++i)
+        p[i] = (p[i] - a) / b;
+    }
+  }
+}
 
-Dataset Dataset::open(const DataConfig &cfg, Split split, int64_t window) {
+const SplitPlan::Part &SplitPlan::partOf(int64_t g) const {
+  auto it = std::upper_bound(parts.begin(), parts.end(), g,
+                             [](int64_t v, const Part &p) { return v < p.at; });
+  return *(it - 1);
+}
+
+SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
+  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
   silenceHdf5();
   const std::string setName =
       cfg.name.empty() ? std::string("the data set") : "data set '" + cfg.name + "'";
@@ -943,61 +974,104 @@ Dataset Dataset::open(const DataConfig &cfg, Split split, int64_t window) {
                 cfg.pattern + "' cover " + formatYears(avail) +
                 "; change the data section's split");
 
-  Dataset d;
-  d.window_ = window;
-  d.stride_ = stride;
-  d.names_ = names;
-  for (const auto &f : files)
-    d.files_.push_back(f.path);
-  const int64_t C = int64_t(names.size());
-  d.samples_ = torch::empty({total, C, f0.nlat, f0.nlon}, torch::kFloat32);
-  d.sampleTimes_ = torch::empty({total}, torch::kInt64);
-  float *out = d.samples_.data_ptr<float>();
-  int64_t *times = d.sampleTimes_.data_ptr<int64_t>();
-  const int64_t frame = C * f0.nlat * f0.nlon;
+  SplitPlan plan;
+  plan.setName = setName;
+  plan.splitText = splitText;
+  plan.names = std::move(names);
+  plan.chans = std::move(chans);
+  plan.total = total;
+  plan.step = step;
+  plan.stride = stride;
+  plan.times.reserve(size_t(total));
   int64_t at = 0;
   for (const auto &p : parts) {
+    plan.parts.push_back({p.file, p.t0, p.n, at});
     const FileMeta &m = files[p.file];
-    Hid file = openFile(m.path, "data");
-    Hid ds(H5Dopen2(file.get(), cfg.field.c_str(), H5P_DEFAULT), H5Dclose);
-    if (!ds.valid())
-      readFailure(m.path, "dataset '" + cfg.field + "'");
-    readSamples(m, ds.get(), p.t0, p.n, chans, out + at * frame);
-    for (int64_t i = 0; i < p.n; ++i)
-      times[at + i] = m.times[size_t(p.t0 + i)];
+    plan.times.insert(plan.times.end(), m.times.begin() + p.t0,
+                      m.times.begin() + p.t0 + p.n);
     at += p.n;
   }
+  plan.files = std::move(files);
+  return plan;
+}
+
+void readSplit(const SplitPlan &plan, const std::string &field, float *out) {
+  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+  silenceHdf5();
+  const int64_t frame = plan.frame();
+  for (const auto &p : plan.parts) {
+    const FileMeta &m = plan.files[p.file];
+    Hid file = openFile(m.path, "data");
+    Hid ds(H5Dopen2(file.get(), field.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!ds.valid())
+      readFailure(m.path, "dataset '" + field + "'");
+    readSamples(m, ds.get(), p.t0, p.n, plan.chans, out + p.at * frame);
+  }
+}
+
+std::vector<int64_t> windowStarts(const SplitPlan &plan, int64_t window) {
+  // Windows: `window` frames exactly `step` apart, inside the split.
+  const std::vector<int64_t> &times = plan.times;
+  const int64_t stride = plan.stride, step = plan.step, total = plan.total;
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + (window - 1) * stride < total; ++s) {
+    bool ok = true;
+    for (int64_t k = 1; k < window && ok; ++k)
+      ok = times[size_t(s + k * stride)] == times[size_t(s)] + k * step;
+    if (ok)
+      starts.push_back(s);
+  }
+  if (starts.empty())
+    throw Error(plan.splitText + " of " + plan.setName + " has " +
+                std::to_string(total) + " samples but no run of " +
+                std::to_string(window) + " frames " + formatDuration(step) +
+                " apart without a gap in time; shorten the rollout or give "
+                "the split more years");
+  return starts;
+}
+
+std::vector<double> latitudes(const SplitPlan &plan) {
+  const FileMeta &f0 = plan.files.front();
+  return f0.lat.empty() ? defaultLatitudes(f0.nlat) : f0.lat;
+}
+
+std::vector<double> longitudes(const SplitPlan &plan) {
+  const FileMeta &f0 = plan.files.front();
+  return f0.lon.empty() ? defaultLongitudes(f0.nlon) : f0.lon;
+}
+
+} // namespace data_detail
+
+using namespace data_detail;
+
+Dataset Dataset::open(const DataConfig &cfg, Split split, int64_t window) {
+  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+  const SplitPlan plan = planSplit(cfg, split, window);
+  const int64_t C = plan.channels(), total = plan.total;
+
+  Dataset d;
+  d.window_ = window;
+  d.stride_ = plan.stride;
+  d.names_ = plan.names;
+  for (const auto &f : plan.files)
+    d.files_.push_back(f.path);
+  d.samples_ = torch::empty({total, C, plan.lat(), plan.lon()}, torch::kFloat32);
+  readSplit(plan, cfg.field, d.samples_.data_ptr<float>());
+  d.sampleTimes_ = torch::tensor(plan.times, torch::kInt64);
 
   // Normalise.
-  std::vector<double> a, b;
-  loadNormalization(cfg, names, a, b);
-  d.mean_ = torch::tensor(a, torch::kFloat64);
-  d.std_ = torch::tensor(b, torch::kFloat64);
-  if (!cfg.normalize.empty() && cfg.normalize != "none") {
+  const Normalization norm = loadNormalization(cfg, plan.names);
+  d.mean_ = torch::tensor(norm.a, torch::kFloat64);
+  d.std_ = torch::tensor(norm.b, torch::kFloat64);
+  if (norm.apply) {
     auto shape = std::vector<int64_t>{1, C, 1, 1};
     d.samples_.sub_(d.mean_.to(torch::kFloat32).view(shape))
         .div_(d.std_.to(torch::kFloat32).view(shape));
   }
 
-  // Windows: `window` frames exactly `step` apart, inside the split.
-  for (int64_t s = 0; s + (window - 1) * stride < total; ++s) {
-    bool ok = true;
-    for (int64_t k = 1; k < window && ok; ++k)
-      ok = times[s + k * stride] == times[s] + k * step;
-    if (ok)
-      d.starts_.push_back(s);
-  }
-  if (d.starts_.empty())
-    throw Error(splitText + " of " + setName + " has " + std::to_string(total) +
-                " samples but no run of " + std::to_string(window) +
-                " frames " + formatDuration(step) +
-                " apart without a gap in time; shorten the rollout or give "
-                "the split more years");
-
-  d.lat_ = torch::tensor(f0.lat.empty() ? defaultLatitudes(f0.nlat) : f0.lat,
-                         torch::kFloat64);
-  d.lon_ = torch::tensor(f0.lon.empty() ? defaultLongitudes(f0.nlon) : f0.lon,
-                         torch::kFloat64);
+  d.starts_ = windowStarts(plan, window);
+  d.lat_ = torch::tensor(latitudes(plan), torch::kFloat64);
+  d.lon_ = torch::tensor(longitudes(plan), torch::kFloat64);
   return d;
 }
 

@@ -15,6 +15,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -107,6 +108,71 @@ std::vector<FileMeta> scanFiles(const std::string &pattern,
 void readSamples(const FileMeta &meta, hid_t dataset, int64_t t0, int64_t n,
                  const std::vector<int64_t> &chans, float *out,
                  bool checkFinite = true);
+
+/// Throws the Error naming file, channel and time index for the first
+/// non-finite value of `data`, which holds samples [t0, t0 + n) of channels
+/// `chans` of `meta`'s file ([n, chans.size(), lat, lon], row major).
+void checkFinite(const FileMeta &meta, int64_t t0, int64_t n,
+                 const std::vector<int64_t> &chans, const float *data);
+
+/// The HDF5 library of Debian (and most builds) is not thread-safe: every
+/// HDF5 call of a process that runs loader threads (Loader.cpp) holds this
+/// mutex. Recursive, so helpers that lock may call helpers that lock.
+std::recursive_mutex &hdf5Mutex();
+
+/// One split of a data set, planned from the files' metadata (no field
+/// values read): Dataset::open and the BatchLoader modes share it.
+struct SplitPlan {
+  std::string setName;              ///< "data set 'x'" or "the data set"
+  std::string splitText;            ///< "the train split (years ...)"
+  std::vector<FileMeta> files;      ///< sorted by first time
+  std::vector<std::string> names;   ///< channels, model order
+  std::vector<int64_t> chans;       ///< their indices in the files
+  struct Part {
+    size_t file;                    ///< index into files
+    int64_t t0, n;                  ///< the file's samples [t0, t0 + n)
+    int64_t at;                     ///< index of sample t0 in the split
+  };
+  std::vector<Part> parts;          ///< in time order
+  int64_t total = 0;                ///< samples in the split
+  int64_t step = 0, stride = 1;     ///< window spacing, in s and samples
+  std::vector<int64_t> times;       ///< [total] valid times
+
+  int64_t channels() const { return int64_t(names.size()); }
+  int64_t lat() const { return files.front().nlat; }
+  int64_t lon() const { return files.front().nlon; }
+  /// Floats of one sample of the selected channels.
+  int64_t frame() const { return channels() * lat() * lon(); }
+  /// The part holding split sample `g` (0 <= g < total).
+  const Part &partOf(int64_t g) const;
+};
+
+/// Checks the config's window, grid and step, scans the files (scanFiles),
+/// finds the channels by name and the split's samples; throws Dataset's
+/// errors (no samples in the split, unknown channel, ...).
+SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window);
+/// Reads the whole split into `out` ([total, C, lat, lon]), checking every
+/// value is finite (Dataset's eager load).
+void readSplit(const SplitPlan &plan, const std::string &field, float *out);
+/// Per-channel normalisation from the stats file, x -> (x - a) / b (0 and 1
+/// without normalisation); `apply` is false for none.
+struct Normalization {
+  std::vector<double> a, b;
+  bool apply = false;
+};
+Normalization loadNormalization(const DataConfig &cfg,
+                                const std::vector<std::string> &names);
+/// (x - a) / b in float32 per channel over `n` samples of `plan`'s shape
+/// [n, C, lat, lon]: the same IEEE operations as Dataset's torch sub_/div_,
+/// so the same bits.
+void normalizeSamples(const Normalization &norm, int64_t n, int64_t C,
+                      int64_t plane, float *data);
+/// The first sample of each window of `window` frames `step` apart inside
+/// the split (no gap in time); throws Dataset's error when there is none.
+std::vector<int64_t> windowStarts(const SplitPlan &plan, int64_t window);
+/// The grid's coordinates (the files' /lat, /lon or the defaults).
+std::vector<double> latitudes(const SplitPlan &plan);
+std::vector<double> longitudes(const SplitPlan &plan);
 
 /// Strings attribute `name` of `obj` (variable or fixed length), or nullopt
 /// when absent; `where` names the object in messages.

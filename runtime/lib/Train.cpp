@@ -1,19 +1,23 @@
 //===- Train.cpp - s2s::rt::main: command line, training, validation ------===//
 //
 // What every generated program runs: parse the command line over the spec's
-// values, open the data, build and materialise the model, then train epoch
-// by epoch (seeded shuffling, unrolled rollout loss, clipping, optimizer,
-// schedule), validate (one-step RMSE/ACC of the model and of persistence),
-// log to metrics.jsonl and checkpoint atomically; --resume continues from
-// the newest checkpoint at the exact batch it stopped at.
+// values, open the data (a BatchLoader in the spec's or --memory's mode),
+// build and materialise the model, then train epoch by epoch (seeded
+// shuffling, unrolled rollout loss, clipping, optimizer, schedule), validate
+// (one-step RMSE/ACC of the model and of persistence), log to metrics.jsonl
+// and checkpoint atomically; --resume continues from the newest checkpoint
+// at the exact batch it stopped at (except in stream mode, whose batches
+// depend on I/O timing).
 //
 //===----------------------------------------------------------------------===//
 
 #include "s2s/runtime/Checkpoint.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/Loader.h"
 #include "s2s/runtime/Metrics.h"
 #include "s2s/runtime/Optim.h"
 #include "s2s/runtime/Program.h"
+#include "s2s/runtime/Sampler.h"
 
 #include "Progress.h"
 
@@ -54,6 +58,8 @@ struct Options {
   int64_t epochs = 0, steps = 0, batch = 0, seed = -1, threads = 0,
           logEvery = 10;
   double lr = 0.0;
+  std::string memory;       ///< "": the spec's
+  int64_t prefetch = -1, buffer = 0, loaderThreads = 0; ///< -1/0: the spec's
 };
 
 struct Flag {
@@ -71,6 +77,13 @@ const Flag kFlags[] = {
     {"lr", "X", "learning rate"},
     {"seed", "N", "random seed of initialisation, shuffling and dropout"},
     {"threads", "N", "CPU threads for LibTorch"},
+    {"memory", "MODE",
+     "how the data is held: eager (read before training), lazy (read per "
+     "batch), stream (a buffer refreshed in the background) or shared (one "
+     "copy per node)"},
+    {"prefetch", "N", "batches assembled ahead by background threads; 0: none"},
+    {"buffer", "N", "stream mode: samples (windows) held in memory"},
+    {"loader-threads", "N", "the data loader's reader threads"},
     {"out", "DIR", "run folder: checkpoints/, metrics.jsonl"},
     {"resume", "[DIR]",
      "continue from the newest complete checkpoint of the run, or of DIR "
@@ -193,6 +206,18 @@ Options parseArgs(int argc, char **argv) {
       o.seed = parseInt(name, value, 0);
     } else if (name == "threads") {
       o.threads = parseInt(name, value, 1);
+    } else if (name == "memory") {
+      if (value != "eager" && value != "lazy" && value != "stream" &&
+          value != "shared")
+        throw UsageError("--memory must be eager, lazy, stream or shared, got '" +
+                         value + "'");
+      o.memory = value;
+    } else if (name == "prefetch") {
+      o.prefetch = parseInt(name, value, 0);
+    } else if (name == "buffer") {
+      o.buffer = parseInt(name, value, 1);
+    } else if (name == "loader-threads") {
+      o.loaderThreads = parseInt(name, value, 1);
     } else if (name == "out") {
       if (value.empty())
         throw UsageError("--out needs a folder name");
@@ -269,6 +294,24 @@ void printUsage(const Program &p, const char *argv0) {
       def = std::to_string(t.seed);
     else if (n == "threads")
       def = std::to_string(torch::get_num_threads());
+    else if (n == "memory" || n == "prefetch" || n == "buffer" ||
+             n == "loader-threads") {
+      try {
+        const LoaderConfig lc = LoaderConfig::fromSpec(p.data.memory);
+        if (n == "memory")
+          def = lc.name();
+        else if (n == "prefetch")
+          def = std::to_string(lc.prefetch);
+        else if (n == "buffer")
+          def = lc.mode == LoaderConfig::Mode::Stream
+                    ? std::to_string(lc.buffer)
+                    : "none (the spec's memory is not stream)";
+        else
+          def = std::to_string(lc.threads);
+      } catch (const Error &) {
+        def = "the spec's memory arguments are invalid";
+      }
+    }
     else if (n == "out")
       def = "runs/" + name + "; checkpoints in <out>/" + t.checkpoint.dir +
             (fs::path(t.checkpoint.dir).is_absolute() ? " (absolute: as is)" : "");
@@ -327,16 +370,6 @@ std::string withCommas(int64_t v) {
   return (v < 0 ? "-" : "") + out;
 }
 
-std::vector<int64_t> range(const torch::Tensor &perm, int64_t begin,
-                           int64_t end) {
-  std::vector<int64_t> v;
-  v.reserve(size_t(end - begin));
-  auto a = perm.accessor<int64_t, 1>();
-  for (int64_t i = begin; i < end; ++i)
-    v.push_back(a[i]);
-  return v;
-}
-
 torch::Tensor cpuGeneratorState() {
   at::Generator g = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(g.mutex());
@@ -347,6 +380,49 @@ void setCpuGeneratorState(const torch::Tensor &s) {
   at::Generator g = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(g.mutex());
   g.set_state(s);
+}
+
+/// The spec's memory arguments with the command line's overrides.
+LoaderConfig loaderConfig(const DataConfig &dc, const Options &opt) {
+  std::map<std::string, std::string> mem = dc.memory;
+  auto get = [&](const char *k) {
+    auto it = mem.find(k);
+    return it == mem.end() ? std::string() : it->second;
+  };
+  const bool specStream = get("callee") == "stream";
+  if (!opt.memory.empty()) {
+    std::map<std::string, std::string> m;
+    const bool stream = opt.memory == "stream";
+    m["callee"] = stream ? "stream" : "in_memory";
+    for (const char *k : {"prefetch", "threads"})
+      if (mem.count(k))
+        m[k] = mem[k];
+    if (stream && specStream)
+      for (const char *k : {"buffer", "refresh"})
+        if (mem.count(k))
+          m[k] = mem[k];
+    if (!stream) {
+      m["lazy"] = opt.memory == "lazy" ? "true" : "false";
+      m["shared"] = opt.memory == "shared" ? "true" : "false";
+    }
+    mem = std::move(m);
+  }
+  const bool stream = get("callee") == "stream";
+  if (opt.buffer > 0) {
+    if (!stream)
+      throw UsageError("--buffer applies to stream mode only (--memory stream "
+                       "or the spec's memory = stream(...))");
+    mem["buffer"] = std::to_string(opt.buffer);
+  }
+  if (stream && !mem.count("buffer"))
+    throw UsageError("--memory stream needs a buffer: give --buffer N (the "
+                     "samples held in memory)");
+  LoaderConfig lc = LoaderConfig::fromSpec(mem);
+  if (opt.prefetch >= 0)
+    lc.prefetch = opt.prefetch;
+  if (opt.loaderThreads > 0)
+    lc.threads = opt.loaderThreads;
+  return lc;
 }
 
 struct Run {
@@ -451,24 +527,53 @@ int Run::run() {
 
   // --- data ----------------------------------------------------------------
   const int64_t order = std::max<int64_t>(P.rollout.order, 1);
-  Dataset train = Dataset::open(dc, Split::Train, order + 1);
-  const int64_t C = train.channels(), H = train.lat(), W = train.lon();
+  const int64_t B = tc.batch;
+  LoaderConfig lc = loaderConfig(dc, opt);
+  const RankInfo ranks = rankInfo();
+  lc.rank = ranks.rank;
+  lc.worldSize = ranks.worldSize;
+  if (B % lc.worldSize != 0)
+    throw Error("the global batch " + std::to_string(B) +
+                " is not a multiple of the " + std::to_string(lc.worldSize) +
+                " processes (" + ranks.source +
+                "); each process takes batch / processes windows");
+  if (lc.worldSize > 1)
+    std::printf("note: rank %lld of %lld (%s): this process trains on its "
+                "share of each epoch; this runtime does not synchronise "
+                "gradients between processes\n",
+                (long long)lc.rank, (long long)lc.worldSize,
+                ranks.source.c_str());
+  std::unique_ptr<BatchLoader> trainLoader = BatchLoader::open(
+      dc, Split::Train, order + 1, B / lc.worldSize, lc, uint64_t(tc.seed),
+      /*shuffle=*/true, /*dropLast=*/true);
+  BatchLoader &train = *trainLoader;
+  const int64_t C = int64_t(train.channelNames().size()), H = train.lat(),
+                W = train.lon();
   const std::string firstFile =
       train.files().empty() ? dc.pattern : train.files().front();
-  std::optional<Dataset> valid;
-  if (!dc.valid.empty())
-    valid.emplace(Dataset::open(dc, Split::Valid, 2));
+  // Validation: every process validates the whole split, in order; stream
+  // mode reads it lazily.
+  std::unique_ptr<BatchLoader> valid;
+  if (!dc.valid.empty()) {
+    LoaderConfig vc = lc;
+    if (vc.mode == LoaderConfig::Mode::Stream)
+      vc.mode = LoaderConfig::Mode::Lazy;
+    vc.rank = 0;
+    vc.worldSize = 1;
+    valid = BatchLoader::open(dc, Split::Valid, 2, B, vc, uint64_t(tc.seed),
+                              /*shuffle=*/false, /*dropLast=*/false);
+  }
 
-  const int64_t B = tc.batch;
   const int64_t nTrain = train.size();
-  if (nTrain / B == 0)
+  if (train.batchesPerEpoch() == 0)
     throw Error("the training split (" + yearsText(dc.train) + " of '" +
                 dc.pattern + "') has " + std::to_string(nTrain) + " window" +
                 (nTrain == 1 ? "" : "s") + " of " + std::to_string(order + 1) +
                 " frames, fewer than one batch of " + std::to_string(B) +
                 "; lower --batch or add data");
   const int64_t stepsPerEpoch =
-      opt.steps > 0 ? std::min(opt.steps, nTrain / B) : nTrain / B;
+      opt.steps > 0 ? std::min(opt.steps, train.batchesPerEpoch())
+                    : train.batchesPerEpoch();
   const int64_t totalSteps = tc.epochs * stepsPerEpoch;
 
   // --- model ---------------------------------------------------------------
@@ -484,7 +589,7 @@ int Run::run() {
   {
     torch::NoGradGuard noGrad;
     model.setTraining(false);
-    model.context().time = train.times({0}).to(device);
+    model.context().time = train.fetch({0}).times.to(device);
     model.context().leadSeconds = 0;
     torch::Tensor x =
         torch::zeros({1, C, H, W}, torch::dtype(dtype).device(device));
@@ -530,11 +635,12 @@ int Run::run() {
   std::vector<torch::Tensor> params = model.parameters();
 
   std::printf("%s: %s, %s parameters; data %s: train %lld windows (%s), "
-              "valid %lld (%s); grid %s\n",
+              "valid %lld (%s); grid %s; memory %s\n",
               P.name.c_str(), modelText.c_str(), withCommas(nParams).c_str(),
               dc.name.c_str(), (long long)nTrain, yearsText(dc.train).c_str(),
               (long long)(valid ? valid->size() : 0),
-              valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str());
+              valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str(),
+              lc.describe().c_str());
   std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
               "%s; out %s\n",
               P.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
@@ -637,7 +743,8 @@ int Run::run() {
       std::vector<int64_t> idx;
       for (int64_t k = i; k < std::min(nTrain, i + 64); ++k)
         idx.push_back(k);
-      torch::Tensor x = train.batch(idx).select(1, 0).to(torch::kFloat64);
+      torch::Tensor x =
+          train.fetch(idx).window.select(1, 0).to(torch::kFloat64);
       sum += x.sum({0, 2, 3});
       n += x.size(0) * H * W;
     }
@@ -677,9 +784,11 @@ int Run::run() {
     }
     st.epoch = epoch;
     st.shuffleSeed = seedOfEpoch;
-    at::Generator gen = at::detail::createCPUGenerator(seedOfEpoch);
-    torch::Tensor perm = torch::randperm(nTrain, gen, torch::kInt64);
     const int64_t b0 = continuing ? st.batch : 0;
+    // The loader's order depends on (seed, epoch) only: resuming at batch
+    // b0 gives the batches the uninterrupted run had.
+    train.startEpoch(epoch, b0);
+    const double wait0 = train.stats().waitSeconds;
     const std::string label = "epoch " + std::to_string(epoch + 1) + "/" +
                               std::to_string(tc.epochs);
     Progress progress(label, stepsPerEpoch, b0);
@@ -687,9 +796,13 @@ int Run::run() {
     bool stepCheckpointDue = false;
 
     for (int64_t b = b0; b < stepsPerEpoch; ++b) {
-      std::vector<int64_t> idx = range(perm, b * B, (b + 1) * B);
-      torch::Tensor window = train.batch(idx).to(device, dtype);
-      model.context().time = train.times(idx).to(device);
+      std::optional<Batch> batch = train.next();
+      if (!batch)
+        throw Error("internal error: the data loader ended epoch " +
+                    std::to_string(epoch + 1) + " after " + std::to_string(b) +
+                    " of " + std::to_string(stepsPerEpoch) + " batches");
+      torch::Tensor window = batch->window.to(device, dtype);
+      model.context().time = batch->times.to(device);
       model.context().leadSeconds = 0;
       optim.zeroGrad();
       torch::Tensor loss = P.rolloutLoss(model, window);
@@ -757,6 +870,7 @@ int Run::run() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count();
     const int64_t stepsRun = stepsPerEpoch - b0;
+    const double dataWait = train.stats().waitSeconds - wait0;
     const double trainLoss =
         st.epochLossCount ? st.epochLossSum / double(st.epochLossCount) : NAN;
 
@@ -766,12 +880,13 @@ int Run::run() {
                          ",\"step\":" + std::to_string(st.globalStep) +
                          ",\"train_loss\":" + jsonNumber(trainLoss) +
                          ",\"lr\":" + jsonNumber(lr) +
-                         ",\"seconds\":" + jsonNumber(seconds);
+                         ",\"seconds\":" + jsonNumber(seconds) +
+                         ",\"data_wait_s\":" + jsonNumber(dataWait);
     std::printf("epoch %lld/%lld  train loss %.6g  lr %.3g  %lld steps in %.3g s "
-                "(%.1f steps/s)\n",
+                "(%.1f steps/s), data wait %.2f s\n",
                 (long long)epoch + 1, (long long)tc.epochs, trainLoss, lr,
                 (long long)stepsRun, seconds,
-                seconds > 0 ? double(stepsRun) / seconds : 0.0);
+                seconds > 0 ? double(stepsRun) / seconds : 0.0, dataWait);
     if (valid && valid->size() > 0) {
       ChannelMetrics mModel(valid->latitude(), valid->mean(), valid->stddev(),
                             climatology);
@@ -780,14 +895,11 @@ int Run::run() {
       {
         torch::NoGradGuard noGrad;
         model.setTraining(false);
-        const int64_t nValid = valid->size();
-        for (int64_t i = 0; i < nValid; i += B) {
-          std::vector<int64_t> idx;
-          for (int64_t k = i; k < std::min(nValid, i + B); ++k)
-            idx.push_back(k);
-          torch::Tensor w = valid->batch(idx).to(device, dtype);
+        valid->startEpoch(0);
+        while (std::optional<Batch> vb = valid->next()) {
+          torch::Tensor w = vb->window.to(device, dtype);
           torch::Tensor x0 = w.select(1, 0), x1 = w.select(1, 1);
-          model.context().time = valid->times(idx).to(device);
+          model.context().time = vb->times.to(device);
           model.context().leadSeconds = 0;
           torch::Tensor pred = P.forward(model, x0);
           mModel.add(pred, x1);

@@ -16,10 +16,35 @@
 //                               pass), batches drawn shuffled from it;
 //                               memory bounded for any data size
 //
-// Each rank sees a disjoint, reproducible part of every epoch (Sampler.h).
-// Batches come in a deterministic order for a seed (exact resume from
-// (epoch, batch)), except in stream mode, whose order depends on I/O timing
-// by design.
+// Each rank sees a disjoint, reproducible part of every epoch (Sampler.h's
+// epochIndices: with dropLast = false the epoch is padded to a multiple of
+// the world size by repeating its first windows, so a few windows are seen
+// twice; with dropLast = true its tail is dropped). Batches come in a
+// deterministic order for a seed (exact resume from (epoch, batch)), except
+// in stream mode, whose order depends on I/O timing by design: which
+// windows are in the buffer when a batch is drawn depends on how fast the
+// reader threads got them from the files.
+//
+// Eager, shared and lazy modes give the same batches, bit for bit, as
+// Dataset::batch for the same indices. Lazy mode reads, per batch, the
+// frames its windows need (each frame once; HDF5 hyperslabs of the selected
+// channels), checks them finite (Dataset's message, naming file, channel
+// and time index) and normalises them; it caches nothing.
+//
+// Stream mode: reader threads walk this rank's windows in a seeded order
+// (a new order each pass over them) and fill the buffer; once it is full,
+// every window drawn lets the readers replace `refresh` of a window (round
+// robin, oldest first), so after `buffer` windows drawn a fraction
+// `refresh` of the buffer is new, and each window is drawn about 1/refresh
+// times. Draws never wait for the readers (only the first batch waits for
+// the buffer to fill): slow I/O means more reuse, not stalls. Resident
+// memory: the buffer plus one window per reader thread plus the batches
+// queued, whatever the data size. startEpoch(epoch, first) only resets the
+// epoch's count (the buffer is kept); resuming is not exact.
+//
+// HDF5 calls (Debian's HDF5 is built thread-safe, most are not) are
+// serialised by one mutex of the library; normalising and stacking happen
+// outside it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +56,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +66,7 @@ namespace s2s::rt {
 
 struct LoaderConfig {
   enum class Mode { Eager, Lazy, Stream };
+  static const char *modeName(Mode m); ///< "eager", "lazy", "stream"
   Mode mode = Mode::Eager;
   bool shared = false;        ///< one copy per node (eager/lazy)
   int64_t prefetch = 2;       ///< batches assembled ahead; 0 = synchronous
@@ -50,9 +77,14 @@ struct LoaderConfig {
 
   /// From the spec's `memory` arguments (DataConfig::memory) with the
   /// command line's overrides applied by the caller; throws Error on values
-  /// out of range, naming the argument.
+  /// out of range, naming the argument. Keys: "callee" (in_memory, the
+  /// default, or stream); in_memory: "shared", "lazy" (true/false, not
+  /// both), "prefetch" (>= 0); stream: "buffer" (>= 1, required),
+  /// "prefetch", "refresh" (in (0, 1]); either: "threads" (>= 1).
   static LoaderConfig fromSpec(const std::map<std::string, std::string> &memory);
   std::string describe() const; ///< "lazy, prefetch 2, rank 0 of 1"
+  /// The mode's name for the command line: eager, lazy, stream or shared.
+  std::string name() const;
 };
 
 struct Batch {
@@ -66,7 +98,10 @@ struct LoaderStats {
   int64_t bytesRead = 0;      ///< bytes of field data read from files
   int64_t batches = 0;        ///< batches handed out
   double waitSeconds = 0;     ///< time next() blocked waiting for data
-  int64_t residentSamples = 0; ///< samples held in memory now
+  /// Samples held in memory now: eager/shared, the split's time samples;
+  /// lazy, the windows of the batches built ahead; stream, the windows in
+  /// the buffer and being read into it.
+  int64_t residentSamples = 0;
 };
 
 class BatchLoader {
@@ -88,7 +123,16 @@ public:
   /// The next batch of the epoch, or nullopt at its end.
   virtual std::optional<Batch> next() = 0;
 
+  /// Windows `indices` of the split (all ranks' numbering), read and
+  /// assembled now in the calling thread, whatever the mode (stream reads
+  /// them from the files): random access for a pass over the data (the
+  /// training program's climatology) and tests. Not counted in batches.
+  virtual Batch fetch(const std::vector<int64_t> &indices) = 0;
+
   virtual LoaderStats stats() const = 0;
+  virtual const LoaderConfig &config() const = 0;
+  virtual int64_t window() const = 0;  ///< frames per window
+  virtual int64_t batch() const = 0;   ///< windows per batch (per rank)
   virtual const std::vector<std::string> &channelNames() const = 0;
   virtual int64_t lat() const = 0;
   virtual int64_t lon() const = 0;
