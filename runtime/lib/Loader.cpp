@@ -599,13 +599,13 @@ public:
     held_.assign(size_t(size()), 0);
   }
   ~StreamLoader() override {
-    pf_.stop();
     {
       std::lock_guard<std::mutex> lock(m_);
-      stop_ = true;
+      stop_ = true; // a draw waiting for the first fill gives up
     }
     readerCv_.notify_all();
     drawCv_.notify_all();
+    pf_.stop();
     for (std::thread &t : readers_)
       t.join();
   }
@@ -615,6 +615,11 @@ public:
   }
 
   void startEpoch(int64_t epoch, int64_t first) override {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      cancel_ = true; // a draw waiting for the first fill gives up
+    }
+    drawCv_.notify_all();
     pf_.stop();
     if (epoch < 0 || first < 0)
       throw Error("startEpoch(" + std::to_string(epoch) + ", " +
@@ -622,6 +627,7 @@ public:
                   "): the epoch and first batch must be >= 0");
     {
       std::lock_guard<std::mutex> lock(m_);
+      cancel_ = false;
       draw_.seed(mix(seed_, uint64_t(epoch) * 2 + 1));
     }
     if (readers_.empty())
@@ -731,11 +737,12 @@ private:
     {
       std::unique_lock<std::mutex> lock(m_);
       // The first draw waits for a full buffer; later ones never wait.
-      drawCv_.wait(lock,
-                   [&] { return stop_ || error_ || filled_ == capacity_; });
+      drawCv_.wait(lock, [&] {
+        return stop_ || cancel_ || error_ || filled_ == capacity_;
+      });
       if (error_)
         std::rethrow_exception(error_);
-      if (stop_)
+      if (stop_ || cancel_)
         throw Error("the stream loader was stopped");
       if (batch_ > capacity_)
         throw Error("stream mode: this rank has " + std::to_string(capacity_) +
@@ -785,7 +792,7 @@ private:
   int64_t walkAt_ = 0, pass_ = 0;
   std::vector<uint8_t> held_; ///< per window: in a slot or being read
   std::mt19937_64 draw_;
-  bool stop_ = false;
+  bool stop_ = false, cancel_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> readers_;
   Prefetcher pf_; ///< last: stopped (in the destructor) before the rest

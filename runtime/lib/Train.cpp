@@ -717,6 +717,10 @@ int Run::run() {
                 resumeFrom.c_str(), (long long)st.epoch + 1,
                 (long long)st.batch, (long long)stepsPerEpoch,
                 (long long)st.globalStep);
+    if (lc.mode == LoaderConfig::Mode::Stream)
+      std::printf("note: stream mode draws its batches from a buffer filled "
+                  "in the background: the continued run will not repeat the "
+                  "uninterrupted one's batches\n");
     std::fflush(stdout);
     truncateMetrics(metricsPath, st.globalStep);
   }
@@ -796,7 +800,13 @@ int Run::run() {
     bool stepCheckpointDue = false;
 
     for (int64_t b = b0; b < stepsPerEpoch; ++b) {
-      std::optional<Batch> batch = train.next();
+      std::optional<Batch> batch;
+      try {
+        batch = train.next(); // lazy/stream: read errors surface here
+      } catch (...) {
+        progress.finish();
+        throw;
+      }
       if (!batch)
         throw Error("internal error: the data loader ended epoch " +
                     std::to_string(epoch + 1) + " after " + std::to_string(b) +

@@ -42,9 +42,10 @@
 // queued, whatever the data size. startEpoch(epoch, first) only resets the
 // epoch's count (the buffer is kept); resuming is not exact.
 //
-// HDF5 calls (Debian's HDF5 is built thread-safe, most are not) are
-// serialised by one mutex of the library; normalising and stacking happen
-// outside it.
+// HDF5 calls are serialised by one mutex of the library (Debian 12's HDF5
+// 1.10.8 reports H5is_library_threadsafe = 1, but builds without
+// --enable-threadsafe are common and even a thread-safe HDF5 runs one call
+// at a time); normalising, checking and stacking happen outside it.
 //
 //===----------------------------------------------------------------------===//
 
