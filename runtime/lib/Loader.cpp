@@ -244,7 +244,8 @@ public:
     std::vector<int64_t> uniq(need);
     std::sort(uniq.begin(), uniq.end());
     uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-    std::vector<float> buf(uniq.size() * size_t(frame));
+    // Not zeroed: every float is read before it is used.
+    std::unique_ptr<float[]> buf(new float[uniq.size() * size_t(frame)]);
 
     // Runs of consecutive samples within one file: one hyperslab read each.
     for (size_t s = 0; s < uniq.size();) {
@@ -255,7 +256,7 @@ public:
         ++e;
       const FileMeta &meta = plan.files[part.file];
       const int64_t t0 = part.t0 + (uniq[s] - part.at), n = int64_t(e - s);
-      float *dst = buf.data() + s * size_t(frame);
+      float *dst = buf.get() + s * size_t(frame);
       {
         std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
         silenceHdf5(); // per thread where HDF5 keeps error stacks per thread
@@ -267,11 +268,11 @@ public:
       s = e;
     }
     normalizeSamples(core_.norm, int64_t(uniq.size()), plan.channels(),
-                     plan.lat() * plan.lon(), buf.data());
+                     plan.lat() * plan.lon(), buf.get());
     for (size_t j = 0; j < need.size(); ++j) {
       const size_t u = size_t(
           std::lower_bound(uniq.begin(), uniq.end(), need[j]) - uniq.begin());
-      std::memcpy(out + j * size_t(frame), buf.data() + u * size_t(frame),
+      std::memcpy(out + j * size_t(frame), buf.get() + u * size_t(frame),
                   size_t(frame) * sizeof(float));
     }
   }
@@ -652,7 +653,7 @@ protected:
 
 private:
   struct Slot {
-    std::shared_ptr<const std::vector<float>> data; ///< [window, C, H, W]
+    std::shared_ptr<const float[]> data; ///< [window, C, H, W]
     int64_t index = -1;
   };
 
@@ -703,11 +704,11 @@ private:
       ++held_[size_t(index)];
       ++reading_;
       lock.unlock();
-      std::shared_ptr<std::vector<float>> data;
+      std::shared_ptr<float[]> data;
       std::exception_ptr err;
       try {
-        data = std::make_shared<std::vector<float>>(size_t(frames));
-        reader_.windows({index}, data->data());
+        data.reset(new float[size_t(frames)]);
+        reader_.windows({index}, data.get());
       } catch (...) {
         err = std::current_exception();
       }
@@ -732,7 +733,7 @@ private:
 
   /// A batch of `batch_` distinct windows drawn uniformly from the buffer.
   Batch drawBatch() {
-    std::vector<std::shared_ptr<const std::vector<float>>> picked;
+    std::vector<std::shared_ptr<const float[]>> picked;
     std::vector<int64_t> idx;
     {
       std::unique_lock<std::mutex> lock(m_);
@@ -770,7 +771,7 @@ private:
     float *out = b.window.data_ptr<float>();
     const size_t n = size_t(core_.window * core_.frame());
     for (size_t j = 0; j < picked.size(); ++j)
-      std::memcpy(out + j * n, picked[j]->data(), n * sizeof(float));
+      std::memcpy(out + j * n, picked[j].get(), n * sizeof(float));
     b.times = torch::empty({batch_}, torch::kInt64);
     for (int64_t j = 0; j < batch_; ++j)
       b.times.data_ptr<int64_t>()[j] =
