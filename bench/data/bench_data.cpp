@@ -16,6 +16,7 @@
 
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Loader.h"
+#include "s2s/runtime/Runtime.h"
 
 #include <chrono>
 #include <cstdio>
@@ -81,6 +82,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  s2s::rt::tuneAllocator();  // what a generated program does (run())
   try {
     auto t0 = Clock::now();
     if (mode == "raw") {
@@ -111,11 +113,13 @@ int main(int argc, char **argv) {
     cfg.stats = stats;
     std::map<std::string, std::string> mem;
     mem["callee"] = mode == "stream" ? "stream" : "in_memory";
-    mem["lazy"] = mode == "lazy" ? "true" : "false";
-    mem["shared"] = mode == "shared" ? "true" : "false";
     mem["prefetch"] = std::to_string(prefetch);
-    if (mode == "stream")
+    if (mode == "stream") {
       mem["buffer"] = std::to_string(buffer);
+    } else {
+      mem["lazy"] = mode == "lazy" ? "true" : "false";
+      mem["shared"] = mode == "shared" ? "true" : "false";
+    }
     s2s::rt::LoaderConfig lc = s2s::rt::LoaderConfig::fromSpec(mem);
     lc.threads = threads;
     if (const char *r = std::getenv("LOCAL_RANK"))

@@ -14,6 +14,7 @@
 #include "s2s/runtime/Checkpoint.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Loader.h"
+#include "s2s/runtime/Maps.h"
 #include "s2s/runtime/Metrics.h"
 #include "s2s/runtime/Optim.h"
 #include "s2s/runtime/Program.h"
@@ -52,6 +53,7 @@ struct UsageError : Error {
 
 struct Options {
   bool help = false;
+  bool maps = true;
   std::string data, stats, out, device = "auto";
   bool resume = false;
   std::string resumeDir;
@@ -89,6 +91,8 @@ const Flag kFlags[] = {
      "continue from the newest complete checkpoint of the run, or of DIR "
      "(a ckpt-* folder, a folder of them or a run folder)"},
     {"log-every", "N", "a train-loss record in metrics.jsonl every N steps"},
+    {"no-maps", nullptr, "do not write <out>/maps/epoch-N-<channel>.png "
+                         "(truth | prediction | error of a validation sample)"},
     {"device", "D", "cpu, cuda or auto"},
     {"help", nullptr, "print this message"},
 };
@@ -174,7 +178,10 @@ Options parseArgs(int argc, char **argv) {
     if (!flag->arg) {
       if (hasValue)
         throw UsageError("--" + name + " takes no value");
-      o.help = true;
+      if (name == "no-maps")
+        o.maps = false;
+      else
+        o.help = true;
       continue;
     }
     bool optional = flag->arg[0] == '[';
@@ -906,6 +913,7 @@ int Run::run() {
         torch::NoGradGuard noGrad;
         model.setTraining(false);
         valid->startEpoch(0);
+        bool mapped = false;
         while (std::optional<Batch> vb = valid->next()) {
           torch::Tensor w = vb->window.to(device, dtype);
           torch::Tensor x0 = w.select(1, 0), x1 = w.select(1, 1);
@@ -914,6 +922,14 @@ int Run::run() {
           torch::Tensor pred = P.forward(model, x0);
           mModel.add(pred, x1);
           mPersist.add(x0, x1);
+          // Truth / prediction / error maps of the first validation window.
+          if (!mapped && opt.maps) {
+            mapped = true;
+            writeValidationMaps((fs::path(out) / "maps").string(), epoch + 1,
+                                x1[0], pred[0], valid->channelNames(),
+                                valid->latitude(), valid->longitude(),
+                                valid->mean(), valid->stddev());
+          }
         }
         model.setTraining(true);
       }

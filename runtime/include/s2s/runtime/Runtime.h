@@ -34,6 +34,11 @@ void setStrings(Program &p, const std::string &key,
 void setInts(Program &p, const std::string &key,
              const std::vector<int64_t> &value);
 
+/// Keeps freed memory in the process for reuse (glibc: no mmap'd blocks, no
+/// trimming) so steps do not page-fault on fresh activations and batches.
+/// run() calls it; tools that use the loader without run() may too.
+void tuneAllocator();
+
 /// Builds the Program (configure, then the generated functions) and runs
 /// s2s::rt::main on it.
 int run(void (*configure)(Program &),
