@@ -34,14 +34,6 @@ uint64_t fnv1a(uint64_t seed, const std::string &name) {
   return h;
 }
 
-std::string shapeStr(torch::IntArrayRef shape) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t i = 0; i < shape.size(); ++i)
-    os << (i ? ", " : "") << shape[i];
-  os << ']';
-  return os.str();
-}
 
 torch::Generator makeGenerator(uint64_t seed, torch::Device device) {
   if (device.is_cpu())
@@ -89,6 +81,15 @@ torch::Tensor draw(torch::IntArrayRef shape, const Init &init,
 }
 
 } // namespace
+
+std::string shapeStr(torch::IntArrayRef shape) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < shape.size(); ++i)
+    os << (i ? ", " : "") << shape[i];
+  os << ']';
+  return os.str();
+}
 
 Model::Model(uint64_t seed, torch::Device device, torch::ScalarType dtype)
     : seed_(seed), device_(device), dtype_(dtype),

@@ -28,14 +28,6 @@ namespace {
 
 const double kPi = 3.14159265358979323846;
 
-std::string shapeStr(torch::IntArrayRef shape) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t i = 0; i < shape.size(); ++i)
-    os << (i ? ", " : "") << shape[i];
-  os << ']';
-  return os.str();
-}
 
 bool is(const char *s, const char *what) {
   return std::strcmp(s ? s : "", what) == 0;

@@ -696,9 +696,11 @@ TEST(Loader, StreamHoldsTheBufferNotTheData) {
   EXPECT_LT(s8.growthMb, bound);
   EXPECT_LT(bound, data8);
   // Eager's memory holds the data (the measurement sees it); the stream's
-  // grows from 1 to 8 years by HDF5's state of 7 more open files only.
+  // grows from 1 to 8 years by HDF5's state of 7 more open files and the
+  // blocks the runtime's allocator keeps for reuse (tuneAllocator), far
+  // less than the 44 MB more data.
   EXPECT_GT(e8.growthMb, data8 / 1.048576);
-  EXPECT_LT(s8.growthMb - s1.growthMb, 10.0);
+  EXPECT_LT(s8.growthMb - s1.growthMb, 0.35 * (data8 - data1));
   // The refresh brought in far more windows than the buffer holds.
   EXPECT_GT(s8.distinct, 4 * 64);
 }

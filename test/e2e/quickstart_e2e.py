@@ -94,11 +94,15 @@ check(len(better) == len(last["rmse"]),
 # --- resume equals the uninterrupted run ----------------------------------------
 ARGS = ["--epochs", "2", "--log-every", "1", "--threads", "2"]
 run([exe] + ARGS + ["--out", "whole"])
-run([exe] + ARGS + ["--out", "cut"], env={"S2S_CRASH_AT_STEP": "37"}, expect=3)
-run([exe] + ARGS + ["--out", "cut", "--resume"])
+# 46 steps an epoch: the cut falls in epoch 2, after the epoch-1 checkpoint.
+CUT = 60
+run([exe] + ARGS + ["--out", "cut"], env={"S2S_CRASH_AT_STEP": str(CUT)}, expect=3)
+p = run([exe] + ARGS + ["--out", "cut", "--resume"])
+check("resuming from" in p.stdout + p.stderr,
+      "--resume continues from the checkpoint written before the kill")
 whole = {r["step"]: r["loss"] for r in records("whole", "train")}
 cut = {r["step"]: r["loss"] for r in records("cut", "train")}
-after = [s for s in whole if s > 37]
+after = [s for s in whole if s > CUT]
 check(len(after) > 0 and all(s in cut for s in after),
       f"the resumed run logged every step after the cut ({len(after)} steps)")
 worst = max((abs(cut[s] - whole[s]) / max(abs(whole[s]), 1e-12) for s in after

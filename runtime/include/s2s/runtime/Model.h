@@ -25,6 +25,9 @@
 
 namespace s2s::rt {
 
+/// `[8, 3, 32, 64]`: a shape as messages write it.
+std::string shapeStr(torch::IntArrayRef shape);
+
 /// How a parameter is initialised. `a`, `b` are the initialiser's numbers:
 ///   Normal: std a, mean b          TruncNormal: std a (cut at +-2 std)
 ///   Uniform: low a, high b         Constant: value a
