@@ -24,6 +24,7 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace s2s::rt {
@@ -973,6 +974,23 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
     throw Error(splitText + " of " + setName + " has no samples: the files matching '" +
                 cfg.pattern + "' cover " + formatYears(avail) +
                 "; change the data section's split");
+  // A year missing inside the split (a lost year file) is a hole the
+  // windows would silently skip: say which.
+  {
+    std::set<int> present;
+    for (const auto &p : parts)
+      for (int64_t i = p.t0; i < p.t0 + p.n; ++i)
+        present.insert(yearOf(files[p.file].times[size_t(i)]));
+    for (int y = *present.begin(); y <= *present.rbegin(); ++y)
+      if (!present.count(y))
+        throw Error(splitText + " of " + setName + " has no samples in " +
+                    std::to_string(y) + ", between " +
+                    std::to_string(*present.begin()) + " and " +
+                    std::to_string(*present.rbegin()) +
+                    ": is the file for " + std::to_string(y) +
+                    " missing from '" + cfg.pattern +
+                    "'? Add it, or change the data section's split");
+  }
 
   SplitPlan plan;
   plan.setName = setName;

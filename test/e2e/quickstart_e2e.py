@@ -144,6 +144,12 @@ run([os.path.join(BIN, "s2s-test-poke"), "data/nan/2003.h5", "2", "5", "nan"])
 bad(["--data", "data/nan/*.h5", "--stats", "data/nan/stats.h5"],
     ["data/nan/2003.h5", "'t'", "5"], "NaN in the data")
 
+shutil.copytree(os.path.join(WORK, "data/quickstart"),
+                os.path.join(WORK, "data/hole"))
+os.remove(os.path.join(WORK, "data/hole/2003.h5"))
+bad(["--data", "data/hole/*.h5", "--stats", "data/hole/stats.h5"],
+    ["2003", "missing", "data/hole/*.h5"], "a missing year file")
+
 if failures:
     print(f"\n{len(failures)} check(s) failed:")
     for f in failures:
