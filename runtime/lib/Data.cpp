@@ -13,6 +13,7 @@
 #include "s2s/runtime/Error.h"
 
 #include <glob.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1013,6 +1014,25 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
   return plan;
 }
 
+torch::Tensor emptySplitTensor(torch::IntArrayRef sizes) {
+  int64_t n = 1;
+  for (int64_t d : sizes)
+    n *= d;
+  const size_t bytes = size_t(n) * sizeof(float);
+  if (bytes < (64u << 20))
+    return torch::empty(sizes, torch::kFloat32);
+  void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error("cannot allocate " + std::to_string(bytes >> 20) +
+                " MiB for the data set in memory: " + std::strerror(errno) +
+                "; use memory = in_memory(lazy = true) or stream(...)");
+  madvise(p, bytes, MADV_HUGEPAGE);  // a hint; ignored where THP is off
+  return torch::from_blob(
+      p, sizes, [bytes](void *q) { munmap(q, bytes); },
+      torch::TensorOptions().dtype(torch::kFloat32));
+}
+
 void readSplit(const SplitPlan &plan, const std::string &field, float *out) {
   std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
   silenceHdf5();
@@ -1073,7 +1093,7 @@ Dataset Dataset::open(const DataConfig &cfg, Split split, int64_t window) {
   d.names_ = plan.names;
   for (const auto &f : plan.files)
     d.files_.push_back(f.path);
-  d.samples_ = torch::empty({total, C, plan.lat(), plan.lon()}, torch::kFloat32);
+  d.samples_ = emptySplitTensor({total, C, plan.lat(), plan.lon()});
   readSplit(plan, cfg.field, d.samples_.data_ptr<float>());
   d.sampleTimes_ = torch::tensor(plan.times, torch::kInt64);
 

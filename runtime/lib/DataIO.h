@@ -154,6 +154,12 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window);
 /// Reads the whole split into `out` ([total, C, lat, lon]), checking every
 /// value is finite (Dataset's eager load).
 void readSplit(const SplitPlan &plan, const std::string &field, float *out);
+
+/// An uninitialised float32 tensor for a whole split, in its own mapping
+/// with transparent huge pages requested: filling gigabytes page-faults
+/// 512x less often than on 4 KiB pages (the eager load's main cost on a VM,
+/// measured with bench/data).
+torch::Tensor emptySplitTensor(torch::IntArrayRef sizes);
 /// Per-channel normalisation from the stats file, x -> (x - a) / b (0 and 1
 /// without normalisation); `apply` is false for none.
 struct Normalization {

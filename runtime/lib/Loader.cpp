@@ -464,8 +464,7 @@ public:
     const SplitPlan &plan = core_.plan;
     const int64_t total = plan.total;
     if (!config_.shared) {
-      store_ = torch::empty({total, plan.channels(), plan.lat(), plan.lon()},
-                            torch::kFloat32);
+      store_ = emptySplitTensor({total, plan.channels(), plan.lat(), plan.lon()});
       readSplit(plan, cfg.field, store_.data_ptr<float>());
       bytesRead_ += total * plan.frame() * int64_t(sizeof(float));
       core_.norm = loadNormalization(cfg, plan.names);
