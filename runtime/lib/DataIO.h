@@ -12,6 +12,8 @@
 
 #include "s2s/runtime/Data.h"
 
+#include "Hdf5Common.h"
+
 #include <hdf5.h>
 
 #include <cstdint>
@@ -23,47 +25,6 @@
 
 namespace s2s::rt::data_detail {
 
-/// An HDF5 identifier closed by its close function at scope exit.
-class Hid {
-public:
-  using Closer = herr_t (*)(hid_t);
-  Hid() = default;
-  Hid(hid_t id, Closer close) : id_(id), close_(close) {}
-  Hid(Hid &&o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
-  Hid &operator=(Hid &&o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = o.id_;
-      close_ = o.close_;
-      o.id_ = -1;
-    }
-    return *this;
-  }
-  Hid(const Hid &) = delete;
-  Hid &operator=(const Hid &) = delete;
-  ~Hid() { reset(); }
-  void reset() {
-    if (id_ >= 0 && close_)
-      close_(id_);
-    id_ = -1;
-  }
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-
-private:
-  hid_t id_ = -1;
-  Closer close_ = nullptr;
-};
-
-/// Turns off HDF5's printing of its error stack (we build our messages).
-void silenceHdf5();
-/// The innermost description on HDF5's error stack (then clears it).
-std::string h5Reason();
-
-/// Times (seconds since 1970-01-01 UTC).
-int yearOf(int64_t t);
-int64_t yearStart(int year);            ///< Jan 1 00:00 UTC of `year`
-std::string formatTime(int64_t t);      ///< 2003-01-05T06:00
 std::string formatDuration(int64_t s);  ///< 6h, 30m, 1d, 45s
 std::string formatYears(const YearRange &r);  ///< 2000..2007 or 2008
 

@@ -43,6 +43,8 @@
 
 #include "s2s/runtime/Error.h"
 
+#include "Hdf5Common.h"
+
 #include <hdf5.h>
 #include <netcdf.h>
 
@@ -122,55 +124,9 @@ std::string didYouMean(const std::string &name,
 // Time
 //===----------------------------------------------------------------------===//
 
-int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void civilFromDays(int64_t z, int64_t &y, unsigned &m, unsigned &d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
-
-int64_t floorDiv(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
-
-int yearOf(int64_t t) {
-  int64_t y;
-  unsigned m, d;
-  civilFromDays(floorDiv(t, 86400), y, m, d);
-  return int(y);
-}
-
-std::string formatTime(int64_t t) {
-  int64_t y;
-  unsigned m, d;
-  const int64_t days = floorDiv(t, 86400), sec = t - days * 86400;
-  civilFromDays(days, y, m, d);
-  char buf[64];
-  if (sec % 60)
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d",
-                  static_cast<long long>(y), m, d, int(sec / 3600),
-                  int(sec / 60 % 60), int(sec % 60));
-  else
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d",
-                  static_cast<long long>(y), m, d, int(sec / 3600),
-                  int(sec / 60 % 60));
-  return buf;
-}
+using data_detail::daysFromCivil;
+using data_detail::formatTime;
+using data_detail::yearOf;
 
 /// "<unit> since <date>[ |T<time>][ <zone>]" as seconds per unit and the
 /// epoch in seconds since 1970 (integer part and fraction).
@@ -702,17 +658,9 @@ private:
   Closer close_;
 };
 
-herr_t walkError(unsigned, const H5E_error2_t *e, void *data) {
-  auto *s = static_cast<std::string *>(data);
-  if (e && e->desc && *e->desc)
-    *s = e->desc;
-  return 0;
-}
-
+/// data_detail::h5Reason, with a failed write's errno text kept as its gist.
 std::string h5Reason() {
-  std::string s;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walkError, &s);
-  H5Eclear2(H5E_DEFAULT);
+  std::string s = data_detail::h5Reason();
   // A failed write says "file write failed: time = ..., errno = 28, error
   // message = 'No space left on device', ..."; keep the gist.
   const size_t at = s.find("error message = '");
@@ -722,7 +670,7 @@ std::string h5Reason() {
   }
   if (const size_t nl = s.find('\n'); nl != std::string::npos)
     s.erase(nl);
-  return s.empty() ? "the HDF5 library gave no reason" : s;
+  return s;
 }
 
 /// HDF5 1.10 cannot recover from a failed close: once closing a dataset or
