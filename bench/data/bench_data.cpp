@@ -122,8 +122,6 @@ int main(int argc, char **argv) {
     }
     s2s::rt::LoaderConfig lc = s2s::rt::LoaderConfig::fromSpec(mem);
     lc.threads = threads;
-    if (const char *r = std::getenv("LOCAL_RANK"))
-      (void)r; // shared mode: the loader reads the local rank itself
     auto loader = s2s::rt::BatchLoader::open(cfg, s2s::rt::Split::Train,
                                              window, batch, lc, 0, true, true);
     double openSeconds = since(t0);
