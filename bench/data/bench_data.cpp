@@ -18,6 +18,7 @@
 #include "s2s/runtime/Loader.h"
 #include "s2s/runtime/Runtime.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -129,6 +130,7 @@ int main(int argc, char **argv) {
       batches = loader->batchesPerEpoch();
     int64_t n = 0, epoch = 0;
     double first = -1;
+    long peakAnon = statusKb("RssAnon:");
     loader->startEpoch(epoch);
     while (n < batches) {
       auto b = loader->next();
@@ -139,6 +141,8 @@ int main(int argc, char **argv) {
       if (first < 0)
         first = since(t0);
       ++n;
+      // While the batch is held, as a training step holds it.
+      peakAnon = std::max(peakAnon, statusKb("RssAnon:"));
       if (stepMs > 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(stepMs));
     }
@@ -147,15 +151,26 @@ int main(int argc, char **argv) {
     double samples = double(n) * batch;
     double gb = samples * window * frameBytes / 1e9;
     auto st = loader->stats();
-    std::printf("%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s; "
-                "open %.2f s, first batch after %.2f s, data wait %.2f s; "
-                "read %.3f GB; rss anon %ld MB (%ld MB before opening), shmem %ld MB, "
-                "peak %ld MB; one copy %.0f MB\n",
+    // After the first batch: the rate a training loop sees once running
+    // (eager's load and the stream's fill are in "first batch after").
+    const double steady = n > 1 ? double(n - 1) * batch * window * frameBytes /
+                                      1e9 / (s - first)
+                                : 0;
+    std::printf("%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s "
+                "delivered (%.3f GB/s after the first batch); open %.2f s, "
+                "first batch after %.2f s, data wait %.2f s; read %.3f GB; "
+                "rss anon %ld MB (%ld MB before opening, peak %ld MB), "
+                "shmem %ld MB; one copy %.0f MB; batch %.1f MB\n",
                 mode.c_str(), lc.describe().c_str(), samples, s, samples / s,
-                gb / s, openSeconds, first, st.waitSeconds, st.bytesRead / 1e9,
-                statusKb("RssAnon:") / 1024, anonBefore / 1024,
-                statusKb("RssShmem:") / 1024, statusKb("VmHWM:") / 1024,
-                double(loader->size() + window - 1) * frameBytes / 1e6);
+                gb / s, steady, openSeconds, first, st.waitSeconds,
+                st.bytesRead / 1e9, statusKb("RssAnon:") / 1024,
+                anonBefore / 1024, peakAnon / 1024,
+                statusKb("RssShmem:") / 1024,
+                double(mode == "eager" || mode == "shared"
+                           ? st.residentSamples // the split's samples
+                           : loader->size() + window - 1) *
+                    frameBytes / 1e6,
+                double(batch) * window * frameBytes / 1e6);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "s2s-bench-data: error: %s\n", e.what());
     return 1;

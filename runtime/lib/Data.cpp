@@ -10,6 +10,7 @@
 #include "s2s/runtime/Data.h"
 
 #include "DataIO.h"
+#include "FieldReader.h"
 #include "s2s/runtime/Error.h"
 
 #include <glob.h>
@@ -457,10 +458,38 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
                 ", " + std::to_string(m.nlon) + "]");
 
   Hid dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
-  if (dcpl.valid() && H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+  const H5D_layout_t layout =
+      dcpl.valid() ? H5Pget_layout(dcpl.get()) : H5D_LAYOUT_ERROR;
+  if (layout == H5D_CHUNKED) {
     hsize_t c[4] = {0, 0, 0, 0};
     if (H5Pget_chunk(dcpl.get(), 4, c) == 4)
       m.chunk = {int64_t(c[0]), int64_t(c[1]), int64_t(c[2]), int64_t(c[3])};
+  }
+  // Can FieldReader read the planes with pread (FileMeta::rawFloat32)?
+  if (dcpl.valid() && H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0 &&
+      H5Pget_nfilters(dcpl.get()) == 0 &&
+      H5Pget_external_count(dcpl.get()) == 0) {
+    if (layout == H5D_CONTIGUOUS) {
+      const haddr_t a = H5Dget_offset(ds.get());
+      if (a != HADDR_UNDEF) {
+        m.address = int64_t(a);
+        m.rawFloat32 = true;
+      }
+    } else if (layout == H5D_CHUNKED && m.chunk.size() == 4 &&
+               m.chunk[2] == m.nlat && m.chunk[3] == m.nlon) {
+      m.rawFloat32 = true;
+    }
+    Hid fcpl(H5Fget_create_plist(f), H5Pclose);
+    hsize_t userblock = 0;
+    if (m.rawFloat32 &&
+        (!fcpl.valid() || H5Pget_userblock(fcpl.get(), &userblock) < 0))
+      m.rawFloat32 = false;
+    m.userblock = int64_t(userblock);
+    // H5Dget_offset counts a user block, and HDF5 1.10's chunk addresses do
+    // not (later releases changed that): chunked files with one go through
+    // HDF5 rather than trust either.
+    if (userblock > 0 && layout == H5D_CHUNKED)
+      m.rawFloat32 = false;
   }
   H5Eclear2(H5E_DEFAULT);
 
@@ -782,6 +811,7 @@ static std::string num(double v) {
 
 Normalization loadNormalization(const DataConfig &cfg,
                                 const std::vector<std::string> &names) {
+  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
   Normalization n;
   std::vector<double> &a = n.a, &b = n.b;
   const size_t C = names.size();
@@ -1060,18 +1090,10 @@ torch::Tensor emptySplitTensor(torch::IntArrayRef sizes) {
       torch::TensorOptions().dtype(torch::kFloat32));
 }
 
-void readSplit(const SplitPlan &plan, const std::string &field, float *out) {
-  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
-  silenceHdf5();
-  const int64_t frame = plan.frame();
-  for (const auto &p : plan.parts) {
-    const FileMeta &m = plan.files[p.file];
-    Hid file = openFile(m.path, "data");
-    Hid ds(H5Dopen2(file.get(), field.c_str(), H5P_DEFAULT), H5Dclose);
-    if (!ds.valid())
-      readFailure(m.path, "dataset '" + field + "'");
-    readSamples(m, ds.get(), p.t0, p.n, plan.chans, out + p.at * frame);
-  }
+void readSplit(const SplitPlan &plan, const std::string &field, float *out,
+               const Normalization *norm, std::atomic<int64_t> *bytes) {
+  FieldReader reader(plan, field, norm, bytes);
+  reader.readAll(out, FieldReader::loadThreads());
 }
 
 std::vector<int64_t> windowStarts(const SplitPlan &plan, int64_t window) {
@@ -1110,7 +1132,7 @@ std::vector<double> longitudes(const SplitPlan &plan) {
 using namespace data_detail;
 
 Dataset Dataset::open(const DataConfig &cfg, Split split, int64_t window) {
-  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+  // Each step takes hdf5Mutex() itself; readSplit's threads need it free.
   const SplitPlan plan = planSplit(cfg, split, window);
   const int64_t C = plan.channels(), total = plan.total;
 

@@ -16,6 +16,7 @@
 
 #include <hdf5.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,13 @@ struct FileMeta {
   std::vector<double> lat, lon;  ///< empty when the file has none
   std::string typeName;          ///< float32, float64, ...
   std::vector<int64_t> chunk;    ///< empty: contiguous
+  /// Where the field's bytes are, for reads that bypass HDF5
+  /// (FieldReader.h): float32 in the machine's byte order, no filters, no
+  /// external storage, contiguous (and allocated) or chunked with chunks
+  /// spanning whole lat-lon planes.
+  bool rawFloat32 = false;
+  int64_t userblock = 0; ///< bytes before HDF5's own (its addresses count them)
+  int64_t address = -1;  ///< contiguous: file offset of the first value
 };
 
 /// Opens `path` read-only; `what` is "data" or "stats" for messages.
@@ -113,8 +121,13 @@ struct SplitPlan {
 /// errors (no samples in the split, unknown channel, ...).
 SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window);
 /// Reads the whole split into `out` ([total, C, lat, lon]), checking every
-/// value is finite (Dataset's eager load).
-void readSplit(const SplitPlan &plan, const std::string &field, float *out);
+/// value is finite (Dataset's eager load) and, given `norm`, normalising
+/// each block as it arrives; FieldReader::readAll with loadThreads()
+/// threads. `bytes` counts the field bytes read.
+struct Normalization;
+void readSplit(const SplitPlan &plan, const std::string &field, float *out,
+               const Normalization *norm = nullptr,
+               std::atomic<int64_t> *bytes = nullptr);
 
 /// An uninitialised float32 tensor for a whole split, in its own mapping
 /// with transparent huge pages requested: filling gigabytes page-faults

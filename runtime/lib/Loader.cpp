@@ -10,13 +10,16 @@
 //
 // The first two hand out the batches of epochIndices (Sampler.h) through a
 // Prefetcher (Prefetch.h); the stream draws its batches from the buffer
-// through one. Every HDF5 call holds data_detail::hdf5Mutex().
+// through one. Field values are read by FieldReader.h (pread where the
+// layout allows, in parallel); every HDF5 call holds
+// data_detail::hdf5Mutex().
 //
 //===----------------------------------------------------------------------===//
 
 #include "s2s/runtime/Loader.h"
 
 #include "DataIO.h"
+#include "FieldReader.h"
 #include "Prefetch.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Sampler.h"
@@ -215,110 +218,85 @@ struct Core {
 };
 
 /// Reads windows from the files on demand (lazy and stream modes); thread-
-/// safe. Files are opened on first use and kept open, at most kMaxOpen at a
-/// time (least recently used closed first): HDF5 keeps about 0.5 MB per
-/// open file (its metadata cache's hash table), which must not grow with
-/// the number of files of a data set.
+/// safe. FieldReader does the reading (pread where the layout allows it,
+/// in parallel across threads; HDF5 otherwise), the finiteness check and
+/// the normalisation, frame by frame while it is in cache.
 class FileReader {
-  static constexpr size_t kMaxOpen = 16;
-
 public:
   FileReader(const Core &core, std::atomic<int64_t> &bytes)
-      : core_(core), bytes_(bytes), open_(core.plan.files.size()),
-        lastUse_(core.plan.files.size(), 0) {}
-  ~FileReader() {
-    std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
-    open_.clear();
-  }
+      : core_(core), reader_(core.plan, core.cfg.field, &core.norm, &bytes) {}
 
   /// Windows `idx` normalised into out ([idx.size(), window, C, H, W]).
+  /// Each frame is read once: a frame that an earlier window of the batch
+  /// holds too is copied from there; consecutive frames (windows of a
+  /// stride of 1) are read by one call.
   void windows(const std::vector<int64_t> &idx, float *out) {
-    const SplitPlan &plan = core_.plan;
-    const int64_t W = core_.window, frame = core_.frame();
-    // The frames needed, each once, in split order.
-    std::vector<int64_t> need;
-    need.reserve(idx.size() * size_t(W));
+    const int64_t W = core_.window;
+    const size_t frame = size_t(core_.frame());
+    std::vector<std::pair<int64_t, size_t>> seen; // (sample, slot), sorted
+    seen.reserve(idx.size() * size_t(W));
+    int64_t runSample = -1, runLen = 0;
+    size_t runSlot = 0;
+    auto flush = [&] {
+      if (runLen > 0)
+        reader_.read(runSample, runLen, out + runSlot * frame);
+      runLen = 0;
+    };
+    size_t slot = 0;
     for (int64_t i : idx)
-      for (int64_t k = 0; k < W; ++k)
-        need.push_back(core_.sample(i, k));
-    std::vector<int64_t> uniq(need);
-    std::sort(uniq.begin(), uniq.end());
-    uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-    // Not zeroed: every float is read before it is used.
-    std::unique_ptr<float[]> buf(new float[uniq.size() * size_t(frame)]);
-
-    // Runs of consecutive samples within one file: one hyperslab read each.
-    for (size_t s = 0; s < uniq.size();) {
-      const SplitPlan::Part &part = plan.partOf(uniq[s]);
-      size_t e = s + 1;
-      while (e < uniq.size() && uniq[e] == uniq[e - 1] + 1 &&
-             uniq[e] < part.at + part.n)
-        ++e;
-      const FileMeta &meta = plan.files[part.file];
-      const int64_t t0 = part.t0 + (uniq[s] - part.at), n = int64_t(e - s);
-      float *dst = buf.get() + s * size_t(frame);
-      {
-        std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
-        silenceHdf5(); // per thread where HDF5 keeps error stacks per thread
-        readSamples(meta, dataset(part.file), t0, n, plan.chans, dst,
-                    /*checkFinite=*/false);
+      for (int64_t k = 0; k < W; ++k, ++slot) {
+        const int64_t s = core_.sample(i, k);
+        auto at = std::lower_bound(seen.begin(), seen.end(),
+                                   std::make_pair(s, size_t(0)));
+        if (at != seen.end() && at->first == s) {
+          flush(); // the earlier slot may be in the pending run
+          std::memcpy(out + slot * frame, out + at->second * frame,
+                      frame * sizeof(float));
+          continue;
+        }
+        seen.insert(at, {s, slot});
+        if (runLen > 0 && s == runSample + runLen &&
+            slot == runSlot + size_t(runLen)) {
+          ++runLen;
+          continue;
+        }
+        flush();
+        runSample = s;
+        runSlot = slot;
+        runLen = 1;
       }
-      bytes_ += n * frame * int64_t(sizeof(float));
-      checkFinite(meta, t0, n, plan.chans, dst);
-      s = e;
-    }
-    normalizeSamples(core_.norm, int64_t(uniq.size()), plan.channels(),
-                     plan.lat() * plan.lon(), buf.get());
-    for (size_t j = 0; j < need.size(); ++j) {
-      const size_t u = size_t(
-          std::lower_bound(uniq.begin(), uniq.end(), need[j]) - uniq.begin());
-      std::memcpy(out + j * size_t(frame), buf.get() + u * size_t(frame),
-                  size_t(frame) * sizeof(float));
-    }
+    flush();
   }
 
 private:
-  struct Open {
-    Hid file, dataset;
-  };
-  /// The field dataset of file `f`, opened on first use (HDF5 lock held).
-  hid_t dataset(size_t f) {
-    lastUse_[f] = ++clock_;
-    if (!open_[f]) {
-      size_t n = 0, oldest = f;
-      for (size_t i = 0; i < open_.size(); ++i)
-        if (open_[i]) {
-          ++n;
-          if (oldest == f || lastUse_[i] < lastUse_[oldest])
-            oldest = i;
-        }
-      if (n >= kMaxOpen)
-        open_[oldest].reset();
-      const FileMeta &meta = core_.plan.files[f];
-      auto o = std::make_unique<Open>();
-      o->file = openFile(meta.path, "data");
-      // No chunk cache: every batch reads each frame it needs once, and
-      // resident memory must not grow with the number of files open.
-      Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
-      H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
-                         H5D_CHUNK_CACHE_W0_DEFAULT);
-      o->dataset = Hid(H5Dopen2(o->file.get(), core_.cfg.field.c_str(),
-                                dapl.get()),
-                       H5Dclose);
-      if (!o->dataset.valid())
-        throw Error("file '" + meta.path + "': cannot read dataset '" +
-                    core_.cfg.field + "': " + h5Reason() +
-                    " (the file may be truncated or corrupt; re-create it)");
-      open_[f] = std::move(o);
-    }
-    return open_[f]->dataset.get();
+  const Core &core_;
+  FieldReader reader_;
+};
+
+/// Batch tensors reused once their consumer dropped them: the memory of a
+/// loader is a fixed set of batch buffers (about prefetch + threads + the
+/// batches the consumer holds), not whatever the allocator keeps of the
+/// batches freed so far, and no batch page-faults fresh memory. A buffer
+/// is free when only the pool refers to its storage (the batch handed out
+/// is an alias of it, so views and copies of the batch keep it taken).
+class BufferPool {
+public:
+  torch::Tensor take(const std::vector<int64_t> &sizes) {
+    std::lock_guard<std::mutex> lock(m_);
+    for (torch::Tensor &t : buffers_)
+      if (t.storage().use_count() == 1 && t.sizes() == sizes)
+        return t.alias();
+    torch::Tensor t = torch::empty(sizes, torch::kFloat32);
+    // Beyond kMax (a consumer that keeps its batches), plain tensors.
+    if (buffers_.size() < kMax)
+      buffers_.push_back(t);
+    return t.alias();
   }
 
-  const Core &core_;
-  std::atomic<int64_t> &bytes_;
-  std::vector<std::unique_ptr<Open>> open_;
-  std::vector<uint64_t> lastUse_;
-  uint64_t clock_ = 0;
+private:
+  static constexpr size_t kMax = 16;
+  std::mutex m_;
+  std::vector<torch::Tensor> buffers_;
 };
 
 class LoaderBase : public BatchLoader {
@@ -372,9 +350,8 @@ protected:
   Batch make(const std::vector<int64_t> &idx) {
     Batch b;
     const SplitPlan &p = core_.plan;
-    b.window = torch::empty(
-        {int64_t(idx.size()), core_.window, p.channels(), p.lat(), p.lon()},
-        torch::kFloat32);
+    b.window = pool_.take(
+        {int64_t(idx.size()), core_.window, p.channels(), p.lat(), p.lon()});
     assemble(idx, b.window.data_ptr<float>());
     b.times = torch::empty({int64_t(idx.size())}, torch::kInt64);
     int64_t *t = b.times.data_ptr<int64_t>();
@@ -406,6 +383,7 @@ protected:
 
   Core core_;
   LoaderConfig config_;
+  BufferPool pool_;
   int64_t batch_;
   uint64_t seed_;
   bool shuffle_, dropLast_;
@@ -458,18 +436,17 @@ public:
       : EpochLoader(std::move(core), config, batch, seed, shuffle, dropLast) {}
   ~EagerLoader() override { pf_.stop(); }
 
-  /// Dataset::open's order: read (NaN errors), normalisation (stats
-  /// errors), windows.
+  /// The stats first (a stats file that does not fit fails before the
+  /// read), then the read, normalised block by block as it arrives
+  /// (NaN errors), then the windows.
   void load(const DataConfig &cfg, Split split) {
     const SplitPlan &plan = core_.plan;
     const int64_t total = plan.total;
     if (!config_.shared) {
-      store_ = emptySplitTensor({total, plan.channels(), plan.lat(), plan.lon()});
-      readSplit(plan, cfg.field, store_.data_ptr<float>());
-      bytesRead_ += total * plan.frame() * int64_t(sizeof(float));
       core_.norm = loadNormalization(cfg, plan.names);
-      normalizeSamples(core_.norm, total, plan.channels(),
-                       plan.lat() * plan.lon(), store_.data_ptr<float>());
+      store_ = emptySplitTensor({total, plan.channels(), plan.lat(), plan.lon()});
+      readSplit(plan, cfg.field, store_.data_ptr<float>(), &core_.norm,
+                &bytesRead_);
       core_.starts = windowStarts(plan, core_.window);
       core_.finish();
       return;
@@ -485,13 +462,9 @@ public:
     const size_t bytes = size_t(total * plan.frame()) * sizeof(float);
     segment_ = SharedSegment::acquire(
         jobId(key), name, bytes, [&](void *p, size_t) {
-          auto *f = static_cast<float *>(p);
-          readSplit(plan, cfg.field, f);
-          normalizeSamples(core_.norm, total, plan.channels(),
-                           plan.lat() * plan.lon(), f);
+          readSplit(plan, cfg.field, static_cast<float *>(p), &core_.norm,
+                    &bytesRead_);
         });
-    if (segment_.loaded())
-      bytesRead_ += int64_t(bytes);
     store_ = torch::from_blob(
         const_cast<void *>(segment_.data()),
         {total, plan.channels(), plan.lat(), plan.lon()}, torch::kFloat32);
@@ -764,9 +737,8 @@ private:
     readerCv_.notify_all();
     Batch b;
     const SplitPlan &p = core_.plan;
-    b.window = torch::empty(
-        {batch_, core_.window, p.channels(), p.lat(), p.lon()},
-        torch::kFloat32);
+    b.window =
+        pool_.take({batch_, core_.window, p.channels(), p.lat(), p.lon()});
     float *out = b.window.data_ptr<float>();
     const size_t n = size_t(core_.window * core_.frame());
     for (size_t j = 0; j < picked.size(); ++j)
@@ -843,11 +815,11 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
   Core core;
   core.cfg = data;
   core.window = window;
-  std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+  // planSplit and loadNormalization take hdf5Mutex() themselves; the eager
+  // load's threads need it free.
   core.plan = planSplit(data, split, window);
   std::unique_ptr<BatchLoader> out;
   if (config.mode == LoaderConfig::Mode::Eager) {
-    // norm and starts come in Dataset::open's order, after the read.
     auto e = std::make_unique<EagerLoader>(std::move(core), config, batch,
                                            seed, shuffle, dropLast);
     e->load(data, split);

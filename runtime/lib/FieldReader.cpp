@@ -1,0 +1,314 @@
+//===- FieldReader.cpp - Samples of a split, read straight from the files --===//
+
+#include "FieldReader.h"
+
+#include "s2s/runtime/Error.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <thread>
+
+namespace s2s::rt::data_detail {
+
+namespace {
+constexpr int64_t kUnknown = -1; ///< chunk address not looked up yet
+constexpr int64_t kHdf5 = -2;    ///< chunk not readable directly
+} // namespace
+
+struct FieldReader::File {
+  // Under FieldReader's fdMutex():
+  int fd = -1;
+  std::vector<int64_t> chunks; ///< per chunk: file offset, kUnknown or kHdf5
+  // Under hdf5Mutex():
+  Hid h5file, h5ds;
+  uint64_t lastUse = 0;
+};
+
+namespace {
+/// fds and chunk tables of every reader (short critical sections only).
+std::mutex &fdMutex() {
+  static std::mutex m;
+  return m;
+}
+} // namespace
+
+FieldReader::FieldReader(const SplitPlan &plan, std::string field,
+                         const Normalization *norm,
+                         std::atomic<int64_t> *bytes)
+    : plan_(plan), field_(std::move(field)), bytes_(bytes) {
+  if (norm)
+    norm_ = *norm;
+  files_.resize(plan_.files.size());
+  for (auto &f : files_)
+    f = std::make_unique<File>();
+}
+
+FieldReader::~FieldReader() {
+  {
+    std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+    for (auto &f : files_) {
+      f->h5ds.reset();
+      f->h5file.reset();
+    }
+  }
+  for (auto &f : files_)
+    if (f->fd >= 0)
+      ::close(f->fd);
+}
+
+int64_t FieldReader::loadThreads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return std::clamp<int64_t>(hw == 0 ? 1 : int64_t(hw), 1, 8);
+}
+
+bool FieldReader::direct(size_t f) const { return plan_.files[f].rawFloat32; }
+
+FieldReader::File &FieldReader::file(size_t f) { return *files_[f]; }
+
+hid_t FieldReader::dataset(size_t f) {
+  File &fl = file(f);
+  fl.lastUse = ++clock_;
+  if (fl.h5ds.valid())
+    return fl.h5ds.get();
+  size_t open = 0, oldest = f;
+  for (size_t i = 0; i < files_.size(); ++i)
+    if (files_[i]->h5ds.valid()) {
+      ++open;
+      if (oldest == f || files_[i]->lastUse < files_[oldest]->lastUse)
+        oldest = i;
+    }
+  if (open >= kMaxOpen) {
+    files_[oldest]->h5ds.reset();
+    files_[oldest]->h5file.reset();
+  }
+  const FileMeta &meta = plan_.files[f];
+  fl.h5file = openFile(meta.path, "data");
+  // No chunk cache: each frame is read once per request, and resident
+  // memory must not grow with the number of files open.
+  Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
+                     H5D_CHUNK_CACHE_W0_DEFAULT);
+  fl.h5ds = Hid(H5Dopen2(fl.h5file.get(), field_.c_str(), dapl.get()),
+                H5Dclose);
+  if (!fl.h5ds.valid()) {
+    fl.h5file.reset();
+    throw Error("file '" + meta.path + "': cannot read dataset '" + field_ +
+                "': " + h5Reason() +
+                " (the file may be truncated or corrupt; re-create it)");
+  }
+  return fl.h5ds.get();
+}
+
+int64_t FieldReader::chunkOffset(size_t f, int64_t t, int64_t c) {
+  const FileMeta &m = plan_.files[f];
+  const int64_t plane = m.nlat * m.nlon;
+  if (m.chunk.empty()) // contiguous
+    return m.address + (t * m.nc + c) * plane * int64_t(sizeof(float));
+  const int64_t kt = m.chunk[0], kc = m.chunk[1];
+  const int64_t nct = (m.nc + kc - 1) / kc;
+  const size_t id = size_t((t / kt) * nct + c / kc);
+  const int64_t within = ((t % kt) * kc + c % kc) * plane * int64_t(sizeof(float));
+  File &fl = file(f);
+  {
+    std::lock_guard<std::mutex> lock(fdMutex());
+    if (fl.chunks.empty())
+      fl.chunks.assign(size_t(((m.nt + kt - 1) / kt) * nct), kUnknown);
+    const int64_t at = fl.chunks[id];
+    if (at != kUnknown)
+      return at == kHdf5 ? kHdf5 : at + within;
+  }
+  int64_t at = kHdf5;
+  {
+    std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+    silenceHdf5();
+    const hid_t ds = dataset(f);
+    const hsize_t coord[4] = {hsize_t((t / kt) * kt), hsize_t((c / kc) * kc),
+                              0, 0};
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info_by_coord(ds, coord, &mask, &addr, &size) >= 0 &&
+        addr != HADDR_UNDEF &&
+        int64_t(size) == kt * kc * plane * int64_t(sizeof(float)))
+      at = int64_t(addr);
+    H5Eclear2(H5E_DEFAULT);
+  }
+  std::lock_guard<std::mutex> lock(fdMutex());
+  fl.chunks[id] = at;
+  return at == kHdf5 ? kHdf5 : at + within;
+}
+
+namespace {
+/// pread until `n` bytes are in or the file ends; the bytes read.
+int64_t readFully(int fd, char *dst, int64_t n, int64_t off, int &err) {
+  int64_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd, dst + got, size_t(n - got), off_t(off + got));
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      err = errno;
+      return got;
+    }
+    if (r == 0)
+      break;
+    got += r;
+  }
+  err = 0;
+  return got;
+}
+} // namespace
+
+void FieldReader::readDirect(size_t f, int64_t t0, int64_t n, float *out) {
+  const FileMeta &m = plan_.files[f];
+  const int64_t plane = m.nlat * m.nlon;
+  const int64_t planeBytes = plane * int64_t(sizeof(float));
+  const auto k = int64_t(plan_.chans.size());
+  int fd;
+  {
+    std::lock_guard<std::mutex> lock(fdMutex());
+    fd = file(f).fd;
+  }
+  if (fd < 0) {
+    const int opened = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (opened < 0)
+      throw Error("cannot open data file '" + m.path + "': " +
+                  std::strerror(errno) +
+                  (errno == EMFILE ? "; raise the limit of open files "
+                                     "(ulimit -n)"
+                                   : "; was it moved or deleted while "
+                                     "training?"));
+    std::lock_guard<std::mutex> lock(fdMutex());
+    if (file(f).fd < 0)
+      file(f).fd = opened;
+    else
+      ::close(opened);
+    fd = file(f).fd;
+  }
+  std::vector<int64_t> offs(static_cast<size_t>(k));
+  for (int64_t t = t0; t < t0 + n; ++t) {
+    bool ok = true;
+    for (int64_t j = 0; j < k && ok; ++j) {
+      offs[size_t(j)] = chunkOffset(f, t, plan_.chans[size_t(j)]);
+      ok = offs[size_t(j)] >= 0;
+    }
+    float *dst = out + (t - t0) * k * plane;
+    if (!ok) { // an unallocated or odd chunk: HDF5 knows what it holds
+      readHdf5(f, t, 1, dst);
+      continue;
+    }
+    // Runs of planes that follow each other in the file: one pread each.
+    for (int64_t s = 0; s < k;) {
+      int64_t e = s + 1;
+      while (e < k && offs[size_t(e)] == offs[size_t(e - 1)] + planeBytes)
+        ++e;
+      const int64_t want = (e - s) * planeBytes;
+      int err = 0;
+      const int64_t got =
+          readFully(fd, reinterpret_cast<char *>(dst + s * plane), want,
+                    offs[size_t(s)], err);
+      if (got != want)
+        throw Error(
+            "file '" + m.path + "': cannot read sample " + std::to_string(t) +
+            " (" + formatTime(m.times[size_t(t)]) + ") of dataset '" +
+            field_ + "': " +
+            (err ? std::string(std::strerror(err))
+                 : "the file ends at byte " +
+                       std::to_string(offs[size_t(s)] + got) + ", before its " +
+                       std::to_string(want) + " bytes at offset " +
+                       std::to_string(offs[size_t(s)])) +
+            " (the file may be truncated or corrupt; re-create it)");
+      s = e;
+    }
+    if (bytes_)
+      *bytes_ += k * planeBytes;
+    checkFinite(m, t, 1, plan_.chans, dst);
+    normalizeSamples(norm_, 1, k, plane, dst);
+  }
+}
+
+void FieldReader::readHdf5(size_t f, int64_t t0, int64_t n, float *out) {
+  const FileMeta &m = plan_.files[f];
+  const auto k = int64_t(plan_.chans.size());
+  const int64_t plane = m.nlat * m.nlon;
+  {
+    std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
+    silenceHdf5(); // per thread where HDF5 keeps error stacks per thread
+    readSamples(m, dataset(f), t0, n, plan_.chans, out, /*checkFinite=*/false);
+  }
+  if (bytes_)
+    *bytes_ += n * k * plane * int64_t(sizeof(float));
+  checkFinite(m, t0, n, plan_.chans, out);
+  normalizeSamples(norm_, n, k, plane, out);
+}
+
+void FieldReader::readPart(const SplitPlan::Part &part, int64_t t0, int64_t n,
+                           float *out) {
+  if (direct(part.file))
+    readDirect(part.file, t0, n, out);
+  else
+    readHdf5(part.file, t0, n, out);
+}
+
+void FieldReader::read(int64_t g, int64_t n, float *out) {
+  const int64_t frame = plan_.frame();
+  while (n > 0) {
+    const SplitPlan::Part &part = plan_.partOf(g);
+    const int64_t m = std::min(n, part.at + part.n - g);
+    readPart(part, part.t0 + (g - part.at), m, out);
+    g += m;
+    n -= m;
+    out += m * frame;
+  }
+}
+
+void FieldReader::readAll(float *out, int64_t threads) {
+  const int64_t frame = plan_.frame(), total = plan_.total;
+  const int64_t block = std::max<int64_t>(
+      1, (int64_t(8) << 20) / (frame * int64_t(sizeof(float))));
+  const int64_t blocks = (total + block - 1) / block;
+  std::atomic<int64_t> nextBlock{0};
+  std::atomic<bool> failed{false};
+  std::mutex m;
+  int64_t errorBlock = blocks;
+  std::exception_ptr error;
+  auto work = [&] {
+    for (;;) {
+      if (failed.load())
+        return;
+      const int64_t b = nextBlock++;
+      if (b >= blocks)
+        return;
+      const int64_t g = b * block, n = std::min(block, total - g);
+      try {
+        read(g, n, out + g * frame);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m);
+        // Blocks are claimed in order, so every block before b was claimed
+        // and finishes: the smallest failing block is the first error in
+        // split order, whatever the threads' timing.
+        if (b < errorBlock) {
+          errorBlock = b;
+          error = std::current_exception();
+        }
+        failed = true;
+      }
+    }
+  };
+  const int64_t n = std::max<int64_t>(1, std::min(threads, blocks));
+  std::vector<std::thread> pool;
+  for (int64_t i = 1; i < n; ++i)
+    pool.emplace_back(work);
+  work();
+  for (auto &t : pool)
+    t.join();
+  if (error)
+    std::rethrow_exception(error);
+}
+
+} // namespace s2s::rt::data_detail

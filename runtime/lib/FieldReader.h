@@ -1,0 +1,90 @@
+//===- FieldReader.h - Samples of a split, read straight from the files -*- C++ -*-===//
+//
+// Private to libs2s_runtime. Every mode of the data loader (Loader.h) and
+// Dataset::open read field values through a FieldReader.
+//
+// Where a file's layout allows it — the field is float32 in the machine's
+// byte order, stored without filters (no compression, no shuffle) either
+// contiguously or in chunks that span whole lat-lon planes — each plane
+// (time, channel) is a run of bytes at a known place in the file, and the
+// reader copies it with pread(2) straight into the caller's buffer: no
+// HDF5 call, no lock, no intermediate copy, so reader threads run in
+// parallel. The place comes from the dataset's address (contiguous) or,
+// chunked, from the chunk's address (H5Dget_chunk_info_by_coord), looked
+// up the first time a chunk is needed and kept (the lookup holds
+// hdf5Mutex(); nothing is looked up before it is needed, so opening stays
+// independent of the data size). Every other layout (compressed, float64,
+// other byte order, chunks cutting planes, unallocated chunks) is read
+// through HDF5 under hdf5Mutex(), with at most kMaxOpen files open there.
+//
+// Values are checked finite as they arrive (checkFinite's message: file,
+// channel, time index) and, with a Normalization, normalised while still
+// in cache.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_LIB_FIELDREADER_H
+#define S2S_RUNTIME_LIB_FIELDREADER_H
+
+#include "DataIO.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace s2s::rt::data_detail {
+
+class FieldReader {
+public:
+  /// `plan` must outlive the reader. `norm` (optional, copied) normalises
+  /// what read() returns; `bytes`, if given, counts the field bytes read.
+  FieldReader(const SplitPlan &plan, std::string field,
+              const Normalization *norm = nullptr,
+              std::atomic<int64_t> *bytes = nullptr);
+  ~FieldReader();
+  FieldReader(const FieldReader &) = delete;
+  FieldReader &operator=(const FieldReader &) = delete;
+
+  /// Split samples [g, g + n) of the selected channels into `out`
+  /// ([n, C, lat, lon] row major): checked finite, normalised when the
+  /// reader has a Normalization. Thread-safe; the samples may span parts.
+  void read(int64_t g, int64_t n, float *out);
+
+  /// Whether file `f` (index into plan.files) is read with pread rather
+  /// than through HDF5.
+  bool direct(size_t f) const;
+
+  /// The whole split into `out` ([total, C, lat, lon]) by `threads`
+  /// threads, each taking blocks of about 8 MiB in turn; the first error
+  /// (in split order) is thrown after all threads stopped.
+  void readAll(float *out, int64_t threads);
+
+  /// Threads for a one-off load of a whole split: the machine's cores, at
+  /// most 8.
+  static int64_t loadThreads();
+
+private:
+  struct File;
+  File &file(size_t f);
+  void readPart(const SplitPlan::Part &part, int64_t t0, int64_t n,
+                float *out);
+  void readDirect(size_t f, int64_t t0, int64_t n, float *out);
+  void readHdf5(size_t f, int64_t t0, int64_t n, float *out);
+  int64_t chunkOffset(size_t f, int64_t t, int64_t c);
+  hid_t dataset(size_t f); ///< hdf5Mutex() held
+
+  static constexpr size_t kMaxOpen = 16;
+  const SplitPlan &plan_;
+  std::string field_;
+  Normalization norm_;
+  std::atomic<int64_t> *bytes_;
+  std::vector<std::unique_ptr<File>> files_;
+  uint64_t clock_ = 0; ///< LRU of HDF5 handles (hdf5Mutex() held)
+};
+
+} // namespace s2s::rt::data_detail
+
+#endif // S2S_RUNTIME_LIB_FIELDREADER_H
