@@ -1,7 +1,8 @@
 //===- bench_data.cpp - Samples/s and GB/s of each loader mode -------------===//
 //
 //   s2s-bench-data --data 'DIR/*.h5' --stats DIR/stats.h5 --channels a,b,c
-//                  --mode eager|lazy|stream|shared|raw [--prefetch N]
+//                  --mode eager|lazy|stream|shared|raw|raw-fresh
+//                  [--prefetch N]
 //                  [--threads N] [--buffer N] [--batches N] [--batch N]
 //                  [--window N] [--step-ms N]     (--batches 0: one epoch)
 //
@@ -17,6 +18,7 @@
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Loader.h"
 #include "s2s/runtime/Runtime.h"
+#include "s2s/runtime/Sampler.h"
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +27,8 @@
 #include <fcntl.h>
 #include <fstream>
 #include <glob.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -86,23 +90,52 @@ int main(int argc, char **argv) {
   s2s::rt::tuneAllocator();  // what a generated program does (run())
   try {
     auto t0 = Clock::now();
-    if (mode == "raw") {
+    if (mode == "raw" || mode == "raw-fresh") {
+      // raw: read(2) of every file into one 8 MiB buffer, the page cache's
+      // limit. raw-fresh: the same bytes into fresh memory (one mapping
+      // the size of the files, huge pages asked for), as any loader that
+      // keeps them must: the kernel zeroes each new page first.
       glob_t g{};
       if (glob(data.c_str(), 0, nullptr, &g) != 0)
         throw s2s::rt::Error("no files match '" + data + "'");
-      std::vector<char> buf(8 << 20);
+      const bool fresh = mode == "raw-fresh";
+      size_t total = 0;
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        struct stat st {};
+        if (::stat(g.gl_pathv[i], &st) == 0)
+          total += size_t(st.st_size);
+      }
+      char *dst = nullptr;
+      std::vector<char> buf;
+      if (fresh) {
+        void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+          throw s2s::rt::Error("cannot map " + std::to_string(total) + " bytes");
+        madvise(p, total, MADV_HUGEPAGE);
+        dst = static_cast<char *>(p);
+      } else {
+        buf.resize(8 << 20);
+      }
+      t0 = Clock::now();
       double bytes = 0;
       for (size_t i = 0; i < g.gl_pathc; ++i) {
         int fd = open(g.gl_pathv[i], O_RDONLY);
         ssize_t n;
-        while ((n = read(fd, buf.data(), buf.size())) > 0)
-          bytes += n;
+        while ((n = read(fd, fresh ? dst + size_t(bytes) : buf.data(),
+                         fresh ? std::min<size_t>(8 << 20, total - size_t(bytes))
+                               : buf.size())) > 0)
+          bytes += double(n);
         close(fd);
       }
       globfree(&g);
       double s = since(t0);
-      std::printf("raw sequential read: %.3f GB in %.2f s: %.3f GB/s\n",
+      std::printf("%s: %.3f GB in %.2f s: %.3f GB/s\n",
+                  fresh ? "raw sequential read into fresh memory"
+                        : "raw sequential read",
                   bytes / 1e9, s, bytes / 1e9 / s);
+      if (fresh)
+        munmap(dst, total);
       return 0;
     }
     const long anonBefore = statusKb("RssAnon:");
@@ -123,6 +156,10 @@ int main(int argc, char **argv) {
     }
     s2s::rt::LoaderConfig lc = s2s::rt::LoaderConfig::fromSpec(mem);
     lc.threads = threads;
+    // This rank's part of each epoch, as the training program takes it.
+    const s2s::rt::RankInfo ri = s2s::rt::rankInfo();
+    lc.rank = ri.rank;
+    lc.worldSize = ri.worldSize;
     auto loader = s2s::rt::BatchLoader::open(cfg, s2s::rt::Split::Train,
                                              window, batch, lc, 0, true, true);
     double openSeconds = since(t0);
@@ -159,8 +196,8 @@ int main(int argc, char **argv) {
     std::printf("%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s "
                 "delivered (%.3f GB/s after the first batch); open %.2f s, "
                 "first batch after %.2f s, data wait %.2f s; read %.3f GB; "
-                "rss anon %ld MB (%ld MB before opening, peak %ld MB), "
-                "shmem %ld MB; one copy %.0f MB; batch %.1f MB\n",
+                "rss anon %ld MiB (%ld MiB before opening, peak %ld MiB), "
+                "shmem %ld MiB; one copy %.0f MiB; batch %.1f MiB\n",
                 mode.c_str(), lc.describe().c_str(), samples, s, samples / s,
                 gb / s, steady, openSeconds, first, st.waitSeconds,
                 st.bytesRead / 1e9, statusKb("RssAnon:") / 1024,
@@ -169,8 +206,8 @@ int main(int argc, char **argv) {
                 double(mode == "eager" || mode == "shared"
                            ? st.residentSamples // the split's samples
                            : loader->size() + window - 1) *
-                    frameBytes / 1e6,
-                double(batch) * window * frameBytes / 1e6);
+                    frameBytes / 1048576.0,
+                double(batch) * window * frameBytes / 1048576.0);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "s2s-bench-data: error: %s\n", e.what());
     return 1;
