@@ -73,6 +73,8 @@ private:
                 float *out);
   void readDirect(size_t f, int64_t t0, int64_t n, float *out);
   void readHdf5(size_t f, int64_t t0, int64_t n, float *out);
+  /// Checks plane (t, selected channel j) of file m finite, normalises it.
+  void finishPlane(const FileMeta &m, int64_t t, int64_t j, float *p);
   int64_t chunkOffset(size_t f, int64_t t, int64_t c);
   hid_t dataset(size_t f); ///< hdf5Mutex() held
 

@@ -27,9 +27,9 @@
 //
 // Eager, shared and lazy modes give the same batches, bit for bit, as
 // Dataset::batch for the same indices. Lazy mode reads, per batch, the
-// frames its windows need (each frame once; HDF5 hyperslabs of the selected
-// channels), checks them finite (Dataset's message, naming file, channel
-// and time index) and normalises them; it caches nothing.
+// frames its windows need (each frame once, straight into the batch),
+// checks them finite (Dataset's message, naming file, channel and time
+// index) and normalises them; it caches nothing.
 //
 // Stream mode: reader threads walk this rank's windows in a seeded order
 // (a new order each pass over them) and fill the buffer; once it is full,
@@ -42,10 +42,16 @@
 // queued, whatever the data size. startEpoch(epoch, first) only resets the
 // epoch's count (the buffer is kept); resuming is not exact.
 //
+// Field values are read with pread(2) straight from the files where their
+// layout allows (float32, no compression; contiguous or chunked in whole
+// lat-lon planes: what s2s-data synth and import write by default), so
+// reader threads read in parallel; other layouts are read through HDF5.
 // HDF5 calls are serialised by one mutex of the library (Debian 12's HDF5
 // 1.10.8 reports H5is_library_threadsafe = 1, but builds without
 // --enable-threadsafe are common and even a thread-safe HDF5 runs one call
-// at a time); normalising, checking and stacking happen outside it.
+// at a time); normalising, checking and stacking happen outside it. Batch
+// tensors are reused once the consumer drops them: a loader holds its
+// split (eager, shared: one copy per node) plus about prefetch + 1 batches.
 //
 //===----------------------------------------------------------------------===//
 
