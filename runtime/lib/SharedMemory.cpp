@@ -742,6 +742,12 @@ struct SegmentAccess {
     bool stale = state == Failed;
     if (state == Filling && !ofdHeld(fd, F_RDLCK, FillLock, path))
       stale = loadState(h) == Filling || loadState(h) == Failed;
+    // Ready but held by no other process (every process that used it died,
+    // after this process's sweep): the sweep's rule, removed and loaded
+    // afresh rather than trusted. Every live holder keeps a read lock on
+    // Attach, so the upgrade succeeds only when there is none.
+    if (!stale && state == Ready && ofdLock(fd, F_WRLCK, Attach, false, path))
+      stale = true;
     if (stale) {
       if (ofdLock(fd, F_WRLCK, Attach, false, path) && sameFile(fd, path)) {
         std::string line = describeStale(path, h);
