@@ -465,6 +465,37 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
     if (H5Pget_chunk(dcpl.get(), 4, c) == 4)
       m.chunk = {int64_t(c[0]), int64_t(c[1]), int64_t(c[2]), int64_t(c[3])};
   }
+  // Deflated chunks FieldReader can inflate itself (FileMeta::deflate)?
+  if (dcpl.valid() && layout == H5D_CHUNKED && m.chunk.size() == 4 &&
+      m.chunk[2] == m.nlat && m.chunk[3] == m.nlon &&
+      H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0 &&
+      H5Pget_external_count(dcpl.get()) == 0) {
+    const int nf = H5Pget_nfilters(dcpl.get());
+    std::vector<H5Z_filter_t> ids;
+    for (int i = 0; i < nf; ++i) {
+      unsigned flags = 0, config = 0;
+      size_t nelem = 0;
+      char name[64];
+      ids.push_back(H5Pget_filter2(dcpl.get(), unsigned(i), &flags, &nelem,
+                                   nullptr, sizeof name, name, &config));
+    }
+    if (ids == std::vector<H5Z_filter_t>{H5Z_FILTER_DEFLATE}) {
+      m.deflate = true;
+      m.deflateFilter = 0;
+    } else if (ids == std::vector<H5Z_filter_t>{H5Z_FILTER_SHUFFLE,
+                                                H5Z_FILTER_DEFLATE}) {
+      m.deflate = true;
+      m.shuffleFilter = 0;
+      m.deflateFilter = 1;
+    }
+    Hid fcpl(H5Fget_create_plist(f), H5Pclose);
+    hsize_t userblock = 0;
+    // Chunk addresses and a user block: see rawFloat32 below.
+    if (m.deflate && (!fcpl.valid() ||
+                      H5Pget_userblock(fcpl.get(), &userblock) < 0 ||
+                      userblock > 0))
+      m.deflate = false;
+  }
   // Can FieldReader read the planes with pread (FileMeta::rawFloat32)?
   if (dcpl.valid() && H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0 &&
       H5Pget_nfilters(dcpl.get()) == 0 &&

@@ -54,6 +54,13 @@ struct FileMeta {
   /// external storage, contiguous (and allocated) or chunked with chunks
   /// spanning whole lat-lon planes.
   bool rawFloat32 = false;
+  /// Chunked, float32 in the machine's byte order, chunks spanning whole
+  /// lat-lon planes, compressed by HDF5's deflate filter, with its shuffle
+  /// filter before it or not and no other: FieldReader inflates the chunks
+  /// itself. The filters' places in the pipeline (bits of a chunk's filter
+  /// mask); shuffleFilter -1 without shuffle.
+  bool deflate = false;
+  int deflateFilter = -1, shuffleFilter = -1;
   int64_t userblock = 0; ///< bytes before HDF5's own (its addresses count them)
   int64_t address = -1;  ///< contiguous: file offset of the first value
 };

@@ -7,8 +7,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <thread>
@@ -18,12 +21,19 @@ namespace s2s::rt::data_detail {
 namespace {
 constexpr int64_t kUnknown = -1; ///< chunk address not looked up yet
 constexpr int64_t kHdf5 = -2;    ///< chunk not readable directly
+std::atomic<uint64_t> readerSerial{0};
 } // namespace
+
+struct FieldReader::Chunk {
+  int64_t addr = kUnknown; ///< file offset, kUnknown or kHdf5
+  int64_t size = 0;        ///< bytes stored (compressed, for deflate)
+  unsigned mask = 0;       ///< filters skipped for this chunk (bit i: i-th)
+};
 
 struct FieldReader::File {
   // Under FieldReader's fdMutex():
   int fd = -1;
-  std::vector<int64_t> chunks; ///< per chunk: file offset, kUnknown or kHdf5
+  std::vector<Chunk> chunks; ///< per chunk, filled as they are needed
   // Under hdf5Mutex():
   Hid h5file, h5ds;
   uint64_t lastUse = 0;
@@ -40,9 +50,12 @@ std::mutex &fdMutex() {
 FieldReader::FieldReader(const SplitPlan &plan, std::string field,
                          const Normalization *norm,
                          std::atomic<int64_t> *bytes)
-    : plan_(plan), field_(std::move(field)), bytes_(bytes) {
+    : plan_(plan), field_(std::move(field)), bytes_(bytes),
+      serial_(++readerSerial) {
   if (norm)
     norm_ = *norm;
+  const char *h = std::getenv("S2S_HDF5_READS");
+  hdf5Only_ = h && *h && std::string(h) != "0";
   files_.resize(plan_.files.size());
   for (auto &f : files_)
     f = std::make_unique<File>();
@@ -66,7 +79,9 @@ int64_t FieldReader::loadThreads() {
   return std::clamp<int64_t>(hw == 0 ? 1 : int64_t(hw), 1, 8);
 }
 
-bool FieldReader::direct(size_t f) const { return plan_.files[f].rawFloat32; }
+bool FieldReader::direct(size_t f) const {
+  return !hdf5Only_ && (plan_.files[f].rawFloat32 || plan_.files[f].deflate);
+}
 
 FieldReader::File &FieldReader::file(size_t f) { return *files_[f]; }
 
@@ -104,25 +119,22 @@ hid_t FieldReader::dataset(size_t f) {
   return fl.h5ds.get();
 }
 
-int64_t FieldReader::chunkOffset(size_t f, int64_t t, int64_t c) {
+FieldReader::Chunk FieldReader::chunkInfo(size_t f, int64_t t, int64_t c) {
   const FileMeta &m = plan_.files[f];
   const int64_t plane = m.nlat * m.nlon;
-  if (m.chunk.empty()) // contiguous
-    return m.address + (t * m.nc + c) * plane * int64_t(sizeof(float));
   const int64_t kt = m.chunk[0], kc = m.chunk[1];
   const int64_t nct = (m.nc + kc - 1) / kc;
   const size_t id = size_t((t / kt) * nct + c / kc);
-  const int64_t within = ((t % kt) * kc + c % kc) * plane * int64_t(sizeof(float));
   File &fl = file(f);
   {
     std::lock_guard<std::mutex> lock(fdMutex());
     if (fl.chunks.empty())
-      fl.chunks.assign(size_t(((m.nt + kt - 1) / kt) * nct), kUnknown);
-    const int64_t at = fl.chunks[id];
-    if (at != kUnknown)
-      return at == kHdf5 ? kHdf5 : at + within;
+      fl.chunks.resize(size_t(((m.nt + kt - 1) / kt) * nct));
+    if (fl.chunks[id].addr != kUnknown)
+      return fl.chunks[id];
   }
-  int64_t at = kHdf5;
+  Chunk ch;
+  ch.addr = kHdf5;
   {
     std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
     silenceHdf5();
@@ -132,15 +144,54 @@ int64_t FieldReader::chunkOffset(size_t f, int64_t t, int64_t c) {
     unsigned mask = 0;
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
+    const int64_t full = kt * kc * plane * int64_t(sizeof(float));
     if (H5Dget_chunk_info_by_coord(ds, coord, &mask, &addr, &size) >= 0 &&
-        addr != HADDR_UNDEF &&
-        int64_t(size) == kt * kc * plane * int64_t(sizeof(float)))
-      at = int64_t(addr);
+        addr != HADDR_UNDEF && size > 0 &&
+        (m.deflate || (int64_t(size) == full && mask == 0))) {
+      ch.addr = int64_t(addr);
+      ch.size = int64_t(size);
+      ch.mask = mask;
+    }
     H5Eclear2(H5E_DEFAULT);
   }
   std::lock_guard<std::mutex> lock(fdMutex());
-  fl.chunks[id] = at;
-  return at == kHdf5 ? kHdf5 : at + within;
+  fl.chunks[id] = ch;
+  return ch;
+}
+
+int64_t FieldReader::chunkOffset(size_t f, int64_t t, int64_t c) {
+  const FileMeta &m = plan_.files[f];
+  const int64_t plane = m.nlat * m.nlon;
+  if (m.chunk.empty()) // contiguous
+    return m.address + (t * m.nc + c) * plane * int64_t(sizeof(float));
+  const int64_t kt = m.chunk[0], kc = m.chunk[1];
+  const int64_t within =
+      ((t % kt) * kc + c % kc) * plane * int64_t(sizeof(float));
+  const Chunk ch = chunkInfo(f, t, c);
+  return ch.addr < 0 ? kHdf5 : ch.addr + within;
+}
+
+int FieldReader::fdOf(size_t f) {
+  const FileMeta &m = plan_.files[f];
+  {
+    std::lock_guard<std::mutex> lock(fdMutex());
+    if (file(f).fd >= 0)
+      return file(f).fd;
+  }
+  const int opened = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (opened < 0)
+    throw Error("cannot open data file '" + m.path + "': " +
+                std::strerror(errno) +
+                (errno == EMFILE ? "; raise the limit of open files "
+                                   "(ulimit -n)"
+                                 : "; was it moved or deleted while "
+                                   "training?"));
+  std::lock_guard<std::mutex> lock(fdMutex());
+  if (file(f).fd < 0)
+    file(f).fd = opened;
+  else
+    ::close(opened);
+  return file(f).fd;
 }
 
 namespace {
@@ -169,27 +220,7 @@ void FieldReader::readDirect(size_t f, int64_t t0, int64_t n, float *out) {
   const int64_t plane = m.nlat * m.nlon;
   const int64_t planeBytes = plane * int64_t(sizeof(float));
   const auto k = int64_t(plan_.chans.size());
-  int fd;
-  {
-    std::lock_guard<std::mutex> lock(fdMutex());
-    fd = file(f).fd;
-  }
-  if (fd < 0) {
-    const int opened = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (opened < 0)
-      throw Error("cannot open data file '" + m.path + "': " +
-                  std::strerror(errno) +
-                  (errno == EMFILE ? "; raise the limit of open files "
-                                     "(ulimit -n)"
-                                   : "; was it moved or deleted while "
-                                     "training?"));
-    std::lock_guard<std::mutex> lock(fdMutex());
-    if (file(f).fd < 0)
-      file(f).fd = opened;
-    else
-      ::close(opened);
-    fd = file(f).fd;
-  }
+  const int fd = fdOf(f);
   std::vector<int64_t> offs(static_cast<size_t>(k));
   for (int64_t t = t0; t < t0 + n; ++t) {
     bool ok = true;
@@ -265,10 +296,128 @@ void FieldReader::readHdf5(size_t f, int64_t t0, int64_t n, float *out) {
       finishPlane(m, t0 + t, j, out + (t * k + j) * plane);
 }
 
+namespace {
+/// The last chunk a thread decompressed, so that reads of the samples and
+/// channels it holds decompress it once. Keyed by the reader's serial
+/// number (not its address, which a later reader may reuse).
+struct ChunkCache {
+  uint64_t reader = 0;
+  size_t file = 0;
+  int64_t chunk = -1;
+  std::vector<unsigned char> packed, unpacked;
+  std::vector<float> values;
+};
+thread_local ChunkCache tlsChunk;
+} // namespace
+
+const float *FieldReader::inflateChunk(size_t f, int64_t t, int64_t c) {
+  const FileMeta &m = plan_.files[f];
+  const int64_t plane = m.nlat * m.nlon;
+  const int64_t kt = m.chunk[0], kc = m.chunk[1];
+  const int64_t nct = (m.nc + kc - 1) / kc;
+  const int64_t id = (t / kt) * nct + c / kc;
+  ChunkCache &cc = tlsChunk;
+  if (cc.reader == serial_ && cc.file == f && cc.chunk == id)
+    return cc.values.data();
+  const Chunk ch = chunkInfo(f, t, c);
+  if (ch.addr < 0)
+    return nullptr;
+  const int64_t full = kt * kc * plane * int64_t(sizeof(float));
+  auto fail = [&](const std::string &why) {
+    return Error("file '" + m.path + "': cannot read sample " +
+                 std::to_string(t) + " (" + formatTime(m.times[size_t(t)]) +
+                 ") of dataset '" + field_ + "': its chunk at offset " +
+                 std::to_string(ch.addr) + " (" + std::to_string(ch.size) +
+                 " bytes stored) " + why +
+                 " (the file may be truncated or corrupt; re-create it)");
+  };
+  cc.chunk = -1; // until the chunk below is complete
+  cc.packed.resize(size_t(ch.size));
+  int err = 0;
+  const int64_t got = readFully(fdOf(f), reinterpret_cast<char *>(cc.packed.data()),
+                                ch.size, ch.addr, err);
+  if (got != ch.size)
+    throw fail(err ? std::string("cannot be read: ") + std::strerror(err)
+                   : "is cut short: the file ends at byte " +
+                         std::to_string(ch.addr + got));
+  // Undo the pipeline last filter first: deflate, then shuffle; a filter
+  // whose mask bit is set was skipped for this chunk when it was written.
+  const bool shuffled =
+      m.shuffleFilter >= 0 && !(ch.mask & (1u << m.shuffleFilter));
+  cc.values.resize(size_t(full) / sizeof(float));
+  auto *out = reinterpret_cast<unsigned char *>(cc.values.data());
+  const std::vector<unsigned char> *bytes = &cc.packed;
+  if (!(ch.mask & (1u << m.deflateFilter))) {
+    // Straight into the values unless the shuffle is still to be undone.
+    if (shuffled)
+      cc.unpacked.resize(size_t(full));
+    unsigned char *to = shuffled ? cc.unpacked.data() : out;
+    uLongf len = uLongf(full);
+    const int rc = ::uncompress(to, &len, cc.packed.data(), uLong(ch.size));
+    if (rc != Z_OK || int64_t(len) != full)
+      throw fail(rc == Z_OK ? "inflates to " + std::to_string(len) +
+                                  " bytes, not " + std::to_string(full)
+                            : std::string("does not inflate (zlib: ") +
+                                  (rc == Z_DATA_ERROR ? "corrupt data"
+                                   : rc == Z_BUF_ERROR ? "more data than the chunk holds"
+                                                       : "error " + std::to_string(rc)) +
+                                  ")");
+    bytes = shuffled ? &cc.unpacked : nullptr;
+  } else if (ch.size != full) {
+    throw fail("holds " + std::to_string(ch.size) + " bytes, not " +
+               std::to_string(full));
+  }
+  if (!bytes) {
+    // inflated into the values already
+  } else if (shuffled) {
+    // HDF5's shuffle: byte b of every element, then byte b + 1, ...
+    const size_t n = cc.values.size();
+    const unsigned char *in = bytes->data();
+    for (size_t b = 0; b < sizeof(float); ++b)
+      for (size_t i = 0; i < n; ++i)
+        out[i * sizeof(float) + b] = in[b * n + i];
+  } else {
+    std::memcpy(out, bytes->data(), size_t(full));
+  }
+  cc.reader = serial_;
+  cc.file = f;
+  cc.chunk = id;
+  return cc.values.data();
+}
+
+void FieldReader::readDeflate(size_t f, int64_t t0, int64_t n, float *out) {
+  const FileMeta &m = plan_.files[f];
+  const int64_t plane = m.nlat * m.nlon;
+  const auto k = int64_t(plan_.chans.size());
+  const int64_t kt = m.chunk[0], kc = m.chunk[1];
+  for (int64_t t = t0; t < t0 + n; ++t) {
+    float *dst = out + (t - t0) * k * plane;
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t c = plan_.chans[size_t(j)];
+      const float *chunk = inflateChunk(f, t, c);
+      if (!chunk) { // not allocated (fill values) or odd: HDF5
+        readHdf5(f, t, 1, dst);
+        break;
+      }
+      float *p = dst + j * plane;
+      std::memcpy(p, chunk + ((t % kt) * kc + c % kc) * plane,
+                  size_t(plane) * sizeof(float));
+      finishPlane(m, t, j, p);
+      if (bytes_)
+        *bytes_ += plane * int64_t(sizeof(float));
+    }
+  }
+}
+
 void FieldReader::readPart(const SplitPlan::Part &part, int64_t t0, int64_t n,
                            float *out) {
-  if (direct(part.file))
+  const FileMeta &m = plan_.files[part.file];
+  if (hdf5Only_)
+    readHdf5(part.file, t0, n, out);
+  else if (m.rawFloat32)
     readDirect(part.file, t0, n, out);
+  else if (m.deflate)
+    readDeflate(part.file, t0, n, out);
   else
     readHdf5(part.file, t0, n, out);
 }

@@ -13,9 +13,21 @@
 // chunked, from the chunk's address (H5Dget_chunk_info_by_coord), looked
 // up the first time a chunk is needed and kept (the lookup holds
 // hdf5Mutex(); nothing is looked up before it is needed, so opening stays
-// independent of the data size). Every other layout (compressed, float64,
-// other byte order, chunks cutting planes, unallocated chunks) is read
-// through HDF5 under hdf5Mutex(), with at most kMaxOpen files open there.
+// independent of the data size). Chunks compressed by HDF5's deflate
+// filter (with or without shuffle before it: what `s2s-data import
+// --deflate` and most writers use) are read the same way and inflated with
+// zlib by the reading thread, so decompression runs in parallel too
+// (HDF5 would decompress one chunk at a time under its lock). Every other
+// layout (other filters, float64, other byte order, chunks cutting planes,
+// unallocated chunks) is read through HDF5 under hdf5Mutex(), with at
+// most kMaxOpen files open there. S2S_HDF5_READS=1 sends every read
+// through HDF5 (a comparison, or a way around a file system where pread
+// misbehaves).
+//
+// A reading thread keeps the last chunk it inflated (its stored and its
+// inflated bytes, twice the latter with shuffle), so the samples and
+// channels of one chunk inflate it once. `bytes` counts field values as
+// read (uncompressed), whichever way they were read.
 //
 // Values are checked finite as they arrive (checkFinite's message: file,
 // channel, time index) and, with a Normalization, normalised while still
@@ -53,8 +65,8 @@ public:
   /// reader has a Normalization. Thread-safe; the samples may span parts.
   void read(int64_t g, int64_t n, float *out);
 
-  /// Whether file `f` (index into plan.files) is read with pread rather
-  /// than through HDF5.
+  /// Whether file `f` (index into plan.files) is read with pread (and, if
+  /// deflated, decompressed here) rather than through HDF5.
   bool direct(size_t f) const;
 
   /// The whole split into `out` ([total, C, lat, lon]) by `threads`
@@ -67,8 +79,16 @@ public:
   static int64_t loadThreads();
 
 private:
+  struct Chunk;
   struct File;
   File &file(size_t f);
+  int fdOf(size_t f);
+  Chunk chunkInfo(size_t f, int64_t t, int64_t c);
+  /// The values of the deflated chunk holding (t, c), decompressed by this
+  /// thread (kept until it needs another); nullptr when only HDF5 can read
+  /// it (not allocated).
+  const float *inflateChunk(size_t f, int64_t t, int64_t c);
+  void readDeflate(size_t f, int64_t t0, int64_t n, float *out);
   void readPart(const SplitPlan::Part &part, int64_t t0, int64_t n,
                 float *out);
   void readDirect(size_t f, int64_t t0, int64_t n, float *out);
@@ -84,6 +104,8 @@ private:
   Normalization norm_;
   std::atomic<int64_t> *bytes_;
   std::vector<std::unique_ptr<File>> files_;
+  uint64_t serial_;        ///< this reader's number (thread caches' key)
+  bool hdf5Only_ = false;  ///< S2S_HDF5_READS=1: every read through HDF5
   uint64_t clock_ = 0; ///< LRU of HDF5 handles (hdf5Mutex() held)
 };
 

@@ -6,9 +6,10 @@
 // endian, float64, a user block, unallocated chunks), values that name
 // their own place. Each is read by Dataset::open (the eager path) and by a
 // lazy BatchLoader, for a subset of channels out of file order, and must
-// equal what H5Dread gives; the layouts FieldReader reads with pread are
-// those FileMeta::rawFloat32 says, and a file cut short under a running
-// lazy loader is an error naming it.
+// equal what H5Dread gives, through FieldReader's own reads and with
+// S2S_HDF5_READS=1; the layouts it reads with pread (and inflates) are those
+// FileMeta says, and a file cut short under a running lazy loader, or a
+// corrupt compressed chunk, is an error naming the file and sample.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +28,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -75,6 +77,9 @@ float valueAt(int file, int64_t t, int64_t c, int64_t y, int64_t x) {
   return float(file * 10000 + t * 1000 + c * 100 + y * 10 + x) * 0.5f;
 }
 
+/// How FieldReader reads a layout.
+enum class Access { Raw, Inflate, Hdf5 };
+
 struct Layout {
   std::string name;
   std::vector<hsize_t> chunk; ///< empty: contiguous
@@ -82,7 +87,8 @@ struct Layout {
   hid_t type = H5T_IEEE_F32LE;
   hsize_t userblock = 0;
   std::vector<int64_t> skip; ///< samples never written (chunked: unallocated)
-  bool direct = true;        ///< FieldReader reads it with pread
+  Access access = Access::Raw;
+  bool shuffle = false;      ///< with deflate
 };
 
 /// One file of the layout: /fields [NT, NC, NLAT, NLON], /time, channels.
@@ -97,6 +103,8 @@ void writeFile(const std::string &path, const Layout &l, int file) {
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   if (!l.chunk.empty()) {
     H5Pset_chunk(dcpl, 4, l.chunk.data());
+    if (l.shuffle)
+      H5Pset_shuffle(dcpl);
     if (l.deflate)
       H5Pset_deflate(dcpl, 4);
   }
@@ -157,31 +165,34 @@ std::vector<float> hdf5Plane(const std::string &path, int64_t t, int64_t c) {
 }
 
 std::vector<Layout> layouts() {
+  using A = Access;
+  const hid_t f32 = H5T_IEEE_F32LE;
+  const std::vector<hsize_t> sample = {1, NC, NLAT, NLON};
   std::vector<Layout> l;
-  l.push_back({"contiguous", {}, false, H5T_IEEE_F32LE, 0, {}, true});
-  l.push_back({"sample-chunks", {1, NC, NLAT, NLON}, false, H5T_IEEE_F32LE,
-               0, {}, true});
-  l.push_back({"channel-chunks", {1, 1, NLAT, NLON}, false, H5T_IEEE_F32LE,
-               0, {}, true});
+  l.push_back({"contiguous", {}, false, f32, 0, {}, A::Raw});
+  l.push_back({"sample-chunks", sample, false, f32, 0, {}, A::Raw});
+  l.push_back({"channel-chunks", {1, 1, NLAT, NLON}, false, f32, 0, {}, A::Raw});
   // 2 samples x 2 channels a chunk: edge chunks in time (5 = 2+2+1) and
   // channel (3 = 2+1).
-  l.push_back({"block-chunks", {2, 2, NLAT, NLON}, false, H5T_IEEE_F32LE, 0,
-               {}, true});
-  l.push_back({"user-block", {}, false, H5T_IEEE_F32LE, 512, {}, true});
+  l.push_back({"block-chunks", {2, 2, NLAT, NLON}, false, f32, 0, {}, A::Raw});
+  l.push_back({"user-block", {}, false, f32, 512, {}, A::Raw});
   // Chunk addresses and a user block: HDF5 releases disagree, so HDF5.
-  l.push_back({"user-block-chunks", {1, 1, NLAT, NLON}, false, H5T_IEEE_F32LE,
-               1024, {}, false});
+  l.push_back({"user-block-chunks", {1, 1, NLAT, NLON}, false, f32, 1024, {},
+               A::Hdf5});
   // Samples 1 and 3 never written: their chunks are not allocated and
   // hold the fill value (0), which only HDF5 knows.
-  l.push_back({"unallocated", {1, NC, NLAT, NLON}, false, H5T_IEEE_F32LE, 0,
-               {1, 3}, true});
-  l.push_back({"half-planes", {1, NC, 2, NLON}, false, H5T_IEEE_F32LE, 0, {},
-               false});
-  l.push_back({"deflate", {1, NC, NLAT, NLON}, true, H5T_IEEE_F32LE, 0, {},
-               false});
-  l.push_back({"big-endian", {}, false, H5T_IEEE_F32BE, 0, {}, false});
-  l.push_back({"float64", {1, NC, NLAT, NLON}, false, H5T_IEEE_F64LE, 0, {},
-               false});
+  l.push_back({"unallocated", sample, false, f32, 0, {1, 3}, A::Raw});
+  l.push_back({"half-planes", {1, NC, 2, NLON}, false, f32, 0, {}, A::Hdf5});
+  l.push_back({"deflate", sample, true, f32, 0, {}, A::Inflate});
+  l.push_back({"shuffle-deflate", sample, true, f32, 0, {}, A::Inflate, true});
+  l.push_back({"shuffle-deflate-blocks", {2, 2, NLAT, NLON}, true, f32, 0, {},
+               A::Inflate, true});
+  l.push_back({"deflate-unallocated", {1, 1, NLAT, NLON}, true, f32, 0, {2},
+               A::Inflate, true});
+  l.push_back({"deflate-half-planes", {1, NC, 2, NLON}, true, f32, 0, {},
+               A::Hdf5});
+  l.push_back({"big-endian", {}, false, H5T_IEEE_F32BE, 0, {}, A::Hdf5});
+  l.push_back({"float64", sample, false, H5T_IEEE_F64LE, 0, {}, A::Hdf5});
   return l;
 }
 
@@ -207,8 +218,13 @@ TEST(FieldReader, EveryLayoutReadsWhatHdf5Reads) {
       writeFile(paths.back(), l, file);
     }
     const dd::FileMeta meta = dd::readMeta(paths[0], "fields");
-    EXPECT_EQ(meta.rawFloat32, l.direct);
+    EXPECT_EQ(meta.rawFloat32, l.access == Access::Raw);
+    EXPECT_EQ(meta.deflate, l.access == Access::Inflate);
     EXPECT_EQ(meta.userblock, int64_t(l.userblock));
+    // Through FieldReader's own reads, then through HDF5 alone.
+    for (const char *hdf5Only : {"0", "1"}) {
+    SCOPED_TRACE(std::string("S2S_HDF5_READS=") + hdf5Only);
+    ::setenv("S2S_HDF5_READS", hdf5Only, 1);
 
     const rt::DataConfig cfg = config(dir);
     const rt::Dataset ds = rt::Dataset::open(cfg, rt::Split::Train, 1);
@@ -242,6 +258,52 @@ TEST(FieldReader, EveryLayoutReadsWhatHdf5Reads) {
         EXPECT_EQ(want[1], skipped ? 0.f : valueAt(file, t, chans[j], 0, 1));
       }
     }
+    }
+    ::unsetenv("S2S_HDF5_READS");
+  }
+}
+
+TEST(FieldReader, ACorruptCompressedChunkIsNamed) {
+  TempDir tmp;
+  Layout l{"deflate", {1, NC, NLAT, NLON}, true, H5T_IEEE_F32LE, 0, {},
+           Access::Inflate, true};
+  fs::create_directories(tmp / "d");
+  const std::string path = tmp / "d/2000.h5";
+  writeFile(path, l, 0);
+  // Sample 2's chunk: its compressed bytes overwritten in the middle.
+  haddr_t addr = 0;
+  hsize_t size = 0;
+  {
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "fields", H5P_DEFAULT);
+    const hsize_t coord[4] = {2, 0, 0, 0};
+    unsigned mask = 0;
+    ASSERT_GE(H5Dget_chunk_info_by_coord(ds, coord, &mask, &addr, &size), 0);
+    H5Dclose(ds);
+    H5Fclose(f);
+  }
+  ASSERT_GT(size, 8u);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(addr + size / 2));
+    const std::string junk(size / 4, '\x5a');
+    f.write(junk.data(), std::streamsize(junk.size()));
+  }
+  rt::LoaderConfig lc;
+  lc.mode = rt::LoaderConfig::Mode::Lazy;
+  lc.prefetch = 0;
+  auto lazy = rt::BatchLoader::open(config(tmp / "d"), rt::Split::Train, 1, 1,
+                                    lc, 0, false, false);
+  EXPECT_NO_THROW(lazy->fetch({1}));
+  try {
+    lazy->fetch({2});
+    ADD_FAILURE() << "no error";
+  } catch (const rt::Error &e) {
+    const std::string msg = e.what();
+    std::printf("  [message] %s\n", msg.c_str());
+    EXPECT_NE(msg.find("file '" + path + "'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("sample 2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("corrupt"), std::string::npos) << msg;
   }
 }
 
@@ -290,7 +352,7 @@ TEST(FieldReader, NaNFoundByAnyThreadIsTheFirstInSplitOrder) {
   // NaN in two samples far apart: whichever thread meets one first, the
   // error names the earlier.
   TempDir tmp;
-  Layout l{"contiguous", {}, false, H5T_IEEE_F32LE, 0, {}, true};
+  Layout l{"contiguous", {}, false, H5T_IEEE_F32LE, 0, {}, Access::Raw};
   fs::create_directories(tmp / "d");
   const std::string path = tmp / "d/2000.h5";
   writeFile(path, l, 0);
@@ -326,7 +388,7 @@ TEST(FieldReader, NaNFoundByAnyThreadIsTheFirstInSplitOrder) {
 
 TEST(FieldReader, AFileCutShortUnderALazyLoaderIsNamed) {
   TempDir tmp;
-  Layout l{"contiguous", {}, false, H5T_IEEE_F32LE, 0, {}, true};
+  Layout l{"contiguous", {}, false, H5T_IEEE_F32LE, 0, {}, Access::Raw};
   fs::create_directories(tmp / "d");
   for (int file = 0; file < 2; ++file)
     writeFile(tmp / ("d/" + std::to_string(2000 + file) + ".h5"), l, file);

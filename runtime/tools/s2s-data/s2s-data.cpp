@@ -105,9 +105,8 @@ const char *kImportUsage =
     "  --out DIR             output folder (created if needed)\n"
     "  --variables LIST      channels in order: variables (t: all its levels)\n"
     "                        or single levels (t850); default all variables\n"
-    "  --deflate N           gzip level 1-9 (default 0: none; training reads\n"
-    "                        uncompressed files with pread, in parallel, and\n"
-    "                        compressed ones through HDF5, one at a time)\n"
+    "  --deflate N           gzip level 1-9 with shuffle (default 0: none;\n"
+    "                        training inflates chunks in its reader threads)\n"
     "  --chunking MODE       auto, sample or channel (default auto: a whole\n"
     "                        sample per chunk up to 64 MiB, else a channel)\n"
     "  --fill X              replace missing values by X (default: an error)\n";
