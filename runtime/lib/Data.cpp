@@ -522,6 +522,36 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
     if (userblock > 0 && layout == H5D_CHUNKED)
       m.rawFloat32 = false;
   }
+  if (!m.rawFloat32 && !m.deflate) {
+    // Why the loader's own reads leave this file to HDF5.
+    auto ub = [&] {
+      Hid fcpl(H5Fget_create_plist(f), H5Pclose);
+      hsize_t u = 0;
+      return fcpl.valid() && H5Pget_userblock(fcpl.get(), &u) >= 0 ? u : 0;
+    };
+    const bool native = H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0;
+    if (m.typeName != "float32")
+      m.hdf5Why = m.typeName + " values";
+    else if (!native)
+      m.hdf5Why = "float32 values in the other byte order";
+    else if (dcpl.valid() && H5Pget_external_count(dcpl.get()) > 0)
+      m.hdf5Why = "values in external files";
+    else if (layout == H5D_CONTIGUOUS)
+      m.hdf5Why = "no values written";
+    else if (layout == H5D_CHUNKED && m.chunk.size() == 4 &&
+             (m.chunk[2] != m.nlat || m.chunk[3] != m.nlon))
+      m.hdf5Why = "chunks [" + std::to_string(m.chunk[0]) + ", " +
+                  std::to_string(m.chunk[1]) + ", " +
+                  std::to_string(m.chunk[2]) + ", " +
+                  std::to_string(m.chunk[3]) +
+                  "] that cut the lat-lon planes";
+    else if (layout == H5D_CHUNKED && ub() > 0)
+      m.hdf5Why = "a user block before chunked values";
+    else if (layout == H5D_CHUNKED)
+      m.hdf5Why = "filters other than deflate and shuffle";
+    else
+      m.hdf5Why = "a compact or virtual layout";
+  }
   H5Eclear2(H5E_DEFAULT);
 
   auto chans = readStringsAttr(ds.get(), "channels", fieldWhere);

@@ -62,6 +62,8 @@ struct FileMeta {
   bool deflate = false;
   int deflateFilter = -1, shuffleFilter = -1;
   int64_t userblock = 0; ///< bytes before HDF5's own (its addresses count them)
+  /// Neither of the above: why HDF5 reads this file ("float64 values").
+  std::string hdf5Why;
   int64_t address = -1;  ///< contiguous: file offset of the first value
 };
 

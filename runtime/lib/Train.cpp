@@ -648,6 +648,25 @@ int Run::run() {
               (long long)(valid ? valid->size() : 0),
               valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str(),
               lc.describe().c_str());
+  if (const auto slow = trainLoader->hdf5Files();
+      !slow.empty() && slow.front().second == "S2S_HDF5_READS is set") {
+    std::printf("note: S2S_HDF5_READS is set: every file of data set '%s' "
+                "is read through HDF5, one read at a time\n",
+                dc.name.c_str());
+  } else if (!slow.empty()) {
+    std::string list;
+    for (size_t i = 0; i < slow.size() && i < 3; ++i)
+      list += std::string(i ? ", " : "") + "'" + slow[i].first + "' (" +
+              slow[i].second + ")";
+    if (slow.size() > 3)
+      list += ", ...";
+    std::printf("note: %zu of %zu files of data set '%s' are read through "
+                "HDF5, one read at a time: %s; the loader reads float32 "
+                "files, uncompressed or deflated, chunked in whole lat-lon "
+                "planes, in parallel (s2s-data import writes them)\n",
+                slow.size(), trainLoader->files().size(), dc.name.c_str(),
+                list.c_str());
+  }
   std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
               "%s; out %s\n",
               P.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",

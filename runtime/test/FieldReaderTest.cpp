@@ -227,6 +227,26 @@ TEST(FieldReader, EveryLayoutReadsWhatHdf5Reads) {
     ::setenv("S2S_HDF5_READS", hdf5Only, 1);
 
     const rt::DataConfig cfg = config(dir);
+    {
+      // What the training program's note lists: the files HDF5 reads.
+      rt::LoaderConfig lc;
+      lc.mode = rt::LoaderConfig::Mode::Lazy;
+      auto loader = rt::BatchLoader::open(cfg, rt::Split::Train, 1, 1, lc, 0,
+                                          false, false);
+      const auto slow = loader->hdf5Files();
+      if (l.access == Access::Hdf5 || std::string(hdf5Only) == "1") {
+        ASSERT_EQ(slow.size(), 2u);
+        EXPECT_EQ(slow[0].first, paths[0]);
+        EXPECT_FALSE(slow[0].second.empty());
+        if (std::string(hdf5Only) == "1")
+          EXPECT_EQ(slow[0].second, "S2S_HDF5_READS is set");
+        else
+          std::printf("  [hdf5] %s: %s\n", l.name.c_str(),
+                      slow[0].second.c_str());
+      } else {
+        EXPECT_TRUE(slow.empty()) << slow[0].second;
+      }
+    }
     const rt::Dataset ds = rt::Dataset::open(cfg, rt::Split::Train, 1);
     ASSERT_EQ(ds.size(), 2 * NT);
     rt::LoaderConfig lc;

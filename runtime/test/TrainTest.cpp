@@ -663,6 +663,26 @@ TEST(Train, GridThatDoesNotFitTheModel) {
       << r.err;
 }
 
+TEST(Train, SaysWhenTheDataIsReadThroughHdf5) {
+  // synthesize()'s files are read by the loader's threads: no note. With
+  // S2S_HDF5_READS every read goes through HDF5, and the banner says so.
+  Result fast = runHere(tinyProgram(), {"--out", freshDir("reads-fast"),
+                                        "--epochs", "1", "--steps", "1",
+                                        "--no-maps"});
+  EXPECT_EQ(fast.status, 0) << fast.err;
+  EXPECT_EQ(fast.out.find("read through HDF5"), std::string::npos) << fast.out;
+  ::setenv("S2S_HDF5_READS", "1", 1);
+  Result slow = runHere(tinyProgram(), {"--out", freshDir("reads-hdf5"),
+                                        "--epochs", "1", "--steps", "1",
+                                        "--no-maps"});
+  ::unsetenv("S2S_HDF5_READS");
+  EXPECT_EQ(slow.status, 0) << slow.err;
+  EXPECT_NE(slow.out.find("note: S2S_HDF5_READS is set: every file of data "
+                          "set '"),
+            std::string::npos)
+      << slow.out;
+}
+
 TEST(Train, ParameterCountMismatchIsAnInternalError) {
   rt::Program p = tinyProgram();
   p.expectedParameters = 85;

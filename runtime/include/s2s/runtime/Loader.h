@@ -67,6 +67,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace s2s::rt {
@@ -148,6 +149,11 @@ public:
   virtual torch::Tensor mean() const = 0;
   virtual torch::Tensor stddev() const = 0;
   virtual const std::vector<std::string> &files() const = 0;
+  /// The files whose values go through HDF5, one read at a time, rather
+  /// than the loader's own parallel reads, each with why ("float64
+  /// values", "chunks [...] that cut the lat-lon planes", "S2S_HDF5_READS
+  /// is set"); empty when every file is read in parallel.
+  virtual std::vector<std::pair<std::string, std::string>> hdf5Files() const = 0;
 };
 
 } // namespace s2s::rt
