@@ -47,7 +47,12 @@
 #include "s2s/runtime/Error.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -260,11 +265,12 @@ double bilinear(const Grid &g, const std::vector<double> &q, double lam,
          ti * ((1 - tj) * at(i1, j0) + tj * at(i1, j1));
 }
 
-/// Stencils for sub-step h of the gridded angular velocities (al, ap).
+/// Stencils for sub-step h of the gridded angular velocities (al, ap), rows
+/// [i0, i1) (s.pts already sized to the grid).
 void windStencil(const Grid &g, double h, const std::vector<double> &al,
-                 const std::vector<double> &ap, Stencil &s) {
-  s.pts.resize(size_t(g.n));
-  for (int64_t i = 0; i < g.nlat; ++i)
+                 const std::vector<double> &ap, Stencil &s, int64_t i0,
+                 int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i)
     for (int64_t j = 0; j < g.nlon; ++j) {
       const size_t k = size_t(i * g.nlon + j);
       const double lam = g.lon[j], phi = g.lat[i];
@@ -346,7 +352,44 @@ struct Diffusion {
 
 struct Tracer {
   std::vector<double> q, eq;
+  std::vector<double> tmp, tmp2; ///< this tracer's scratch (parallel sub-steps)
 };
+
+/// Runs jobs[0..n) on up to the machine's cores (the calling thread is one
+/// of them). Each job touches only its own field and scratch, so the result
+/// is the same, bit for bit, whatever the number of threads.
+void runJobs(const std::vector<std::function<void()>> &jobs) {
+  static const size_t cores =
+      std::max<size_t>(1, std::thread::hardware_concurrency());
+  const size_t n = std::min(cores, jobs.size());
+  if (n <= 1) {
+    for (const auto &j : jobs)
+      j();
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex m;
+  auto work = [&] {
+    for (size_t i; (i = next++) < jobs.size();) {
+      try {
+        jobs[i]();
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m);
+        if (!error)
+          error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < n; ++i)
+    pool.emplace_back(work);
+  work();
+  for (auto &t : pool)
+    t.join();
+  if (error)
+    std::rethrow_exception(error);
+}
 
 class Atmosphere {
 public:
@@ -413,10 +456,14 @@ public:
         t.q[size_t(k)] = t.eq[size_t(k)] + 0.3 * D * anomaly[size_t(k)];
       }
       tracerOf_.push_back(int(c));
+      t.tmp.resize(size_t(g.n));
+      t.tmp2.resize(size_t(g.n));
       tracers_.push_back(std::move(t));
     }
     tmp_.resize(size_t(g.n));
     tmp2_.resize(size_t(g.n));
+    tmpV_.resize(size_t(g.n));
+    tmp2V_.resize(size_t(g.n));
     if (wind_) {
       // Background angular velocities; the perturbation's are added each
       // sub-step (its zonal part over cos(lat), floored near the poles).
@@ -457,10 +504,11 @@ public:
   }
 
 private:
-  void transport(std::vector<double> &q, const Stencil &st) {
-    advect(g_, st, q, tmp_);
-    q.swap(tmp_);
-    diff_->apply(g_, q, tmp2_);
+  void transport(std::vector<double> &q, const Stencil &st,
+                 std::vector<double> &tmp, std::vector<double> &tmp2) const {
+    advect(g_, st, q, tmp);
+    q.swap(tmp);
+    diff_->apply(g_, q, tmp2);
   }
 
   /// Poles included as grid rows (odd nlat): one value per polar row.
@@ -486,11 +534,25 @@ private:
           al_[k] = bgL_[k] + up_[k] * invCos_[size_t(i)];
           ap_[k] = bgP_[k] + vp_[k] / kRadius;
         }
-      windStencil(g_, h, al_, ap_, windStencil_);
+    }
+    // The tracers' stencil (from the wind at the sub-step's start, al_ and
+    // ap_) and the wind's own transport, side by side.
+    std::vector<std::function<void()>> first;
+    if (wind_ && !tracers_.empty()) {
+      windStencil_.pts.resize(size_t(g_.n));
+      constexpr int64_t kParts = 4;
+      for (int64_t p = 0; p < kParts; ++p)
+        first.push_back([this, h, p] {
+          windStencil(g_, h, al_, ap_, windStencil_, g_.nlat * p / kParts,
+                      g_.nlat * (p + 1) / kParts);
+        });
     }
     if (wind_) {
-      transport(up_, stencil_);
-      transport(vp_, stencil_);
+      first.push_back([&] { transport(up_, stencil_, tmp_, tmp2_); });
+      first.push_back([&] { transport(vp_, stencil_, tmpV_, tmp2V_); });
+    }
+    runJobs(first);
+    if (wind_) {
       for (int64_t i = 0; i < g_.nlat; ++i) {
         const double th = kInertial * std::sin(g_.lat[i]) * h;
         const double c = std::cos(th), s = std::sin(th);
@@ -508,23 +570,27 @@ private:
       poleRows(up_);
       poleRows(vp_);
     }
-    for (Tracer &t : tracers_) {
-      if (wind_) {
-        // The perturbation wind is divergent and the scheme advective: a
-        // global fixer (as semi-Lagrangian climate models have) keeps the
-        // area mean, which the background flow alone keeps by itself.
-        const double before = g_.mean(t.q);
-        transport(t.q, windStencil_);
-        const double fix = before - g_.mean(t.q);
-        for (double &v : t.q)
-          v += fix;
-      } else {
-        transport(t.q, stencil_);
-      }
-      for (int64_t k = 0; k < g_.n; ++k)
-        t.q[size_t(k)] -= h * kRelax * (t.q[size_t(k)] - t.eq[size_t(k)]);
-      poleRows(t.q);
-    }
+    // The tracers are independent of each other: one job each.
+    std::vector<std::function<void()>> jobs;
+    for (Tracer &t : tracers_)
+      jobs.push_back([this, &t, h] {
+        if (wind_) {
+          // The perturbation wind is divergent and the scheme advective: a
+          // global fixer (as semi-Lagrangian climate models have) keeps the
+          // area mean, which the background flow alone keeps by itself.
+          const double before = g_.mean(t.q);
+          transport(t.q, windStencil_, t.tmp, t.tmp2);
+          const double fix = before - g_.mean(t.q);
+          for (double &v : t.q)
+            v += fix;
+        } else {
+          transport(t.q, stencil_, t.tmp, t.tmp2);
+        }
+        for (int64_t k = 0; k < g_.n; ++k)
+          t.q[size_t(k)] -= h * kRelax * (t.q[size_t(k)] - t.eq[size_t(k)]);
+        poleRows(t.q);
+      });
+    runJobs(jobs);
   }
 
   const SynthConfig &cfg_;
@@ -533,7 +599,7 @@ private:
   double h_ = 0;
   Stencil stencil_, windStencil_;
   std::unique_ptr<Diffusion> diff_;
-  std::vector<double> U_, V_, up_, vp_, tmp_, tmp2_;
+  std::vector<double> U_, V_, up_, vp_, tmp_, tmp2_, tmpV_, tmp2V_;
   std::vector<double> bgL_, bgP_, invCos_, al_, ap_;
   int iu_ = -1, iv_ = -1;
   bool wind_ = false;
