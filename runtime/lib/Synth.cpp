@@ -35,6 +35,11 @@
 // random (initial and equilibrium fields) comes from std::mt19937_64
 // seeded by hash(seed, channel name).
 //
+// Within a sub-step the tracers, the wind's two components and rows of the
+// tracers' stencil are independent jobs run on the machine's cores, each
+// on its own field and scratch: the bytes do not depend on the number of
+// cores.
+//
 // The integration runs on continuously across the year files: the first
 // sample of year Y+1 is one step after the last sample of year Y, even
 // though the time stamps jump to January 1.
