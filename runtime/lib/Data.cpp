@@ -495,6 +495,17 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
                       H5Pget_userblock(fcpl.get(), &userblock) < 0 ||
                       userblock > 0))
       m.deflate = false;
+    // Each reader thread keeps the chunk it inflated: bounded by
+    // kMaxInflatedChunk; larger chunks go through HDF5, one at a time.
+    const int64_t chunkBytes = m.chunk[0] * m.chunk[1] * m.chunk[2] *
+                               m.chunk[3] * int64_t(sizeof(float));
+    if (m.deflate && chunkBytes > FileMeta::kMaxInflatedChunk) {
+      m.deflate = false;
+      m.hdf5Why = "deflated chunks of " + std::to_string(chunkBytes >> 20) +
+                  " MiB (over " +
+                  std::to_string(FileMeta::kMaxInflatedChunk >> 20) +
+                  " MiB, which the loader's threads would each keep)";
+    }
   }
   // Can FieldReader read the planes with pread (FileMeta::rawFloat32)?
   if (dcpl.valid() && H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0 &&
@@ -522,7 +533,7 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
     if (userblock > 0 && layout == H5D_CHUNKED)
       m.rawFloat32 = false;
   }
-  if (!m.rawFloat32 && !m.deflate) {
+  if (!m.rawFloat32 && !m.deflate && m.hdf5Why.empty()) {
     // Why the loader's own reads leave this file to HDF5.
     auto ub = [&] {
       Hid fcpl(H5Fget_create_plist(f), H5Pclose);

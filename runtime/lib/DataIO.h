@@ -61,6 +61,8 @@ struct FileMeta {
   /// mask); shuffleFilter -1 without shuffle.
   bool deflate = false;
   int deflateFilter = -1, shuffleFilter = -1;
+  /// Deflated chunks larger than this (inflated) are left to HDF5.
+  static constexpr int64_t kMaxInflatedChunk = int64_t(64) << 20;
   int64_t userblock = 0; ///< bytes before HDF5's own (its addresses count them)
   /// Neither of the above: why HDF5 reads this file ("float64 values").
   std::string hdf5Why;

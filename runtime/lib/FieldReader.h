@@ -26,7 +26,9 @@
 //
 // A reading thread keeps the last chunk it inflated (its stored and its
 // inflated bytes, twice the latter with shuffle), so the samples and
-// channels of one chunk inflate it once. `bytes` counts field values as
+// channels of one chunk inflate it once; chunks over 64 MiB inflated
+// (FileMeta::kMaxInflatedChunk) are left to HDF5 so that this stays
+// bounded. s2s-data import never writes chunks over 64 MiB. `bytes` counts field values as
 // read (uncompressed), whichever way they were read.
 //
 // Values are checked finite as they arrive (checkFinite's message: file,

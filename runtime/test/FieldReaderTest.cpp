@@ -283,6 +283,41 @@ TEST(FieldReader, EveryLayoutReadsWhatHdf5Reads) {
   }
 }
 
+TEST(FieldReader, HugeDeflatedChunksAreLeftToHdf5) {
+  // 17 samples of a 1024x1024 plane a chunk: 68 MiB inflated, over what a
+  // reader thread may keep. Nothing written: the layout is what counts.
+  TempDir tmp;
+  const std::string path = tmp / "big.h5";
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hsize_t d[4] = {17, 1, 1024, 1024};
+  hid_t sp = H5Screate_simple(4, d, nullptr);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 4, d);
+  H5Pset_deflate(dcpl, 1);
+  hid_t ds = H5Dcreate2(f, "fields", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl,
+                        H5P_DEFAULT);
+  dd::writeStringsAttr(ds, "channels", {"a"});
+  const hsize_t nt = 17;
+  hid_t tsp = H5Screate_simple(1, &nt, nullptr);
+  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT,
+                        H5P_DEFAULT, H5P_DEFAULT);
+  std::vector<int64_t> times;
+  for (int64_t t = 0; t < 17; ++t)
+    times.push_back(kT0 + t * 3600);
+  H5Dwrite(td, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, times.data());
+  H5Dclose(td);
+  H5Sclose(tsp);
+  H5Dclose(ds);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  H5Fclose(f);
+  const dd::FileMeta m = dd::readMeta(path, "fields");
+  EXPECT_FALSE(m.deflate);
+  EXPECT_FALSE(m.rawFloat32);
+  EXPECT_EQ(m.hdf5Why, "deflated chunks of 68 MiB (over 64 MiB, which the "
+                       "loader's threads would each keep)");
+}
+
 TEST(FieldReader, ACorruptCompressedChunkIsNamed) {
   TempDir tmp;
   Layout l{"deflate", {1, NC, NLAT, NLON}, true, H5T_IEEE_F32LE, 0, {},
