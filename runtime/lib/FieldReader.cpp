@@ -2,6 +2,8 @@
 
 #include "FieldReader.h"
 
+#include "Parallel.h"
+
 #include "s2s/runtime/Error.h"
 
 #include <fcntl.h>
@@ -13,7 +15,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <thread>
 
 namespace s2s::rt::data_detail {
@@ -438,44 +439,11 @@ void FieldReader::readAll(float *out, int64_t threads) {
   const int64_t frame = plan_.frame(), total = plan_.total;
   const int64_t block = std::max<int64_t>(
       1, (int64_t(8) << 20) / (frame * int64_t(sizeof(float))));
-  const int64_t blocks = (total + block - 1) / block;
-  std::atomic<int64_t> nextBlock{0};
-  std::atomic<bool> failed{false};
-  std::mutex m;
-  int64_t errorBlock = blocks;
-  std::exception_ptr error;
-  auto work = [&] {
-    for (;;) {
-      if (failed.load())
-        return;
-      const int64_t b = nextBlock++;
-      if (b >= blocks)
-        return;
-      const int64_t g = b * block, n = std::min(block, total - g);
-      try {
-        read(g, n, out + g * frame);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(m);
-        // Blocks are claimed in order, so every block before b was claimed
-        // and finishes: the smallest failing block is the first error in
-        // split order, whatever the threads' timing.
-        if (b < errorBlock) {
-          errorBlock = b;
-          error = std::current_exception();
-        }
-        failed = true;
-      }
-    }
-  };
-  const int64_t n = std::max<int64_t>(1, std::min(threads, blocks));
-  std::vector<std::thread> pool;
-  for (int64_t i = 1; i < n; ++i)
-    pool.emplace_back(work);
-  work();
-  for (auto &t : pool)
-    t.join();
-  if (error)
-    std::rethrow_exception(error);
+  // The first error in split order is the one thrown (parallelFor).
+  detail::parallelFor((total + block - 1) / block, threads, [&](int64_t b) {
+    const int64_t g = b * block;
+    read(g, std::min(block, total - g), out + g * frame);
+  });
 }
 
 } // namespace s2s::rt::data_detail

@@ -49,20 +49,18 @@
 #include "s2s/runtime/Data.h"
 
 #include "DataIO.h"
+#include "Parallel.h"
 #include "s2s/runtime/Error.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <functional>
-#include <mutex>
-#include <thread>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 namespace s2s::rt {
 
@@ -360,40 +358,14 @@ struct Tracer {
   std::vector<double> tmp, tmp2; ///< this tracer's scratch (parallel sub-steps)
 };
 
-/// Runs jobs[0..n) on up to the machine's cores (the calling thread is one
-/// of them). Each job touches only its own field and scratch, so the result
+/// Runs the jobs on the machine's cores (the calling thread is one of
+/// them). Each job touches only its own field and scratch, so the result
 /// is the same, bit for bit, whatever the number of threads.
 void runJobs(const std::vector<std::function<void()>> &jobs) {
-  static const size_t cores =
-      std::max<size_t>(1, std::thread::hardware_concurrency());
-  const size_t n = std::min(cores, jobs.size());
-  if (n <= 1) {
-    for (const auto &j : jobs)
-      j();
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex m;
-  auto work = [&] {
-    for (size_t i; (i = next++) < jobs.size();) {
-      try {
-        jobs[i]();
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(m);
-        if (!error)
-          error = std::current_exception();
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < n; ++i)
-    pool.emplace_back(work);
-  work();
-  for (auto &t : pool)
-    t.join();
-  if (error)
-    std::rethrow_exception(error);
+  static const int64_t cores =
+      std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  detail::parallelFor(int64_t(jobs.size()), cores,
+                      [&](int64_t i) { jobs[size_t(i)](); });
 }
 
 class Atmosphere {
