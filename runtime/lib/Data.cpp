@@ -465,103 +465,76 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
     if (H5Pget_chunk(dcpl.get(), 4, c) == 4)
       m.chunk = {int64_t(c[0]), int64_t(c[1]), int64_t(c[2]), int64_t(c[3])};
   }
-  // Deflated chunks FieldReader can inflate itself (FileMeta::deflate)?
-  if (dcpl.valid() && layout == H5D_CHUNKED && m.chunk.size() == 4 &&
-      m.chunk[2] == m.nlat && m.chunk[3] == m.nlon &&
-      H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0 &&
-      H5Pget_external_count(dcpl.get()) == 0) {
-    const int nf = H5Pget_nfilters(dcpl.get());
-    std::vector<H5Z_filter_t> ids;
-    for (int i = 0; i < nf; ++i) {
+  // How FieldReader reads this file itself (FileMeta::rawFloat32, deflate)
+  // or why it leaves it to HDF5 (hdf5Why): one look at the type, layout,
+  // filters and user block.
+  {
+    hsize_t userblock = 0;
+    Hid fcpl(H5Fget_create_plist(f), H5Pclose);
+    const bool described = dcpl.valid() && fcpl.valid() &&
+                           H5Pget_userblock(fcpl.get(), &userblock) >= 0;
+    m.userblock = int64_t(userblock);
+    std::vector<H5Z_filter_t> filters;
+    for (int i = 0, n = described ? H5Pget_nfilters(dcpl.get()) : 0; i < n;
+         ++i) {
       unsigned flags = 0, config = 0;
       size_t nelem = 0;
       char name[64];
-      ids.push_back(H5Pget_filter2(dcpl.get(), unsigned(i), &flags, &nelem,
-                                   nullptr, sizeof name, name, &config));
+      filters.push_back(H5Pget_filter2(dcpl.get(), unsigned(i), &flags,
+                                       &nelem, nullptr, sizeof name, name,
+                                       &config));
     }
-    if (ids == std::vector<H5Z_filter_t>{H5Z_FILTER_DEFLATE}) {
-      m.deflate = true;
-      m.deflateFilter = 0;
-    } else if (ids == std::vector<H5Z_filter_t>{H5Z_FILTER_SHUFFLE,
-                                                H5Z_FILTER_DEFLATE}) {
-      m.deflate = true;
-      m.shuffleFilter = 0;
-      m.deflateFilter = 1;
-    }
-    Hid fcpl(H5Fget_create_plist(f), H5Pclose);
-    hsize_t userblock = 0;
-    // Chunk addresses and a user block: see rawFloat32 below.
-    if (m.deflate && (!fcpl.valid() ||
-                      H5Pget_userblock(fcpl.get(), &userblock) < 0 ||
-                      userblock > 0))
-      m.deflate = false;
-    // Each reader thread keeps the chunk it inflated: bounded by
-    // kMaxInflatedChunk; larger chunks go through HDF5, one at a time.
-    const int64_t chunkBytes = m.chunk[0] * m.chunk[1] * m.chunk[2] *
-                               m.chunk[3] * int64_t(sizeof(float));
-    if (m.deflate && chunkBytes > FileMeta::kMaxInflatedChunk) {
-      m.deflate = false;
-      m.hdf5Why = "deflated chunks of " + std::to_string(chunkBytes >> 20) +
-                  " MiB (over " +
-                  std::to_string(FileMeta::kMaxInflatedChunk >> 20) +
-                  " MiB, which the loader's threads would each keep)";
-    }
-  }
-  // Can FieldReader read the planes with pread (FileMeta::rawFloat32)?
-  if (dcpl.valid() && H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0 &&
-      H5Pget_nfilters(dcpl.get()) == 0 &&
-      H5Pget_external_count(dcpl.get()) == 0) {
-    if (layout == H5D_CONTIGUOUS) {
+    const std::vector<H5Z_filter_t> deflate = {H5Z_FILTER_DEFLATE},
+                                    shuffleDeflate = {H5Z_FILTER_SHUFFLE,
+                                                      H5Z_FILTER_DEFLATE};
+    if (m.typeName != "float32") {
+      m.hdf5Why = m.typeName + " values";
+    } else if (H5Tequal(type.get(), H5T_NATIVE_FLOAT) <= 0) {
+      m.hdf5Why = "float32 values in the other byte order";
+    } else if (!described) {
+      m.hdf5Why = "a layout HDF5 does not describe";
+    } else if (H5Pget_external_count(dcpl.get()) > 0) {
+      m.hdf5Why = "values in external files";
+    } else if (layout == H5D_CONTIGUOUS) {
+      // H5Dget_offset counts a user block: no special case here.
       const haddr_t a = H5Dget_offset(ds.get());
-      if (a != HADDR_UNDEF) {
+      if (a == HADDR_UNDEF) {
+        m.hdf5Why = "no values written";
+      } else {
         m.address = int64_t(a);
         m.rawFloat32 = true;
       }
-    } else if (layout == H5D_CHUNKED && m.chunk.size() == 4 &&
-               m.chunk[2] == m.nlat && m.chunk[3] == m.nlon) {
-      m.rawFloat32 = true;
-    }
-    Hid fcpl(H5Fget_create_plist(f), H5Pclose);
-    hsize_t userblock = 0;
-    if (m.rawFloat32 &&
-        (!fcpl.valid() || H5Pget_userblock(fcpl.get(), &userblock) < 0))
-      m.rawFloat32 = false;
-    m.userblock = int64_t(userblock);
-    // H5Dget_offset counts a user block, and HDF5 1.10's chunk addresses do
-    // not (later releases changed that): chunked files with one go through
-    // HDF5 rather than trust either.
-    if (userblock > 0 && layout == H5D_CHUNKED)
-      m.rawFloat32 = false;
-  }
-  if (!m.rawFloat32 && !m.deflate && m.hdf5Why.empty()) {
-    // Why the loader's own reads leave this file to HDF5.
-    auto ub = [&] {
-      Hid fcpl(H5Fget_create_plist(f), H5Pclose);
-      hsize_t u = 0;
-      return fcpl.valid() && H5Pget_userblock(fcpl.get(), &u) >= 0 ? u : 0;
-    };
-    const bool native = H5Tequal(type.get(), H5T_NATIVE_FLOAT) > 0;
-    if (m.typeName != "float32")
-      m.hdf5Why = m.typeName + " values";
-    else if (!native)
-      m.hdf5Why = "float32 values in the other byte order";
-    else if (dcpl.valid() && H5Pget_external_count(dcpl.get()) > 0)
-      m.hdf5Why = "values in external files";
-    else if (layout == H5D_CONTIGUOUS)
-      m.hdf5Why = "no values written";
-    else if (layout == H5D_CHUNKED && m.chunk.size() == 4 &&
-             (m.chunk[2] != m.nlat || m.chunk[3] != m.nlon))
+    } else if (layout != H5D_CHUNKED) {
+      m.hdf5Why = "a compact or virtual layout";
+    } else if (m.chunk.size() != 4) {
+      m.hdf5Why = "chunk dimensions HDF5 does not describe";
+    } else if (m.chunk[2] != m.nlat || m.chunk[3] != m.nlon) {
       m.hdf5Why = "chunks [" + std::to_string(m.chunk[0]) + ", " +
                   std::to_string(m.chunk[1]) + ", " +
                   std::to_string(m.chunk[2]) + ", " +
                   std::to_string(m.chunk[3]) +
                   "] that cut the lat-lon planes";
-    else if (layout == H5D_CHUNKED && ub() > 0)
+    } else if (userblock > 0) {
+      // HDF5 1.10's chunk addresses do not count a user block (later
+      // releases changed that): rather than trust either, HDF5 reads.
       m.hdf5Why = "a user block before chunked values";
-    else if (layout == H5D_CHUNKED)
+    } else if (filters.empty()) {
+      m.rawFloat32 = true;
+    } else if (filters != deflate && filters != shuffleDeflate) {
       m.hdf5Why = "filters other than deflate and shuffle";
-    else
-      m.hdf5Why = "a compact or virtual layout";
+    } else if (const int64_t bytes = m.chunk[0] * m.chunk[1] * m.chunk[2] *
+                                     m.chunk[3] * int64_t(sizeof(float));
+               bytes > FileMeta::kMaxInflatedChunk) {
+      // Each reader thread keeps the chunk it inflated.
+      m.hdf5Why = "deflated chunks of " + std::to_string(bytes >> 20) +
+                  " MiB (over " +
+                  std::to_string(FileMeta::kMaxInflatedChunk >> 20) +
+                  " MiB, which the loader's threads would each keep)";
+    } else {
+      m.deflate = true;
+      m.shuffleFilter = filters == shuffleDeflate ? 0 : -1;
+      m.deflateFilter = filters == shuffleDeflate ? 1 : 0;
+    }
   }
   H5Eclear2(H5E_DEFAULT);
 
@@ -970,22 +943,6 @@ Normalization loadNormalization(const DataConfig &cfg,
     }
   }
   return n;
-}
-
-void normalizeSamples(const Normalization &norm, int64_t n, int64_t C,
-                      int64_t plane, float *data) {
-  if (!norm.apply)
-    return;
-  for (int64_t c = 0; c < C; ++c) {
-    // Dataset: samples.sub_(mean.to(float)).div_(std.to(float)).
-    const auto a = static_cast<float>(norm.a[size_t(c)]);
-    const auto b = static_cast<float>(norm.b[size_t(c)]);
-    for (int64_t t = 0; t < n; ++t) {
-      float *p = data + (t * C + c) * plane;
-      for (int64_t i = 0; i < plane; ++i)
-        p[i] = (p[i] - a) / b;
-    }
-  }
 }
 
 const SplitPlan::Part &SplitPlan::partOf(int64_t g) const {

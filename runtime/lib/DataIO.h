@@ -153,11 +153,6 @@ struct Normalization {
 };
 Normalization loadNormalization(const DataConfig &cfg,
                                 const std::vector<std::string> &names);
-/// (x - a) / b in float32 per channel over `n` samples of `plan`'s shape
-/// [n, C, lat, lon]: the same IEEE operations as Dataset's torch sub_/div_,
-/// so the same bits.
-void normalizeSamples(const Normalization &norm, int64_t n, int64_t C,
-                      int64_t plane, float *data);
 /// The first sample of each window of `window` frames `step` apart inside
 /// the split (no gap in time); throws Dataset's error when there is none.
 std::vector<int64_t> windowStarts(const SplitPlan &plan, int64_t window);

@@ -52,11 +52,9 @@ FieldReader::FieldReader(const SplitPlan &plan, std::string field,
                          const Normalization *norm,
                          std::atomic<int64_t> *bytes)
     : plan_(plan), field_(std::move(field)), bytes_(bytes),
-      serial_(++readerSerial) {
+      serial_(++readerSerial), hdf5Only_(hdf5ReadsForced()) {
   if (norm)
     norm_ = *norm;
-  const char *h = std::getenv("S2S_HDF5_READS");
-  hdf5Only_ = h && *h && std::string(h) != "0";
   files_.resize(plan_.files.size());
   for (auto &f : files_)
     f = std::make_unique<File>();
@@ -80,8 +78,9 @@ int64_t FieldReader::loadThreads() {
   return std::clamp<int64_t>(hw == 0 ? 1 : int64_t(hw), 1, 8);
 }
 
-bool FieldReader::direct(size_t f) const {
-  return !hdf5Only_ && (plan_.files[f].rawFloat32 || plan_.files[f].deflate);
+bool hdf5ReadsForced() {
+  const char *h = std::getenv("S2S_HDF5_READS");
+  return h && *h && std::string(h) != "0";
 }
 
 FieldReader::File &FieldReader::file(size_t f) { return *files_[f]; }

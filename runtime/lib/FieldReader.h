@@ -51,6 +51,14 @@
 
 namespace s2s::rt::data_detail {
 
+/// S2S_HDF5_READS is set (and not 0): every read goes through HDF5.
+bool hdf5ReadsForced();
+/// Whether a FieldReader reads file `m` itself (pread, deflated chunks
+/// inflated by its threads) rather than through HDF5.
+inline bool readsItself(const FileMeta &m) {
+  return !hdf5ReadsForced() && (m.rawFloat32 || m.deflate);
+}
+
 class FieldReader {
 public:
   /// `plan` must outlive the reader. `norm` (optional, copied) normalises
@@ -66,10 +74,6 @@ public:
   /// ([n, C, lat, lon] row major): checked finite, normalised when the
   /// reader has a Normalization. Thread-safe; the samples may span parts.
   void read(int64_t g, int64_t n, float *out);
-
-  /// Whether file `f` (index into plan.files) is read with pread (and, if
-  /// deflated, decompressed here) rather than through HDF5.
-  bool direct(size_t f) const;
 
   /// The whole split into `out` ([total, C, lat, lon]) by `threads`
   /// threads, each taking blocks of about 8 MiB in turn; the first error
@@ -107,7 +111,7 @@ private:
   std::atomic<int64_t> *bytes_;
   std::vector<std::unique_ptr<File>> files_;
   uint64_t serial_;        ///< this reader's number (thread caches' key)
-  bool hdf5Only_ = false;  ///< S2S_HDF5_READS=1: every read through HDF5
+  bool hdf5Only_;          ///< hdf5ReadsForced() when made
   uint64_t clock_ = 0; ///< LRU of HDF5 handles (hdf5Mutex() held)
 };
 

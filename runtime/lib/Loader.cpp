@@ -321,11 +321,10 @@ public:
   }
   std::vector<std::pair<std::string, std::string>> hdf5Files() const override {
     std::vector<std::pair<std::string, std::string>> out;
-    const char *h = std::getenv("S2S_HDF5_READS");
-    const bool all = h && *h && std::string(h) != "0";
     for (const FileMeta &f : core_.plan.files)
-      if (all || !(f.rawFloat32 || f.deflate))
-        out.emplace_back(f.path, all ? "S2S_HDF5_READS is set" : f.hdf5Why);
+      if (!readsItself(f))
+        out.emplace_back(f.path, hdf5ReadsForced() ? "S2S_HDF5_READS is set"
+                                                   : f.hdf5Why);
     return out;
   }
   const LoaderConfig &config() const override { return config_; }
