@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "s2s/runtime/Data.h"
+
+#include "TestSupport.h"
 #include "s2s/runtime/Error.h"
 
 #include <gtest/gtest.h>
@@ -30,35 +32,9 @@ using s2s::rt::SynthConfig;
 
 namespace {
 
-fs::path buildDir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec && exe.parent_path().filename() == "bin")
-    return exe.parent_path().parent_path();
-  return fs::current_path();
-}
-
-/// A fresh folder build/test-tmp/<suite>.<test>-<pid>, removed at the end.
-class TempDir {
-public:
-  TempDir() {
-    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = buildDir() / "test-tmp" /
-            (std::string(info->test_suite_name()) + "." + info->name() + "-" +
-             std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string &s) const { return (path_ / s).string(); }
-  std::string str() const { return path_.string(); }
-
-private:
-  fs::path path_;
-};
+using s2s_test::buildDir;
+using s2s_test::expectError;
+using s2s_test::TempDir;
 
 SynthConfig small(const std::string &dir, uint64_t seed = 0) {
   SynthConfig c;
@@ -145,26 +121,6 @@ void poke(const std::string &path, const char *name,
   H5Sclose(sp);
   H5Dclose(ds);
   H5Fclose(file);
-}
-
-/// Runs `f`, expects an s2s::rt::Error whose message contains every one of
-/// `parts`; returns the message.
-std::string expectError(const std::function<void()> &f,
-                        const std::vector<std::string> &parts) {
-  try {
-    f();
-  } catch (const s2s::rt::Error &e) {
-    const std::string msg = e.what();
-    for (const auto &p : parts)
-      EXPECT_NE(msg.find(p), std::string::npos)
-          << "message: " << msg << "\nlacks: " << p;
-    return msg;
-  } catch (const std::exception &e) {
-    ADD_FAILURE() << "not an s2s::rt::Error: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
 }
 
 DataConfig config(const std::string &dir) {

@@ -15,9 +15,11 @@
 
 #include "DataIO.h"
 #include "FieldReader.h"
+#include "Parallel.h"
 #include "s2s/runtime/Data.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Loader.h"
+#include "TestSupport.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -25,12 +27,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -39,35 +44,8 @@ namespace dd = s2s::rt::data_detail;
 
 namespace {
 
-fs::path buildDir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec && exe.parent_path().filename() == "bin")
-    return exe.parent_path().parent_path();
-  return fs::current_path();
-}
-
-class TempDir {
-public:
-  TempDir() {
-    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = buildDir() / "test-tmp" /
-            (std::string(info->test_suite_name()) + "." + info->name() + "-" +
-             std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string &s) const {
-    return (path_ / s).string();
-  }
-
-private:
-  fs::path path_;
-};
+using s2s_test::expectError;
+using s2s_test::TempDir;
 
 constexpr int64_t NT = 5, NC = 3, NLAT = 4, NLON = 6;
 constexpr int64_t kT0 = 946684800; // 2000-01-01
@@ -350,16 +328,10 @@ TEST(FieldReader, ACorruptCompressedChunkIsNamed) {
   auto lazy = rt::BatchLoader::open(config(tmp / "d"), rt::Split::Train, 1, 1,
                                     lc, 0, false, false);
   EXPECT_NO_THROW(lazy->fetch({1}));
-  try {
-    lazy->fetch({2});
-    ADD_FAILURE() << "no error";
-  } catch (const rt::Error &e) {
-    const std::string msg = e.what();
-    std::printf("  [message] %s\n", msg.c_str());
-    EXPECT_NE(msg.find("file '" + path + "'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("sample 2"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("corrupt"), std::string::npos) << msg;
-  }
+  const std::string msg = expectError([&] { lazy->fetch({2}); },
+                                      {"file '" + path + "'", "sample 2",
+                                       "corrupt"});
+  std::printf("  [message] %s\n", msg.c_str());
 }
 
 TEST(FieldReader, ParallelReadOfAWholeSplitEqualsOneThread) {
@@ -403,9 +375,38 @@ TEST(FieldReader, ParallelReadOfAWholeSplitEqualsOneThread) {
             0);
 }
 
-TEST(FieldReader, NaNFoundByAnyThreadIsTheFirstInSplitOrder) {
-  // NaN in two samples far apart: whichever thread meets one first, the
-  // error names the earlier.
+TEST(ParallelFor, TheErrorThrownIsTheFirstInIndexOrder) {
+  // Index 3 fails late, index 40 at once: another thread meets 40 first,
+  // and still 3's error is the one thrown; nothing is claimed after a
+  // failure, and every index before 3 ran.
+  for (int rep = 0; rep < 3; ++rep) {
+    std::atomic<int> ran{0};
+    std::vector<std::atomic<bool>> done(64);
+    try {
+      s2s::rt::detail::parallelFor(64, 4, [&](int64_t i) {
+        ++ran;
+        done[size_t(i)] = true;
+        if (i == 3) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          throw std::runtime_error("three");
+        }
+        if (i == 40)
+          throw std::runtime_error("forty");
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      });
+      ADD_FAILURE() << "no error";
+    } catch (const std::runtime_error &e) {
+      EXPECT_STREQ(e.what(), "three");
+    }
+    for (int i = 0; i <= 3; ++i)
+      EXPECT_TRUE(done[size_t(i)]) << i;
+    EXPECT_LT(ran.load(), 64) << "indices were claimed after the failure";
+  }
+}
+
+TEST(FieldReader, NaNInTwoSamplesNamesTheEarlier) {
+  // NaN in samples 1 and 4; the error names sample 1 (readAll's order of
+  // errors across threads is parallelFor's, tested above).
   TempDir tmp;
   Layout l{"contiguous", {}, false, H5T_IEEE_F32LE, 0, {}, Access::Raw};
   fs::create_directories(tmp / "d");
@@ -429,15 +430,8 @@ TEST(FieldReader, NaNFoundByAnyThreadIsTheFirstInSplitOrder) {
   const dd::SplitPlan plan = dd::planSplit(cfg, rt::Split::Train, 1);
   std::vector<float> out(size_t(plan.total * plan.frame()));
   for (int rep = 0; rep < 5; ++rep) {
-    try {
-      dd::FieldReader(plan, "fields").readAll(out.data(), 4);
-      ADD_FAILURE() << "no error";
-    } catch (const rt::Error &e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find("channel 'c' has NaN at time index 1"),
-                std::string::npos)
-          << msg;
-    }
+    expectError([&] { dd::FieldReader(plan, "fields").readAll(out.data(), 4); },
+                {"channel 'c' has NaN at time index 1"});
   }
 }
 
@@ -461,15 +455,9 @@ TEST(FieldReader, AFileCutShortUnderALazyLoaderIsNamed) {
   const int64_t end =
       meta.address + (3 * NC * NLAT * NLON) * int64_t(sizeof(float));
   ASSERT_EQ(::truncate(cut.c_str(), off_t(end)), 0);
-  try {
-    lazy->fetch({NT + 4});
-    ADD_FAILURE() << "no error";
-  } catch (const rt::Error &e) {
-    const std::string msg = e.what();
-    std::printf("  [message] %s\n", msg.c_str());
-    EXPECT_NE(msg.find("file '" + cut + "'"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("sample 4"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
-  }
+  const std::string msg = expectError([&] { lazy->fetch({NT + 4}); },
+                                      {"file '" + cut + "'", "sample 4",
+                                       "truncated"});
+  std::printf("  [message] %s\n", msg.c_str());
   EXPECT_NO_THROW(lazy->fetch({1}));
 }

@@ -15,6 +15,8 @@
 #include "s2s/runtime/Program.h"
 #include "s2s/runtime/Sampler.h"
 
+#include "TestSupport.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -50,13 +52,7 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-fs::path buildDir() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec && exe.parent_path().filename() == "bin")
-    return exe.parent_path().parent_path();
-  return fs::current_path();
-}
+using s2s_test::buildDir;
 
 const fs::path &root() {
   static const fs::path p = buildDir() / "test-tmp" /
