@@ -20,6 +20,7 @@
 #include "s2s/runtime/Program.h"
 #include "s2s/runtime/Sampler.h"
 
+#include "FieldReader.h"
 #include "Progress.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -649,7 +650,7 @@ int Run::run() {
               valid ? yearsText(dc.valid).c_str() : "none", gridText.c_str(),
               lc.describe().c_str());
   if (const auto slow = trainLoader->hdf5Files();
-      !slow.empty() && slow.front().second == "S2S_HDF5_READS is set") {
+      !slow.empty() && data_detail::hdf5ReadsForced()) {
     std::printf("note: S2S_HDF5_READS is set: every file of data set '%s' "
                 "is read through HDF5, one read at a time\n",
                 dc.name.c_str());
