@@ -1393,6 +1393,16 @@ void Sema::checkDataSpecifics(DataDecl &data) {
   if (const Entry *split = data.find("split"))
     if (auto *rec = dyn_cast<RecordLit>(split->value.get()))
       for (RecordField &f : rec->fields) {
+        if (!llvm::is_contained({"train", "valid", "test"}, f.key.name)) {
+          std::string best = DiagnosticEngine::closestMatch(
+              f.key.name, {"train", "valid", "test"});
+          diags.error(f.key.range,
+                      "unknown split '" + f.key.name + "'" +
+                          (best.empty() ? "; the splits are train, valid "
+                                          "and test"
+                                        : "; did you mean '" + best + "'?"));
+          continue;
+        }
         const Type *t = f.value->type;
         if (t && !t->is(Type::Kind::Range) && !t->is(Type::Kind::Int) &&
             !t->is(Type::Kind::Error))

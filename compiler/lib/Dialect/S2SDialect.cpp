@@ -9,6 +9,7 @@ using namespace s2s;
 #include "s2s/Dialect/S2SOpsDialect.cpp.inc"
 
 void S2SDialect::initialize() {
+  registerAttributes();
   addOperations<
 #define GET_OP_LIST
 #include "s2s/Dialect/S2SOps.cpp.inc"

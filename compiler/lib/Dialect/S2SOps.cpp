@@ -124,8 +124,9 @@ LogicalResult needRank(Operation *op, RankedTensorType t, int64_t rank,
                          << layout << ", got " << shapeStr(t.getShape());
 }
 
-const StringRef kPadModes[] = {"zeros", "circular", "reflect", "replicate"};
-const StringRef kActivations[] = {"gelu", "relu", "silu", "tanh", "sigmoid"};
+ParameterInit ones() { return {InitKind::ones, 0.0, 0.0}; }
+ParameterInit zeros() { return {InitKind::zeros, 0.0, 0.0}; }
+ParameterInit fanIn(int64_t fan) { return ParameterInit::fanIn(fan); }
 
 } // namespace
 
@@ -183,9 +184,6 @@ LogicalResult MulOp::inferShapes() { return inferBroadcast(*this); }
 LogicalResult DivOp::inferShapes() { return inferBroadcast(*this); }
 LogicalResult NegOp::inferShapes() { return sameAsInput(*this); }
 
-LogicalResult ActivationOp::verify() {
-  return checkOneOf(*this, "kind", getKind(), kActivations);
-}
 LogicalResult ActivationOp::inferShapes() { return sameAsInput(*this); }
 
 LogicalResult SoftmaxOp::verify() {
@@ -210,9 +208,6 @@ LogicalResult DropPathOp::inferShapes() { return sameAsInput(*this); }
 //===----------------------------------------------------------------------===//
 
 LogicalResult LinearOp::verify() {
-  if (getActivation())
-    if (failed(checkOneOf(*this, "activation", *getActivation(), kActivations)))
-      return failure();
   return checkPositive(*this, "out", getOut());
 }
 LogicalResult LinearOp::inferShapes() {
@@ -230,9 +225,10 @@ LogicalResult LinearOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto t = ranked(getInput());
   if (!t || t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
     return failure();
-  params.push_back({"weight", {t.getShape().back(), getOut()}});
+  int64_t in = t.getShape().back();
+  params.push_back({"weight", {in, getOut()}, fanIn(in)});
   if (getBias())
-    params.push_back({"bias", {getOut()}});
+    params.push_back({"bias", {getOut()}, fanIn(in)});
   return success();
 }
 
@@ -240,11 +236,8 @@ LogicalResult Conv2dOp::verify() {
   if (failed(checkPositive(*this, "out", getOut())) ||
       failed(checkPair(*this, "kernel", getKernel(), 1)) ||
       failed(checkPair(*this, "stride", getStride(), 1)) ||
-      failed(checkPair(*this, "padding", getPadding(), 0)) ||
-      failed(checkOneOf(*this, "pad_mode", getPadMode(), kPadModes)))
+      failed(checkPair(*this, "padding", getPadding(), 0)))
     return failure();
-  if (getActivation())
-    return checkOneOf(*this, "activation", *getActivation(), kActivations);
   return success();
 }
 LogicalResult Conv2dOp::inferShapes() {
@@ -274,10 +267,10 @@ LogicalResult Conv2dOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto t = ranked(getInput());
   if (!t || t.getRank() != 4 || t.isDynamicDim(1))
     return failure();
-  params.push_back(
-      {"weight", {getOut(), t.getDimSize(1), getKernel()[0], getKernel()[1]}});
+  int64_t in = t.getDimSize(1), k0 = getKernel()[0], k1 = getKernel()[1];
+  params.push_back({"weight", {getOut(), in, k0, k1}, fanIn(in * k0 * k1)});
   if (getBias())
-    params.push_back({"bias", {getOut()}});
+    params.push_back({"bias", {getOut()}, fanIn(in * k0 * k1)});
   return success();
 }
 
@@ -292,8 +285,8 @@ LayerNormOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto t = ranked(getInput());
   if (!t || t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
     return failure();
-  params.push_back({"weight", {t.getShape().back()}});
-  params.push_back({"bias", {t.getShape().back()}});
+  params.push_back({"weight", {t.getShape().back()}, ones()});
+  params.push_back({"bias", {t.getShape().back()}, zeros()});
   return success();
 }
 
@@ -319,8 +312,8 @@ GroupNormOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto t = ranked(getInput());
   if (!t || t.getRank() < 2 || t.isDynamicDim(1))
     return failure();
-  params.push_back({"weight", {t.getDimSize(1)}});
-  params.push_back({"bias", {t.getDimSize(1)}});
+  params.push_back({"weight", {t.getDimSize(1)}, ones()});
+  params.push_back({"bias", {t.getDimSize(1)}, zeros()});
   return success();
 }
 
@@ -350,11 +343,11 @@ AttentionOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   if (!t || t.getRank() != 3 || t.isDynamicDim(2))
     return failure();
   int64_t e = t.getDimSize(2);
-  params.push_back({"qkv.weight", {e, 3 * e}});
+  params.push_back({"qkv.weight", {e, 3 * e}, fanIn(e)});
   if (getQkvBias())
-    params.push_back({"qkv.bias", {3 * e}});
-  params.push_back({"proj.weight", {e, e}});
-  params.push_back({"proj.bias", {e}});
+    params.push_back({"qkv.bias", {3 * e}, fanIn(e)});
+  params.push_back({"proj.weight", {e, e}, fanIn(e)});
+  params.push_back({"proj.bias", {e}, fanIn(e)});
   return success();
 }
 
@@ -386,12 +379,12 @@ CrossAttentionOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
       c.isDynamicDim(2))
     return failure();
   int64_t e = t.getDimSize(2), ce = c.getDimSize(2);
-  params.push_back({"q.weight", {e, e}});
-  params.push_back({"q.bias", {e}});
-  params.push_back({"kv.weight", {ce, 2 * e}});
-  params.push_back({"kv.bias", {2 * e}});
-  params.push_back({"proj.weight", {e, e}});
-  params.push_back({"proj.bias", {e}});
+  params.push_back({"q.weight", {e, e}, fanIn(e)});
+  params.push_back({"q.bias", {e}, fanIn(e)});
+  params.push_back({"kv.weight", {ce, 2 * e}, fanIn(ce)});
+  params.push_back({"kv.bias", {2 * e}, fanIn(ce)});
+  params.push_back({"proj.weight", {e, e}, fanIn(e)});
+  params.push_back({"proj.bias", {e}, fanIn(e)});
   return success();
 }
 
@@ -424,9 +417,9 @@ PatchEmbedOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto t = ranked(getInput());
   if (!t || t.getRank() != 4 || t.isDynamicDim(1))
     return failure();
-  params.push_back(
-      {"weight", {getEmbed(), t.getDimSize(1), getPatch()[0], getPatch()[1]}});
-  params.push_back({"bias", {getEmbed()}});
+  int64_t c = t.getDimSize(1), p0 = getPatch()[0], p1 = getPatch()[1];
+  params.push_back({"weight", {getEmbed(), c, p0, p1}, fanIn(c * p0 * p1)});
+  params.push_back({"bias", {getEmbed()}, fanIn(c * p0 * p1)});
   return success();
 }
 
@@ -491,10 +484,11 @@ LogicalResult Afno2dOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   if (!t || t.getRank() != 4 || t.isDynamicDim(3))
     return failure();
   int64_t nb = getBlocks(), bs = t.getDimSize(3) / nb;
-  params.push_back({"w1", {2, nb, bs, bs}});
-  params.push_back({"b1", {2, nb, bs}});
-  params.push_back({"w2", {2, nb, bs, bs}});
-  params.push_back({"b2", {2, nb, bs}});
+  ParameterInit normal{InitKind::normal, 0.02, 0.0};
+  params.push_back({"w1", {2, nb, bs, bs}, normal});
+  params.push_back({"b1", {2, nb, bs}, normal});
+  params.push_back({"w2", {2, nb, bs, bs}, normal});
+  params.push_back({"b2", {2, nb, bs}, normal});
   return success();
 }
 
@@ -531,25 +525,68 @@ GraphMessageOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
     return failure();
   int64_t d = n.getDimSize(2), de = ef.getDimSize(2), h = getHidden(),
           o = getOut();
-  params.push_back({"msg.fc1.weight", {2 * d + de, h}});
-  params.push_back({"msg.fc1.bias", {h}});
-  params.push_back({"msg.fc2.weight", {h, o}});
-  params.push_back({"msg.fc2.bias", {o}});
-  params.push_back({"node.fc1.weight", {d + o, h}});
-  params.push_back({"node.fc1.bias", {h}});
-  params.push_back({"node.fc2.weight", {h, o}});
-  params.push_back({"node.fc2.bias", {o}});
+  params.push_back({"msg.fc1.weight", {2 * d + de, h}, fanIn(2 * d + de)});
+  params.push_back({"msg.fc1.bias", {h}, fanIn(2 * d + de)});
+  params.push_back({"msg.fc2.weight", {h, o}, fanIn(h)});
+  params.push_back({"msg.fc2.bias", {o}, fanIn(h)});
+  params.push_back({"node.fc1.weight", {d + o, h}, fanIn(d + o)});
+  params.push_back({"node.fc1.bias", {h}, fanIn(d + o)});
+  params.push_back({"node.fc2.weight", {h, o}, fanIn(h)});
+  params.push_back({"node.fc2.bias", {o}, fanIn(h)});
   return success();
 }
 
 LogicalResult ParamOp::verify() {
-  return checkOneOf(*this, "init", getInit(),
-                    {"normal", "trunc_normal", "uniform", "zeros", "ones",
-                     "constant"});
+  size_t most = 0;
+  switch (getInit()) {
+  case InitKind::normal:
+  case InitKind::uniform:
+    most = 2;
+    break;
+  case InitKind::trunc_normal:
+  case InitKind::constant:
+    most = 1;
+    break;
+  case InitKind::zeros:
+  case InitKind::ones:
+    break;
+  case InitKind::fan_in:
+    return emitOpError() << "'fan_in' is a layer's initialiser; a param "
+                            "takes normal, trunc_normal, uniform, zeros, "
+                            "ones or constant";
+  }
+  if (getInitArgs().size() > most)
+    return emitOpError() << "initialiser '" << stringifyInitKind(getInit())
+                         << "' takes at most " << most << " numbers, got "
+                         << getInitArgs().size();
+  return success();
 }
 LogicalResult ParamOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto t = cast<RankedTensorType>(getType());
-  params.push_back({"", SmallVector<int64_t>(t.getShape())});
+  ArrayRef<double> args = getInitArgs();
+  auto arg = [&](size_t i, double dflt) {
+    return i < args.size() ? args[i] : dflt;
+  };
+  // The prelude's defaults: normal(std 0.02, mean 0), trunc_normal(std
+  // 0.02), uniform(-0.1, 0.1), constant(0).
+  ParameterInit init{getInit(), 0.0, 0.0};
+  switch (getInit()) {
+  case InitKind::normal:
+  case InitKind::trunc_normal:
+    init.a = arg(0, 0.02);
+    init.b = arg(1, 0.0);
+    break;
+  case InitKind::uniform:
+    init.a = arg(0, -0.1);
+    init.b = arg(1, 0.1);
+    break;
+  case InitKind::constant:
+    init.a = arg(0, 0.0);
+    break;
+  default:
+    break;
+  }
+  params.push_back({"", SmallVector<int64_t>(t.getShape()), init});
   return success();
 }
 
@@ -750,7 +787,7 @@ LogicalResult PadOp::verify() {
   for (int64_t p : getPad())
     if (p < 0)
       return emitOpError() << "padding must not be negative";
-  return checkOneOf(*this, "mode", getMode(), kPadModes);
+  return success();
 }
 LogicalResult PadOp::inferShapes() {
   auto t = ranked(getInput());
@@ -910,9 +947,9 @@ LogicalResult ConvectiveAdjustOp::inferShapes() { return sameAsInput(*this); }
 //===----------------------------------------------------------------------===//
 
 LogicalResult LossOp::verify() {
-  if (failed(checkOneOf(*this, "kind", getKind(), {"mse", "mae", "huber"})) ||
-      failed(checkOneOf(*this, "weight", getWeight(), {"uniform", "latitude"})))
-    return failure();
+  double delta = getDelta().convertToDouble();
+  if (!(delta > 0))
+    return emitOpError() << "'delta' must be positive, got " << delta;
   auto p = ranked(getPrediction()), t = ranked(getTarget());
   if (p && t && failed(verifyCompatibleShape(p.getShape(), t.getShape())))
     return emitOpError() << "prediction " << shapeStr(p.getShape())
@@ -950,9 +987,7 @@ LogicalResult DataOp::verify() {
   if (getStep() && static_cast<int64_t>(*getStep()) <= 0)
     return emitOpError() << "'step' must be positive, got "
                          << static_cast<int64_t>(*getStep());
-  if (!getSource().get("callee"))
-    return emitOpError() << "'source' needs a 'callee' entry";
-  return success();
+  return checkPositive(*this, "history", getHistory());
 }
 
 /// The op a flat symbol reference names, checked to be a model forward or a
@@ -976,12 +1011,14 @@ LogicalResult RolloutOp::verify() {
   int64_t order = getOrder();
   if (order < 1)
     return emitOpError() << "'order' must be at least 1, got " << order;
-  if (!getLoss().get("callee"))
-    return emitOpError() << "'loss' needs a 'callee' entry";
-  if (auto w = getConfig().getAs<ArrayAttr>("weights"))
-    if (static_cast<int64_t>(w.size()) != order)
-      return emitOpError() << "'weights' has " << w.size()
+  if (auto w = getWeights())
+    if (static_cast<int64_t>(w->size()) != order)
+      return emitOpError() << "'weights' has " << w->size()
                            << " entries for order " << order;
+  if (AlignAttr align = getAlignAttr(); align && align.getOrder() > order)
+    return emitOpError() << "alignment of order " << align.getOrder()
+                         << " needs a rollout of at least that order, got "
+                         << order;
   return success();
 }
 LogicalResult RolloutOp::verifySymbolUses(SymbolTableCollection &symbols) {
@@ -1001,18 +1038,33 @@ LogicalResult ParallelOp::verify() {
       return emitOpError() << "mesh axis '" << axis
                            << "' must have at least 1 device, got " << n;
   }
-  return checkOneOf(*this, "strategy", getStrategy(),
-                    {"ddp", "zero1", "zero2", "zero3", "fsdp"});
+  return success();
+}
+
+int64_t ParallelOp::getNumProcesses() {
+  int64_t n = 1;
+  for (int64_t s : getSizes())
+    n *= s;
+  return n;
+}
+
+int64_t ParallelOp::getAxisSize(StringRef name) {
+  for (auto [a, n] : llvm::zip(getAxes(), getSizes()))
+    if (cast<StringAttr>(a).getValue() == name)
+      return n;
+  return 1;
 }
 
 LogicalResult TrainOp::verify() {
   if (failed(checkPositive(*this, "epochs", getEpochs())) ||
-      failed(checkPositive(*this, "batch", getBatch())) ||
-      failed(checkOneOf(*this, "precision", getPrecision(),
-                        {"fp32", "bf16", "fp16"})))
+      failed(checkPositive(*this, "batch", getBatch())))
     return failure();
-  if (!getOptimizer().get("callee"))
-    return emitOpError() << "'optimizer' needs a 'callee' entry";
+  if (auto seed = static_cast<int64_t>(getSeed()); seed < 0)
+    return emitOpError() << "'seed' must not be negative, got " << seed;
+  double clip = getGradClip().convertToDouble();
+  if (!(clip >= 0))
+    return emitOpError() << "'grad_clip' must be >= 0 (0: no clipping), got "
+                         << clip;
   return success();
 }
 LogicalResult TrainOp::verifySymbolUses(SymbolTableCollection &symbols) {

@@ -85,6 +85,29 @@ struct NameScope {
   }
 };
 
+/// Field `name` of a call's value (a prelude extern's argument).
+const GenValue &field(const GenValue &obj, llvm::StringRef name) {
+  static const GenValue none;
+  for (const auto &[k, v] : obj.fields)
+    if (k == name)
+      return v;
+  return none;
+}
+double num(const GenValue &obj, llvm::StringRef name) {
+  return field(obj, name).number();
+}
+int64_t integer(const GenValue &obj, llvm::StringRef name) {
+  return field(obj, name).i;
+}
+
+/// The enum case spelled `s`; the checker guarantees it exists.
+template <typename Enum>
+Enum enumOf(std::optional<Enum> (*parse)(llvm::StringRef), llvm::StringRef s) {
+  std::optional<Enum> e = parse(s);
+  assert(e && "the checker lets only members of the enum through");
+  return *e;
+}
+
 class MLIRGen {
 public:
   MLIRGen(MLIRContext &ctx, llvm::SourceMgr &srcMgr)
@@ -119,8 +142,17 @@ private:
   std::vector<Location> callers;
 
   LogicalResult lowerInstance(const ModelInstanceDecl &inst);
+  struct SectionValues;
+  FailureOr<SectionValues> evalEntries(const std::vector<Entry> &entries,
+                                       Location at);
+  FailureOr<GenValue> defaultCall(llvm::StringRef name);
   LogicalResult lowerData(const DataDecl &data);
   LogicalResult lowerSection(const SectionDecl &sec);
+  LogicalResult lowerRollout(const SectionValues &sv, Location at,
+                             llvm::StringRef model, llvm::StringRef data);
+  LogicalResult lowerParallel(const SectionValues &sv);
+  LogicalResult lowerTrain(const SectionValues &sv, Location at,
+                           llvm::StringRef model, llvm::StringRef data);
 
   FailureOr<GenValue> eval(const Expr &e, Env &env);
   FailureOr<GenValue> evalCall(const CallExpr &call, Env &env);
@@ -224,6 +256,15 @@ FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v, const s2s::Type *declar
   }
   if (v.kind == GenValue::Float && declared && declared->is(K::Duration))
     return Attribute(builder.getI64IntegerAttr(std::llround(v.f)));
+  // The prelude's enums that layers take become the dialect's enums.
+  if (declared && declared->is(K::Enum) && declared->getEnum()) {
+    llvm::StringRef e = declared->getEnum()->getName().name;
+    if (e == "padding")
+      if (std::optional<PadMode> m = symbolizePadMode(v.s))
+        return Attribute(PadModeAttr::get(&ctx, *m));
+    return emitError(l) << "'" << what << "' has enum type '" << e
+                        << "', which no layer op takes";
+  }
   return toAttr(v);
 }
 
@@ -582,7 +623,9 @@ FailureOr<GenValue> MLIRGen::lowerLayer(const ExternDecl &ext,
     opLoc = NameLoc::get(builder.getStringAttr(paramName), at);
   OperationState state(opLoc, *registered);
   if (isActivation)
-    state.addAttribute("kind", builder.getStringAttr(callee));
+    state.addAttribute(
+        "kind", ActivationKindAttr::get(
+                    &ctx, enumOf(symbolizeActivationKind, callee)));
   for (size_t j = 0; j < ext.params.size(); ++j) {
     const Param &p = ext.params[j];
     const s2s::Type *declared = p.type->resolved;
@@ -649,17 +692,17 @@ LogicalResult MLIRGen::declareModelItems(const ModelDef &def, Env &env) {
                  << "a parameter dimension must be a positive integer";
         shape.push_back(v->i);
       }
-      std::string init = "trunc_normal";
+      InitKind init = InitKind::trunc_normal;
       SmallVector<double> args = {0.02};
       if (p.init) {
         FailureOr<GenValue> v = eval(*p.init, env);
         if (failed(v))
           return failure();
         if (v->isNumber()) {
-          init = "constant";
+          init = InitKind::constant;
           args = {v->number()};
         } else if (v->kind == GenValue::Object) {
-          init = v->s;
+          init = enumOf(symbolizeInitKind, v->s);
           args.clear();
           for (const auto &[k, f] : v->fields)
             if (f.isNumber())
@@ -670,7 +713,7 @@ LogicalResult MLIRGen::declareModelItems(const ModelDef &def, Env &env) {
       auto op = ParamOp::create(
           builder, NameLoc::get(builder.getStringAttr(name), at),
           RankedTensorType::get(shape, f32()), builder.getStringAttr(name),
-          builder.getStringAttr(init), builder.getDenseF64ArrayAttr(args));
+          InitKindAttr::get(&ctx, init), builder.getDenseF64ArrayAttr(args));
       env.vars[p.name.name] = GenValue::ofTensor(op.getResult());
     }
   }
@@ -901,13 +944,13 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
   builder.setInsertionPointToEnd(module.getBody());
   auto fn = func::FuncOp::create(builder, at, inst.getName().name,
                                  builder.getFunctionType(inputTypes, {unranked()}));
-  fn->setAttr(kModelAttrName, builder.getStringAttr(def->getName().name));
+  fn->setAttr(attrs::kModel, builder.getStringAttr(def->getName().name));
   SmallVector<NamedAttribute> cfg;
   for (const Param &p : def->params)
     if (GenValue *v = config.lookup(p.name.name))
       if (v->kind != GenValue::Tensor)
         cfg.push_back(builder.getNamedAttr(p.name.name, toAttr(*v)));
-  fn->setAttr("s2s.config", builder.getDictionaryAttr(cfg));
+  fn->setAttr(attrs::kConfig, builder.getDictionaryAttr(cfg));
   Block *entry = fn.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   for (size_t k = 0; k < f.inputs.size(); ++k)
@@ -956,48 +999,161 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
 // Sections
 //===----------------------------------------------------------------------===//
 
-/// The entries of a section as evaluated values, in source order.
-static void collectEntries(const std::vector<Entry> &entries,
-                           llvm::SmallVectorImpl<const Entry *> &out) {
-  for (const Entry &e : entries)
-    out.push_back(&e);
+/// A section's entries, evaluated, with where each was written.
+struct MLIRGen::SectionValues {
+  llvm::StringMap<GenValue> values;
+  llvm::StringMap<Location> keyLocs, valueLocs;
+  SmallVector<Location> fused;
+  const GenValue *get(llvm::StringRef key) const {
+    auto it = values.find(key);
+    return it == values.end() ? nullptr : &it->second;
+  }
+  Location valueLoc(llvm::StringRef key, Location dflt) const {
+    auto it = valueLocs.find(key);
+    return it == valueLocs.end() ? dflt : it->second;
+  }
+};
+
+FailureOr<MLIRGen::SectionValues>
+MLIRGen::evalEntries(const std::vector<Entry> &entries, Location at) {
+  SectionValues sv;
+  sv.fused.push_back(at);
+  for (const Entry &e : entries) {
+    FailureOr<GenValue> v = eval(*e.value, globals);
+    if (failed(v))
+      return failure();
+    Location keyLoc = loc(e.key.range);
+    sv.values[e.key.name] = *v;
+    sv.keyLocs.insert({e.key.name, keyLoc});
+    sv.valueLocs.insert({e.key.name, loc(e.value->getRange())});
+    sv.fused.push_back(NameLoc::get(builder.getStringAttr(e.key.name), keyLoc));
+  }
+  return sv;
+}
+
+/// The value of `extern KIND name(...)` called with no arguments: the
+/// prelude's defaults, for a section entry the spec leaves out.
+FailureOr<GenValue> MLIRGen::defaultCall(llvm::StringRef name) {
+  const s2s::Module *prelude = mainModule->prelude;
+  if (!prelude)
+    return emitError(UnknownLoc::get(&ctx))
+           << "no prelude to take the default '" << name << "()' from";
+  for (const DeclPtr &d : prelude->decls)
+    if (auto *ext = dyn_cast<ExternDecl>(d.get());
+        ext && ext->getName().name == name) {
+      GenValue g;
+      g.kind = GenValue::Object;
+      g.s = name.str();
+      Env args;
+      args.parent = &globals;
+      for (const Param &p : ext->params) {
+        GenValue v;
+        if (p.defaultValue) {
+          FailureOr<GenValue> dv = eval(*p.defaultValue, args);
+          if (failed(dv))
+            return failure();
+          v = *dv;
+        }
+        args.vars[p.name.name] = v;
+        g.fields.emplace_back(p.name.name, v);
+      }
+      return g;
+    }
+  return emitError(UnknownLoc::get(&ctx))
+         << "the prelude declares no '" << name << "'";
+}
+
+
+/// Builds attribute T with getChecked, so a value out of range is an error
+/// at `at`, the value's spec line.
+template <typename T, typename... Args>
+static FailureOr<T> checked(Location at, Args &&...args) {
+  auto emit = [&]() { return emitError(at); };
+  T attr = T::getChecked(emit, at.getContext(), std::forward<Args>(args)...);
+  if (!attr)
+    return failure();
+  return attr;
 }
 
 LogicalResult MLIRGen::lowerData(const DataDecl &data) {
   Location at = loc(data.getName().range);
+  FailureOr<SectionValues> sv = evalEntries(data.entries, at);
+  if (failed(sv))
+    return failure();
   SmallVector<Attribute> channels;
-  std::optional<SmallVector<int64_t>> grid;
-  std::optional<int64_t> step;
-  DictionaryAttr source = builder.getDictionaryAttr({});
-  SmallVector<NamedAttribute> config;
-  SmallVector<const Entry *> entries;
-  collectEntries(data.entries, entries);
-  for (const Entry *e : entries) {
-    FailureOr<GenValue> v = eval(*e->value, globals);
-    if (failed(v))
-      return failure();
-    llvm::StringRef key = e->key.name;
-    if (key == "channels") {
-      for (const GenValue &c : v->elems)
-        channels.push_back(builder.getStringAttr(c.s));
-    } else if (key == "grid") {
-      grid.emplace();
-      for (const GenValue &g : v->elems)
-        grid->push_back(g.i);
-    } else if (key == "step") {
-      step = v->kind == GenValue::Int ? v->i : std::llround(v->f);
-    } else if (key == "source") {
-      source = cast<DictionaryAttr>(toAttr(*v));
-    } else {
-      config.push_back(builder.getNamedAttr(key, toAttr(*v)));
-    }
+  for (const GenValue &c : sv->get("channels")->elems)
+    channels.push_back(builder.getStringAttr(c.s));
+  DenseI64ArrayAttr grid;
+  if (const GenValue *g = sv->get("grid")) {
+    SmallVector<int64_t> sizes;
+    for (const GenValue &e : g->elems)
+      sizes.push_back(e.i);
+    grid = builder.getDenseI64ArrayAttr(sizes);
   }
+  IntegerAttr step, history = builder.getI64IntegerAttr(1);
+  if (const GenValue *s = sv->get("step"))
+    step = builder.getI64IntegerAttr(s->kind == GenValue::Int ? s->i
+                                                              : std::llround(s->f));
+  if (const GenValue *h = sv->get("history"))
+    history = builder.getI64IntegerAttr(h->i);
+
+  const GenValue &src = *sv->get("source");
+  FailureOr<SourceAttr> source = checked<SourceAttr>(
+      sv->valueLoc("source", at), enumOf(symbolizeSourceKind, src.s),
+      StringRef(field(src, "pattern").s), StringRef(field(src, "field").s),
+      StringRef(field(src, "address").s), StringRef(field(src, "name").s));
+
+  SplitAttr split;
+  if (const GenValue *s = sv->get("split")) {
+    std::pair<int64_t, int64_t> years[3] = {{0, -1}, {0, -1}, {0, -1}};
+    const char *names[3] = {"train", "valid", "test"};
+    for (const auto &[k, v] : s->fields)
+      for (int i = 0; i < 3; ++i)
+        if (k == names[i])
+          years[i] = v.kind == GenValue::Range
+                         ? std::make_pair(v.elems[0].i, v.elems[1].i)
+                         : std::make_pair(v.i, v.i);
+    auto pair = [](std::pair<int64_t, int64_t> y) {
+      return SmallVector<int64_t>{y.first, y.second};
+    };
+    SmallVector<int64_t> train = pair(years[0]), valid = pair(years[1]),
+                         test = pair(years[2]);
+    FailureOr<SplitAttr> a =
+        checked<SplitAttr>(sv->valueLoc("split", at), ArrayRef<int64_t>(train),
+                           ArrayRef<int64_t>(valid), ArrayRef<int64_t>(test));
+    if (failed(a))
+      return failure();
+    split = *a;
+  }
+  NormalizeAttr normalize;
+  if (const GenValue *n = sv->get("normalize"))
+    normalize = NormalizeAttr::get(&ctx, enumOf(symbolizeNormalizerKind, n->s),
+                                   StringRef(field(*n, "stats").s));
+
+  FailureOr<GenValue> memDefault;
+  const GenValue *mem = sv->get("memory");
+  if (!mem) {
+    memDefault = defaultCall("in_memory");
+    if (failed(memDefault))
+      return failure();
+    mem = &*memDefault;
+  }
+  bool stream = mem->s == "stream";
+  MemoryMode mode = stream ? MemoryMode::stream
+                    : field(*mem, "lazy").b ? MemoryMode::lazy
+                                            : MemoryMode::eager;
+  FailureOr<MemoryAttr> memory = checked<MemoryAttr>(
+      sv->valueLoc("memory", at), mode, !stream && field(*mem, "shared").b,
+      integer(*mem, "prefetch"), stream ? integer(*mem, "buffer") : 0,
+      APFloat(stream ? num(*mem, "refresh") : 0.25));
+  if (failed(source) || failed(memory))
+    return failure();
+
   builder.setInsertionPointToEnd(module.getBody());
-  DataOp::create(builder, at, builder.getStringAttr(data.getName().name),
-                 builder.getArrayAttr(channels),
-                 grid ? builder.getDenseI64ArrayAttr(*grid) : nullptr,
-                 step ? builder.getI64IntegerAttr(*step) : nullptr, source,
-                 builder.getDictionaryAttr(config));
+  DataOp::create(builder, FusedLoc::get(&ctx, sv->fused),
+                 builder.getStringAttr(data.getName().name),
+                 builder.getArrayAttr(channels), grid, step, history, *source,
+                 split, normalize, *memory);
   return success();
 }
 
@@ -1014,70 +1170,173 @@ static const T *onlyDecl(const s2s::Module &m) {
   return found;
 }
 
+LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
+                                    llvm::StringRef model,
+                                    llvm::StringRef data) {
+  const GenValue &l = *sv.get("loss");
+  FailureOr<LossAttr> loss = checked<LossAttr>(
+      sv.valueLoc("loss", at), enumOf(symbolizeLossKind, l.s),
+      enumOf(symbolizeWeighting, field(l, "weight").s),
+      APFloat(l.s == "huber" ? num(l, "delta") : 1.0));
+  if (failed(loss))
+    return failure();
+  DenseF64ArrayAttr weights;
+  if (const GenValue *w = sv.get("weights")) {
+    SmallVector<double> ws;
+    for (const GenValue &e : w->elems)
+      ws.push_back(e.number());
+    weights = builder.getDenseF64ArrayAttr(ws);
+  }
+  AlignAttr align;
+  if (const GenValue *a = sv.get("align")) {
+    FailureOr<AlignAttr> x = checked<AlignAttr>(
+        sv.valueLoc("align", at), enumOf(symbolizeAlignKind, a->s),
+        integer(*a, "order"), APFloat(num(*a, "weight")));
+    if (failed(x))
+      return failure();
+    align = *x;
+  }
+  JacobianAttr jacobian;
+  if (const GenValue *j = sv.get("jacobian")) {
+    bool hutchinson = j->s == "hutchinson";
+    FailureOr<JacobianAttr> x = checked<JacobianAttr>(
+        sv.valueLoc("jacobian", at), enumOf(symbolizeJacobianKind, j->s),
+        hutchinson ? integer(*j, "samples") : 1, APFloat(num(*j, "weight")));
+    if (failed(x))
+      return failure();
+    jacobian = *x;
+  }
+  PatchingAttr patches;
+  if (const GenValue *p = sv.get("patches")) {
+    auto pair = [&](llvm::StringRef k) {
+      SmallVector<int64_t> v;
+      for (const GenValue &e : field(*p, k).elems)
+        v.push_back(e.i);
+      return v;
+    };
+    SmallVector<int64_t> size = pair("size"), stride = pair("stride");
+    FailureOr<PatchingAttr> x =
+        checked<PatchingAttr>(sv.valueLoc("patches", at), ArrayRef<int64_t>(size),
+                              ArrayRef<int64_t>(stride));
+    if (failed(x))
+      return failure();
+    patches = *x;
+  }
+  RolloutOp::create(builder, FusedLoc::get(&ctx, sv.fused), model, data,
+                    sv.get("order")->i, *loss, weights, align, jacobian,
+                    patches);
+  return success();
+}
+
+LogicalResult MLIRGen::lowerParallel(const SectionValues &sv) {
+  SmallVector<Attribute> axes;
+  SmallVector<int64_t> sizes;
+  if (const GenValue *mesh = sv.get("mesh"))
+    for (const auto &[k, v] : mesh->fields) {
+      axes.push_back(builder.getStringAttr(k));
+      sizes.push_back(v.i);
+    }
+  const GenValue *s = sv.get("strategy"), *b = sv.get("backend"),
+                 *ca = sv.get("checkpoint_activations");
+  ParallelOp::create(
+      builder, FusedLoc::get(&ctx, sv.fused), builder.getArrayAttr(axes),
+      builder.getDenseI64ArrayAttr(sizes),
+      s ? enumOf(symbolizeStrategy, s->s) : Strategy::ddp,
+      b ? enumOf(symbolizeBackend, b->s) : Backend::automatic,
+      ca && ca->b);
+  return success();
+}
+
+LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
+                                  llvm::StringRef model,
+                                  llvm::StringRef data) {
+  const GenValue &o = *sv.get("optimizer");
+  const GenValue &betas = field(o, "betas");
+  bool adam = o.s != "sgd";
+  FailureOr<OptimizerAttr> optimizer = checked<OptimizerAttr>(
+      sv.valueLoc("optimizer", at), enumOf(symbolizeOptimizerKind, o.s),
+      APFloat(num(o, "lr")), APFloat(adam ? 0.0 : num(o, "momentum")),
+      !adam && field(o, "nesterov").b,
+      APFloat(adam ? betas.elems[0].number() : 0.9),
+      APFloat(adam ? betas.elems[1].number() : 0.999),
+      APFloat(adam ? num(o, "eps") : 1e-8), APFloat(num(o, "weight_decay")));
+
+  FailureOr<GenValue> schedDefault = defaultCall("constant");
+  const GenValue *sch = sv.get("schedule");
+  if (!sch && succeeded(schedDefault))
+    sch = &*schedDefault;
+  FailureOr<ScheduleAttr> schedule = failure();
+  if (sch) {
+    bool step = sch->s == "step", cosine = sch->s == "cosine";
+    schedule = checked<ScheduleAttr>(
+        sv.valueLoc("schedule", at), enumOf(symbolizeScheduleKind, sch->s),
+        step ? integer(*sch, "every") : 0,
+        APFloat(step ? num(*sch, "gamma") : 0.1), integer(*sch, "warmup"),
+        APFloat(cosine ? num(*sch, "min_lr") : 0.0));
+  }
+
+  FailureOr<GenValue> ckptDefault = defaultCall("every");
+  const GenValue *ck = sv.get("checkpoint");
+  if (!ck && succeeded(ckptDefault))
+    ck = &*ckptDefault;
+  FailureOr<CheckpointAttr> checkpoint = failure();
+  if (ck)
+    checkpoint = checked<CheckpointAttr>(
+        sv.valueLoc("checkpoint", at), integer(*ck, "epochs"),
+        integer(*ck, "steps"), StringRef(field(*ck, "dir").s),
+        integer(*ck, "keep"));
+
+  SmallVector<Attribute> metrics;
+  if (const GenValue *ms = sv.get("metrics")) {
+    for (const GenValue &m : ms->elems)
+      metrics.push_back(MetricAttr::get(
+          &ctx, enumOf(symbolizeMetricKind, m.s),
+          enumOf(symbolizeWeighting, field(m, "weight").s)));
+  } else {
+    for (llvm::StringRef name : {"rmse", "acc"}) {
+      FailureOr<GenValue> m = defaultCall(name);
+      if (failed(m))
+        return failure();
+      metrics.push_back(MetricAttr::get(
+          &ctx, enumOf(symbolizeMetricKind, name),
+          enumOf(symbolizeWeighting, field(*m, "weight").s)));
+    }
+  }
+  if (failed(optimizer) || failed(schedule) || failed(checkpoint))
+    return failure();
+  const GenValue *precision = sv.get("precision"), *seed = sv.get("seed"),
+                 *clip = sv.get("grad_clip");
+  TrainOp::create(
+      builder, FusedLoc::get(&ctx, sv.fused), model, data,
+      sv.get("epochs")->i, sv.get("batch")->i,
+      precision ? enumOf(symbolizePrecision, precision->s) : Precision::fp32,
+      seed ? seed->i : 0, APFloat(clip ? clip->number() : 0.0), *optimizer,
+      *schedule, *checkpoint, builder.getArrayAttr(metrics));
+  return success();
+}
+
 LogicalResult MLIRGen::lowerSection(const SectionDecl &sec) {
   Location at = loc(sec.keywordRange);
+  FailureOr<SectionValues> sv = evalEntries(sec.entries, at);
+  if (failed(sv))
+    return failure();
   std::string model, data;
   if (auto *m = onlyDecl<ModelInstanceDecl>(*mainModule))
     model = m->getName().name;
   if (auto *d = onlyDecl<DataDecl>(*mainModule))
     data = d->getName().name;
-  llvm::StringMap<GenValue> values;
-  SmallVector<NamedAttribute> config;
-  for (const Entry &e : sec.entries) {
-    FailureOr<GenValue> v = eval(*e.value, globals);
-    if (failed(v))
-      return failure();
-    values[e.key.name] = *v;
-    llvm::StringRef key = e.key.name;
-    if (key == "model")
-      model = v->s;
-    else if (key == "data")
-      data = v->s;
-    else if (!llvm::is_contained({"order", "loss", "mesh", "strategy",
-                                  "epochs", "batch", "precision", "optimizer"},
-                                 key))
-      config.push_back(builder.getNamedAttr(key, toAttr(*v)));
-  }
+  if (const GenValue *m = sv->get("model"))
+    model = m->s;
+  if (const GenValue *d = sv->get("data"))
+    data = d->s;
   builder.setInsertionPointToEnd(module.getBody());
-  auto dict = [&](llvm::StringRef key) {
-    auto it = values.find(key);
-    if (it == values.end())
-      return builder.getDictionaryAttr({});
-    return cast<DictionaryAttr>(toAttr(it->second));
-  };
-  auto integer = [&](llvm::StringRef key, int64_t dflt) {
-    auto it = values.find(key);
-    return it == values.end() ? dflt : it->second.i;
-  };
-  auto symbol = [&](llvm::StringRef key, llvm::StringRef dflt) {
-    auto it = values.find(key);
-    return it == values.end() ? dflt.str() : it->second.s;
-  };
   switch (sec.sectionKind) {
   case SectionDecl::SectionKind::Rollout:
-    RolloutOp::create(builder, at, model, data, integer("order", 1),
-                      dict("loss"), builder.getDictionaryAttr(config));
-    break;
+    return lowerRollout(*sv, at, model, data);
   case SectionDecl::SectionKind::Train:
-    TrainOp::create(builder, at, model, data, integer("epochs", 1),
-                    integer("batch", 1), symbol("precision", "fp32"),
-                    dict("optimizer"), builder.getDictionaryAttr(config));
-    break;
-  case SectionDecl::SectionKind::Parallel: {
-    SmallVector<Attribute> axes;
-    SmallVector<int64_t> sizes;
-    auto it = values.find("mesh");
-    if (it != values.end())
-      for (const auto &[k, v] : it->second.fields) {
-        axes.push_back(builder.getStringAttr(k));
-        sizes.push_back(v.i);
-      }
-    ParallelOp::create(builder, at, builder.getArrayAttr(axes),
-                       builder.getDenseI64ArrayAttr(sizes),
-                       symbol("strategy", "ddp"),
-                       builder.getDictionaryAttr(config));
-    break;
-  }
+    return lowerTrain(*sv, at, model, data);
+  case SectionDecl::SectionKind::Parallel:
+    return lowerParallel(*sv);
   }
   return success();
 }

@@ -13,7 +13,7 @@
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SFUSE
-#include "s2s/Dialect/Passes.h.inc"
+#include "s2s/Transforms/Passes.h.inc"
 } // namespace s2s
 
 using namespace mlir;

@@ -1,79 +1,40 @@
-//===- PlanMemory.cpp - The s2s-plan-memory pass and parameter counting --===//
+//===- PlanMemory.cpp - The s2s-plan-memory pass ---------------------------===//
 
 #include "s2s/Transforms/Passes.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Builders.h"
+#include "s2s/Analysis/ParameterCount.h"
 
-#include "llvm/ADT/StringExtras.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SPLANMEMORY
-#include "s2s/Dialect/Passes.h.inc"
+#include "s2s/Transforms/Passes.h.inc"
 } // namespace s2s
 
 using namespace mlir;
 using namespace s2s;
-
-/// `AFNOBlock.3.linear.0` belongs to `AFNOBlock.3`; `pos` to `pos`.
-static std::string componentOf(StringRef name) {
-  auto [first, rest] = name.split('.');
-  auto [second, tail] = rest.split('.');
-  if (!second.empty() && llvm::all_of(second, [](char c) { return llvm::isDigit(c); }))
-    return (first + "." + second).str();
-  return first.str();
-}
-
-FailureOr<ParameterCount> s2s::countParameters(func::FuncOp model) {
-  ParameterCount count;
-  llvm::StringMap<size_t> index;
-  bool unknown = false;
-  model.walk([&](ParameterizedOp op) {
-    SmallVector<ParameterInfo> params;
-    if (failed(op.getParameters(params))) {
-      unknown = true;
-      return;
-    }
-    auto name = op->getAttrOfType<StringAttr>("name");
-    std::string component = componentOf(name ? name.getValue() : "");
-    auto [it, inserted] = index.try_emplace(component, count.components.size());
-    if (inserted)
-      count.components.push_back({component, 0});
-    for (const ParameterInfo &p : params) {
-      count.components[it->second].second += p.numElements();
-      count.total += p.numElements();
-    }
-  });
-  if (unknown)
-    return failure();
-  return count;
-}
 
 namespace {
 struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     int64_t data = 1, tensor = 1;
-    StringRef strategy = "ddp", precision = "fp32";
+    Strategy strategy = Strategy::ddp;
+    Precision precision = Precision::fp32;
     module.walk([&](ParallelOp p) {
       strategy = p.getStrategy();
-      for (auto [axis, size] : llvm::zip(p.getAxes(), p.getSizes())) {
-        StringRef a = cast<StringAttr>(axis).getValue();
-        if (a == "tensor")
-          tensor = size;
-        else
-          data *= size;
-      }
+      tensor = p.getAxisSize("tensor");
+      data = p.getNumProcesses() / tensor;
     });
     module.walk([&](TrainOp t) { precision = t.getPrecision(); });
-    int64_t bytes = precision == "fp32" ? 4 : 2;
-    bool zero1 = strategy != "ddp";
-    bool zero2 = strategy == "zero2" || strategy == "zero3" || strategy == "fsdp";
-    bool zero3 = strategy == "zero3" || strategy == "fsdp";
-    Builder b(&getContext());
-    bool failedAny = false;
+    int64_t bytes = precision == Precision::fp32 ? 4 : 2;
+    bool zero1 = strategy != Strategy::ddp;
+    bool zero2 = strategy == Strategy::zero2 || strategy == Strategy::zero3 ||
+                 strategy == Strategy::fsdp;
+    bool zero3 = strategy == Strategy::zero3 || strategy == Strategy::fsdp;
     module.walk([&](func::FuncOp fn) {
-      if (!fn->hasAttr(kModelAttrName))
+      if (!fn->hasAttr(attrs::kModel))
         return;
       FailureOr<ParameterCount> count = countParameters(fn);
       if (failed(count)) {
@@ -100,19 +61,11 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
           activations += t.getNumElements() * bytes;
       });
       activations /= data;
-      fn->setAttr("s2s.memory",
-                  b.getDictionaryAttr({
-                      b.getNamedAttr("activations", b.getI64IntegerAttr(activations)),
-                      b.getNamedAttr("grads", b.getI64IntegerAttr(grads)),
-                      b.getNamedAttr("optimizer", b.getI64IntegerAttr(optimizer)),
-                      b.getNamedAttr("params", b.getI64IntegerAttr(params)),
-                      b.getNamedAttr("total", b.getI64IntegerAttr(
-                                                  params + grads + optimizer +
-                                                  activations)),
-                  }));
+      fn->setAttr(attrs::kMemory,
+                  MemoryPlanAttr::get(&getContext(), params, grads, optimizer,
+                                      activations,
+                                      params + grads + optimizer + activations));
     });
-    if (failedAny)
-      signalPassFailure();
   }
 };
 } // namespace

@@ -17,7 +17,7 @@
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SSHARD
-#include "s2s/Dialect/Passes.h.inc"
+#include "s2s/Transforms/Passes.h.inc"
 } // namespace s2s
 
 using namespace mlir;
@@ -46,45 +46,40 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
     module.walk([&](ParallelOp p) { parallel = p; });
     if (!parallel)
       return; // one device: nothing to lay out
-    int64_t tp = 1;
-    for (auto [axis, size] :
-         llvm::zip(parallel.getAxes(), parallel.getSizes()))
-      if (cast<StringAttr>(axis).getValue() == "tensor")
-        tp = size;
-    StringRef strategy = parallel.getStrategy();
-    bool shardOptimizer = strategy != "ddp";
-    bool shardGrads = strategy == "zero2" || strategy == "zero3" ||
-                      strategy == "fsdp";
-    bool shardParams = strategy == "zero3" || strategy == "fsdp";
-    Builder b(&getContext());
+    int64_t tp = parallel.getAxisSize("tensor");
+    Strategy strategy = parallel.getStrategy();
+    bool shardOptimizer = strategy != Strategy::ddp;
+    bool shardGrads = strategy == Strategy::zero2 ||
+                      strategy == Strategy::zero3 || strategy == Strategy::fsdp;
+    bool shardParams = strategy == Strategy::zero3 || strategy == Strategy::fsdp;
     auto state = [&](bool sharded) {
-      return b.getStringAttr(sharded ? "sharded" : "replicated");
+      return sharded ? StateLayout::sharded : StateLayout::replicated;
     };
 
     bool failedAny = false;
     module.walk([&](func::FuncOp fn) {
-      if (!fn->hasAttr(kModelAttrName) && !fn->hasAttr("s2s.variant_of"))
+      if (!fn->hasAttr(attrs::kModel) && !fn->hasAttr(attrs::kVariantOf))
         return;
       // Megatron pairs: a linear whose result reaches another linear through
       // pointwise ops only.
-      llvm::DenseMap<Operation *, StringRef> layout;
+      llvm::DenseMap<Operation *, TensorLayout> layout;
       if (tp > 1) {
         fn.walk([&](LinearOp first) {
           if (layout.count(first))
             return;
           if (LinearOp second = nextLinear(first.getResult())) {
-            layout[first] = "column";
-            layout[second] = "row";
+            layout[first] = TensorLayout::column;
+            layout[second] = TensorLayout::row;
           }
         });
-        fn.walk([&](AttentionOp attn) { layout[attn] = "column"; });
+        fn.walk([&](AttentionOp attn) { layout[attn] = TensorLayout::column; });
       }
       fn.walk([&](ParameterizedOp op) {
-        StringRef tensor = "replicated";
+        TensorLayout tensor = TensorLayout::replicated;
         auto it = layout.find(op.getOperation());
         if (it != layout.end())
           tensor = it->second;
-        if (tensor == "column") {
+        if (tensor == TensorLayout::column) {
           if (auto lin = dyn_cast<LinearOp>(op.getOperation()))
             if (lin.getOut() % tp) {
               op->emitError() << "cannot split the " << lin.getOut()
@@ -101,13 +96,10 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
               failedAny = true;
             }
         }
-        op->setAttr("s2s.sharding",
-                    b.getDictionaryAttr({
-                        b.getNamedAttr("grads", state(shardGrads)),
-                        b.getNamedAttr("optimizer", state(shardOptimizer)),
-                        b.getNamedAttr("params", state(shardParams)),
-                        b.getNamedAttr("tensor", b.getStringAttr(tensor)),
-                    }));
+        op->setAttr(attrs::kSharding,
+                    ShardingAttr::get(&getContext(), state(shardParams),
+                                      state(shardGrads), state(shardOptimizer),
+                                      tensor));
       });
     });
     if (failedAny)

@@ -18,7 +18,7 @@
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SUNROLLROLLOUT
-#include "s2s/Dialect/Passes.h.inc"
+#include "s2s/Transforms/Passes.h.inc"
 } // namespace s2s
 
 using namespace mlir;
@@ -60,8 +60,8 @@ struct UnrollRolloutPass
     b.setInsertionPointAfter(model);
     auto clone = cast<func::FuncOp>(b.clone(*model));
     clone.setSymName(name);
-    clone->removeAttr(kModelAttrName);
-    clone->setAttr("s2s.variant_of",
+    clone->removeAttr(attrs::kModel);
+    clone->setAttr(attrs::kVariantOf,
                    FlatSymbolRefAttr::get(model.getSymNameAttr()));
     SmallVector<int64_t> shape(in.getShape());
     shape[0] = batch;
@@ -127,18 +127,10 @@ struct UnrollRolloutPass
     if (module.lookupSymbol(name))
       return r.emitError() << "'" << name << "' already exists";
 
-    StringRef kind = "mse", weight = "uniform";
-    if (auto c = r.getLoss().getAs<StringAttr>("callee"))
-      kind = c.getValue();
-    if (auto w = r.getLoss().getAs<StringAttr>("weight"))
-      weight = w.getValue();
+    LossAttr lossSpec = r.getLoss();
     SmallVector<double> orderWeights(k, 1.0);
-    if (auto ws = r.getConfig().getAs<ArrayAttr>("weights"))
-      for (auto [i, a] : llvm::enumerate(ws))
-        if (auto f = dyn_cast<FloatAttr>(a))
-          orderWeights[i] = f.getValueAsDouble();
-        else if (auto n = dyn_cast<IntegerAttr>(a))
-          orderWeights[i] = n.getInt();
+    if (std::optional<ArrayRef<double>> ws = r.getWeights())
+      llvm::copy(*ws, orderWeights.begin());
 
     Location loc = r.getLoc();
     OpBuilder b(module.getBodyRegion());
@@ -150,7 +142,7 @@ struct UnrollRolloutPass
     auto unranked = UnrankedTensorType::get(in.getElementType());
     auto fn = func::FuncOp::create(b, loc, name,
                                    b.getFunctionType({windowType}, {scalar}));
-    fn->setAttr("s2s.rollout_of", FlatSymbolRefAttr::get(model.getSymNameAttr()));
+    fn->setAttr(attrs::kRolloutOf, FlatSymbolRefAttr::get(model.getSymNameAttr()));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     Value window = entry->getArgument(0);
@@ -196,8 +188,9 @@ struct UnrollRolloutPass
           stack(ArrayRef<Value>(frames).slice(order, starts));
       if (failed(target))
         return failure();
-      auto loss = shaped(LossOp::create(b, loc, scalar, kind, call.getResult(0),
-                                        *target, weight));
+      auto loss = shaped(LossOp::create(
+          b, loc, scalar, lossSpec.getKind(), call.getResult(0), *target,
+          lossSpec.getWeight(), lossSpec.getDelta()));
       if (failed(loss))
         return failure();
       Value term = *loss;
@@ -220,7 +213,7 @@ struct UnrollRolloutPass
       level = call.getResult(0);
     }
     func::ReturnOp::create(b, loc, total);
-    r->setAttr("s2s.unrolled", FlatSymbolRefAttr::get(fn.getSymNameAttr()));
+    r->setAttr(attrs::kUnrolled, FlatSymbolRefAttr::get(fn.getSymNameAttr()));
     return success();
   }
 };

@@ -4,8 +4,44 @@
 #define S2S_DIALECT_S2SDIALECT_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Dialect.h"
+#include "mlir/IR/DialectImplementation.h"
 
 #include "s2s/Dialect/S2SOpsDialect.h.inc"
+
+#include "s2s/Dialect/S2SEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "s2s/Dialect/S2SAttrs.h.inc"
+
+namespace s2s {
+
+/// The discardable attributes the s2s passes attach, each checked by the
+/// dialect's verifyOperationAttribute.
+namespace attrs {
+/// On a func.func: the model definition's name (a model instance's forward).
+inline constexpr llvm::StringLiteral kModel = "s2s.model";
+/// On a model forward: the instance's configuration as evaluated.
+inline constexpr llvm::StringLiteral kConfig = "s2s.config";
+/// On a batch clone of a model forward: the forward it was cloned from.
+inline constexpr llvm::StringLiteral kVariantOf = "s2s.variant_of";
+/// On an unrolled rollout function: the model forward it rolls out.
+inline constexpr llvm::StringLiteral kRolloutOf = "s2s.rollout_of";
+/// On an s2s.rollout: the function s2s-unroll-rollout built for it.
+inline constexpr llvm::StringLiteral kUnrolled = "s2s.unrolled";
+/// On a parameter-owning op: its ShardingAttr (s2s-shard).
+inline constexpr llvm::StringLiteral kSharding = "s2s.sharding";
+/// On a model forward: its MemoryPlanAttr (s2s-plan-memory).
+inline constexpr llvm::StringLiteral kMemory = "s2s.memory";
+} // namespace attrs
+
+/// The location of entry `key` of a section op: MLIRGen fuses the section's
+/// location with a NameLoc per entry written; the op's own location when the
+/// entry has none (it was left out, or the IR was written by hand).
+mlir::Location sectionKeyLoc(mlir::Operation *op, llvm::StringRef key);
+
+} // namespace s2s
 
 #endif // S2S_DIALECT_S2SDIALECT_H

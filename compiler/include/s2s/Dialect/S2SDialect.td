@@ -30,6 +30,14 @@ def S2S_Dialect : Dialect {
     `s2s-infer-shapes` pass (`ShapeInferenceOpInterface`).
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+  let useDefaultAttributePrinterParser = 1;
+  // The discardable attributes the passes attach (`s2s.sharding`,
+  // `s2s.memory`, `s2s.variant_of`, ...) are checked by
+  // verifyOperationAttribute.
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    void registerAttributes();
+  }];
 }
 
 class S2S_Op<string mnemonic, list<Trait> traits = []>

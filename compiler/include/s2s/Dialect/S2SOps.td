@@ -4,6 +4,7 @@
 #define S2S_OPS_TD
 
 include "s2s/Dialect/S2SDialect.td"
+include "s2s/Dialect/S2SAttrs.td"
 include "s2s/Dialect/S2SInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -84,15 +85,14 @@ def S2S_ActivationOp : S2S_Op<"activation", [Pure, InferShapes]> {
     `kind` is one of `gelu`, `relu`, `silu`, `tanh`, `sigmoid`.
 
     ```mlir
-    %y = s2s.activation "gelu" %x : tensor<8x256x768xf32> -> tensor<8x256x768xf32>
+    %y = s2s.activation gelu %x : tensor<8x256x768xf32> -> tensor<8x256x768xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$kind, AnyTensor:$input);
+  let arguments = (ins S2S_ActivationKindAttr:$kind, AnyTensor:$input);
   let results = (outs AnyTensor:$result);
   let assemblyFormat = [{
     $kind $input attr-dict `:` type($input) `->` type($result)
   }];
-  let hasVerifier = 1;
 }
 
 def S2S_SoftmaxOp : S2S_UnaryOp<"softmax"> {
@@ -153,7 +153,8 @@ def S2S_LinearOp : S2S_UnaryOp<"linear", [OwnsParams]> {
     ```
   }];
   let arguments = (ins AnyTensor:$input, I64Attr:$out, BoolAttr:$bias,
-                       StrAttr:$name, OptionalAttr<StrAttr>:$activation);
+                       StrAttr:$name,
+                       OptionalAttr<S2S_ActivationKindAttr>:$activation);
   let hasVerifier = 1;
 }
 
@@ -166,15 +167,15 @@ def S2S_Conv2dOp : S2S_UnaryOp<"conv2d", [OwnsParams]> {
     ```mlir
     %y = s2s.conv2d %x {out = 32 : i64, kernel = array<i64: 3, 3>,
                         stride = array<i64: 1, 1>, padding = array<i64: 1, 1>,
-                        pad_mode = "circular", bias = true, name = "enc"}
+                        pad_mode = #s2s.pad_mode<circular>, bias = true, name = "enc"}
         : tensor<8x3x32x64xf32> -> tensor<8x32x32x64xf32>
     ```
   }];
   let arguments = (ins AnyTensor:$input, I64Attr:$out,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
-                       DenseI64ArrayAttr:$padding, StrAttr:$pad_mode,
+                       DenseI64ArrayAttr:$padding, S2S_PadModeAttr:$pad_mode,
                        BoolAttr:$bias, StrAttr:$name,
-                       OptionalAttr<StrAttr>:$activation);
+                       OptionalAttr<S2S_ActivationKindAttr>:$activation);
   let hasVerifier = 1;
 }
 
@@ -344,11 +345,11 @@ def S2S_ParamOp : S2S_Op<"param", [Pure, OwnsParams]> {
     `constant`) and `init_args` its numbers.
 
     ```mlir
-    %pos = s2s.param {name = "pos", init = "trunc_normal", init_args = array<f64: 0.02>}
+    %pos = s2s.param {name = "pos", init = #s2s.init<trunc_normal>, init_args = array<f64: 0.02>}
         : tensor<1x16200x768xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name, StrAttr:$init,
+  let arguments = (ins StrAttr:$name, S2S_InitKindAttr:$init,
                        DenseF64ArrayAttr:$init_args);
   let results = (outs AnyStaticShapeTensor:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
@@ -447,12 +448,12 @@ def S2S_PadOp : S2S_UnaryOp<"pad"> {
     `replicate`.
 
     ```mlir
-    %y = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = "circular"}
+    %y = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = #s2s.pad_mode<circular>}
         : tensor<8x3x32x64xf32> -> tensor<8x3x36x66xf32>
     ```
   }];
   let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$pad,
-                       StrAttr:$mode);
+                       S2S_PadModeAttr:$mode);
   let hasVerifier = 1;
 }
 
@@ -596,17 +597,18 @@ def S2S_ConvectiveAdjustOp : S2S_UnaryOp<"convective_adjust"> {
 def S2S_LossOp : S2S_Op<"loss", [Pure, InferShapes]> {
   let summary = "a scalar loss between a prediction and a target";
   let description = [{
-    `kind` is `mse`, `mae` or `huber`; `weight` is `uniform` or `latitude`
-    (cos-latitude weights over dim 2, normalised to mean 1). Both operands
-    have one shape.
+    `kind` is `mse`, `mae` or `huber` (quadratic below `delta`, linear
+    above it); `weight` is `uniform` or `latitude` (cos-latitude weights
+    over dim -2, normalised to mean 1). Both operands have one shape.
 
     ```mlir
-    %l = s2s.loss "mse" %pred, %truth {weight = "latitude"}
+    %l = s2s.loss mse %pred, %truth {weight = #s2s.weighting<latitude>, delta = 1.0 : f64}
         : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
     ```
   }];
-  let arguments = (ins StrAttr:$kind, AnyTensor:$prediction, AnyTensor:$target,
-                       StrAttr:$weight);
+  let arguments = (ins S2S_LossKindAttr:$kind, AnyTensor:$prediction,
+                       AnyTensor:$target, S2S_WeightingAttr:$weight,
+                       F64Attr:$delta);
   let results = (outs AnyTensor:$result);
   let assemblyFormat = [{
     $kind $prediction `,` $target attr-dict `:` type($prediction) `,`
@@ -624,20 +626,28 @@ def S2S_DataOp : S2S_Op<"data", [Symbol]> {
   let description = [{
     The spec's `data NAME { ... }`. `channels` are the channel names in
     model order, `grid` the [lat, lon] size when given, `step` the time
-    between samples in seconds. `source` and `config` hold the other
-    entries as written (calls as `{callee = "...", args...}`).
+    between samples in seconds when given, `history` the input time steps
+    per sample. Every other entry has a typed attribute; an entry the spec
+    leaves out holds the prelude's default (`memory = in_memory()`).
+
+    The op's location fuses the section's with one `NameLoc` per entry
+    written (`"memory"(file:line:col)`), so a later message about a value
+    points at its own line.
 
     ```mlir
     s2s.data @era5 {channels = ["u10", "v10"], grid = array<i64: 721, 1440>,
-                    step = 21600 : i64,
-                    source = {callee = "hdf5", pattern = "data/*.h5", field = "fields"},
-                    config = {}}
+                    step = 21600 : i64, history = 1 : i64,
+                    source = #s2s.source<kind = hdf5, pattern = "data/*.h5", field = "fields", address = "", name = "">,
+                    memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 2.500000e-01>}
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, StrArrayAttr:$channels,
                        OptionalAttr<DenseI64ArrayAttr>:$grid,
-                       OptionalAttr<I64Attr>:$step, DictionaryAttr:$source,
-                       DictionaryAttr:$config);
+                       OptionalAttr<I64Attr>:$step, I64Attr:$history,
+                       S2S_SourceAttr:$source,
+                       OptionalAttr<S2S_SplitAttr>:$split,
+                       OptionalAttr<S2S_NormalizeAttr>:$normalize,
+                       S2S_MemoryAttr:$memory);
   let assemblyFormat = "$sym_name attr-dict";
   let hasVerifier = 1;
 }
@@ -647,16 +657,20 @@ def S2S_RolloutOp
   let summary = "the autoregressive tableau and its losses";
   let description = [{
     Rolls model `model` out `order` steps on data `data`. `loss` is the
-    loss against the truth; `config` holds `align`, `jacobian`, `patches`
-    and `weights` when given.
+    loss against the truth, `weights` (when given) its weight per order;
+    `align`, `jacobian` and `patches` are present when the spec gives them.
 
     ```mlir
-    s2s.rollout @net on @era5 {order = 4 : i64, loss = {callee = "mse", weight = "latitude"}, config = {}}
+    s2s.rollout @net on @era5 {order = 4 : i64,
+        loss = #s2s.loss<kind = mse, weight = latitude, delta = 1.000000e+00>}
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$model, FlatSymbolRefAttr:$data,
-                       I64Attr:$order, DictionaryAttr:$loss,
-                       DictionaryAttr:$config);
+                       I64Attr:$order, S2S_LossAttr:$loss,
+                       OptionalAttr<DenseF64ArrayAttr>:$weights,
+                       OptionalAttr<S2S_AlignAttr>:$align,
+                       OptionalAttr<S2S_JacobianAttr>:$jacobian,
+                       OptionalAttr<S2S_PatchingAttr>:$patches);
   let assemblyFormat = "$model `on` $data attr-dict";
   let hasVerifier = 1;
 }
@@ -665,16 +679,24 @@ def S2S_ParallelOp : S2S_Op<"parallel"> {
   let summary = "the device mesh and the data-parallel strategy";
   let description = [{
     `axes` names the mesh axes in order and `sizes` their sizes.
-    `strategy` is `ddp`, `zero1`, `zero2`, `zero3` or `fsdp`.
 
     ```mlir
-    s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>, strategy = "zero3", config = {}}
+    s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>,
+                  strategy = #s2s.strategy<zero3>, backend = #s2s.backend<auto>,
+                  checkpoint_activations = false}
     ```
   }];
   let arguments = (ins StrArrayAttr:$axes, DenseI64ArrayAttr:$sizes,
-                       StrAttr:$strategy, DictionaryAttr:$config);
+                       S2S_StrategyAttr:$strategy, S2S_BackendAttr:$backend,
+                       BoolAttr:$checkpoint_activations);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of processes the mesh spans (the product of its sizes).
+    int64_t getNumProcesses();
+    /// The size of axis `name`, 1 if the mesh has no such axis.
+    int64_t getAxisSize(::llvm::StringRef name);
+  }];
 }
 
 def S2S_TrainOp
@@ -682,17 +704,25 @@ def S2S_TrainOp
   let summary = "the training schedule";
   let description = [{
     Trains `model` on `data` for `epochs` with global batch `batch`.
-    `precision` is `fp32`, `bf16` or `fp16`; `optimizer` the optimizer as
-    written; `config` the other entries.
+    `grad_clip` 0 means no clipping.
 
     ```mlir
-    s2s.train @net on @era5 {epochs = 80 : i64, batch = 64 : i64, precision = "bf16",
-                             optimizer = {callee = "adamw", lr = 5.0e-04 : f64}, config = {}}
+    s2s.train @net on @era5 {epochs = 80 : i64, batch = 64 : i64,
+        precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64,
+        optimizer = #s2s.optimizer<kind = adam, lr = 1.000000e-03, momentum = 0.000000e+00, nesterov = false, beta1 = 9.000000e-01, beta2 = 9.990000e-01, eps = 1.000000e-08, weight_decay = 0.000000e+00>,
+        schedule = #s2s.schedule<kind = constant, every = 0, gamma = 1.000000e-01, warmup = 0, min_lr = 0.000000e+00>,
+        checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "checkpoints", keep = 3>,
+        metrics = [#s2s.metric<kind = rmse, weight = latitude>]}
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$model, FlatSymbolRefAttr:$data,
-                       I64Attr:$epochs, I64Attr:$batch, StrAttr:$precision,
-                       DictionaryAttr:$optimizer, DictionaryAttr:$config);
+                       I64Attr:$epochs, I64Attr:$batch,
+                       S2S_PrecisionAttr:$precision, I64Attr:$seed,
+                       F64Attr:$grad_clip, S2S_OptimizerAttr:$optimizer,
+                       S2S_ScheduleAttr:$schedule,
+                       S2S_CheckpointAttr:$checkpoint,
+                       TypedArrayAttrBase<S2S_MetricAttr,
+                                          "validation metrics">:$metrics);
   let assemblyFormat = "$model `on` $data attr-dict";
   let hasVerifier = 1;
 }

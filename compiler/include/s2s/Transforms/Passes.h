@@ -12,10 +12,10 @@
 namespace s2s {
 
 #define GEN_PASS_DECL
-#include "s2s/Dialect/Passes.h.inc"
+#include "s2s/Transforms/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "s2s/Dialect/Passes.h.inc"
+#include "s2s/Transforms/Passes.h.inc"
 
 /// What `s2sc` runs after lowering (`--emit=mlir-opt` shows the result).
 struct PipelineOptions {
@@ -28,15 +28,6 @@ struct PipelineOptions {
 /// Builds the s2s pipeline: shape inference first (every later pass needs
 /// shapes), then the rollout, fusion, sharding and memory planning.
 void buildS2SPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
-
-/// Total learnable parameters of one model forward, and per top-level
-/// component (the first segment of each parameter path), in order of first
-/// appearance. Fails if some shape is not yet known.
-struct ParameterCount {
-  int64_t total = 0;
-  llvm::SmallVector<std::pair<std::string, int64_t>> components;
-};
-mlir::FailureOr<ParameterCount> countParameters(mlir::func::FuncOp model);
 
 } // namespace s2s
 

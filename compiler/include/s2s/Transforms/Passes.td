@@ -1,7 +1,12 @@
-//===- Passes.td - Passes of the s2s dialect ---------------*- tablegen -*-===//
+//===- Passes.td - Transforms of the s2s dialect -----------*- tablegen -*-===//
+//
+// The passes s2sc's pipeline runs on s2s IR (buildS2SPipeline), each one
+// file in lib/Transforms named after its def.
+//
+//===----------------------------------------------------------------------===//
 
-#ifndef S2S_PASSES_TD
-#define S2S_PASSES_TD
+#ifndef S2S_TRANSFORMS_PASSES_TD
+#define S2S_TRANSFORMS_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
 
@@ -101,51 +106,4 @@ def S2SPlanMemory : Pass<"s2s-plan-memory", "::mlir::ModuleOp"> {
   let dependentDialects = ["::s2s::S2SDialect"];
 }
 
-def S2SToEmitC : Pass<"s2s-to-emitc", "::mlir::ModuleOp"> {
-  let summary = "Lower models, the unrolled rollout and the sections to EmitC";
-  let description = [{
-    The last step before C++: every model forward and the unrolled
-    rollout (`func.func` on tensors) become `emitc.func`s on
-    `torch::Tensor` values (`!emitc.opaque<"torch::Tensor">`) that take
-    the runtime model (`s2s::rt::Model &`) first; every s2s op becomes an
-    `emitc.call_opaque` of the runtime kernel of the same name
-    (`s2s::rt::conv2d`, ...) with its attributes as literal arguments in
-    the order the op declares them, so the parameter paths of the spec
-    (`"ResBlock.0.conv2d.0"`) stay in the code. The `data`, `rollout`,
-    `parallel` and `train` sections become a `<program>_configure`
-    function of `s2s::rt::setInt/setFloat/...` calls, and `main` hands
-    it, the forward and the rollout loss to `s2s::rt::run`.
-    `mlir-translate`-style printing with MLIR's C++ emitter
-    (`s2sc --emit=cpp`) gives the program's source.
-
-    Before:
-    ```mlir
-    func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x16x32x64xf32> attributes {s2s.model = "Net"} {
-      %y = s2s.conv2d %x {out = 16 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>,
-                          padding = array<i64: 1, 1>, pad_mode = "circular", bias = true, name = "enc"}
-          : tensor<8x3x32x64xf32> -> tensor<8x16x32x64xf32>
-      return %y : tensor<8x16x32x64xf32>
-    }
-    ```
-    After:
-    ```mlir
-    emitc.func @net(%m: !emitc.opaque<"s2s::rt::Model&">, %x: !emitc.opaque<"torch::Tensor">)
-        -> !emitc.opaque<"torch::Tensor"> {
-      %y = emitc.call_opaque "s2s::rt::conv2d"(%m, %x) {args = [0 : index, #emitc.opaque<"\"enc\"">,
-          1 : index, #emitc.opaque<"16">, #emitc.opaque<"{3, 3}">, ...]} : ...
-      emitc.return %y : !emitc.opaque<"torch::Tensor">
-    }
-    ```
-  }];
-  let options = [
-    Option<"programName", "program-name", "std::string", /*default=*/"\"s2s_program\"",
-           "Name of the program (the spec's file stem)">,
-    Option<"specFile", "spec-file", "std::string", /*default=*/"\"\"",
-           "The spec file, recorded in the program">,
-    Option<"withMain", "main", "bool", /*default=*/"true",
-           "Generate main() calling s2s::rt::run">,
-  ];
-  let dependentDialects = ["::mlir::emitc::EmitCDialect"];
-}
-
-#endif // S2S_PASSES_TD
+#endif // S2S_TRANSFORMS_PASSES_TD

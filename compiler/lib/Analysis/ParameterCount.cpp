@@ -1,0 +1,61 @@
+//===- ParameterCount.cpp - Learnable parameters of a model forward -------===//
+
+#include "s2s/Analysis/ParameterCount.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace s2s;
+
+/// `AFNOBlock.3.linear.0` belongs to `AFNOBlock.3`; `pos` to `pos`.
+static std::string componentOf(StringRef name) {
+  auto [first, rest] = name.split('.');
+  auto [second, tail] = rest.split('.');
+  if (!second.empty() &&
+      llvm::all_of(second, [](char c) { return llvm::isDigit(c); }))
+    return (first + "." + second).str();
+  return first.str();
+}
+
+FailureOr<SmallVector<ModelParameter>>
+s2s::collectParameters(func::FuncOp model) {
+  SmallVector<ModelParameter> out;
+  bool unknown = false;
+  model.walk([&](ParameterizedOp op) {
+    SmallVector<ParameterInfo> params;
+    if (failed(op.getParameters(params))) {
+      unknown = true;
+      return;
+    }
+    auto name = op->getAttrOfType<StringAttr>("name");
+    std::string prefix = name ? name.str() : std::string();
+    for (ParameterInfo &p : params) {
+      std::string path = p.suffix.empty() ? prefix
+                         : prefix.empty() ? p.suffix
+                                          : prefix + "." + p.suffix;
+      out.push_back({std::move(path), std::move(p), op});
+    }
+  });
+  if (unknown)
+    return failure();
+  return out;
+}
+
+FailureOr<ParameterCount> s2s::countParameters(func::FuncOp model) {
+  FailureOr<SmallVector<ModelParameter>> params = collectParameters(model);
+  if (failed(params))
+    return failure();
+  ParameterCount count;
+  llvm::StringMap<size_t> index;
+  for (const ModelParameter &p : *params) {
+    auto name = p.owner->getAttrOfType<StringAttr>("name");
+    std::string component = componentOf(name ? name.getValue() : "");
+    auto [it, inserted] = index.try_emplace(component, count.components.size());
+    if (inserted)
+      count.components.push_back({component, 0});
+    count.components[it->second].second += p.info.numElements();
+    count.total += p.info.numElements();
+  }
+  return count;
+}
