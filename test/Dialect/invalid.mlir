@@ -1,9 +1,11 @@
 // One case per error the s2s verifiers can emit: the op verifiers and their
 // helpers (checkPositive, checkPair, checkOneOf, checkProbability,
 // normaliseDim) in compiler/lib/Dialect/S2SOps.cpp, the section verifiers and
-// the symbol-use verifiers of s2s.rollout and s2s.train.
+// the symbol-use verifiers of s2s.rollout and s2s.train, the parsers of the
+// dialect's enums, the verifiers of the section-value attributes and of the
+// discardable attributes (compiler/lib/Dialect/S2SAttrs.cpp).
 //
-// RUN: s2s-opt %s -split-input-file -verify-diagnostics
+// RUN: s2s-opt %s -split-input-file -verify-diagnostics -allow-unregistered-dialect
 
 //===----------------------------------------------------------------------===//
 // s2s.constant
@@ -30,8 +32,9 @@ func.func @constant_unranked() {
 //===----------------------------------------------------------------------===//
 
 func.func @activation_kind(%x: tensor<4xf32>) {
-  // expected-error @+1 {{'s2s.activation' op 'kind' must be one of gelu, relu, silu, tanh, sigmoid, got 'swish'}}
-  %0 = s2s.activation "swish" %x : tensor<4xf32> -> tensor<4xf32>
+  // expected-error @+2 {{expected ::s2s::ActivationKind to be one of: gelu, relu, silu, tanh, sigmoid}}
+  // expected-error @+1 {{failed to parse S2S_ActivationKindAttr parameter 'value' which is to be a `::s2s::ActivationKind`}}
+  %0 = s2s.activation swish %x : tensor<4xf32> -> tensor<4xf32>
   return
 }
 
@@ -90,8 +93,9 @@ func.func @linear_out(%x: tensor<8x16xf32>) {
 // -----
 
 func.func @linear_activation(%x: tensor<8x16xf32>) {
-  // expected-error @+1 {{'s2s.linear' op 'activation' must be one of gelu, relu, silu, tanh, sigmoid, got 'softmax'}}
-  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc", activation = "softmax"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  // expected-error @+2 {{expected ::s2s::ActivationKind to be one of: gelu, relu, silu, tanh, sigmoid}}
+  // expected-error @+1 {{failed to parse S2S_ActivationKindAttr parameter 'value' which is to be a `::s2s::ActivationKind`}}
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc", activation = #s2s<activation softmax>} : tensor<8x16xf32> -> tensor<8x4xf32>
   return
 }
 
@@ -111,7 +115,7 @@ func.func @linear_missing_name(%x: tensor<8x16xf32>) {
 
 func.func @conv2d_out(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'out' must be at least 1, got -1}}
-  %0 = s2s.conv2d %x {out = -1 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = -1 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -119,7 +123,7 @@ func.func @conv2d_out(%x: tensor<8x3x32x64xf32>) {
 
 func.func @conv2d_kernel_size(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'kernel' needs 2 values, got 3}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -127,7 +131,7 @@ func.func @conv2d_kernel_size(%x: tensor<8x3x32x64xf32>) {
 
 func.func @conv2d_kernel_value(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'kernel' values must be at least 1, got [3, 0]}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 0>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 0>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -135,7 +139,7 @@ func.func @conv2d_kernel_value(%x: tensor<8x3x32x64xf32>) {
 
 func.func @conv2d_stride_size(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'stride' needs 2 values, got 1}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -143,7 +147,7 @@ func.func @conv2d_stride_size(%x: tensor<8x3x32x64xf32>) {
 
 func.func @conv2d_stride_value(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'stride' values must be at least 1, got [0, 1]}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 0, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 0, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -151,7 +155,7 @@ func.func @conv2d_stride_value(%x: tensor<8x3x32x64xf32>) {
 
 func.func @conv2d_padding_size(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'padding' needs 2 values, got 0}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -159,23 +163,25 @@ func.func @conv2d_padding_size(%x: tensor<8x3x32x64xf32>) {
 
 func.func @conv2d_padding_value(%x: tensor<8x3x32x64xf32>) {
   // expected-error @+1 {{'s2s.conv2d' op 'padding' values must be at least 0, got [1, -1]}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, -1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, -1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
 // -----
 
 func.func @conv2d_pad_mode(%x: tensor<8x3x32x64xf32>) {
-  // expected-error @+1 {{'s2s.conv2d' op 'pad_mode' must be one of zeros, circular, reflect, replicate, got 'wrap'}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "wrap", bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  // expected-error @+2 {{expected ::s2s::PadMode to be one of: zeros, circular, reflect, replicate}}
+  // expected-error @+1 {{failed to parse S2S_PadModeAttr parameter 'value' which is to be a `::s2s::PadMode`}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<wrap>, bias = true, name = "c"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
 // -----
 
 func.func @conv2d_activation(%x: tensor<8x3x32x64xf32>) {
-  // expected-error @+1 {{'s2s.conv2d' op 'activation' must be one of gelu, relu, silu, tanh, sigmoid, got 'elu'}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c", activation = "elu"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  // expected-error @+2 {{expected ::s2s::ActivationKind to be one of: gelu, relu, silu, tanh, sigmoid}}
+  // expected-error @+1 {{failed to parse S2S_ActivationKindAttr parameter 'value' which is to be a `::s2s::ActivationKind`}}
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c", activation = #s2s<activation elu>} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -366,8 +372,9 @@ func.func @graph_edges_graph() {
 //===----------------------------------------------------------------------===//
 
 func.func @param_init() {
-  // expected-error @+1 {{'s2s.param' op 'init' must be one of normal, trunc_normal, uniform, zeros, ones, constant, got 'xavier'}}
-  %0 = s2s.param {name = "w", init = "xavier", init_args = array<f64>} : tensor<4xf32>
+  // expected-error @+2 {{expected ::s2s::InitKind to be one of: normal, trunc_normal, uniform, zeros, ones, constant, fan_in}}
+  // expected-error @+1 {{failed to parse S2S_InitKindAttr parameter 'value' which is to be a `::s2s::InitKind`}}
+  %0 = s2s.param {name = "w", init = #s2s.init<xavier>, init_args = array<f64>} : tensor<4xf32>
   return
 }
 
@@ -375,7 +382,7 @@ func.func @param_init() {
 
 func.func @param_dynamic() {
   // expected-error @+1 {{'s2s.param' op result #0 must be statically shaped tensor of any type values, but got 'tensor<?x4xf32>'}}
-  %0 = s2s.param {name = "w", init = "zeros", init_args = array<f64>} : tensor<?x4xf32>
+  %0 = s2s.param {name = "w", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<?x4xf32>
   return
 }
 
@@ -462,7 +469,7 @@ func.func @slice_negative_end(%x: tensor<8x?xf32>) {
 
 func.func @pad_odd(%x: tensor<8x3xf32>) {
   // expected-error @+1 {{'s2s.pad' op 'pad' lists (before, after) pairs, got 3 values}}
-  %0 = s2s.pad %x {pad = array<i64: 1, 1, 1>, mode = "zeros"} : tensor<8x3xf32> -> tensor<*xf32>
+  %0 = s2s.pad %x {pad = array<i64: 1, 1, 1>, mode = #s2s.pad_mode<zeros>} : tensor<8x3xf32> -> tensor<*xf32>
   return
 }
 
@@ -470,15 +477,16 @@ func.func @pad_odd(%x: tensor<8x3xf32>) {
 
 func.func @pad_negative(%x: tensor<8x3xf32>) {
   // expected-error @+1 {{'s2s.pad' op padding must not be negative}}
-  %0 = s2s.pad %x {pad = array<i64: 1, -1>, mode = "zeros"} : tensor<8x3xf32> -> tensor<*xf32>
+  %0 = s2s.pad %x {pad = array<i64: 1, -1>, mode = #s2s.pad_mode<zeros>} : tensor<8x3xf32> -> tensor<*xf32>
   return
 }
 
 // -----
 
 func.func @pad_mode(%x: tensor<8x3xf32>) {
-  // expected-error @+1 {{'s2s.pad' op 'mode' must be one of zeros, circular, reflect, replicate, got 'constant'}}
-  %0 = s2s.pad %x {pad = array<i64: 1, 1>, mode = "constant"} : tensor<8x3xf32> -> tensor<*xf32>
+  // expected-error @+2 {{expected ::s2s::PadMode to be one of: zeros, circular, reflect, replicate}}
+  // expected-error @+1 {{failed to parse S2S_PadModeAttr parameter 'value' which is to be a `::s2s::PadMode`}}
+  %0 = s2s.pad %x {pad = array<i64: 1, 1>, mode = #s2s.pad_mode<constant>} : tensor<8x3xf32> -> tensor<*xf32>
   return
 }
 
@@ -565,16 +573,18 @@ func.func @convective_adjust_negative_tau(%x: tensor<8x3x32x64xf32>) {
 //===----------------------------------------------------------------------===//
 
 func.func @loss_kind(%x: tensor<8x3xf32>) {
-  // expected-error @+1 {{'s2s.loss' op 'kind' must be one of mse, mae, huber, got 'crps'}}
-  %0 = s2s.loss "crps" %x, %x {weight = "uniform"} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
+  // expected-error @+2 {{expected ::s2s::LossKind to be one of: mse, mae, huber}}
+  // expected-error @+1 {{failed to parse S2S_LossKindAttr parameter 'value' which is to be a `::s2s::LossKind`}}
+  %0 = s2s.loss crps %x, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
   return
 }
 
 // -----
 
 func.func @loss_weight(%x: tensor<8x3xf32>) {
-  // expected-error @+1 {{'s2s.loss' op 'weight' must be one of uniform, latitude, got 'area'}}
-  %0 = s2s.loss "mse" %x, %x {weight = "area"} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
+  // expected-error @+2 {{expected ::s2s::Weighting to be one of: uniform, latitude}}
+  // expected-error @+1 {{failed to parse S2S_WeightingAttr parameter 'value' which is to be a `::s2s::Weighting`}}
+  %0 = s2s.loss mse %x, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<area>} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
   return
 }
 
@@ -582,7 +592,7 @@ func.func @loss_weight(%x: tensor<8x3xf32>) {
 
 func.func @loss_shapes(%p: tensor<8x3xf32>, %t: tensor<8x4xf32>) {
   // expected-error @+1 {{'s2s.loss' op prediction [8, 3] and target [8, 4] differ}}
-  %0 = s2s.loss "mse" %p, %t {weight = "uniform"} : tensor<8x3xf32>, tensor<8x4xf32> -> tensor<f32>
+  %0 = s2s.loss mse %p, %t {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3xf32>, tensor<8x4xf32> -> tensor<f32>
   return
 }
 
@@ -590,7 +600,7 @@ func.func @loss_shapes(%p: tensor<8x3xf32>, %t: tensor<8x4xf32>) {
 
 func.func @loss_ranks(%p: tensor<8x3xf32>, %t: tensor<8x3x1xf32>) {
   // expected-error @+1 {{'s2s.loss' op prediction [8, 3] and target [8, 3, 1] differ}}
-  %0 = s2s.loss "mse" %p, %t {weight = "uniform"} : tensor<8x3xf32>, tensor<8x3x1xf32> -> tensor<f32>
+  %0 = s2s.loss mse %p, %t {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3xf32>, tensor<8x3x1xf32> -> tensor<f32>
   return
 }
 
@@ -601,37 +611,32 @@ func.func @loss_ranks(%p: tensor<8x3xf32>, %t: tensor<8x3x1xf32>) {
 //===----------------------------------------------------------------------===//
 
 // expected-error @+1 {{'s2s.data' op needs at least one channel}}
-s2s.data @d {channels = [], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = [], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
 // expected-error @+1 {{'s2s.data' op channel 'u10' is listed twice}}
-s2s.data @d {channels = ["u10", "v10", "u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10", "v10", "u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
 // expected-error @+1 {{'s2s.data' op 'grid' needs 2 values, got 1}}
-s2s.data @d {channels = ["u10"], grid = array<i64: 721>, source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], grid = array<i64: 721>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
 // expected-error @+1 {{'s2s.data' op 'grid' values must be at least 1, got [0, 1440]}}
-s2s.data @d {channels = ["u10"], grid = array<i64: 0, 1440>, source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], grid = array<i64: 0, 1440>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
 // expected-error @+1 {{'s2s.data' op 'step' must be positive, got 0}}
-s2s.data @d {channels = ["u10"], step = 0 : i64, source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], step = 0 : i64, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
 // expected-error @+1 {{'s2s.data' op 'step' must be positive, got -21600}}
-s2s.data @d {channels = ["u10"], step = -21600 : i64, source = {callee = "hdf5"}, config = {}}
-
-// -----
-
-// expected-error @+1 {{'s2s.data' op 'source' needs a 'callee' entry}}
-s2s.data @d {channels = ["u10"], source = {pattern = "data/*.h5"}, config = {}}
+s2s.data @d {channels = ["u10"], step = -21600 : i64, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
@@ -642,9 +647,9 @@ s2s.data @d {channels = ["u10"], source = {pattern = "data/*.h5"}, config = {}}
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op 'order' must be at least 1, got 0}}
-s2s.rollout @net on @d {order = 0 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 0 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -652,33 +657,24 @@ s2s.rollout @net on @d {order = 0 : i64, loss = {callee = "mse"}, config = {}}
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op 'order' must be at least 1, got -1}}
-s2s.rollout @net on @d {order = -1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = -1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
-// expected-error @+1 {{'s2s.rollout' op 'loss' needs a 'callee' entry}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {weight = "latitude"}, config = {}}
-
-// -----
-
-func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
-  return %x : tensor<8x3x32x64xf32>
-}
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op 'weights' has 3 entries for order 2}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {weights = [1.0, 1.0, 1.0]}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, weights = array<f64: 1.0, 1.0, 1.0>}
 
 // -----
 
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op 'missing' is not a model forward (a func.func with the s2s.model attribute)}}
-s2s.rollout @missing on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @missing on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -686,9 +682,9 @@ s2s.rollout @missing on @d {order = 1 : i64, loss = {callee = "mse"}, config = {
 func.func @helper(%x: tensor<8x3xf32>) -> tensor<8x3xf32> {
   return %x : tensor<8x3xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op 'helper' is not a model forward (a func.func with the s2s.model attribute)}}
-s2s.rollout @helper on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @helper on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -696,9 +692,9 @@ s2s.rollout @helper on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op 'd' is not a model forward (a func.func with the s2s.model attribute)}}
-s2s.rollout @d on @net {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @d on @net {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -706,7 +702,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 // expected-error @+1 {{'s2s.rollout' op 'era5' is not an s2s.data}}
-s2s.rollout @net on @era5 {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @era5 {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -714,7 +710,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 // expected-error @+1 {{'s2s.rollout' op 'net' is not an s2s.data}}
-s2s.rollout @net on @net {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @net {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -723,22 +719,23 @@ s2s.rollout @net on @net {order = 1 : i64, loss = {callee = "mse"}, config = {}}
 //===----------------------------------------------------------------------===//
 
 // expected-error @+1 {{'s2s.parallel' op 2 axes but 1 sizes}}
-s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8>, strategy = "ddp", config = {}}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8>, strategy = #s2s.strategy<ddp>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 
 // expected-error @+1 {{'s2s.parallel' op mesh axis 'data' is listed twice}}
-s2s.parallel {axes = ["data", "data"], sizes = array<i64: 2, 4>, strategy = "ddp", config = {}}
+s2s.parallel {axes = ["data", "data"], sizes = array<i64: 2, 4>, strategy = #s2s.strategy<ddp>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 
 // expected-error @+1 {{'s2s.parallel' op mesh axis 'tensor' must have at least 1 device, got 0}}
-s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 0>, strategy = "ddp", config = {}}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 0>, strategy = #s2s.strategy<ddp>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 
-// expected-error @+1 {{'s2s.parallel' op 'strategy' must be one of ddp, zero1, zero2, zero3, fsdp, got 'zero4'}}
-s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero4", config = {}}
+  // expected-error @+2 {{expected ::s2s::Strategy to be one of: ddp, zero1, zero2, zero3, fsdp}}
+  // expected-error @+1 {{failed to parse S2S_StrategyAttr parameter 'value' which is to be a `::s2s::Strategy`}}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = #s2s.strategy<zero4>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 
@@ -749,42 +746,34 @@ s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero4", config
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.train' op 'epochs' must be at least 1, got 0}}
-s2s.train @net on @d {epochs = 0 : i64, batch = 8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+s2s.train @net on @d {epochs = 0 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
 
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.train' op 'batch' must be at least 1, got -8}}
-s2s.train @net on @d {epochs = 1 : i64, batch = -8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+s2s.train @net on @d {epochs = 1 : i64, batch = -8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
 
 func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8x3x32x64xf32>
 }
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
-// expected-error @+1 {{'s2s.train' op 'precision' must be one of fp32, bf16, fp16, got 'fp8'}}
-s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp8", optimizer = {callee = "adamw"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+  // expected-error @+2 {{expected ::s2s::Precision to be one of: fp32, bf16, fp16}}
+  // expected-error @+1 {{failed to parse S2S_PrecisionAttr parameter 'value' which is to be a `::s2s::Precision`}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp8>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
 
-func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
-  return %x : tensor<8x3x32x64xf32>
-}
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
-// expected-error @+1 {{'s2s.train' op 'optimizer' needs a 'callee' entry}}
-s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp32", optimizer = {lr = 1.0e-03 : f64}, config = {}}
-
-// -----
-
-s2s.data @d {channels = ["u10"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.train' op 'd' is not a model forward (a func.func with the s2s.model attribute)}}
-s2s.train @d on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+s2s.train @d on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
 
@@ -792,4 +781,192 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 // expected-error @+1 {{'s2s.train' op 'era5' is not an s2s.data}}
-s2s.train @net on @era5 {epochs = 1 : i64, batch = 8 : i64, precision = "fp32", optimizer = {callee = "adamw"}, config = {}}
+s2s.train @net on @era5 {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Section values: the attribute verifiers (MLIRGen builds these with
+// getChecked at the value's spec line)
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{shared = true and lazy = true cannot be combined: shared holds the whole split, loaded once per node; choose one}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = lazy, shared = true, prefetch = 2, buffer = 0, refresh = 0.25>}
+
+// -----
+
+// expected-error @+1 {{stream's refresh is the fraction of the buffer replaced per pass over it: a number in (0, 1], got 0.000000e+00}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = stream, shared = false, prefetch = 2, buffer = 8, refresh = 0.0>}
+
+// -----
+
+// expected-error @+1 {{stream's buffer must be at least 1, got 0}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = stream, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+
+// -----
+
+// expected-error @+1 {{prefetch must be at least 0, got -1}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = -1, buffer = 0, refresh = 0.25>}
+
+// -----
+
+// expected-error @+1 {{hdf5(pattern = ...) needs a file pattern}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+
+// -----
+
+// expected-error @+1 {{split 'valid' runs from 2017 back to 2016; write the first year first}}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, split = #s2s.split<train = [2000, 2015], valid = [2017, 2016], test = [0, -1]>, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+
+// -----
+
+// expected-error @+1 {{'s2s.data' op 'history' must be at least 1, got 0}}
+s2s.data @d {channels = ["u10"], history = 0 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+
+// -----
+
+// expected-error @+1 {{huber's delta must be a finite number > 0, got 0.000000e+00}}
+"test.loss"() {loss = #s2s.loss<kind = huber, weight = uniform, delta = 0.0>} : () -> ()
+
+// -----
+
+func.func @loss_delta(%x: tensor<8x3xf32>) {
+  // expected-error @+1 {{'s2s.loss' op 'delta' must be positive, got -1}}
+  %0 = s2s.loss huber %x, %x {delta = -1.0 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the alignment order must be at least 2, got 1}}
+"test.align"() {align = #s2s.align<kind = mlse, order = 1, weight = 1.0>} : () -> ()
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+// expected-error @+1 {{'s2s.rollout' op alignment of order 3 needs a rollout of at least that order, got 2}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, align = #s2s.align<kind = mase, order = 3, weight = 1.0>}
+
+// -----
+
+// expected-error @+1 {{hutchinson's samples must be at least 1, got 0}}
+"test.jacobian"() {j = #s2s.jacobian<kind = hutchinson, samples = 0, weight = 1.0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{a patch stride of 200 over patches of 180 leaves points in no patch}}
+"test.patches"() {p = #s2s.patching<size = [180, 360], stride = [200, 300]>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{lr must be a finite number > 0, got 0.000000e+00}}
+"test.optimizer"() {o = #s2s.optimizer<kind = adam, lr = 0.0, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{betas[1] must be in [0, 1), got 1.000000e+00}}
+"test.optimizer"() {o = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 1.0, eps = 1.0e-8, weight_decay = 0.0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{nesterov = true needs a momentum > 0}}
+"test.optimizer"() {o = #s2s.optimizer<kind = sgd, lr = 1.0e-3, momentum = 0.0, nesterov = true, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{step's every must be at least 1, got 0}}
+"test.schedule"() {s = #s2s.schedule<kind = step, every = 0, gamma = 0.5, warmup = 0, min_lr = 0.0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{step's gamma must be in (0, 1], got 2.000000e+00}}
+"test.schedule"() {s = #s2s.schedule<kind = step, every = 10, gamma = 2.0, warmup = 0, min_lr = 0.0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{every's keep must be at least 1, got 0}}
+"test.checkpoint"() {c = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{the memory plan's total 10 is not the sum of its parts}}
+"test.plan"() {p = #s2s.memory_plan<params = 1, grads = 2, optimizer = 3, activations = 5, total = 10>} : () -> ()
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+// expected-error @+1 {{'s2s.train' op 'grad_clip' must be >= 0 (0: no clipping), got -1}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = -1.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
+
+// -----
+
+func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+// expected-error @+1 {{'s2s.train' op 'seed' must not be negative, got -3}}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = -3 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
+
+// -----
+
+func.func @param_fan_in() {
+  // expected-error @+1 {{'s2s.param' op 'fan_in' is a layer's initialiser; a param takes normal, trunc_normal, uniform, zeros, ones or constant}}
+  %0 = s2s.param {name = "w", init = #s2s.init<fan_in>, init_args = array<f64: 4.0>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @param_args() {
+  // expected-error @+1 {{'s2s.param' op initialiser 'constant' takes at most 1 numbers, got 2}}
+  %0 = s2s.param {name = "w", init = #s2s.init<constant>, init_args = array<f64: 1.0, 2.0>} : tensor<4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// The discardable attributes the passes attach
+//===----------------------------------------------------------------------===//
+
+func.func @sharding_on_a_layer_without_parameters(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'s2s.activation' op 's2s.sharding' belongs on an op that owns parameters}}
+  %0 = s2s.activation gelu %x {s2s.sharding = #s2s.sharding<params = sharded, grads = sharded, optimizer = sharded, tensor = replicated>} : tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @sharding_of_the_wrong_kind(%x: tensor<8x16xf32>) {
+  // expected-error @+1 {{'s2s.linear' op 's2s.sharding' must be a #s2s.sharding, got "sharded"}}
+  %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc", s2s.sharding = "sharded"} : tensor<8x16xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 's2s.memory' must be a #s2s.memory_plan, got {total = 4 : i64}}}
+func.func @net(%x: tensor<4xf32>) -> tensor<4xf32> attributes {s2s.model = "Net", s2s.memory = {total = 4 : i64}} {
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op unknown s2s attribute 's2s.modle'}}
+func.func @net(%x: tensor<4xf32>) -> tensor<4xf32> attributes {s2s.modle = "Net"} {
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+func.func @model_on_an_op(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'s2s.neg' op 's2s.model' belongs on a func.func}}
+  %0 = s2s.neg %x {s2s.model = "Net"} : tensor<4xf32> -> tensor<4xf32>
+  return
+}

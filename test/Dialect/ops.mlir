@@ -42,22 +42,22 @@ func.func @arith(%x: tensor<8x3x32x64xf32>, %y: tensor<1x3x1x1xf32>, %s: tensor<
 
 // CHECK-LABEL: func.func @pointwise(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<8x16xf32>
-// CHECK-NEXT: %{{.+}} = s2s.activation "gelu" %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
-// CHECK-NEXT: %{{.+}} = s2s.activation "relu" %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
-// CHECK-NEXT: %{{.+}} = s2s.activation "silu" %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
-// CHECK-NEXT: %{{.+}} = s2s.activation "tanh" %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
-// CHECK-NEXT: %{{.+}} = s2s.activation "sigmoid" %[[X]] : tensor<8x16xf32> -> tensor<?x16xf32>
+// CHECK-NEXT: %{{.+}} = s2s.activation gelu %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
+// CHECK-NEXT: %{{.+}} = s2s.activation relu %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
+// CHECK-NEXT: %{{.+}} = s2s.activation silu %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
+// CHECK-NEXT: %{{.+}} = s2s.activation tanh %[[X]] : tensor<8x16xf32> -> tensor<8x16xf32>
+// CHECK-NEXT: %{{.+}} = s2s.activation sigmoid %[[X]] : tensor<8x16xf32> -> tensor<?x16xf32>
 // CHECK-NEXT: %{{.+}} = s2s.softmax %[[X]] {dim = -1 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
 // CHECK-NEXT: %{{.+}} = s2s.softmax %[[X]] {dim = 0 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
 // CHECK-NEXT: %{{.+}} = s2s.dropout %[[X]] {p = 1.000000e-01 : f64} : tensor<8x16xf32> -> tensor<8x16xf32>
 // CHECK-NEXT: %{{.+}} = s2s.dropout %[[X]] {p = 0.000000e+00 : f64} : tensor<8x16xf32> -> tensor<8x16xf32>
 // CHECK-NEXT: %{{.+}} = s2s.drop_path %[[X]] {p = 2.500000e-01 : f64} : tensor<8x16xf32> -> tensor<8x16xf32>
 func.func @pointwise(%x: tensor<8x16xf32>) {
-  %0 = s2s.activation "gelu" %x : tensor<8x16xf32> -> tensor<8x16xf32>
-  %1 = s2s.activation "relu" %x : tensor<8x16xf32> -> tensor<8x16xf32>
-  %2 = s2s.activation "silu" %x : tensor<8x16xf32> -> tensor<8x16xf32>
-  %3 = s2s.activation "tanh" %x : tensor<8x16xf32> -> tensor<8x16xf32>
-  %4 = s2s.activation "sigmoid" %x : tensor<8x16xf32> -> tensor<?x16xf32>
+  %0 = s2s.activation gelu %x : tensor<8x16xf32> -> tensor<8x16xf32>
+  %1 = s2s.activation relu %x : tensor<8x16xf32> -> tensor<8x16xf32>
+  %2 = s2s.activation silu %x : tensor<8x16xf32> -> tensor<8x16xf32>
+  %3 = s2s.activation tanh %x : tensor<8x16xf32> -> tensor<8x16xf32>
+  %4 = s2s.activation sigmoid %x : tensor<8x16xf32> -> tensor<?x16xf32>
   %5 = s2s.softmax %x {dim = -1 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
   %6 = s2s.softmax %x {dim = 0 : i64} : tensor<8x16xf32> -> tensor<8x16xf32>
   %7 = s2s.dropout %x {p = 0.1 : f64} : tensor<8x16xf32> -> tensor<8x16xf32>
@@ -73,12 +73,12 @@ func.func @pointwise(%x: tensor<8x16xf32>) {
 // CHECK-LABEL: func.func @linear(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<8x256x384xf32>, %[[D:[^:]+]]: tensor<?x?x384xf32>
 // CHECK-NEXT: %[[H:[^ ]+]] = s2s.linear %[[X]] {bias = true, name = "head", out = 768 : i64} : tensor<8x256x384xf32> -> tensor<8x256x768xf32>
-// CHECK-NEXT: %{{.+}} = s2s.linear %[[H]] {activation = "gelu", bias = false, name = "blocks.3.mlp.fc1", out = 16 : i64} : tensor<8x256x768xf32> -> tensor<8x256x16xf32>
+// CHECK-NEXT: %{{.+}} = s2s.linear %[[H]] {activation = #s2s<activation gelu>, bias = false, name = "blocks.3.mlp.fc1", out = 16 : i64} : tensor<8x256x768xf32> -> tensor<8x256x16xf32>
 // CHECK-NEXT: %{{.+}} = s2s.linear %[[D]] {bias = true, name = "dyn", out = 1 : i64} : tensor<?x?x384xf32> -> tensor<*xf32>
 func.func @linear(%x: tensor<8x256x384xf32>, %d: tensor<?x?x384xf32>) {
   %h = s2s.linear %x {out = 768 : i64, bias = true, name = "head"}
       : tensor<8x256x384xf32> -> tensor<8x256x768xf32>
-  %f = s2s.linear %h {out = 16 : i64, bias = false, name = "blocks.3.mlp.fc1", activation = "gelu"}
+  %f = s2s.linear %h {out = 16 : i64, bias = false, name = "blocks.3.mlp.fc1", activation = #s2s<activation gelu>}
       : tensor<8x256x768xf32> -> tensor<8x256x16xf32>
   %g = s2s.linear %d {out = 1 : i64, bias = true, name = "dyn"} : tensor<?x?x384xf32> -> tensor<*xf32>
   return
@@ -86,19 +86,19 @@ func.func @linear(%x: tensor<8x256x384xf32>, %d: tensor<?x?x384xf32>) {
 
 // CHECK-LABEL: func.func @conv_and_norms(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<8x3x32x64xf32>
-// CHECK-NEXT: %[[C:[^ ]+]] = s2s.conv2d %[[X]] {bias = true, kernel = array<i64: 3, 3>, name = "enc", out = 32 : i64, pad_mode = "circular", padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : tensor<8x3x32x64xf32> -> tensor<8x32x32x64xf32>
-// CHECK-NEXT: %{{.+}} = s2s.conv2d %[[X]] {activation = "relu", bias = false, kernel = array<i64: 4, 2>, name = "down", out = 8 : i64, pad_mode = "zeros", padding = array<i64: 0, 0>, stride = array<i64: 2, 2>} : tensor<8x3x32x64xf32> -> tensor<8x8x15x32xf32>
+// CHECK-NEXT: %[[C:[^ ]+]] = s2s.conv2d %[[X]] {bias = true, kernel = array<i64: 3, 3>, name = "enc", out = 32 : i64, pad_mode = #s2s.pad_mode<circular>, padding = array<i64: 1, 1>, stride = array<i64: 1, 1>} : tensor<8x3x32x64xf32> -> tensor<8x32x32x64xf32>
+// CHECK-NEXT: %{{.+}} = s2s.conv2d %[[X]] {activation = #s2s<activation relu>, bias = false, kernel = array<i64: 4, 2>, name = "down", out = 8 : i64, pad_mode = #s2s.pad_mode<zeros>, padding = array<i64: 0, 0>, stride = array<i64: 2, 2>} : tensor<8x3x32x64xf32> -> tensor<8x8x15x32xf32>
 // CHECK-NEXT: %{{.+}} = s2s.layer_norm %[[C]] {eps = 1.000000e-05 : f64, name = "norm1"} : tensor<8x32x32x64xf32> -> tensor<8x32x32x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.group_norm %[[C]] {eps = 1.000000e-05 : f64, groups = 8 : i64, name = "gn"} : tensor<8x32x32x64xf32> -> tensor<8x32x32x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.instance_norm %[[C]] {eps = 1.000000e-05 : f64} : tensor<8x32x32x64xf32> -> tensor<8x32x32x64xf32>
 func.func @conv_and_norms(%x: tensor<8x3x32x64xf32>) {
   %c = s2s.conv2d %x {out = 32 : i64, kernel = array<i64: 3, 3>,
                       stride = array<i64: 1, 1>, padding = array<i64: 1, 1>,
-                      pad_mode = "circular", bias = true, name = "enc"}
+                      pad_mode = #s2s.pad_mode<circular>, bias = true, name = "enc"}
       : tensor<8x3x32x64xf32> -> tensor<8x32x32x64xf32>
   %d = s2s.conv2d %x {out = 8 : i64, kernel = array<i64: 4, 2>,
                       stride = array<i64: 2, 2>, padding = array<i64: 0, 0>,
-                      pad_mode = "zeros", bias = false, name = "down", activation = "relu"}
+                      pad_mode = #s2s.pad_mode<zeros>, bias = false, name = "down", activation = #s2s<activation relu>}
       : tensor<8x3x32x64xf32> -> tensor<8x8x15x32xf32>
   %ln = s2s.layer_norm %c {eps = 1.0e-05 : f64, name = "norm1"}
       : tensor<8x32x32x64xf32> -> tensor<8x32x32x64xf32>
@@ -164,20 +164,20 @@ func.func @graph(%n: tensor<2x42x64xf32>, %ef: tensor<2x240x4xf32>) {
 }
 
 // CHECK-LABEL: func.func @param()
-// CHECK-NEXT: %{{.+}} = s2s.param {init = "trunc_normal", init_args = array<f64: 2.000000e-02>, name = "pos"} : tensor<1x16200x768xf32>
-// CHECK-NEXT: %{{.+}} = s2s.param {init = "uniform", init_args = array<f64: -1.000000e+00, 1.000000e+00>, name = "blocks.1.scale"} : tensor<768xf32>
-// CHECK-NEXT: %{{.+}} = s2s.param {init = "zeros", init_args = array<f64>, name = "cls"} : tensor<1x1x768xbf16>
-// CHECK-NEXT: %{{.+}} = s2s.param {init = "ones", init_args = array<f64>, name = "g"} : tensor<f32>
-// CHECK-NEXT: %{{.+}} = s2s.param {init = "normal", init_args = array<f64: 0.000000e+00, 1.000000e+00>, name = "n"} : tensor<4xf32>
-// CHECK-NEXT: %{{.+}} = s2s.param {init = "constant", init_args = array<f64: 3.000000e+00>, name = "c"} : tensor<4xf32>
+// CHECK-NEXT: %{{.+}} = s2s.param {init = #s2s.init<trunc_normal>, init_args = array<f64: 2.000000e-02>, name = "pos"} : tensor<1x16200x768xf32>
+// CHECK-NEXT: %{{.+}} = s2s.param {init = #s2s.init<uniform>, init_args = array<f64: -1.000000e+00, 1.000000e+00>, name = "blocks.1.scale"} : tensor<768xf32>
+// CHECK-NEXT: %{{.+}} = s2s.param {init = #s2s.init<zeros>, init_args = array<f64>, name = "cls"} : tensor<1x1x768xbf16>
+// CHECK-NEXT: %{{.+}} = s2s.param {init = #s2s.init<ones>, init_args = array<f64>, name = "g"} : tensor<f32>
+// CHECK-NEXT: %{{.+}} = s2s.param {init = #s2s.init<normal>, init_args = array<f64: 0.000000e+00, 1.000000e+00>, name = "n"} : tensor<4xf32>
+// CHECK-NEXT: %{{.+}} = s2s.param {init = #s2s.init<constant>, init_args = array<f64: 3.000000e+00>, name = "c"} : tensor<4xf32>
 func.func @param() {
-  %pos = s2s.param {name = "pos", init = "trunc_normal", init_args = array<f64: 0.02>}
+  %pos = s2s.param {name = "pos", init = #s2s.init<trunc_normal>, init_args = array<f64: 0.02>}
       : tensor<1x16200x768xf32>
-  %s = s2s.param {name = "blocks.1.scale", init = "uniform", init_args = array<f64: -1.0, 1.0>} : tensor<768xf32>
-  %z = s2s.param {name = "cls", init = "zeros", init_args = array<f64>} : tensor<1x1x768xbf16>
-  %o = s2s.param {name = "g", init = "ones", init_args = array<f64>} : tensor<f32>
-  %n = s2s.param {name = "n", init = "normal", init_args = array<f64: 0.0, 1.0>} : tensor<4xf32>
-  %c = s2s.param {name = "c", init = "constant", init_args = array<f64: 3.0>} : tensor<4xf32>
+  %s = s2s.param {name = "blocks.1.scale", init = #s2s.init<uniform>, init_args = array<f64: -1.0, 1.0>} : tensor<768xf32>
+  %z = s2s.param {name = "cls", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x1x768xbf16>
+  %o = s2s.param {name = "g", init = #s2s.init<ones>, init_args = array<f64>} : tensor<f32>
+  %n = s2s.param {name = "n", init = #s2s.init<normal>, init_args = array<f64: 0.0, 1.0>} : tensor<4xf32>
+  %c = s2s.param {name = "c", init = #s2s.init<constant>, init_args = array<f64: 3.0>} : tensor<4xf32>
   return
 }
 
@@ -195,9 +195,9 @@ func.func @param() {
 // CHECK-NEXT: %{{.+}} = s2s.slice %[[X]] {dim = 1 : i64, end = 2 : i64, start = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<8x2x32x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.mean %[[X]] {dim = 1 : i64, keep = false} : tensor<8x3x32x64xf32> -> tensor<8x32x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.mean %[[X]] {dim = -1 : i64, keep = true} : tensor<8x3x32x64xf32> -> tensor<8x3x32x1xf32>
-// CHECK-NEXT: %{{.+}} = s2s.pad %[[X]] {mode = "circular", pad = array<i64: 1, 1, 2, 2>} : tensor<8x3x32x64xf32> -> tensor<8x3x36x66xf32>
-// CHECK-NEXT: %{{.+}} = s2s.pad %[[X]] {mode = "reflect", pad = array<i64>} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-// CHECK-NEXT: %{{.+}} = s2s.pad %[[X]] {mode = "replicate", pad = array<i64: 0, 3>} : tensor<8x3x32x64xf32> -> tensor<8x3x32x67xf32>
+// CHECK-NEXT: %{{.+}} = s2s.pad %[[X]] {mode = #s2s.pad_mode<circular>, pad = array<i64: 1, 1, 2, 2>} : tensor<8x3x32x64xf32> -> tensor<8x3x36x66xf32>
+// CHECK-NEXT: %{{.+}} = s2s.pad %[[X]] {mode = #s2s.pad_mode<reflect>, pad = array<i64>} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+// CHECK-NEXT: %{{.+}} = s2s.pad %[[X]] {mode = #s2s.pad_mode<replicate>, pad = array<i64: 0, 3>} : tensor<8x3x32x64xf32> -> tensor<8x3x32x67xf32>
 // CHECK-NEXT: %{{.+}} = s2s.pad_sphere %[[X]] {pad = array<i64: 1, 2>} : tensor<8x3x32x64xf32> -> tensor<8x3x34x68xf32>
 func.func @layout(%x: tensor<8x3x32x64xf32>, %y: tensor<8x4x32x64xf32>) {
   %0 = s2s.permute %x {dims = array<i64: 0, 2, 3, 1>}
@@ -213,10 +213,10 @@ func.func @layout(%x: tensor<8x3x32x64xf32>, %y: tensor<8x4x32x64xf32>) {
       : tensor<8x3x32x64xf32> -> tensor<8x2x32x64xf32>
   %6 = s2s.mean %x {dim = 1 : i64, keep = false} : tensor<8x3x32x64xf32> -> tensor<8x32x64xf32>
   %7 = s2s.mean %x {dim = -1 : i64, keep = true} : tensor<8x3x32x64xf32> -> tensor<8x3x32x1xf32>
-  %8 = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = "circular"}
+  %8 = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = #s2s.pad_mode<circular>}
       : tensor<8x3x32x64xf32> -> tensor<8x3x36x66xf32>
-  %9 = s2s.pad %x {pad = array<i64>, mode = "reflect"} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-  %10 = s2s.pad %x {pad = array<i64: 0, 3>, mode = "replicate"} : tensor<8x3x32x64xf32> -> tensor<8x3x32x67xf32>
+  %9 = s2s.pad %x {pad = array<i64>, mode = #s2s.pad_mode<reflect>} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+  %10 = s2s.pad %x {pad = array<i64: 0, 3>, mode = #s2s.pad_mode<replicate>} : tensor<8x3x32x64xf32> -> tensor<8x3x32x67xf32>
   %11 = s2s.pad_sphere %x {pad = array<i64: 1, 2>} : tensor<8x3x32x64xf32> -> tensor<8x3x34x68xf32>
   return
 }
@@ -252,9 +252,9 @@ func.func @fft(%x: tensor<8x3x32x64xf32>) {
 // CHECK-NEXT: %{{.+}} = s2s.lead_embed %[[L]] {dim = 64 : i64} : tensor<8xf32> -> tensor<8x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.lead_embed %[[L1]] {dim = 2 : i64} : tensor<8x1xf32> -> tensor<8x2xf32>
 // CHECK-NEXT: %[[A:[^ ]+]] = s2s.convective_adjust %[[X]] {tau = 3600 : i64, threshold = 0.000000e+00 : f64} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-// CHECK-NEXT: %{{.+}} = s2s.loss "mse" %[[A]], %[[X]] {weight = "latitude"} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
-// CHECK-NEXT: %{{.+}} = s2s.loss "mae" %[[A]], %[[X]] {weight = "uniform"} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
-// CHECK-NEXT: %{{.+}} = s2s.loss "huber" %[[L]], %[[L]] {weight = "uniform"} : tensor<8xf32>, tensor<8xf32> -> tensor<f32>
+// CHECK-NEXT: %{{.+}} = s2s.loss mse %[[A]], %[[X]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+// CHECK-NEXT: %{{.+}} = s2s.loss mae %[[A]], %[[X]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+// CHECK-NEXT: %{{.+}} = s2s.loss huber %[[L]], %[[L]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8xf32>, tensor<8xf32> -> tensor<f32>
 func.func @physics(%x: tensor<8x3x32x64xf32>, %lead: tensor<8xf32>, %lead1: tensor<8x1xf32>) {
   %g = s2s.grid_coords %x : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
   %t = s2s.time_features %x {lead = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
@@ -263,11 +263,11 @@ func.func @physics(%x: tensor<8x3x32x64xf32>, %lead: tensor<8xf32>, %lead1: tens
   %e1 = s2s.lead_embed %lead1 {dim = 2 : i64} : tensor<8x1xf32> -> tensor<8x2xf32>
   %a = s2s.convective_adjust %x {tau = 3600 : i64, threshold = 0.0 : f64}
       : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-  %l = s2s.loss "mse" %a, %x {weight = "latitude"}
+  %l = s2s.loss mse %a, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>}
       : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
-  %m = s2s.loss "mae" %a, %x {weight = "uniform"}
+  %m = s2s.loss mae %a, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>}
       : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
-  %h = s2s.loss "huber" %lead, %lead {weight = "uniform"} : tensor<8xf32>, tensor<8xf32> -> tensor<f32>
+  %h = s2s.loss huber %lead, %lead {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8xf32>, tensor<8xf32> -> tensor<f32>
   return
 }
 
@@ -281,25 +281,39 @@ func.func @net(%x: tensor<8x2x32x64xf32>) -> tensor<8x2x32x64xf32> attributes {s
   return %x : tensor<8x2x32x64xf32>
 }
 
-// CHECK: s2s.data @era5 {channels = ["u10", "v10"], config = {}, grid = array<i64: 32, 64>, source = {callee = "hdf5", field = "fields", pattern = "data/*.h5"}, step = 21600 : i64}
+// CHECK: s2s.data @era5 {channels = ["u10", "v10"], grid = array<i64: 32, 64>, history = 1 : i64, memory = #s2s.memory<mode = lazy, shared = false, prefetch = 4, buffer = 0, refresh = 2.500000e-01>, normalize = #s2s.normalize<kind = zscore, stats = "data/stats.h5">, source = #s2s.source<kind = hdf5, pattern = "data/*.h5", field = "fields", address = "", name = "">, split = #s2s.split<train = [1979, 2015], valid = [2016, 2017], test = [0, -1]>, step = 21600 : i64}
 s2s.data @era5 {channels = ["u10", "v10"], grid = array<i64: 32, 64>,
-                step = 21600 : i64,
-                source = {callee = "hdf5", pattern = "data/*.h5", field = "fields"},
-                config = {}}
+                step = 21600 : i64, history = 1 : i64,
+                source = #s2s.source<kind = hdf5, pattern = "data/*.h5", field = "fields", address = "", name = "">,
+                split = #s2s.split<train = [1979, 2015], valid = [2016, 2017], test = [0, -1]>,
+                normalize = #s2s.normalize<kind = zscore, stats = "data/stats.h5">,
+                memory = #s2s.memory<mode = lazy, shared = false, prefetch = 4, buffer = 0, refresh = 0.25>}
 
-// The optional grid and step left out.
-// CHECK-NEXT: s2s.data @synth {channels = ["t2m"], config = {normalize = true}, source = {callee = "synthetic"}}
-s2s.data @synth {channels = ["t2m"], source = {callee = "synthetic"}, config = {normalize = true}}
+// The optional grid, step, split and normalisation left out.
+// CHECK-NEXT: s2s.data @stream {channels = ["t2m"], history = 2 : i64, memory = #s2s.memory<mode = stream, shared = false, prefetch = 2, buffer = 512, refresh = 5.000000e-01>, source = #s2s.source<kind = server, pattern = "", field = "", address = "redis://h:6379", name = "era5">}
+s2s.data @stream {channels = ["t2m"], history = 2 : i64,
+                  source = #s2s.source<kind = server, pattern = "", field = "", address = "redis://h:6379", name = "era5">,
+                  memory = #s2s.memory<mode = stream, shared = false, prefetch = 2, buffer = 512, refresh = 0.5>}
 
-// CHECK-NEXT: s2s.rollout @net on @era5 {config = {}, loss = {callee = "mse", weight = "latitude"}, order = 4 : i64}
-s2s.rollout @net on @era5 {order = 4 : i64, loss = {callee = "mse", weight = "latitude"}, config = {}}
+// CHECK-NEXT: s2s.rollout @net on @era5 {loss = #s2s.loss<kind = mse, weight = latitude, delta = 1.000000e+00>, order = 4 : i64}
+s2s.rollout @net on @era5 {order = 4 : i64, loss = #s2s.loss<kind = mse, weight = latitude, delta = 1.0>}
 
-// CHECK-NEXT: s2s.rollout @net on @synth {config = {align = "start", weights = [1.000000e+00, 5.000000e-01]}, loss = {callee = "huber"}, order = 2 : i64}
-s2s.rollout @net on @synth {order = 2 : i64, loss = {callee = "huber"}, config = {align = "start", weights = [1.0, 0.5]}}
+// Every optional entry of a rollout.
+// CHECK-NEXT: s2s.rollout @net on @stream {align = #s2s.align<kind = mase, order = 2, weight = 5.000000e-01>, jacobian = #s2s.jacobian<kind = hutchinson, samples = 2, weight = 1.000000e-03>, loss = #s2s.loss<kind = huber, weight = uniform, delta = 2.500000e-01>, order = 2 : i64, patches = #s2s.patching<size = [16, 32], stride = [12, 24]>, weights = array<f64: 1.000000e+00, 5.000000e-01>}
+s2s.rollout @net on @stream {order = 2 : i64, loss = #s2s.loss<kind = huber, weight = uniform, delta = 0.25>,
+                             weights = array<f64: 1.0, 0.5>,
+                             align = #s2s.align<kind = mase, order = 2, weight = 0.5>,
+                             jacobian = #s2s.jacobian<kind = hutchinson, samples = 2, weight = 1.0e-3>,
+                             patches = #s2s.patching<size = [16, 32], stride = [12, 24]>}
 
-// CHECK-NEXT: s2s.parallel {axes = ["data", "tensor"], config = {}, sizes = array<i64: 8, 4>, strategy = "zero3"}
-s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>, strategy = "zero3", config = {}}
+// CHECK-NEXT: s2s.parallel {axes = ["data", "tensor"], backend = #s2s.backend<nccl>, checkpoint_activations = true, sizes = array<i64: 8, 4>, strategy = #s2s.strategy<zero3>}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>, strategy = #s2s.strategy<zero3>,
+              backend = #s2s.backend<nccl>, checkpoint_activations = true}
 
-// CHECK-NEXT: s2s.train @net on @era5 {batch = 64 : i64, config = {}, epochs = 80 : i64, optimizer = {callee = "adamw", lr = 5.000000e-04 : f64}, precision = "bf16"}
-s2s.train @net on @era5 {epochs = 80 : i64, batch = 64 : i64, precision = "bf16",
-                         optimizer = {callee = "adamw", lr = 5.0e-04 : f64}, config = {}}
+// CHECK-NEXT: s2s.train @net on @era5 {batch = 64 : i64, checkpoint = #s2s.checkpoint<epochs = 1, steps = 2000, dir = "ckpt", keep = 5>, epochs = 80 : i64, grad_clip = 1.000000e+00 : f64, metrics = [#s2s.metric<kind = rmse, weight = latitude>, #s2s.metric<kind = acc, weight = uniform>], optimizer = #s2s.optimizer<kind = adamw, lr = 5.000000e-04, momentum = 0.000000e+00, nesterov = false, beta1 = 9.000000e-01, beta2 = 0.94999999999999996, eps = 1.000000e-08, weight_decay = 5.000000e-02>, precision = #s2s.precision<bf16>, schedule = #s2s.schedule<kind = cosine, every = 0, gamma = 1.000000e-01, warmup = 1000, min_lr = 9.9999999999999995E-7>, seed = 7 : i64}
+s2s.train @net on @era5 {epochs = 80 : i64, batch = 64 : i64, precision = #s2s.precision<bf16>,
+                         seed = 7 : i64, grad_clip = 1.0 : f64,
+                         optimizer = #s2s.optimizer<kind = adamw, lr = 5.0e-04, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.95, eps = 1.0e-8, weight_decay = 0.05>,
+                         schedule = #s2s.schedule<kind = cosine, every = 0, gamma = 0.1, warmup = 1000, min_lr = 1.0e-6>,
+                         checkpoint = #s2s.checkpoint<epochs = 1, steps = 2000, dir = "ckpt", keep = 5>,
+                         metrics = [#s2s.metric<kind = rmse, weight = latitude>, #s2s.metric<kind = acc, weight = uniform>]}

@@ -24,9 +24,9 @@
 func.func @field(%x: tensor<8x3x32x64xf32>, %b: tensor<3x1x64xf32>) -> tensor<*xf32> attributes {s2s.model = "Net"} {
   %0 = s2s.add %x, %b : tensor<8x3x32x64xf32>, tensor<3x1x64xf32> -> tensor<*xf32>
   // (32 + 2 - 3) / 2 + 1 = 16 and (64 + 2 - 3) / 2 + 1 = 32.
-  %1 = s2s.conv2d %0 {out = 16 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, pad_mode = "circular", bias = true, name = "enc"} : tensor<*xf32> -> tensor<*xf32>
+  %1 = s2s.conv2d %0 {out = 16 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<circular>, bias = true, name = "enc"} : tensor<*xf32> -> tensor<*xf32>
   // Unpadded 3x3: 16 - 2 = 14 and 32 - 2 = 30; an unused result is inferred too.
-  %u = s2s.conv2d %1 {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, pad_mode = "zeros", bias = false, name = "side"} : tensor<*xf32> -> tensor<*xf32>
+  %u = s2s.conv2d %1 {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, pad_mode = #s2s.pad_mode<zeros>, bias = false, name = "side"} : tensor<*xf32> -> tensor<*xf32>
   %2 = s2s.group_norm %1 {groups = 4 : i64, eps = 1.0e-05 : f64, name = "gn"} : tensor<*xf32> -> tensor<*xf32>
   // (16 / 4) * (32 / 8) = 16 tokens.
   %3 = s2s.patch_embed %2 {patch = array<i64: 4, 8>, embed = 32 : i64, name = "embed"} : tensor<*xf32> -> tensor<*xf32>
@@ -62,7 +62,7 @@ func.func @layout(%x: tensor<8x3x32x64xf32>, %y: tensor<8x6x32x64xf32>) -> (tens
   %4 = s2s.mean %x {dim = 1 : i64, keep = false} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   %5 = s2s.mean %x {dim = -1 : i64, keep = true} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   // Pairs from the last dimension backwards: lon + 1 + 1, lat + 2 + 2.
-  %6 = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = "circular"} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %6 = s2s.pad %x {pad = array<i64: 1, 1, 2, 2>, mode = #s2s.pad_mode<circular>} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   // [lat, lon] cells on each side.
   %7 = s2s.pad_sphere %x {pad = array<i64: 1, 3>} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   return %0, %1, %2, %3, %4, %5, %6, %7 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
@@ -92,7 +92,7 @@ func.func @fft(%x: tensor<8x3x32x64xf32>, %z: tensor<4x7xf64>) {
 // CHECK-NEXT: s2s.lead_embed {{.*}} : tensor<8xf32> -> tensor<8x16xf32>
 // CHECK-NEXT: s2s.lead_embed {{.*}} : tensor<8x1xf32> -> tensor<8x4xf32>
 // CHECK-NEXT: s2s.convective_adjust {{.*}} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-// CHECK-NEXT: s2s.loss "mse" {{.*}} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+// CHECK-NEXT: s2s.loss mse {{.*}} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
 // CHECK-NEXT: s2s.constant 2.000000e+00 : tensor<f32>
 // CHECK-NEXT: s2s.mul {{.*}} : tensor<f32>, tensor<f32> -> tensor<f32>
 func.func @inputs(%x: tensor<8x3x32x64xf32>, %n: tensor<2x42x16xf32>, %ef: tensor<2x960x4xf32>, %l: tensor<8xf32>, %l1: tensor<8x1xf32>) {
@@ -105,7 +105,7 @@ func.func @inputs(%x: tensor<8x3x32x64xf32>, %n: tensor<2x42x16xf32>, %ef: tenso
   %le = s2s.lead_embed %l {dim = 16 : i64} : tensor<8xf32> -> tensor<*xf32>
   %le1 = s2s.lead_embed %l1 {dim = 4 : i64} : tensor<8x1xf32> -> tensor<*xf32>
   %c = s2s.convective_adjust %x {tau = 3600 : i64, threshold = 0.0 : f64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
-  %loss = s2s.loss "mse" %c, %x {weight = "latitude"} : tensor<*xf32>, tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %loss = s2s.loss mse %c, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<*xf32>, tensor<8x3x32x64xf32> -> tensor<*xf32>
   %two = s2s.constant 2.0 : tensor<f32>
   %s = s2s.mul %loss, %two : tensor<*xf32>, tensor<f32> -> tensor<*xf32>
   return
@@ -123,7 +123,7 @@ func.func @inputs(%x: tensor<8x3x32x64xf32>, %n: tensor<2x42x16xf32>, %ef: tenso
 // CHECK-NEXT: s2s.linear {{.*}} : tensor<*xf32> -> tensor<*xf32>
 // CHECK-NEXT: s2s.flatten {{.*}} : tensor<?x3x32x8xf32> -> tensor<?x8xf32>
 func.func @dynamic(%x: tensor<?x3x32x?xf32>, %b: tensor<1x3x1x1xf32>, %u: tensor<*xf32>, %v: tensor<?x3x32x8xf32>) -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
-  %0 = s2s.conv2d %x {out = 16 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<?x3x32x?xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 16 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<?x3x32x?xf32> -> tensor<*xf32>
   %1 = s2s.add %x, %b : tensor<?x3x32x?xf32>, tensor<1x3x1x1xf32> -> tensor<*xf32>
   %2 = s2s.reshape %x {shape = array<i64: -1, 32>} : tensor<?x3x32x?xf32> -> tensor<*xf32>
   %3 = s2s.linear %u {out = 4 : i64, bias = true, name = "fc"} : tensor<*xf32> -> tensor<*xf32>
@@ -137,12 +137,12 @@ func.func @dynamic(%x: tensor<?x3x32x?xf32>, %b: tensor<1x3x1x1xf32>, %u: tensor
 // CHECK-NEXT: s2s.cross_attention {{.*}} : tensor<?x64x32xf32>, tensor<8x10x16xf32> -> tensor<?x64x32xf32>
 // CHECK-NEXT: s2s.lead_embed {{.*}} : tensor<8x?xf32> -> tensor<8x6xf32>
 // CHECK-NEXT: s2s.graph_message {{.*}} : tensor<2x42x16xf32>, tensor<2x240x4xf32>, tensor<?x240xi64> -> tensor<2x42x4xf32>
-// CHECK-NEXT: s2s.loss "mae" {{.*}} : tensor<?x3xf32>, tensor<8x3xf32> -> tensor<f32>
+// CHECK-NEXT: s2s.loss mae {{.*}} : tensor<?x3xf32>, tensor<8x3xf32> -> tensor<f32>
 func.func @compatible(%q: tensor<?x64x32xf32>, %c: tensor<8x10x16xf32>, %l: tensor<8x?xf32>, %n: tensor<2x42x16xf32>, %ef: tensor<2x240x4xf32>, %e: tensor<?x240xi64>, %p: tensor<?x3xf32>, %t: tensor<8x3xf32>) {
   %0 = s2s.cross_attention %q, %c {heads = 4 : i64, name = "x"} : tensor<?x64x32xf32>, tensor<8x10x16xf32> -> tensor<*xf32>
   %1 = s2s.lead_embed %l {dim = 6 : i64} : tensor<8x?xf32> -> tensor<*xf32>
   %2 = s2s.graph_message %n, %ef, %e {hidden = 8 : i64, out = 4 : i64, name = "g"} : tensor<2x42x16xf32>, tensor<2x240x4xf32>, tensor<?x240xi64> -> tensor<*xf32>
-  %3 = s2s.loss "mae" %p, %t {weight = "uniform"} : tensor<?x3xf32>, tensor<8x3xf32> -> tensor<*xf32>
+  %3 = s2s.loss mae %p, %t {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<?x3xf32>, tensor<8x3xf32> -> tensor<*xf32>
   return
 }
 
@@ -182,7 +182,7 @@ func.func @linear_scalar(%x: tensor<f32>) {
 
 func.func @conv2d_rank(%x: tensor<8x32x64xf32>) {
   // expected-error @+1 {{conv2d expects [batch, channel, lat, lon], got [8, 32, 64]}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x32x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x32x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -190,7 +190,7 @@ func.func @conv2d_rank(%x: tensor<8x32x64xf32>) {
 
 func.func @conv2d_kernel(%x: tensor<8x3x2x64xf32>) {
   // expected-error @+1 {{conv2d kernel [5, 5] is larger than the padded input [8, 3, 2, 64]}}
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 5, 5>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<8x3x2x64xf32> -> tensor<*xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 5, 5>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<8x3x2x64xf32> -> tensor<*xf32>
   return
 }
 
@@ -393,7 +393,7 @@ func.func @mean_dim(%x: tensor<f32>) {
 
 func.func @pad_dims(%x: tensor<8xf32>) {
   // expected-error @+1 {{pad of 2 dimensions on [8]}}
-  %0 = s2s.pad %x {pad = array<i64: 1, 1, 1, 1>, mode = "zeros"} : tensor<8xf32> -> tensor<*xf32>
+  %0 = s2s.pad %x {pad = array<i64: 1, 1, 1, 1>, mode = #s2s.pad_mode<zeros>} : tensor<8xf32> -> tensor<*xf32>
   return
 }
 
@@ -452,7 +452,7 @@ func.func @lead_embed_shape(%l: tensor<8x2xf32>) {
 func.func @loss_shapes(%x: tensor<8x16xf32>) {
   %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<*xf32>
   // expected-error @+1 {{loss: prediction [8, 4] and target [8, 16] differ}}
-  %1 = s2s.loss "mse" %0, %x {weight = "uniform"} : tensor<*xf32>, tensor<8x16xf32> -> tensor<*xf32>
+  %1 = s2s.loss mse %0, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<*xf32>, tensor<8x16xf32> -> tensor<*xf32>
   return
 }
 

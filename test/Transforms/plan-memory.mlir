@@ -13,14 +13,14 @@
 //   activations 512 * 4           =  2048
 //   total                         = 11264
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = {activations = 2048 : i64, grads = 2304 : i64, optimizer = 4608 : i64, params = 2304 : i64, total = 11264 : i64}, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 4608, activations = 2048, total = 11264>, s2s.model = "Net"}
 // Functions that are not model forwards are not planned.
 // CHECK-LABEL: func.func @helper(
 // CHECK-NOT:   s2s.memory
 // CHECK-LABEL: func.func @net__batch16(
 // CHECK-SAME:      attributes {s2s.variant_of = @net} {
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
-  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x32xf32>
+  %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
   %1 = s2s.add %0, %p : tensor<8x32xf32>, tensor<1x32xf32> -> tensor<8x32xf32>
   return %1 : tensor<8x32xf32>
@@ -45,16 +45,16 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 //   activations 512 * 2 / 4         =  256
 //   total                           = 1408
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = {activations = 256 : i64, grads = 144 : i64, optimizer = 864 : i64, params = 144 : i64, total = 1408 : i64}, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 144, grads = 144, optimizer = 864, activations = 256, total = 1408>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
-  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x32xf32>
+  %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
   %1 = s2s.add %0, %p : tensor<8x32xf32>, tensor<1x32xf32> -> tensor<8x32xf32>
   return %1 : tensor<8x32xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
-s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 4, 2>, strategy = "zero3", config = {}}
-s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "bf16", optimizer = {callee = "adamw"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 4, 2>, strategy = #s2s.strategy<zero3>, backend = #s2s.backend<auto>, checkpoint_activations = false}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<bf16>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
 
@@ -66,16 +66,16 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "bf16", opt
 //   activations 512 * 2 / 4         =  256
 //   total                           = 4288
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = {activations = 256 : i64, grads = 1152 : i64, optimizer = 1728 : i64, params = 1152 : i64, total = 4288 : i64}, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 1152, grads = 1152, optimizer = 1728, activations = 256, total = 4288>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
-  %p = s2s.param {name = "pos", init = "zeros", init_args = array<f64>} : tensor<1x32xf32>
+  %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
   %1 = s2s.add %0, %p : tensor<8x32xf32>, tensor<1x32xf32> -> tensor<8x32xf32>
   return %1 : tensor<8x32xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
-s2s.parallel {axes = ["data", "pipe"], sizes = array<i64: 2, 2>, strategy = "zero1", config = {}}
-s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp16", optimizer = {callee = "adamw"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.parallel {axes = ["data", "pipe"], sizes = array<i64: 2, 2>, strategy = #s2s.strategy<zero1>, backend = #s2s.backend<auto>, checkpoint_activations = false}
+s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp16>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
 
@@ -88,12 +88,12 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = "fp16", opt
 //   activations 512 * 4 / 8         =  256
 //   total                           =  872
 // CHECK-LABEL: func.func @conv(
-// CHECK-SAME:      attributes {s2s.memory = {activations = 256 : i64, grads = 56 : i64, optimizer = 112 : i64, params = 448 : i64, total = 872 : i64}, s2s.model = "Conv"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 448, grads = 56, optimizer = 112, activations = 256, total = 872>, s2s.model = "Conv"}
 func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
-  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = "zeros", bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
   return %0 : tensor<2x4x8x8xf32>
 }
-s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = "zero2", config = {}}
+s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = #s2s.strategy<zero2>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 

@@ -8,8 +8,8 @@ func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.m
   %0 = s2s.linear %x {out = 8 : i64, bias = true, name = "fc"} : tensor<2x3x4x8xf32> -> tensor<2x3x4x8xf32>
   return %0 : tensor<2x3x4x8xf32>
 }
-s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 8>, source = {callee = "hdf5"}, config = {}}
-s2s.rollout @net on @d {order = 3 : i64, loss = {callee = "mae", weight = "latitude"}, config = {weights = [1.0, 0.5, 2]}}
+s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 8>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mae, weight = latitude, delta = 1.0>, weights = array<f64: 1.0, 0.5, 2.0>}
 
 // The model is kept; clones for the other batch sizes follow it, shapes
 // re-inferred, marked as variants and no longer as models.
@@ -21,7 +21,7 @@ s2s.rollout @net on @d {order = 3 : i64, loss = {callee = "mae", weight = "latit
 // CHECK-NOT:   func.func @net__batch2
 
 // The rollout points at its unrolled function.
-// CHECK:       s2s.rollout @net on @d {config = {weights = [1.000000e+00, 5.000000e-01, 2]}, loss = {callee = "mae", weight = "latitude"}, order = 3 : i64, s2s.unrolled = @net_rollout}
+// CHECK:       s2s.rollout @net on @d {loss = #s2s.loss<kind = mae, weight = latitude, delta = 1.000000e+00>, order = 3 : i64, s2s.unrolled = @net_rollout, weights = array<f64: 1.000000e+00, 5.000000e-01, 2.000000e+00>}
 
 // The window [batch, K+1, C, H, W] is cut into the truth frames x0..x3.
 // CHECK-LABEL: func.func @net_rollout(
@@ -38,19 +38,19 @@ s2s.rollout @net on @d {order = 3 : i64, loss = {callee = "mae", weight = "latit
 // CHECK-NEXT:    %[[IN1:.*]] = s2s.concat %[[X0]], %[[X1]], %[[X2]] {dim = 0 : i64} : {{.*}} -> tensor<6x3x4x8xf32>
 // CHECK-NEXT:    %[[P1:.*]] = call @net__batch6(%[[IN1]]) : (tensor<6x3x4x8xf32>) -> tensor<6x3x4x8xf32>
 // CHECK-NEXT:    %[[T1:.*]] = s2s.concat %[[X1]], %[[X2]], %[[X3]] {dim = 0 : i64} : {{.*}} -> tensor<6x3x4x8xf32>
-// CHECK-NEXT:    %[[L1:.*]] = s2s.loss "mae" %[[P1]], %[[T1]] {weight = "latitude"} : tensor<6x3x4x8xf32>, tensor<6x3x4x8xf32> -> tensor<f32>
+// CHECK-NEXT:    %[[L1:.*]] = s2s.loss mae %[[P1]], %[[T1]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<6x3x4x8xf32>, tensor<6x3x4x8xf32> -> tensor<f32>
 // Order 2: the first two start times of order 1, against x2, x3; weight 0.5.
 // CHECK-NEXT:    %[[IN2:.*]] = s2s.slice %[[P1]] {dim = 0 : i64, end = 4 : i64, start = 0 : i64} : tensor<6x3x4x8xf32> -> tensor<4x3x4x8xf32>
 // CHECK-NEXT:    %[[P2:.*]] = call @net__batch4(%[[IN2]]) : (tensor<4x3x4x8xf32>) -> tensor<4x3x4x8xf32>
 // CHECK-NEXT:    %[[T2:.*]] = s2s.concat %[[X2]], %[[X3]] {dim = 0 : i64} : {{.*}} -> tensor<4x3x4x8xf32>
-// CHECK-NEXT:    %[[L2:.*]] = s2s.loss "mae" %[[P2]], %[[T2]] {weight = "latitude"} : tensor<4x3x4x8xf32>, tensor<4x3x4x8xf32> -> tensor<f32>
+// CHECK-NEXT:    %[[L2:.*]] = s2s.loss mae %[[P2]], %[[T2]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<4x3x4x8xf32>, tensor<4x3x4x8xf32> -> tensor<f32>
 // CHECK-NEXT:    %[[H:.*]] = s2s.constant 5.000000e-01 : tensor<f32>
 // CHECK-NEXT:    %[[WL2:.*]] = s2s.mul %[[L2]], %[[H]] : tensor<f32>, tensor<f32> -> tensor<f32>
 // CHECK-NEXT:    %[[SUM2:.*]] = s2s.add %[[L1]], %[[WL2]] : tensor<f32>, tensor<f32> -> tensor<f32>
 // Order 3: the model itself at its own batch, against x3 alone; an integer weight 2.
 // CHECK-NEXT:    %[[IN3:.*]] = s2s.slice %[[P2]] {dim = 0 : i64, end = 2 : i64, start = 0 : i64} : tensor<4x3x4x8xf32> -> tensor<2x3x4x8xf32>
 // CHECK-NEXT:    %[[P3:.*]] = call @net(%[[IN3]]) : (tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32>
-// CHECK-NEXT:    %[[L3:.*]] = s2s.loss "mae" %[[P3]], %[[X3]] {weight = "latitude"}
+// CHECK-NEXT:    %[[L3:.*]] = s2s.loss mae %[[P3]], %[[X3]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>}
 // CHECK-NEXT:    %[[TWO:.*]] = s2s.constant 2.000000e+00 : tensor<f32>
 // CHECK-NEXT:    %[[WL3:.*]] = s2s.mul %[[L3]], %[[TWO]]
 // CHECK-NEXT:    %[[SUM3:.*]] = s2s.add %[[SUM2]], %[[WL3]]
@@ -63,8 +63,8 @@ s2s.rollout @net on @d {order = 3 : i64, loss = {callee = "mae", weight = "latit
 func.func @step(%x: tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16> attributes {s2s.model = "Step"} {
   return %x : tensor<4x2x8x16xbf16>
 }
-s2s.data @d {channels = ["a", "b"], source = {callee = "hdf5"}, config = {}}
-s2s.rollout @step on @d {order = 1 : i64, loss = {callee = "huber"}, config = {}}
+s2s.data @d {channels = ["a", "b"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.rollout @step on @d {order = 1 : i64, loss = #s2s.loss<kind = huber, weight = uniform, delta = 1.0>}
 
 // CHECK-NOT:   __batch
 // CHECK-LABEL: func.func @step_rollout(
@@ -74,7 +74,7 @@ s2s.rollout @step on @d {order = 1 : i64, loss = {callee = "huber"}, config = {}
 // CHECK-NEXT:    s2s.slice %[[W]] {dim = 1 : i64, end = 2 : i64, start = 1 : i64}
 // CHECK-NEXT:    %[[X1:.*]] = s2s.flatten
 // CHECK-NEXT:    %[[P:.*]] = call @step(%[[X0]]) : (tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16>
-// CHECK-NEXT:    %[[L:.*]] = s2s.loss "huber" %[[P]], %[[X1]] {weight = "uniform"} : tensor<4x2x8x16xbf16>, tensor<4x2x8x16xbf16> -> tensor<bf16>
+// CHECK-NEXT:    %[[L:.*]] = s2s.loss huber %[[P]], %[[X1]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<4x2x8x16xbf16>, tensor<4x2x8x16xbf16> -> tensor<bf16>
 // CHECK-NEXT:    return %[[L]] : tensor<bf16>
 // CHECK-NEXT:  }
 // CHECK-NOT:   __batch
@@ -88,27 +88,27 @@ s2s.rollout @step on @d {order = 1 : i64, loss = {callee = "huber"}, config = {}
 func.func @net(%x: tensor<2x3x4x8xf32>, %y: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<2x3x4x8xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{unrolling needs a model with one input and one output; 'net' has 2 inputs and 1 outputs}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
 func.func @net(%x: tensor<8xf32>) -> tensor<8xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<8xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{unrolling needs a model whose input has a known rank with the batch first; 'net' takes 'tensor<8xf32>'}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
 func.func @net(%x: tensor<*xf32>) -> tensor<*xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<*xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{unrolling needs a model whose input has a known rank with the batch first; 'net' takes 'tensor<*xf32>'}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -116,18 +116,18 @@ func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x4xf32> attributes {s2s.m
   %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<2x3x4x8xf32> -> tensor<2x3x4x4xf32>
   return %0 : tensor<2x3x4x4xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{a rolled-out model must map its input shape to itself; 'net' maps [2, 3, 4, 8] to [2, 3, 4, 4]}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
 func.func @net(%x: tensor<?x3x4x8xf32>) -> tensor<?x3x4x8xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<?x3x4x8xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{unrolling needs a known batch size; set 'batch' in the train section}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -137,9 +137,9 @@ func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.m
 func.func @net_rollout() {
   return
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'net_rollout' already exists}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -147,10 +147,10 @@ s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
 func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
   return %x : tensor<2x3x4x8xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
-s2s.rollout @net on @d {order = 1 : i64, loss = {callee = "mse"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.rollout @net on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 // expected-error @+1 {{'net_rollout' already exists}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
 
@@ -162,5 +162,5 @@ func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.m
   %1 = s2s.reshape %0 {shape = array<i64: 2, 3, 4, 8>} : tensor<2x3x32xf32> -> tensor<2x3x4x8xf32>
   return %1 : tensor<2x3x4x8xf32>
 }
-s2s.data @d {channels = ["u"], source = {callee = "hdf5"}, config = {}}
-s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}

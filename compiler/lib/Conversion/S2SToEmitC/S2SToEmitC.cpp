@@ -276,16 +276,28 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
              << op->getName() << "'; it cannot be compiled to C++ yet";
     MLIRContext *ctx = op->getContext();
     std::string callee = ("s2s::rt::" + sig->callee).str();
-    if (auto r = dyn_cast<ReshapeOp>(op)) {
-      // Keep the batch dimension symbolic when it is the forward's batch.
-      auto in = dyn_cast<RankedTensorType>(r.getInput().getType());
-      ArrayRef<int64_t> shape = r.getShape();
-      if (in && in.getRank() > 0 && !shape.empty() && batch > 0 &&
-          in.getDimSize(0) == batch && shape[0] == batch)
-        callee = "s2s::rt::reshape_keep_batch";
-    }
     SmallVector<Value> operands;
     SmallVector<Attribute> args;
+    // A reshape that keeps the forward's batch takes it from its input at
+    // run time; its literal says -1 there, so every batch size's C++ is the
+    // same.
+    if (auto r = dyn_cast<ReshapeOp>(op)) {
+      auto in = dyn_cast<RankedTensorType>(r.getInput().getType());
+      SmallVector<int64_t> shape(r.getShape());
+      if (in && in.getRank() > 0 && !shape.empty() && batch > 0 &&
+          in.getDimSize(0) == batch && shape[0] == batch) {
+        shape[0] = -1;
+        auto call = emitc::CallOpaqueOp::create(
+            b, op->getLoc(), TypeRange{tensorTy},
+            b.getStringAttr("s2s::rt::reshape_keep_batch"),
+            ValueRange{map.lookup(r.getInput())},
+            b.getArrayAttr({IntegerAttr::get(IndexType::get(ctx), 0),
+                            emitc::OpaqueAttr::get(ctx, abi::cxxInts(shape))}),
+            ArrayAttr());
+        map.map(op->getResult(0), call.getResult(0));
+        return call.getResult(0);
+      }
+    }
     // A slice of whole batches along dim 0 (the rollout taking one start
     // time's predictions from a batched call) follows the run-time batch.
     if (auto sl = dyn_cast<SliceOp>(op);
