@@ -50,7 +50,7 @@ def S2SUnrollRollout : Pass<"s2s-unroll-rollout", "::mlir::ModuleOp"> {
 
     Before:
     ```mlir
-    s2s.rollout @net on @d {order = 2 : i64, loss = {callee = "mse"}, config = {}}
+    s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = latitude, delta = 1.0>}
     ```
     After (schematically): `@net_rollout` slices the window, calls `@net`
     on the 2 start frames stacked along the batch, then on the first
@@ -69,11 +69,11 @@ def S2SFuse : Pass<"s2s-fuse", "::mlir::ModuleOp"> {
     Before:
     ```mlir
     %h = s2s.linear %x {out = 64 : i64, bias = true, name = "fc1"} : tensor<8x32xf32> -> tensor<8x64xf32>
-    %a = s2s.activation "gelu" %h : tensor<8x64xf32> -> tensor<8x64xf32>
+    %a = s2s.activation gelu %h : tensor<8x64xf32> -> tensor<8x64xf32>
     ```
     After:
     ```mlir
-    %a = s2s.linear %x {activation = "gelu", out = 64 : i64, bias = true, name = "fc1"} : tensor<8x32xf32> -> tensor<8x64xf32>
+    %a = s2s.linear %x {activation = #s2s<activation gelu>, out = 64 : i64, bias = true, name = "fc1"} : tensor<8x32xf32> -> tensor<8x64xf32>
     ```
   }];
   let dependentDialects = ["::s2s::S2SDialect"];
@@ -82,7 +82,8 @@ def S2SFuse : Pass<"s2s-fuse", "::mlir::ModuleOp"> {
 def S2SShard : Pass<"s2s-shard", "::mlir::ModuleOp"> {
   let summary = "Lay parameters out on the device mesh of `s2s.parallel`";
   let description = [{
-    Annotates every op that owns parameters with `s2s.sharding`:
+    Annotates every op that owns parameters with `s2s.sharding` (a
+    `#s2s.sharding<params, grads, optimizer, tensor>`):
     `replicated` under `ddp`, `zero1`/`zero2` (parameters replicated,
     optimizer state or gradients sharded over the `data` axis), `sharded`
     over `data` under `zero3`/`fsdp`; with a `tensor` axis of size > 1,
