@@ -1348,7 +1348,17 @@ OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
   names.push_back(NameScope());
 
   // What one batch of samples looks like: [batch, channels, lat, lon].
+  // The data set the rollout trains on: the one it names, or the only one.
   const DataDecl *data = onlyDecl<DataDecl>(main);
+  for (const DeclPtr &d : main.decls)
+    if (auto *sec = dyn_cast<SectionDecl>(d.get()))
+      if (sec->sectionKind == SectionDecl::SectionKind::Rollout)
+        if (const Entry *e = sec->find("data"))
+          if (auto *ref = dyn_cast<NameRef>(e->value.get()))
+            for (const DeclPtr &dd : main.decls)
+              if (auto *dd2 = dyn_cast<DataDecl>(dd.get());
+                  dd2 && dd2->getName().name == ref->name)
+                data = dd2;
   int64_t batch = ShapedType::kDynamic;
   for (const DeclPtr &d : main.decls)
     if (auto *sec = dyn_cast<SectionDecl>(d.get()))

@@ -114,20 +114,34 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
   }
 
   /// The section ops; the rollout and train sections a program needs.
+  /// The section ops; the rollout and train sections a program needs. The
+  /// data set is the one the rollout names; another one is unused (a
+  /// warning) and left out of the program.
   LogicalResult collectSections(ModuleOp module, SpecSources &src) {
+    SmallVector<DataOp> dataSets;
     for (Operation &op : module.getBody()->getOperations()) {
-      if (auto d = dyn_cast<DataOp>(op)) {
-        if (src.data)
-          return d.emitError("a program trains on one data set; '")
-                 << d.getSymName() << "' is a second";
-        src.data = d;
-      }
+      if (auto d = dyn_cast<DataOp>(op))
+        dataSets.push_back(d);
       if (auto r = dyn_cast<RolloutOp>(op))
         src.rollout = r;
       if (auto p = dyn_cast<ParallelOp>(op))
         src.parallel = p;
       if (auto t = dyn_cast<TrainOp>(op))
         src.train = t;
+    }
+    for (DataOp d : dataSets) {
+      bool used = src.rollout ? d.getSymName() == src.rollout.getData()
+                              : dataSets.size() == 1;
+      if (used) {
+        src.data = d;
+        continue;
+      }
+      emitWarning(sectionKeyLoc(d, "source"))
+          << "data set '" << d.getSymName()
+          << "' is not used: the rollout trains on '"
+          << (src.rollout ? src.rollout.getData() : StringRef("?"))
+          << "'; the program does not read it";
+      d.erase();
     }
     if (!withMain)
       return success();
@@ -139,6 +153,18 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       return module.emitError(
           "the spec has no rollout section: nothing says how the model is "
           "trained; add `rollout { order = 1; loss = mse() }`");
+    // The rollout says what is trained; a train section naming another
+    // model or data set would be ignored.
+    if (src.train.getModel() != src.rollout.getModel())
+      return emitError(sectionKeyLoc(src.train, "model"))
+             << "the train section trains '" << src.train.getModel()
+             << "' but the rollout section rolls out '"
+             << src.rollout.getModel() << "'; name the same model in both";
+    if (src.train.getData() != src.rollout.getData())
+      return emitError(sectionKeyLoc(src.train, "data"))
+             << "the train section trains on '" << src.train.getData()
+             << "' but the rollout section on '" << src.rollout.getData()
+             << "'; name the same data set in both";
     auto unrolled = src.rollout->getAttrOfType<FlatSymbolRefAttr>(attrs::kUnrolled);
     if (!unrolled)
       return src.rollout.emitError(
