@@ -104,7 +104,8 @@ private:
     if (tok->getType() == antlr4::Token::EOF || start > buffer.size()) {
       // Point just past the last line's text, not at an empty line.
       start = buffer.size();
-      while (start > 0 && (buffer[start - 1] == '\n' || buffer[start - 1] == '\r'))
+      while (start > 0 &&
+             (buffer[start - 1] == '\n' || buffer[start - 1] == '\r'))
         --start;
     }
     size_t stop = tok->getType() == antlr4::Token::EOF
@@ -196,9 +197,15 @@ private:
         continue;
       }
       switch (t) {
-      case S2SLexer::STRING: parts.push_back("a string"); break;
-      case S2SLexer::INT: parts.push_back("an integer"); break;
-      default: parts.push_back(vocab.getDisplayName(t)); break;
+      case S2SLexer::STRING:
+        parts.push_back("a string");
+        break;
+      case S2SLexer::INT:
+        parts.push_back("an integer");
+        break;
+      default:
+        parts.push_back(vocab.getDisplayName(t));
+        break;
       }
     }
     // Keep messages short: a long list helps nobody.
@@ -571,8 +578,8 @@ std::vector<Argument> ASTBuilder::args(S2SParser::ArgListContext *ctx) {
   return out;
 }
 
-std::vector<RecordField> ASTBuilder::fields(
-    const std::vector<S2SParser::RecordFieldContext *> &ctxs) {
+std::vector<RecordField>
+ASTBuilder::fields(const std::vector<S2SParser::RecordFieldContext *> &ctxs) {
   std::vector<RecordField> out;
   for (auto *f : ctxs)
     out.push_back(RecordField{ident(f->key), expr(f->expr())});
@@ -628,17 +635,24 @@ std::string ASTBuilder::unescape(antlr4::Token *tok) {
     }
     char c = body[++i]; // the lexer guarantees a character after '\'
     switch (c) {
-    case 'n': out += '\n'; break;
-    case 't': out += '\t'; break;
-    case '\\': out += '\\'; break;
-    case '"': out += '"'; break;
+    case 'n':
+      out += '\n';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case '\\':
+      out += '\\';
+      break;
+    case '"':
+      out += '"';
+      break;
     default: {
       const char *p = body.data() + i - 1;
-      diags.error({llvm::SMLoc::getFromPointer(p),
-                   llvm::SMLoc::getFromPointer(p + 2)},
-                  llvm::Twine("unknown escape sequence '\\") +
-                      body.substr(i, 1) +
-                      "'; use \\n, \\t, \\\\ or \\\"");
+      diags.error(
+          {llvm::SMLoc::getFromPointer(p), llvm::SMLoc::getFromPointer(p + 2)},
+          llvm::Twine("unknown escape sequence '\\") + body.substr(i, 1) +
+              "'; use \\n, \\t, \\\\ or \\\"");
       out += c;
     }
     }
@@ -673,7 +687,8 @@ ExprPtr ASTBuilder::quantity(antlr4::Token *tok) {
   // The number is digits, an optional fraction and an optional exponent
   // (`1e3s`); the unit is the letters after it (`2e` is 2 of unit `e`).
   size_t unitStart = all.find_if([](char c) { return llvm::isAlpha(c); });
-  if (unitStart + 1 < all.size() && (all[unitStart] == 'e' || all[unitStart] == 'E')) {
+  if (unitStart + 1 < all.size() &&
+      (all[unitStart] == 'e' || all[unitStart] == 'E')) {
     size_t i = unitStart + 1;
     if (i < all.size() && (all[i] == '+' || all[i] == '-'))
       ++i;

@@ -253,12 +253,18 @@ void ASTPrinter::printStmt(const Stmt &s, unsigned indent) {
 
 static const char *targetName(NameTarget t) {
   switch (t) {
-  case NameTarget::Unresolved: return "unresolved";
-  case NameTarget::Decl: return "decl";
-  case NameTarget::Parameter: return "parameter";
-  case NameTarget::Local: return "local";
-  case NameTarget::EnumMember: return "enum member";
-  case NameTarget::Label: return "label";
+  case NameTarget::Unresolved:
+    return "unresolved";
+  case NameTarget::Decl:
+    return "decl";
+  case NameTarget::Parameter:
+    return "parameter";
+  case NameTarget::Local:
+    return "local";
+  case NameTarget::EnumMember:
+    return "enum member";
+  case NameTarget::Label:
+    return "label";
   }
   return "?";
 }
@@ -277,8 +283,7 @@ void ASTPrinter::printExpr(const Expr &e, unsigned indent) {
     auto &q = cast<QuantityLit>(e);
     line(indent) << "quantity " << llvm::format("%g", q.value) << " " << q.unit
                  << " (" << llvm::format("%g", q.canonical)
-                 << (e.type && e.type->is(Type::Kind::Bytes) ? " bytes"
-                                                             : " s")
+                 << (e.type && e.type->is(Type::Kind::Bytes) ? " bytes" : " s")
                  << ")" << ty;
     break;
   }

@@ -10,8 +10,8 @@ DiagnosticEngine::DiagnosticEngine(llvm::SourceMgr &srcMgr,
                                    llvm::raw_ostream &os, unsigned errorLimit)
     : srcMgr(srcMgr), os(os), errorLimit(errorLimit) {}
 
-void DiagnosticEngine::emit(llvm::SourceMgr::DiagKind kind,
-                            llvm::SMRange range, const llvm::Twine &msg) {
+void DiagnosticEngine::emit(llvm::SourceMgr::DiagKind kind, llvm::SMRange range,
+                            const llvm::Twine &msg) {
   llvm::SMLoc loc = range.Start;
   llvm::SmallVector<llvm::SMRange, 1> ranges;
   // A one-character range is already shown by the caret.

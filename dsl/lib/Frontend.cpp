@@ -64,8 +64,8 @@ Module *Frontend::loadBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer) {
 Module *Frontend::loadModule(std::unique_ptr<llvm::MemoryBuffer> buffer,
                              std::string canonical,
                              llvm::SMRange importedFrom) {
-  unsigned id = diags.getSourceMgr().AddNewSourceBuffer(std::move(buffer),
-                                                        llvm::SMLoc());
+  unsigned id =
+      diags.getSourceMgr().AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   std::unique_ptr<Module> parsed =
       parseModule(diags.getSourceMgr(), id, diags, options.maxNesting);
   if (!parsed)
@@ -138,8 +138,8 @@ bool Frontend::resolveImports(Module &module) {
   bool ok = true;
   for (ast::ImportDecl &imp : module.imports) {
     if (!llvm::StringRef(imp.path).ends_with(".s2s")) {
-      diags.error(imp.range, "import '" + imp.path +
-                                 "' does not name a .s2s file");
+      diags.error(imp.range,
+                  "import '" + imp.path + "' does not name a .s2s file");
       ok = false;
       continue;
     }

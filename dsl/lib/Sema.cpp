@@ -37,7 +37,7 @@ struct SectionKey {
   const char *key;
   const char *type; ///< a type as written in .s2s: `int`, `list<name>`
   bool required;
-  int64_t minimum;  ///< for int keys given as literals; INT64_MIN if none
+  int64_t minimum; ///< for int keys given as literals; INT64_MIN if none
   const char *help;
 };
 
@@ -50,7 +50,8 @@ const SectionKey dataKeys[] = {
     {"split", "record", false, noMin, "train/valid/test time ranges"},
     {"normalize", "normalizer", false, noMin, "per-channel normalisation"},
     {"memory", "memory", false, noMin, "how samples are held in memory"},
-    {"grid", "list<int>", false, noMin, "[lat, lon] size, checked against the files"},
+    {"grid", "list<int>", false, noMin,
+     "[lat, lon] size, checked against the files"},
     {"history", "int", false, 1, "input time steps per sample"},
 };
 
@@ -201,10 +202,10 @@ std::optional<int64_t> literalInt(const Expr *e) {
 }
 
 bool isBuiltinTypeName(llvm::StringRef n) {
-  return llvm::is_contained(
-      {"int", "float", "bool", "string", "duration", "bytes", "range", "name",
-       "record", "any", "tensor", "list", "dataset", "model"},
-      n);
+  return llvm::is_contained({"int", "float", "bool", "string", "duration",
+                             "bytes", "range", "name", "record", "any",
+                             "tensor", "list", "dataset", "model"},
+                            n);
 }
 
 //===----------------------------------------------------------------------===//
@@ -309,12 +310,10 @@ void Sema::unknownName(const Module &m, llvm::StringRef name,
 const Type *Sema::typeNamed(const Module &m, llvm::StringRef name) {
   using K = Type::Kind;
   static const std::pair<const char *, K> simple[] = {
-      {"int", K::Int},           {"float", K::Float},
-      {"bool", K::Bool},         {"string", K::String},
-      {"duration", K::Duration}, {"bytes", K::Bytes},
-      {"range", K::Range},       {"name", K::Name},
-      {"any", K::Any},           {"dataset", K::Dataset},
-      {"model", K::Model}};
+      {"int", K::Int},         {"float", K::Float},       {"bool", K::Bool},
+      {"string", K::String},   {"duration", K::Duration}, {"bytes", K::Bytes},
+      {"range", K::Range},     {"name", K::Name},         {"any", K::Any},
+      {"dataset", K::Dataset}, {"model", K::Model}};
   for (auto &[n, k] : simple)
     if (name == n)
       return types.get(k);
@@ -354,8 +353,8 @@ const Type *Sema::resolveType(const Module &m, TypeExpr &t, Scope &scope) {
       diags.error(t.range, "'" + name + "' takes one type argument");
       return done(types.getError());
     }
-    const Type *elem = t.args.empty() ? types.getAny()
-                                      : resolveType(m, *t.args[0], scope);
+    const Type *elem =
+        t.args.empty() ? types.getAny() : resolveType(m, *t.args[0], scope);
     if (name == "record") {
       if (t.hasDims)
         diags.error(t.range, "a record type takes no size");
@@ -364,7 +363,8 @@ const Type *Sema::resolveType(const Module &m, TypeExpr &t, Scope &scope) {
     return done(sizedList(t, elem, name));
   }
   if (!t.args.empty()) {
-    diags.error(t.args[0]->range, "type '" + name + "' takes no type arguments");
+    diags.error(t.args[0]->range,
+                "type '" + name + "' takes no type arguments");
     return done(types.getError());
   }
   if (name == "tensor") {
@@ -384,18 +384,16 @@ const Type *Sema::resolveType(const Module &m, TypeExpr &t, Scope &scope) {
           continue;
         }
       }
-      checkAgainst(m, *d.expr, scope, types.get(Type::Kind::Int), [&] {
-        return std::string("a tensor dimension");
-      });
+      checkAgainst(m, *d.expr, scope, types.get(Type::Kind::Int),
+                   [&] { return std::string("a tensor dimension"); });
     }
     return done(types.getTensor(t.dims.size()));
   }
   const Type *base = typeNamed(m, name);
   if (!base) {
-    std::vector<std::string> candidates = {"int", "float", "bool", "string",
-                                           "duration", "bytes", "range",
-                                           "name", "record", "any", "tensor",
-                                           "list", "dataset", "model"};
+    std::vector<std::string> candidates = {
+        "int",  "float",  "bool", "string", "duration", "bytes",   "range",
+        "name", "record", "any",  "tensor", "list",     "dataset", "model"};
     for (auto &k : objectKinds)
       candidates.push_back(k.getKey().str());
     for (const Module *mm = &m; mm; mm = mm->prelude)
@@ -406,8 +404,8 @@ const Type *Sema::resolveType(const Module &m, TypeExpr &t, Scope &scope) {
     if (best.empty())
       diags.error(t.name.range, "unknown type '" + name + "'");
     else
-      diags.error(t.name.range, "unknown type '" + name + "'; did you mean '" +
-                                    best + "'?");
+      diags.error(t.name.range,
+                  "unknown type '" + name + "'; did you mean '" + best + "'?");
     return done(types.getError());
   }
   if (!t.hasDims)
@@ -598,17 +596,15 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
     return types.getError();
   };
   if (const Binding *b = scope.lookup(calleeRef->name)) {
-    diags.error(calleeRef->getRange(),
-                "'" + calleeRef->name + "' is a " + b->what +
-                    ", not something to call");
+    diags.error(calleeRef->getRange(), "'" + calleeRef->name + "' is a " +
+                                           b->what + ", not something to call");
     diags.note(b->declRange, "declared here");
     return checkArgsLoosely();
   }
-  const Decl *target = lookupGlobal(m, calleeRef->name, calleeRef->getRange(),
-                                    true);
+  const Decl *target =
+      lookupGlobal(m, calleeRef->name, calleeRef->getRange(), true);
   if (!target) {
-    unknownName(m, calleeRef->name, calleeRef->getRange(), nullptr,
-                "function");
+    unknownName(m, calleeRef->name, calleeRef->getRange(), nullptr, "function");
     return checkArgsLoosely();
   }
   calleeRef->target = NameTarget::Decl;
@@ -628,22 +624,24 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
   if (instance) {
     if (!def || def->isBlock) {
       diags.error(calleeRef->getRange(),
-                  "'" + calleeName + "' is not a model definition; a model "
-                                     "instance needs 'model Name(...) { }'");
+                  "'" + calleeName +
+                      "' is not a model definition; a model "
+                      "instance needs 'model Name(...) { }'");
       diags.note(target->getName().range, "declared here");
       return checkArgsLoosely();
     }
   } else if (isLayerLike && !scope.inForward) {
-    diags.error(calleeRef->getRange(),
-                llvm::Twine(def ? (def->isBlock ? "block" : "model")
-                                : "layer") +
-                    " '" + calleeName + "' can only be called inside a forward");
+    diags.error(
+        calleeRef->getRange(),
+        llvm::Twine(def ? (def->isBlock ? "block" : "model") : "layer") + " '" +
+            calleeName + "' can only be called inside a forward");
     return checkArgsLoosely();
   }
 
   // A model or block is checked before its call, so that its parameter
   // types are known; one still being checked calls itself.
-  const Type *result = instance ? types.get(Type::Kind::Model) : resultOf(target);
+  const Type *result =
+      instance ? types.get(Type::Kind::Model) : resultOf(target);
   if (!result) {
     std::string chain;
     bool inCycle = false;
@@ -724,8 +722,8 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
       if (nextPositional >= sig.size()) {
         size_t n = sig.size() - firstPositional;
         diags.error(a.range, "too many positional arguments for '" +
-                                 calleeName + "' (it takes " +
-                                 llvm::Twine(n) + ")");
+                                 calleeName + "' (it takes " + llvm::Twine(n) +
+                                 ")");
         diags.note(target->getName().range,
                    "'" + calleeName + "' is declared here");
         check(m, *a.value, scope, nullptr);
@@ -734,8 +732,8 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
       slot = nextPositional++;
     }
     if (given[slot] >= 0) {
-      diags.error(a.range, "argument '" + sig[slot]->name.name +
-                               "' is given twice");
+      diags.error(a.range,
+                  "argument '" + sig[slot]->name.name + "' is given twice");
       diags.note(call.args[given[slot]].range, "first given here");
       check(m, *a.value, scope, nullptr);
       continue;
@@ -746,8 +744,8 @@ const Type *Sema::checkCall(const Module &m, CallExpr &call, Scope &scope,
     if (!want)
       want = types.getError();
     checkAgainst(m, *a.value, scope, want, [&] {
-      return "argument '" + sig[slot]->name.name + "' of '" +
-             calleeName.str() + "'";
+      return "argument '" + sig[slot]->name.name + "' of '" + calleeName.str() +
+             "'";
     });
   }
   for (size_t j = 0; j < sig.size(); ++j) {
@@ -854,8 +852,8 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
     static const std::pair<const char *, double> timeUnits[] = {
         {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
     static const std::pair<const char *, double> byteUnits[] = {
-        {"B", 1},          {"KB", 1e3},          {"MB", 1e6},
-        {"GB", 1e9},       {"TB", 1e12},         {"KiB", 1024.0},
+        {"B", 1},           {"KB", 1e3},           {"MB", 1e6},
+        {"GB", 1e9},        {"TB", 1e12},          {"KiB", 1024.0},
         {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
     for (auto &[u, f] : timeUnits)
       if (q.unit == u) {
@@ -893,9 +891,10 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
         expected && expected->is(K::List) ? expected->getElement() : nullptr;
     const Type *elem = nullptr;
     for (ExprPtr &el : list.elems) {
-      const Type *et = want ? checkAgainst(m, *el, scope, want,
-                                           [] { return std::string("a list element"); })
-                            : check(m, *el, scope, nullptr);
+      const Type *et =
+          want ? checkAgainst(m, *el, scope, want,
+                              [] { return std::string("a list element"); })
+               : check(m, *el, scope, nullptr);
       elem = joinTypes(types, elem, et);
     }
     if (want && !list.elems.empty() && !elem->is(K::Error))
@@ -917,10 +916,10 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
         diags.error(f.key.range, "duplicate key '" + f.key.name + "'");
         diags.note(it->second->key.range, "first given here");
       }
-      const Type *ft = want ? checkAgainst(m, *f.value, scope, want, [&] {
-        return "key '" + f.key.name + "'";
-      })
-                            : check(m, *f.value, scope, nullptr);
+      const Type *ft =
+          want ? checkAgainst(m, *f.value, scope, want,
+                              [&] { return "key '" + f.key.name + "'"; })
+               : check(m, *f.value, scope, nullptr);
       elem = joinTypes(types, elem, ft);
     }
     t = types.getRecord(elem ? elem : types.getAny());
@@ -954,8 +953,8 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
     auto *l = dyn_cast<IntLit>(r.lo.get());
     auto *h = dyn_cast<IntLit>(r.hi.get());
     if (l && h && h->value < l->value)
-      diags.error(e.getRange(), "empty range: " + llvm::Twine(l->value) +
-                                    ".." + llvm::Twine(h->value) +
+      diags.error(e.getRange(), "empty range: " + llvm::Twine(l->value) + ".." +
+                                    llvm::Twine(h->value) +
                                     " (both ends are included)");
     t = lo->is(K::Error) || hi->is(K::Error) ? types.getError()
                                              : types.get(K::Range);
@@ -975,9 +974,9 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
     } else if (base->is(K::List)) {
       if (lit && base->getSize() >= 0 &&
           (lit->value < 0 || lit->value >= base->getSize()))
-        diags.error(ix.index->getRange(),
-                    "index " + llvm::Twine(lit->value) +
-                        " is out of range for " + base->str());
+        diags.error(ix.index->getRange(), "index " + llvm::Twine(lit->value) +
+                                              " is out of range for " +
+                                              base->str());
       t = base->getElement();
     } else if (base->is(K::Tuple)) {
       if (!lit || lit->value < 0 ||
@@ -1058,9 +1057,8 @@ void Sema::checkParams(const Module &m, std::vector<Param> &params,
   for (Param &p : params) {
     const Type *t = resolveType(m, *p.type, scope);
     if (p.defaultValue)
-      checkAgainst(m, *p.defaultValue, scope, t, [&] {
-        return "the default of '" + p.name.name + "'";
-      });
+      checkAgainst(m, *p.defaultValue, scope, t,
+                   [&] { return "the default of '" + p.name.name + "'"; });
     if (const Binding *prev = scope.lookup(p.name.name)) {
       diags.error(p.name.range, "'" + owner + "' has two parameters named '" +
                                     p.name.name + "'");
@@ -1105,9 +1103,8 @@ const Type *Sema::checkLet(LetDecl &let) {
   const Type *t;
   if (let.type) {
     const Type *want = resolveType(m, *let.type, scope);
-    t = checkAgainst(m, *let.value, scope, want, [&] {
-      return "'" + let.getName().name + "'";
-    });
+    t = checkAgainst(m, *let.value, scope, want,
+                     [&] { return "'" + let.getName().name + "'"; });
     if (!t->is(Type::Kind::Error))
       t = want;
   } else {
@@ -1138,9 +1135,9 @@ void Sema::checkBody(const Module &m, std::vector<StmtPtr> &body, Scope &scope,
       size_t n = let.names.size();
       if (!t->is(Type::Kind::Error) &&
           !(t->is(Type::Kind::Tuple) && t->getElements().size() == n)) {
-        diags.error(let.value->getRange(),
-                    "cannot unpack " + t->str() + " into " + llvm::Twine(n) +
-                        " names");
+        diags.error(let.value->getRange(), "cannot unpack " + t->str() +
+                                               " into " + llvm::Twine(n) +
+                                               " names");
         t = types.getError();
       }
       for (size_t i = 0; i < n; ++i)
@@ -1153,22 +1150,22 @@ void Sema::checkBody(const Module &m, std::vector<StmtPtr> &body, Scope &scope,
       const Type *t = check(m, *as.value, scope, nullptr);
       const Binding *b = scope.lookup(as.name.name);
       if (!b) {
-        diags.error(as.name.range, "assignment to undeclared '" +
-                                       as.name.name + "'; declare it with "
-                                                      "'let " +
+        diags.error(as.name.range, "assignment to undeclared '" + as.name.name +
+                                       "'; declare it with "
+                                       "'let " +
                                        as.name.name + " = ...'");
         break;
       }
       if (!b->assignable) {
-        diags.error(as.name.range, llvm::Twine("cannot assign to ") +
-                                       b->what + " '" + as.name.name + "'");
+        diags.error(as.name.range, llvm::Twine("cannot assign to ") + b->what +
+                                       " '" + as.name.name + "'");
         diags.note(b->declRange, "declared here");
         break;
       }
       if (!TypeContext::isAssignable(t, b->type)) {
-        diags.error(as.value->getRange(),
-                    "cannot assign " + t->str() + " to '" + as.name.name +
-                        "' of type " + b->type->str());
+        diags.error(as.value->getRange(), "cannot assign " + t->str() +
+                                              " to '" + as.name.name +
+                                              "' of type " + b->type->str());
         diags.note(b->declRange, "declared here");
       }
       break;
@@ -1224,9 +1221,8 @@ void Sema::checkModelDef(const Module &m, ModelDef &def) {
     const Type *t;
     if (let->type) {
       const Type *want = resolveType(m, *let->type, scope);
-      t = checkAgainst(m, *let->value, scope, want, [&] {
-        return "'" + let->getName().name + "'";
-      });
+      t = checkAgainst(m, *let->value, scope, want,
+                       [&] { return "'" + let->getName().name + "'"; });
     } else {
       t = check(m, *let->value, scope, nullptr);
     }
@@ -1238,15 +1234,16 @@ void Sema::checkModelDef(const Module &m, ModelDef &def) {
       diags.note(prev->declRange, "previous definition is here");
       continue;
     }
-    scope.names[let->getName().name] = Binding{
-        t, let->getName().range, NameTarget::Local, false, "constant"};
+    scope.names[let->getName().name] =
+        Binding{t, let->getName().range, NameTarget::Local, false, "constant"};
   }
   for (ParamDecl &p : def.paramDecls) {
     const Type *t = resolveType(m, *p.type, scope);
     if (!t->is(Type::Kind::Tensor) && !t->isNumeric() &&
         !t->is(Type::Kind::Error))
       diags.error(p.type->range, "a learnable parameter is a tensor or a "
-                                 "float, not " + t->str());
+                                 "float, not " +
+                                     t->str());
     if (p.init) {
       const Type *it = check(m, *p.init, scope, nullptr);
       bool ok = it->is(Type::Kind::Error) || it->isNumeric() ||
@@ -1255,16 +1252,16 @@ void Sema::checkModelDef(const Module &m, ModelDef &def) {
         diags.error(p.init->getRange(),
                     "the initialiser of '" + p.name.name +
                         "' must be a number or an init such as "
-                        "normal(std = 0.02), not " + it->str());
+                        "normal(std = 0.02), not " +
+                        it->str());
     }
     if (const Binding *prev = scope.lookup(p.name.name)) {
       diags.error(p.name.range, "redefinition of '" + p.name.name + "'");
       diags.note(prev->declRange, "previous definition is here");
       continue;
     }
-    scope.names[p.name.name] =
-        Binding{t, p.name.range, NameTarget::Parameter, false,
-                "learnable parameter"};
+    scope.names[p.name.name] = Binding{t, p.name.range, NameTarget::Parameter,
+                                       false, "learnable parameter"};
   }
   if (!def.forward) {
     diags.error(def.getName().range,
@@ -1279,9 +1276,8 @@ void Sema::checkModelDef(const Module &m, ModelDef &def) {
   for (Param &in : def.forward->inputs) {
     const Type *t = resolveType(m, *in.type, fwd);
     if (in.defaultValue)
-      checkAgainst(m, *in.defaultValue, fwd, t, [&] {
-        return "the default of '" + in.name.name + "'";
-      });
+      checkAgainst(m, *in.defaultValue, fwd, t,
+                   [&] { return "the default of '" + in.name.name + "'"; });
     if (const Binding *prev = fwd.lookup(in.name.name)) {
       diags.error(in.name.range, "forward input '" + in.name.name +
                                      "' has the name of a " + prev->what);
@@ -1298,8 +1294,8 @@ void Sema::checkModelDef(const Module &m, ModelDef &def) {
   llvm::SMRange retRange;
   checkBody(m, def.forward->body, fwd, returned, /*topLevel=*/true, retRange);
   if (!retRange.isValid()) {
-    diags.error(def.forward->range, "the forward of '" + name +
-                                        "' does not return a value");
+    diags.error(def.forward->range,
+                "the forward of '" + name + "' does not return a value");
     returned = types.getError();
   } else if (declared && !TypeContext::isAssignable(returned, declared)) {
     diags.error(retRange, "the forward of '" + name + "' returns " +
@@ -1344,8 +1340,8 @@ void Sema::checkEntries(const Module &m, std::vector<Entry> &entries,
     }
     auto [it, inserted] = seen.try_emplace(e.key.name, &e);
     if (!inserted) {
-      diags.error(e.key.range, "'" + e.key.name + "' is set twice in " +
-                                   section);
+      diags.error(e.key.range,
+                  "'" + e.key.name + "' is set twice in " + section);
       diags.note(it->second->key.range, "first set here");
       continue;
     }
@@ -1357,10 +1353,10 @@ void Sema::checkEntries(const Module &m, std::vector<Entry> &entries,
     if (key->minimum != noMin && !t->is(Type::Kind::Error))
       if (auto v = literalInt(e.value.get()))
         if (*v < key->minimum)
-          diags.error(e.value->getRange(),
-                      "'" + e.key.name + "' must be at least " +
-                          llvm::Twine(key->minimum) + ", got " +
-                          llvm::Twine(*v));
+          diags.error(e.value->getRange(), "'" + e.key.name +
+                                               "' must be at least " +
+                                               llvm::Twine(key->minimum) +
+                                               ", got " + llvm::Twine(*v));
   }
   for (const SectionKey &k : schema)
     if (k.required && !seen.count(k.key)) {
@@ -1406,18 +1402,17 @@ void Sema::checkDataSpecifics(DataDecl &data) {
         const Type *t = f.value->type;
         if (t && !t->is(Type::Kind::Range) && !t->is(Type::Kind::Int) &&
             !t->is(Type::Kind::Error))
-          diags.error(f.value->getRange(),
-                      "split '" + f.key.name + "' must be a range of years "
+          diags.error(f.value->getRange(), "split '" + f.key.name +
+                                               "' must be a range of years "
                                                "such as 2016..2017 or one "
                                                "year, not " +
-                          t->str());
+                                               t->str());
       }
   if (const Entry *grid = data.find("grid"))
     if (auto *list = dyn_cast<ListLit>(grid->value.get()))
       if (list->elems.size() != 2)
-        diags.error(list->getRange(),
-                    "'grid' is [lat, lon]: two sizes, got " +
-                        llvm::Twine(list->elems.size()));
+        diags.error(list->getRange(), "'grid' is [lat, lon]: two sizes, got " +
+                                          llvm::Twine(list->elems.size()));
 }
 
 void Sema::checkDecl(const Module &m, Decl &d) {
@@ -1448,9 +1443,15 @@ void Sema::checkDecl(const Module &m, Decl &d) {
     auto &sec = cast<SectionDecl>(d);
     llvm::ArrayRef<SectionKey> schema;
     switch (sec.sectionKind) {
-    case SectionDecl::SectionKind::Rollout: schema = rolloutKeys; break;
-    case SectionDecl::SectionKind::Parallel: schema = parallelKeys; break;
-    case SectionDecl::SectionKind::Train: schema = trainKeys; break;
+    case SectionDecl::SectionKind::Rollout:
+      schema = rolloutKeys;
+      break;
+    case SectionDecl::SectionKind::Parallel:
+      schema = parallelKeys;
+      break;
+    case SectionDecl::SectionKind::Train:
+      schema = trainKeys;
+      break;
     }
     checkEntries(m, sec.entries, schema,
                  (SectionDecl::kindName(sec.sectionKind) + " section").str(),
@@ -1495,14 +1496,13 @@ void Sema::checkProgram() {
         if (sec->find(key) || options.size() == 1)
           return;
         if (options.empty())
-          diags.error(sec->keywordRange,
-                      kind + " section needs a " + what +
-                          ", and this spec declares none");
+          diags.error(sec->keywordRange, kind + " section needs a " + what +
+                                             ", and this spec declares none");
         else
-          diags.error(sec->keywordRange,
-                      kind + " section does not say which " + what +
-                          " to use; add '" + key + " = " +
-                          options[0]->getName().name + "'");
+          diags.error(sec->keywordRange, kind + " section does not say which " +
+                                             what + " to use; add '" + key +
+                                             " = " +
+                                             options[0]->getName().name + "'");
       };
       need("model", instances, "model instance");
       need("data", datasets, "data set");

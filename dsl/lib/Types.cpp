@@ -9,25 +9,44 @@ using namespace s2s;
 
 static llvm::StringRef simpleName(Type::Kind kind) {
   switch (kind) {
-  case Type::Kind::Error: return "<error>";
-  case Type::Kind::Any: return "any";
-  case Type::Kind::Int: return "int";
-  case Type::Kind::Float: return "float";
-  case Type::Kind::Bool: return "bool";
-  case Type::Kind::String: return "string";
-  case Type::Kind::Duration: return "duration";
-  case Type::Kind::Bytes: return "bytes";
-  case Type::Kind::Range: return "range";
-  case Type::Kind::Name: return "name";
-  case Type::Kind::None: return "none";
-  case Type::Kind::List: return "list";
-  case Type::Kind::Record: return "record";
-  case Type::Kind::Tuple: return "tuple";
-  case Type::Kind::Tensor: return "tensor";
-  case Type::Kind::Enum: return "enum";
-  case Type::Kind::Object: return "object";
-  case Type::Kind::Dataset: return "dataset";
-  case Type::Kind::Model: return "model";
+  case Type::Kind::Error:
+    return "<error>";
+  case Type::Kind::Any:
+    return "any";
+  case Type::Kind::Int:
+    return "int";
+  case Type::Kind::Float:
+    return "float";
+  case Type::Kind::Bool:
+    return "bool";
+  case Type::Kind::String:
+    return "string";
+  case Type::Kind::Duration:
+    return "duration";
+  case Type::Kind::Bytes:
+    return "bytes";
+  case Type::Kind::Range:
+    return "range";
+  case Type::Kind::Name:
+    return "name";
+  case Type::Kind::None:
+    return "none";
+  case Type::Kind::List:
+    return "list";
+  case Type::Kind::Record:
+    return "record";
+  case Type::Kind::Tuple:
+    return "tuple";
+  case Type::Kind::Tensor:
+    return "tensor";
+  case Type::Kind::Enum:
+    return "enum";
+  case Type::Kind::Object:
+    return "object";
+  case Type::Kind::Dataset:
+    return "dataset";
+  case Type::Kind::Model:
+    return "model";
   }
   return "?";
 }
@@ -87,8 +106,9 @@ const Type *TypeContext::getList(const Type *element, int64_t size) {
   Type t(Type::Kind::List);
   t.element = element;
   t.size = size;
-  std::string key = "list:" + std::to_string(reinterpret_cast<uintptr_t>(element)) +
-                    ":" + std::to_string(size);
+  std::string key =
+      "list:" + std::to_string(reinterpret_cast<uintptr_t>(element)) + ":" +
+      std::to_string(size);
   return intern(std::move(t), key);
 }
 
@@ -96,7 +116,8 @@ const Type *TypeContext::getRecord(const Type *element) {
   Type t(Type::Kind::Record);
   t.element = element;
   return intern(std::move(t),
-                "record:" + std::to_string(reinterpret_cast<uintptr_t>(element)));
+                "record:" +
+                    std::to_string(reinterpret_cast<uintptr_t>(element)));
 }
 
 const Type *TypeContext::getTuple(llvm::ArrayRef<const Type *> elements) {
@@ -132,8 +153,7 @@ bool TypeContext::isAssignable(const Type *from, const Type *to) {
   if (from == to)
     return true;
   if (from->is(K::Error) || to->is(K::Error) || to->is(K::Any) ||
-      from->is(K::Any) ||
-      from->is(K::None))
+      from->is(K::Any) || from->is(K::None))
     return true;
   switch (to->getKind()) {
   case K::Float:
@@ -148,9 +168,8 @@ bool TypeContext::isAssignable(const Type *from, const Type *to) {
     return from->is(K::Record) &&
            isAssignable(from->getElement(), to->getElement());
   case K::Tensor:
-    return from->is(K::Tensor) &&
-           (to->getSize() < 0 || from->getSize() < 0 ||
-            to->getSize() == from->getSize());
+    return from->is(K::Tensor) && (to->getSize() < 0 || from->getSize() < 0 ||
+                                   to->getSize() == from->getSize());
   case K::Tuple: {
     if (!from->is(K::Tuple) ||
         from->getElements().size() != to->getElements().size())

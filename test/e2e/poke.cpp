@@ -1,4 +1,5 @@
-//===- poke.cpp - Overwrite one value of a data file (tests only) ----------===//
+//===- poke.cpp - Overwrite one value of a data file (tests only)
+//----------===//
 //
 //   s2s-test-poke FILE CHANNEL_INDEX TIME_INDEX VALUE   (VALUE may be nan)
 //

@@ -5,9 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "s2s/DSL/Frontend.h"
 #include "s2s/DSL/AST.h"
 #include "s2s/DSL/Diagnostics.h"
-#include "s2s/DSL/Frontend.h"
 #include "s2s/DSL/Types.h"
 
 #include "llvm/Support/Casting.h"
@@ -147,16 +147,14 @@ TEST(Types, Assignability) {
   const Type *f = types.get(Type::Kind::Float);
   EXPECT_TRUE(TypeContext::isAssignable(i, f));
   EXPECT_FALSE(TypeContext::isAssignable(f, i));
-  EXPECT_TRUE(TypeContext::isAssignable(types.getList(i, 2),
-                                        types.getList(f, 2)));
-  EXPECT_FALSE(TypeContext::isAssignable(types.getList(i, 3),
-                                         types.getList(i, 2)));
-  EXPECT_TRUE(TypeContext::isAssignable(types.getList(i, 3),
-                                        types.getList(i)));
-  EXPECT_TRUE(TypeContext::isAssignable(types.getTensor(4),
-                                        types.getTensor()));
-  EXPECT_FALSE(TypeContext::isAssignable(types.getTensor(3),
-                                         types.getTensor(4)));
+  EXPECT_TRUE(
+      TypeContext::isAssignable(types.getList(i, 2), types.getList(f, 2)));
+  EXPECT_FALSE(
+      TypeContext::isAssignable(types.getList(i, 3), types.getList(i, 2)));
+  EXPECT_TRUE(TypeContext::isAssignable(types.getList(i, 3), types.getList(i)));
+  EXPECT_TRUE(TypeContext::isAssignable(types.getTensor(4), types.getTensor()));
+  EXPECT_FALSE(
+      TypeContext::isAssignable(types.getTensor(3), types.getTensor(4)));
   EXPECT_FALSE(TypeContext::isAssignable(types.getObject("schedule"),
                                          types.getObject("optimizer")));
   EXPECT_TRUE(TypeContext::isAssignable(types.get(Type::Kind::None), i));

@@ -71,9 +71,10 @@ LogicalResult SourceAttr::verify(EmitFn emitError, SourceKind kind,
 LogicalResult SplitAttr::verify(EmitFn emitError, ArrayRef<int64_t> train,
                                 ArrayRef<int64_t> valid,
                                 ArrayRef<int64_t> test) {
-  for (auto [what, r] : {std::pair<StringRef, ArrayRef<int64_t>>{"train", train},
-                         {"valid", valid},
-                         {"test", test}}) {
+  for (auto [what, r] :
+       {std::pair<StringRef, ArrayRef<int64_t>>{"train", train},
+        {"valid", valid},
+        {"test", test}}) {
     if (r.size() != 2)
       return emitError() << "split '" << what
                          << "' needs a first and a last year";
@@ -88,8 +89,8 @@ LogicalResult SplitAttr::verify(EmitFn emitError, ArrayRef<int64_t> train,
   return success();
 }
 
-LogicalResult MemoryAttr::verify(EmitFn emitError, MemoryMode mode,
-                                 bool shared, int64_t prefetch, int64_t buffer,
+LogicalResult MemoryAttr::verify(EmitFn emitError, MemoryMode mode, bool shared,
+                                 int64_t prefetch, int64_t buffer,
                                  APFloat refreshValue) {
   double refresh = refreshValue.convertToDouble();
   if (failed(atLeast(emitError, "prefetch", prefetch, 0)))
@@ -171,8 +172,8 @@ LogicalResult OptimizerAttr::verify(EmitFn emitError, OptimizerKind kind,
       return emitError() << "nesterov = true needs a momentum > 0";
     return success();
   }
-  for (auto [what, b] : {std::pair<StringRef, double>{"betas[0]", beta1},
-                         {"betas[1]", beta2}})
+  for (auto [what, b] :
+       {std::pair<StringRef, double>{"betas[0]", beta1}, {"betas[1]", beta2}})
     if (!(b >= 0 && b < 1))
       return emitError() << what << " must be in [0, 1), got " << b;
   return positive(emitError, "eps", eps);
@@ -228,8 +229,8 @@ LogicalResult S2SDialect::verifyOperationAttribute(Operation *op,
   auto expect = [&](bool ok, StringRef what) -> LogicalResult {
     if (ok)
       return success();
-    return op->emitOpError() << "'" << name << "' must be " << what
-                             << ", got " << value;
+    return op->emitOpError()
+           << "'" << name << "' must be " << what << ", got " << value;
   };
   auto onFunc = [&]() -> LogicalResult {
     if (isa<func::FuncOp>(op))
@@ -240,17 +241,17 @@ LogicalResult S2SDialect::verifyOperationAttribute(Operation *op,
     return failed(onFunc()) ? failure()
                             : expect(isa<StringAttr>(value), "a string");
   if (name == attrs::kConfig)
-    return failed(onFunc()) ? failure()
-                            : expect(isa<DictionaryAttr>(value),
-                                     "a dictionary");
+    return failed(onFunc())
+               ? failure()
+               : expect(isa<DictionaryAttr>(value), "a dictionary");
   if (name == attrs::kVariantOf || name == attrs::kRolloutOf)
-    return failed(onFunc()) ? failure()
-                            : expect(isa<FlatSymbolRefAttr>(value),
-                                     "a symbol reference");
+    return failed(onFunc())
+               ? failure()
+               : expect(isa<FlatSymbolRefAttr>(value), "a symbol reference");
   if (name == attrs::kMemory)
-    return failed(onFunc()) ? failure()
-                            : expect(isa<MemoryPlanAttr>(value),
-                                     "a #s2s.memory_plan");
+    return failed(onFunc())
+               ? failure()
+               : expect(isa<MemoryPlanAttr>(value), "a #s2s.memory_plan");
   if (name == attrs::kUnrolled) {
     if (!isa<RolloutOp>(op))
       return op->emitOpError() << "'" << name << "' belongs on s2s.rollout";
@@ -258,8 +259,8 @@ LogicalResult S2SDialect::verifyOperationAttribute(Operation *op,
   }
   if (name == attrs::kSharding) {
     if (!isa<ParameterizedOp>(op))
-      return op->emitOpError() << "'" << name
-                               << "' belongs on an op that owns parameters";
+      return op->emitOpError()
+             << "'" << name << "' belongs on an op that owns parameters";
     return expect(isa<ShardingAttr>(value), "a #s2s.sharding");
   }
   return op->emitOpError() << "unknown s2s attribute '" << name << "'";

@@ -62,8 +62,8 @@ LogicalResult sameAsInput(Operation *op) {
 FailureOr<int64_t> normaliseDim(Operation *op, int64_t dim, int64_t rank) {
   int64_t d = dim < 0 ? dim + rank : dim;
   if (d < 0 || d >= rank)
-    return op->emitOpError() << "dimension " << dim
-                             << " is out of range for rank " << rank;
+    return op->emitOpError()
+           << "dimension " << dim << " is out of range for rank " << rank;
   return d;
 }
 
@@ -81,16 +81,16 @@ Type realOf(Type t) {
 
 LogicalResult checkPositive(Operation *op, StringRef what, int64_t v) {
   if (v < 1)
-    return op->emitOpError() << "'" << what << "' must be at least 1, got "
-                             << v;
+    return op->emitOpError()
+           << "'" << what << "' must be at least 1, got " << v;
   return success();
 }
 
 LogicalResult checkPair(Operation *op, StringRef what, ArrayRef<int64_t> v,
                         int64_t min) {
   if (v.size() != 2)
-    return op->emitOpError() << "'" << what << "' needs 2 values, got "
-                             << v.size();
+    return op->emitOpError()
+           << "'" << what << "' needs 2 values, got " << v.size();
   for (int64_t x : v)
     if (x < min)
       return op->emitOpError() << "'" << what << "' values must be at least "
@@ -137,8 +137,7 @@ ParameterInit fanIn(int64_t fan) { return ParameterInit::fanIn(fan); }
 LogicalResult ConstantOp::verify() {
   auto t = dyn_cast<RankedTensorType>(getType());
   if (!t || t.getRank() != 0)
-    return emitOpError() << "result must be a rank-0 tensor, got "
-                         << getType();
+    return emitOpError() << "result must be a rank-0 tensor, got " << getType();
   return success();
 }
 
@@ -302,9 +301,9 @@ LogicalResult GroupNormOp::inferShapes() {
                        << shapeStr(t.getShape());
   int64_t c = t.getDimSize(1);
   if (!ShapedType::isDynamic(c) && c % getGroups() != 0)
-    return emitError() << "group_norm: " << c
-                       << " channels do not divide into " << getGroups()
-                       << " groups (input " << shapeStr(t.getShape()) << ")";
+    return emitError() << "group_norm: " << c << " channels do not divide into "
+                       << getGroups() << " groups (input "
+                       << shapeStr(t.getShape()) << ")";
   return sameAsInput(*this);
 }
 LogicalResult
@@ -444,8 +443,8 @@ LogicalResult UnpatchOp::inferShapes() {
   int64_t width = getChannels() * p[0] * p[1];
   if (!ShapedType::isDynamic(t.getDimSize(1)) && t.getDimSize(1) != tokens)
     return emitError() << "unpatch of grid " << shapeStr(g) << " by patch "
-                       << shapeStr(p) << " needs " << tokens
-                       << " tokens, got " << shapeStr(t.getShape());
+                       << shapeStr(p) << " needs " << tokens << " tokens, got "
+                       << shapeStr(t.getShape());
   if (!ShapedType::isDynamic(t.getDimSize(2)) && t.getDimSize(2) != width)
     return emitError() << "unpatch to " << getChannels()
                        << " channels by patch " << shapeStr(p) << " needs "
@@ -474,9 +473,9 @@ LogicalResult Afno2dOp::inferShapes() {
     return failure();
   int64_t e = t.getDimSize(3);
   if (!ShapedType::isDynamic(e) && e % getBlocks() != 0)
-    return emitError() << "afno2d: embedding " << e
-                       << " does not divide into " << getBlocks()
-                       << " blocks (input " << shapeStr(t.getShape()) << ")";
+    return emitError() << "afno2d: embedding " << e << " does not divide into "
+                       << getBlocks() << " blocks (input "
+                       << shapeStr(t.getShape()) << ")";
   return sameAsInput(*this);
 }
 LogicalResult Afno2dOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
@@ -520,8 +519,8 @@ LogicalResult GraphMessageOp::inferShapes() {
 LogicalResult
 GraphMessageOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   auto n = ranked(getNodes()), ef = ranked(getEdgeFeatures());
-  if (!n || !ef || n.getRank() != 3 || ef.getRank() != 3 ||
-      n.isDynamicDim(2) || ef.isDynamicDim(2))
+  if (!n || !ef || n.getRank() != 3 || ef.getRank() != 3 || n.isDynamicDim(2) ||
+      ef.isDynamicDim(2))
     return failure();
   int64_t d = n.getDimSize(2), de = ef.getDimSize(2), h = getHidden(),
           o = getOut();
@@ -637,8 +636,7 @@ LogicalResult ReshapeOp::inferShapes() {
     count *= d;
   if (count != total || (unknownAt >= 0 && known != 0 && total % known != 0))
     return emitError() << "cannot reshape " << shapeStr(t.getShape()) << " ("
-                       << total << " elements) to "
-                       << shapeStr(getShape());
+                       << total << " elements) to " << shapeStr(getShape());
   setResult(*this, shape, t.getElementType());
   return success();
 }
@@ -664,8 +662,8 @@ LogicalResult PermuteOp::inferShapes() {
   if (!t)
     return success();
   if (t.getRank() != static_cast<int64_t>(getDims().size()))
-    return emitError() << "permute " << shapeStr(getDims())
-                       << " does not fit " << shapeStr(t.getShape());
+    return emitError() << "permute " << shapeStr(getDims()) << " does not fit "
+                       << shapeStr(t.getShape());
   SmallVector<int64_t> shape;
   for (int64_t d : getDims())
     shape.push_back(t.getDimSize(d));
@@ -692,10 +690,10 @@ LogicalResult FlattenOp::inferShapes() {
       shape.push_back(t.getDimSize(i));
       continue;
     }
-    merged = ShapedType::isDynamic(t.getDimSize(i)) ||
-                     ShapedType::isDynamic(merged)
-                 ? ShapedType::kDynamic
-                 : merged * t.getDimSize(i);
+    merged =
+        ShapedType::isDynamic(t.getDimSize(i)) || ShapedType::isDynamic(merged)
+            ? ShapedType::kDynamic
+            : merged * t.getDimSize(i);
     if (i == *e)
       shape.push_back(merged);
   }
@@ -849,7 +847,9 @@ LogicalResult Rfft2Op::inferShapes() {
   return success();
 }
 
-LogicalResult Irfft2Op::verify() { return checkPair(*this, "size", getSize(), 1); }
+LogicalResult Irfft2Op::verify() {
+  return checkPair(*this, "size", getSize(), 1);
+}
 LogicalResult Irfft2Op::inferShapes() {
   auto t = ranked(getInput());
   if (!t)
@@ -861,9 +861,8 @@ LogicalResult Irfft2Op::inferShapes() {
   if (!ShapedType::isDynamic(shape[r - 1]) &&
       shape[r - 1] != getSize()[1] / 2 + 1)
     return emitError() << "irfft2 to size " << shapeStr(getSize())
-                       << " needs a last dimension of "
-                       << getSize()[1] / 2 + 1 << ", got "
-                       << shapeStr(t.getShape());
+                       << " needs a last dimension of " << getSize()[1] / 2 + 1
+                       << ", got " << shapeStr(t.getShape());
   shape[r - 2] = getSize()[0];
   shape[r - 1] = getSize()[1];
   setResult(*this, shape, realOf(t.getElementType()));
@@ -891,8 +890,8 @@ LogicalResult GraphEdgesOp::verify() {
   int64_t refinement = getRefinement();
   if (refinement < 0 || refinement > 12)
     return emitOpError() << "'refinement' must be in 0..12, got " << refinement;
-  return checkOneOf(*this, "graph", getGraph(), {"multimesh", "grid2mesh",
-                                                 "mesh2grid"});
+  return checkOneOf(*this, "graph", getGraph(),
+                    {"multimesh", "grid2mesh", "mesh2grid"});
 }
 LogicalResult GraphEdgesOp::inferShapes() {
   int64_t edges = 60;
@@ -961,8 +960,7 @@ LogicalResult LossOp::inferShapes() {
   auto p = ranked(getPrediction()), t = ranked(getTarget());
   if (p && t && failed(verifyCompatibleShape(p.getShape(), t.getShape())))
     return emitError() << "loss: prediction " << shapeStr(p.getShape())
-                       << " and target " << shapeStr(t.getShape())
-                       << " differ";
+                       << " and target " << shapeStr(t.getShape()) << " differ";
   Type elem = p ? p.getElementType() : Float32Type::get(getContext());
   setResult(*this, {}, elem);
   return success();
@@ -1002,8 +1000,8 @@ static LogicalResult verifyModelAndData(Operation *op,
                              << "' is not a model forward (a func.func with "
                                 "the s2s.model attribute)";
   if (!symbols.lookupNearestSymbolFrom<DataOp>(op, data))
-    return op->emitOpError() << "'" << data.getValue()
-                             << "' is not an s2s.data";
+    return op->emitOpError()
+           << "'" << data.getValue() << "' is not an s2s.data";
   return success();
 }
 

@@ -1,4 +1,5 @@
-//===- Codegen.cpp - From the optimised s2s IR to C++ ----------------------===//
+//===- Codegen.cpp - From the optimised s2s IR to C++
+//----------------------===//
 
 #include "s2s/Driver/Codegen.h"
 

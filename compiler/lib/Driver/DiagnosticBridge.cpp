@@ -22,8 +22,8 @@ void s2s::routeMLIRDiagnostics(mlir::MLIRContext &ctx, llvm::SourceMgr &srcMgr,
         if (srcMgr.getMemoryBuffer(id)->getBufferIdentifier() !=
             flc.getFilename().getValue())
           continue;
-        llvm::SMLoc at = srcMgr.FindLocForLineAndColumn(id, flc.getLine(),
-                                                        flc.getColumn());
+        llvm::SMLoc at =
+            srcMgr.FindLocForLineAndColumn(id, flc.getLine(), flc.getColumn());
         return llvm::SMRange(at, at);
       }
       return llvm::SMRange();
@@ -53,4 +53,3 @@ void s2s::routeMLIRDiagnostics(mlir::MLIRContext &ctx, llvm::SourceMgr &srcMgr,
     return mlir::success();
   });
 }
-

@@ -89,7 +89,8 @@ static std::string cmakeProject(llvm::StringRef name, llvm::StringRef spec) {
      << "# Builds on any machine with libs2s_runtime and LibTorch, no MLIR\n"
      << "# needed (a cluster node with a CUDA LibTorch, say):\n"
      << "#   cmake -S . -B build -G Ninja \\\n"
-     << "#     -Ds2s_runtime_DIR=<runtime build or prefix>/lib/cmake/s2s_runtime \\\n"
+     << "#     -Ds2s_runtime_DIR=<runtime build or "
+        "prefix>/lib/cmake/s2s_runtime \\\n"
      << "#     -DCMAKE_PREFIX_PATH=<libtorch>\n"
      << "#   cmake --build build\n"
      << "cmake_minimum_required(VERSION 3.20)\n"
@@ -223,4 +224,3 @@ bool s2s::buildExecutable(llvm::StringRef cpp, const BuildOptions &o) {
   }
   return true;
 }
-

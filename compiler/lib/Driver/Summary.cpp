@@ -94,4 +94,3 @@ bool s2s::printSummary(mlir::ModuleOp module, llvm::raw_ostream &os) {
   });
   return ok;
 }
-

@@ -39,21 +39,48 @@ namespace {
 
 /// A value during lowering: a constant of the configuration, or a tensor.
 struct GenValue {
-  enum Kind { None, Int, Float, Bool, String, List, Record, Range, Object,
-              Symbol, Tensor, Tuple };
+  enum Kind {
+    None,
+    Int,
+    Float,
+    Bool,
+    String,
+    List,
+    Record,
+    Range,
+    Object,
+    Symbol,
+    Tensor,
+    Tuple
+  };
   Kind kind = None;
   int64_t i = 0;
   double f = 0;
   bool b = false;
-  std::string s; ///< String, Symbol name, Object callee
-  std::vector<GenValue> elems;                          ///< List, Tuple, Range
+  std::string s;               ///< String, Symbol name, Object callee
+  std::vector<GenValue> elems; ///< List, Tuple, Range
   std::vector<std::pair<std::string, GenValue>> fields; ///< Record, Object
   Value tensor;
   const Decl *decl = nullptr; ///< Symbol naming a data set or model instance
 
-  static GenValue ofInt(int64_t v) { GenValue g; g.kind = Int; g.i = v; return g; }
-  static GenValue ofFloat(double v) { GenValue g; g.kind = Float; g.f = v; return g; }
-  static GenValue ofTensor(Value v) { GenValue g; g.kind = Tensor; g.tensor = v; return g; }
+  static GenValue ofInt(int64_t v) {
+    GenValue g;
+    g.kind = Int;
+    g.i = v;
+    return g;
+  }
+  static GenValue ofFloat(double v) {
+    GenValue g;
+    g.kind = Float;
+    g.f = v;
+    return g;
+  }
+  static GenValue ofTensor(Value v) {
+    GenValue g;
+    g.kind = Tensor;
+    g.tensor = v;
+    return g;
+  }
   bool isNumber() const { return kind == Int || kind == Float; }
   double number() const { return kind == Int ? static_cast<double>(i) : f; }
 };
@@ -228,7 +255,8 @@ Attribute MLIRGen::toAttr(const GenValue &v) {
   case GenValue::Object: {
     SmallVector<NamedAttribute> fields;
     if (v.kind == GenValue::Object)
-      fields.push_back(builder.getNamedAttr("callee", builder.getStringAttr(v.s)));
+      fields.push_back(
+          builder.getNamedAttr("callee", builder.getStringAttr(v.s)));
     for (const auto &[k, f] : v.fields)
       fields.push_back(builder.getNamedAttr(k, toAttr(f)));
     return builder.getDictionaryAttr(fields);
@@ -240,8 +268,9 @@ Attribute MLIRGen::toAttr(const GenValue &v) {
 }
 
 /// The attribute of a layer op for a value of declared type `declared`.
-FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v, const s2s::Type *declared,
-                                      Location l, llvm::StringRef what) {
+FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v,
+                                      const s2s::Type *declared, Location l,
+                                      llvm::StringRef what) {
   using K = s2s::Type::Kind;
   if (declared && declared->is(K::Float) && v.isNumber())
     return Attribute(builder.getF64FloatAttr(v.number()));
@@ -318,10 +347,18 @@ FailureOr<GenValue> MLIRGen::evalBinary(const BinaryExpr &e, Env &env) {
     Value a = toTensor(*l, at), b = toTensor(*r, at);
     Operation *op = nullptr;
     switch (e.op) {
-    case '+': op = AddOp::create(builder, at, unranked(), a, b); break;
-    case '-': op = SubOp::create(builder, at, unranked(), a, b); break;
-    case '*': op = MulOp::create(builder, at, unranked(), a, b); break;
-    case '/': op = DivOp::create(builder, at, unranked(), a, b); break;
+    case '+':
+      op = AddOp::create(builder, at, unranked(), a, b);
+      break;
+    case '-':
+      op = SubOp::create(builder, at, unranked(), a, b);
+      break;
+    case '*':
+      op = MulOp::create(builder, at, unranked(), a, b);
+      break;
+    case '/':
+      op = DivOp::create(builder, at, unranked(), a, b);
+      break;
     default:
       return emitError(at) << "'" << e.op << "' is not defined on tensors";
     }
@@ -344,10 +381,17 @@ FailureOr<GenValue> MLIRGen::evalBinary(const BinaryExpr &e, Env &env) {
       return emitError(at) << "division by zero";
     bool overflow = false;
     switch (e.op) {
-    case '+': overflow = __builtin_add_overflow(a, b, &out); break;
-    case '-': overflow = __builtin_sub_overflow(a, b, &out); break;
-    case '*': overflow = __builtin_mul_overflow(a, b, &out); break;
-    default: break;
+    case '+':
+      overflow = __builtin_add_overflow(a, b, &out);
+      break;
+    case '-':
+      overflow = __builtin_sub_overflow(a, b, &out);
+      break;
+    case '*':
+      overflow = __builtin_mul_overflow(a, b, &out);
+      break;
+    default:
+      break;
     }
     if (overflow)
       return emitError(at) << "integer overflow in '" << e.op << "'";
@@ -356,16 +400,22 @@ FailureOr<GenValue> MLIRGen::evalBinary(const BinaryExpr &e, Env &env) {
     switch (e.op) {
     case '+':
     case '-':
-    case '*': return GenValue::ofInt(out);
-    case '/': return GenValue::ofInt(a / b - ((a % b != 0) && ((a < 0) != (b < 0))));
-    default: return GenValue::ofInt(((a % b) + b) % b);
+    case '*':
+      return GenValue::ofInt(out);
+    case '/':
+      return GenValue::ofInt(a / b - ((a % b != 0) && ((a < 0) != (b < 0))));
+    default:
+      return GenValue::ofInt(((a % b) + b) % b);
     }
   }
   double a = l->number(), b = r->number();
   switch (e.op) {
-  case '+': return GenValue::ofFloat(a + b);
-  case '-': return GenValue::ofFloat(a - b);
-  case '*': return GenValue::ofFloat(a * b);
+  case '+':
+    return GenValue::ofFloat(a + b);
+  case '-':
+    return GenValue::ofFloat(a - b);
+  case '*':
+    return GenValue::ofFloat(a * b);
   case '/':
     if (b == 0)
       return emitError(at) << "division by zero";
@@ -498,8 +548,8 @@ FailureOr<GenValue> MLIRGen::eval(const Expr &e, Env &env) {
     if (base->kind == GenValue::List || base->kind == GenValue::Tuple) {
       int64_t n = base->elems.size(), k = idx->i < 0 ? idx->i + n : idx->i;
       if (k < 0 || k >= n)
-        return emitError(at) << "index " << idx->i
-                             << " is out of range for a list of " << n;
+        return emitError(at)
+               << "index " << idx->i << " is out of range for a list of " << n;
       return base->elems[k];
     }
     return emitError(at) << "indexing a tensor is not supported; use "
@@ -624,8 +674,8 @@ FailureOr<GenValue> MLIRGen::lowerLayer(const ExternDecl &ext,
   OperationState state(opLoc, *registered);
   if (isActivation)
     state.addAttribute(
-        "kind", ActivationKindAttr::get(
-                    &ctx, enumOf(symbolizeActivationKind, callee)));
+        "kind",
+        ActivationKindAttr::get(&ctx, enumOf(symbolizeActivationKind, callee)));
   for (size_t j = 0; j < ext.params.size(); ++j) {
     const Param &p = ext.params[j];
     const s2s::Type *declared = p.type->resolved;
@@ -746,8 +796,8 @@ LogicalResult MLIRGen::runBody(const std::vector<StmtPtr> &body, Env &env,
         return failure();
       GenValue *slot = env.lookup(as.name.name);
       if (!slot)
-        return emitError(loc(as.getRange())) << "'" << as.name.name
-                                             << "' is not declared";
+        return emitError(loc(as.getRange()))
+               << "'" << as.name.name << "' is not declared";
       *slot = *v;
       break;
     }
@@ -811,9 +861,10 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
   NameScope scope;
   scope.prefix = name + ".";
   names.push_back(scope);
-  callers.push_back(NameLoc::get(
-      builder.getStringAttr("in " + name + " = " + def.getName().name + "(...)"),
-      fileLoc(call.getRange())));
+  callers.push_back(
+      NameLoc::get(builder.getStringAttr("in " + name + " = " +
+                                         def.getName().name + "(...)"),
+                   fileLoc(call.getRange())));
   llvm::scope_exit popCaller([&] { callers.pop_back(); });
   llvm::scope_exit pop([&] { names.pop_back(); });
   if (failed(declareModelItems(def, config)))
@@ -843,8 +894,8 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
   if (failed(runBody(f.body, fwd, result)))
     return failure();
   if (!result)
-    return emitError(loc(call.getRange())) << "'" << def.getName().name
-                                           << "' returned no value";
+    return emitError(loc(call.getRange()))
+           << "'" << def.getName().name << "' returned no value";
   return *result;
 }
 
@@ -900,11 +951,19 @@ MLIRGen::inputType(const Param &in, Env &env,
     llvm::raw_string_ostream w(want), g(got);
     w << "[";
     llvm::interleaveComma(shape, w, [&](int64_t d) {
-      if (ShapedType::isDynamic(d)) w << "?"; else w << d; });
+      if (ShapedType::isDynamic(d))
+        w << "?";
+      else
+        w << d;
+    });
     w << "]";
     g << "[";
     llvm::interleaveComma(*data, g, [&](int64_t d) {
-      if (ShapedType::isDynamic(d)) g << "?"; else g << d; });
+      if (ShapedType::isDynamic(d))
+        g << "?";
+      else
+        g << d;
+    });
     g << "]";
     return emitError(l) << "'" << model << "' takes input '" << in.name.name
                         << "' of shape " << want << ", but gets " << got;
@@ -942,8 +1001,9 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
   }
 
   builder.setInsertionPointToEnd(module.getBody());
-  auto fn = func::FuncOp::create(builder, at, inst.getName().name,
-                                 builder.getFunctionType(inputTypes, {unranked()}));
+  auto fn =
+      func::FuncOp::create(builder, at, inst.getName().name,
+                           builder.getFunctionType(inputTypes, {unranked()}));
   fn->setAttr(attrs::kModel, builder.getStringAttr(def->getName().name));
   SmallVector<NamedAttribute> cfg;
   for (const Param &p : def->params)
@@ -958,10 +1018,10 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
 
   names.push_back(NameScope());
   llvm::scope_exit pop([&] { names.pop_back(); });
-  callers.push_back(NameLoc::get(
-      builder.getStringAttr("in model " + inst.getName().name + " = " +
-                            def->getName().name + "(...)"),
-      fileLoc(inst.getName().range)));
+  callers.push_back(
+      NameLoc::get(builder.getStringAttr("in model " + inst.getName().name +
+                                         " = " + def->getName().name + "(...)"),
+                   fileLoc(inst.getName().range)));
   llvm::scope_exit popCaller([&] { callers.pop_back(); });
   // Model-level lets and params see the config; the forward sees both.
   Env items;
@@ -1063,7 +1123,6 @@ FailureOr<GenValue> MLIRGen::defaultCall(llvm::StringRef name) {
          << "the prelude declares no '" << name << "'";
 }
 
-
 /// Builds attribute T with getChecked, so a value out of range is an error
 /// at `at`, the value's spec line.
 template <typename T, typename... Args>
@@ -1092,8 +1151,8 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
   }
   IntegerAttr step, history = builder.getI64IntegerAttr(1);
   if (const GenValue *s = sv->get("step"))
-    step = builder.getI64IntegerAttr(s->kind == GenValue::Int ? s->i
-                                                              : std::llround(s->f));
+    step = builder.getI64IntegerAttr(
+        s->kind == GenValue::Int ? s->i : std::llround(s->f));
   if (const GenValue *h = sv->get("history"))
     history = builder.getI64IntegerAttr(h->i);
 
@@ -1139,7 +1198,7 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
     mem = &*memDefault;
   }
   bool stream = mem->s == "stream";
-  MemoryMode mode = stream ? MemoryMode::stream
+  MemoryMode mode = stream                  ? MemoryMode::stream
                     : field(*mem, "lazy").b ? MemoryMode::lazy
                                             : MemoryMode::eager;
   FailureOr<MemoryAttr> memory = checked<MemoryAttr>(
@@ -1158,8 +1217,7 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
 }
 
 /// The one declaration of kind T in `m`, for sections that leave it implied.
-template <typename T>
-static const T *onlyDecl(const s2s::Module &m) {
+template <typename T> static const T *onlyDecl(const s2s::Module &m) {
   const T *found = nullptr;
   for (const DeclPtr &d : m.decls)
     if (auto *t = dyn_cast<T>(d.get())) {
@@ -1174,10 +1232,10 @@ LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
                                     llvm::StringRef model,
                                     llvm::StringRef data) {
   const GenValue &l = *sv.get("loss");
-  FailureOr<LossAttr> loss = checked<LossAttr>(
-      sv.valueLoc("loss", at), enumOf(symbolizeLossKind, l.s),
-      enumOf(symbolizeWeighting, field(l, "weight").s),
-      APFloat(l.s == "huber" ? num(l, "delta") : 1.0));
+  FailureOr<LossAttr> loss =
+      checked<LossAttr>(sv.valueLoc("loss", at), enumOf(symbolizeLossKind, l.s),
+                        enumOf(symbolizeWeighting, field(l, "weight").s),
+                        APFloat(l.s == "huber" ? num(l, "delta") : 1.0));
   if (failed(loss))
     return failure();
   DenseF64ArrayAttr weights;
@@ -1215,9 +1273,9 @@ LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
       return v;
     };
     SmallVector<int64_t> size = pair("size"), stride = pair("stride");
-    FailureOr<PatchingAttr> x =
-        checked<PatchingAttr>(sv.valueLoc("patches", at), ArrayRef<int64_t>(size),
-                              ArrayRef<int64_t>(stride));
+    FailureOr<PatchingAttr> x = checked<PatchingAttr>(
+        sv.valueLoc("patches", at), ArrayRef<int64_t>(size),
+        ArrayRef<int64_t>(stride));
     if (failed(x))
       return failure();
     patches = *x;
@@ -1242,14 +1300,12 @@ LogicalResult MLIRGen::lowerParallel(const SectionValues &sv) {
       builder, FusedLoc::get(&ctx, sv.fused), builder.getArrayAttr(axes),
       builder.getDenseI64ArrayAttr(sizes),
       s ? enumOf(symbolizeStrategy, s->s) : Strategy::ddp,
-      b ? enumOf(symbolizeBackend, b->s) : Backend::automatic,
-      ca && ca->b);
+      b ? enumOf(symbolizeBackend, b->s) : Backend::automatic, ca && ca->b);
   return success();
 }
 
 LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
-                                  llvm::StringRef model,
-                                  llvm::StringRef data) {
+                                  llvm::StringRef model, llvm::StringRef data) {
   const GenValue &o = *sv.get("optimizer");
   const GenValue &betas = field(o, "betas");
   bool adam = o.s != "sgd";
@@ -1289,17 +1345,17 @@ LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
   SmallVector<Attribute> metrics;
   if (const GenValue *ms = sv.get("metrics")) {
     for (const GenValue &m : ms->elems)
-      metrics.push_back(MetricAttr::get(
-          &ctx, enumOf(symbolizeMetricKind, m.s),
-          enumOf(symbolizeWeighting, field(m, "weight").s)));
+      metrics.push_back(
+          MetricAttr::get(&ctx, enumOf(symbolizeMetricKind, m.s),
+                          enumOf(symbolizeWeighting, field(m, "weight").s)));
   } else {
     for (llvm::StringRef name : {"rmse", "acc"}) {
       FailureOr<GenValue> m = defaultCall(name);
       if (failed(m))
         return failure();
-      metrics.push_back(MetricAttr::get(
-          &ctx, enumOf(symbolizeMetricKind, name),
-          enumOf(symbolizeWeighting, field(*m, "weight").s)));
+      metrics.push_back(
+          MetricAttr::get(&ctx, enumOf(symbolizeMetricKind, name),
+                          enumOf(symbolizeWeighting, field(*m, "weight").s)));
     }
   }
   if (failed(optimizer) || failed(schedule) || failed(checkpoint))
@@ -1307,8 +1363,8 @@ LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
   const GenValue *precision = sv.get("precision"), *seed = sv.get("seed"),
                  *clip = sv.get("grad_clip");
   TrainOp::create(
-      builder, FusedLoc::get(&ctx, sv.fused), model, data,
-      sv.get("epochs")->i, sv.get("batch")->i,
+      builder, FusedLoc::get(&ctx, sv.fused), model, data, sv.get("epochs")->i,
+      sv.get("batch")->i,
       precision ? enumOf(symbolizePrecision, precision->s) : Precision::fp32,
       seed ? seed->i : 0, APFloat(clip ? clip->number() : 0.0), *optimizer,
       *schedule, *checkpoint, builder.getArrayAttr(metrics));

@@ -12,8 +12,7 @@ namespace s2s {
 using namespace mlir;
 
 namespace {
-struct InferShapesPass
-    : public s2s::impl::S2SInferShapesBase<InferShapesPass> {
+struct InferShapesPass : public s2s::impl::S2SInferShapesBase<InferShapesPass> {
   void runOnOperation() override {
     bool failedAny = false;
     getOperation().walk([&](func::FuncOp fn) {

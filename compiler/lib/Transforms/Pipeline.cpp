@@ -1,4 +1,5 @@
-//===- Pipeline.cpp - The pass pipeline s2sc runs --------------------------===//
+//===- Pipeline.cpp - The pass pipeline s2sc runs
+//--------------------------===//
 
 #include "s2s/Transforms/Passes.h"
 

@@ -1,11 +1,11 @@
-//===- PlanMemory.cpp - The s2s-plan-memory pass ---------------------------===//
+//===- PlanMemory.cpp - The s2s-plan-memory pass
+//---------------------------===//
 
 #include "s2s/Transforms/Passes.h"
 
 #include "s2s/Analysis/ParameterCount.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SPLANMEMORY
@@ -62,9 +62,9 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       });
       activations /= data;
       fn->setAttr(attrs::kMemory,
-                  MemoryPlanAttr::get(&getContext(), params, grads, optimizer,
-                                      activations,
-                                      params + grads + optimizer + activations));
+                  MemoryPlanAttr::get(
+                      &getContext(), params, grads, optimizer, activations,
+                      params + grads + optimizer + activations));
     });
   }
 };

@@ -1,4 +1,5 @@
-//===- Shard.cpp - The s2s-shard pass --------------------------------------===//
+//===- Shard.cpp - The s2s-shard pass
+//--------------------------------------===//
 //
 // Lays every parameter-owning op out on the mesh of `s2s.parallel`:
 // `s2s.sharding = {params, grads, optimizer, tensor}`. The first three say
@@ -51,7 +52,8 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
     bool shardOptimizer = strategy != Strategy::ddp;
     bool shardGrads = strategy == Strategy::zero2 ||
                       strategy == Strategy::zero3 || strategy == Strategy::fsdp;
-    bool shardParams = strategy == Strategy::zero3 || strategy == Strategy::fsdp;
+    bool shardParams =
+        strategy == Strategy::zero3 || strategy == Strategy::fsdp;
     auto state = [&](bool sharded) {
       return sharded ? StateLayout::sharded : StateLayout::replicated;
     };
@@ -90,9 +92,9 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
             }
           if (auto attn = dyn_cast<AttentionOp>(op.getOperation()))
             if (attn.getHeads() % tp) {
-              op->emitError() << "cannot split " << attn.getHeads()
-                              << " attention heads over a tensor axis of "
-                              << tp;
+              op->emitError()
+                  << "cannot split " << attn.getHeads()
+                  << " attention heads over a tensor axis of " << tp;
               failedAny = true;
             }
         }

@@ -75,8 +75,8 @@ struct UnrollRolloutPass
     if (!ok)
       return failure();
     clone.walk([&](func::ReturnOp ret) {
-      clone.setType(FunctionType::get(&getContext(), {newIn},
-                                      ret.getOperandTypes()));
+      clone.setType(
+          FunctionType::get(&getContext(), {newIn}, ret.getOperandTypes()));
     });
     return clone;
   }
@@ -142,7 +142,8 @@ struct UnrollRolloutPass
     auto unranked = UnrankedTensorType::get(in.getElementType());
     auto fn = func::FuncOp::create(b, loc, name,
                                    b.getFunctionType({windowType}, {scalar}));
-    fn->setAttr(attrs::kRolloutOf, FlatSymbolRefAttr::get(model.getSymNameAttr()));
+    fn->setAttr(attrs::kRolloutOf,
+                FlatSymbolRefAttr::get(model.getSymNameAttr()));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     Value window = entry->getArgument(0);
@@ -150,7 +151,8 @@ struct UnrollRolloutPass
     // The truth frames x0..xK, each [B, C, H, W].
     SmallVector<Value> frames;
     for (int64_t i = 0; i <= k; ++i) {
-      auto slice = shaped(SliceOp::create(b, loc, unranked, window, 1, i, i + 1));
+      auto slice =
+          shaped(SliceOp::create(b, loc, unranked, window, 1, i, i + 1));
       if (failed(slice))
         return failure();
       auto frame = shaped(FlattenOp::create(b, loc, unranked, *slice, 0, 1));
@@ -188,15 +190,15 @@ struct UnrollRolloutPass
           stack(ArrayRef<Value>(frames).slice(order, starts));
       if (failed(target))
         return failure();
-      auto loss = shaped(LossOp::create(
-          b, loc, scalar, lossSpec.getKind(), call.getResult(0), *target,
-          lossSpec.getWeight(), lossSpec.getDelta()));
+      auto loss = shaped(
+          LossOp::create(b, loc, scalar, lossSpec.getKind(), call.getResult(0),
+                         *target, lossSpec.getWeight(), lossSpec.getDelta()));
       if (failed(loss))
         return failure();
       Value term = *loss;
       if (orderWeights[order - 1] != 1.0) {
-        Value w = ConstantOp::create(b, loc, scalar,
-                                     b.getF64FloatAttr(orderWeights[order - 1]));
+        Value w = ConstantOp::create(
+            b, loc, scalar, b.getF64FloatAttr(orderWeights[order - 1]));
         auto scaled = shaped(MulOp::create(b, loc, unranked, term, w));
         if (failed(scaled))
           return failure();

@@ -5,9 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "s2s/Conversion/Passes.h"
 #include "s2s/Dialect/S2SDialect.h"
 #include "s2s/Dialect/S2SOps.h"
-#include "s2s/Conversion/Passes.h"
 #include "s2s/Transforms/Passes.h"
 
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
@@ -18,7 +18,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<s2s::S2SDialect, mlir::func::FuncDialect, mlir::emitc::EmitCDialect>();
+  registry.insert<s2s::S2SDialect, mlir::func::FuncDialect,
+                  mlir::emitc::EmitCDialect>();
   s2s::registerS2STransformsPasses();
   s2s::registerS2SConversionPasses();
   mlir::registerCanonicalizerPass();

@@ -72,15 +72,17 @@ static cl::opt<std::string> runtimeDirOpt(
 static cl::opt<bool> verboseBuild("v", cl::desc("Show the build's commands"),
                                   cl::cat(s2scCategory));
 
-static cl::opt<bool> noUnroll("no-unroll-rollout",
-                              cl::desc("Leave s2s-unroll-rollout out of the pipeline"),
-                              cl::cat(s2scCategory));
-static cl::opt<bool> noFuse("no-fuse", cl::desc("Leave s2s-fuse out of the pipeline"),
+static cl::opt<bool>
+    noUnroll("no-unroll-rollout",
+             cl::desc("Leave s2s-unroll-rollout out of the pipeline"),
+             cl::cat(s2scCategory));
+static cl::opt<bool> noFuse("no-fuse",
+                            cl::desc("Leave s2s-fuse out of the pipeline"),
                             cl::cat(s2scCategory));
 
-static cl::list<std::string> includeDirs("I", cl::desc("Add an import search directory"),
-                                         cl::value_desc("dir"), cl::Prefix,
-                                         cl::cat(s2scCategory));
+static cl::list<std::string>
+    includeDirs("I", cl::desc("Add an import search directory"),
+                cl::value_desc("dir"), cl::Prefix, cl::cat(s2scCategory));
 
 static cl::opt<std::string>
     stdlibDir("stdlib",
@@ -88,9 +90,9 @@ static cl::opt<std::string>
                        "the one this s2sc was built with)"),
               cl::value_desc("dir"), cl::cat(s2scCategory));
 
-static cl::opt<unsigned> errorLimit("ferror-limit",
-                                    cl::desc("Stop after N errors (0: no limit)"),
-                                    cl::init(20), cl::cat(s2scCategory));
+static cl::opt<unsigned>
+    errorLimit("ferror-limit", cl::desc("Stop after N errors (0: no limit)"),
+               cl::init(20), cl::cat(s2scCategory));
 
 static std::string defaultStdlib(const char *argv0) {
   if (!stdlibDir.empty())
@@ -100,8 +102,8 @@ static std::string defaultStdlib(const char *argv0) {
   // An installed s2sc finds ../share/s2s/stdlib beside its bin/.
   std::string exe = llvm::sys::fs::getMainExecutable(
       argv0, reinterpret_cast<void *>(&defaultStdlib));
-  llvm::SmallString<256> installed(llvm::sys::path::parent_path(
-      llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> installed(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(installed, "share", "s2s", "stdlib");
   if (llvm::sys::fs::exists(installed + "/std/prelude.s2s"))
     return std::string(installed);

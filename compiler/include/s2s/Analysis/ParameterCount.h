@@ -1,4 +1,5 @@
-//===- ParameterCount.h - Learnable parameters of a model forward -*- C++ -*-===//
+//===- ParameterCount.h - Learnable parameters of a model forward -*- C++
+//-*-===//
 //
 // An analysis of a model forward (a func.func with `s2s.model`): every
 // parameter its layers own (ParameterizedOpInterface), with path, shape and

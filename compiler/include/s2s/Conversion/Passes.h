@@ -1,4 +1,5 @@
-//===- Passes.h - Conversions out of the s2s dialect -------------*- C++ -*-===//
+//===- Passes.h - Conversions out of the s2s dialect -------------*- C++
+//-*-===//
 
 #ifndef S2S_CONVERSION_PASSES_H
 #define S2S_CONVERSION_PASSES_H

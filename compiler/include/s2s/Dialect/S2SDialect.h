@@ -1,4 +1,5 @@
-//===- S2SDialect.h - The s2s dialect ----------------------------*- C++ -*-===//
+//===- S2SDialect.h - The s2s dialect ----------------------------*- C++
+//-*-===//
 
 #ifndef S2S_DIALECT_S2SDIALECT_H
 #define S2S_DIALECT_S2SDIALECT_H

@@ -1,4 +1,5 @@
-//===- S2SOps.h - Operations of the s2s dialect ------------------*- C++ -*-===//
+//===- S2SOps.h - Operations of the s2s dialect ------------------*- C++
+//-*-===//
 
 #ifndef S2S_DIALECT_S2SOPS_H
 #define S2S_DIALECT_S2SOPS_H

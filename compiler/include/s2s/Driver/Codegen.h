@@ -1,4 +1,5 @@
-//===- Codegen.h - From the optimised s2s IR to C++ ---------------*- C++ -*-===//
+//===- Codegen.h - From the optimised s2s IR to C++ ---------------*- C++
+//-*-===//
 
 #ifndef S2S_DRIVER_CODEGEN_H
 #define S2S_DRIVER_CODEGEN_H

@@ -1,4 +1,5 @@
-//===- DiagnosticBridge.h - MLIR's diagnostics as the front end's -*- C++ -*-===//
+//===- DiagnosticBridge.h - MLIR's diagnostics as the front end's -*- C++
+//-*-===//
 
 #ifndef S2S_DRIVER_DIAGNOSTICBRIDGE_H
 #define S2S_DRIVER_DIAGNOSTICBRIDGE_H

@@ -1,4 +1,5 @@
-//===- ExecutableBuilder.h - s2sc -o: the generated program, built -*- C++ -*-===//
+//===- ExecutableBuilder.h - s2sc -o: the generated program, built -*- C++
+//-*-===//
 
 #ifndef S2S_DRIVER_EXECUTABLEBUILDER_H
 #define S2S_DRIVER_EXECUTABLEBUILDER_H

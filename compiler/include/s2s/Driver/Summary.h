@@ -1,4 +1,5 @@
-//===- Summary.h - s2sc --emit=summary ------------------------------*- C++ -*-===//
+//===- Summary.h - s2sc --emit=summary ------------------------------*- C++
+//-*-===//
 
 #ifndef S2S_DRIVER_SUMMARY_H
 #define S2S_DRIVER_SUMMARY_H

@@ -1,4 +1,5 @@
-//===- MLIRGen.h - Lowering a checked spec to the s2s dialect ----*- C++ -*-===//
+//===- MLIRGen.h - Lowering a checked spec to the s2s dialect ----*- C++
+//-*-===//
 //
 // Evaluates the configuration of every model instance of the main module and
 // emits its forward as a `func.func` of s2s layer ops (blocks inlined,
@@ -26,9 +27,9 @@ class Module;
 
 /// Lowers `main` (checked by the front end). Errors are emitted through the
 /// context's diagnostic engine; returns null if there were any.
-mlir::OwningOpRef<mlir::ModuleOp>
-lowerToMLIR(mlir::MLIRContext &context, const Module &main,
-            llvm::SourceMgr &srcMgr);
+mlir::OwningOpRef<mlir::ModuleOp> lowerToMLIR(mlir::MLIRContext &context,
+                                              const Module &main,
+                                              llvm::SourceMgr &srcMgr);
 
 } // namespace s2s
 

@@ -1,4 +1,5 @@
-//===- Passes.h - The s2s passes and the pipeline that runs them -*- C++ -*-===//
+//===- Passes.h - The s2s passes and the pipeline that runs them -*- C++
+//-*-===//
 
 #ifndef S2S_TRANSFORMS_PASSES_H
 #define S2S_TRANSFORMS_PASSES_H

@@ -49,15 +49,14 @@ LogicalResult s2s::buildParameterManifest(OpBuilder &b, func::FuncOp model) {
   MLIRContext *ctx = b.getContext();
   Location loc = model.getLoc();
   Type manifestTy = emitc::OpaqueType::get(ctx, abi::kManifestRef);
-  auto fn = emitc::FuncOp::create(
-      b, loc, (model.getSymName() + "_parameters").str(),
-      b.getFunctionType({manifestTy}, {}));
+  auto fn =
+      emitc::FuncOp::create(b, loc, (model.getSymName() + "_parameters").str(),
+                            b.getFunctionType({manifestTy}, {}));
   Block *entry = fn.addEntryBlock();
   OpBuilder body = OpBuilder::atBlockEnd(entry);
   Type index = IndexType::get(ctx);
   for (const ModelParameter &p : *params) {
-    auto sharding =
-        p.owner->getAttrOfType<ShardingAttr>(attrs::kSharding);
+    auto sharding = p.owner->getAttrOfType<ShardingAttr>(attrs::kSharding);
     SmallVector<Attribute> args = {
         IntegerAttr::get(index, 0),
         emitc::OpaqueAttr::get(ctx, abi::cxxString(p.path)),

@@ -33,10 +33,18 @@ std::string abi::cxxString(llvm::StringRef s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
     default:
       if (c < 0x20 || c >= 0x7f) {
         char buf[8];
@@ -200,16 +208,36 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
   using KS = KernelSig;
   using namespace mlir;
   return llvm::TypeSwitch<Operation *, std::optional<KernelSig>>(op)
-      .Case([](ConstantOp) { return KS{"constant", {"m", "@value"}}; })
-      .Case([](AddOp) { return KS{"add", {"%0", "%1"}}; })
-      .Case([](SubOp) { return KS{"sub", {"%0", "%1"}}; })
-      .Case([](MulOp) { return KS{"mul", {"%0", "%1"}}; })
-      .Case([](DivOp) { return KS{"div", {"%0", "%1"}}; })
-      .Case([](NegOp) { return KS{"neg", {"%0"}}; })
-      .Case([](ActivationOp) { return KS{"activation", {"%0", "@kind"}}; })
-      .Case([](SoftmaxOp) { return KS{"softmax", {"%0", "@dim"}}; })
-      .Case([](DropoutOp) { return KS{"dropout", {"m", "%0", "@p"}}; })
-      .Case([](DropPathOp) { return KS{"drop_path", {"m", "%0", "@p"}}; })
+      .Case([](ConstantOp) {
+        return KS{"constant", {"m", "@value"}};
+      })
+      .Case([](AddOp) {
+        return KS{"add", {"%0", "%1"}};
+      })
+      .Case([](SubOp) {
+        return KS{"sub", {"%0", "%1"}};
+      })
+      .Case([](MulOp) {
+        return KS{"mul", {"%0", "%1"}};
+      })
+      .Case([](DivOp) {
+        return KS{"div", {"%0", "%1"}};
+      })
+      .Case([](NegOp) {
+        return KS{"neg", {"%0"}};
+      })
+      .Case([](ActivationOp) {
+        return KS{"activation", {"%0", "@kind"}};
+      })
+      .Case([](SoftmaxOp) {
+        return KS{"softmax", {"%0", "@dim"}};
+      })
+      .Case([](DropoutOp) {
+        return KS{"dropout", {"m", "%0", "@p"}};
+      })
+      .Case([](DropPathOp) {
+        return KS{"drop_path", {"m", "%0", "@p"}};
+      })
       .Case([](LinearOp) {
         return KS{"linear",
                   {"m", "@name", "%0", "@out", "@bias", "@activation?"}};
@@ -225,7 +253,9 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
       .Case([](GroupNormOp) {
         return KS{"group_norm", {"m", "@name", "%0", "@groups", "@eps"}};
       })
-      .Case([](InstanceNormOp) { return KS{"instance_norm", {"%0", "@eps"}}; })
+      .Case([](InstanceNormOp) {
+        return KS{"instance_norm", {"%0", "@eps"}};
+      })
       .Case([](AttentionOp) {
         return KS{"attention",
                   {"m", "@name", "%0", "@heads", "@qkv_bias", "@dropout"}};
@@ -250,28 +280,54 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
       .Case([](ParamOp) {
         return KS{"param", {"m", "@name", "#shape"}};
       })
-      .Case([](ReshapeOp) { return KS{"reshape", {"%0", "@shape"}}; })
-      .Case([](PermuteOp) { return KS{"permute", {"%0", "@dims"}}; })
-      .Case([](FlattenOp) { return KS{"flatten", {"%0", "@start", "@end"}}; })
-      .Case([](ConcatOp) { return KS{"concat_n", {"@dim", "%*"}}; })
+      .Case([](ReshapeOp) {
+        return KS{"reshape", {"%0", "@shape"}};
+      })
+      .Case([](PermuteOp) {
+        return KS{"permute", {"%0", "@dims"}};
+      })
+      .Case([](FlattenOp) {
+        return KS{"flatten", {"%0", "@start", "@end"}};
+      })
+      .Case([](ConcatOp) {
+        return KS{"concat_n", {"@dim", "%*"}};
+      })
       .Case([](SliceOp) {
         return KS{"slice", {"%0", "@dim", "@start", "@end"}};
       })
-      .Case([](MeanOp) { return KS{"mean", {"%0", "@dim", "@keep"}}; })
-      .Case([](PadOp) { return KS{"pad", {"%0", "@pad", "@mode"}}; })
-      .Case([](PadSphereOp) { return KS{"pad_sphere", {"%0", "@pad"}}; })
-      .Case([](Rfft2Op) { return KS{"rfft2", {"%0"}}; })
-      .Case([](Irfft2Op) { return KS{"irfft2", {"%0", "@size"}}; })
-      .Case([](Fft2Op) { return KS{"fft2", {"%0"}}; })
-      .Case([](Ifft2Op) { return KS{"ifft2", {"%0"}}; })
+      .Case([](MeanOp) {
+        return KS{"mean", {"%0", "@dim", "@keep"}};
+      })
+      .Case([](PadOp) {
+        return KS{"pad", {"%0", "@pad", "@mode"}};
+      })
+      .Case([](PadSphereOp) {
+        return KS{"pad_sphere", {"%0", "@pad"}};
+      })
+      .Case([](Rfft2Op) {
+        return KS{"rfft2", {"%0"}};
+      })
+      .Case([](Irfft2Op) {
+        return KS{"irfft2", {"%0", "@size"}};
+      })
+      .Case([](Fft2Op) {
+        return KS{"fft2", {"%0"}};
+      })
+      .Case([](Ifft2Op) {
+        return KS{"ifft2", {"%0"}};
+      })
       .Case([](GraphEdgesOp) {
         return KS{"graph_edges", {"m", "@graph", "@refinement"}};
       })
-      .Case([](GridCoordsOp) { return KS{"grid_coords", {"m", "%0"}}; })
+      .Case([](GridCoordsOp) {
+        return KS{"grid_coords", {"m", "%0"}};
+      })
       .Case([](TimeFeaturesOp) {
         return KS{"time_features", {"m", "%0", "@lead"}};
       })
-      .Case([](LeadEmbedOp) { return KS{"lead_embed", {"%0", "@dim"}}; })
+      .Case([](LeadEmbedOp) {
+        return KS{"lead_embed", {"%0", "@dim"}};
+      })
       .Case([](ConvectiveAdjustOp) {
         return KS{"convective_adjust", {"m", "%0", "@tau", "@threshold"}};
       })

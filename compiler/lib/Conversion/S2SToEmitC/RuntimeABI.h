@@ -1,4 +1,5 @@
-//===- RuntimeABI.h - The runtime's C++ surface, as s2s-to-emitc sees it -*- C++ -*-===//
+//===- RuntimeABI.h - The runtime's C++ surface, as s2s-to-emitc sees it -*- C++
+//-*-===//
 //
 // Private to the s2s-to-emitc conversion. Everything the generated C++ names
 // of libs2s_runtime is written down here once: the kernel each s2s op calls
@@ -40,7 +41,8 @@ std::string cxxStrings(llvm::ArrayRef<std::string> values);
 /// the dialect's enums); failure for other kinds.
 mlir::FailureOr<std::string> cxxLiteral(mlir::Attribute a);
 
-// --- enums --------------------------------------------------------------------
+// --- enums
+// --------------------------------------------------------------------
 /// `s2s::rt::<type>::<Case>` for the spelling `case` (`trunc_normal` ->
 /// `TruncNormal`).
 std::string cxxEnum(llvm::StringRef type, llvm::StringRef spelling);
@@ -60,7 +62,8 @@ std::string cxxEnum(MetricKind v);
 std::string cxxEnum(StateLayout v);
 std::string cxxEnum(TensorLayout v);
 
-// --- kernels ------------------------------------------------------------------
+// --- kernels
+// ------------------------------------------------------------------
 /// How one s2s op calls its kernel: the argument list as tokens.
 ///   "m"      the model          "%N"  operand N        "%*" all operands
 ///   "@a"     attribute a        "@a?" attribute a, or its absent value
@@ -73,7 +76,8 @@ std::optional<KernelSig> kernelFor(mlir::Operation *op);
 /// The C++ of an optional attribute that is absent ("@activation?").
 std::optional<std::string> absentLiteral(llvm::StringRef attr);
 
-// --- types ------------------------------------------------------------------------
+// --- types
+// ------------------------------------------------------------------------
 inline constexpr llvm::StringLiteral kTensor = "torch::Tensor";
 inline constexpr llvm::StringLiteral kModelRef = "s2s::rt::Model&";
 inline constexpr llvm::StringLiteral kSpec = "s2s::rt::Spec";

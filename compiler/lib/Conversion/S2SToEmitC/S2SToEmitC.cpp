@@ -1,4 +1,5 @@
-//===- S2SToEmitC.cpp - The s2s-to-emitc pass ------------------------------===//
+//===- S2SToEmitC.cpp - The s2s-to-emitc pass
+//------------------------------===//
 //
 // Lowers what the pipeline leaves (model forwards, their batch clones, the
 // unrolled rollout, the section ops) to the EmitC dialect, for MLIR's C++
@@ -93,14 +94,14 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
     // Inside namespace s2s_generated, after the functions.
     b.setInsertionPointToEnd(module.getBody());
     Location loc = sources.train ? sources.train.getLoc() : module.getLoc();
-    verbatim(b, loc, "// The spec's data, rollout, parallel and train sections.");
+    verbatim(b, loc,
+             "// The spec's data, rollout, parallel and train sections.");
     sources.programName = programName;
     sources.specFile = specFile;
     buildConfigure(b, loc, sources);
-    for (Operation *op : {sources.data.getOperation(),
-                          sources.rollout.getOperation(),
-                          sources.parallel.getOperation(),
-                          sources.train.getOperation()})
+    for (Operation *op :
+         {sources.data.getOperation(), sources.rollout.getOperation(),
+          sources.parallel.getOperation(), sources.train.getOperation()})
       if (op)
         op->erase();
 
@@ -165,7 +166,8 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
              << "the train section trains on '" << src.train.getData()
              << "' but the rollout section on '" << src.rollout.getData()
              << "'; name the same data set in both";
-    auto unrolled = src.rollout->getAttrOfType<FlatSymbolRefAttr>(attrs::kUnrolled);
+    auto unrolled =
+        src.rollout->getAttrOfType<FlatSymbolRefAttr>(attrs::kUnrolled);
     if (!unrolled)
       return src.rollout.emitError(
           "the rollout was not unrolled (s2s-unroll-rollout did not run or "
@@ -209,10 +211,9 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       if (!of)
         continue;
       auto it = lowered.find(of.getValue());
-      if (it == lowered.end() ||
-          !OperationEquivalence::isRegionEquivalentTo(
-              &clone.getBody(), &it->second.getBody(),
-              OperationEquivalence::IgnoreLocations))
+      if (it == lowered.end() || !OperationEquivalence::isRegionEquivalentTo(
+                                     &clone.getBody(), &it->second.getBody(),
+                                     OperationEquivalence::IgnoreLocations))
         continue;
       Block &entry = clone.getBody().front();
       SmallVector<Operation *> old;
@@ -282,7 +283,8 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
           map.map(from, to);
         continue;
       }
-      Value first = entry->getNumArguments() > 1 ? entry->getArgument(1) : Value();
+      Value first =
+          entry->getNumArguments() > 1 ? entry->getArgument(1) : Value();
       FailureOr<Value> v = lowerOp(body, &op, model, map, batch, first);
       if (failed(v))
         return failure();
@@ -351,7 +353,8 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
     for (llvm::StringRef tok : sig->args) {
       if (tok == "m") {
         operands.push_back(model);
-        args.push_back(IntegerAttr::get(IndexType::get(ctx), operands.size() - 1));
+        args.push_back(
+            IntegerAttr::get(IndexType::get(ctx), operands.size() - 1));
       } else if (tok == "%*") {
         for (Value v : op->getOperands())
           args.push_back(operandIndex(v));
@@ -371,13 +374,13 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
         Attribute a = op->getAttr(tok);
         if (!a) {
           if (!optional)
-            return op->emitError("'") << op->getName() << "' lacks attribute '"
-                                      << tok << "'";
+            return op->emitError("'")
+                   << op->getName() << "' lacks attribute '" << tok << "'";
           std::optional<std::string> absent = abi::absentLiteral(tok);
           if (!absent)
-            return op->emitError("'") << op->getName()
-                                      << "' has no C++ form for an absent '"
-                                      << tok << "'";
+            return op->emitError("'")
+                   << op->getName() << "' has no C++ form for an absent '"
+                   << tok << "'";
           args.push_back(opaque(*absent));
           continue;
         }
@@ -391,8 +394,7 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
     }
     auto call = emitc::CallOpaqueOp::create(
         b, op->getLoc(), SmallVector<Type>(op->getNumResults(), tensorTy),
-        b.getStringAttr(callee), operands, b.getArrayAttr(args),
-        ArrayAttr());
+        b.getStringAttr(callee), operands, b.getArrayAttr(args), ArrayAttr());
     for (auto [from, to] : llvm::zip(op->getResults(), call.getResults()))
       map.map(from, to);
     if (call.getNumResults() == 0)
@@ -409,8 +411,8 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
     Type intTy = emitc::OpaqueType::get(ctx, "int");
     Type argvTy = emitc::PointerType::get(
         emitc::PointerType::get(emitc::OpaqueType::get(ctx, "char")));
-    auto mainFn = emitc::FuncOp::create(b, loc, "main",
-                                        b.getFunctionType({intTy, argvTy}, {intTy}));
+    auto mainFn = emitc::FuncOp::create(
+        b, loc, "main", b.getFunctionType({intTy, argvTy}, {intTy}));
     Block *entry = mainFn.addEntryBlock();
     OpBuilder body = OpBuilder::atBlockEnd(entry);
     auto fn = [&](const std::string &name) -> Attribute {
@@ -418,7 +420,8 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
     };
     SmallVector<Attribute> args{fn("configure"),
                                 fn(forwardName + "_parameters"),
-                                fn(forwardName), fn(rolloutName),
+                                fn(forwardName),
+                                fn(rolloutName),
                                 IntegerAttr::get(IndexType::get(ctx), 0),
                                 IntegerAttr::get(IndexType::get(ctx), 1)};
     auto run = emitc::CallOpaqueOp::create(

@@ -34,8 +34,8 @@ namespace {
 class SpecBuilder {
 public:
   SpecBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {
-    spec = emitc::VariableOp::create(
-        b, loc, lvalueOf(abi::kSpec), emitc::OpaqueAttr::get(ctx(), ""));
+    spec = emitc::VariableOp::create(b, loc, lvalueOf(abi::kSpec),
+                                     emitc::OpaqueAttr::get(ctx(), ""));
   }
 
   /// `spec.<path> = <text>;` where the field has C++ type `type`.
@@ -58,8 +58,8 @@ public:
 
   /// The Spec, for the function's return.
   Value load() {
-    return emitc::LoadOp::create(b, loc, emitc::OpaqueType::get(ctx(), abi::kSpec),
-                                 spec);
+    return emitc::LoadOp::create(
+        b, loc, emitc::OpaqueType::get(ctx(), abi::kSpec), spec);
   }
 
 private:
@@ -79,9 +79,9 @@ private:
       auto it = structs.find(parentPath);
       if (it == structs.end())
         it = structs
-                 .insert({parentPath, member(parentPath, ("s2s::rt::Spec::" +
-                                                          parentPath)
-                                                             .str())})
+                 .insert({parentPath,
+                          member(parentPath,
+                                 ("s2s::rt::Spec::" + parentPath).str())})
                  .first;
       parent = it->second;
     }
@@ -104,8 +104,7 @@ void setData(SpecBuilder &s, DataOp data) {
   std::vector<std::string> channels;
   for (Attribute a : data.getChannels())
     channels.push_back(cast<StringAttr>(a).str());
-  s.set("data.channels", "std::vector<std::string>",
-        abi::cxxStrings(channels));
+  s.set("data.channels", "std::vector<std::string>", abi::cxxStrings(channels));
   if (auto g = data.getGrid())
     s.set("data.grid", "std::vector<int64_t>", abi::cxxInts(*g));
   if (auto step = data.getStep())

@@ -63,8 +63,22 @@ class Decl;
 class Expr {
 public:
   enum class Kind {
-    Int, Float, Quantity, String, Bool, None, Name, List, Record, Tuple,
-    Neg, Binary, Range, Call, Index, Member
+    Int,
+    Float,
+    Quantity,
+    String,
+    Bool,
+    None,
+    Name,
+    List,
+    Record,
+    Tuple,
+    Neg,
+    Binary,
+    Range,
+    Call,
+    Index,
+    Member
   };
   Kind getKind() const { return kind; }
   llvm::SMRange getRange() const { return range; }
@@ -173,7 +187,8 @@ struct RecordField {
 class RecordLit : public Expr {
 public:
   RecordLit(std::vector<RecordField> fields, bool bracketed, llvm::SMRange r)
-      : Expr(Kind::Record, r), fields(std::move(fields)), bracketed(bracketed) {}
+      : Expr(Kind::Record, r), fields(std::move(fields)), bracketed(bracketed) {
+  }
   std::vector<RecordField> fields;
   bool bracketed;
   const RecordField *find(llvm::StringRef key) const;
@@ -248,7 +263,8 @@ public:
 class MemberExpr : public Expr {
 public:
   MemberExpr(ExprPtr base, Ident member, llvm::SMRange r)
-      : Expr(Kind::Member, r), base(std::move(base)), member(std::move(member)) {}
+      : Expr(Kind::Member, r), base(std::move(base)),
+        member(std::move(member)) {}
   ExprPtr base;
   Ident member;
   static bool classof(const Expr *e) { return e->getKind() == Kind::Member; }
@@ -298,8 +314,8 @@ public:
 
 class RepeatStmt : public Stmt {
 public:
-  RepeatStmt(ExprPtr count, std::optional<Ident> var,
-             std::vector<StmtPtr> body, llvm::SMRange r)
+  RepeatStmt(ExprPtr count, std::optional<Ident> var, std::vector<StmtPtr> body,
+             llvm::SMRange r)
       : Stmt(Kind::Repeat, r), count(std::move(count)), var(std::move(var)),
         body(std::move(body)) {}
   ExprPtr count;
@@ -409,8 +425,7 @@ struct ForwardDef {
 /// `model Name(params) { ... }` or `block Name(params) { ... }`.
 class ModelDef : public Decl {
 public:
-  ModelDef(bool isBlock, Ident name, std::vector<Param> params,
-           llvm::SMRange r)
+  ModelDef(bool isBlock, Ident name, std::vector<Param> params, llvm::SMRange r)
       : Decl(Kind::ModelDef, std::move(name), r), isBlock(isBlock),
         params(std::move(params)) {}
   bool isBlock;
@@ -463,7 +478,7 @@ public:
 };
 
 struct ImportDecl {
-  std::string path;   ///< as written
+  std::string path; ///< as written
   llvm::SMRange range;
   const Module *resolved = nullptr;
 };

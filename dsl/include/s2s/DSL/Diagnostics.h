@@ -1,4 +1,5 @@
-//===- Diagnostics.h - The one diagnostic path of s2s ------------*- C++ -*-===//
+//===- Diagnostics.h - The one diagnostic path of s2s ------------*- C++
+//-*-===//
 //
 // Syntax, semantic and (later) IR errors all end here and print as
 // `file:line:col: error: message`, the source line, and a caret under the

@@ -1,4 +1,5 @@
-//===- Frontend.h - Loading, parsing and checking .s2s specs -----*- C++ -*-===//
+//===- Frontend.h - Loading, parsing and checking .s2s specs -----*- C++
+//-*-===//
 //
 // The front end's entry point: load a spec and everything it imports (with
 // the prelude, `std/prelude.s2s`, imported implicitly), parse each file once,

@@ -1,4 +1,5 @@
-//===- Types.h - Semantic types of .s2s values -------------------*- C++ -*-===//
+//===- Types.h - Semantic types of .s2s values -------------------*- C++
+//-*-===//
 //
 // The types Sema gives expressions. They are interned in a TypeContext, so
 // two equal types are the same pointer.
@@ -25,9 +26,12 @@ class EnumDecl;
 class Type {
 public:
   enum class Kind {
-    Error,    ///< the type of an erroneous expression; fits everywhere
-    Any,      ///< accepts every value
-    Int, Float, Bool, String,
+    Error, ///< the type of an erroneous expression; fits everywhere
+    Any,   ///< accepts every value
+    Int,
+    Float,
+    Bool,
+    String,
     Duration, ///< a time span: `6h`
     Bytes,    ///< a memory size: `512MiB`
     Range,    ///< `lo..hi`
@@ -47,8 +51,8 @@ public:
   bool is(Kind k) const { return kind == k; }
   bool isNumeric() const { return kind == Kind::Int || kind == Kind::Float; }
 
-  const Type *getElement() const { return element; }    // List, Record
-  int64_t getSize() const { return size; }              // List length, Tensor rank; -1 = any
+  const Type *getElement() const { return element; } // List, Record
+  int64_t getSize() const { return size; } // List length, Tensor rank; -1 = any
   llvm::ArrayRef<const Type *> getElements() const { return elements; } // Tuple
   const ast::EnumDecl *getEnum() const { return enumDecl; }
   llvm::StringRef getObjectKind() const { return objectKind; }
