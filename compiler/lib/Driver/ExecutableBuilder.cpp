@@ -64,12 +64,15 @@ std::string s2s::findRuntimeDir(const char *argv0, llvm::StringRef given) {
     return given.str();
   if (const char *env = std::getenv("S2S_RUNTIME_DIR"))
     return env;
-  std::string exe = llvm::sys::fs::getMainExecutable(
-      argv0, reinterpret_cast<void *>(&findRuntimeDir));
-  llvm::SmallString<256> dir(
-      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> dir(installPrefix(argv0));
   llvm::sys::path::append(dir, "lib", "cmake", "s2s_runtime");
   return std::string(dir);
+}
+
+std::string s2s::installPrefix(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&installPrefix));
+  return llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)).str();
 }
 
 std::string s2s::programName(llvm::StringRef file) {

@@ -100,10 +100,7 @@ static std::string defaultStdlib(const char *argv0) {
   if (const char *env = std::getenv("S2S_STDLIB"))
     return env;
   // An installed s2sc finds ../share/s2s/stdlib beside its bin/.
-  std::string exe = llvm::sys::fs::getMainExecutable(
-      argv0, reinterpret_cast<void *>(&defaultStdlib));
-  llvm::SmallString<256> installed(
-      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> installed(s2s::installPrefix(argv0));
   llvm::sys::path::append(installed, "share", "s2s", "stdlib");
   if (llvm::sys::fs::exists(installed + "/std/prelude.s2s"))
     return std::string(installed);

@@ -21,6 +21,10 @@ struct BuildOptions {
 /// A C identifier-safe program name from the spec's file stem.
 std::string programName(llvm::StringRef specFile);
 
+/// The folder above the running executable's bin/: the build tree, or the
+/// installation prefix.
+std::string installPrefix(const char *argv0);
+
 /// Where s2s_runtimeConfig.cmake is: `given`, $S2S_RUNTIME_DIR, then
 /// lib/cmake/s2s_runtime beside this executable's bin/ (true both in the
 /// build tree and installed).
