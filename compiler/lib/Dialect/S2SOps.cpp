@@ -225,9 +225,9 @@ LogicalResult LinearOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   if (!t || t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
     return failure();
   int64_t in = t.getShape().back();
-  params.push_back({"weight", {in, getOut()}, fanIn(in)});
+  params.push_back({"weight", {in, int64_t(getOut())}, fanIn(in)});
   if (getBias())
-    params.push_back({"bias", {getOut()}, fanIn(in)});
+    params.push_back({"bias", {int64_t(getOut())}, fanIn(in)});
   return success();
 }
 
@@ -245,7 +245,7 @@ LogicalResult Conv2dOp::inferShapes() {
     return success();
   if (failed(needRank(*this, t, 4, "[batch, channel, lat, lon]")))
     return failure();
-  SmallVector<int64_t> shape = {t.getDimSize(0), getOut(), 0, 0};
+  SmallVector<int64_t> shape = {t.getDimSize(0), int64_t(getOut()), 0, 0};
   for (int i = 0; i < 2; ++i) {
     int64_t in = t.getDimSize(2 + i);
     if (ShapedType::isDynamic(in)) {
@@ -267,9 +267,10 @@ LogicalResult Conv2dOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   if (!t || t.getRank() != 4 || t.isDynamicDim(1))
     return failure();
   int64_t in = t.getDimSize(1), k0 = getKernel()[0], k1 = getKernel()[1];
-  params.push_back({"weight", {getOut(), in, k0, k1}, fanIn(in * k0 * k1)});
+  params.push_back(
+      {"weight", {int64_t(getOut()), in, k0, k1}, fanIn(in * k0 * k1)});
   if (getBias())
-    params.push_back({"bias", {getOut()}, fanIn(in * k0 * k1)});
+    params.push_back({"bias", {int64_t(getOut())}, fanIn(in * k0 * k1)});
   return success();
 }
 
@@ -408,7 +409,8 @@ LogicalResult PatchEmbedOp::inferShapes() {
   int64_t tokens = ShapedType::isDynamic(h) || ShapedType::isDynamic(w)
                        ? ShapedType::kDynamic
                        : (h / p[0]) * (w / p[1]);
-  setResult(*this, {t.getDimSize(0), tokens, getEmbed()}, t.getElementType());
+  setResult(*this, {t.getDimSize(0), tokens, int64_t(getEmbed())},
+            t.getElementType());
   return success();
 }
 LogicalResult
@@ -417,8 +419,9 @@ PatchEmbedOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   if (!t || t.getRank() != 4 || t.isDynamicDim(1))
     return failure();
   int64_t c = t.getDimSize(1), p0 = getPatch()[0], p1 = getPatch()[1];
-  params.push_back({"weight", {getEmbed(), c, p0, p1}, fanIn(c * p0 * p1)});
-  params.push_back({"bias", {getEmbed()}, fanIn(c * p0 * p1)});
+  params.push_back(
+      {"weight", {int64_t(getEmbed()), c, p0, p1}, fanIn(c * p0 * p1)});
+  params.push_back({"bias", {int64_t(getEmbed())}, fanIn(c * p0 * p1)});
   return success();
 }
 
@@ -450,7 +453,7 @@ LogicalResult UnpatchOp::inferShapes() {
                        << " channels by patch " << shapeStr(p) << " needs "
                        << width << " features per token, got "
                        << shapeStr(t.getShape());
-  setResult(*this, {t.getDimSize(0), getChannels(), g[0], g[1]},
+  setResult(*this, {t.getDimSize(0), int64_t(getChannels()), g[0], g[1]},
             t.getElementType());
   return success();
 }
@@ -512,7 +515,7 @@ LogicalResult GraphMessageOp::inferShapes() {
                        << " and edge features " << shapeStr(ef.getShape())
                        << " disagree (edges are [2, E], features [batch, E, "
                           "dim])";
-  setResult(*this, {n.getDimSize(0), n.getDimSize(1), getOut()},
+  setResult(*this, {n.getDimSize(0), n.getDimSize(1), int64_t(getOut())},
             n.getElementType());
   return success();
 }
@@ -929,7 +932,7 @@ LogicalResult LeadEmbedOp::inferShapes() {
     return emitError() << "lead_embed expects lead times [batch] or "
                           "[batch, 1], got "
                        << shapeStr(t.getShape());
-  setResult(*this, {t.getDimSize(0), getDim()}, t.getElementType());
+  setResult(*this, {t.getDimSize(0), int64_t(getDim())}, t.getElementType());
   return success();
 }
 
