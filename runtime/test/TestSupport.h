@@ -1,7 +1,8 @@
 //===- TestSupport.h - What several runtime test files share ----*- C++ -*-===//
 //
-// The build folder (for temporary data), a fresh folder per test, and the
-// check that a call fails with an s2s::rt::Error saying given things.
+// The build folder (for temporary data), a fresh folder per test or per
+// test program, and the check that a call fails with an s2s::rt::Error
+// saying given things.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -51,6 +53,27 @@ public:
     return (path_ / s).string();
   }
   std::string str() const { return path_.string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+/// build/test-tmp/<name>-<pid>: a folder the tests of one program share
+/// (data sets made once), removed when the program ends unless
+/// S2S_TEST_KEEP is set. Hold it in a function-local static.
+class ProgramTempDir {
+public:
+  explicit ProgramTempDir(const std::string &name)
+      : path_(buildDir() / "test-tmp" /
+              (name + "-" + std::to_string(::getpid()))) {}
+  ~ProgramTempDir() {
+    std::error_code ec;
+    if (!std::getenv("S2S_TEST_KEEP"))
+      std::filesystem::remove_all(path_, ec);
+  }
+  ProgramTempDir(const ProgramTempDir &) = delete;
+  ProgramTempDir &operator=(const ProgramTempDir &) = delete;
+  const std::filesystem::path &path() const { return path_; }
 
 private:
   std::filesystem::path path_;

@@ -3,7 +3,11 @@
 // 64-bit FNV-1a, fed piece by piece (parameter seeds, shared-memory segment
 // names, synthetic data channels), and the splitmix64 finaliser (shuffling
 // seeds). Both are fixed functions: their values are part of what makes a
-// run reproducible, so they never change. Torch-free.
+// run reproducible, so they never change. The offset basis is
+// 1469598103934665603, not FNV's published 14695981039346656037 (a digit
+// was lost where it was first written); every copy of the hash used that
+// value, and changing it would change every initialisation and synthetic
+// data set. Torch-free.
 //
 //===----------------------------------------------------------------------===//
 

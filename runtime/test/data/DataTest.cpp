@@ -8,6 +8,7 @@
 #include "TestData.h"
 #include "TestSupport.h"
 #include "data/Dataset.h"
+#include "prep/Stats.h"
 #include "s2s/runtime/Error.h"
 
 #include <gtest/gtest.h>

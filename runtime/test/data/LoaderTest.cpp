@@ -53,22 +53,11 @@ double since(Clock::time_point t0) {
 
 using s2s_test::buildDir;
 
+/// Removed at the end (S2S_TEST_KEEP=1 keeps it).
 const fs::path &root() {
-  static const fs::path p = buildDir() / "test-tmp" /
-                            ("LoaderTest-" + std::to_string(::getpid()));
-  return p;
+  static const s2s_test::ProgramTempDir dir("LoaderTest");
+  return dir.path();
 }
-
-class Cleanup : public ::testing::Environment {
-public:
-  void TearDown() override {
-    std::error_code ec;
-    if (fs::exists(root(), ec) && !std::getenv("S2S_TEST_KEEP"))
-      fs::remove_all(root(), ec);
-  }
-};
-[[maybe_unused]] ::testing::Environment *const cleanup =
-    ::testing::AddGlobalTestEnvironment(new Cleanup);
 
 std::string synth(const std::string &name, int64_t lat, int64_t lon,
                   int years, int64_t steps) {

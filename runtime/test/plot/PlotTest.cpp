@@ -1,12 +1,14 @@
 //===- PlotTest.cpp - PNG maps of fields: size, colours, panels, errors ---===//
 //
-// Every test writes a real PNG with plotField / plotTriptych and reads it
-// back with libpng's simplified API; the pixel positions come from the
-// PlotInfo the call returns.
+// Every test writes a real PNG with plotField / plotTriptych (encoded by
+// plot/Png.h on zlib) and reads it back with libpng's simplified API, an
+// independent decoder; the pixel positions come from the PlotInfo the call
+// returns.
 //
 //===----------------------------------------------------------------------===//
 
 #include "plot/Plot.h"
+#include "plot/Png.h"
 #include "s2s/runtime/Error.h"
 
 #include <gtest/gtest.h>
@@ -420,4 +422,34 @@ TEST(Plot, AFullDiskIsAnErrorAndLeavesNoFile) {
   EXPECT_FALSE(fs::exists(path));
   EXPECT_TRUE(noTempFiles(dir.path()));
   EXPECT_NO_THROW(rt::plotField(f, path));
+}
+
+TEST(Png, LibpngDecodesExactlyWhatWasEncoded) {
+  // Noise, flat areas, gradients and edges, so that every row filter is
+  // chosen somewhere; sizes from one pixel up, odd widths included.
+  PlotDir dir;
+  uint32_t state = 12345;
+  auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return uint8_t(state >> 24);
+  };
+  for (auto [w, h] : {std::pair<int, int>{1, 1}, {3, 2}, {17, 9}, {300, 41}}) {
+    std::vector<uint8_t> rgb(size_t(w) * h * 3);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c) {
+          const size_t i = (size_t(y) * w + x) * 3 + c;
+          rgb[i] = y % 4 == 0   ? next()
+                   : y % 4 == 1 ? uint8_t(x * 3 + c)
+                   : y % 4 == 2 ? uint8_t(x < w / 2 ? 20 : 230)
+                                : uint8_t(y * 7 + c * 50);
+        }
+    const std::string path = dir / ("img-" + std::to_string(w) + ".png");
+    std::ofstream(path, std::ios::binary) << s2s::rt::encodePng(rgb.data(), w, h);
+    const Png back = readPng(path);
+    ASSERT_EQ(back.width, w);
+    ASSERT_EQ(back.height, h);
+    EXPECT_EQ(back.rgb, rgb) << w << "x" << h;
+  }
+  EXPECT_THROW(s2s::rt::encodePng(nullptr, 0, 5), rt::Error);
 }

@@ -27,23 +27,11 @@ using rt::DataConfig;
 
 namespace {
 
+/// Removed at the end (S2S_TEST_KEEP=1 keeps it).
 const fs::path &root() {
-  static const fs::path p =
-      s2s_test::buildDir() / "test-tmp" /
-      ("MemoryModesTest-" + std::to_string(::getpid()));
-  return p;
+  static const s2s_test::ProgramTempDir dir("MemoryModesTest");
+  return dir.path();
 }
-
-class Cleanup : public ::testing::Environment {
-public:
-  void TearDown() override {
-    std::error_code ec;
-    if (fs::exists(root(), ec) && !std::getenv("S2S_TEST_KEEP"))
-      fs::remove_all(root(), ec);
-  }
-};
-[[maybe_unused]] ::testing::Environment *const cleanup =
-    ::testing::AddGlobalTestEnvironment(new Cleanup);
 
 /// 4 years of 16 samples, 8x16: 56 windows of 3 frames.
 const std::string &smallSet() {
