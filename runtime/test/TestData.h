@@ -16,6 +16,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -119,6 +120,37 @@ inline DataConfig config(const std::string &dir) {
   c.name = "small";
   c.pattern = dir + "/*.h5";
   c.channels = {"u", "v", "t"};
+  return c;
+}
+
+/// `dir`: u, v, t on a lat x lon grid, `years` years from 2000 of `steps`
+/// samples each, synthesized unless its stats.h5 is there already.
+inline std::string synthOnce(const std::string &dir, int64_t lat, int64_t lon,
+                             int years, int64_t steps, uint64_t seed) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/stats.h5", ec)) {
+    SynthConfig c;
+    c.dir = dir;
+    c.lat = lat;
+    c.lon = lon;
+    c.firstYear = 2000;
+    c.lastYear = 2000 + years - 1;
+    c.stepsPerYear = steps;
+    c.seed = seed;
+    s2s::rt::synthesize(c);
+  }
+  return dir;
+}
+
+/// The data section the loader and training tests read a synthesized
+/// folder with: u, v, t, z-scored with its stats.h5.
+inline DataConfig zscoreConfig(const std::string &dir) {
+  DataConfig c;
+  c.name = "synth";
+  c.pattern = dir + "/*.h5";
+  c.channels = {"u", "v", "t"};
+  c.normalize = "zscore";
+  c.stats = dir + "/stats.h5";
   return c;
 }
 

@@ -14,6 +14,7 @@
 #include "prep/Synth.h"
 #include "s2s/runtime/Error.h"
 
+#include "TestData.h"
 #include "TestSupport.h"
 
 #include <fcntl.h>
@@ -61,19 +62,8 @@ const fs::path &root() {
 
 std::string synth(const std::string &name, int64_t lat, int64_t lon,
                   int years, int64_t steps) {
-  const std::string dir = (root() / name).string();
-  if (!fs::exists(dir + "/stats.h5")) {
-    rt::SynthConfig c;
-    c.dir = dir;
-    c.lat = lat;
-    c.lon = lon;
-    c.firstYear = 2000;
-    c.lastYear = 2000 + years - 1;
-    c.stepsPerYear = steps;
-    c.seed = 5;
-    rt::synthesize(c);
-  }
-  return dir;
+  return s2s_test::synthOnce((root() / name).string(), lat, lon, years, steps,
+                             5);
 }
 
 /// 4 years of 16 samples, 8x16: 56 windows of 3 frames (no window crosses
@@ -93,13 +83,7 @@ const std::string &eightYears() {
 }
 
 DataConfig config(const std::string &dir) {
-  DataConfig c;
-  c.name = "synth";
-  c.pattern = dir + "/*.h5";
-  c.channels = {"u", "v", "t"};
-  c.normalize = "zscore";
-  c.stats = dir + "/stats.h5";
-  return c;
+  return s2s_test::zscoreConfig(dir);
 }
 
 LoaderConfig mode(Mode m, int64_t prefetch, int64_t threads = 1,

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,13 +24,18 @@ rt::EnvLookup envOf(std::map<std::string, std::string> vars) {
   };
 }
 
-std::string localRanksError(std::map<std::string, std::string> vars) {
+/// The message of the Error `f` throws, or "no error".
+std::string errorOf(const std::function<void()> &f) {
   try {
-    rt::localRanks(envOf(std::move(vars)));
+    f();
   } catch (const rt::Error &e) {
     return e.what();
   }
   return "no error";
+}
+
+std::string localRanksError(std::map<std::string, std::string> vars) {
+  return errorOf([&] { rt::localRanks(envOf(std::move(vars))); });
 }
 
 TEST(Launch, LocalRanks) {
@@ -110,12 +116,7 @@ TEST(Launch, JobId) {
 }
 
 std::string rankError(std::map<std::string, std::string> vars) {
-  try {
-    rt::rankInfo(envOf(std::move(vars)));
-  } catch (const rt::Error &e) {
-    return e.what();
-  }
-  return "no error";
+  return errorOf([&] { rt::rankInfo(envOf(std::move(vars))); });
 }
 
 TEST(Launch, RankInfoFromEnvironment) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestData.h"
 #include "TestSupport.h"
 #include "prep/Synth.h"
 #include "s2s/runtime/Program.h"
@@ -35,29 +36,13 @@ const fs::path &root() {
 
 /// 4 years of 16 samples, 8x16: 56 windows of 3 frames.
 const std::string &smallSet() {
-  static const std::string d = [] {
-    rt::SynthConfig c;
-    c.dir = (root() / "small").string();
-    c.lat = 8;
-    c.lon = 16;
-    c.firstYear = 2000;
-    c.lastYear = 2003;
-    c.stepsPerYear = 16;
-    c.seed = 5;
-    rt::synthesize(c);
-    return c.dir;
-  }();
+  static const std::string d =
+      s2s_test::synthOnce((root() / "small").string(), 8, 16, 4, 16, 5);
   return d;
 }
 
 DataConfig config(const std::string &dir) {
-  DataConfig c;
-  c.name = "synth";
-  c.pattern = dir + "/*.h5";
-  c.channels = {"u", "v", "t"};
-  c.normalize = "zscore";
-  c.stats = dir + "/stats.h5";
-  return c;
+  return s2s_test::zscoreConfig(dir);
 }
 
 torch::Tensor stepOf(rt::Model &m, const torch::Tensor &x) {

@@ -18,6 +18,7 @@
 #include "s2s/runtime/Program.h"
 #include "support/Json.h"
 
+#include "TestData.h"
 #include "train/RunMain.h"
 
 #include <gtest/gtest.h>
@@ -83,17 +84,8 @@ std::string dataDir() {
   static std::string dir = [] {
     if (const char *d = std::getenv("S2S_TEST_DATA"))
       return std::string(d);
-    rt::SynthConfig c;
-    c.dir = (fs::path(tempRoot()) / "data").string();
-    c.channels = {"u", "v", "t"};
-    c.lat = 8;
-    c.lon = 16;
-    c.firstYear = 2000;
-    c.lastYear = 2003;
-    c.stepsPerYear = 24;
-    c.seed = 7;
-    rt::synthesize(c);
-    return c.dir;
+    return s2s_test::synthOnce((fs::path(tempRoot()) / "data").string(), 8,
+                               16, 4, 24, 7);
   }();
   return dir;
 }
