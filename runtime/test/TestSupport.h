@@ -79,6 +79,16 @@ private:
   std::filesystem::path path_;
 };
 
+/// The message of the s2s::rt::Error `f` throws, or "no error".
+inline std::string errorOf(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const s2s::rt::Error &e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 /// Runs `f`, expects an s2s::rt::Error whose message contains every one of
 /// `parts`; returns the message.
 inline std::string expectError(const std::function<void()> &f,

@@ -3,6 +3,8 @@
 #include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -24,15 +26,7 @@ rt::EnvLookup envOf(std::map<std::string, std::string> vars) {
   };
 }
 
-/// The message of the Error `f` throws, or "no error".
-std::string errorOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const rt::Error &e) {
-    return e.what();
-  }
-  return "no error";
-}
+using s2s_test::errorOf;
 
 std::string localRanksError(std::map<std::string, std::string> vars) {
   return errorOf([&] { rt::localRanks(envOf(std::move(vars))); });

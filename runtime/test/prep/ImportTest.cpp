@@ -19,6 +19,8 @@
 #include "prep/Import.h"
 #include "s2s/runtime/Error.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <hdf5.h>
@@ -257,14 +259,7 @@ Layout layoutOf(hid_t file, const char *name) {
   return l;
 }
 
-std::string errorOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const rt::Error &e) {
-    return e.what();
-  }
-  return "no error";
-}
+using s2s_test::errorOf;
 
 bool has(const std::string &s, const std::string &part) {
   return s.find(part) != std::string::npos;
