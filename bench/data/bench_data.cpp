@@ -15,10 +15,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Loader.h"
+#include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
-#include "s2s/runtime/Loader.h"
 #include "s2s/runtime/Runtime.h"
-#include "s2s/runtime/Sampler.h"
 
 #include <algorithm>
 #include <chrono>

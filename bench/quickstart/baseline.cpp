@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s2s/runtime/Data.h"
+#include "data/Dataset.h"
 #include "s2s/runtime/Error.h"
 
 #include <torch/torch.h>

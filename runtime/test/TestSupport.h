@@ -1,7 +1,8 @@
 //===- TestSupport.h - What several runtime test files share ----*- C++ -*-===//
 //
-// The build folder (for temporary data), a fresh folder per test, and the
-// check that a call fails with an s2s::rt::Error saying given things.
+// The build folder (for temporary data), a fresh folder per test or per
+// test program, and the check that a call fails with an s2s::rt::Error
+// saying given things.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -55,6 +57,37 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+/// build/test-tmp/<name>-<pid>: a folder the tests of one program share
+/// (data sets made once), removed when the program ends unless
+/// S2S_TEST_KEEP is set. Hold it in a function-local static.
+class ProgramTempDir {
+public:
+  explicit ProgramTempDir(const std::string &name)
+      : path_(buildDir() / "test-tmp" /
+              (name + "-" + std::to_string(::getpid()))) {}
+  ~ProgramTempDir() {
+    std::error_code ec;
+    if (!std::getenv("S2S_TEST_KEEP"))
+      std::filesystem::remove_all(path_, ec);
+  }
+  ProgramTempDir(const ProgramTempDir &) = delete;
+  ProgramTempDir &operator=(const ProgramTempDir &) = delete;
+  const std::filesystem::path &path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
+/// The message of the s2s::rt::Error `f` throws, or "no error".
+inline std::string errorOf(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const s2s::rt::Error &e) {
+    return e.what();
+  }
+  return "no error";
+}
 
 /// Runs `f`, expects an s2s::rt::Error whose message contains every one of
 /// `parts`; returns the message.

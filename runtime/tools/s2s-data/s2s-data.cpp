@@ -13,12 +13,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s2s/runtime/Data.h"
+#include "plot/Plot.h"
+#include "prep/Import.h"
+#include "prep/Slice.h"
+#include "prep/Stats.h"
+#include "prep/Synth.h"
 #include "s2s/runtime/Error.h"
-#include "s2s/runtime/Import.h"
-#include "s2s/runtime/Plot.h"
-
-#include <hdf5.h>
 
 #include <cerrno>
 #include <chrono>
@@ -412,110 +412,6 @@ int import(int argc, char **argv) {
   return 0;
 }
 
-/// One [lat, lon] slice of a data file, its channel names, lat and lon.
-struct Slice {
-  std::vector<float> values;
-  int64_t nlat = 0, nlon = 0;
-  std::vector<double> lat, lon;
-};
-
-Slice readSlice(const std::string &path, const std::string &field,
-                const std::string &channel, int64_t t) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0)
-    throw Error("cannot open data file '" + path +
-                "' (missing, or not an HDF5 file)");
-  struct Closer {
-    hid_t f;
-    ~Closer() { H5Fclose(f); }
-  } closeFile{f};
-  hid_t d = H5Dopen2(f, field.c_str(), H5P_DEFAULT);
-  if (d < 0)
-    throw Error("file '" + path + "' has no dataset '" + field + "'");
-  hid_t space = H5Dget_space(d);
-  hsize_t dims[4] = {0, 0, 0, 0};
-  if (H5Sget_simple_extent_ndims(space) != 4) {
-    H5Sclose(space);
-    H5Dclose(d);
-    throw Error("'" + field + "' in '" + path + "' is not [time, channel, lat, lon]");
-  }
-  H5Sget_simple_extent_dims(space, dims, nullptr);
-  // The channel index from the "channels" attribute.
-  std::vector<std::string> names;
-  if (H5Aexists(d, "channels") > 0) {
-    hid_t attr = H5Aopen(d, "channels", H5P_DEFAULT);
-    hid_t aspace = H5Aget_space(attr);
-    hssize_t n = H5Sget_simple_extent_npoints(aspace);
-    hid_t ftype = H5Aget_type(attr);
-    hid_t str = H5Tcopy(H5T_C_S1);
-    H5Tset_size(str, H5T_VARIABLE);
-    H5Tset_cset(str, H5Tget_cset(ftype));
-    H5Tclose(ftype);
-    std::vector<char *> raw(static_cast<size_t>(n), nullptr);
-    if (n > 0 && H5Aread(attr, str, raw.data()) >= 0) {
-      for (char *r : raw)
-        names.push_back(r ? r : "");
-      H5Dvlen_reclaim(str, aspace, H5P_DEFAULT, raw.data());
-    }
-    H5Tclose(str);
-    H5Sclose(aspace);
-    H5Aclose(attr);
-  }
-  int64_t c = -1;
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == channel)
-      c = static_cast<int64_t>(i);
-  if (c < 0) {
-    std::string list;
-    for (const auto &n : names)
-      list += (list.empty() ? "" : ", ") + n;
-    H5Sclose(space);
-    H5Dclose(d);
-    throw Error("channel '" + channel + "' is not in file '" + path +
-                "' (its channels: " + list + ")");
-  }
-  if (t < 0 || t >= static_cast<int64_t>(dims[0])) {
-    H5Sclose(space);
-    H5Dclose(d);
-    throw Error("time index " + std::to_string(t) + " is outside file '" +
-                path + "' (0.." + std::to_string(dims[0] - 1) + ")");
-  }
-  Slice s;
-  s.nlat = static_cast<int64_t>(dims[2]);
-  s.nlon = static_cast<int64_t>(dims[3]);
-  s.values.resize(static_cast<size_t>(s.nlat * s.nlon));
-  hsize_t start[4] = {static_cast<hsize_t>(t), static_cast<hsize_t>(c), 0, 0};
-  hsize_t count[4] = {1, 1, dims[2], dims[3]};
-  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
-  hid_t mem = H5Screate_simple(4, count, nullptr);
-  herr_t rc = H5Dread(d, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, s.values.data());
-  H5Sclose(mem);
-  H5Sclose(space);
-  H5Dclose(d);
-  if (rc < 0)
-    throw Error("cannot read channel '" + channel + "' at time index " +
-                std::to_string(t) + " of '" + path + "' (truncated or corrupt?)");
-  auto coords = [&](const char *name, int64_t n) {
-    std::vector<double> v;
-    if (H5Lexists(f, name, H5P_DEFAULT) > 0) {
-      hid_t cd = H5Dopen2(f, name, H5P_DEFAULT);
-      hid_t cs = H5Dget_space(cd);
-      if (H5Sget_simple_extent_npoints(cs) == n) {
-        v.resize(static_cast<size_t>(n));
-        if (H5Dread(cd, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
-          v.clear();
-      }
-      H5Sclose(cs);
-      H5Dclose(cd);
-    }
-    return v;
-  };
-  s.lat = coords("lat", s.nlat);
-  s.lon = coords("lon", s.nlon);
-  return s;
-}
-
 int plot(int argc, char **argv) {
   Args a = parse("plot", argc, argv, 2, {"channel", "time", "out", "field"});
   if (a.help) {
@@ -532,7 +428,8 @@ int plot(int argc, char **argv) {
   const std::string out = a.opts.count("out")
                               ? a.opts["out"]
                               : a.opts["channel"] + "-" + std::to_string(t) + ".png";
-  Slice s = readSlice(a.positional[0], field, a.opts["channel"], t);
+  const s2s::rt::FieldSlice s =
+      s2s::rt::readFieldSlice(a.positional[0], field, a.opts["channel"], t);
   s2s::rt::Field2D f;
   f.values = s.values.data();
   f.nlat = s.nlat;

@@ -10,7 +10,7 @@
 #ifndef S2S_RUNTIME_PROGRAM_H
 #define S2S_RUNTIME_PROGRAM_H
 
-#include "s2s/runtime/Data.h"
+#include "s2s/runtime/DataConfig.h"
 #include "s2s/runtime/Model.h"
 
 #include <torch/torch.h>

@@ -1,0 +1,390 @@
+//===- Checkpoint.cpp - Atomic training checkpoints ------------------------===//
+
+#include "io/Checkpoint.h"
+
+#include "s2s/runtime/Error.h"
+#include "support/Json.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace s2s::rt {
+
+//===----------------------------------------------------------------------===//
+// Base64
+//===----------------------------------------------------------------------===//
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64Encode(const uint8_t *data, size_t size) {
+  std::string out;
+  out.reserve((size + 2) / 3 * 4);
+  for (size_t i = 0; i < size; i += 3) {
+    uint32_t v = uint32_t(data[i]) << 16;
+    if (i + 1 < size)
+      v |= uint32_t(data[i + 1]) << 8;
+    if (i + 2 < size)
+      v |= data[i + 2];
+    out += b64chars[(v >> 18) & 63];
+    out += b64chars[(v >> 12) & 63];
+    out += i + 1 < size ? b64chars[(v >> 6) & 63] : '=';
+    out += i + 2 < size ? b64chars[v & 63] : '=';
+  }
+  return out;
+}
+
+std::vector<uint8_t> base64Decode(const std::string &text) {
+  if (text.size() % 4 != 0)
+    throw Error("bad base64: length " + std::to_string(text.size()) +
+                " is not a multiple of 4");
+  auto val = [&](char c) -> int {
+    const char *p = std::strchr(b64chars, c);
+    if (!p || c == '\0')
+      throw Error(std::string("bad base64 character '") + c + "'");
+    return int(p - b64chars);
+  };
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int pad = (text[i + 3] == '=') + (text[i + 2] == '=');
+    if (pad && i + 4 != text.size())
+      throw Error("bad base64: padding inside the text");
+    uint32_t v = uint32_t(val(text[i])) << 18 | uint32_t(val(text[i + 1])) << 12;
+    if (pad < 2)
+      v |= uint32_t(val(text[i + 2])) << 6;
+    if (pad < 1)
+      v |= uint32_t(val(text[i + 3]));
+    out.push_back(uint8_t(v >> 16));
+    if (pad < 2)
+      out.push_back(uint8_t(v >> 8));
+    if (pad < 1)
+      out.push_back(uint8_t(v));
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// state.json
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+const char *const kStateFile = "state.json";
+const char *const kModelFile = "model.safetensors";
+const char *const kOptimFile = "optimizer.safetensors";
+
+std::string rngToText(const torch::Tensor &t) {
+  if (!t.defined())
+    return "";
+  torch::Tensor c = t.to(torch::kCPU).contiguous();
+  return base64Encode(c.data_ptr<uint8_t>(), size_t(c.numel()));
+}
+
+torch::Tensor rngFromText(const std::string &s) {
+  if (s.empty())
+    return {};
+  std::vector<uint8_t> bytes = base64Decode(s);
+  return torch::from_blob(bytes.data(), {int64_t(bytes.size())}, torch::kUInt8)
+      .clone();
+}
+
+std::string stateToJson(const TrainState &s) {
+  std::ostringstream o;
+  o << "{\n"
+    << "  \"format\": \"s2s-checkpoint-1\",\n"
+    << "  \"program\": " << jsonQuote(s.program) << ",\n"
+    << "  \"spec\": " << jsonQuote(s.spec) << ",\n"
+    << "  \"epoch\": " << s.epoch << ",\n"
+    << "  \"batch\": " << s.batch << ",\n"
+    << "  \"global_step\": " << s.globalStep << ",\n"
+    << "  \"schedule_step\": " << s.scheduleStep << ",\n"
+    << "  \"shuffle_seed\": " << jsonQuote(std::to_string(s.shuffleSeed)) << ",\n"
+    << "  \"batch_size\": " << s.batchSize << ",\n"
+    << "  \"steps_per_epoch\": " << s.stepsPerEpoch << ",\n"
+    << "  \"train_windows\": " << s.trainWindows << ",\n"
+    << "  \"epoch_loss_sum\": " << jsonNumber(s.epochLossSum) << ",\n"
+    << "  \"epoch_loss_count\": " << s.epochLossCount << ",\n"
+    << "  \"log_loss_sum\": " << jsonNumber(s.logLossSum) << ",\n"
+    << "  \"log_loss_count\": " << s.logLossCount << ",\n"
+    << "  \"model_rng\": " << jsonQuote(rngToText(s.modelRng)) << ",\n"
+    << "  \"torch_rng\": " << jsonQuote(rngToText(s.torchRng)) << "\n"
+    << "}\n";
+  return o.str();
+}
+
+TrainState stateFromJson(const std::string &text, const std::string &path) {
+  Json j = Json::parse(text, "'" + path + "'");
+  auto bad = [&](const std::string &msg) {
+    return Error("'" + path + "' is not a valid checkpoint state: " + msg);
+  };
+  if (j.kind != Json::Object)
+    throw bad("not a JSON object");
+  auto str = [&](const char *key) {
+    const Json *v = j.get(key);
+    if (!v || v->kind != Json::String)
+      throw bad(std::string("missing string '") + key + "'");
+    return v->string;
+  };
+  auto integer = [&](const char *key) {
+    const Json *v = j.get(key);
+    if (!v || v->kind != Json::Number || !v->isInteger)
+      throw bad(std::string("missing integer '") + key + "'");
+    return v->integer;
+  };
+  auto number = [&](const char *key) {
+    const Json *v = j.get(key);
+    if (!v || v->kind != Json::Number)
+      throw bad(std::string("missing number '") + key + "'");
+    return v->number;
+  };
+  if (str("format") != "s2s-checkpoint-1")
+    throw bad("unknown format '" + str("format") + "'");
+  TrainState s;
+  s.program = str("program");
+  s.spec = str("spec");
+  s.epoch = integer("epoch");
+  s.batch = integer("batch");
+  s.globalStep = integer("global_step");
+  s.scheduleStep = integer("schedule_step");
+  try {
+    s.shuffleSeed = std::stoull(str("shuffle_seed"));
+  } catch (const std::logic_error &) {
+    throw bad("bad shuffle_seed");
+  }
+  s.batchSize = integer("batch_size");
+  s.stepsPerEpoch = integer("steps_per_epoch");
+  s.trainWindows = integer("train_windows");
+  s.epochLossSum = number("epoch_loss_sum");
+  s.epochLossCount = integer("epoch_loss_count");
+  s.logLossSum = number("log_loss_sum");
+  s.logLossCount = integer("log_loss_count");
+  try {
+    s.modelRng = rngFromText(str("model_rng"));
+    s.torchRng = rngFromText(str("torch_rng"));
+  } catch (const Error &e) {
+    throw bad(e.what());
+  }
+  if (s.epoch < 0 || s.batch < 0 || s.globalStep < 0)
+    throw bad("negative position");
+  return s;
+}
+
+void writeTextFile(const std::string &path, const std::string &text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw Error("cannot create '" + path + "': " + std::strerror(errno));
+  const char *p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(path.c_str());
+      throw Error("cannot write '" + path + "': " + std::strerror(e));
+    }
+    p += n;
+    left -= size_t(n);
+  }
+  if ((::fsync(fd) != 0 && errno != EINVAL) || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(path.c_str());
+    throw Error("cannot write '" + path + "': " + std::strerror(e));
+  }
+}
+
+void syncDir(const std::string &dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string readTextFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error("cannot open '" + path + "': " + std::strerror(errno));
+  std::ostringstream o;
+  o << in.rdbuf();
+  return o.str();
+}
+
+/// The step of a "ckpt-<step>" name, or -1.
+int64_t stepOf(const std::string &name) {
+  if (name.rfind("ckpt-", 0) != 0 || name.size() == 5 || name.size() > 24)
+    return -1;
+  int64_t v = 0;
+  for (size_t i = 5; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9')
+      return -1;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+bool isComplete(const fs::path &folder) {
+  std::error_code ec;
+  return fs::is_regular_file(folder / kStateFile, ec) &&
+         fs::is_regular_file(folder / kModelFile, ec) &&
+         fs::is_regular_file(folder / kOptimFile, ec);
+}
+
+[[noreturn]] void crashForTest(const char *where) {
+  std::fprintf(stderr, "S2S_CRASH_IN_CHECKPOINT: exiting in the middle of %s\n",
+               where);
+  std::fflush(stderr);
+  std::_Exit(3);
+}
+
+} // namespace
+
+Checkpoint loadCheckpoint(const std::string &folder) {
+  fs::path p(folder);
+  if (!isComplete(p))
+    throw Error("'" + folder + "' is not a complete checkpoint (it needs " +
+                kStateFile + ", " + kModelFile + " and " + kOptimFile + ")");
+  Checkpoint c;
+  c.path = folder;
+  std::string statePath = (p / kStateFile).string();
+  c.state = stateFromJson(readTextFile(statePath), statePath);
+  c.model = readSafetensors((p / kModelFile).string()).byName();
+  c.optimizer = readSafetensors((p / kOptimFile).string()).byName();
+  return c;
+}
+
+Checkpointer::Checkpointer(std::string dir, int64_t keep)
+    : dir_(std::move(dir)), keep_(keep) {}
+
+int Checkpointer::removeIncomplete() {
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec))
+    return 0;
+  int removed = 0;
+  for (const auto &entry : fs::directory_iterator(dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0) {
+      std::error_code rec;
+      fs::remove_all(entry.path(), rec);
+      if (!rec)
+        ++removed;
+    }
+  }
+  return removed;
+}
+
+std::vector<std::string> Checkpointer::list() const {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec))
+    return {};
+  for (const auto &entry : fs::directory_iterator(dir_, ec)) {
+    int64_t step = stepOf(entry.path().filename().string());
+    if (step >= 0 && isComplete(entry.path()))
+      found.emplace_back(step, entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto &f : found)
+    out.push_back(f.second);
+  return out;
+}
+
+std::string Checkpointer::newest() const {
+  fs::path latest = fs::path(dir_) / "latest";
+  std::error_code ec;
+  if (fs::is_regular_file(latest, ec)) {
+    std::ifstream in(latest);
+    std::string name;
+    std::getline(in, name);
+    if (stepOf(name) >= 0 && isComplete(fs::path(dir_) / name))
+      return (fs::path(dir_) / name).string();
+  }
+  std::vector<std::string> all = list();
+  return all.empty() ? "" : all.back();
+}
+
+std::string Checkpointer::save(const NamedTensors &model,
+                               const NamedTensors &optimizer,
+                               const TrainState &state) {
+  ++saves_;
+  int64_t crashAt = 0;
+  if (const char *env = std::getenv("S2S_CRASH_IN_CHECKPOINT"))
+    crashAt = std::atoll(env);
+
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec)
+    throw Error("cannot create the checkpoint folder '" + dir_ +
+                "': " + ec.message());
+  const std::string name = "ckpt-" + std::to_string(state.globalStep);
+  const fs::path final = fs::path(dir_) / name;
+  const fs::path tmp =
+      fs::path(dir_) / (".tmp-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directory(tmp, ec) || ec)
+    throw Error("cannot write a checkpoint in '" + dir_ + "': " +
+                (ec ? ec.message() : std::string("cannot create ") + tmp.string()));
+  try {
+    writeSafetensors((tmp / kModelFile).string(), model,
+                     {{"format", "pt"}, {"program", state.program}});
+    if (crashAt > 0 && saves_ == crashAt)
+      crashForTest(("writing " + tmp.string()).c_str());
+    writeSafetensors((tmp / kOptimFile).string(), optimizer,
+                     {{"format", "pt"}, {"program", state.program}});
+    writeTextFile((tmp / kStateFile).string(), stateToJson(state));
+    syncDir(tmp.string());
+    if (fs::exists(final, ec)) {
+      // The same step saved twice (e.g. a step and an epoch checkpoint):
+      // move the old one aside first so the name never points at a partial
+      // folder.
+      fs::path old = fs::path(dir_) / (".tmp-old-" + name + "-" +
+                                       std::to_string(::getpid()));
+      fs::rename(final, old);
+      fs::rename(tmp, final);
+      fs::remove_all(old, ec);
+    } else {
+      fs::rename(tmp, final);
+    }
+    syncDir(dir_);
+    const fs::path latestTmp =
+        fs::path(dir_) / (".tmp-latest-" + std::to_string(::getpid()));
+    writeTextFile(latestTmp.string(), name + "\n");
+    fs::rename(latestTmp, fs::path(dir_) / "latest");
+    syncDir(dir_);
+  } catch (const Error &e) {
+    fs::remove_all(tmp, ec);
+    std::string prev = newest();
+    throw Error(std::string(e.what()) + "; the checkpoint was not saved" +
+                (prev.empty() ? std::string()
+                              : "; the previous one, '" + prev + "', is kept"));
+  } catch (const fs::filesystem_error &e) {
+    fs::remove_all(tmp, ec);
+    std::string prev = newest();
+    throw Error("cannot write the checkpoint '" + final.string() +
+                "': " + e.code().message() +
+                (prev.empty() ? std::string()
+                              : "; the previous one, '" + prev + "', is kept"));
+  }
+  // Keep the newest `keep`.
+  if (keep_ > 0) {
+    std::vector<std::string> all = list();
+    for (size_t i = 0; i + size_t(keep_) < all.size(); ++i)
+      fs::remove_all(all[i], ec);
+  }
+  return final.string();
+}
+
+} // namespace s2s::rt

@@ -1,0 +1,103 @@
+//===- Checkpoint.h - Training checkpoints ----------------------*- C++ -*-===//
+//
+// A checkpoint is a folder <dir>/ckpt-<global step> holding
+//
+//   model.safetensors      the parameters, named as Model::namedParameters()
+//   optimizer.safetensors  the optimizer state (Optimizer::state())
+//   state.json             where training stands: epoch, batch within the
+//                          epoch, global and schedule step, the epoch's
+//                          shuffling seed, the running loss sums, the RNG
+//                          states (base64) of the model's generator and of
+//                          torch's default CPU generator, program and spec
+//
+// It is written as <dir>/.tmp-ckpt-<step>-<pid> and renamed into place once
+// complete; <dir>/latest names the newest one and is replaced the same way
+// (temp file + rename). A crash leaves at most a .tmp-* folder, which the
+// next run removes; folders named ckpt-* are always complete.
+//
+// What a checkpoint holds for a training run is the strategy's to say
+// (train/Strategy.h); this is the folder format and its atomic writes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_IO_CHECKPOINT_H
+#define S2S_RUNTIME_IO_CHECKPOINT_H
+
+#include "io/Safetensors.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace s2s::rt {
+
+/// Where training stands; enough to continue exactly where it stopped.
+struct TrainState {
+  std::string program;          ///< Program::name
+  std::string spec;             ///< Program::specFile
+  int64_t epoch = 0;            ///< the epoch to continue in (0-based)
+  int64_t batch = 0;            ///< the next batch within that epoch
+  int64_t globalStep = 0;       ///< optimizer steps taken
+  int64_t scheduleStep = 0;     ///< the learning-rate schedule's counter
+  uint64_t shuffleSeed = 0;     ///< permutation seed of `epoch`
+  int64_t batchSize = 0;        ///< to warn when a resume changes them
+  int64_t stepsPerEpoch = 0;
+  int64_t trainWindows = 0;
+  double epochLossSum = 0.0;    ///< sum of the step losses of `epoch` so far
+  int64_t epochLossCount = 0;
+  double logLossSum = 0.0;      ///< since the last metrics.jsonl train record
+  int64_t logLossCount = 0;
+  torch::Tensor modelRng;       ///< Model::generator() state (uint8)
+  torch::Tensor torchRng;       ///< torch's default CPU generator (uint8)
+};
+
+struct Checkpoint {
+  std::string path;             ///< the ckpt-* folder
+  std::map<std::string, torch::Tensor> model, optimizer;
+  TrainState state;
+};
+
+/// Reads and checks a checkpoint folder. Throws s2s::rt::Error naming the
+/// file at fault.
+Checkpoint loadCheckpoint(const std::string &folder);
+
+class Checkpointer {
+public:
+  /// `keep` <= 0 keeps all.
+  Checkpointer(std::string dir, int64_t keep);
+
+  const std::string &dir() const { return dir_; }
+
+  /// Removes .tmp-* folders an interrupted save left; returns how many.
+  int removeIncomplete();
+  /// Complete checkpoint folders (full paths), oldest first by step.
+  std::vector<std::string> list() const;
+  /// The newest complete checkpoint: the one `latest` names when it is
+  /// complete, else the highest-step ckpt-* folder; "" when there is none.
+  std::string newest() const;
+
+  /// Writes ckpt-<state.globalStep> atomically, points `latest` at it and
+  /// removes the oldest beyond `keep`. Returns the folder. Throws
+  /// s2s::rt::Error naming the path when the disk is full or the folder not
+  /// writable; the previous checkpoints are then untouched.
+  /// S2S_CRASH_IN_CHECKPOINT=N (tests) makes the N-th save of this process
+  /// exit with status 3 after writing part of the temp folder.
+  std::string save(const NamedTensors &model, const NamedTensors &optimizer,
+                   const TrainState &state);
+
+private:
+  std::string dir_;
+  int64_t keep_;
+  int64_t saves_ = 0;
+};
+
+/// Base64 (RFC 4648, padded) of bytes, and back (throws on bad input).
+std::string base64Encode(const uint8_t *data, size_t size);
+std::vector<uint8_t> base64Decode(const std::string &text);
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_IO_CHECKPOINT_H

@@ -1,0 +1,74 @@
+//===- MetricsLog.cpp - metrics.jsonl --------------------------------------===//
+
+#include "metrics/MetricsLog.h"
+
+#include "s2s/runtime/Error.h"
+#include "support/Json.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace s2s::rt {
+
+void MetricsLog::open(const std::string &path, bool append) {
+  path_ = path;
+  std::error_code ec;
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty())
+    fs::create_directories(parent, ec);
+  if (ec)
+    throw Error("cannot create the folder '" + parent.string() +
+                "' for the metrics: " + ec.message());
+  out_.open(path, append ? std::ios::app : std::ios::trunc);
+  if (!out_)
+    throw Error("cannot write the metrics file '" + path +
+                "': " + std::strerror(errno));
+}
+
+void MetricsLog::write(const std::string &jsonObject) {
+  if (!out_.is_open())
+    return;
+  out_ << jsonObject << '\n';
+  out_.flush();
+  if (!out_)
+    throw Error("cannot write the metrics file '" + path_ +
+                "' (disk full?)");
+}
+
+void truncateMetrics(const std::string &path, int64_t step) {
+  std::ifstream in(path);
+  if (!in)
+    return;
+  std::ostringstream kept;
+  std::string line;
+  while (std::getline(in, line)) {
+    try {
+      Json j = Json::parse(line);
+      const Json *s = j.get("step");
+      if (s && s->kind == Json::Number && s->number <= double(step))
+        kept << line << '\n';
+    } catch (const Error &) {
+      // a line cut by a crash
+    }
+  }
+  in.close();
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kept.str();
+    out.flush();
+    if (!out)
+      throw Error("cannot rewrite the metrics file '" + path + "' (via '" + tmp +
+                  "')");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    throw Error("cannot rewrite the metrics file '" + path + "': " + ec.message());
+}
+
+} // namespace s2s::rt

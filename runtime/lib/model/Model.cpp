@@ -1,0 +1,155 @@
+//===- Model.cpp - Parameters and per-call context of a generated model ---===//
+//
+// Parameters are created on first use. Each one is drawn on the CPU from its
+// own generator seeded with FNV-1a(seed, name), in float32 (float64 for a
+// float64 model), and then moved to the model's device and dtype: the values
+// depend only on (seed, name, shape, init), not on creation order or device.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2s/runtime/Model.h"
+
+#include "s2s/runtime/Error.h"
+#include "support/Hash.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace s2s::rt {
+
+namespace {
+
+/// 64-bit FNV-1a over the seed's 8 bytes (little-endian) and the name.
+uint64_t fnv1a(uint64_t seed, const std::string &name) {
+  return Fnv1a().littleEndian(seed).text(name).value();
+}
+
+torch::Generator makeGenerator(uint64_t seed, torch::Device device) {
+  if (device.is_cpu())
+    return at::make_generator<at::CPUGeneratorImpl>(seed);
+  // Another backend's generator type is only reachable through its hooks;
+  // clone the default one so this model's stream is its own.
+  torch::Generator g = at::globalContext().defaultGenerator(device).clone();
+  g.set_current_seed(seed);
+  return g;
+}
+
+/// Draw `shape` per `init` on the CPU with generator `g`.
+torch::Tensor draw(torch::IntArrayRef shape, const Init &init,
+                   torch::ScalarType drawType, torch::Generator &g) {
+  auto opts = torch::TensorOptions().dtype(drawType).device(torch::kCPU);
+  switch (init.kind) {
+  case Init::Zeros:
+    return torch::zeros(shape, opts);
+  case Init::Ones:
+    return torch::ones(shape, opts);
+  case Init::Constant:
+    return torch::full(shape, init.a, opts);
+  case Init::Normal:
+    return torch::empty(shape, opts).normal_(init.b, init.a, g);
+  case Init::Uniform:
+    return torch::empty(shape, opts).uniform_(init.a, init.b, g);
+  case Init::FanIn: {
+    double bound = init.a > 0 ? 1.0 / std::sqrt(init.a) : 0.0;
+    return torch::empty(shape, opts).uniform_(-bound, bound, g);
+  }
+  case Init::TruncNormal: {
+    // Inverse-CDF sampling of N(mean, std) restricted to mean +- 2 std (as
+    // torch.nn.init.trunc_normal_ does): uniform in [cdf(-2), cdf(2)] mapped
+    // through 2*u-1 -> erfinv -> *sqrt(2).
+    double std = init.a, mean = init.b;
+    auto cdf = [](double x) { return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))); };
+    double lo = cdf(-2.0), hi = cdf(2.0);
+    torch::Tensor t = torch::empty(shape, opts).uniform_(2 * lo - 1, 2 * hi - 1, g);
+    t.erfinv_().mul_(std * std::sqrt(2.0)).add_(mean);
+    return t.clamp_(mean - 2 * std, mean + 2 * std);
+  }
+  }
+  throw Error("unknown parameter initialiser kind " +
+              std::to_string(static_cast<int>(init.kind)));
+}
+
+} // namespace
+
+std::string shapeStr(torch::IntArrayRef shape) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < shape.size(); ++i)
+    os << (i ? ", " : "") << shape[i];
+  os << ']';
+  return os.str();
+}
+
+Model::Model(uint64_t seed, torch::Device device, torch::ScalarType dtype)
+    : seed_(seed), device_(device), dtype_(dtype),
+      gen_(makeGenerator(seed, device)) {}
+
+const torch::Tensor &Model::param(const std::string &name,
+                                  torch::IntArrayRef shape, Init init) {
+  auto it = index_.find(name);
+  if (it != index_.end()) {
+    const torch::Tensor &p = params_[it->second].second;
+    if (p.sizes() != shape)
+      throw Error("parameter '" + name + "' has shape " + shapeStr(p.sizes()) +
+                  " but is used with shape " + shapeStr(shape) +
+                  " (a layer's input size changed between calls?)");
+    return p;
+  }
+  for (int64_t d : shape)
+    if (d < 0)
+      throw Error("parameter '" + name + "' has a negative size in " +
+                  shapeStr(shape));
+
+  // Parameters must be ordinary autograd leaves even when first created
+  // under inference mode (materialize) or no_grad.
+  c10::InferenceMode notInference(false);
+  torch::NoGradGuard noGrad;
+  uint64_t h = fnv1a(seed_, name);
+  // CPU generators seed a 32-bit Mersenne twister: fold the hash.
+  torch::Generator g = at::make_generator<at::CPUGeneratorImpl>(h ^ (h >> 32));
+  torch::ScalarType drawType =
+      dtype_ == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  // (The sampling kernels lock the generator themselves.)
+  torch::Tensor t = draw(shape, init, drawType, g).to(device_, dtype_).detach();
+  t.set_requires_grad(true);
+
+  index_.emplace(name, params_.size());
+  params_.emplace_back(name, std::move(t));
+  return params_.back().second;
+}
+
+std::vector<torch::Tensor> Model::parameters() const {
+  std::vector<torch::Tensor> out;
+  out.reserve(params_.size());
+  for (const auto &p : params_)
+    out.push_back(p.second);
+  return out;
+}
+
+int64_t Model::parameterCount() const {
+  int64_t n = 0;
+  for (const auto &p : params_)
+    n += p.second.numel();
+  return n;
+}
+
+void Model::load(const std::string &name, const torch::Tensor &value) {
+  auto it = index_.find(name);
+  if (it == index_.end())
+    throw Error("checkpoint has parameter '" + name +
+                "', which this model does not have (was the checkpoint "
+                "written by another spec?)");
+  torch::Tensor &p = params_[it->second].second;
+  if (p.sizes() != value.sizes())
+    throw Error("checkpoint parameter '" + name + "' has shape " +
+                shapeStr(value.sizes()) + " but the model's is " +
+                shapeStr(p.sizes()));
+  c10::InferenceMode notInference(false);
+  torch::NoGradGuard noGrad;
+  p.copy_(value.to(p.device(), p.scalar_type()));
+}
+
+} // namespace s2s::rt

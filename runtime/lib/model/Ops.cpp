@@ -1,0 +1,774 @@
+//===- Ops.cpp - Layer kernels generated code calls -----------------------===//
+//
+// One function per s2s dialect op on LibTorch ops. Parameter names and
+// shapes follow S2SOps.cpp's getParameters exactly. Static tensors (graph
+// edges, coordinate grids, latitude weights, constants) are built once and
+// kept in Model::cache.
+//
+//===----------------------------------------------------------------------===//
+
+#include "s2s/runtime/Ops.h"
+
+#include "model/Graph.h"
+#include "s2s/runtime/Error.h"
+#include "support/Calendar.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+namespace s2s::rt {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+const double kPi = 3.14159265358979323846;
+
+
+bool is(const char *s, const char *what) {
+  return std::strcmp(s ? s : "", what) == 0;
+}
+
+Init fanIn(int64_t a) { return {Init::FanIn, static_cast<double>(a), 0.0}; }
+
+/// The parameter by value: Model::param returns a reference into a vector
+/// that the next new parameter may reallocate.
+Tensor getParam(Model &m, const char *name, const char *suffix,
+                torch::IntArrayRef shape, Init init) {
+  return m.param(std::string(name) + "." + suffix, shape, init);
+}
+
+/// Integer inputs (an edge list embedded as features) become the weights'
+/// floating type.
+Tensor floating(const Tensor &x, const Tensor &like) {
+  return x.is_floating_point() || x.is_complex() ? x
+                                                 : x.to(like.scalar_type());
+}
+
+/// A static tensor kept in the model's cache under `key`, built by `make`
+/// on first use outside inference mode and without autograd history, so it
+/// can be used in training graphs later.
+template <typename Make> Tensor cached(Model &m, const std::string &key,
+                                       Make make) {
+  Tensor &slot = m.cache(key);
+  if (!slot.defined()) {
+    c10::InferenceMode notInference(false);
+    torch::NoGradGuard noGrad;
+    slot = make();
+  }
+  return slot;
+}
+
+/// x @ w (+ b) over the last dimension, w [in, out].
+Tensor affine(const Tensor &x, const Tensor &w, const Tensor &b) {
+  int64_t in = w.size(0), out = w.size(1);
+  if (x.dim() == 0 || x.size(-1) != in)
+    throw Error("linear layer of input size " + std::to_string(in) +
+                " applied to a tensor of shape " + shapeStr(x.sizes()));
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = out;
+  Tensor x2 = x.reshape({-1, in});
+  Tensor y = b.defined() ? at::addmm(b, x2, w) : at::mm(x2, w);
+  return y.view(shape);
+}
+
+/// Latitudes (degrees) of `n` rows: the context's when it has `n`, else
+/// equally spaced from north to south (odd n: including both poles; even
+/// n: cell centres).
+Tensor latitudes(const Model &m, int64_t n) {
+  const Tensor &lat = m.context().latitude;
+  if (lat.defined()) {
+    if (lat.numel() != n)
+      throw Error("the grid has " + std::to_string(n) +
+                  " latitude rows but the data's latitude has " +
+                  std::to_string(lat.numel()) + " values");
+    return lat.to(torch::kCPU, torch::kFloat64).reshape({n});
+  }
+  auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  if (n % 2 == 1)
+    return n == 1 ? torch::zeros({1}, opts)
+                  : torch::linspace(90.0, -90.0, n, opts);
+  return 90.0 - (torch::arange(n, opts) + 0.5) * (180.0 / n);
+}
+
+/// Longitudes (degrees) of `n` columns: the context's, else 360*j/n.
+Tensor longitudes(const Model &m, int64_t n) {
+  const Tensor &lon = m.context().longitude;
+  if (lon.defined()) {
+    if (lon.numel() != n)
+      throw Error("the grid has " + std::to_string(n) +
+                  " longitude columns but the data's longitude has " +
+                  std::to_string(lon.numel()) + " values");
+    return lon.to(torch::kCPU, torch::kFloat64).reshape({n});
+  }
+  return torch::arange(n, torch::TensorOptions().dtype(torch::kFloat64)) *
+         (360.0 / n);
+}
+
+std::vector<double> toVector(const Tensor &t) {
+  Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(),
+                             c.data_ptr<double>() + c.numel());
+}
+
+Tensor multiHead(Model &m, const Tensor &q, const Tensor &k, const Tensor &v,
+                 double dropoutP) {
+  // q [b, h, n, d], k/v [b, h, s, d] -> [b, h, n, d]
+  if (dropoutP > 0 && m.isTraining()) {
+    // Dropout on the attention weights must draw from the model's
+    // generator, which the fused kernel does not take.
+    Tensor a = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));
+    a = dropout(m, a.softmax(-1), dropoutP);
+    return at::matmul(a, v);
+  }
+  // Fused when nothing needs gradients; LibTorch 1.13 falls back to the
+  // math path (matmul + softmax) otherwise.
+  return std::get<0>(at::_scaled_dot_product_attention(q, k, v));
+}
+
+/// [b, n, e] -> [b, heads, n, e/heads]
+Tensor splitHeads(const Tensor &x, int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, x.size(2) / heads})
+      .transpose(1, 2);
+}
+
+/// [b, heads, n, d] -> [b, n, heads*d]
+Tensor mergeHeads(const Tensor &x) {
+  return x.transpose(1, 2).reshape({x.size(0), x.size(2), -1});
+}
+
+void checkHeads(const char *op, const Tensor &x, int64_t heads) {
+  if (x.dim() != 3)
+    throw Error(std::string(op) + " needs [batch, tokens, embed], got " +
+                shapeStr(x.sizes()));
+  if (heads < 1 || x.size(2) % heads)
+    throw Error(std::string(op) + ": embedding " + std::to_string(x.size(2)) +
+                " does not divide into " + std::to_string(heads) + " heads");
+}
+
+int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+} // namespace
+
+// --- arithmetic ------------------------------------------------------------
+
+Tensor constant(Model &m, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return cached(m, "constant:" + std::to_string(bits), [&] {
+    return torch::scalar_tensor(
+        value, torch::TensorOptions().dtype(m.dtype()).device(m.device()));
+  });
+}
+Tensor add(const Tensor &a, const Tensor &b) { return a + b; }
+Tensor sub(const Tensor &a, const Tensor &b) { return a - b; }
+Tensor mul(const Tensor &a, const Tensor &b) { return a * b; }
+Tensor div(const Tensor &a, const Tensor &b) { return a / b; }
+Tensor neg(const Tensor &x) { return -x; }
+
+// --- pointwise -------------------------------------------------------------
+
+Tensor activation(const Tensor &x, const char *kind) {
+  if (is(kind, ""))
+    return x;
+  if (is(kind, "gelu"))
+    return at::gelu(x);
+  if (is(kind, "relu"))
+    return at::relu(x);
+  if (is(kind, "silu"))
+    return at::silu(x);
+  if (is(kind, "tanh"))
+    return at::tanh(x);
+  if (is(kind, "sigmoid"))
+    return at::sigmoid(x);
+  throw Error(std::string("unknown activation '") + kind +
+              "' (gelu, relu, silu, tanh, sigmoid)");
+}
+
+Tensor softmax(const Tensor &x, int64_t dim) { return x.softmax(dim); }
+
+Tensor dropout(Model &m, const Tensor &x, double p) {
+  if (!m.isTraining() || p <= 0)
+    return x;
+  if (p >= 1)
+    return x * 0;
+  Tensor keep = at::empty_like(x, at::MemoryFormat::Contiguous)
+                    .bernoulli_(1.0 - p, m.generator())
+                    .div_(1.0 - p);
+  return x * keep;
+}
+
+Tensor drop_path(Model &m, const Tensor &x, double p) {
+  if (!m.isTraining() || p <= 0 || x.dim() == 0)
+    return x;
+  if (p >= 1)
+    return x * 0;
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[0] = x.size(0);
+  Tensor keep = at::empty(shape, x.options())
+                    .bernoulli_(1.0 - p, m.generator())
+                    .div_(1.0 - p);
+  return x * keep;
+}
+
+// --- layers with parameters -------------------------------------------------
+
+Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
+              bool bias, const char *act) {
+  if (x.dim() == 0)
+    throw Error(std::string("linear '") + name + "' needs at least one "
+                "dimension, got a scalar");
+  int64_t in = x.size(-1);
+  Tensor w = getParam(m, name, "weight", {in, out}, fanIn(in));
+  Tensor b = bias ? getParam(m, name, "bias", {out}, fanIn(in)) : Tensor();
+  return activation(affine(floating(x, w), w, b), act);
+}
+
+Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
+              const Ints &kernel, const Ints &stride, const Ints &padding,
+              const char *padMode, bool bias, const char *act) {
+  if (x.dim() != 4)
+    throw Error(std::string("conv2d '") + name +
+                "' needs [batch, channel, lat, lon], got " +
+                shapeStr(x.sizes()));
+  if (kernel.size() != 2 || stride.size() != 2 || padding.size() != 2)
+    throw Error(std::string("conv2d '") + name +
+                "': kernel, stride and padding need two values each");
+  int64_t in = x.size(1), fan = in * kernel[0] * kernel[1];
+  Tensor w = getParam(m, name, "weight", {out, in, kernel[0], kernel[1]},
+                      fanIn(fan));
+  Tensor b = bias ? getParam(m, name, "bias", {out}, fanIn(fan)) : Tensor();
+  Tensor xin = floating(x, w);
+  Tensor y;
+  if (is(padMode, "zeros") || is(padMode, "") ||
+      (padding[0] == 0 && padding[1] == 0)) {
+    y = at::conv2d(xin, w, b, stride, padding);
+  } else {
+    y = at::conv2d(pad(xin, {padding[1], padding[1], padding[0], padding[0]},
+                       padMode),
+                   w, b, stride);
+  }
+  return activation(y, act);
+}
+
+Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps) {
+  int64_t d = x.size(-1);
+  Tensor w = getParam(m, name, "weight", {d}, {Init::Ones});
+  Tensor b = getParam(m, name, "bias", {d}, {Init::Zeros});
+  return at::layer_norm(x, {d}, w, b, eps);
+}
+
+Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
+                  double eps) {
+  if (x.dim() < 2 || groups < 1 || x.size(1) % groups)
+    throw Error(std::string("group_norm '") + name + "': " +
+                shapeStr(x.sizes()) + " does not have channels (dim 1) "
+                "divisible into " + std::to_string(groups) + " groups");
+  int64_t c = x.size(1);
+  Tensor w = getParam(m, name, "weight", {c}, {Init::Ones});
+  Tensor b = getParam(m, name, "bias", {c}, {Init::Zeros});
+  return at::group_norm(x, groups, w, b, eps);
+}
+
+Tensor instance_norm(const Tensor &x, double eps) {
+  if (x.dim() < 3)
+    throw Error("instance_norm needs [batch, channel, ...], got " +
+                shapeStr(x.sizes()));
+  // One group per channel: normalised over the spatial dims of each
+  // (sample, channel), for any number of spatial dims.
+  return at::group_norm(x, x.size(1), {}, {}, eps);
+}
+
+Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
+                 bool qkvBias, double dropoutP) {
+  checkHeads("attention", x, heads);
+  int64_t e = x.size(2);
+  Tensor wqkv = getParam(m, name, "qkv.weight", {e, 3 * e}, fanIn(e));
+  Tensor bqkv =
+      qkvBias ? getParam(m, name, "qkv.bias", {3 * e}, fanIn(e)) : Tensor();
+  Tensor wp = getParam(m, name, "proj.weight", {e, e}, fanIn(e));
+  Tensor bp = getParam(m, name, "proj.bias", {e}, fanIn(e));
+  int64_t b = x.size(0), n = x.size(1), d = e / heads;
+  // [b, n, 3e] -> [3, b, heads, n, d]
+  Tensor qkv = affine(x, wqkv, bqkv)
+                   .view({b, n, 3, heads, d})
+                   .permute({2, 0, 3, 1, 4});
+  Tensor o = multiHead(m, qkv[0], qkv[1], qkv[2], dropoutP);
+  return affine(mergeHeads(o), wp, bp);
+}
+
+Tensor cross_attention(Model &m, const char *name, const Tensor &x,
+                       const Tensor &context, int64_t heads) {
+  checkHeads("cross_attention", x, heads);
+  if (context.dim() != 3 || context.size(0) != x.size(0))
+    throw Error("cross_attention: context " + shapeStr(context.sizes()) +
+                " does not fit input " + shapeStr(x.sizes()) +
+                " (expected [batch, tokens, embed] with the same batch)");
+  int64_t e = x.size(2), ce = context.size(2);
+  Tensor wq = getParam(m, name, "q.weight", {e, e}, fanIn(e));
+  Tensor bq = getParam(m, name, "q.bias", {e}, fanIn(e));
+  Tensor wkv = getParam(m, name, "kv.weight", {ce, 2 * e}, fanIn(ce));
+  Tensor bkv = getParam(m, name, "kv.bias", {2 * e}, fanIn(ce));
+  Tensor wp = getParam(m, name, "proj.weight", {e, e}, fanIn(e));
+  Tensor bp = getParam(m, name, "proj.bias", {e}, fanIn(e));
+  int64_t b = x.size(0), s = context.size(1), d = e / heads;
+  Tensor q = splitHeads(affine(x, wq, bq), heads);
+  Tensor kv = affine(context, wkv, bkv)
+                  .view({b, s, 2, heads, d})
+                  .permute({2, 0, 3, 1, 4});
+  Tensor o = multiHead(m, q, kv[0], kv[1], 0.0);
+  return affine(mergeHeads(o), wp, bp);
+}
+
+Tensor patch_embed(Model &m, const char *name, const Tensor &x,
+                   const Ints &patch, int64_t embed) {
+  if (x.dim() != 4 || patch.size() != 2 || x.size(2) % patch[0] ||
+      x.size(3) % patch[1])
+    throw Error(std::string("patch_embed '") + name + "': patch " +
+                shapeStr(patch) + " does not divide the grid of " +
+                shapeStr(x.sizes()) + " ([batch, channel, lat, lon])");
+  int64_t c = x.size(1), fan = c * patch[0] * patch[1];
+  Tensor w = getParam(m, name, "weight", {embed, c, patch[0], patch[1]},
+                      fanIn(fan));
+  Tensor b = getParam(m, name, "bias", {embed}, fanIn(fan));
+  // [b, embed, h/p0, w/p1] -> [b, tokens, embed], tokens row-major.
+  return at::conv2d(floating(x, w), w, b, patch).flatten(2).transpose(1, 2);
+}
+
+Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
+               int64_t channels) {
+  if (patch.size() != 2 || grid.size() != 2 || grid[0] % patch[0] ||
+      grid[1] % patch[1])
+    throw Error("unpatch: patch " + shapeStr(patch) +
+                " does not divide grid " + shapeStr(grid));
+  int64_t gh = grid[0] / patch[0], gw = grid[1] / patch[1];
+  if (x.dim() != 3 || x.size(1) != gh * gw ||
+      x.size(2) != channels * patch[0] * patch[1])
+    throw Error("unpatch of grid " + shapeStr(grid) + " by patch " +
+                shapeStr(patch) + " to " + std::to_string(channels) +
+                " channels needs [batch, " + std::to_string(gh * gw) + ", " +
+                std::to_string(channels * patch[0] * patch[1]) + "], got " +
+                shapeStr(x.sizes()));
+  // Token features are ordered (p0, p1, channel), as FourCastNet's and
+  // ClimaX's heads: "b (h w) (p q c) -> b c (h p) (w q)".
+  return x.reshape({x.size(0), gh, gw, patch[0], patch[1], channels})
+      .permute({0, 5, 1, 3, 2, 4})
+      .reshape({x.size(0), channels, grid[0], grid[1]});
+}
+
+Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
+              double sparsity, double modes) {
+  if (x.dim() != 4 || blocks < 1 || x.size(3) % blocks)
+    throw Error(std::string("afno2d '") + name + "' needs [batch, h, w, "
+                "embed] with embed divisible into " + std::to_string(blocks) +
+                " blocks, got " + shapeStr(x.sizes()));
+  int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3),
+          bs = C / blocks, Wr = W / 2 + 1;
+  Init normal{Init::Normal, 0.02, 0.0};
+  Tensor w1 = getParam(m, name, "w1", {2, blocks, bs, bs}, normal);
+  Tensor b1 = getParam(m, name, "b1", {2, blocks, bs}, normal);
+  Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs}, normal);
+  Tensor b2 = getParam(m, name, "b2", {2, blocks, bs}, normal);
+
+  // As FourCastNet, the spectral part runs in float32 (float64 stays).
+  auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64
+                                               : torch::kFloat32;
+  auto complexOf = [&](const Tensor &p) {
+    return at::complex(p[0].to(ct), p[1].to(ct));
+  };
+  Tensor cw1 = complexOf(w1), cb1 = complexOf(b1), cw2 = complexOf(w2),
+         cb2 = complexOf(b2);
+
+  Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho")
+                 .reshape({B, H, Wr, blocks, bs});
+  // The kept frequencies: the lowest `modes` fraction along each axis
+  // (|k_h| < kh of the full axis h, k_w < kw of the half axis w).
+  bool all = modes >= 1.0;
+  int64_t kh = std::min<int64_t>(H / 2 + 1, (int64_t)((H / 2 + 1) * modes));
+  int64_t kw = std::min<int64_t>(Wr, (int64_t)(Wr * modes));
+  Tensor rows;
+  if (!all) {
+    if (kh <= 0 || kw <= 0)
+      return at::zeros_like(x);
+    std::vector<int64_t> r;
+    for (int64_t i = 0; i < H; ++i)
+      if (i < kh || H - i < kh)
+        r.push_back(i);
+    rows = torch::tensor(r, torch::TensorOptions().dtype(torch::kInt64))
+               .to(x.device());
+    X = X.index_select(1, rows).narrow(2, 0, kw);
+  }
+  // Block-diagonal complex MLP: (a + ib)(c + id) with ReLU applied to the
+  // real and imaginary parts separately, as FourCastNet.
+  auto mlp = [](const Tensor &z, const Tensor &w, const Tensor &b) {
+    return at::einsum("...bi,bio->...bo", {z, w}) + b;
+  };
+  auto crelu = [](const Tensor &z) {
+    return at::complex(at::relu(at::real(z)), at::relu(at::imag(z)));
+  };
+  Tensor Y = mlp(crelu(mlp(X, cw1, cb1)), cw2, cb2);
+  if (sparsity > 0)
+    Y = at::view_as_complex(
+        at::softshrink(at::view_as_real(Y), sparsity).contiguous());
+  Y = Y.reshape({B, Y.size(1), Y.size(2), C});
+  if (!all) {
+    Tensor full = at::zeros({B, H, Wr, C}, Y.options());
+    full.index_put_({torch::indexing::Slice(), rows,
+                     torch::indexing::Slice(0, kw)},
+                    Y);
+    Y = full;
+  }
+  return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type());
+}
+
+Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
+                     const Tensor &edgeFeatures, const Tensor &edges,
+                     int64_t hidden, int64_t out) {
+  if (nodes.dim() != 3 || edgeFeatures.dim() != 3 || edges.dim() != 2 ||
+      edges.size(0) != 2 || edgeFeatures.size(1) != edges.size(1) ||
+      (edgeFeatures.size(0) != 1 && edgeFeatures.size(0) != nodes.size(0)))
+    throw Error(std::string("graph_message '") + name + "': nodes " +
+                shapeStr(nodes.sizes()) + ", edge features " +
+                shapeStr(edgeFeatures.sizes()) + " and edges " +
+                shapeStr(edges.sizes()) + " do not fit (expected [batch, N, "
+                "D], [batch or 1, E, De], [2, E])");
+  int64_t B = nodes.size(0), N = nodes.size(1), D = nodes.size(2),
+          De = edgeFeatures.size(2);
+  Tensor mw1 = getParam(m, name, "msg.fc1.weight", {2 * D + De, hidden},
+                        fanIn(2 * D + De));
+  Tensor mb1 = getParam(m, name, "msg.fc1.bias", {hidden}, fanIn(2 * D + De));
+  Tensor mw2 = getParam(m, name, "msg.fc2.weight", {hidden, out}, fanIn(hidden));
+  Tensor mb2 = getParam(m, name, "msg.fc2.bias", {out}, fanIn(hidden));
+  Tensor nw1 = getParam(m, name, "node.fc1.weight", {D + out, hidden},
+                        fanIn(D + out));
+  Tensor nb1 = getParam(m, name, "node.fc1.bias", {hidden}, fanIn(D + out));
+  Tensor nw2 = getParam(m, name, "node.fc2.weight", {hidden, out},
+                        fanIn(hidden));
+  Tensor nb2 = getParam(m, name, "node.fc2.bias", {out}, fanIn(hidden));
+
+  Tensor x = floating(nodes, mw1), ef = floating(edgeFeatures, mw1);
+  Tensor idx = edges.to(x.device(), torch::kInt64);
+  Tensor senders = idx[0], receivers = idx[1];
+  // fc1 of concat(sender, receiver, edge) = sender@Ws + receiver@Wr + edge@We
+  // + b: the node terms are computed per node (N rows) and gathered, not
+  // per edge (E rows, E ~ 6N on a mesh).
+  Tensor hs = affine(x, mw1.narrow(0, 0, D), Tensor());
+  Tensor hr = affine(x, mw1.narrow(0, D, D), Tensor());
+  Tensor he = affine(ef, mw1.narrow(0, 2 * D, De), mb1);
+  Tensor h = hs.index_select(1, senders) + hr.index_select(1, receivers) + he;
+  Tensor msg = affine(at::silu(h), mw2, mb2); // [B, E, out]
+  Tensor agg = at::zeros({B, N, out}, msg.options()).index_add(1, receivers, msg);
+  Tensor u = affine(at::cat({x, agg}, -1), nw1, nb1);
+  return affine(at::silu(u), nw2, nb2);
+}
+
+Tensor param(Model &m, const char *name, const Ints &shape, const char *init,
+             const std::vector<double> &args) {
+  auto arg = [&](size_t i, double dflt) {
+    return i < args.size() ? args[i] : dflt;
+  };
+  Init in;
+  if (is(init, "normal"))
+    in = {Init::Normal, arg(0, 0.02), arg(1, 0.0)}; // std, mean
+  else if (is(init, "trunc_normal"))
+    in = {Init::TruncNormal, arg(0, 0.02), 0.0}; // std
+  else if (is(init, "uniform"))
+    in = {Init::Uniform, arg(0, -0.1), arg(1, 0.1)}; // low, high
+  else if (is(init, "zeros"))
+    in = {Init::Zeros};
+  else if (is(init, "ones"))
+    in = {Init::Ones};
+  else if (is(init, "constant"))
+    in = {Init::Constant, arg(0, 0.0)};
+  else
+    throw Error(std::string("parameter '") + name + "': unknown initialiser '" +
+                (init ? init : "") +
+                "' (normal, trunc_normal, uniform, zeros, ones, constant)");
+  return m.param(name, shape, in);
+}
+
+// --- shape -------------------------------------------------------------------
+
+Tensor reshape(const Tensor &x, const Ints &shape) { return x.reshape(shape); }
+Tensor permute(const Tensor &x, const Ints &dims) { return x.permute(dims); }
+Tensor flatten(const Tensor &x, int64_t start, int64_t end) {
+  return x.flatten(start, end);
+}
+Tensor concat(const std::vector<Tensor> &xs, int64_t dim) {
+  return at::cat(xs, dim);
+}
+Tensor slice(const Tensor &x, int64_t dim, int64_t start, int64_t end) {
+  return x.slice(dim, start, end);
+}
+Tensor mean(const Tensor &x, int64_t dim, bool keep) {
+  return x.mean(dim, keep);
+}
+
+Tensor pad(const Tensor &x, const Ints &p, const char *mode) {
+  if (p.size() % 2 || (int64_t)p.size() / 2 > x.dim())
+    throw Error("pad " + shapeStr(p) + " does not fit a tensor of shape " +
+                shapeStr(x.sizes()) + " ((before, after) pairs from the last "
+                "dimension backwards)");
+  bool any = false;
+  for (int64_t v : p)
+    any |= v != 0;
+  if (!any)
+    return x;
+  if (is(mode, "zeros") || is(mode, ""))
+    return at::constant_pad_nd(x, p, 0.0);
+  int64_t k = p.size() / 2;
+  if (is(mode, "circular")) {
+    // Any number of dimensions: wrap each padded dimension in turn.
+    Tensor y = x;
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t dim = x.dim() - 1 - i, n = y.size(dim), b = p[2 * i],
+              a = p[2 * i + 1];
+      if (b < 0 || a < 0 || b > n || a > n)
+        throw Error("circular padding " + shapeStr(p) +
+                    " is larger than the tensor " + shapeStr(x.sizes()));
+      if (b || a)
+        y = at::cat({y.narrow(dim, n - b, b), y, y.narrow(dim, 0, a)}, dim);
+    }
+    return y;
+  }
+  bool reflect = is(mode, "reflect");
+  if (!reflect && !is(mode, "replicate"))
+    throw Error(std::string("unknown padding mode '") + mode +
+                "' (zeros, circular, reflect, replicate)");
+  if (k > 3)
+    throw Error(std::string(mode) + " padding of more than 3 dimensions " +
+                "is not supported (pad " + shapeStr(p) + ")");
+  // LibTorch pads the last k dims of a (k+2)-dim tensor: fold the leading
+  // dims into one batch dimension and add a channel dimension.
+  std::vector<int64_t> lead(x.sizes().begin(), x.sizes().end() - k);
+  std::vector<int64_t> folded = {-1, 1};
+  folded.insert(folded.end(), x.sizes().end() - k, x.sizes().end());
+  Tensor y = F::pad(x.reshape(folded),
+                    F::PadFuncOptions(p).mode(
+                        reflect ? F::PadFuncOptions::mode_t(torch::kReflect)
+                                : F::PadFuncOptions::mode_t(torch::kReplicate)));
+  lead.insert(lead.end(), y.sizes().end() - k, y.sizes().end());
+  return y.view(lead);
+}
+
+Tensor pad_sphere(const Tensor &x, const Ints &p) {
+  if (x.dim() != 4 || p.size() != 2 || p[0] < 0 || p[1] < 0)
+    throw Error("pad_sphere needs [batch, channel, lat, lon] and pad = [lat, "
+                "lon], got " + shapeStr(x.sizes()) + " and " + shapeStr(p));
+  int64_t H = x.size(2), W = x.size(3), pl = p[0], pw = p[1];
+  // Odd row counts include both poles (the pole row is not repeated); even
+  // ones are cell centres (the edge row is its own mirror image).
+  int64_t skip = H % 2;
+  if (pl + skip > H || pw > W)
+    throw Error("pad_sphere of " + shapeStr(p) + " is larger than the grid " +
+                shapeStr(x.sizes()));
+  Tensor y = x;
+  if (pl > 0) {
+    int64_t half = W / 2;
+    Tensor north = x.narrow(2, skip, pl).flip(2).roll(half, 3);
+    Tensor south = x.narrow(2, H - skip - pl, pl).flip(2).roll(half, 3);
+    y = at::cat({north, x, south}, 2);
+  }
+  if (pw > 0)
+    y = at::cat({y.narrow(3, W - pw, pw), y, y.narrow(3, 0, pw)}, 3);
+  return y;
+}
+
+// --- spectral ----------------------------------------------------------------
+
+Tensor rfft2(const Tensor &x) { return at::fft_rfft2(x); }
+Tensor irfft2(const Tensor &x, const Ints &size) {
+  return at::fft_irfft2(x, size);
+}
+Tensor fft2(const Tensor &x) { return at::fft_fft2(x); }
+Tensor ifft2(const Tensor &x) { return at::fft_ifft2(x); }
+
+// --- static inputs and physics --------------------------------------------------
+
+Tensor graph_edges(Model &m, const char *graph, int64_t refinement) {
+  bool mesh = is(graph, "multimesh"), g2m = is(graph, "grid2mesh"),
+       m2g = is(graph, "mesh2grid");
+  if (!mesh && !g2m && !m2g)
+    throw Error(std::string("unknown graph '") + (graph ? graph : "") +
+                "' (multimesh, grid2mesh, mesh2grid)");
+  std::string key =
+      std::string("graph_edges:") + graph + ":" + std::to_string(refinement);
+  if (!mesh) {
+    const auto &ctx = m.context();
+    if (!ctx.latitude.defined() || !ctx.longitude.defined())
+      throw Error(std::string("graph_edges(\"") + graph +
+                  "\") needs the grid's latitude and longitude, which the "
+                  "data set did not provide");
+    key += ":" + std::to_string(ctx.latitude.numel()) + "x" +
+           std::to_string(ctx.longitude.numel());
+  }
+  return cached(m, key, [&] {
+    graph::Mesh ico = graph::icosphere(refinement);
+    std::vector<std::pair<int64_t, int64_t>> e =
+        mesh ? graph::directedEdges(ico)
+             : graph::gridMeshEdges(ico, toVector(m.context().latitude),
+                                    toVector(m.context().longitude), g2m);
+    Tensor t = torch::empty({2, (int64_t)e.size()},
+                            torch::TensorOptions().dtype(torch::kInt64));
+    auto a = t.accessor<int64_t, 2>();
+    for (size_t i = 0; i < e.size(); ++i) {
+      a[0][i] = e[i].first;
+      a[1][i] = e[i].second;
+    }
+    return t.to(m.device());
+  });
+}
+
+Tensor grid_coords(Model &m, const Tensor &like) {
+  if (like.dim() != 4)
+    throw Error("grid_coords needs [batch, channel, lat, lon], got " +
+                shapeStr(like.sizes()));
+  int64_t H = like.size(2), W = like.size(3);
+  Tensor g = cached(
+      m,
+      "grid_coords:" + std::to_string(H) + "x" + std::to_string(W) +
+          (m.context().latitude.defined() ? ":data" : ":derived"),
+      [&] {
+        Tensor lat = latitudes(m, H) * (kPi / 180.0);
+        Tensor lon = longitudes(m, W) * (kPi / 180.0);
+        Tensor la = lat.view({H, 1}).expand({H, W}),
+               lo = lon.view({1, W}).expand({H, W});
+        return at::stack({la.sin(), la.cos(), lo.sin(), lo.cos()})
+            .unsqueeze(0)
+            .to(like.device(), like.scalar_type());
+      });
+  return g.expand({like.size(0), 4, H, W});
+}
+
+Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds) {
+  if (like.dim() != 4)
+    throw Error("time_features needs [batch, channel, lat, lon], got " +
+                shapeStr(like.sizes()));
+  int64_t B = like.size(0), H = like.size(2), W = like.size(3);
+  const Tensor &time = m.context().time;
+  if (!time.defined())
+    return at::zeros({B, 4, H, W}, like.options());
+  if (time.numel() != B && time.numel() != 1)
+    throw Error("time_features: the batch has " + std::to_string(B) +
+                " samples but the model's context has " +
+                std::to_string(time.numel()) + " times");
+  Tensor t = time.to(torch::kCPU, torch::kInt64).contiguous().view({-1});
+  Tensor f = torch::empty({t.numel(), 4},
+                          torch::TensorOptions().dtype(torch::kFloat64));
+  auto ta = t.accessor<int64_t, 1>();
+  auto fa = f.accessor<double, 2>();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    int64_t s = ta[i] + leadSeconds;
+    int64_t day = floorDiv(s, 86400), sod = s - day * 86400;
+    int64_t year = yearOfDays(day);
+    int64_t start = daysFromCivil(year, 1, 1),
+            length = daysFromCivil(year + 1, 1, 1) - start;
+    double yearPhase = 2 * kPi * ((day - start) * 86400.0 + sod) /
+                       (length * 86400.0);
+    double dayPhase = 2 * kPi * sod / 86400.0;
+    fa[i][0] = std::sin(yearPhase);
+    fa[i][1] = std::cos(yearPhase);
+    fa[i][2] = std::sin(dayPhase);
+    fa[i][3] = std::cos(dayPhase);
+  }
+  return f.to(like.device(), like.scalar_type())
+      .view({-1, 4, 1, 1})
+      .expand({B, 4, H, W});
+}
+
+Tensor lead_embed(const Tensor &lead, int64_t dim) {
+  if (lead.dim() == 0 || lead.dim() > 2 || (lead.dim() == 2 && lead.size(1) != 1))
+    throw Error("lead_embed expects lead times [batch] or [batch, 1], got " +
+                shapeStr(lead.sizes()));
+  if (dim < 2 || dim % 2)
+    throw Error("lead_embed: dim must be even and at least 2, got " +
+                std::to_string(dim));
+  int64_t half = dim / 2;
+  auto ft = lead.is_floating_point() ? lead.scalar_type() : torch::kFloat32;
+  // Transformer embedding: frequencies 10000^(-k/half), k = 0..half-1.
+  Tensor freqs = at::exp(torch::arange(half, lead.options().dtype(ft)) *
+                         (-std::log(10000.0) / half));
+  Tensor a = lead.reshape({-1, 1}).to(ft) * freqs.view({1, half});
+  return at::cat({a.sin(), a.cos()}, 1);
+}
+
+Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
+                         double threshold) {
+  // The column is dim 1 (levels, index 0 at the top). A column is unstable
+  // where any adjacent pair has x[k+1] - x[k] > -threshold; it then relaxes
+  // towards its neutral profile, the column mean, at rate dt/tau (at most
+  // 1): y = x + r (mean - x). The column mean is kept exactly. The mask
+  // carries no gradient; the relaxation is linear in x. dt is the call's
+  // lead time when the context has one, else 6 h.
+  if (x.dim() < 2)
+    throw Error("convective_adjust needs [batch, level, ...], got " +
+                shapeStr(x.sizes()));
+  if (tauSeconds <= 0)
+    throw Error("convective_adjust: tau must be positive, got " +
+                std::to_string(tauSeconds));
+  int64_t L = x.size(1);
+  if (L < 2)
+    return x;
+  double dt = m.context().leadSeconds > 0 ? double(m.context().leadSeconds)
+                                           : 6 * 3600.0;
+  double rate = std::min(1.0, dt / double(tauSeconds));
+  Tensor unstable;
+  {
+    torch::NoGradGuard noGrad;
+    Tensor d = x.narrow(1, 1, L - 1) - x.narrow(1, 0, L - 1);
+    unstable = (d > -threshold).any(1, /*keepdim=*/true).to(x.scalar_type());
+  }
+  Tensor colMean = x.mean(1, /*keepdim=*/true);
+  return x + (colMean - x) * (unstable * rate);
+}
+
+// --- losses ---------------------------------------------------------------------
+
+Tensor loss(Model &m, const char *kind, const Tensor &prediction,
+            const Tensor &target, const char *weight) {
+  if (prediction.sizes() != target.sizes())
+    throw Error("loss: prediction " + shapeStr(prediction.sizes()) +
+                " and target " + shapeStr(target.sizes()) + " differ");
+  bool latitude = is(weight, "latitude");
+  if (!latitude && !is(weight, "uniform"))
+    throw Error(std::string("unknown loss weight '") + (weight ? weight : "") +
+                "' (uniform, latitude)");
+  auto red = latitude ? at::Reduction::None : at::Reduction::Mean;
+  Tensor l;
+  if (is(kind, "mse"))
+    l = at::mse_loss(prediction, target, red);
+  else if (is(kind, "mae"))
+    l = at::l1_loss(prediction, target, red);
+  else if (is(kind, "huber"))
+    l = at::huber_loss(prediction, target, red, 1.0);
+  else
+    throw Error(std::string("unknown loss '") + (kind ? kind : "") +
+                "' (mse, mae, huber)");
+  if (!latitude)
+    return l;
+  if (prediction.dim() < 2)
+    throw Error("a latitude-weighted loss needs [..., lat, lon], got " +
+                shapeStr(prediction.sizes()));
+  int64_t H = prediction.size(-2);
+  Tensor w = cached(
+      m,
+      "latitude_weights:" + std::to_string(H) +
+          (m.context().latitude.defined() ? ":data" : ":derived"),
+      [&] {
+        Tensor c = at::cos(latitudes(m, H) * (kPi / 180.0)).clamp_min(0.0);
+        return (c / c.mean())
+            .view({H, 1})
+            .to(prediction.device(), prediction.scalar_type());
+      });
+  return (l * w).mean();
+}
+
+} // namespace s2s::rt

@@ -1,0 +1,344 @@
+//===- Options.cpp - The training program's command line -----------------===//
+
+#include "train/Options.h"
+
+#include "train/Banner.h"
+#include "support/Text.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace s2s::rt {
+
+namespace {
+
+struct Flag {
+  const char *name;
+  const char *arg;   ///< nullptr: no value; "[DIR]": optional
+  const char *help;
+};
+
+const Flag kFlags[] = {
+    {"data", "PATTERN", "HDF5 files to read, a glob"},
+    {"stats", "FILE", "normalisation statistics, HDF5 /mean and /std"},
+    {"epochs", "N", "passes over the training split"},
+    {"steps", "N", "at most N optimizer steps per epoch, for quick runs"},
+    {"batch", "N", "global batch size"},
+    {"lr", "X", "learning rate"},
+    {"seed", "N", "random seed of initialisation, shuffling and dropout"},
+    {"threads", "N", "CPU threads for LibTorch"},
+    {"memory", "MODE",
+     "how the data is held: eager (read before training), lazy (read per "
+     "batch), stream (a buffer refreshed in the background) or shared (one "
+     "copy per node)"},
+    {"prefetch", "N", "batches assembled ahead by background threads; 0: none"},
+    {"buffer", "N", "stream mode: samples (windows) held in memory"},
+    {"loader-threads", "N", "the data loader's reader threads"},
+    {"out", "DIR", "run folder: checkpoints/, metrics.jsonl"},
+    {"resume", "[DIR]",
+     "continue from the newest complete checkpoint of the run, or of DIR "
+     "(a ckpt-* folder, a folder of them or a run folder)"},
+    {"log-every", "N", "a train-loss record in metrics.jsonl every N steps"},
+    {"no-maps", nullptr, "do not write <out>/maps/epoch-N-<channel>.png "
+                         "(truth | prediction | error of a validation sample)"},
+    {"device", "D", "cpu, cuda or auto"},
+    {"help", nullptr, "print this message"},
+};
+
+int64_t parseInt(const std::string &flag, const std::string &v, int64_t min) {
+  errno = 0;
+  char *end = nullptr;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  bool ok = !v.empty() && end == v.c_str() + v.size() && errno == 0;
+  if (!ok || x < min)
+    throw UsageError("--" + flag + " must be an integer >= " +
+                     std::to_string(min) + ", got '" + v + "'");
+  return x;
+}
+
+double parsePositive(const std::string &flag, const std::string &v) {
+  errno = 0;
+  char *end = nullptr;
+  double x = std::strtod(v.c_str(), &end);
+  bool ok = !v.empty() && end == v.c_str() + v.size() && errno == 0 &&
+            std::isfinite(x);
+  if (!ok || !(x > 0.0))
+    throw UsageError("--" + flag + " must be a number > 0, got '" + v + "'");
+  return x;
+}
+
+/// Sets option `name` (a flag that takes a value) to `value`, checked.
+void setOption(Options &o, const std::string &name, const std::string &value) {
+  if (name == "data") {
+    if (value.empty())
+      throw UsageError("--data needs a non-empty file pattern");
+    o.data = value;
+  } else if (name == "stats") {
+    if (value.empty())
+      throw UsageError("--stats needs a file name");
+    o.stats = value;
+  } else if (name == "epochs") {
+    o.epochs = parseInt(name, value, 1);
+  } else if (name == "steps") {
+    o.steps = parseInt(name, value, 1);
+  } else if (name == "batch") {
+    o.batch = parseInt(name, value, 1);
+  } else if (name == "lr") {
+    o.lr = parsePositive(name, value);
+  } else if (name == "seed") {
+    o.seed = parseInt(name, value, 0);
+  } else if (name == "threads") {
+    o.threads = parseInt(name, value, 1);
+  } else if (name == "memory") {
+    if (value != "eager" && value != "lazy" && value != "stream" &&
+        value != "shared")
+      throw UsageError("--memory must be eager, lazy, stream or shared, got '" +
+                       value + "'");
+    o.memory = value;
+  } else if (name == "prefetch") {
+    o.prefetch = parseInt(name, value, 0);
+  } else if (name == "buffer") {
+    o.buffer = parseInt(name, value, 1);
+  } else if (name == "loader-threads") {
+    o.loaderThreads = parseInt(name, value, 1);
+  } else if (name == "out") {
+    if (value.empty())
+      throw UsageError("--out needs a folder name");
+    o.out = value;
+  } else if (name == "resume") {
+    o.resume = true;
+    o.resumeDir = value;
+  } else if (name == "log-every") {
+    o.logEvery = parseInt(name, value, 1);
+  } else if (name == "device") {
+    if (value != "cpu" && value != "cuda" && value != "auto")
+      throw UsageError("--device must be cpu, cuda or auto, got '" + value +
+                       "'");
+    o.device = value;
+  }
+}
+
+} // namespace
+
+Options parseArgs(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 || arg == "--")
+      throw UsageError("unexpected argument '" + arg +
+                       "' (options start with '--'; see --help)");
+    std::string name = arg.substr(2), value;
+    bool hasValue = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      hasValue = true;
+    }
+    const Flag *flag = nullptr;
+    for (const Flag &f : kFlags)
+      if (name == f.name)
+        flag = &f;
+    if (!flag) {
+      std::vector<std::string> names;
+      for (const Flag &f : kFlags)
+        names.push_back(f.name);
+      const Nearest best = nearest(name, names);
+      const bool close = best.name && (best.distance <= 2 ||
+                                       best.distance * 3 <= name.size() ||
+                                       best.name->rfind(name, 0) == 0);
+      throw UsageError("unknown option '--" + name + "'" +
+                       (close ? "; did you mean '--" + *best.name + "'?"
+                              : std::string("; see --help")));
+    }
+    if (!flag->arg) {
+      if (hasValue)
+        throw UsageError("--" + name + " takes no value");
+      if (name == "no-maps")
+        o.maps = false;
+      else
+        o.help = true;
+      continue;
+    }
+    bool optional = flag->arg[0] == '[';
+    if (!hasValue) {
+      if (i + 1 < argc && (optional ? argv[i + 1][0] != '-' : true)) {
+        value = argv[++i];
+        hasValue = true;
+      } else if (!optional) {
+        throw UsageError("--" + name + " needs a value (" + flag->arg + ")");
+      }
+    }
+    setOption(o, name, value);
+  }
+  return o;
+}
+
+void printUsage(const Program &p, const char *argv0) {
+  const TrainConfig &t = p.train;
+  std::string name = p.name.empty() ? std::string(argv0) : p.name;
+  std::ostringstream o;
+  o << "usage: " << argv0 << " [options]\n\n"
+    << "Trains model '" << p.modelName << "'"
+    << (p.specFile.empty() ? std::string() : " of " + p.specFile)
+    << " autoregressively (" << p.rollout.order << "-step rollout, "
+    << p.rollout.loss << " loss).\n\noptions (defaults from the spec):\n";
+  auto line = [&](const Flag &f, const std::string &def) {
+    std::string lhs = std::string("  --") + f.name + (f.arg ? " " : "") +
+                      (f.arg ? f.arg : "");
+    o << lhs << std::string(lhs.size() < 20 ? 20 - lhs.size() : 1, ' ')
+      << f.help;
+    if (!def.empty())
+      o << " (default: " << def << ")";
+    o << "\n";
+  };
+  for (const Flag &f : kFlags) {
+    std::string n = f.name, def;
+    if (n == "data")
+      def = "'" + p.data.pattern + "'";
+    else if (n == "stats")
+      def = p.data.stats.empty() ? "none" : "'" + p.data.stats + "'";
+    else if (n == "epochs")
+      def = std::to_string(t.epochs);
+    else if (n == "steps")
+      def = "all";
+    else if (n == "batch")
+      def = std::to_string(t.batch);
+    else if (n == "lr")
+      def = formatNumber(t.optimizer.lr) + ", " + t.optimizer.kind + ", schedule " +
+            scheduleText(t.schedule);
+    else if (n == "seed")
+      def = std::to_string(t.seed);
+    else if (n == "threads")
+      def = std::to_string(torch::get_num_threads());
+    else if (n == "memory" || n == "prefetch" || n == "buffer" ||
+             n == "loader-threads") {
+      try {
+        const LoaderConfig lc = LoaderConfig::fromSpec(p.data.memory);
+        if (n == "memory")
+          def = lc.name();
+        else if (n == "prefetch")
+          def = std::to_string(lc.prefetch);
+        else if (n == "buffer")
+          def = lc.mode == LoaderConfig::Mode::Stream
+                    ? std::to_string(lc.buffer)
+                    : "none (the spec's memory is not stream)";
+        else
+          def = std::to_string(lc.threads);
+      } catch (const Error &) {
+        def = "the spec's memory arguments are invalid";
+      }
+    }
+    else if (n == "out")
+      def = "runs/" + name + "; checkpoints in <out>/" + t.checkpoint.dir +
+            (fs::path(t.checkpoint.dir).is_absolute() ? " (absolute: as is)" : "");
+    else if (n == "log-every")
+      def = "10";
+    else if (n == "device")
+      def = "auto: cuda when available";
+    line(f, def);
+  }
+  o << "\ncheckpoints: every " << t.checkpoint.everyEpochs << " epoch(s)";
+  if (t.checkpoint.everySteps > 0)
+    o << " and every " << t.checkpoint.everySteps << " steps";
+  o << ", keeping the newest " << t.checkpoint.keep << "\n"
+    << "environment (tests): S2S_CRASH_AT_STEP=N exits (status 3) after step N;"
+    << " S2S_CRASH_IN_CHECKPOINT=N exits while writing the N-th checkpoint\n";
+  std::cout << o.str() << std::flush;
+}
+
+Settings settle(const Program &p, const Options &opt) {
+  Settings s;
+  TrainConfig &tc = s.train;
+  DataConfig &dc = s.data;
+  tc = p.train;
+  dc = p.data;
+  if (!opt.data.empty())
+    dc.pattern = opt.data;
+  if (!opt.stats.empty())
+    dc.stats = opt.stats;
+  if (opt.epochs)
+    tc.epochs = opt.epochs;
+  if (opt.batch)
+    tc.batch = opt.batch;
+  if (opt.seed >= 0)
+    tc.seed = opt.seed;
+  if (opt.lr > 0)
+    tc.optimizer.lr = opt.lr;
+  if (tc.epochs < 1 || tc.batch < 1 || tc.seed < 0 || !(tc.optimizer.lr > 0))
+    throw Error("the spec's train section has an invalid value (epochs " +
+                std::to_string(tc.epochs) + ", batch " +
+                std::to_string(tc.batch) + ", seed " + std::to_string(tc.seed) +
+                ", lr " + formatNumber(tc.optimizer.lr) + ")");
+  if (opt.threads)
+    torch::set_num_threads(int(opt.threads));
+
+  if (opt.device == "cuda" && !torch::cuda::is_available())
+    throw UsageError("--device cuda: this LibTorch sees no CUDA device");
+  s.device = (opt.device == "cuda" ||
+              (opt.device == "auto" && torch::cuda::is_available()))
+                 ? torch::Device(torch::kCUDA)
+                 : torch::Device(torch::kCPU);
+  if (tc.precision != "fp32" && !tc.precision.empty())
+    std::printf("note: precision %s is not implemented by this runtime yet; "
+                "training in fp32\n",
+                tc.precision.c_str());
+  s.out = opt.out.empty() ? "runs/" + p.name : opt.out;
+  return s;
+}
+
+LoaderConfig loaderConfig(const DataConfig &dc, const Options &opt) {
+  std::map<std::string, std::string> mem = dc.memory;
+  auto get = [&](const char *k) {
+    auto it = mem.find(k);
+    return it == mem.end() ? std::string() : it->second;
+  };
+  const bool specStream = get("callee") == "stream";
+  if (!opt.memory.empty()) {
+    std::map<std::string, std::string> m;
+    const bool stream = opt.memory == "stream";
+    m["callee"] = stream ? "stream" : "in_memory";
+    for (const char *k : {"prefetch", "threads"})
+      if (mem.count(k))
+        m[k] = mem[k];
+    if (stream && specStream)
+      for (const char *k : {"buffer", "refresh"})
+        if (mem.count(k))
+          m[k] = mem[k];
+    if (!stream) {
+      m["lazy"] = opt.memory == "lazy" ? "true" : "false";
+      m["shared"] = opt.memory == "shared" ? "true" : "false";
+    }
+    mem = std::move(m);
+  }
+  const bool stream = get("callee") == "stream";
+  if (opt.buffer > 0) {
+    if (!stream)
+      throw UsageError("--buffer applies to stream mode only (--memory stream "
+                       "or the spec's memory = stream(...))");
+    mem["buffer"] = std::to_string(opt.buffer);
+  }
+  if (stream && !mem.count("buffer"))
+    throw UsageError("--memory stream needs a buffer: give --buffer N (the "
+                     "samples held in memory)");
+  LoaderConfig lc = LoaderConfig::fromSpec(mem);
+  if (opt.prefetch >= 0)
+    lc.prefetch = opt.prefetch;
+  if (opt.loaderThreads > 0)
+    lc.threads = opt.loaderThreads;
+  return lc;
+}
+
+} // namespace s2s::rt

@@ -1,0 +1,155 @@
+//===- Resume.cpp - Where a run starts: afresh or from a checkpoint -------===//
+
+#include "train/Resume.h"
+
+#include "data/Loader.h"
+#include "metrics/MetricsLog.h"
+#include "s2s/runtime/Error.h"
+#include "support/Hash.h"
+#include "train/Banner.h"
+#include "train/Options.h"
+#include "train/Strategy.h"
+#include "train/TrainData.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace s2s::rt {
+
+std::string checkpointDir(const Settings &s) {
+  const std::string &dir = s.train.checkpoint.dir;
+  return (fs::path(dir).is_absolute() ? fs::path(dir) : fs::path(s.out) / dir)
+      .string();
+}
+
+Checkpointer openCheckpoints(const Settings &s) {
+  const std::string dir = checkpointDir(s);
+  Checkpointer ckpt(dir, s.train.checkpoint.keep);
+  if (int n = ckpt.removeIncomplete())
+    std::printf("note: removed %d incomplete checkpoint folder(s) in '%s' "
+                "(left by an interrupted save)\n",
+                n, dir.c_str());
+  return ckpt;
+}
+
+namespace {
+
+/// --resume DIR: DIR itself, the newest ckpt-* in it, or the newest in its
+/// checkpoint folder.
+std::string resumeDirCheckpoint(const std::string &dir,
+                                const std::string &ckptSubdir) {
+  const fs::path d(dir);
+  std::error_code ec;
+  if (!fs::is_directory(d, ec))
+    throw Error("--resume: '" + dir + "' is not a folder");
+  std::string from;
+  if (fs::is_regular_file(d / "state.json", ec))
+    from = d.string();
+  else if (std::string n = Checkpointer(d.string(), 0).newest(); !n.empty())
+    from = n;
+  else
+    from = Checkpointer((d / ckptSubdir).string(), 0).newest();
+  if (from.empty())
+    throw Error("--resume: no complete checkpoint in '" + dir +
+                "' (looked for ckpt-* folders there and in '" +
+                (d / ckptSubdir).string() + "')");
+  return from;
+}
+
+} // namespace
+
+std::string findResume(const Options &o, const Settings &s,
+                       const Checkpointer &ckpt) {
+  if (o.resume) {
+    if (!o.resumeDir.empty())
+      return resumeDirCheckpoint(o.resumeDir, s.train.checkpoint.dir);
+    std::string from = ckpt.newest();
+    if (from.empty())
+      std::printf("note: --resume: no checkpoint in '%s' yet; starting from "
+                  "the beginning\n",
+                  ckpt.dir().c_str());
+    return from;
+  }
+  if (std::vector<std::string> have = ckpt.list(); !have.empty())
+    throw Error("the checkpoint folder '" + ckpt.dir() +
+                "' already holds checkpoints (newest: " +
+                fs::path(have.back()).filename().string() +
+                "); pass --resume to continue that run, or --out DIR to start "
+                "a new one elsewhere");
+  return "";
+}
+
+uint64_t shuffleSeed(int64_t seed, int64_t epoch) {
+  return splitmix64(splitmix64(uint64_t(seed)) ^ uint64_t(epoch + 1));
+}
+
+TrainState freshState(const Program &p, const TrainData &data,
+                      const Settings &s) {
+  TrainState st;
+  st.program = p.name;
+  st.spec = p.specFile;
+  st.batchSize = s.train.batch;
+  st.stepsPerEpoch = data.stepsPerEpoch;
+  st.trainWindows = data.windows;
+  return st;
+}
+
+namespace {
+
+/// Warnings when the continued run cannot match an uninterrupted one.
+void warnOnChanges(const TrainState &s, const Settings &set,
+                   const TrainData &data) {
+  const int64_t B = set.train.batch;
+  if (s.batchSize != B || s.stepsPerEpoch != data.stepsPerEpoch ||
+      s.trainWindows != data.windows)
+    std::printf("warning: the checkpoint was written with batch %lld, %lld "
+                "steps/epoch and %lld training windows; now %lld, %lld and "
+                "%lld: the continued run will not match an uninterrupted "
+                "one\n",
+                (long long)s.batchSize, (long long)s.stepsPerEpoch,
+                (long long)s.trainWindows, (long long)B,
+                (long long)data.stepsPerEpoch, (long long)data.windows);
+  if (s.batch > 0 && s.shuffleSeed != shuffleSeed(set.train.seed, s.epoch))
+    std::printf("warning: the checkpoint's shuffling seed differs (another "
+                "--seed?); the rest of epoch %lld is shuffled anew\n",
+                (long long)s.epoch + 1);
+}
+
+} // namespace
+
+TrainState resume(const std::string &from, const Program &p,
+                  const Settings &s, const TrainData &data, Strategy &strategy,
+                  Model &model, Optimizer &optim,
+                  const std::string &metricsPath) {
+  Checkpoint c = loadCheckpoint(from);
+  if (c.state.program != p.name)
+    throw Error("'" + from + "' is a checkpoint of program '" +
+                c.state.program + "', not of '" + p.name + "'");
+  strategy.loadCheckpoint(c, from, model, optim, modelText(p));
+  warnOnChanges(c.state, s, data);
+  TrainState st = freshState(p, data, s);
+  const TrainState fresh = st;
+  st = c.state;
+  st.program = fresh.program;
+  st.spec = fresh.spec;
+  st.batchSize = fresh.batchSize;
+  st.stepsPerEpoch = fresh.stepsPerEpoch;
+  st.trainWindows = fresh.trainWindows;
+  st.batch = std::min(st.batch, data.stepsPerEpoch);
+  std::printf("resuming from %s: epoch %lld, step %lld/%lld, global step "
+              "%lld\n",
+              from.c_str(), (long long)st.epoch + 1, (long long)st.batch,
+              (long long)data.stepsPerEpoch, (long long)st.globalStep);
+  if (data.config.mode == LoaderConfig::Mode::Stream)
+    std::printf("note: stream mode draws its batches from a buffer filled "
+                "in the background: the continued run will not repeat the "
+                "uninterrupted one's batches\n");
+  std::fflush(stdout);
+  truncateMetrics(metricsPath, st.globalStep);
+  return st;
+}
+
+} // namespace s2s::rt

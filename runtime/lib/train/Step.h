@@ -1,0 +1,56 @@
+//===- Step.h - One optimizer step of the training loop ---------*- C++ -*-===//
+//
+// The unrolled rollout's loss on a batch, its checks (a scalar, finite,
+// depending on the parameters), the backward pass, the strategy's gradient
+// handling and clipping, and the optimizer update at the schedule's
+// learning rate.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_TRAIN_STEP_H
+#define S2S_RUNTIME_TRAIN_STEP_H
+
+#include "data/Loader.h"
+#include "io/Checkpoint.h"
+#include "optim/Optim.h"
+#include "s2s/runtime/Model.h"
+#include "s2s/runtime/Program.h"
+
+#include <cstdint>
+#include <string>
+
+namespace s2s::rt {
+
+class Strategy;
+
+class TrainStep {
+public:
+  TrainStep(const Program &p, const TrainConfig &tc, Strategy &strategy,
+            Model &model, Optimizer &optim, int64_t stepsPerEpoch,
+            int64_t totalSteps);
+
+  /// The learning rate of the schedule's next step (before the first step
+  /// of a run: its first; afterwards the last step's).
+  double learningRate(const TrainState &st) const;
+
+  /// Step `b` of epoch `epoch` (0-based) on `batch`: updates the model and
+  /// `st` (counters, loss sums) and `lr` (the rate this step used); returns
+  /// the batch's loss. Throws Error when the loss is not a finite scalar
+  /// that depends on the parameters; the NaN message quotes `lr` as it
+  /// was before the step.
+  double run(const Batch &batch, int64_t epoch, int64_t b, TrainState &st,
+             double &lr);
+
+private:
+  const Program &p_;
+  const TrainConfig &tc_;
+  Strategy &strategy_;
+  Model &model_;
+  Optimizer &optim_;
+  int64_t stepsPerEpoch_, totalSteps_;
+  std::string modelText_;
+};
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_TRAIN_STEP_H

@@ -1,0 +1,305 @@
+//===- Train.cpp - s2s::rt::main: the phases of a training run -------------===//
+//
+// What every generated program runs, phase by phase:
+//
+//   settle        the command line over the spec's values (Options.h)
+//   strategy      how the run is spread over processes (Strategy.h)
+//   folders       the run and checkpoint folders, which checkpoint
+//                 --resume means (Resume.h)
+//   data          the training and validation loaders (TrainData.h)
+//   model         the parameters, made and checked (Materialize.h), the
+//                 strategy's preparation, the optimizer
+//   banner        what the run is (Banner.h)
+//   resume        the checkpoint loaded, metrics.jsonl cut back (Resume.h)
+//   epochs        steps (Step.h) with metrics.jsonl records and the
+//                 progress bar, validation (Validation.h), checkpoints
+//
+// --resume continues from the newest checkpoint at the exact batch it
+// stopped at (except in stream mode, whose batches depend on I/O timing).
+//
+//===----------------------------------------------------------------------===//
+
+#include "io/Checkpoint.h"
+#include "metrics/MetricsLog.h"
+#include "metrics/Progress.h"
+#include "s2s/runtime/Error.h"
+#include "s2s/runtime/Program.h"
+#include "support/Json.h"
+#include "support/Text.h"
+#include "train/Banner.h"
+#include "train/Materialize.h"
+#include "train/Options.h"
+#include "train/Resume.h"
+#include "train/Step.h"
+#include "train/Strategy.h"
+#include "train/TrainData.h"
+#include "train/Validation.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace fs = std::filesystem;
+
+namespace s2s::rt {
+namespace {
+
+/// What an epoch's steps leave for its record.
+struct EpochSteps {
+  int64_t first = 0;          ///< the first batch (a resumed epoch's later)
+  bool checkpointDue = false; ///< a step checkpoint fell on its last step
+  double seconds = 0, dataWait = 0;
+};
+
+/// A training run: the phases that set it up, then the epoch loop.
+class Trainer {
+public:
+  Trainer(const Program &p, Options o) : P(p), opt(std::move(o)) {}
+  int run();
+
+private:
+  void setUp();
+  EpochSteps trainEpoch(int64_t epoch, double &lr);
+  void logTrainLoss(int64_t epoch, double lr);
+  void checkpointAfterStep(int64_t b, Progress &progress, bool &due);
+  [[noreturn]] void crash(Progress &progress);
+  void finishEpoch(int64_t epoch, const EpochSteps &steps, double lr);
+  void saveCheckpoint();
+
+  const Program &P;
+  Options opt;
+  Settings set;
+  std::unique_ptr<Strategy> strategy;
+  std::optional<Checkpointer> ckpt;
+  std::string resumeFrom, metricsPath;
+  TrainData data;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Optimizer> optim;
+  std::unique_ptr<TrainStep> step;
+  std::unique_ptr<Validation> validation;
+  TrainState st;
+  MetricsLog log;
+  int64_t crashAtStep = 0;
+};
+
+void Trainer::setUp() {
+  set = settle(P, opt);
+  strategy = makeStrategy(P.parallel);
+  torch::manual_seed(uint64_t(set.train.seed));
+
+  ckpt.emplace(openCheckpoints(set));
+  metricsPath = (fs::path(set.out) / "metrics.jsonl").string();
+  resumeFrom = findResume(opt, set, *ckpt);
+
+  data = openData(P, set, opt);
+
+  model = std::make_unique<Model>(uint64_t(set.train.seed), set.device,
+                                  set.dtype);
+  model->context().latitude = data.train->latitude().to(set.device);
+  model->context().longitude = data.train->longitude().to(set.device);
+  materializeModel(P, *model, data);
+  strategy->prepareModel(*model);
+  optim = std::make_unique<Optimizer>(set.train.optimizer,
+                                      model->namedParameters());
+  step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
+                                     data.stepsPerEpoch, data.totalSteps);
+
+  printBanner(P, set, data, model->parameterCount());
+
+  st = freshState(P, data, set);
+  if (!resumeFrom.empty())
+    st = resume(resumeFrom, P, set, data, *strategy, *model, *optim,
+                metricsPath);
+  if (strategy->writesOutput())
+    log.open(metricsPath, !resumeFrom.empty());
+}
+
+int Trainer::run() {
+  setUp();
+  const TrainConfig &tc = set.train;
+  if (st.epoch >= tc.epochs) {
+    std::printf("%s: training already finished (%lld of %lld epochs); nothing "
+                "to do (raise --epochs to go on)\n",
+                P.name.c_str(), (long long)st.epoch, (long long)tc.epochs);
+    return 0;
+  }
+  validation = std::make_unique<Validation>(
+      P, set, data,
+      opt.maps ? (fs::path(set.out) / "maps").string() : std::string());
+  if (const char *env = std::getenv("S2S_CRASH_AT_STEP"))
+    crashAtStep = std::atoll(env);
+
+  double lr = step->learningRate(st);
+  for (int64_t epoch = st.epoch; epoch < tc.epochs; ++epoch) {
+    const EpochSteps steps = trainEpoch(epoch, lr);
+    finishEpoch(epoch, steps, lr);
+  }
+  return 0;
+}
+
+EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
+  const TrainConfig &tc = set.train;
+  BatchLoader &train = *data.train;
+  const bool continuing = epoch == st.epoch && st.batch > 0;
+  const uint64_t seedOfEpoch =
+      continuing ? st.shuffleSeed : shuffleSeed(tc.seed, epoch);
+  if (!continuing) {
+    st.epochLossSum = 0.0;
+    st.epochLossCount = 0;
+  }
+  st.epoch = epoch;
+  st.shuffleSeed = seedOfEpoch;
+  EpochSteps out;
+  out.first = continuing ? st.batch : 0;
+  // The loader's order depends on (seed, epoch) only: resuming at batch
+  // `first` gives the batches the uninterrupted run had.
+  train.startEpoch(epoch, out.first);
+  const double wait0 = train.stats().waitSeconds;
+  Progress progress("epoch " + std::to_string(epoch + 1) + "/" +
+                        std::to_string(tc.epochs),
+                    data.stepsPerEpoch, out.first);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t b = out.first; b < data.stepsPerEpoch; ++b) {
+    std::optional<Batch> batch;
+    try {
+      batch = train.next(); // lazy/stream: read errors surface here
+    } catch (...) {
+      progress.finish();
+      throw;
+    }
+    if (!batch)
+      throw Error("internal error: the data loader ended epoch " +
+                  std::to_string(epoch + 1) + " after " + std::to_string(b) +
+                  " of " + std::to_string(data.stepsPerEpoch) + " batches");
+    step->run(*batch, epoch, b, st, lr);
+    if (st.globalStep % opt.logEvery == 0)
+      logTrainLoss(epoch, lr);
+    progress.update(b + 1, st.epochLossSum / double(st.epochLossCount));
+    checkpointAfterStep(b, progress, out.checkpointDue);
+    if (crashAtStep > 0 && st.globalStep == crashAtStep)
+      crash(progress);
+  }
+  progress.finish();
+  out.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  out.dataWait = train.stats().waitSeconds - wait0;
+  return out;
+}
+
+void Trainer::logTrainLoss(int64_t epoch, double lr) {
+  std::vector<double> sums = {st.logLossSum, double(st.logLossCount)};
+  strategy->sumOverProcesses(sums);
+  if (strategy->writesOutput())
+    log.write("{\"kind\":\"train\",\"epoch\":" + std::to_string(epoch + 1) +
+              ",\"step\":" + std::to_string(st.globalStep) +
+              ",\"loss\":" + jsonNumber(sums[0] / sums[1]) +
+              ",\"lr\":" + jsonNumber(lr) + "}");
+  st.logLossSum = 0.0;
+  st.logLossCount = 0;
+}
+
+/// A step checkpoint on the epoch's last step waits for the validation.
+void Trainer::checkpointAfterStep(int64_t b, Progress &progress, bool &due) {
+  const int64_t every = set.train.checkpoint.everySteps;
+  if (every <= 0 || st.globalStep % every != 0)
+    return;
+  if (b + 1 < data.stepsPerEpoch) {
+    progress.finish();
+    saveCheckpoint();
+  } else {
+    due = true;
+  }
+}
+
+/// S2S_CRASH_AT_STEP (tests): exit as a killed run would, after the step.
+void Trainer::crash(Progress &progress) {
+  progress.finish();
+  std::fflush(stdout);
+  std::fprintf(stderr, "S2S_CRASH_AT_STEP: exiting after step %lld\n",
+               (long long)st.globalStep);
+  std::fflush(stderr);
+  std::_Exit(3);
+}
+
+void Trainer::finishEpoch(int64_t epoch, const EpochSteps &steps, double lr) {
+  const TrainConfig &tc = set.train;
+  std::vector<double> sums = {st.epochLossSum, double(st.epochLossCount)};
+  strategy->sumOverProcesses(sums);
+  const double trainLoss = sums[1] > 0 ? sums[0] / sums[1] : NAN;
+  const int64_t stepsRun = data.stepsPerEpoch - steps.first;
+  std::string record =
+      "{\"kind\":\"epoch\",\"epoch\":" + std::to_string(epoch + 1) +
+      ",\"step\":" + std::to_string(st.globalStep) +
+      ",\"train_loss\":" + jsonNumber(trainLoss) + ",\"lr\":" + jsonNumber(lr) +
+      ",\"seconds\":" + jsonNumber(steps.seconds) +
+      ",\"data_wait_s\":" + jsonNumber(steps.dataWait);
+  std::printf("epoch %lld/%lld  train loss %.6g  lr %.3g  %lld steps in %.3g s "
+              "(%.1f steps/s), data wait %.2f s\n",
+              (long long)epoch + 1, (long long)tc.epochs, trainLoss, lr,
+              (long long)stepsRun, steps.seconds,
+              steps.seconds > 0 ? double(stepsRun) / steps.seconds : 0.0,
+              steps.dataWait);
+  if (validation->enabled())
+    record += validation->run(*model, *strategy, epoch + 1);
+  std::fflush(stdout);
+  if (strategy->writesOutput())
+    log.write(record + "}");
+
+  st.epoch = epoch + 1;
+  st.batch = 0;
+  st.epochLossSum = 0.0;
+  st.epochLossCount = 0;
+  st.shuffleSeed = shuffleSeed(tc.seed, epoch + 1);
+  const bool lastEpoch = epoch + 1 == tc.epochs;
+  if (steps.checkpointDue || lastEpoch ||
+      (tc.checkpoint.everyEpochs > 0 &&
+       (epoch + 1) % tc.checkpoint.everyEpochs == 0))
+    saveCheckpoint();
+}
+
+void Trainer::saveCheckpoint() {
+  const std::string path = strategy->saveCheckpoint(*ckpt, *model, *optim, st);
+  if (!path.empty())
+    std::fprintf(stderr, "saved %s\n", path.c_str());
+}
+
+} // namespace
+
+int main(const Program &program, int argc, char **argv) {
+  std::string prog = !program.name.empty()
+                         ? program.name
+                         : (argc > 0 ? fs::path(argv[0]).filename().string()
+                                     : std::string("s2s"));
+  try {
+    Options o = parseArgs(argc, argv);
+    if (o.help) {
+      printUsage(program, argc > 0 ? argv[0] : prog.c_str());
+      return 0;
+    }
+    return Trainer(program, std::move(o)).run();
+  } catch (const UsageError &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+    return 2;
+  } catch (const Error &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+    return 1;
+  } catch (const c10::Error &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(),
+                 firstLines(e.what_without_backtrace(), 6).c_str());
+    return 1;
+  } catch (const std::exception &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+    return 1;
+  }
+}
+
+} // namespace s2s::rt

@@ -1,0 +1,74 @@
+//===- TrainData.cpp - The training and validation data of a run ----------===//
+
+#include "train/TrainData.h"
+
+#include "train/Banner.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace s2s::rt {
+
+std::string TrainData::gridText() const {
+  return std::to_string(lat) + "x" + std::to_string(lon) + " with " +
+         std::to_string(channels) + " channel" + (channels == 1 ? "" : "s");
+}
+
+TrainData openData(const Program &p, const Settings &s, const Options &o) {
+  const DataConfig &dc = s.data;
+  const int64_t order = std::max<int64_t>(p.rollout.order, 1);
+  const int64_t B = s.train.batch;
+  TrainData d;
+  LoaderConfig &lc = d.config;
+  lc = loaderConfig(dc, o);
+  d.ranks = rankInfo();
+  lc.rank = d.ranks.rank;
+  lc.worldSize = d.ranks.worldSize;
+  if (B % lc.worldSize != 0)
+    throw Error("the global batch " + std::to_string(B) +
+                " is not a multiple of the " + std::to_string(lc.worldSize) +
+                " processes (" + d.ranks.source +
+                "); each process takes batch / processes windows");
+  if (lc.worldSize > 1)
+    std::printf("note: rank %lld of %lld (%s): this process trains on its "
+                "share of each epoch; this runtime does not synchronise "
+                "gradients between processes\n",
+                (long long)lc.rank, (long long)lc.worldSize,
+                d.ranks.source.c_str());
+  d.train = BatchLoader::open(dc, Split::Train, order + 1, B / lc.worldSize,
+                              lc, uint64_t(s.train.seed),
+                              /*shuffle=*/true, /*dropLast=*/true);
+  BatchLoader &train = *d.train;
+  d.channels = int64_t(train.channelNames().size());
+  d.lat = train.lat();
+  d.lon = train.lon();
+  d.firstFile = train.files().empty() ? dc.pattern : train.files().front();
+  // Validation: every process validates the whole split, in order; stream
+  // mode reads it lazily.
+  if (!dc.valid.empty()) {
+    LoaderConfig vc = lc;
+    if (vc.mode == LoaderConfig::Mode::Stream)
+      vc.mode = LoaderConfig::Mode::Lazy;
+    vc.rank = 0;
+    vc.worldSize = 1;
+    d.valid = BatchLoader::open(dc, Split::Valid, 2, B, vc,
+                                uint64_t(s.train.seed),
+                                /*shuffle=*/false, /*dropLast=*/false);
+  }
+
+  d.windows = train.size();
+  if (train.batchesPerEpoch() == 0)
+    throw Error("the training split (" + yearsText(dc.train) + " of '" +
+                dc.pattern + "') has " + std::to_string(d.windows) +
+                " window" + (d.windows == 1 ? "" : "s") + " of " +
+                std::to_string(order + 1) +
+                " frames, fewer than one batch of " + std::to_string(B) +
+                "; lower --batch or add data");
+  d.stepsPerEpoch = o.steps > 0
+                        ? std::min(o.steps, train.batchesPerEpoch())
+                        : train.batchesPerEpoch();
+  d.totalSteps = s.train.epochs * d.stepsPerEpoch;
+  return d;
+}
+
+} // namespace s2s::rt

@@ -1,0 +1,60 @@
+//===- Validation.h - One-step scores of the model and of persistence -*- C++ -*-===//
+//
+// After each epoch: the model's one-step forecast of every validation
+// window against the truth, next to persistence (the forecast "no
+// change"), as latitude-weighted RMSE and ACC per channel (metrics/
+// Scores.h); a table on stdout, the scores for metrics.jsonl and
+// truth/prediction/error maps of the first window (metrics/Maps.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_TRAIN_VALIDATION_H
+#define S2S_RUNTIME_TRAIN_VALIDATION_H
+
+#include "s2s/runtime/Model.h"
+#include "s2s/runtime/Program.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace s2s::rt {
+
+struct Settings;
+struct TrainData;
+class Strategy;
+
+class Validation {
+public:
+  /// `mapsDir`: where the maps go ("" for none). Computes the climatology
+  /// ACC needs: with z-score normalisation the normalisation mean, else the
+  /// training data's own per-channel mean (one pass over it).
+  Validation(const Program &p, const Settings &s, const TrainData &data,
+             std::string mapsDir);
+
+  /// Whether there is a validation split to score.
+  bool enabled() const;
+
+  /// Scores the model after epoch `epoch` (1-based); prints the table,
+  /// writes the maps when this process writes output, and returns the
+  /// fields for the epoch's metrics.jsonl record (",\"valid_windows\":...").
+  std::string run(Model &model, Strategy &strategy, int64_t epoch);
+
+private:
+  bool wants(const char *metric) const;
+  void printTable(const std::vector<double> &rm, const std::vector<double> &rp,
+                  const std::vector<double> &am,
+                  const std::vector<double> &ap) const;
+
+  const Program &p_;
+  const TrainData &data_;
+  std::string mapsDir_;
+  std::vector<std::string> metrics_;
+  torch::Tensor climatology_;
+};
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_TRAIN_VALIDATION_H

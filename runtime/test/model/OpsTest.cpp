@@ -1,0 +1,866 @@
+//===- OpsTest.cpp - Model and layer kernels against independent sums -----===//
+
+#include "s2s/runtime/Error.h"
+#include "s2s/runtime/Model.h"
+#include "s2s/runtime/Ops.h"
+
+#include "model/Graph.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <string>
+
+using namespace s2s::rt;
+namespace idx = torch::indexing;
+
+namespace {
+
+const double kPi = 3.14159265358979323846;
+
+Model doubleModel(uint64_t seed = 1) {
+  return Model(seed, torch::kCPU, torch::kFloat64);
+}
+
+torch::Tensor randn(std::vector<int64_t> shape, uint64_t seed = 3) {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::randn(shape, g, torch::TensorOptions().dtype(torch::kFloat64));
+}
+
+torch::Tensor named(const Model &m, const std::string &name) {
+  for (const auto &[n, t] : m.namedParameters())
+    if (n == name)
+      return t;
+  ADD_FAILURE() << "no parameter " << name;
+  return {};
+}
+
+bool close(const torch::Tensor &a, const torch::Tensor &b, double tol = 1e-9) {
+  if (a.sizes() != b.sizes()) {
+    ADD_FAILURE() << "shapes " << a.sizes() << " and " << b.sizes();
+    return false;
+  }
+  double err = (a - b).abs().max().item<double>();
+  if (err > tol)
+    ADD_FAILURE() << "max difference " << err;
+  return err <= tol;
+}
+
+/// Backward on a random weighting of `y`; every parameter must get a
+/// defined, non-zero gradient.
+void expectGradients(Model &m, const torch::Tensor &y) {
+  ASSERT_FALSE(m.namedParameters().empty());
+  (y * randn(y.sizes().vec(), 11).to(y.scalar_type())).sum().backward();
+  for (const auto &[name, p] : m.namedParameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_GT(p.grad().abs().sum().item<double>(), 0.0) << name;
+  }
+}
+
+} // namespace
+
+// --- Model ---------------------------------------------------------------------
+
+TEST(ModelTest, InitIsIndependentOfCreationOrder) {
+  Model a(42), b(42), c(43);
+  Init n{Init::Normal, 1.0, 0.0};
+  torch::Tensor a1 = a.param("x.weight", {4, 5}, n);
+  torch::Tensor a2 = a.param("y.weight", {3}, n);
+  torch::Tensor b2 = b.param("y.weight", {3}, n);
+  torch::Tensor b1 = b.param("x.weight", {4, 5}, n);
+  torch::Tensor c1 = c.param("x.weight", {4, 5}, n);
+  EXPECT_TRUE(a1.equal(b1));
+  EXPECT_TRUE(a2.equal(b2));
+  EXPECT_FALSE(a1.equal(c1));
+  EXPECT_FALSE(a1.flatten().narrow(0, 0, 3).equal(a2));
+  // Second call returns the same tensor.
+  EXPECT_TRUE(a.param("x.weight", {4, 5}, n).is_same(a1));
+  EXPECT_EQ(a.namedParameters()[0].first, "x.weight");
+  EXPECT_EQ(b.namedParameters()[0].first, "y.weight");
+}
+
+TEST(ModelTest, ParametersAreLeavesOnDeviceAndDtype) {
+  Model m(0, torch::kCPU, torch::kFloat64);
+  torch::Tensor p = m.param("w", {2, 3}, {Init::FanIn, 6});
+  EXPECT_TRUE(p.is_leaf());
+  EXPECT_TRUE(p.requires_grad());
+  EXPECT_EQ(p.scalar_type(), torch::kFloat64);
+  EXPECT_TRUE(p.device().is_cpu());
+  EXPECT_LE(p.abs().max().item<double>(), 1 / std::sqrt(6.0));
+  {
+    c10::InferenceMode inference;
+    torch::Tensor q = m.param("created_in_inference", {2}, {Init::Ones});
+    EXPECT_FALSE(q.is_inference());
+  }
+  m.param("b", {3}, {Init::Zeros});
+  EXPECT_EQ(m.parameterCount(), 6 + 2 + 3);
+  EXPECT_EQ(m.parameters().size(), 3u);
+}
+
+TEST(ModelTest, Initialisers) {
+  Model m(5);
+  EXPECT_TRUE(m.param("z", {3}, {Init::Zeros}).eq(0).all().item<bool>());
+  EXPECT_TRUE(m.param("o", {3}, {Init::Ones}).eq(1).all().item<bool>());
+  EXPECT_TRUE(m.param("c", {3}, {Init::Constant, 2.5}).eq(2.5).all().item<bool>());
+  torch::Tensor u = m.param("u", {1000}, {Init::Uniform, 2.0, 3.0});
+  EXPECT_GE(u.min().item<double>(), 2.0);
+  EXPECT_LE(u.max().item<double>(), 3.0);
+  torch::Tensor t = m.param("t", {10000}, {Init::TruncNormal, 0.5, 0.0});
+  EXPECT_LE(t.abs().max().item<double>(), 1.0 + 1e-6);
+  EXPECT_NEAR(t.std().item<double>(), 0.5 * 0.88, 0.02); // truncated std
+  torch::Tensor n = m.param("n", {10000}, {Init::Normal, 2.0, 1.0});
+  EXPECT_NEAR(n.mean().item<double>(), 1.0, 0.1);
+  EXPECT_NEAR(n.std().item<double>(), 2.0, 0.1);
+}
+
+TEST(ModelTest, ShapeMismatchNamesParameterAndShapes) {
+  Model m;
+  m.param("enc.conv.weight", {8, 3, 3, 3}, {Init::Ones});
+  try {
+    m.param("enc.conv.weight", {8, 4, 3, 3}, {Init::Ones});
+    FAIL() << "no error";
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("enc.conv.weight"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[8, 3, 3, 3]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[8, 4, 3, 3]"), std::string::npos) << msg;
+  }
+}
+
+TEST(ModelTest, Load) {
+  Model m;
+  torch::Tensor p = m.param("w", {2, 2}, {Init::Zeros});
+  m.load("w", torch::ones({2, 2}, torch::kFloat64));
+  EXPECT_TRUE(p.eq(1).all().item<bool>());
+  EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(p.requires_grad());
+  EXPECT_THROW(m.load("w", torch::ones({3})), Error);
+  EXPECT_THROW(m.load("missing", torch::ones({2, 2})), Error);
+}
+
+TEST(ModelTest, GeneratorIsSeeded) {
+  Model a(9), b(9), c(10);
+  auto draw = [](Model &m) {
+    return torch::empty({64}).uniform_(0, 1, m.generator());
+  };
+  torch::Tensor x = draw(a);
+  EXPECT_TRUE(x.equal(draw(b)));
+  EXPECT_FALSE(x.equal(draw(c)));
+  EXPECT_EQ(a.seed(), 9u);
+}
+
+// --- arithmetic and pointwise -------------------------------------------------------
+
+TEST(OpsTest, ConstantAndArithmetic) {
+  Model m = doubleModel();
+  torch::Tensor c = constant(m, 0.5);
+  EXPECT_EQ(c.dim(), 0);
+  EXPECT_EQ(c.scalar_type(), torch::kFloat64);
+  EXPECT_EQ(c.item<double>(), 0.5);
+  EXPECT_EQ(constant(m, 0.25).item<double>(), 0.25);
+  torch::Tensor x = randn({2, 3});
+  EXPECT_TRUE(close(s2s::rt::add(x, c), x + 0.5));
+  EXPECT_TRUE(close(s2s::rt::sub(x, c), x - 0.5));
+  EXPECT_TRUE(close(s2s::rt::mul(x, c), x * 0.5));
+  EXPECT_TRUE(close(s2s::rt::div(x, c), x * 2));
+  EXPECT_TRUE(close(s2s::rt::neg(x), -x));
+}
+
+TEST(OpsTest, Activations) {
+  torch::Tensor x = randn({10});
+  EXPECT_TRUE(close(s2s::rt::activation(x, ""), x));
+  torch::Tensor gelu = 0.5 * x * (1 + torch::erf(x / std::sqrt(2.0)));
+  EXPECT_TRUE(close(s2s::rt::activation(x, "gelu"), gelu, 1e-12));
+  EXPECT_TRUE(close(s2s::rt::activation(x, "relu"), x.clamp_min(0)));
+  EXPECT_TRUE(close(s2s::rt::activation(x, "silu"), x / (1 + torch::exp(-x)), 1e-12));
+  EXPECT_TRUE(close(s2s::rt::activation(x, "tanh"), torch::tanh(x)));
+  EXPECT_TRUE(close(s2s::rt::activation(x, "sigmoid"), 1 / (1 + torch::exp(-x)), 1e-12));
+  EXPECT_THROW(s2s::rt::activation(x, "swish"), Error);
+  torch::Tensor s = s2s::rt::softmax(randn({3, 4}), -1);
+  EXPECT_TRUE(close(s.sum(-1), torch::ones({3}, torch::kFloat64), 1e-12));
+}
+
+TEST(OpsTest, DropoutIdentityInEvalDeterministicInTraining) {
+  torch::Tensor x = torch::ones({1000});
+  Model a(3), b(3);
+  a.setTraining(false);
+  EXPECT_TRUE(s2s::rt::dropout(a, x, 0.5).is_same(x));
+  EXPECT_TRUE(drop_path(a, x, 0.5).is_same(x));
+  a.setTraining(true);
+  torch::Tensor ya = s2s::rt::dropout(a, x, 0.25), yb = s2s::rt::dropout(b, x, 0.25);
+  EXPECT_TRUE(ya.equal(yb));
+  // Kept elements scaled by 1/(1-p), about p dropped.
+  torch::Tensor kept = ya.ne(0);
+  EXPECT_TRUE(close(ya.masked_select(kept).to(torch::kFloat64),
+                    torch::full({kept.sum().item<int64_t>()}, 1 / 0.75,
+                                torch::kFloat64),
+                    1e-6));
+  EXPECT_NEAR(kept.to(torch::kFloat32).mean().item<double>(), 0.75, 0.05);
+  // A later draw differs (the generator advances).
+  EXPECT_FALSE(s2s::rt::dropout(a, x, 0.25).equal(ya));
+}
+
+TEST(OpsTest, DropPathDropsWholeSamples) {
+  Model m(4);
+  torch::Tensor x = torch::ones({200, 3, 2});
+  torch::Tensor y = drop_path(m, x, 0.5);
+  torch::Tensor perSample = y.flatten(1);
+  // Each sample is all 0 or all 2.
+  EXPECT_TRUE((perSample.amax(1) == perSample.amin(1)).all().item<bool>());
+  EXPECT_TRUE((perSample.eq(0) | perSample.eq(2)).all().item<bool>());
+  double keptFrac = perSample.select(1, 0).ne(0).to(torch::kFloat32).mean().item<double>();
+  EXPECT_NEAR(keptFrac, 0.5, 0.15);
+}
+
+// --- layers ---------------------------------------------------------------------------
+
+TEST(OpsTest, LinearMatchesManualSum) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({2, 3, 4});
+  torch::Tensor y = linear(m, "fc", x, 5, true, "");
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 3, 5}));
+  torch::Tensor w = named(m, "fc.weight"), b = named(m, "fc.bias");
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{4, 5}));
+  auto xa = x.accessor<double, 3>();
+  auto wa = w.accessor<double, 2>();
+  auto ba = b.accessor<double, 1>();
+  torch::Tensor ref = torch::empty({2, 3, 5}, torch::kFloat64);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int o = 0; o < 5; ++o) {
+        double s = ba[o];
+        for (int k = 0; k < 4; ++k)
+          s += xa[i][j][k] * wa[k][o];
+        ref[i][j][o] = s;
+      }
+  EXPECT_TRUE(close(y, ref, 1e-12));
+  EXPECT_TRUE(close(linear(m, "fc", x, 5, true, "relu"), ref.clamp_min(0), 1e-12));
+  // Without bias: no bias parameter.
+  Model n = doubleModel();
+  linear(n, "nb", x, 2, false, "");
+  EXPECT_EQ(n.namedParameters().size(), 1u);
+  // Integer inputs (edge indices as features) are converted.
+  EXPECT_EQ(linear(m, "ints", torch::ones({3, 2}, torch::kInt64), 2, true, "")
+                .scalar_type(),
+            torch::kFloat64);
+  // Another input size is a shape error naming the parameter.
+  EXPECT_THROW(linear(m, "fc", randn({2, 6}), 5, true, ""), Error);
+}
+
+TEST(OpsTest, Conv2dMatchesTorchPaddingModes) {
+  for (const char *mode : {"zeros", "circular", "reflect", "replicate"}) {
+    Model m = doubleModel();
+    torch::Tensor x = randn({2, 3, 5, 6});
+    torch::Tensor y = conv2d(m, "conv", x, 4, {3, 3}, {1, 2}, {1, 1}, mode,
+                             true, "");
+    torch::nn::Conv2d ref(torch::nn::Conv2dOptions(3, 4, {3, 3})
+                              .stride({1, 2})
+                              .padding({1, 1})
+                              .padding_mode(
+                                  std::string(mode) == "zeros"
+                                      ? torch::nn::detail::conv_padding_mode_t(torch::kZeros)
+                                  : std::string(mode) == "circular"
+                                      ? torch::nn::detail::conv_padding_mode_t(torch::kCircular)
+                                  : std::string(mode) == "reflect"
+                                      ? torch::nn::detail::conv_padding_mode_t(torch::kReflect)
+                                      : torch::nn::detail::conv_padding_mode_t(torch::kReplicate)));
+    ref->to(torch::kFloat64);
+    {
+      torch::NoGradGuard ng;
+      ref->weight.copy_(named(m, "conv.weight"));
+      ref->bias.copy_(named(m, "conv.bias"));
+    }
+    EXPECT_TRUE(close(y, ref->forward(x), 1e-12)) << mode;
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 4, 5, 3})) << mode;
+  }
+}
+
+TEST(OpsTest, Conv2dCircularByHand) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({1, 2, 4, 5});
+  torch::Tensor y = conv2d(m, "c", x, 3, {3, 3}, {1, 1}, {1, 1}, "circular",
+                           false, "");
+  // Circular padding built by hand: wrap rows, then columns.
+  torch::Tensor p = torch::cat({x.narrow(2, 3, 1), x, x.narrow(2, 0, 1)}, 2);
+  p = torch::cat({p.narrow(3, 4, 1), p, p.narrow(3, 0, 1)}, 3);
+  torch::Tensor w = named(m, "c.weight");
+  torch::Tensor ref = torch::zeros({1, 3, 4, 5}, torch::kFloat64);
+  for (int o = 0; o < 3; ++o)
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 5; ++j)
+        ref[0][o][i][j] =
+            (p.index({0, idx::Slice(), idx::Slice(i, i + 3), idx::Slice(j, j + 3)}) *
+             w[o])
+                .sum();
+  EXPECT_TRUE(close(y, ref, 1e-12));
+}
+
+TEST(OpsTest, Norms) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({2, 4, 3, 5});
+  torch::Tensor ln = layer_norm(m, "ln", x, 1e-5);
+  torch::Tensor mu = x.mean(-1, true), var = x.var(-1, false, true);
+  EXPECT_TRUE(close(ln, (x - mu) / torch::sqrt(var + 1e-5), 1e-10));
+  torch::Tensor gn = group_norm(m, "gn", x, 2, 1e-5);
+  torch::Tensor xg = x.view({2, 2, -1});
+  torch::Tensor gref = ((xg - xg.mean(-1, true)) /
+                        torch::sqrt(xg.var(-1, false, true) + 1e-5))
+                           .view_as(x);
+  EXPECT_TRUE(close(gn, gref, 1e-10));
+  torch::Tensor xi = x.flatten(2);
+  torch::Tensor iref = ((xi - xi.mean(-1, true)) /
+                        torch::sqrt(xi.var(-1, false, true) + 1e-5))
+                           .view_as(x);
+  EXPECT_TRUE(close(instance_norm(x, 1e-5), iref, 1e-10));
+  EXPECT_THROW(group_norm(m, "gn3", x, 3, 1e-5), Error);
+}
+
+namespace {
+/// Naive multi-head attention: loops over batch, head and query.
+torch::Tensor naiveAttention(const torch::Tensor &q, const torch::Tensor &k,
+                             const torch::Tensor &v, int64_t heads) {
+  int64_t B = q.size(0), N = q.size(1), S = k.size(1), E = q.size(2),
+          d = E / heads;
+  torch::Tensor out = torch::zeros({B, N, E}, q.options());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < N; ++i) {
+        std::vector<double> s(S);
+        double mx = -1e300, z = 0;
+        for (int64_t j = 0; j < S; ++j) {
+          double dot = 0;
+          for (int64_t c = 0; c < d; ++c)
+            dot += q[b][i][h * d + c].item<double>() *
+                   k[b][j][h * d + c].item<double>();
+          s[j] = dot / std::sqrt(double(d));
+          mx = std::max(mx, s[j]);
+        }
+        for (double &e : s)
+          z += (e = std::exp(e - mx));
+        for (int64_t c = 0; c < d; ++c) {
+          double acc = 0;
+          for (int64_t j = 0; j < S; ++j)
+            acc += s[j] / z * v[b][j][h * d + c].item<double>();
+          out[b][i][h * d + c] = acc;
+        }
+      }
+  return out;
+}
+} // namespace
+
+TEST(OpsTest, AttentionMatchesNaiveLoop) {
+  Model m = doubleModel();
+  m.setTraining(false);
+  torch::Tensor x = randn({2, 3, 4});
+  torch::Tensor y = attention(m, "attn", x, 2, true, 0.1);
+  torch::Tensor qkv = x.matmul(named(m, "attn.qkv.weight")) + named(m, "attn.qkv.bias");
+  torch::Tensor q = qkv.narrow(2, 0, 4), k = qkv.narrow(2, 4, 4),
+                v = qkv.narrow(2, 8, 4);
+  torch::Tensor ref = naiveAttention(q, k, v, 2).matmul(named(m, "attn.proj.weight")) +
+                      named(m, "attn.proj.bias");
+  EXPECT_TRUE(close(y, ref, 1e-10));
+  // Training with dropout 0 takes the same path as eval.
+  m.setTraining(true);
+  EXPECT_TRUE(close(attention(m, "attn", x, 2, true, 0.0), ref, 1e-10));
+  // Dropout in training changes the result; without qkv bias there is no
+  // qkv.bias parameter.
+  EXPECT_FALSE(attention(m, "attn", x, 2, true, 0.5).allclose(ref));
+  Model n = doubleModel();
+  attention(n, "a", x, 1, false, 0.0);
+  EXPECT_EQ(n.namedParameters().size(), 3u);
+}
+
+TEST(OpsTest, CrossAttentionMatchesNaiveLoop) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({2, 3, 4}, 5), c = randn({2, 5, 6}, 6);
+  torch::Tensor y = cross_attention(m, "xa", x, c, 2);
+  torch::Tensor q = x.matmul(named(m, "xa.q.weight")) + named(m, "xa.q.bias");
+  torch::Tensor kv = c.matmul(named(m, "xa.kv.weight")) + named(m, "xa.kv.bias");
+  torch::Tensor ref = naiveAttention(q, kv.narrow(2, 0, 4), kv.narrow(2, 4, 4), 2)
+                          .matmul(named(m, "xa.proj.weight")) +
+                      named(m, "xa.proj.bias");
+  EXPECT_TRUE(close(y, ref, 1e-10));
+  EXPECT_EQ(named(m, "xa.kv.weight").sizes(), (std::vector<int64_t>{6, 8}));
+}
+
+TEST(OpsTest, PatchEmbedAndUnpatch) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({2, 3, 4, 6});
+  torch::Tensor t = patch_embed(m, "pe", x, {2, 3}, 5);
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{2, 4, 5}));
+  torch::Tensor w = named(m, "pe.weight"), b = named(m, "pe.bias");
+  ASSERT_EQ(w.sizes(), (std::vector<int64_t>{5, 3, 2, 3}));
+  // Token (r, c) row-major is the patch at rows 2r.., cols 3c..
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 2; ++c) {
+      torch::Tensor patch =
+          x.index({idx::Slice(), idx::Slice(), idx::Slice(2 * r, 2 * r + 2),
+                   idx::Slice(3 * c, 3 * c + 3)});
+      torch::Tensor ref = (patch.unsqueeze(1) * w.unsqueeze(0)).sum({2, 3, 4}) + b;
+      EXPECT_TRUE(close(t.select(1, r * 2 + c), ref, 1e-12));
+    }
+  // unpatch: token features ordered (p0, p1, channel).
+  torch::Tensor tokens = randn({2, 4, 3 * 2 * 3});
+  torch::Tensor f = unpatch(tokens, {2, 3}, {4, 6}, 3);
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, 3, 4, 6}));
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 6; ++j)
+      for (int ch = 0; ch < 3; ++ch) {
+        int token = (i / 2) * 2 + (j / 3), feat = ((i % 2) * 3 + (j % 3)) * 3 + ch;
+        EXPECT_EQ(f[1][ch][i][j].item<double>(), tokens[1][token][feat].item<double>());
+      }
+  EXPECT_THROW(unpatch(tokens, {2, 3}, {4, 5}, 3), Error);
+}
+
+namespace {
+/// FourCastNet's AFNO2D forward (modes = 1), on real tensors as its code.
+torch::Tensor fourcastnetAfno(const torch::Tensor &x, const torch::Tensor &w1,
+                              const torch::Tensor &b1, const torch::Tensor &w2,
+                              const torch::Tensor &b2, double lambda) {
+  int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3),
+          nb = w1.size(1), bs = C / nb;
+  torch::Tensor X = torch::fft::rfft2(x, c10::nullopt, {1, 2}, "ortho")
+                        .reshape({B, H, W / 2 + 1, nb, bs});
+  torch::Tensor xr = torch::real(X), xi = torch::imag(X);
+  auto ein = [](const torch::Tensor &a, const torch::Tensor &w) {
+    return torch::einsum("...bi,bio->...bo", {a, w});
+  };
+  torch::Tensor o1r = torch::relu(ein(xr, w1[0]) - ein(xi, w1[1]) + b1[0]);
+  torch::Tensor o1i = torch::relu(ein(xi, w1[0]) + ein(xr, w1[1]) + b1[1]);
+  torch::Tensor o2r = ein(o1r, w2[0]) - ein(o1i, w2[1]) + b2[0];
+  torch::Tensor o2i = ein(o1i, w2[0]) + ein(o1r, w2[1]) + b2[1];
+  torch::Tensor s = torch::softshrink(torch::stack({o2r, o2i}, -1), lambda);
+  torch::Tensor Y = torch::view_as_complex(s.contiguous()).reshape({B, H, W / 2 + 1, C});
+  return torch::fft::irfft2(Y, std::vector<int64_t>{H, W}, {1, 2}, "ortho");
+}
+} // namespace
+
+TEST(OpsTest, Afno2dMatchesFourCastNet) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({2, 4, 6, 8});
+  torch::Tensor y = afno2d(m, "f", x, 2, 0.01, 1.0);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  EXPECT_EQ(named(m, "f.w1").sizes(), (std::vector<int64_t>{2, 2, 4, 4}));
+  EXPECT_EQ(named(m, "f.b2").sizes(), (std::vector<int64_t>{2, 2, 4}));
+  // Larger weights so that the soft shrinkage matters.
+  {
+    torch::NoGradGuard ng;
+    for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
+      named(m, p).mul_(20);
+  }
+  y = afno2d(m, "f", x, 2, 0.01, 1.0);
+  torch::Tensor ref = fourcastnetAfno(x, named(m, "f.w1"), named(m, "f.b1"),
+                                      named(m, "f.w2"), named(m, "f.b2"), 0.01);
+  EXPECT_TRUE(close(y, ref, 1e-10));
+}
+
+TEST(OpsTest, Afno2dZeroWeightsGiveZeroAndModesFilter) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({1, 6, 8, 4});
+  afno2d(m, "f", x, 1, 0.0, 1.0);
+  {
+    torch::NoGradGuard ng;
+    for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
+      named(m, p).zero_();
+  }
+  EXPECT_TRUE(afno2d(m, "f", x, 1, 0.0, 1.0).eq(0).all().item<bool>());
+  // With modes = 0.5 only the low frequencies survive: |k_h| < 2, k_w < 2
+  // of a 6 x 8 grid (4 h rows of 6: 0, 1, 5 ... and k_w 0, 1 of 5).
+  Model n = doubleModel();
+  torch::Tensor y = afno2d(n, "g", x, 2, 0.0, 0.5);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  torch::Tensor Y = torch::fft::rfft2(y, c10::nullopt, {1, 2}, "ortho").abs();
+  // kh = int(4 * 0.5) = 2 -> rows 0, 1, 5; kw = int(5 * 0.5) = 2 -> cols 0, 1.
+  torch::Tensor mask = torch::zeros({6, 5}, torch::kBool);
+  for (int r : {0, 1, 5})
+    for (int c : {0, 1})
+      mask[r][c] = true;
+  torch::Tensor outside = Y.masked_select(mask.logical_not().view({1, 6, 5, 1}));
+  EXPECT_LT(outside.max().item<double>(), 1e-10);
+  EXPECT_GT(Y.masked_select(mask.view({1, 6, 5, 1})).max().item<double>(), 1e-6);
+}
+
+TEST(OpsTest, GraphMessageMatchesConcatForm) {
+  Model m = doubleModel();
+  torch::Tensor nodes = randn({2, 4, 3}, 7), ef = randn({1, 5, 2}, 8);
+  torch::Tensor edges = torch::tensor({0, 1, 2, 3, 3, 1, 2, 3, 0, 1}, torch::kInt64)
+                            .view({2, 5});
+  torch::Tensor y = graph_message(m, "gm", nodes, ef, edges, 6, 5);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 4, 5}));
+  EXPECT_EQ(named(m, "gm.msg.fc1.weight").sizes(), (std::vector<int64_t>{8, 6}));
+  EXPECT_EQ(named(m, "gm.node.fc1.weight").sizes(), (std::vector<int64_t>{8, 6}));
+  auto mlp = [&](const std::string &p, const torch::Tensor &in) {
+    torch::Tensor h = torch::silu(in.matmul(named(m, p + ".fc1.weight")) +
+                                  named(m, p + ".fc1.bias"));
+    return h.matmul(named(m, p + ".fc2.weight")) + named(m, p + ".fc2.bias");
+  };
+  torch::Tensor ref = torch::zeros({2, 4, 5}, torch::kFloat64);
+  for (int b = 0; b < 2; ++b) {
+    torch::Tensor agg = torch::zeros({4, 5}, torch::kFloat64);
+    for (int e = 0; e < 5; ++e) {
+      int64_t s = edges[0][e].item<int64_t>(), r = edges[1][e].item<int64_t>();
+      torch::Tensor in = torch::cat({nodes[b][s], nodes[b][r], ef[0][e]});
+      agg[r] += mlp("gm.msg", in.view({1, -1})).view({-1});
+    }
+    ref[b] = mlp("gm.node", torch::cat({nodes[b], agg}, 1));
+  }
+  EXPECT_TRUE(close(y, ref, 1e-10));
+}
+
+TEST(OpsTest, ParamInitialisers) {
+  Model m = doubleModel();
+  torch::Tensor c = param(m, "pos", {1, 2, 3}, "constant", {1.5});
+  EXPECT_TRUE(c.eq(1.5).all().item<bool>());
+  EXPECT_EQ(c.sizes(), (std::vector<int64_t>{1, 2, 3}));
+  torch::Tensor u = param(m, "u", {500}, "uniform", {-2, -1});
+  EXPECT_GE(u.min().item<double>(), -2);
+  EXPECT_LE(u.max().item<double>(), -1);
+  torch::Tensor t = param(m, "t", {500}, "trunc_normal", {0.02});
+  EXPECT_LE(t.abs().max().item<double>(), 0.04 + 1e-9);
+  torch::Tensor n = param(m, "n", {4000}, "normal", {1.0, 3.0});
+  EXPECT_NEAR(n.mean().item<double>(), 3.0, 0.1);
+  EXPECT_TRUE(param(m, "o", {2}, "ones", {}).eq(1).all().item<bool>());
+  EXPECT_TRUE(param(m, "z", {2}, "zeros", {}).eq(0).all().item<bool>());
+  EXPECT_THROW(param(m, "bad", {2}, "xavier", {}), Error);
+}
+
+// --- shape ----------------------------------------------------------------------
+
+TEST(OpsTest, ShapeOps) {
+  torch::Tensor x = randn({2, 3, 4});
+  EXPECT_EQ(s2s::rt::reshape(x, {6, -1}).sizes(), (std::vector<int64_t>{6, 4}));
+  EXPECT_EQ(s2s::rt::reshape_keep_batch(randn({1, 12}), {2, 3, 4}).sizes(),
+            (std::vector<int64_t>{1, 3, 4}));
+  EXPECT_EQ(s2s::rt::permute(x, {2, 0, 1}).sizes(), (std::vector<int64_t>{4, 2, 3}));
+  EXPECT_EQ(s2s::rt::flatten(x, 1, -1).sizes(), (std::vector<int64_t>{2, 12}));
+  EXPECT_EQ(s2s::rt::concat_n(1, x, x).sizes(), (std::vector<int64_t>{2, 6, 4}));
+  EXPECT_TRUE(close(s2s::rt::slice(x, 2, 1, 3), x.narrow(2, 1, 2)));
+  EXPECT_TRUE(close(s2s::rt::mean(x, 1, true), x.mean(1, true)));
+  EXPECT_EQ(s2s::rt::mean(x, 1, false).sizes(), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(s2s::rt::slice_batches(randn({6, 2}), randn({2, 1}), 1, 3).size(0), 4);
+}
+
+TEST(OpsTest, PadModes) {
+  torch::Tensor x = torch::arange(6, torch::kFloat64).view({1, 1, 2, 3});
+  torch::Tensor z = s2s::rt::pad(x, {1, 0}, "zeros");
+  EXPECT_TRUE(close(z[0][0][0], torch::tensor({0.0, 0.0, 1.0, 2.0}, torch::kFloat64)));
+  torch::Tensor c = s2s::rt::pad(x, {1, 1}, "circular");
+  EXPECT_TRUE(close(c[0][0][1], torch::tensor({5.0, 3.0, 4.0, 5.0, 3.0}, torch::kFloat64)));
+  torch::Tensor r = s2s::rt::pad(x, {1, 1}, "reflect");
+  EXPECT_TRUE(close(r[0][0][0], torch::tensor({1.0, 0.0, 1.0, 2.0, 1.0}, torch::kFloat64)));
+  torch::Tensor p = s2s::rt::pad(x, {0, 0, 1, 1}, "replicate");
+  EXPECT_EQ(p.sizes(), (std::vector<int64_t>{1, 1, 4, 3}));
+  EXPECT_TRUE(close(p[0][0][0], x[0][0][0]));
+  EXPECT_THROW(s2s::rt::pad(x, {1, 1}, "mirror"), Error);
+}
+
+TEST(OpsTest, PadSphereExactValues) {
+  // Even rows (cell centres): row -1 is row 0 shifted half way round.
+  torch::Tensor x = torch::arange(8, torch::kFloat64).view({1, 1, 2, 4});
+  // x = [[0 1 2 3], [4 5 6 7]]
+  torch::Tensor y = pad_sphere(x, {1, 1});
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{1, 1, 4, 6}));
+  torch::Tensor ref = torch::tensor({{1.0, 2.0, 3.0, 0.0, 1.0, 2.0},
+                                     {3.0, 0.0, 1.0, 2.0, 3.0, 0.0},
+                                     {7.0, 4.0, 5.0, 6.0, 7.0, 4.0},
+                                     {5.0, 6.0, 7.0, 4.0, 5.0, 6.0}},
+                                    torch::kFloat64);
+  EXPECT_TRUE(close(y[0][0], ref));
+  // Odd rows (poles included): the pole row is not repeated.
+  torch::Tensor o = torch::arange(12, torch::kFloat64).view({1, 1, 3, 4});
+  // o = [[0 1 2 3], [4 5 6 7], [8 9 10 11]]
+  torch::Tensor yo = pad_sphere(o, {1, 0});
+  torch::Tensor refo = torch::tensor({{6.0, 7.0, 4.0, 5.0},
+                                      {0.0, 1.0, 2.0, 3.0},
+                                      {4.0, 5.0, 6.0, 7.0},
+                                      {8.0, 9.0, 10.0, 11.0},
+                                      {6.0, 7.0, 4.0, 5.0}},
+                                     torch::kFloat64);
+  EXPECT_TRUE(close(yo[0][0], refo));
+  EXPECT_THROW(pad_sphere(x, {3, 1}), Error);
+}
+
+// --- spectral ---------------------------------------------------------------------
+
+TEST(OpsTest, FftRoundTrips) {
+  torch::Tensor x = randn({2, 3, 6, 8});
+  torch::Tensor X = s2s::rt::rfft2(x);
+  EXPECT_EQ(X.sizes(), (std::vector<int64_t>{2, 3, 6, 5}));
+  EXPECT_TRUE(X.is_complex());
+  EXPECT_TRUE(close(s2s::rt::irfft2(X, {6, 8}), x, 1e-12));
+  torch::Tensor F = s2s::rt::fft2(x);
+  EXPECT_EQ(F.sizes(), x.sizes());
+  EXPECT_TRUE(close(torch::real(s2s::rt::ifft2(F)), x, 1e-12));
+  EXPECT_LT(torch::imag(s2s::rt::ifft2(F)).abs().max().item<double>(), 1e-12);
+  // Unnormalised forward (torch's default): the DC term is the sum.
+  EXPECT_NEAR(torch::real(X[0][0][0][0]).item<double>(),
+              x[0][0].sum().item<double>(), 1e-10);
+}
+
+// --- static inputs and physics ------------------------------------------------------
+
+TEST(OpsTest, GraphEdgesCountAndSymmetry) {
+  for (int64_t r = 0; r <= 3; ++r) {
+    Model m;
+    torch::Tensor e = graph_edges(m, "multimesh", r);
+    int64_t edges = 60, nodes = 12;
+    for (int64_t i = 0; i < r; ++i)
+      edges *= 4;
+    nodes = edges / 6 + 2; // 10 * 4^r + 2
+    ASSERT_EQ(e.sizes(), (std::vector<int64_t>{2, edges})) << r;
+    EXPECT_EQ(e.scalar_type(), torch::kInt64);
+    EXPECT_EQ(e.min().item<int64_t>(), 0);
+    EXPECT_EQ(e.max().item<int64_t>(), nodes - 1);
+    std::set<std::pair<int64_t, int64_t>> set;
+    auto a = e.accessor<int64_t, 2>();
+    for (int64_t i = 0; i < edges; ++i) {
+      EXPECT_NE(a[0][i], a[1][i]);
+      set.emplace(a[0][i], a[1][i]);
+    }
+    EXPECT_EQ((int64_t)set.size(), edges) << "duplicate edges";
+    for (auto [s, t] : set)
+      EXPECT_TRUE(set.count({t, s})) << s << "->" << t;
+    // Degrees: 12 vertices of 5, the rest of 6.
+    torch::Tensor deg = torch::bincount(e[0]);
+    EXPECT_EQ(deg.eq(5).sum().item<int64_t>(), 12);
+    EXPECT_EQ(deg.eq(6).sum().item<int64_t>(), nodes - 12);
+    // Cached: the same tensor on the next call.
+    EXPECT_TRUE(graph_edges(m, "multimesh", r).is_same(e));
+  }
+  // Nested numbering; unit vertices.
+  auto m1 = s2s::rt::graph::icosphere(1), m2 = s2s::rt::graph::icosphere(2);
+  EXPECT_EQ(m2.faces.size(), 320u);
+  for (size_t i = 0; i < m1.vertices.size(); ++i)
+    for (int k = 0; k < 3; ++k)
+      EXPECT_DOUBLE_EQ(m1.vertices[i][k], m2.vertices[i][k]);
+  Model m;
+  EXPECT_THROW(graph_edges(m, "hexmesh", 1), Error);
+}
+
+TEST(OpsTest, GridMeshEdges) {
+  Model m;
+  EXPECT_THROW(graph_edges(m, "grid2mesh", 1), Error);
+  m.context().latitude = torch::linspace(90, -90, 7, torch::kFloat64);
+  m.context().longitude = torch::arange(0, 360, 30, torch::kFloat64);
+  int64_t P = 7 * 12, nodes = 42;
+  torch::Tensor g2m = graph_edges(m, "grid2mesh", 1);
+  torch::Tensor m2g = graph_edges(m, "mesh2grid", 1);
+  ASSERT_EQ(g2m.sizes(), (std::vector<int64_t>{2, 240}));
+  EXPECT_TRUE(g2m[0].lt(P).all().item<bool>());
+  EXPECT_TRUE(g2m[1].ge(P).all().item<bool>());
+  EXPECT_TRUE(g2m[1].lt(P + nodes).all().item<bool>());
+  EXPECT_TRUE(m2g.equal(g2m.flip(0)));
+  // Every mesh node receives.
+  EXPECT_EQ(std::get<0>(torch::_unique(g2m[1])).numel(), nodes);
+  // Each grid point sends to a mesh vertex near it (r = 1: edges of about
+  // 32 degrees, grid rows 30 degrees apart).
+  torch::Tensor lat = m.context().latitude;
+  auto verts = s2s::rt::graph::icosphere(1).vertices;
+  for (int64_t i = 0; i < 240; ++i) {
+    int64_t g = g2m[0][i].item<int64_t>(), v = g2m[1][i].item<int64_t>() - P;
+    double vlat = std::asin(verts[v][2]) * 180 / kPi;
+    EXPECT_LT(std::fabs(vlat - lat[g / 12].item<double>()), 35.0);
+  }
+}
+
+TEST(OpsTest, GridCoords) {
+  Model m = doubleModel();
+  torch::Tensor like = torch::zeros({2, 1, 3, 4}, torch::kFloat64);
+  torch::Tensor g = grid_coords(m, like); // derived: 90, 0, -90; 0, 90, ...
+  ASSERT_EQ(g.sizes(), (std::vector<int64_t>{2, 4, 3, 4}));
+  EXPECT_NEAR(g[1][0][0][2].item<double>(), 1.0, 1e-12);  // sin 90
+  EXPECT_NEAR(g[1][1][1][2].item<double>(), 1.0, 1e-12);  // cos 0
+  EXPECT_NEAR(g[0][2][0][1].item<double>(), 1.0, 1e-12);  // sin 90 (lon)
+  EXPECT_NEAR(g[0][3][2][2].item<double>(), -1.0, 1e-12); // cos 180
+  Model n = doubleModel();
+  n.context().latitude = torch::tensor({45.0, -45.0}, torch::kFloat64);
+  n.context().longitude = torch::tensor({0.0, 180.0}, torch::kFloat64);
+  torch::Tensor h = grid_coords(n, torch::zeros({1, 1, 2, 2}, torch::kFloat64));
+  EXPECT_NEAR(h[0][0][1][0].item<double>(), -std::sqrt(0.5), 1e-12);
+  EXPECT_NEAR(h[0][3][0][1].item<double>(), -1.0, 1e-12);
+  EXPECT_THROW(grid_coords(n, torch::zeros({1, 1, 3, 2})), Error);
+}
+
+TEST(OpsTest, TimeFeatures) {
+  Model m = doubleModel();
+  torch::Tensor like = torch::zeros({2, 1, 2, 3}, torch::kFloat64);
+  EXPECT_TRUE(time_features(m, like, 0).eq(0).all().item<bool>());
+  // 2000-01-01 00:00 UTC and 2001-07-02 12:00 UTC (day 182 of 365).
+  int64_t y2000 = 946684800, mid2001 = 978307200 + 182 * 86400 + 43200;
+  m.context().time = torch::tensor({y2000, mid2001}, torch::kInt64);
+  torch::Tensor f = time_features(m, like, 0);
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{2, 4, 2, 3}));
+  EXPECT_NEAR(f[0][0][1][2].item<double>(), 0.0, 1e-12); // sin year phase
+  EXPECT_NEAR(f[0][1][0][0].item<double>(), 1.0, 1e-12); // cos year phase
+  EXPECT_NEAR(f[0][3][0][0].item<double>(), 1.0, 1e-12); // cos day phase
+  double phase = 2 * kPi * (182.5 / 365.0);
+  EXPECT_NEAR(f[1][0][0][0].item<double>(), std::sin(phase), 1e-12);
+  EXPECT_NEAR(f[1][3][0][0].item<double>(), -1.0, 1e-12); // noon
+  // A lead of 6 h moves the time of day by a quarter turn.
+  torch::Tensor g = time_features(m, like, 6 * 3600);
+  EXPECT_NEAR(g[0][2][0][0].item<double>(), 1.0, 1e-12);
+  // Before 1970 (negative seconds) works too: 1969-12-31 18:00.
+  m.context().time = torch::tensor({int64_t(-6 * 3600), int64_t(0)}, torch::kInt64);
+  torch::Tensor n = time_features(m, like, 0);
+  EXPECT_NEAR(n[0][2][0][0].item<double>(), -1.0, 1e-12);
+  EXPECT_NEAR(n[0][1][0][0].item<double>(), 1.0, 1e-3);
+  m.context().time = torch::tensor({int64_t(0), int64_t(0), int64_t(0)});
+  EXPECT_THROW(time_features(m, like, 0), Error);
+}
+
+TEST(OpsTest, LeadEmbed) {
+  torch::Tensor lead = torch::tensor({0.0, 6.0, 24.0}, torch::kFloat64);
+  torch::Tensor e = lead_embed(lead, 4);
+  ASSERT_EQ(e.sizes(), (std::vector<int64_t>{3, 4}));
+  EXPECT_TRUE(close(e[0], torch::tensor({0.0, 0.0, 1.0, 1.0}, torch::kFloat64)));
+  EXPECT_NEAR(e[1][0].item<double>(), std::sin(6.0), 1e-12);
+  EXPECT_NEAR(e[1][1].item<double>(), std::sin(6.0 / 100.0), 1e-12);
+  EXPECT_NEAR(e[2][3].item<double>(), std::cos(24.0 / 100.0), 1e-12);
+  EXPECT_TRUE(close(lead_embed(lead.view({3, 1}), 4), e));
+  EXPECT_THROW(lead_embed(lead.view({1, 3}), 4), Error);
+}
+
+TEST(OpsTest, ConvectiveAdjustConservesColumnMean) {
+  Model m = doubleModel();
+  // Column 0 stable (decreasing from the top), column 1 unstable.
+  torch::Tensor x = torch::tensor({3.0, 0.0, 2.0, 1.0, 1.0, 2.0}, torch::kFloat64)
+                        .view({1, 3, 1, 2});
+  torch::Tensor y = convective_adjust(m, x, 6 * 3600 * 2, 0.0); // rate 1/2
+  EXPECT_TRUE(close(y.select(3, 0), x.select(3, 0)));
+  EXPECT_TRUE(close(y.mean(1), x.mean(1), 1e-12));
+  // Unstable column [0, 1, 2], mean 1: half way to the mean.
+  EXPECT_TRUE(close(y.select(3, 1).flatten(),
+                    torch::tensor({0.5, 1.0, 1.5}, torch::kFloat64), 1e-12));
+  // tau <= dt: fully neutral; a threshold making column 0 unstable too.
+  torch::Tensor z = convective_adjust(m, x, 3600, 1.5);
+  EXPECT_TRUE(close(z.flatten(), torch::ones({6}, torch::kFloat64) *
+                                     torch::tensor({2.0, 1.0}, torch::kFloat64)
+                                         .repeat({3}),
+                    1e-12));
+  // The call's lead time is the step when the context has one.
+  m.context().leadSeconds = 3600;
+  torch::Tensor w = convective_adjust(m, x, 4 * 3600, 0.0);
+  EXPECT_NEAR(w[0][0][0][1].item<double>(), 0.25, 1e-12);
+  // Differentiable.
+  torch::Tensor xr = x.clone().requires_grad_(true);
+  convective_adjust(m, xr, 3600 * 4, 0.0).pow(2).sum().backward();
+  EXPECT_TRUE(xr.grad().defined());
+}
+
+TEST(OpsTest, LossesAndLatitudeWeights) {
+  Model m = doubleModel();
+  torch::Tensor p = randn({2, 3, 5, 4}, 1), t = randn({2, 3, 5, 4}, 2);
+  torch::Tensor d = p - t;
+  EXPECT_NEAR(loss(m, "mse", p, t, "uniform").item<double>(),
+              d.pow(2).mean().item<double>(), 1e-12);
+  EXPECT_NEAR(loss(m, "mae", p, t, "uniform").item<double>(),
+              d.abs().mean().item<double>(), 1e-12);
+  torch::Tensor a = d.abs();
+  torch::Tensor huber = torch::where(a < 1, 0.5 * a * a, a - 0.5);
+  EXPECT_NEAR(loss(m, "huber", p, t, "uniform").item<double>(),
+              huber.mean().item<double>(), 1e-12);
+  // Latitude weights (derived: 90, 45, 0, -45, -90) have mean 1: a constant
+  // error gives the uniform loss.
+  torch::Tensor ones = torch::ones_like(p);
+  EXPECT_NEAR(loss(m, "mse", p, p + 2 * ones, "latitude").item<double>(), 4.0,
+              1e-12);
+  // An error on one row only is weighted by that row's weight.
+  torch::Tensor row = torch::zeros_like(p);
+  row.select(2, 2).fill_(1.0);
+  double c45 = std::cos(kPi / 4), norm = (1 + 2 * c45) / 5;
+  EXPECT_NEAR(loss(m, "mae", p, p + row, "latitude").item<double>(),
+              (1.0 / norm) / 5, 1e-12);
+  // From the context's latitudes when given.
+  Model n = doubleModel();
+  n.context().latitude = torch::tensor({60.0, 0.0, -60.0, 10.0, 20.0});
+  EXPECT_NEAR(loss(n, "mae", p, p + row, "latitude").item<double>(),
+              (1.0 / ((0.5 + 1 + 0.5 + std::cos(kPi / 18) + std::cos(kPi / 9)) / 5)) /
+                  5 * 1.0 * 0.5,
+              1e-6);
+  EXPECT_THROW(loss(m, "rmse", p, t, "uniform"), Error);
+  EXPECT_THROW(loss(m, "mse", p, t, "area"), Error);
+  EXPECT_THROW(loss(m, "mse", p, t.narrow(0, 0, 1), "uniform"), Error);
+}
+
+// --- gradients reach every parameter -----------------------------------------------
+
+TEST(OpsTest, GradientsReachEveryParameter) {
+  {
+    Model m = doubleModel();
+    expectGradients(m, linear(m, "fc", randn({2, 3}), 4, true, "gelu"));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, conv2d(m, "c", randn({1, 2, 4, 4}), 3, {3, 3}, {1, 1},
+                              {1, 1}, "circular", true, "silu"));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, layer_norm(m, "ln", randn({2, 5}), 1e-5));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, group_norm(m, "gn", randn({2, 4, 3, 3}), 2, 1e-5));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, attention(m, "a", randn({2, 3, 4}), 2, true, 0.0));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, attention(m, "a", randn({2, 3, 4}), 2, true, 0.2));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, cross_attention(m, "x", randn({2, 3, 4}),
+                                       randn({2, 5, 6}, 4), 2));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, patch_embed(m, "p", randn({1, 2, 4, 4}), {2, 2}, 3));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, afno2d(m, "f", randn({1, 4, 6, 4}), 2, 0.0, 1.0));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, afno2d(m, "f", randn({1, 4, 6, 4}), 2, 0.0, 0.6));
+  }
+  {
+    Model m = doubleModel();
+    torch::Tensor edges = graph_edges(m, "multimesh", 0);
+    expectGradients(m, graph_message(m, "g", randn({2, 12, 3}),
+                                     randn({1, 60, 2}), edges, 5, 4));
+  }
+  {
+    Model m = doubleModel();
+    expectGradients(m, param(m, "pos", {1, 3}, "trunc_normal", {0.02}));
+  }
+}
+
+TEST(OpsTest, ParameterShapesMatchCompiler) {
+  // The names and shapes S2SOps.cpp's getParameters lists.
+  Model m = doubleModel();
+  attention(m, "a", randn({1, 2, 6}), 3, true, 0.0);
+  graph_message(m, "g", randn({1, 4, 3}), randn({1, 2, 2}),
+                torch::tensor({0, 1, 1, 0}).view({2, 2}), 5, 7);
+  conv2d(m, "c", randn({1, 2, 5, 5}), 4, {3, 1}, {1, 1}, {1, 0}, "zeros", true, "");
+  std::vector<std::pair<std::string, std::vector<int64_t>>> want = {
+      {"a.qkv.weight", {6, 18}},      {"a.qkv.bias", {18}},
+      {"a.proj.weight", {6, 6}},      {"a.proj.bias", {6}},
+      {"g.msg.fc1.weight", {8, 5}},   {"g.msg.fc1.bias", {5}},
+      {"g.msg.fc2.weight", {5, 7}},   {"g.msg.fc2.bias", {7}},
+      {"g.node.fc1.weight", {10, 5}}, {"g.node.fc1.bias", {5}},
+      {"g.node.fc2.weight", {5, 7}},  {"g.node.fc2.bias", {7}},
+      {"c.weight", {4, 2, 3, 1}},     {"c.bias", {4}}};
+  ASSERT_EQ(m.namedParameters().size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(m.namedParameters()[i].first, want[i].first);
+    EXPECT_EQ(m.namedParameters()[i].second.sizes().vec(), want[i].second)
+        << want[i].first;
+  }
+}
