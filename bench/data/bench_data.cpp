@@ -17,6 +17,7 @@
 
 #include "data/Loader.h"
 #include "dist/Launch.h"
+#include "support/Allocator.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Runtime.h"
 
@@ -143,16 +144,18 @@ int main(int argc, char **argv) {
     cfg.name = "bench";
     cfg.pattern = data;
     cfg.channels = split(channels, ',');
-    cfg.normalize = stats.empty() ? "" : "zscore";
+    cfg.normalize = stats.empty() ? s2s::rt::Normalizer::None
+                                  : s2s::rt::Normalizer::Zscore;
     cfg.stats = stats;
-    std::map<std::string, std::string> mem;
-    mem["callee"] = mode == "stream" ? "stream" : "in_memory";
-    mem["prefetch"] = std::to_string(prefetch);
+    s2s::rt::MemoryConfig mem;
+    mem.prefetch = prefetch;
     if (mode == "stream") {
-      mem["buffer"] = std::to_string(buffer);
+      mem.mode = s2s::rt::MemoryMode::Stream;
+      mem.buffer = buffer;
     } else {
-      mem["lazy"] = mode == "lazy" ? "true" : "false";
-      mem["shared"] = mode == "shared" ? "true" : "false";
+      mem.mode = mode == "lazy" ? s2s::rt::MemoryMode::Lazy
+                                : s2s::rt::MemoryMode::Eager;
+      mem.shared = mode == "shared";
     }
     s2s::rt::LoaderConfig lc = s2s::rt::LoaderConfig::fromSpec(mem);
     lc.threads = threads;

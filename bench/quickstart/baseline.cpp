@@ -100,7 +100,8 @@ int main(int argc, char **argv) {
     cfg.channels = {"u", "v", "t"};
     cfg.grid = {32, 64};
     cfg.stepSeconds = 6 * 3600;
-    cfg.normalize = stats.empty() ? "" : "zscore";
+    cfg.normalize = stats.empty() ? s2s::rt::Normalizer::None
+                                  : s2s::rt::Normalizer::Zscore;
     cfg.stats = stats;
     cfg.train = {2000, 2007};
     cfg.valid = {2008, 2008};

@@ -10,7 +10,7 @@
 #define S2S_RUNTIME_TEST_TESTDATA_H
 
 #include "prep/Synth.h"
-#include "s2s/runtime/DataConfig.h"
+#include "s2s/runtime/Config.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -149,7 +149,7 @@ inline DataConfig zscoreConfig(const std::string &dir) {
   c.name = "synth";
   c.pattern = dir + "/*.h5";
   c.channels = {"u", "v", "t"};
-  c.normalize = "zscore";
+  c.normalize = s2s::rt::Normalizer::Zscore;
   c.stats = dir + "/stats.h5";
   return c;
 }

@@ -126,7 +126,7 @@ s2s.train @f on @d {epochs = 3 : i64, batch = 4 : i64, precision = #s2s.precisio
 // CPP-NEXT:   [[S]].rollout.loss.delta = 0.5;
 // CPP-NEXT:   [[S]].parallel.axes = {"data"};
 // CPP-NEXT:   [[S]].parallel.sizes = {1};
-// CPP-NEXT:   [[S]].parallel.strategy = s2s::rt::Strategy::Zero2;
+// CPP-NEXT:   [[S]].parallel.strategy = s2s::rt::StrategyKind::Zero2;
 // CPP-NEXT:   [[S]].parallel.backend = s2s::rt::Backend::Gloo;
 // CPP-NEXT:   [[S]].train.epochs = 3;
 // CPP-NEXT:   [[S]].train.batch = 4;

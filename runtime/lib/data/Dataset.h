@@ -10,7 +10,7 @@
 #define S2S_RUNTIME_DATA_DATASET_H
 
 #include "data/Split.h"
-#include "s2s/runtime/DataConfig.h"
+#include "s2s/runtime/Config.h"
 
 #include <torch/torch.h>
 

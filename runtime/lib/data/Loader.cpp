@@ -382,7 +382,7 @@ private:
       num(p.t0);
       num(p.n);
     }
-    str(cfg.normalize);
+    str(name(cfg.normalize));
     str(cfg.stats);
     h.bytes(core_.norm.a.data(), core_.norm.a.size() * sizeof(double));
     h.bytes(core_.norm.b.data(), core_.norm.b.size() * sizeof(double));

@@ -59,7 +59,7 @@
 #define S2S_RUNTIME_DATA_LOADER_H
 
 #include "data/Split.h"
-#include "s2s/runtime/DataConfig.h"
+#include "s2s/runtime/Config.h"
 
 #include <torch/torch.h>
 
@@ -73,8 +73,12 @@
 
 namespace s2s::rt {
 
+/// `in_memory(shared = ..., lazy = ..., prefetch = ...)` or `stream(...)`:
+/// the spec's memory value as written, for messages.
+std::string memoryText(const MemoryConfig &memory);
+
 struct LoaderConfig {
-  enum class Mode { Eager, Lazy, Stream };
+  using Mode = MemoryMode;
   static const char *modeName(Mode m); ///< "eager", "lazy", "stream"
   Mode mode = Mode::Eager;
   bool shared = false;        ///< one copy per node (eager/lazy)
@@ -84,13 +88,12 @@ struct LoaderConfig {
   int64_t threads = 1;        ///< reader threads (prefetch, lazy, stream)
   int64_t rank = 0, worldSize = 1;
 
-  /// From the spec's `memory` arguments (DataConfig::memory) with the
-  /// command line's overrides applied by the caller; throws Error on values
-  /// out of range, naming the argument. Keys: "callee" (in_memory, the
-  /// default, or stream); in_memory: "shared", "lazy" (true/false, not
-  /// both), "prefetch" (>= 0); stream: "buffer" (>= 1, required),
-  /// "prefetch", "refresh" (in (0, 1]); either: "threads" (>= 1).
-  static LoaderConfig fromSpec(const std::map<std::string, std::string> &memory);
+  /// From the spec's `memory` (with the command line's overrides applied
+  /// by the caller); throws Error on a value out of range, naming it:
+  /// prefetch >= 0; stream: buffer >= 1, refresh in (0, 1], not shared;
+  /// not shared and lazy together. (s2sc checks the same when it
+  /// compiles a spec; these catch the command line's values.)
+  static LoaderConfig fromSpec(const MemoryConfig &memory);
   std::string describe() const; ///< "lazy, prefetch 2, rank 0 of 1"
   /// The mode's name for the command line: eager, lazy, stream or shared.
   std::string name() const;

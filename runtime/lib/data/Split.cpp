@@ -214,19 +214,15 @@ Normalization loadNormalization(const DataConfig &cfg,
   const size_t C = names.size();
   a.assign(C, 0.0);
   b.assign(C, 1.0);
-  if (cfg.normalize.empty() || cfg.normalize == "none")
+  if (cfg.normalize == Normalizer::None)
     return n;
   n.apply = true;
-  const bool zscore = cfg.normalize == "zscore";
-  if (!zscore && cfg.normalize != "minmax")
-    throw Error("unknown normalisation '" + cfg.normalize +
-                "' in the data section; use zscore(stats = ...) or "
-                "minmax(stats = ...)");
+  const bool zscore = cfg.normalize == Normalizer::Zscore;
+  const std::string kind = name(cfg.normalize);
   if (cfg.stats.empty())
-    throw Error("the data section normalises with " + cfg.normalize +
-                " but names no stats file; write normalize = " +
-                cfg.normalize + "(stats = \"stats.h5\") (make one with "
-                "s2s-data stats)");
+    throw Error("the data section normalises with " + kind +
+                " but names no stats file; write normalize = " + kind +
+                "(stats = \"stats.h5\") (make one with s2s-data stats)");
   hdf5::Hid file = hdf5::openFile(cfg.stats, "stats");
   const char *lo = zscore ? "mean" : "min";
   const char *hi = zscore ? "std" : "max";
@@ -234,7 +230,7 @@ Normalization loadNormalization(const DataConfig &cfg,
   auto vb = hdf5::readDoubles(file.get(), hi, cfg.stats);
   if (!va || !vb)
     throw Error("stats file '" + cfg.stats + "' has no /" +
-                (va ? hi : lo) + " dataset, which " + cfg.normalize +
+                (va ? hi : lo) + " dataset, which " + kind +
                 " needs; recompute it with s2s-data stats");
   // The channels attribute of /mean (or /min), else of /std (or /max).
   const std::optional<std::vector<std::string>> chans =

@@ -13,7 +13,7 @@
 #define S2S_RUNTIME_DATA_SPLIT_H
 
 #include "hdf5/FieldReader.h"
-#include "s2s/runtime/DataConfig.h"
+#include "s2s/runtime/Config.h"
 
 #include <torch/torch.h>
 

@@ -1,6 +1,6 @@
 //===- FileMeta.h - What a data file holds, read and checked ----*- C++ -*-===//
 //
-// The layout of the data files (DataConfig.h describes it) as read from one
+// The layout of the data files (Config.h describes it) as read from one
 // file's metadata, without its field values: shape, channels, times,
 // coordinates, and how its values can be read (FieldReader.h). Every
 // problem throws s2s::rt::Error naming the file and what to do. Torch-free.

@@ -21,8 +21,11 @@ torch::Tensor latitudeWeights(const torch::Tensor &latitudeDegrees) {
 ChannelMetrics::ChannelMetrics(const torch::Tensor &latitude,
                                const torch::Tensor &mean,
                                const torch::Tensor &stddev,
-                               const torch::Tensor &climatology) {
-  weights_ = latitudeWeights(latitude);
+                               const torch::Tensor &climatology,
+                               Weighting weighting) {
+  weights_ = weighting == Weighting::Latitude
+                 ? latitudeWeights(latitude)
+                 : torch::ones({latitude.numel()}, torch::kFloat64);
   mean_ = mean.to(torch::kCPU, torch::kFloat64);
   std_ = stddev.to(torch::kCPU, torch::kFloat64);
   clim_ = climatology.defined() ? climatology.to(torch::kCPU, torch::kFloat64)

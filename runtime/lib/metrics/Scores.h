@@ -19,6 +19,8 @@
 #ifndef S2S_RUNTIME_METRICS_SCORES_H
 #define S2S_RUNTIME_METRICS_SCORES_H
 
+#include "s2s/runtime/Config.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -32,10 +34,12 @@ torch::Tensor latitudeWeights(const torch::Tensor &latitudeDegrees);
 class ChannelMetrics {
 public:
   /// latitude [lat] degrees; mean, stddev [channel] (normalisation);
-  /// climatology [channel] in physical units (default: mean).
+  /// climatology [channel] in physical units (default: mean). `weighting`
+  /// Uniform gives every grid point L = 1 (the unweighted scores).
   ChannelMetrics(const torch::Tensor &latitude, const torch::Tensor &mean,
                  const torch::Tensor &stddev,
-                 const torch::Tensor &climatology = {});
+                 const torch::Tensor &climatology = {},
+                 Weighting weighting = Weighting::Latitude);
 
   /// prediction, truth: [b, channel, lat, lon], normalised.
   void add(const torch::Tensor &prediction, const torch::Tensor &truth);

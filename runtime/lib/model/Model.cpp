@@ -1,9 +1,10 @@
 //===- Model.cpp - Parameters and per-call context of a generated model ---===//
 //
-// Parameters are created on first use. Each one is drawn on the CPU from its
-// own generator seeded with FNV-1a(seed, name), in float32 (float64 for a
-// float64 model), and then moved to the model's device and dtype: the values
-// depend only on (seed, name, shape, init), not on creation order or device.
+// Parameters are created from the compiler's manifest (or, in an unsealed
+// model, on first use). Each one is drawn on the CPU from its own generator
+// seeded with FNV-1a(seed, name), in float32 (float64 for a float64 model),
+// and then moved to the model's device and dtype: the values depend only on
+// (seed, name, shape, init), not on creation order or device.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,21 +43,21 @@ torch::Tensor draw(torch::IntArrayRef shape, const Init &init,
                    torch::ScalarType drawType, torch::Generator &g) {
   auto opts = torch::TensorOptions().dtype(drawType).device(torch::kCPU);
   switch (init.kind) {
-  case Init::Zeros:
+  case InitKind::Zeros:
     return torch::zeros(shape, opts);
-  case Init::Ones:
+  case InitKind::Ones:
     return torch::ones(shape, opts);
-  case Init::Constant:
+  case InitKind::Constant:
     return torch::full(shape, init.a, opts);
-  case Init::Normal:
+  case InitKind::Normal:
     return torch::empty(shape, opts).normal_(init.b, init.a, g);
-  case Init::Uniform:
+  case InitKind::Uniform:
     return torch::empty(shape, opts).uniform_(init.a, init.b, g);
-  case Init::FanIn: {
+  case InitKind::FanIn: {
     double bound = init.a > 0 ? 1.0 / std::sqrt(init.a) : 0.0;
     return torch::empty(shape, opts).uniform_(-bound, bound, g);
   }
-  case Init::TruncNormal: {
+  case InitKind::TruncNormal: {
     // Inverse-CDF sampling of N(mean, std) restricted to mean +- 2 std (as
     // torch.nn.init.trunc_normal_ does): uniform in [cdf(-2), cdf(2)] mapped
     // through 2*u-1 -> erfinv -> *sqrt(2).
@@ -87,24 +88,55 @@ Model::Model(uint64_t seed, torch::Device device, torch::ScalarType dtype)
     : seed_(seed), device_(device), dtype_(dtype),
       gen_(makeGenerator(seed, device)) {}
 
+void declare(Manifest &m, const std::string &path,
+             const std::vector<int64_t> &shape, Init init, Sharding sharding) {
+  m.push_back(ParameterSpec{path, shape, init, sharding});
+}
+
+void Model::materialize(const Manifest &manifest) {
+  for (const ParameterSpec &p : manifest) {
+    if (index_.count(p.path))
+      throw Error("the parameter manifest declares '" + p.path +
+                  "' twice (internal error of the generated program)");
+    create(p.path, p.shape, p.init);
+  }
+  sealed_ = true;
+}
+
 const torch::Tensor &Model::param(const std::string &name,
-                                  torch::IntArrayRef shape, Init init) {
+                                  torch::IntArrayRef shape) {
   auto it = index_.find(name);
   if (it != index_.end()) {
     const torch::Tensor &p = params_[it->second].second;
     if (p.sizes() != shape)
       throw Error("parameter '" + name + "' has shape " + shapeStr(p.sizes()) +
                   " but is used with shape " + shapeStr(shape) +
-                  " (a layer's input size changed between calls?)");
+                  (sealed_ ? " (the compiler's manifest and the kernel "
+                             "disagree, or the data does not fit the "
+                             "model's grid)"
+                           : " (a layer's input size changed between calls?)"));
     return p;
   }
+  if (sealed_)
+    throw Error("a layer asks for parameter '" + name + "' of shape " +
+                shapeStr(shape) +
+                ", which the model's parameter manifest does not declare: "
+                "the compiler and the runtime disagree; rebuild the program "
+                "with the s2sc of this runtime");
+  return create(name, shape, Init{InitKind::Normal, 0.02, 0.0});
+}
+
+const torch::Tensor &Model::create(const std::string &name,
+                                   torch::IntArrayRef shape, Init init) {
+  if (index_.count(name))
+    throw Error("parameter '" + name + "' exists already");
   for (int64_t d : shape)
     if (d < 0)
       throw Error("parameter '" + name + "' has a negative size in " +
                   shapeStr(shape));
 
   // Parameters must be ordinary autograd leaves even when first created
-  // under inference mode (materialize) or no_grad.
+  // under inference mode or no_grad.
   c10::InferenceMode notInference(false);
   torch::NoGradGuard noGrad;
   uint64_t h = fnv1a(seed_, name);

@@ -34,13 +34,11 @@ bool is(const char *s, const char *what) {
   return std::strcmp(s ? s : "", what) == 0;
 }
 
-Init fanIn(int64_t a) { return {Init::FanIn, static_cast<double>(a), 0.0}; }
-
 /// The parameter by value: Model::param returns a reference into a vector
 /// that the next new parameter may reallocate.
 Tensor getParam(Model &m, const char *name, const char *suffix,
-                torch::IntArrayRef shape, Init init) {
-  return m.param(std::string(name) + "." + suffix, shape, init);
+                torch::IntArrayRef shape) {
+  return m.param(std::string(name) + "." + suffix, shape);
 }
 
 /// Integer inputs (an edge list embedded as features) become the weights'
@@ -176,21 +174,23 @@ Tensor neg(const Tensor &x) { return -x; }
 
 // --- pointwise -------------------------------------------------------------
 
-Tensor activation(const Tensor &x, const char *kind) {
-  if (is(kind, ""))
+Tensor activation(const Tensor &x, Activation kind) {
+  switch (kind) {
+  case Activation::None:
     return x;
-  if (is(kind, "gelu"))
+  case Activation::Gelu:
     return at::gelu(x);
-  if (is(kind, "relu"))
+  case Activation::Relu:
     return at::relu(x);
-  if (is(kind, "silu"))
+  case Activation::Silu:
     return at::silu(x);
-  if (is(kind, "tanh"))
+  case Activation::Tanh:
     return at::tanh(x);
-  if (is(kind, "sigmoid"))
+  case Activation::Sigmoid:
     return at::sigmoid(x);
-  throw Error(std::string("unknown activation '") + kind +
-              "' (gelu, relu, silu, tanh, sigmoid)");
+  }
+  throw Error("unknown activation kind " +
+              std::to_string(static_cast<int>(kind)));
 }
 
 Tensor softmax(const Tensor &x, int64_t dim) { return x.softmax(dim); }
@@ -222,19 +222,19 @@ Tensor drop_path(Model &m, const Tensor &x, double p) {
 // --- layers with parameters -------------------------------------------------
 
 Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
-              bool bias, const char *act) {
+              bool bias, Activation act) {
   if (x.dim() == 0)
     throw Error(std::string("linear '") + name + "' needs at least one "
                 "dimension, got a scalar");
   int64_t in = x.size(-1);
-  Tensor w = getParam(m, name, "weight", {in, out}, fanIn(in));
-  Tensor b = bias ? getParam(m, name, "bias", {out}, fanIn(in)) : Tensor();
+  Tensor w = getParam(m, name, "weight", {in, out});
+  Tensor b = bias ? getParam(m, name, "bias", {out}) : Tensor();
   return activation(affine(floating(x, w), w, b), act);
 }
 
 Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
               const Ints &kernel, const Ints &stride, const Ints &padding,
-              const char *padMode, bool bias, const char *act) {
+              PadMode padMode, bool bias, Activation act) {
   if (x.dim() != 4)
     throw Error(std::string("conv2d '") + name +
                 "' needs [batch, channel, lat, lon], got " +
@@ -242,14 +242,12 @@ Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
   if (kernel.size() != 2 || stride.size() != 2 || padding.size() != 2)
     throw Error(std::string("conv2d '") + name +
                 "': kernel, stride and padding need two values each");
-  int64_t in = x.size(1), fan = in * kernel[0] * kernel[1];
-  Tensor w = getParam(m, name, "weight", {out, in, kernel[0], kernel[1]},
-                      fanIn(fan));
-  Tensor b = bias ? getParam(m, name, "bias", {out}, fanIn(fan)) : Tensor();
+  int64_t in = x.size(1);
+  Tensor w = getParam(m, name, "weight", {out, in, kernel[0], kernel[1]});
+  Tensor b = bias ? getParam(m, name, "bias", {out}) : Tensor();
   Tensor xin = floating(x, w);
   Tensor y;
-  if (is(padMode, "zeros") || is(padMode, "") ||
-      (padding[0] == 0 && padding[1] == 0)) {
+  if (padMode == PadMode::Zeros || (padding[0] == 0 && padding[1] == 0)) {
     y = at::conv2d(xin, w, b, stride, padding);
   } else {
     y = at::conv2d(pad(xin, {padding[1], padding[1], padding[0], padding[0]},
@@ -261,8 +259,8 @@ Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
 
 Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps) {
   int64_t d = x.size(-1);
-  Tensor w = getParam(m, name, "weight", {d}, {Init::Ones});
-  Tensor b = getParam(m, name, "bias", {d}, {Init::Zeros});
+  Tensor w = getParam(m, name, "weight", {d});
+  Tensor b = getParam(m, name, "bias", {d});
   return at::layer_norm(x, {d}, w, b, eps);
 }
 
@@ -273,8 +271,8 @@ Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
                 shapeStr(x.sizes()) + " does not have channels (dim 1) "
                 "divisible into " + std::to_string(groups) + " groups");
   int64_t c = x.size(1);
-  Tensor w = getParam(m, name, "weight", {c}, {Init::Ones});
-  Tensor b = getParam(m, name, "bias", {c}, {Init::Zeros});
+  Tensor w = getParam(m, name, "weight", {c});
+  Tensor b = getParam(m, name, "bias", {c});
   return at::group_norm(x, groups, w, b, eps);
 }
 
@@ -291,11 +289,11 @@ Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
                  bool qkvBias, double dropoutP) {
   checkHeads("attention", x, heads);
   int64_t e = x.size(2);
-  Tensor wqkv = getParam(m, name, "qkv.weight", {e, 3 * e}, fanIn(e));
+  Tensor wqkv = getParam(m, name, "qkv.weight", {e, 3 * e});
   Tensor bqkv =
-      qkvBias ? getParam(m, name, "qkv.bias", {3 * e}, fanIn(e)) : Tensor();
-  Tensor wp = getParam(m, name, "proj.weight", {e, e}, fanIn(e));
-  Tensor bp = getParam(m, name, "proj.bias", {e}, fanIn(e));
+      qkvBias ? getParam(m, name, "qkv.bias", {3 * e}) : Tensor();
+  Tensor wp = getParam(m, name, "proj.weight", {e, e});
+  Tensor bp = getParam(m, name, "proj.bias", {e});
   int64_t b = x.size(0), n = x.size(1), d = e / heads;
   // [b, n, 3e] -> [3, b, heads, n, d]
   Tensor qkv = affine(x, wqkv, bqkv)
@@ -313,12 +311,12 @@ Tensor cross_attention(Model &m, const char *name, const Tensor &x,
                 " does not fit input " + shapeStr(x.sizes()) +
                 " (expected [batch, tokens, embed] with the same batch)");
   int64_t e = x.size(2), ce = context.size(2);
-  Tensor wq = getParam(m, name, "q.weight", {e, e}, fanIn(e));
-  Tensor bq = getParam(m, name, "q.bias", {e}, fanIn(e));
-  Tensor wkv = getParam(m, name, "kv.weight", {ce, 2 * e}, fanIn(ce));
-  Tensor bkv = getParam(m, name, "kv.bias", {2 * e}, fanIn(ce));
-  Tensor wp = getParam(m, name, "proj.weight", {e, e}, fanIn(e));
-  Tensor bp = getParam(m, name, "proj.bias", {e}, fanIn(e));
+  Tensor wq = getParam(m, name, "q.weight", {e, e});
+  Tensor bq = getParam(m, name, "q.bias", {e});
+  Tensor wkv = getParam(m, name, "kv.weight", {ce, 2 * e});
+  Tensor bkv = getParam(m, name, "kv.bias", {2 * e});
+  Tensor wp = getParam(m, name, "proj.weight", {e, e});
+  Tensor bp = getParam(m, name, "proj.bias", {e});
   int64_t b = x.size(0), s = context.size(1), d = e / heads;
   Tensor q = splitHeads(affine(x, wq, bq), heads);
   Tensor kv = affine(context, wkv, bkv)
@@ -335,10 +333,9 @@ Tensor patch_embed(Model &m, const char *name, const Tensor &x,
     throw Error(std::string("patch_embed '") + name + "': patch " +
                 shapeStr(patch) + " does not divide the grid of " +
                 shapeStr(x.sizes()) + " ([batch, channel, lat, lon])");
-  int64_t c = x.size(1), fan = c * patch[0] * patch[1];
-  Tensor w = getParam(m, name, "weight", {embed, c, patch[0], patch[1]},
-                      fanIn(fan));
-  Tensor b = getParam(m, name, "bias", {embed}, fanIn(fan));
+  int64_t c = x.size(1);
+  Tensor w = getParam(m, name, "weight", {embed, c, patch[0], patch[1]});
+  Tensor b = getParam(m, name, "bias", {embed});
   // [b, embed, h/p0, w/p1] -> [b, tokens, embed], tokens row-major.
   return at::conv2d(floating(x, w), w, b, patch).flatten(2).transpose(1, 2);
 }
@@ -372,11 +369,10 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
                 " blocks, got " + shapeStr(x.sizes()));
   int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3),
           bs = C / blocks, Wr = W / 2 + 1;
-  Init normal{Init::Normal, 0.02, 0.0};
-  Tensor w1 = getParam(m, name, "w1", {2, blocks, bs, bs}, normal);
-  Tensor b1 = getParam(m, name, "b1", {2, blocks, bs}, normal);
-  Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs}, normal);
-  Tensor b2 = getParam(m, name, "b2", {2, blocks, bs}, normal);
+  Tensor w1 = getParam(m, name, "w1", {2, blocks, bs, bs});
+  Tensor b1 = getParam(m, name, "b1", {2, blocks, bs});
+  Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs});
+  Tensor b2 = getParam(m, name, "b2", {2, blocks, bs});
 
   // As FourCastNet, the spectral part runs in float32 (float64 stays).
   auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64
@@ -442,17 +438,14 @@ Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
                 "D], [batch or 1, E, De], [2, E])");
   int64_t B = nodes.size(0), N = nodes.size(1), D = nodes.size(2),
           De = edgeFeatures.size(2);
-  Tensor mw1 = getParam(m, name, "msg.fc1.weight", {2 * D + De, hidden},
-                        fanIn(2 * D + De));
-  Tensor mb1 = getParam(m, name, "msg.fc1.bias", {hidden}, fanIn(2 * D + De));
-  Tensor mw2 = getParam(m, name, "msg.fc2.weight", {hidden, out}, fanIn(hidden));
-  Tensor mb2 = getParam(m, name, "msg.fc2.bias", {out}, fanIn(hidden));
-  Tensor nw1 = getParam(m, name, "node.fc1.weight", {D + out, hidden},
-                        fanIn(D + out));
-  Tensor nb1 = getParam(m, name, "node.fc1.bias", {hidden}, fanIn(D + out));
-  Tensor nw2 = getParam(m, name, "node.fc2.weight", {hidden, out},
-                        fanIn(hidden));
-  Tensor nb2 = getParam(m, name, "node.fc2.bias", {out}, fanIn(hidden));
+  Tensor mw1 = getParam(m, name, "msg.fc1.weight", {2 * D + De, hidden});
+  Tensor mb1 = getParam(m, name, "msg.fc1.bias", {hidden});
+  Tensor mw2 = getParam(m, name, "msg.fc2.weight", {hidden, out});
+  Tensor mb2 = getParam(m, name, "msg.fc2.bias", {out});
+  Tensor nw1 = getParam(m, name, "node.fc1.weight", {D + out, hidden});
+  Tensor nb1 = getParam(m, name, "node.fc1.bias", {hidden});
+  Tensor nw2 = getParam(m, name, "node.fc2.weight", {hidden, out});
+  Tensor nb2 = getParam(m, name, "node.fc2.bias", {out});
 
   Tensor x = floating(nodes, mw1), ef = floating(edgeFeatures, mw1);
   Tensor idx = edges.to(x.device(), torch::kInt64);
@@ -470,29 +463,8 @@ Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
   return affine(at::silu(u), nw2, nb2);
 }
 
-Tensor param(Model &m, const char *name, const Ints &shape, const char *init,
-             const std::vector<double> &args) {
-  auto arg = [&](size_t i, double dflt) {
-    return i < args.size() ? args[i] : dflt;
-  };
-  Init in;
-  if (is(init, "normal"))
-    in = {Init::Normal, arg(0, 0.02), arg(1, 0.0)}; // std, mean
-  else if (is(init, "trunc_normal"))
-    in = {Init::TruncNormal, arg(0, 0.02), 0.0}; // std
-  else if (is(init, "uniform"))
-    in = {Init::Uniform, arg(0, -0.1), arg(1, 0.1)}; // low, high
-  else if (is(init, "zeros"))
-    in = {Init::Zeros};
-  else if (is(init, "ones"))
-    in = {Init::Ones};
-  else if (is(init, "constant"))
-    in = {Init::Constant, arg(0, 0.0)};
-  else
-    throw Error(std::string("parameter '") + name + "': unknown initialiser '" +
-                (init ? init : "") +
-                "' (normal, trunc_normal, uniform, zeros, ones, constant)");
-  return m.param(name, shape, in);
+Tensor param(Model &m, const char *name, const Ints &shape) {
+  return m.param(name, shape);
 }
 
 // --- shape -------------------------------------------------------------------
@@ -512,7 +484,7 @@ Tensor mean(const Tensor &x, int64_t dim, bool keep) {
   return x.mean(dim, keep);
 }
 
-Tensor pad(const Tensor &x, const Ints &p, const char *mode) {
+Tensor pad(const Tensor &x, const Ints &p, PadMode mode) {
   if (p.size() % 2 || (int64_t)p.size() / 2 > x.dim())
     throw Error("pad " + shapeStr(p) + " does not fit a tensor of shape " +
                 shapeStr(x.sizes()) + " ((before, after) pairs from the last "
@@ -522,10 +494,10 @@ Tensor pad(const Tensor &x, const Ints &p, const char *mode) {
     any |= v != 0;
   if (!any)
     return x;
-  if (is(mode, "zeros") || is(mode, ""))
+  if (mode == PadMode::Zeros)
     return at::constant_pad_nd(x, p, 0.0);
   int64_t k = p.size() / 2;
-  if (is(mode, "circular")) {
+  if (mode == PadMode::Circular) {
     // Any number of dimensions: wrap each padded dimension in turn.
     Tensor y = x;
     for (int64_t i = 0; i < k; ++i) {
@@ -539,12 +511,9 @@ Tensor pad(const Tensor &x, const Ints &p, const char *mode) {
     }
     return y;
   }
-  bool reflect = is(mode, "reflect");
-  if (!reflect && !is(mode, "replicate"))
-    throw Error(std::string("unknown padding mode '") + mode +
-                "' (zeros, circular, reflect, replicate)");
+  bool reflect = mode == PadMode::Reflect;
   if (k > 3)
-    throw Error(std::string(mode) + " padding of more than 3 dimensions " +
+    throw Error(std::string(name(mode)) + " padding of more than 3 dimensions " +
                 "is not supported (pad " + shapeStr(p) + ")");
   // LibTorch pads the last k dims of a (k+2)-dim tensor: fold the leading
   // dims into one batch dimension and add a channel dimension.
@@ -732,26 +701,27 @@ Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
 
 // --- losses ---------------------------------------------------------------------
 
-Tensor loss(Model &m, const char *kind, const Tensor &prediction,
-            const Tensor &target, const char *weight) {
+Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
+            const Tensor &target, Weighting weight, double delta) {
   if (prediction.sizes() != target.sizes())
     throw Error("loss: prediction " + shapeStr(prediction.sizes()) +
                 " and target " + shapeStr(target.sizes()) + " differ");
-  bool latitude = is(weight, "latitude");
-  if (!latitude && !is(weight, "uniform"))
-    throw Error(std::string("unknown loss weight '") + (weight ? weight : "") +
-                "' (uniform, latitude)");
+  if (kind == LossKind::Huber && !(delta > 0))
+    throw Error("huber loss: delta must be > 0, got " + std::to_string(delta));
+  bool latitude = weight == Weighting::Latitude;
   auto red = latitude ? at::Reduction::None : at::Reduction::Mean;
   Tensor l;
-  if (is(kind, "mse"))
+  switch (kind) {
+  case LossKind::Mse:
     l = at::mse_loss(prediction, target, red);
-  else if (is(kind, "mae"))
+    break;
+  case LossKind::Mae:
     l = at::l1_loss(prediction, target, red);
-  else if (is(kind, "huber"))
-    l = at::huber_loss(prediction, target, red, 1.0);
-  else
-    throw Error(std::string("unknown loss '") + (kind ? kind : "") +
-                "' (mse, mae, huber)");
+    break;
+  case LossKind::Huber:
+    l = at::huber_loss(prediction, target, red, delta);
+    break;
+  }
   if (!latitude)
     return l;
   if (prediction.dim() < 2)

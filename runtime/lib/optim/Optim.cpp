@@ -15,15 +15,16 @@ double learningRate(const ScheduleConfig &s, double lr, int64_t step,
     step = 0;
   if (s.warmup > 0 && step < s.warmup)
     return lr * double(step + 1) / double(s.warmup);
-  if (s.kind == "constant" || s.kind.empty())
+  switch (s.kind) {
+  case ScheduleKind::Constant:
     return lr;
-  if (s.kind == "step") {
+  case ScheduleKind::Step: {
     if (s.every <= 0 || stepsPerEpoch <= 0)
       return lr;
     int64_t epoch = step / stepsPerEpoch;
     return lr * std::pow(s.gamma, double(epoch / s.every));
   }
-  if (s.kind == "cosine") {
+  case ScheduleKind::Cosine: {
     int64_t span = totalSteps - s.warmup;
     if (span <= 0)
       return s.minLr;
@@ -31,19 +32,17 @@ double learningRate(const ScheduleConfig &s, double lr, int64_t step,
     t = std::clamp(t, 0.0, 1.0);
     return s.minLr + (lr - s.minLr) * 0.5 * (1.0 + std::cos(M_PI * t));
   }
-  throw Error("unknown learning-rate schedule '" + s.kind +
-              "' (expected constant, step or cosine)");
+  }
+  throw Error("unknown learning-rate schedule kind " +
+              std::to_string(static_cast<int>(s.kind)));
 }
 
 Optimizer::Optimizer(const OptimizerConfig &config, NamedTensors params)
     : config_(config), params_(std::move(params)) {
-  const std::string &k = config_.kind;
-  if (k != "sgd" && k != "adam" && k != "adamw")
-    throw Error("unknown optimizer '" + k + "' (expected sgd, adam or adamw)");
   torch::NoGradGuard noGrad;
   for (auto &[name, p] : params_) {
     (void)name;
-    if (k == "sgd") {
+    if (config_.kind == OptimizerKind::Sgd) {
       buf1_.push_back(torch::zeros_like(p));
     } else {
       buf1_.push_back(torch::zeros_like(p));
@@ -71,7 +70,7 @@ void Optimizer::step(double lr) {
     if (!grad.defined())
       continue;
     torch::Tensor g = grad;
-    if (c.kind == "sgd") {
+    if (c.kind == OptimizerKind::Sgd) {
       if (wd != 0.0)
         g = g.add(p, wd);
       if (c.momentum != 0.0) {
@@ -88,7 +87,7 @@ void Optimizer::step(double lr) {
       continue;
     }
     // Adam / AdamW.
-    if (c.kind == "adamw") {
+    if (c.kind == OptimizerKind::Adamw) {
       if (wd != 0.0)
         p.mul_(1.0 - lr * wd);
     } else if (wd != 0.0) {
@@ -106,7 +105,7 @@ void Optimizer::step(double lr) {
 
 NamedTensors Optimizer::state() const {
   NamedTensors out;
-  const std::string &k = config_.kind;
+  const std::string k = rt::name(config_.kind);
   for (size_t i = 0; i < params_.size(); ++i) {
     if (k == "sgd")
       out.emplace_back("sgd.momentum." + params_[i].first, buf1_[i]);
@@ -121,7 +120,7 @@ NamedTensors Optimizer::state() const {
 }
 
 void Optimizer::loadState(const std::map<std::string, torch::Tensor> &state) {
-  const std::string &k = config_.kind;
+  const std::string k = rt::name(config_.kind);
   auto find = [&](const std::string &name) -> const torch::Tensor & {
     auto it = state.find(name);
     if (it == state.end()) {

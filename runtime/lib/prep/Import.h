@@ -1,7 +1,7 @@
 //===- Import.h - ERA5 NetCDF into the runtime's HDF5 layout ----*- C++ -*-===//
 //
 // importNetcdf converts NetCDF files as the Copernicus Climate Data Store
-// (CDS) distributes ERA5 into the layout of DataConfig.h, one file per
+// (CDS) distributes ERA5 into the layout of Config.h, one file per
 // calendar year (<outDir>/<year>.h5). What it understands:
 //
 //   * Data variables with dimensions (time, latitude, longitude) or

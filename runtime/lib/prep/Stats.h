@@ -8,7 +8,7 @@
 #define S2S_RUNTIME_PREP_STATS_H
 
 #include "hdf5/FileMeta.h"
-#include "s2s/runtime/DataConfig.h"
+#include "s2s/runtime/Config.h"
 
 #include <string>
 #include <vector>
@@ -25,7 +25,7 @@ namespace s2s::rt {
 void computeStats(const std::string &pattern, const std::string &field,
                   const YearRange &years, const std::string &out);
 
-/// Writes `out` (the DataConfig.h stats layout plus /min and /max) over the
+/// Writes `out` (the Config.h stats layout plus /min and /max) over the
 /// samples of `files` whose year is in `years` (empty: all), streaming one
 /// time slice at a time; `source` names the files in messages and in the
 /// file's "source" attribute.

@@ -1,6 +1,6 @@
 //===- Grid.h - Default coordinates of a lat-lon grid -----------*- C++ -*-===//
 //
-// What a data file without /lat or /lon is taken to hold (DataConfig.h's
+// What a data file without /lat or /lon is taken to hold (Config.h's
 // file layout), for the loader, s2s-data and the maps alike. Torch-free.
 //
 //===----------------------------------------------------------------------===//

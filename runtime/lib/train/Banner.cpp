@@ -20,11 +20,11 @@ std::string yearsText(const YearRange &y) {
 }
 
 std::string scheduleText(const ScheduleConfig &s) {
-  std::string t = s.kind;
-  if (s.kind == "step")
+  std::string t = rt::name(s.kind);
+  if (s.kind == ScheduleKind::Step)
     t += "(every " + std::to_string(s.every) + " epochs, gamma " +
          formatNumber(s.gamma) + ")";
-  else if (s.kind == "cosine")
+  else if (s.kind == ScheduleKind::Cosine)
     t += "(min_lr " + formatNumber(s.minLr) + ")";
   if (s.warmup > 0)
     t += ", warm-up " + std::to_string(s.warmup) + " steps";
@@ -67,7 +67,7 @@ void printHdf5Note(const DataConfig &dc, const BatchLoader &train) {
 } // namespace
 
 void printBanner(const Program &p, const Settings &s, const TrainData &data,
-                 int64_t parameters) {
+                 int64_t parameters, const std::string &parallel) {
   const DataConfig &dc = s.data;
   const TrainConfig &tc = s.train;
   const BatchLoader *valid = data.valid.get();
@@ -81,12 +81,13 @@ void printBanner(const Program &p, const Settings &s, const TrainData &data,
               data.gridText().c_str(), data.config.describe().c_str());
   printHdf5Note(dc, *data.train);
   std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
-              "%s; out %s\n",
+              "%s; %s; out %s\n",
               p.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
               (long long)data.stepsPerEpoch, (long long)tc.batch,
-              tc.optimizer.kind.c_str(),
+              rt::name(tc.optimizer.kind),
               formatNumber(tc.optimizer.lr).c_str(),
-              scheduleText(tc.schedule).c_str(), s.out.c_str());
+              scheduleText(tc.schedule).c_str(), parallel.c_str(),
+              s.out.c_str());
   std::fflush(stdout);
 }
 

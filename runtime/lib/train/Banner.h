@@ -26,9 +26,10 @@ std::string scheduleText(const ScheduleConfig &s);
 /// "model 'net' (quickstart.s2s)".
 std::string modelText(const Program &p);
 
-/// Prints the banner to stdout (and flushes it).
+/// Prints the banner to stdout (and flushes it); `parallel` says how the
+/// program trains (the strategy's name()).
 void printBanner(const Program &p, const Settings &s, const TrainData &data,
-                 int64_t parameters);
+                 int64_t parameters, const std::string &parallel);
 
 } // namespace s2s::rt
 

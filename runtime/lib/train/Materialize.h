@@ -1,9 +1,9 @@
 //===- Materialize.h - The model's parameters, made and checked -*- C++ -*-===//
 //
-// One small function between the program and a model ready to train:
-// today the generated forward is run once on a zero batch of the data's
-// grid, so each kernel creates its parameters (Model::param); a parameter
-// manifest from the compiler will take its place.
+// Between the program and a model ready to train: every parameter of the
+// compiler's manifest is created (with its initialiser), the model sealed,
+// and the result checked. No forward runs: a rank can later create only
+// its shard of each parameter from the same manifest.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,13 +15,9 @@
 
 namespace s2s::rt {
 
-struct TrainData;
-
-/// Creates every parameter of `model` for the data's grid and channels,
-/// then checks them: some exist, all are leaves, and their count is the
-/// one s2sc computed. Throws Error naming the grid, the file and the model
-/// when the forward does not fit the data.
-void materializeModel(const Program &p, Model &model, const TrainData &data);
+/// Creates every parameter of `p.parameters` in `model` and seals it.
+/// Throws Error when the manifest is empty or malformed.
+void materializeModel(const Program &p, Model &model);
 
 } // namespace s2s::rt
 

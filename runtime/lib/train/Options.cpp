@@ -194,7 +194,8 @@ void printUsage(const Program &p, const char *argv0) {
     << "Trains model '" << p.modelName << "'"
     << (p.specFile.empty() ? std::string() : " of " + p.specFile)
     << " autoregressively (" << p.rollout.order << "-step rollout, "
-    << p.rollout.loss << " loss).\n\noptions (defaults from the spec):\n";
+    << rt::name(p.rollout.loss.kind) << " loss).\n\noptions (defaults from the "
+    << "spec):\n";
   auto line = [&](const Flag &f, const std::string &def) {
     std::string lhs = std::string("  --") + f.name + (f.arg ? " " : "") +
                       (f.arg ? f.arg : "");
@@ -217,8 +218,8 @@ void printUsage(const Program &p, const char *argv0) {
     else if (n == "batch")
       def = std::to_string(t.batch);
     else if (n == "lr")
-      def = formatNumber(t.optimizer.lr) + ", " + t.optimizer.kind + ", schedule " +
-            scheduleText(t.schedule);
+      def = formatNumber(t.optimizer.lr) + ", " + rt::name(t.optimizer.kind) +
+            ", schedule " + scheduleText(t.schedule);
     else if (n == "seed")
       def = std::to_string(t.seed);
     else if (n == "threads")
@@ -291,46 +292,43 @@ Settings settle(const Program &p, const Options &opt) {
               (opt.device == "auto" && torch::cuda::is_available()))
                  ? torch::Device(torch::kCUDA)
                  : torch::Device(torch::kCPU);
-  if (tc.precision != "fp32" && !tc.precision.empty())
-    std::printf("note: precision %s is not implemented by this runtime yet; "
-                "training in fp32\n",
-                tc.precision.c_str());
+  // s2sc refuses these; a Spec built by hand must not train in another
+  // precision than it says.
+  if (tc.precision != Precision::Fp32)
+    throw Error(std::string("precision ") + rt::name(tc.precision) +
+                " is not implemented yet: this runtime trains in fp32");
+  if (p.data.history != 1)
+    throw Error("history = " + std::to_string(p.data.history) +
+                " (several input time steps per sample) is not implemented "
+                "yet");
   s.out = opt.out.empty() ? "runs/" + p.name : opt.out;
   return s;
 }
 
 LoaderConfig loaderConfig(const DataConfig &dc, const Options &opt) {
-  std::map<std::string, std::string> mem = dc.memory;
-  auto get = [&](const char *k) {
-    auto it = mem.find(k);
-    return it == mem.end() ? std::string() : it->second;
-  };
-  const bool specStream = get("callee") == "stream";
+  MemoryConfig mem = dc.memory;
+  const bool specStream = mem.mode == MemoryMode::Stream;
   if (!opt.memory.empty()) {
-    std::map<std::string, std::string> m;
-    const bool stream = opt.memory == "stream";
-    m["callee"] = stream ? "stream" : "in_memory";
-    for (const char *k : {"prefetch", "threads"})
-      if (mem.count(k))
-        m[k] = mem[k];
-    if (stream && specStream)
-      for (const char *k : {"buffer", "refresh"})
-        if (mem.count(k))
-          m[k] = mem[k];
-    if (!stream) {
-      m["lazy"] = opt.memory == "lazy" ? "true" : "false";
-      m["shared"] = opt.memory == "shared" ? "true" : "false";
+    if (opt.memory == "stream") {
+      mem.mode = MemoryMode::Stream;
+      mem.shared = false;
+      if (!specStream) { // the spec's stream values do not exist
+        mem.buffer = 0;
+        mem.refresh = MemoryConfig().refresh;
+      }
+    } else {
+      mem.mode = opt.memory == "lazy" ? MemoryMode::Lazy : MemoryMode::Eager;
+      mem.shared = opt.memory == "shared";
     }
-    mem = std::move(m);
   }
-  const bool stream = get("callee") == "stream";
+  const bool stream = mem.mode == MemoryMode::Stream;
   if (opt.buffer > 0) {
     if (!stream)
       throw UsageError("--buffer applies to stream mode only (--memory stream "
                        "or the spec's memory = stream(...))");
-    mem["buffer"] = std::to_string(opt.buffer);
+    mem.buffer = opt.buffer;
   }
-  if (stream && !mem.count("buffer"))
+  if (stream && mem.buffer < 1)
     throw UsageError("--memory stream needs a buffer: give --buffer N (the "
                      "samples held in memory)");
   LoaderConfig lc = LoaderConfig::fromSpec(mem);

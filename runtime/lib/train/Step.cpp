@@ -13,10 +13,38 @@ namespace s2s::rt {
 
 TrainStep::TrainStep(const Program &p, const TrainConfig &tc,
                      Strategy &strategy, Model &model, Optimizer &optim,
-                     int64_t stepsPerEpoch, int64_t totalSteps)
+                     int64_t stepsPerEpoch, int64_t totalSteps,
+                     std::string dataText)
     : p_(p), tc_(tc), strategy_(strategy), model_(model), optim_(optim),
       stepsPerEpoch_(stepsPerEpoch), totalSteps_(totalSteps),
-      modelText_(modelText(p)) {}
+      modelText_(modelText(p)), dataText_(std::move(dataText)) {}
+
+/// The generated rollout on `window`; a LibTorch error (a shape that does
+/// not fit) is reported with the model and the data it was given.
+torch::Tensor TrainStep::rolloutLoss(const torch::Tensor &window) {
+  try {
+    return p_.rolloutLoss(model_, window);
+  } catch (const c10::Error &e) {
+    throw Error(modelText_ + " failed on a batch of " + dataText_ + ": " +
+                firstLines(e.what_without_backtrace()) +
+                "; check the spec's data grid and channels against the "
+                "model's sizes");
+  } catch (const Error &e) {
+    throw Error(modelText_ + " on a batch of " + dataText_ + ": " + e.what());
+  }
+}
+
+/// After the first backward every parameter the manifest declared has a
+/// gradient: one without was created but no layer used it, a compiler and
+/// runtime that disagree.
+void TrainStep::checkEveryParameterReached() const {
+  for (const auto &[name, p] : model_.namedParameters())
+    if (!p.grad().defined())
+      throw Error("parameter '" + name + "' of " + modelText_ +
+                  " is declared by the program's manifest but no layer uses "
+                  "it: the compiler and the runtime disagree; rebuild the "
+                  "program with the s2sc of this runtime");
+}
 
 double TrainStep::learningRate(const TrainState &st) const {
   return rt::learningRate(tc_.schedule, tc_.optimizer.lr, st.scheduleStep,
@@ -30,7 +58,7 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
   model_.context().time = batch.times.to(device);
   model_.context().leadSeconds = 0;
   optim_.zeroGrad();
-  torch::Tensor loss = p_.rolloutLoss(model_, window);
+  torch::Tensor loss = rolloutLoss(window);
   if (!loss.defined() || loss.numel() != 1)
     throw Error("the rollout loss of " + modelText_ +
                 " is not a scalar (internal error)");
@@ -50,6 +78,10 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
     throw Error("the rollout loss of " + modelText_ +
                 " does not depend on any parameter");
   loss.backward();
+  if (!checkedGradients_) {
+    checkEveryParameterReached();
+    checkedGradients_ = true;
+  }
   strategy_.afterBackward(model_);
   if (tc_.gradClip > 0)
     strategy_.clipGradients(model_, tc_.gradClip);

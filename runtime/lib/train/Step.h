@@ -1,7 +1,8 @@
 //===- Step.h - One optimizer step of the training loop ---------*- C++ -*-===//
 //
 // The unrolled rollout's loss on a batch, its checks (a scalar, finite,
-// depending on the parameters), the backward pass, the strategy's gradient
+// depending on the parameters; after the first backward, every parameter
+// of the manifest reached), the backward pass, the strategy's gradient
 // handling and clipping, and the optimizer update at the schedule's
 // learning rate.
 //
@@ -25,9 +26,11 @@ class Strategy;
 
 class TrainStep {
 public:
+  /// `dataText` says what the batches are, for messages ("the data's grid
+  /// 32x64 with 3 channels (file 'x.h5')").
   TrainStep(const Program &p, const TrainConfig &tc, Strategy &strategy,
             Model &model, Optimizer &optim, int64_t stepsPerEpoch,
-            int64_t totalSteps);
+            int64_t totalSteps, std::string dataText);
 
   /// The learning rate of the schedule's next step (before the first step
   /// of a run: its first; afterwards the last step's).
@@ -48,7 +51,11 @@ private:
   Model &model_;
   Optimizer &optim_;
   int64_t stepsPerEpoch_, totalSteps_;
-  std::string modelText_;
+  std::string modelText_, dataText_;
+  bool checkedGradients_ = false;
+
+  torch::Tensor rolloutLoss(const torch::Tensor &window);
+  void checkEveryParameterReached() const;
 };
 
 } // namespace s2s::rt

@@ -83,15 +83,23 @@ void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
     setCpuGeneratorState(c.state.torchRng);
 }
 
+std::string SingleProcess::name() const {
+  // With one process every strategy is the same computation and no
+  // collective runs; say what the spec chose all the same.
+  return std::string("one process (") + rt::name(parallel_.strategy) +
+         ", backend " + rt::name(parallel_.backend) +
+         ": nothing to synchronise)";
+}
+
 std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel) {
   int64_t meshSize = 1;
   for (int64_t s : parallel.sizes)
     meshSize *= std::max<int64_t>(s, 1);
-  if (meshSize > 1)
-    std::printf("note: the parallel mesh has %lld devices; this runtime trains "
-                "in one process on one device\n",
-                (long long)meshSize);
-  return std::make_unique<SingleProcess>();
+  if (meshSize > 1) // s2sc refuses it; a Program built by hand must not
+    throw Error("a parallel mesh of " + std::to_string(meshSize) +
+                " processes is not implemented yet: this runtime trains in "
+                "one process");
+  return std::make_unique<SingleProcess>(parallel);
 }
 
 } // namespace s2s::rt

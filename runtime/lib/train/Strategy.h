@@ -80,7 +80,9 @@ public:
 /// Training in one process on one device.
 class SingleProcess final : public Strategy {
 public:
-  std::string name() const override { return "single process"; }
+  explicit SingleProcess(const ParallelConfig &parallel)
+      : parallel_(parallel) {}
+  std::string name() const override;
   void prepareModel(Model &model) override;
   void afterBackward(Model &) override {}
   double clipGradients(Model &model, double maxNorm) override;
@@ -96,6 +98,7 @@ public:
   bool writesOutput() const override { return true; }
 
 private:
+  ParallelConfig parallel_;
   std::vector<torch::Tensor> params_; ///< the model's, in model order
 };
 

@@ -35,6 +35,8 @@
 #include "train/TrainData.h"
 #include "train/Validation.h"
 
+#include <ATen/Parallel.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -90,6 +92,11 @@ void Trainer::setUp() {
   set = settle(P, opt);
   strategy = makeStrategy(P.parallel);
   torch::manual_seed(uint64_t(set.train.seed));
+  // LibTorch sets up its intra-op threads lazily, at the first parallel
+  // loop of each thread; ops before that (the first step's) can split
+  // their work differently and round differently. Set them up now, so a
+  // run's numbers do not depend on what ran before its first step.
+  at::init_num_threads();
 
   ckpt.emplace(openCheckpoints(set));
   metricsPath = (fs::path(set.out) / "metrics.jsonl").string();
@@ -101,14 +108,17 @@ void Trainer::setUp() {
                                   set.dtype);
   model->context().latitude = data.train->latitude().to(set.device);
   model->context().longitude = data.train->longitude().to(set.device);
-  materializeModel(P, *model, data);
+  materializeModel(P, *model);
   strategy->prepareModel(*model);
   optim = std::make_unique<Optimizer>(set.train.optimizer,
                                       model->namedParameters());
-  step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
-                                     data.stepsPerEpoch, data.totalSteps);
+  step = std::make_unique<TrainStep>(
+      P, set.train, *strategy, *model, *optim, data.stepsPerEpoch,
+      data.totalSteps,
+      "the data's grid " + data.gridText() + " (file '" + data.firstFile +
+          "')");
 
-  printBanner(P, set, data, model->parameterCount());
+  printBanner(P, set, data, model->parameterCount(), strategy->name());
 
   st = freshState(P, data, set);
   if (!resumeFrom.empty())

@@ -43,10 +43,10 @@ Validation::Validation(const Program &p, const Settings &s,
     : p_(p), data_(data), mapsDir_(std::move(mapsDir)),
       metrics_(s.train.metrics) {
   if (metrics_.empty())
-    metrics_ = {"rmse", "acc"};
+    metrics_ = TrainConfig().metrics;
   // z-score: the normalisation mean (0 in normalised units); otherwise the
   // training data's own per-channel mean.
-  if (data.valid && s.data.normalize != "zscore")
+  if (data.valid && s.data.normalize != Normalizer::Zscore)
     climatology_ = trainingMean(data);
 }
 
@@ -54,8 +54,16 @@ bool Validation::enabled() const {
   return data_.valid && data_.valid->size() > 0;
 }
 
-bool Validation::wants(const char *metric) const {
-  return std::find(metrics_.begin(), metrics_.end(), metric) != metrics_.end();
+const MetricConfig *Validation::metric(MetricKind kind) const {
+  for (const MetricConfig &m : metrics_)
+    if (m.kind == kind)
+      return &m;
+  return nullptr;
+}
+
+Weighting Validation::weighting(MetricKind kind) const {
+  const MetricConfig *m = metric(kind);
+  return m ? m->weight : Weighting::Latitude;
 }
 
 void Validation::printTable(const std::vector<double> &rm,
@@ -67,9 +75,10 @@ void Validation::printTable(const std::vector<double> &rm,
   for (const std::string &n : names)
     wName = std::max(wName, n.size() + 2);
   std::string head = "  " + std::string("valid").append(wName - 5, ' ');
-  if (wants("rmse"))
+  const bool rmse = metric(MetricKind::Rmse), acc = metric(MetricKind::Acc);
+  if (rmse)
     head += "   rmse model  persistence";
-  if (wants("acc"))
+  if (acc)
     head += "    acc model  persistence";
   std::printf("%s   (%lld windows)\n", head.c_str(),
               (long long)data_.valid->size());
@@ -77,24 +86,42 @@ void Validation::printTable(const std::vector<double> &rm,
     std::string row = "  " + names[c];
     row.append(wName - names[c].size(), ' ');
     char buf[64];
-    if (wants("rmse")) {
+    if (rmse) {
       std::snprintf(buf, sizeof buf, " %12.5g %12.5g", rm[c], rp[c]);
       row += buf;
     }
-    if (wants("acc")) {
+    if (acc) {
       std::snprintf(buf, sizeof buf, " %12.4f %12.4f", am[c], ap[c]);
       row += buf;
     }
     std::printf("%s\n", row.c_str());
   }
+  for (const MetricConfig &m : metrics_)
+    if (m.weight == Weighting::Uniform)
+      std::printf("  (%s: every grid point weighted alike, not by "
+                  "latitude)\n",
+                  name(m.kind));
 }
 
 std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
   BatchLoader &valid = *data_.valid;
-  ChannelMetrics mModel(valid.latitude(), valid.mean(), valid.stddev(),
-                        climatology_);
-  ChannelMetrics mPersist(valid.latitude(), valid.mean(), valid.stddev(),
-                          climatology_);
+  // One pair of accumulators (model, persistence) per weighting a score
+  // needs: RMSE and ACC may ask for different ones.
+  auto scores = [&](Weighting w) {
+    return ChannelMetrics(valid.latitude(), valid.mean(), valid.stddev(),
+                          climatology_, w);
+  };
+  const Weighting wr = weighting(MetricKind::Rmse),
+                  wa = weighting(MetricKind::Acc);
+  std::vector<ChannelMetrics> ofModel, ofPersistence;
+  ofModel.push_back(scores(wr));
+  ofPersistence.push_back(scores(wr));
+  if (wa != wr) {
+    ofModel.push_back(scores(wa));
+    ofPersistence.push_back(scores(wa));
+  }
+  ChannelMetrics &mModel = ofModel.front(), &mPersist = ofPersistence.front();
+  ChannelMetrics &aModel = ofModel.back(), &aPersist = ofPersistence.back();
   {
     torch::NoGradGuard noGrad;
     const torch::Device device = model.device();
@@ -107,8 +134,10 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       model.context().time = vb->times.to(device);
       model.context().leadSeconds = 0;
       torch::Tensor pred = p_.forward(model, x0);
-      mModel.add(pred, x1);
-      mPersist.add(x0, x1);
+      for (size_t i = 0; i < ofModel.size(); ++i) {
+        ofModel[i].add(pred, x1);
+        ofPersistence[i].add(x0, x1);
+      }
       // Truth / prediction / error maps of the first validation window.
       if (!mapped) {
         mapped = true;
@@ -119,10 +148,12 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
     }
     model.setTraining(true);
   }
-  strategy.reduceValidation(mModel);
-  strategy.reduceValidation(mPersist);
+  for (size_t i = 0; i < ofModel.size(); ++i) {
+    strategy.reduceValidation(ofModel[i]);
+    strategy.reduceValidation(ofPersistence[i]);
+  }
   const std::vector<double> rm = mModel.rmse(), rp = mPersist.rmse(),
-                            am = mModel.acc(), ap = mPersist.acc();
+                            am = aModel.acc(), ap = aPersist.acc();
   printTable(rm, rp, am, ap);
   const std::vector<std::string> &names = valid.channelNames();
   auto perChannel = [&](const std::vector<double> &v) {
@@ -131,10 +162,17 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       s += (c ? "," : "") + jsonQuote(names[c]) + ":" + jsonNumber(v[c]);
     return s + "}";
   };
-  return ",\"valid_windows\":" + std::to_string(valid.size()) +
-         ",\"rmse\":" + perChannel(rm) + ",\"acc\":" + perChannel(am) +
-         ",\"rmse_persistence\":" + perChannel(rp) +
-         ",\"acc_persistence\":" + perChannel(ap);
+  std::string record =
+      ",\"valid_windows\":" + std::to_string(valid.size()) +
+      ",\"rmse\":" + perChannel(rm) + ",\"acc\":" + perChannel(am) +
+      ",\"rmse_persistence\":" + perChannel(rp) +
+      ",\"acc_persistence\":" + perChannel(ap);
+  // Latitude weighting is the default; say so only when it is not.
+  if (wr == Weighting::Uniform)
+    record += ",\"rmse_weight\":\"uniform\"";
+  if (wa == Weighting::Uniform)
+    record += ",\"acc_weight\":\"uniform\"";
+  return record;
 }
 
 } // namespace s2s::rt

@@ -43,7 +43,11 @@ public:
   std::string run(Model &model, Strategy &strategy, int64_t epoch);
 
 private:
-  bool wants(const char *metric) const;
+  /// The spec's metric of `kind`, if it asks for one.
+  const MetricConfig *metric(MetricKind kind) const;
+  /// The weighting a score of `kind` is computed with: the spec's, or
+  /// latitude for a score only metrics.jsonl records.
+  Weighting weighting(MetricKind kind) const;
   void printTable(const std::vector<double> &rm, const std::vector<double> &rp,
                   const std::vector<double> &am,
                   const std::vector<double> &ap) const;
@@ -51,7 +55,7 @@ private:
   const Program &p_;
   const TrainData &data_;
   std::string mapsDir_;
-  std::vector<std::string> metrics_;
+  std::vector<MetricConfig> metrics_;
   torch::Tensor climatology_;
 };
 

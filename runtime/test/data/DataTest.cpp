@@ -42,7 +42,7 @@ TEST(DataDataset, WindowsCountAndContents) {
   DataConfig cfg = config(tmp.str());
   cfg.channels = {"t", "u"};  // a subset, in another order
   cfg.grid = {8, 16};
-  cfg.normalize = "zscore";
+  cfg.normalize = s2s::rt::Normalizer::Zscore;
   cfg.stats = tmp / "stats.h5";
   cfg.train = {2000, 2001};
   const auto mean = readDoubles(cfg.stats, "mean"),
@@ -367,7 +367,7 @@ TEST(DataErrors, StatsFileProblems) {
   other.channels = {"u", "v"};
   s2s::rt::synthesize(other);
   DataConfig cfg = config(tmp / "d");
-  cfg.normalize = "zscore";
+  cfg.normalize = s2s::rt::Normalizer::Zscore;
   cfg.stats = tmp / "uv/stats.h5";
   std::string msg = expectError(
       [&] { Dataset::open(cfg, Split::Train, 1); }, {});

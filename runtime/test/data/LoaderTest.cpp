@@ -139,61 +139,61 @@ std::string describe(const LoaderConfig &c) { return c.describe(); }
 // Configuration
 //===----------------------------------------------------------------------===//
 
+/// A MemoryConfig as the generated program's configure() fills it.
+static rt::MemoryConfig memory(Mode mode, bool shared, int64_t prefetch,
+                        int64_t buffer = 0, double refresh = 0.25) {
+  rt::MemoryConfig m;
+  m.mode = mode;
+  m.shared = shared;
+  m.prefetch = prefetch;
+  m.buffer = buffer;
+  m.refresh = refresh;
+  return m;
+}
+
 TEST(LoaderConfig, FromSpecAsTheCompilerWritesIt) {
-  LoaderConfig a = LoaderConfig::fromSpec({});
+  LoaderConfig a = LoaderConfig::fromSpec(rt::MemoryConfig());
   EXPECT_EQ(a.mode, Mode::Eager);
   EXPECT_EQ(a.prefetch, 2);
   EXPECT_FALSE(a.shared);
-  LoaderConfig b = LoaderConfig::fromSpec({{"callee", "in_memory"},
-                                           {"lazy", "true"},
-                                           {"prefetch", "3"},
-                                           {"shared", "false"}});
+  LoaderConfig b = LoaderConfig::fromSpec(memory(Mode::Lazy, false, 3));
   EXPECT_EQ(b.mode, Mode::Lazy);
   EXPECT_EQ(b.prefetch, 3);
   EXPECT_EQ(b.name(), "lazy");
-  LoaderConfig c = LoaderConfig::fromSpec({{"callee", "stream"},
-                                           {"buffer", "512"},
-                                           {"prefetch", "2"},
-                                           {"refresh", "0.250000"}});
+  LoaderConfig c = LoaderConfig::fromSpec(memory(Mode::Stream, false, 2, 512));
   EXPECT_EQ(c.mode, Mode::Stream);
   EXPECT_EQ(c.buffer, 512);
   EXPECT_DOUBLE_EQ(c.refresh, 0.25);
   EXPECT_EQ(describe(c),
             "stream, buffer 512 samples, refresh 0.25, prefetch 2, 1 thread, "
             "rank 0 of 1");
-  LoaderConfig d = LoaderConfig::fromSpec(
-      {{"callee", "in_memory"}, {"shared", "true"}, {"lazy", "false"}});
+  LoaderConfig d = LoaderConfig::fromSpec(memory(Mode::Eager, true, 2));
   EXPECT_TRUE(d.shared);
   EXPECT_EQ(d.name(), "shared");
   EXPECT_EQ(describe(b), "lazy, prefetch 3, 1 thread, rank 0 of 1");
 }
 
+// The same checks as s2sc's (a spec cannot carry these values), for a
+// MemoryConfig built otherwise and the command line's overrides.
 TEST(LoaderConfig, BadMemoryArgumentsNameTheArgument) {
   struct Case {
-    std::map<std::string, std::string> memory;
+    rt::MemoryConfig memory;
     std::string message;
   } cases[] = {
-      {{{"callee", "disk"}}, "unknown memory mode 'disk'"},
-      {{{"callee", "in_memory"}, {"lazy", "maybe"}},
-       "lazy must be true or false, got 'maybe'"},
-      {{{"callee", "in_memory"}, {"prefetch", "-1"}},
+      {memory(Mode::Eager, false, -1),
+       "memory = in_memory(shared = false, lazy = false, prefetch = -1): "
        "prefetch must be an integer >= 0 (batches assembled ahead; 0: none), "
-       "got '-1'"},
-      {{{"callee", "in_memory"}, {"prefetch", "2x"}},
-       "prefetch must be an integer >= 0"},
-      {{{"callee", "in_memory"}, {"buffer", "3"}},
-       "in_memory has no argument 'buffer'"},
-      {{{"callee", "in_memory"}, {"shared", "true"}, {"lazy", "true"}},
+       "got -1"},
+      {memory(Mode::Lazy, true, 2),
        "shared = true and lazy = true cannot be combined"},
-      {{{"callee", "stream"}}, "stream needs buffer = N"},
-      {{{"callee", "stream"}, {"buffer", "0"}},
-       "buffer must be an integer >= 1 (samples held in memory), got '0'"},
-      {{{"callee", "stream"}, {"buffer", "8"}, {"refresh", "1.5"}},
+      {memory(Mode::Stream, false, 2, 0),
+       "memory = stream(buffer = 0, prefetch = 2, refresh = 0.25): stream "
+       "needs buffer = N >= 1"},
+      {memory(Mode::Stream, false, 2, 8, 1.5),
        "refresh must be a number in (0, 1]"},
-      {{{"callee", "stream"}, {"buffer", "8"}, {"refresh", "0"}},
+      {memory(Mode::Stream, false, 2, 8, 0.0),
        "refresh must be a number in (0, 1]"},
-      {{{"callee", "stream"}, {"buffer", "8"}, {"lazy", "true"}},
-       "stream has no argument 'lazy'"},
+      {memory(Mode::Stream, true, 2, 8), "it cannot be shared"},
   };
   for (const Case &c : cases) {
     try {
@@ -201,7 +201,6 @@ TEST(LoaderConfig, BadMemoryArgumentsNameTheArgument) {
       ADD_FAILURE() << "no error for " << c.message;
     } catch (const rt::Error &e) {
       const std::string m = e.what();
-      EXPECT_NE(m.find("the data section's memory = "), std::string::npos) << m;
       EXPECT_NE(m.find(c.message), std::string::npos)
           << "expected: " << c.message << "\ngot: " << m;
     }

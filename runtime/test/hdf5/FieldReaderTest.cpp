@@ -355,7 +355,7 @@ TEST(FieldReader, ParallelReadOfAWholeSplitEqualsOneThread) {
   rt::DataConfig cfg;
   cfg.pattern = c.dir + "/*.h5";
   cfg.channels = {"q", "u", "t"};
-  cfg.normalize = "zscore";
+  cfg.normalize = rt::Normalizer::Zscore;
   cfg.stats = c.dir + "/stats.h5";
   const dd::SplitPlan plan = dd::planSplit(cfg, rt::Split::Train, 1);
   ASSERT_EQ(plan.parts.size(), 3u);

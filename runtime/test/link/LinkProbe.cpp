@@ -1,9 +1,10 @@
 //===- LinkProbe.cpp - A program linked as a generated one ------*- C++ -*-===//
 //
 // What s2sc's generated programs look like to the linker: Runtime.h, a
-// configure, a forward and a rollout loss, main calling s2s::rt::run, and
-// s2s::runtime on the link line. check-links.cmake reads its ldd output.
-// Run with --help it prints the usage, which is all it is for.
+// configure, a parameter manifest, a forward and a rollout loss, main
+// calling s2s::rt::run, and s2s::runtime on the link line.
+// check-links.cmake reads its ldd output. Run with --help it prints the
+// usage, which is all it is for.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,9 +12,15 @@
 
 namespace {
 
-void configure(s2s::rt::Program &p) {
-  s2s::rt::setString(p, "program.name", "probe");
-  s2s::rt::setString(p, "program.model", "net");
+s2s::rt::Spec configure() {
+  s2s::rt::Spec s;
+  s.name = "probe";
+  s.modelName = "net";
+  return s;
+}
+
+void parameters(s2s::rt::Manifest &m) {
+  s2s::rt::declare(m, "net.w", {1}, s2s::rt::Init{}, s2s::rt::Sharding{});
 }
 
 torch::Tensor forward(s2s::rt::Model &, torch::Tensor x) { return x; }
@@ -25,5 +32,5 @@ torch::Tensor rolloutLoss(s2s::rt::Model &, torch::Tensor w) {
 } // namespace
 
 int main(int argc, char **argv) {
-  return s2s::rt::run(configure, forward, rolloutLoss, argc, argv);
+  return s2s::rt::run(configure, parameters, forward, rolloutLoss, argc, argv);
 }

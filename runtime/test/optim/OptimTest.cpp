@@ -22,7 +22,7 @@ void checkOptimizer(const rt::OptimizerConfig &c) {
     double lr = lrs[t - 1];
     for (size_t i = 0; i < 3; ++i) {
       double g = a[i] * p[i];
-      if (c.kind == "sgd") {
+      if (c.kind == rt::OptimizerKind::Sgd) {
         g += c.weightDecay * p[i];
         if (c.momentum != 0) {
           buf[i] = c.momentum * buf[i] + g;
@@ -31,7 +31,7 @@ void checkOptimizer(const rt::OptimizerConfig &c) {
         p[i] -= lr * g;
         continue;
       }
-      if (c.kind == "adamw")
+      if (c.kind == rt::OptimizerKind::Adamw)
         p[i] *= 1 - lr * c.weightDecay;
       else
         g += c.weightDecay * p[i];
@@ -55,7 +55,7 @@ void checkOptimizer(const rt::OptimizerConfig &c) {
   }
   for (int64_t i = 0; i < 3; ++i)
     EXPECT_NEAR(param[i].item<double>(), p[size_t(i)], 1e-12)
-        << c.kind << " element " << i;
+        << rt::name(c.kind) << " element " << i;
   EXPECT_EQ(opt.steps(), 3);
 }
 
@@ -63,7 +63,7 @@ void checkOptimizer(const rt::OptimizerConfig &c) {
 
 TEST(Optim, SgdMomentumNesterovWeightDecay) {
   rt::OptimizerConfig c;
-  c.kind = "sgd";
+  c.kind = rt::OptimizerKind::Sgd;
   checkOptimizer(c);
   c.momentum = 0.9;
   checkOptimizer(c);
@@ -74,7 +74,7 @@ TEST(Optim, SgdMomentumNesterovWeightDecay) {
 
 TEST(Optim, AdamClosedForm) {
   rt::OptimizerConfig c;
-  c.kind = "adam";
+  c.kind = rt::OptimizerKind::Adam;
   checkOptimizer(c);
   c.weightDecay = 0.1;
   c.beta1 = 0.8;
@@ -96,14 +96,14 @@ TEST(Optim, AdamFirstStepIsSignTimesLr) {
 
 TEST(Optim, AdamWDecoupled) {
   rt::OptimizerConfig c;
-  c.kind = "adamw";
+  c.kind = rt::OptimizerKind::Adamw;
   c.weightDecay = 0.05;
   checkOptimizer(c);
 }
 
 TEST(Optim, StateRoundTrip) {
   rt::OptimizerConfig c;
-  c.kind = "adamw";
+  c.kind = rt::OptimizerKind::Adamw;
   torch::Tensor p = torch::tensor({1.0, 2.0}).set_requires_grad(true);
   rt::Optimizer opt(c, {{"net.w", p}});
   (p * p).sum().backward();
@@ -123,7 +123,7 @@ TEST(Optim, StateRoundTrip) {
   EXPECT_TRUE(torch::equal(other.state()[0].second, s[0].second));
 
   rt::OptimizerConfig sgd;
-  sgd.kind = "sgd";
+  sgd.kind = rt::OptimizerKind::Sgd;
   rt::Optimizer wrong(sgd, {{"net.w", q}});
   try {
     wrong.loadState(byName);
@@ -158,7 +158,7 @@ TEST(Schedule, Values) {
   EXPECT_DOUBLE_EQ(rt::learningRate(s, 0.1, 4, 10, 100), 0.1);
 
   rt::ScheduleConfig st;
-  st.kind = "step";
+  st.kind = rt::ScheduleKind::Step;
   st.every = 2;
   st.gamma = 0.5;
   EXPECT_DOUBLE_EQ(rt::learningRate(st, 0.1, 19, 10, 100), 0.1);   // epoch 1
@@ -166,7 +166,7 @@ TEST(Schedule, Values) {
   EXPECT_DOUBLE_EQ(rt::learningRate(st, 0.1, 45, 10, 100), 0.025); // epoch 4
 
   rt::ScheduleConfig c;
-  c.kind = "cosine";
+  c.kind = rt::ScheduleKind::Cosine;
   c.warmup = 10;
   c.minLr = 0.001;
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 0, 10, 110), 0.01);
@@ -177,8 +177,4 @@ TEST(Schedule, Values) {
               0.001 + 0.099 * 0.5 * (1 + std::cos(M_PI * 0.25)), 1e-15);
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 110, 10, 110), 0.001);
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 500, 10, 110), 0.001);
-
-  rt::ScheduleConfig bad;
-  bad.kind = "linear";
-  EXPECT_THROW(rt::learningRate(bad, 0.1, 0, 10, 100), rt::Error);
 }

@@ -308,7 +308,7 @@ TEST(DataStats, MatchDirectComputation) {
   // minmax normalisation uses /min and /max.
   DataConfig cfg = config(tmp / "d");
   cfg.train = {2000, 2001};
-  cfg.normalize = "minmax";
+  cfg.normalize = s2s::rt::Normalizer::Minmax;
   cfg.stats = tmp / "s.h5";
   Dataset d = Dataset::open(cfg, Split::Train, 1);
   auto all = d.batch({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});

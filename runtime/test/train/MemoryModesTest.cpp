@@ -47,8 +47,7 @@ DataConfig config(const std::string &dir) {
 
 torch::Tensor stepOf(rt::Model &m, const torch::Tensor &x) {
   const int64_t C = x.size(1);
-  const torch::Tensor &w = m.param("net.conv.weight", {C, C, 3, 3},
-                                   rt::Init{rt::Init::FanIn, double(C * 9), 0});
+  const torch::Tensor &w = m.param("net.conv.weight", {C, C, 3, 3});
   return x + torch::conv2d(x, w, {}, 1, 1);
 }
 
@@ -69,14 +68,15 @@ rt::Program program(const std::string &dir) {
   p.data = config(dir);
   p.data.train = {2000, 2002};
   p.data.valid = {2003, 2003};
-  p.data.memory = {{"callee", "in_memory"}, {"lazy", "false"},
-                   {"prefetch", "2"}, {"shared", "false"}};
+  p.data.memory = rt::MemoryConfig(); // eager, prefetch 2
   p.rollout.order = 2;
   p.train.epochs = 2;
   p.train.batch = 4;
   p.train.seed = 1;
   p.forward = stepOf;
   p.rolloutLoss = lossOf;
+  rt::declare(p.parameters, "net.conv.weight", {3, 3, 3, 3},
+              rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
   return p;
 }
 
@@ -124,10 +124,11 @@ TEST(LoaderTrain, CommandLineMemoryOptions) {
         << "expected: " << c.message << "\ngot: " << r.err;
   }
   rt::Program bad = p;
-  bad.data.memory["prefetch"] = "-3";
+  bad.data.memory.prefetch = -3;
   MainRun r = runMain(bad, {});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("the data section's memory = in_memory("),
+  EXPECT_NE(r.err.find("memory = in_memory(shared = false, lazy = false, "
+                       "prefetch = -3): prefetch must be an integer >= 0"),
             std::string::npos)
       << r.err;
 }

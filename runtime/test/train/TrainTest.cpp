@@ -92,9 +92,8 @@ std::string dataDir() {
 
 torch::Tensor tinyForward(rt::Model &m, const torch::Tensor &x) {
   const int64_t C = x.size(1);
-  const torch::Tensor &w = m.param("net.conv.weight", {C, C, 3, 3},
-                                   rt::Init{rt::Init::FanIn, double(C * 9), 0});
-  const torch::Tensor &b = m.param("net.conv.bias", {C}, rt::Init{});
+  const torch::Tensor &w = m.param("net.conv.weight", {C, C, 3, 3});
+  const torch::Tensor &b = m.param("net.conv.bias", {C});
   torch::Tensor h = torch::conv2d(x, w, b, 1, 1);
   if (m.isTraining()) // dropout drawn from the model's generator
     h = h * torch::bernoulli(torch::full_like(h, 0.9), m.generator()) / 0.9;
@@ -122,7 +121,7 @@ rt::Program tinyProgram() {
   p.data.pattern = dir + "/*.h5";
   p.data.channels = {"u", "v", "t"};
   p.data.grid = {8, 16};
-  p.data.normalize = "zscore";
+  p.data.normalize = rt::Normalizer::Zscore;
   p.data.stats = dir + "/stats.h5";
   p.data.train = {2000, 2001};
   p.data.valid = {2002, 2002};
@@ -131,9 +130,9 @@ rt::Program tinyProgram() {
   p.train.batch = 4;
   p.train.seed = 3;
   p.train.gradClip = 1.0;
-  p.train.optimizer.kind = "adam";
+  p.train.optimizer.kind = rt::OptimizerKind::Adam;
   p.train.optimizer.lr = 3e-3;
-  p.train.schedule.kind = "cosine";
+  p.train.schedule.kind = rt::ScheduleKind::Cosine;
   p.train.schedule.warmup = 3;
   p.train.schedule.minLr = 1e-4;
   p.train.checkpoint.everyEpochs = 1;
@@ -141,7 +140,10 @@ rt::Program tinyProgram() {
   p.train.checkpoint.keep = 3;
   p.forward = tinyForward;
   p.rolloutLoss = tinyRollout;
-  p.expectedParameters = 3 * 3 * 9 + 3;
+  // What the compiler's manifest would say of this model.
+  rt::declare(p.parameters, "net.conv.weight", {3, 3, 3, 3},
+              rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
+  rt::declare(p.parameters, "net.conv.bias", {3}, rt::Init{}, rt::Sharding{});
   return p;
 }
 
@@ -294,19 +296,38 @@ TEST(Cli, HelpShowsTheSpecsValues) {
 // Training
 //===----------------------------------------------------------------------===//
 
-TEST(Train, GridThatDoesNotFitTheModel) {
+TEST(Train, DataThatDoesNotFitTheModel) {
+  // The manifest made the weight for 5 input channels; the data has 3.
   rt::Program p = tinyProgram();
-  p.forward = [](rt::Model &m, const torch::Tensor &x) {
-    const torch::Tensor &w =
-        m.param("net.conv.weight", {3, 5, 3, 3}, rt::Init{}); // 5 in-channels
-    return torch::conv2d(x, w, {}, 1, 1);
-  };
+  p.parameters[0].shape = {3, 5, 3, 3};
   Result r = runHere(p, {"--out", freshDir("grid")});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("tiny: error: the data's grid 8x16 with 3 channels (file '"),
+  EXPECT_NE(r.err.find("tiny: error: model 'net' (tiny.s2s) on a batch of the "
+                       "data's grid 8x16 with 3 channels (file '"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("does not fit model 'net' (tiny.s2s)"), std::string::npos)
+  EXPECT_NE(r.err.find("parameter 'net.conv.weight' has shape [3, 5, 3, 3] "
+                       "but is used with shape [3, 3, 3, 3]"),
+            std::string::npos)
+      << r.err;
+  // A LibTorch error of the forward is reported with the model and data.
+  p = tinyProgram();
+  p.forward = [](rt::Model &, const torch::Tensor &x) {
+    return torch::conv2d(x, torch::zeros({3, 5, 3, 3}), {}, 1, 1);
+  };
+  p.rolloutLoss = [&p](rt::Model &m, const torch::Tensor &w) {
+    return (p.forward(m, w.select(1, 0)) * m.param("net.conv.bias", {3})[0])
+        .sum();
+  };
+  r = runHere(p, {"--out", freshDir("grid-torch")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("tiny: error: model 'net' (tiny.s2s) failed on a batch "
+                       "of the data's grid 8x16 with 3 channels (file '"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("check the spec's data grid and channels against the "
+                       "model's sizes"),
+            std::string::npos)
       << r.err;
 }
 
@@ -330,15 +351,47 @@ TEST(Train, SaysWhenTheDataIsReadThroughHdf5) {
       << slow.out;
 }
 
-TEST(Train, ParameterCountMismatchIsAnInternalError) {
+// The model's parameters come from the compiler's manifest; a kernel and a
+// manifest that disagree stop the program with the parameter's name.
+TEST(Train, ParameterTheManifestLacksIsAnError) {
   rt::Program p = tinyProgram();
-  p.expectedParameters = 85;
-  Result r = runHere(p, {"--out", freshDir("count")});
+  p.parameters.pop_back(); // no bias
+  Result r = runHere(p, {"--out", freshDir("manifest-lacks")});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("internal error: s2sc counted 85 parameters for model "
-                       "'net' (tiny.s2s), the runtime made 84"),
+  EXPECT_NE(r.err.find("a layer asks for parameter 'net.conv.bias' of shape "
+                       "[3], which the model's parameter manifest does not "
+                       "declare: the compiler and the runtime disagree"),
             std::string::npos)
       << r.err;
+}
+
+TEST(Train, ParameterNoLayerUsesIsAnError) {
+  rt::Program p = tinyProgram();
+  rt::declare(p.parameters, "net.extra.weight", {4},
+              rt::Init{rt::InitKind::Ones}, rt::Sharding{});
+  Result r = runHere(p, {"--out", freshDir("manifest-extra")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("parameter 'net.extra.weight' of model 'net' "
+                       "(tiny.s2s) is declared by the program's manifest but "
+                       "no layer uses it"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Train, ParametersAreCreatedFromTheManifest) {
+  // Shape, order and initialiser as declared, before any forward runs.
+  rt::Program p = tinyProgram();
+  rt::Model m(3);
+  m.materialize(p.parameters);
+  ASSERT_EQ(m.namedParameters().size(), 2u);
+  EXPECT_EQ(m.namedParameters()[0].first, "net.conv.weight");
+  EXPECT_EQ(m.namedParameters()[0].second.sizes().vec(),
+            (std::vector<int64_t>{3, 3, 3, 3}));
+  EXPECT_LE(m.namedParameters()[0].second.abs().max().item<double>(),
+            1.0 / std::sqrt(27.0));
+  EXPECT_TRUE(m.namedParameters()[1].second.eq(0).all().item<bool>());
+  EXPECT_TRUE(m.sealed());
+  EXPECT_THROW(m.param("net.other", {2}), rt::Error);
 }
 
 TEST(Train, NanLossNamesTheStep) {

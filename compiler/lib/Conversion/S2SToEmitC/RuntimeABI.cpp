@@ -170,7 +170,7 @@ std::string abi::cxxEnum(InitKind v) {
   return cxxEnum("InitKind", stringifyInitKind(v));
 }
 std::string abi::cxxEnum(Strategy v) {
-  return cxxEnum("Strategy", stringifyStrategy(v));
+  return cxxEnum("StrategyKind", stringifyStrategy(v));
 }
 std::string abi::cxxEnum(Backend v) {
   return cxxEnum("Backend", stringifyBackend(v));

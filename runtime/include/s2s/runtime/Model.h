@@ -2,10 +2,11 @@
 //
 // A generated forward function takes a `Model &` and calls the layer kernels
 // of Ops.h with the spec's parameter paths ("ResBlock.0.conv"). A kernel asks
-// the model for its parameters by full name ("ResBlock.0.conv.weight"); the
-// first call creates them, later calls look them up. The runtime makes them
-// all by running the forward once on a zero batch (`materialize`) before
-// the optimizer is built.
+// the model for its parameters by full name ("ResBlock.0.conv.weight") and
+// shape. The program creates them all before training from the compiler's
+// parameter manifest (`declare`, then `seal`): a kernel asking for a
+// parameter the manifest does not have, or with another shape, is an error
+// naming it. An unsealed model (kernel tests) creates what it is asked for.
 //
 // Initialisation is deterministic and independent of creation order: each
 // parameter draws from a generator seeded with hash(seed, name).
@@ -14,6 +15,8 @@
 
 #ifndef S2S_RUNTIME_MODEL_H
 #define S2S_RUNTIME_MODEL_H
+
+#include "s2s/runtime/Config.h"
 
 #include <torch/torch.h>
 
@@ -28,16 +31,44 @@ namespace s2s::rt {
 /// `[8, 3, 32, 64]`: a shape as messages write it.
 std::string shapeStr(torch::IntArrayRef shape);
 
+enum class InitKind { Normal, TruncNormal, Uniform, Zeros, Ones, Constant, FanIn };
+
 /// How a parameter is initialised. `a`, `b` are the initialiser's numbers:
-///   Normal: std a, mean b          TruncNormal: std a (cut at +-2 std)
-///   Uniform: low a, high b         Constant: value a
-///   Zeros, Ones: none              FanIn: uniform(+-1/sqrt(a)) (a = fan-in,
-///                                  torch's default for linear/conv layers)
+///   Normal: std a, mean b          TruncNormal: std a, mean b (cut at
+///   Uniform: low a, high b                       mean +- 2 std)
+///   Zeros, Ones: none              Constant: value a
+///   FanIn: uniform(+-1/sqrt(a)), a = fan-in (torch's default for
+///          linear/conv layers)
 struct Init {
-  enum Kind { Normal, TruncNormal, Uniform, Zeros, Ones, Constant, FanIn };
-  Kind kind = Zeros;
+  InitKind kind = InitKind::Zeros;
   double a = 0.0, b = 0.0;
 };
+
+enum class StateLayout { Replicated, Sharded };
+enum class TensorLayout { Replicated, Column, Row };
+
+/// How a parameter and its training state are laid out (s2s-shard): over
+/// the data axis (the ZeRO stages) and, Megatron-style, the tensor axis.
+struct Sharding {
+  StateLayout params = StateLayout::Replicated;
+  StateLayout grads = StateLayout::Replicated;
+  StateLayout optimizer = StateLayout::Replicated;
+  TensorLayout tensor = TensorLayout::Replicated;
+};
+
+/// One learnable tensor of a model, as the compiler lists it.
+struct ParameterSpec {
+  std::string path; ///< "ResBlock.0.conv.weight"
+  std::vector<int64_t> shape;
+  Init init;
+  Sharding sharding;
+};
+using Manifest = std::vector<ParameterSpec>;
+
+/// What a generated `<model>_parameters(Manifest &)` calls, once per
+/// learnable tensor.
+void declare(Manifest &m, const std::string &path,
+             const std::vector<int64_t> &shape, Init init, Sharding sharding);
 
 /// What a forward call knows about its batch besides the fields.
 struct BatchContext {
@@ -58,10 +89,20 @@ public:
                  torch::Device device = torch::kCPU,
                  torch::ScalarType dtype = torch::kFloat32);
 
-  /// The parameter `name` with `shape`: created with `init` on first use.
-  /// A later call with another shape throws s2s::rt::Error.
+  /// Creates every parameter of `manifest` (in its order), then seals the
+  /// model. Throws Error on a path declared twice or a negative size.
+  void materialize(const Manifest &manifest);
+
+  /// The parameter `name`, which must have `shape`. Sealed: it must be
+  /// declared (else Error: the compiler and the runtime disagree);
+  /// unsealed: created on first use from a normal(0, 0.02) draw.
   const torch::Tensor &param(const std::string &name,
-                             torch::IntArrayRef shape, Init init);
+                             torch::IntArrayRef shape);
+
+  /// Creates one parameter; Error if it exists.
+  const torch::Tensor &create(const std::string &name,
+                              torch::IntArrayRef shape, Init init);
+  bool sealed() const { return sealed_; }
 
   /// Parameters in creation order, with their names.
   const std::vector<std::pair<std::string, torch::Tensor>> &
@@ -96,6 +137,7 @@ private:
   torch::Device device_;
   torch::ScalarType dtype_;
   bool training_ = true;
+  bool sealed_ = false;
   torch::Generator gen_;
   BatchContext ctx_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;

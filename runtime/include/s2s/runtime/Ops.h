@@ -8,9 +8,11 @@
 //  - Kernels that own parameters take the model and the op's `name` (the
 //    spec's parameter path, e.g. "ResBlock.0.conv") and ask the model for
 //    "<name>.<param>" with exactly the shapes S2SOps.cpp's getParameters
-//    gives (so `s2sc --emit=summary` and the runtime count the same).
+//    gives; the program created them from the compiler's manifest (with
+//    their initialisers), so the kernels know no initialisation.
+//  - Kinds are the enums of Config.h, spelled as the dialect's enums.
 //  - Lists are std::vector<int64_t> (generated code writes `{8, 90, -1}`).
-//  - An activation string "" means none (s2s-fuse sets it on linear/conv2d).
+//  - Activation::None means none (s2s-fuse sets one on linear/conv2d).
 //  - Shapes are [batch, channel, lat, lon] for fields, [batch, tokens, embed]
 //    for token sequences.
 //
@@ -41,8 +43,8 @@ Tensor div(const Tensor &a, const Tensor &b);
 Tensor neg(const Tensor &x);
 
 // --- pointwise -------------------------------------------------------------
-/// kind: gelu (exact erf form), relu, silu, tanh, sigmoid; "" = identity.
-Tensor activation(const Tensor &x, const char *kind);
+/// gelu (exact erf form), relu, silu, tanh, sigmoid; None: identity.
+Tensor activation(const Tensor &x, Activation kind);
 Tensor softmax(const Tensor &x, int64_t dim);
 /// Identity unless m.isTraining(); draws from m.generator().
 Tensor dropout(Model &m, const Tensor &x, double p);
@@ -50,18 +52,18 @@ Tensor dropout(Model &m, const Tensor &x, double p);
 Tensor drop_path(Model &m, const Tensor &x, double p);
 
 // --- layers with parameters -------------------------------------------------
-/// weight [in, out] (FanIn init, a = in), bias [out] (FanIn, a = in).
+/// weight [in, out], bias [out].
 Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
-              bool bias, const char *activation);
-/// weight [out, in, kh, kw] (FanIn, a = in*kh*kw), bias [out].
+              bool bias, Activation activation);
+/// weight [out, in, kh, kw], bias [out].
 /// padMode: zeros, circular, reflect, replicate (padding is applied first,
 /// then an unpadded convolution, as torch's padding_mode does).
 Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
               const Ints &kernel, const Ints &stride, const Ints &padding,
-              const char *padMode, bool bias, const char *activation);
-/// Over the last dim; weight [d] Ones, bias [d] Zeros.
+              PadMode padMode, bool bias, Activation activation);
+/// Over the last dim; weight [d], bias [d].
 Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps);
-/// Over dim 1; weight [c] Ones, bias [c] Zeros.
+/// Over dim 1; weight [c], bias [c].
 Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
                   double eps);
 Tensor instance_norm(const Tensor &x, double eps);
@@ -80,18 +82,17 @@ Tensor patch_embed(Model &m, const char *name, const Tensor &x,
 /// [b, (g0/p0)*(g1/p1), channels*p0*p1] -> [b, channels, g0, g1].
 Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
                int64_t channels);
-/// FourCastNet AFNO on [b, h, w, e]: w1,w2 [2, nb, e/nb, e/nb] (Normal,
-/// std 0.02), b1,b2 [2, nb, e/nb] (Normal, std 0.02); residual not included.
+/// FourCastNet AFNO on [b, h, w, e]: w1,w2 [2, nb, e/nb, e/nb], b1,b2
+/// [2, nb, e/nb]; residual not included.
 Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
               double sparsity, double modes);
 /// One message-passing round; see the op. Params msg.fc1/fc2, node.fc1/fc2.
 Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
                      const Tensor &edgeFeatures, const Tensor &edges,
                      int64_t hidden, int64_t out);
-/// A learnable tensor declared with `param`. init: normal, trunc_normal,
-/// uniform, zeros, ones, constant; args as in the spec.
-Tensor param(Model &m, const char *name, const Ints &shape, const char *init,
-             const std::vector<double> &args);
+/// A learnable tensor declared with `param` in a model (its initialiser
+/// is in the manifest).
+Tensor param(Model &m, const char *name, const Ints &shape);
 
 // --- shape -------------------------------------------------------------------
 Tensor reshape(const Tensor &x, const Ints &shape);
@@ -120,7 +121,7 @@ inline Tensor slice_batches(const Tensor &x, const Tensor &like,
 }
 Tensor mean(const Tensor &x, int64_t dim, bool keep);
 /// pad: (before, after) pairs from the last dim backwards (torch's pad).
-Tensor pad(const Tensor &x, const Ints &pad, const char *mode);
+Tensor pad(const Tensor &x, const Ints &pad, PadMode mode);
 /// pad = [lat, lon]: periodic in longitude; across a pole row i maps to the
 /// mirrored row shifted half way round the globe.
 Tensor pad_sphere(const Tensor &x, const Ints &pad);
@@ -148,10 +149,11 @@ Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
                          double threshold);
 
 // --- losses ---------------------------------------------------------------------
-/// kind: mse, mae, huber (delta 1); weight: uniform or latitude (cos-latitude
-/// over dim -2 normalised to mean 1, from m.context().latitude). Scalar.
-Tensor loss(Model &m, const char *kind, const Tensor &prediction,
-            const Tensor &target, const char *weight);
+/// mse, mae, or huber (quadratic below `delta`, linear above, as torch's
+/// huber_loss); weight: uniform or latitude (cos-latitude over dim -2
+/// normalised to mean 1, from m.context().latitude). Scalar.
+Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
+            const Tensor &target, Weighting weight, double delta);
 
 } // namespace s2s::rt
 
