@@ -30,6 +30,30 @@ TEST(Metrics, LatitudeWeightedRmse) {
   EXPECT_NEAR(m.rmse()[0], (std::sqrt(2.0) + std::sqrt(8.0)) / 2, 1e-12);
 }
 
+TEST(Metrics, UniformlyWeightedRmse) {
+  // rmse(weight = uniform): every grid point counts alike. The errors of
+  // LatitudeWeightedRmse, unweighted: sample 0 mean square (4 + 4 + 4 +
+  // 4 + 4 + 4 + 4 + 4) / 12 = 32 / 12 (two rows of four points at 2),
+  // sample 1 (4 points at 4) 64 / 12.
+  torch::Tensor lat = torch::tensor({60.0, 0.0, -60.0}, torch::kFloat64);
+  rt::ChannelMetrics m(lat, torch::tensor({10.0}, torch::kFloat64),
+                       torch::tensor({2.0}, torch::kFloat64), {},
+                       rt::Weighting::Uniform);
+  torch::Tensor truth = torch::randn({2, 1, 3, 4}, torch::kFloat64);
+  torch::Tensor err = torch::zeros({2, 1, 3, 4}, torch::kFloat64);
+  err[0][0][0] = 1.0;
+  err[0][0][2] = 1.0;
+  err[1][0][1] = 2.0;
+  m.add(truth + err, truth);
+  EXPECT_NEAR(m.rmse()[0],
+              (std::sqrt(32.0 / 12.0) + std::sqrt(64.0 / 12.0)) / 2, 1e-12);
+  // The latitude-weighted score of the same errors differs.
+  rt::ChannelMetrics w(lat, torch::tensor({10.0}, torch::kFloat64),
+                       torch::tensor({2.0}, torch::kFloat64));
+  w.add(truth + err, truth);
+  EXPECT_GT(std::fabs(w.rmse()[0] - m.rmse()[0]), 0.1);
+}
+
 TEST(Metrics, AccPerfectNoiseAndSign) {
   torch::manual_seed(1);
   torch::Tensor lat = torch::linspace(-87.5, 87.5, 36, torch::kFloat64);

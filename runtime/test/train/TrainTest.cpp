@@ -331,6 +331,38 @@ TEST(Train, DataThatDoesNotFitTheModel) {
       << r.err;
 }
 
+TEST(Train, MetricsTakeTheirWeighting) {
+  // rmse(weight = uniform), acc() (latitude): two sets of scores; the
+  // table says which is unweighted and metrics.jsonl records it.
+  rt::Program p = tinyProgram();
+  p.train.metrics = {{rt::MetricKind::Rmse, rt::Weighting::Uniform},
+                     {rt::MetricKind::Acc, rt::Weighting::Latitude}};
+  const std::string out = freshDir("metric-weights");
+  Result r = runHere(p, {"--out", out, "--epochs", "1", "--steps", "2",
+                         "--no-maps"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("(rmse: every grid point weighted alike, not by "
+                       "latitude)"),
+            std::string::npos)
+      << r.out;
+  const std::vector<rt::Json> m = readMetrics(out + "/metrics.jsonl");
+  ASSERT_FALSE(m.empty());
+  ASSERT_NE(m.back().get("rmse_weight"), nullptr);
+  EXPECT_EQ(m.back().get("rmse_weight")->string, "uniform");
+  EXPECT_EQ(m.back().get("acc_weight"), nullptr);
+  // The same run with latitude weights scores differently.
+  rt::Program q = tinyProgram();
+  const std::string out2 = freshDir("metric-weights-lat");
+  Result r2 = runHere(q, {"--out", out2, "--epochs", "1", "--steps", "2",
+                          "--no-maps"});
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  const std::vector<rt::Json> m2 = readMetrics(out2 + "/metrics.jsonl");
+  EXPECT_NE(m.back().get("rmse")->get("u")->number,
+            m2.back().get("rmse")->get("u")->number);
+  EXPECT_EQ(m.back().get("acc")->get("u")->number,
+            m2.back().get("acc")->get("u")->number);
+}
+
 TEST(Train, SaysWhenTheDataIsReadThroughHdf5) {
   // synthesize()'s files are read by the loader's threads: no note. With
   // S2S_HDF5_READS every read goes through HDF5, and the banner says so.
