@@ -1,4 +1,5 @@
-//===- bench_data.cpp - Samples/s and GB/s of each loader mode -------------===//
+//===- bench_data.cpp - Samples/s and GB/s of each loader mode
+//-------------===//
 //
 //   s2s-bench-data --data 'DIR/*.h5' --stats DIR/stats.h5 --channels a,b,c
 //                  --mode eager|lazy|stream|shared|raw|raw-fresh
@@ -17,9 +18,9 @@
 
 #include "data/Loader.h"
 #include "dist/Launch.h"
-#include "support/Allocator.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Runtime.h"
+#include "support/Allocator.h"
 
 #include <algorithm>
 #include <chrono>
@@ -28,10 +29,10 @@
 #include <fcntl.h>
 #include <fstream>
 #include <glob.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sstream>
 #include <string>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -72,23 +73,34 @@ int main(int argc, char **argv) {
           window = 3, stepMs = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--data") data = v;
-    else if (k == "--stats") stats = v;
-    else if (k == "--channels") channels = v;
-    else if (k == "--mode") mode = v;
-    else if (k == "--prefetch") prefetch = std::atoll(v.c_str());
-    else if (k == "--threads") threads = std::atoll(v.c_str());
-    else if (k == "--buffer") buffer = std::atoll(v.c_str());
-    else if (k == "--batches") batches = std::atoll(v.c_str());
-    else if (k == "--batch") batch = std::atoll(v.c_str());
-    else if (k == "--window") window = std::atoll(v.c_str());
-    else if (k == "--step-ms") stepMs = std::atoll(v.c_str());
+    if (k == "--data")
+      data = v;
+    else if (k == "--stats")
+      stats = v;
+    else if (k == "--channels")
+      channels = v;
+    else if (k == "--mode")
+      mode = v;
+    else if (k == "--prefetch")
+      prefetch = std::atoll(v.c_str());
+    else if (k == "--threads")
+      threads = std::atoll(v.c_str());
+    else if (k == "--buffer")
+      buffer = std::atoll(v.c_str());
+    else if (k == "--batches")
+      batches = std::atoll(v.c_str());
+    else if (k == "--batch")
+      batch = std::atoll(v.c_str());
+    else if (k == "--window")
+      window = std::atoll(v.c_str());
+    else if (k == "--step-ms")
+      stepMs = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "s2s-bench-data: unknown option '%s'\n", k.c_str());
       return 2;
     }
   }
-  s2s::rt::tuneAllocator();  // what a generated program does (run())
+  s2s::rt::tuneAllocator(); // what a generated program does (run())
   try {
     auto t0 = Clock::now();
     if (mode == "raw" || mode == "raw-fresh") {
@@ -112,7 +124,8 @@ int main(int argc, char **argv) {
         void *p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
-          throw s2s::rt::Error("cannot map " + std::to_string(total) + " bytes");
+          throw s2s::rt::Error("cannot map " + std::to_string(total) +
+                               " bytes");
         madvise(p, total, MADV_HUGEPAGE);
         dst = static_cast<char *>(p);
       } else {
@@ -123,9 +136,10 @@ int main(int argc, char **argv) {
       for (size_t i = 0; i < g.gl_pathc; ++i) {
         int fd = open(g.gl_pathv[i], O_RDONLY);
         ssize_t n;
-        while ((n = read(fd, fresh ? dst + size_t(bytes) : buf.data(),
-                         fresh ? std::min<size_t>(8 << 20, total - size_t(bytes))
-                               : buf.size())) > 0)
+        while (
+            (n = read(fd, fresh ? dst + size_t(bytes) : buf.data(),
+                      fresh ? std::min<size_t>(8 << 20, total - size_t(bytes))
+                            : buf.size())) > 0)
           bytes += double(n);
         close(fd);
       }
@@ -144,8 +158,8 @@ int main(int argc, char **argv) {
     cfg.name = "bench";
     cfg.pattern = data;
     cfg.channels = split(channels, ',');
-    cfg.normalize = stats.empty() ? s2s::rt::Normalizer::None
-                                  : s2s::rt::Normalizer::Zscore;
+    cfg.normalize =
+        stats.empty() ? s2s::rt::Normalizer::None : s2s::rt::Normalizer::Zscore;
     cfg.stats = stats;
     s2s::rt::MemoryConfig mem;
     mem.prefetch = prefetch;
@@ -163,10 +177,10 @@ int main(int argc, char **argv) {
     const s2s::rt::RankInfo ri = s2s::rt::rankInfo();
     lc.rank = ri.rank;
     lc.worldSize = ri.worldSize;
-    auto loader = s2s::rt::BatchLoader::open(cfg, s2s::rt::Split::Train,
-                                             window, batch, lc, 0, true, true);
+    auto loader = s2s::rt::BatchLoader::open(cfg, s2s::rt::Split::Train, window,
+                                             batch, lc, 0, true, true);
     double openSeconds = since(t0);
-    if (batches <= 0)  // one pass over the split
+    if (batches <= 0) // one pass over the split
       batches = loader->batchesPerEpoch();
     int64_t n = 0, epoch = 0;
     double first = -1;
@@ -187,15 +201,16 @@ int main(int argc, char **argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(stepMs));
     }
     double s = since(t0);
-    double frameBytes = 4.0 * cfg.channels.size() * loader->lat() * loader->lon();
+    double frameBytes =
+        4.0 * cfg.channels.size() * loader->lat() * loader->lon();
     double samples = double(n) * batch;
     double gb = samples * window * frameBytes / 1e9;
     auto st = loader->stats();
     // After the first batch: the rate a training loop sees once running
     // (eager's load and the stream's fill are in "first batch after").
-    const double steady = n > 1 ? double(n - 1) * batch * window * frameBytes /
-                                      1e9 / (s - first)
-                                : 0;
+    const double steady =
+        n > 1 ? double(n - 1) * batch * window * frameBytes / 1e9 / (s - first)
+              : 0;
     std::printf("%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s "
                 "delivered (%.3f GB/s after the first batch); open %.2f s, "
                 "first batch after %.2f s, data wait %.2f s; read %.3f GB; "

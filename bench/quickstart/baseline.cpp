@@ -1,4 +1,5 @@
-//===- baseline.cpp - The quickstart model and loop, by hand in LibTorch ----===//
+//===- baseline.cpp - The quickstart model and loop, by hand in LibTorch
+//----===//
 //
 // What a user would write without s2s: examples/quickstart.s2s's ResConvNet
 // (channels 3, width 16, depth 2, kernel 3, groups 8) as torch::nn modules,
@@ -81,11 +82,16 @@ int main(int argc, char **argv) {
   int64_t steps = 100, batch = 8, threads = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--data") data = v;
-    else if (k == "--stats") stats = v;
-    else if (k == "--steps") steps = std::atoll(v.c_str());
-    else if (k == "--batch") batch = std::atoll(v.c_str());
-    else if (k == "--threads") threads = std::atoll(v.c_str());
+    if (k == "--data")
+      data = v;
+    else if (k == "--stats")
+      stats = v;
+    else if (k == "--steps")
+      steps = std::atoll(v.c_str());
+    else if (k == "--batch")
+      batch = std::atoll(v.c_str());
+    else if (k == "--threads")
+      threads = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "baseline: unknown option '%s'\n", k.c_str());
       return 2;
@@ -100,8 +106,8 @@ int main(int argc, char **argv) {
     cfg.channels = {"u", "v", "t"};
     cfg.grid = {32, 64};
     cfg.stepSeconds = 6 * 3600;
-    cfg.normalize = stats.empty() ? s2s::rt::Normalizer::None
-                                  : s2s::rt::Normalizer::Zscore;
+    cfg.normalize =
+        stats.empty() ? s2s::rt::Normalizer::None : s2s::rt::Normalizer::Zscore;
     cfg.stats = stats;
     cfg.train = {2000, 2007};
     cfg.valid = {2008, 2008};
@@ -125,11 +131,11 @@ int main(int argc, char **argv) {
       int64_t b = s % perEpoch;
       for (int64_t k = 0; k < batch; ++k)
         idx.push_back(perm[b * batch + k].item<int64_t>());
-      auto win = ds.batch(idx);  // [B, 3, C, H, W]
+      auto win = ds.batch(idx); // [B, 3, C, H, W]
       auto x0 = win.select(1, 0), x1 = win.select(1, 1), x2 = win.select(1, 2);
-      auto y1 = net(torch::cat({x0, x1}, 0));  // order 1, both start times
+      auto y1 = net(torch::cat({x0, x1}, 0)); // order 1, both start times
       auto loss = mse(y1, torch::cat({x1, x2}, 0));
-      auto y2 = net(y1.narrow(0, 0, batch));    // order 2 from start 0
+      auto y2 = net(y1.narrow(0, 0, batch)); // order 2 from start 0
       loss = loss + mse(y2, x2);
       opt.zero_grad();
       loss.backward();
@@ -141,10 +147,12 @@ int main(int argc, char **argv) {
     double last = 0;
     for (int64_t s = 0; s < steps; ++s)
       last = step(s);
-    double secs = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - t0).count();
-    std::printf("baseline: %lld steps in %.2f s: %.2f steps/s (last loss %.4g)\n",
-                (long long)steps, secs, steps / secs, last);
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::printf(
+        "baseline: %lld steps in %.2f s: %.2f steps/s (last loss %.4g)\n",
+        (long long)steps, secs, steps / secs, last);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "baseline: error: %s\n", e.what());
     return 1;

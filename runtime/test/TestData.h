@@ -1,4 +1,5 @@
-//===- TestData.h - Small synthetic data sets and their raw contents -*- C++ -*-===//
+//===- TestData.h - Small synthetic data sets and their raw contents -*- C++
+//-*-===//
 //
 // What the data-reading tests share: a small synthetic data set
 // (prep/Synth.h), a data section over it, and the files' contents read
@@ -84,7 +85,8 @@ inline Raw readRaw(const std::string &path) {
   return r;
 }
 
-inline std::vector<double> readDoubles(const std::string &path, const char *name) {
+inline std::vector<double> readDoubles(const std::string &path,
+                                       const char *name) {
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
   hid_t sp = H5Dget_space(ds);
@@ -98,7 +100,7 @@ inline std::vector<double> readDoubles(const std::string &path, const char *name
 
 /// Writes one value of /fields (float) or of a float64 [n] dataset.
 inline void poke(const std::string &path, const char *name,
-          const std::vector<hsize_t> &where, double value) {
+                 const std::vector<hsize_t> &where, double value) {
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(file, 0);
   hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);

@@ -78,6 +78,13 @@ run([os.path.join(BIN, "s2sc"), os.path.join(SRC, "examples/quickstart.s2s"),
      "-o", exe])
 check(time.time() - t0 < 20, "recompiling the unchanged spec is incremental "
       f"({time.time() - t0:.1f} s)")
+# The generated program loads neither NetCDF nor libpng other than through
+# Debian's LibTorch itself (see runtime/test/link/check-links.cmake).
+p = run(["cmake", "-DPROGRAM=" + exe, "-P",
+         os.path.join(SRC, "runtime/test/link/check-links.cmake")])
+print("  " + (p.stdout + p.stderr).strip().replace("\n", "\n  "))
+check("ok:" in p.stdout + p.stderr,
+      "the generated program links neither NetCDF nor libpng")
 
 # --- it learns ---------------------------------------------------------------
 p = run([exe, "--epochs", "3", "--out", "learn", "--threads", "2"])

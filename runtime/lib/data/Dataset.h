@@ -31,7 +31,7 @@ public:
   /// s2s::rt::Error naming the file, channel or index on any problem.
   static Dataset open(const DataConfig &config, Split split, int64_t window);
 
-  int64_t size() const;                 ///< number of windows
+  int64_t size() const; ///< number of windows
   int64_t window() const { return window_; }
   int64_t channels() const;
   int64_t lat() const;
@@ -45,8 +45,8 @@ public:
   /// Valid time of the first frame of each window, [b] int64.
   torch::Tensor times(const std::vector<int64_t> &indices) const;
 
-  torch::Tensor latitude() const { return lat_; }   ///< [lat] float64 degrees
-  torch::Tensor longitude() const { return lon_; }  ///< [lon] float64 degrees
+  torch::Tensor latitude() const { return lat_; }  ///< [lat] float64 degrees
+  torch::Tensor longitude() const { return lon_; } ///< [lon] float64 degrees
   /// Per-channel normalisation, [channel] float64 (0 and 1 when none).
   torch::Tensor mean() const { return mean_; }
   torch::Tensor stddev() const { return std_; }
@@ -54,10 +54,10 @@ public:
 private:
   int64_t window_ = 1;
   std::vector<std::string> files_, names_;
-  torch::Tensor samples_;               ///< [time, channel, lat, lon]
-  torch::Tensor sampleTimes_;           ///< [time] int64
-  std::vector<int64_t> starts_;         ///< first sample index of each window
-  int64_t stride_ = 1;                  ///< samples between window frames
+  torch::Tensor samples_;       ///< [time, channel, lat, lon]
+  torch::Tensor sampleTimes_;   ///< [time] int64
+  std::vector<int64_t> starts_; ///< first sample index of each window
+  int64_t stride_ = 1;          ///< samples between window frames
   torch::Tensor lat_, lon_, mean_, std_;
 };
 

@@ -179,9 +179,7 @@ public:
   torch::Tensor longitude() const override { return core_.lon; }
   torch::Tensor mean() const override { return core_.mean; }
   torch::Tensor stddev() const override { return core_.std; }
-  const std::vector<std::string> &files() const override {
-    return core_.files;
-  }
+  const std::vector<std::string> &files() const override { return core_.files; }
   std::vector<std::pair<std::string, std::string>> hdf5Files() const override {
     std::vector<std::pair<std::string, std::string>> out;
     for (const FileMeta &f : core_.plan.files)
@@ -269,8 +267,7 @@ public:
   using LoaderBase::LoaderBase;
 
   int64_t batchesPerEpoch() const override {
-    const int64_t per =
-        samplesPerRank(size(), config_.worldSize, dropLast_);
+    const int64_t per = samplesPerRank(size(), config_.worldSize, dropLast_);
     return dropLast_ ? per / batch_ : (per + batch_ - 1) / batch_;
   }
 
@@ -280,8 +277,8 @@ public:
       throw Error("startEpoch(" + std::to_string(epoch) + ", " +
                   std::to_string(first) +
                   "): the epoch and first batch must be >= 0");
-    order_ = epochIndices(size(), config_.rank, config_.worldSize, seed_,
-                          epoch, shuffle_, dropLast_);
+    order_ = epochIndices(size(), config_.rank, config_.worldSize, seed_, epoch,
+                          shuffle_, dropLast_);
     const int64_t n = batchesPerEpoch();
     pf_.start(std::min(first, n), n, config_.prefetch, prefetchThreads(),
               [this](int64_t b) {
@@ -316,7 +313,8 @@ public:
     const int64_t total = plan.total;
     if (!config_.shared) {
       core_.norm = loadNormalization(cfg, plan.names);
-      store_ = emptySplitTensor({total, plan.channels(), plan.lat(), plan.lon()});
+      store_ =
+          emptySplitTensor({total, plan.channels(), plan.lat(), plan.lon()});
       readSplit(plan, cfg.field, store_.data_ptr<float>(), &core_.norm,
                 &bytesRead_);
       core_.starts = windowStarts(plan, core_.window);
@@ -332,14 +330,14 @@ public:
         (cfg.name.empty() ? std::string("data") : cfg.name) + "-" +
         splitName(split) + "-" + key;
     const size_t bytes = size_t(total * plan.frame()) * sizeof(float);
-    segment_ = SharedSegment::acquire(
-        jobId(key), name, bytes, [&](void *p, size_t) {
+    segment_ =
+        SharedSegment::acquire(jobId(key), name, bytes, [&](void *p, size_t) {
           readSplit(plan, cfg.field, static_cast<float *>(p), &core_.norm,
                     &bytesRead_);
         });
-    store_ = torch::from_blob(
-        const_cast<void *>(segment_.data()),
-        {total, plan.channels(), plan.lat(), plan.lon()}, torch::kFloat32);
+    store_ = torch::from_blob(const_cast<void *>(segment_.data()),
+                              {total, plan.channels(), plan.lat(), plan.lon()},
+                              torch::kFloat32);
     core_.finish();
   }
 
@@ -428,8 +426,8 @@ public:
     // This rank's windows (every worldSize-th, as epochIndices without
     // shuffling deals them): the ranks' parts are disjoint for the whole
     // run. No more slots than windows.
-    mine_ = epochIndices(size(), config_.rank, config_.worldSize, 0, 0,
-                         false, false);
+    mine_ = epochIndices(size(), config_.rank, config_.worldSize, 0, 0, false,
+                         false);
     std::sort(mine_.begin(), mine_.end()); // (padding may repeat a window)
     mine_.erase(std::unique(mine_.begin(), mine_.end()), mine_.end());
     capacity_ = std::min(config_.buffer, int64_t(mine_.size()));
@@ -646,8 +644,7 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
                                   : "data set '" + data.name + "'";
   if (batch < 1)
     throw Error("a batch of " + std::to_string(batch) +
-                " windows was asked of " + setName +
-                "; it must be at least 1");
+                " windows was asked of " + setName + "; it must be at least 1");
   if (config.worldSize < 1 || config.rank < 0 ||
       config.rank >= config.worldSize)
     throw Error("rank " + std::to_string(config.rank) + " of " +
@@ -685,8 +682,8 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
   core.plan = planSplit(data, split, window);
   std::unique_ptr<BatchLoader> out;
   if (config.mode == LoaderConfig::Mode::Eager) {
-    auto e = std::make_unique<EagerLoader>(std::move(core), config, batch,
-                                           seed, shuffle, dropLast);
+    auto e = std::make_unique<EagerLoader>(std::move(core), config, batch, seed,
+                                           shuffle, dropLast);
     e->load(data, split);
     out = std::move(e);
   } else {
@@ -697,8 +694,8 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
       out = std::make_unique<LazyLoader>(std::move(core), config, batch, seed,
                                          shuffle, dropLast);
     else
-      out = std::make_unique<StreamLoader>(std::move(core), config, batch,
-                                           seed, shuffle, dropLast);
+      out = std::make_unique<StreamLoader>(std::move(core), config, batch, seed,
+                                           shuffle, dropLast);
   }
   return out;
 }

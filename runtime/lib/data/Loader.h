@@ -81,11 +81,11 @@ struct LoaderConfig {
   using Mode = MemoryMode;
   static const char *modeName(Mode m); ///< "eager", "lazy", "stream"
   Mode mode = Mode::Eager;
-  bool shared = false;        ///< one copy per node (eager/lazy)
-  int64_t prefetch = 2;       ///< batches assembled ahead; 0 = synchronous
-  int64_t buffer = 0;         ///< stream: samples held in memory
-  double refresh = 0.25;      ///< stream: fraction of the buffer replaced per pass
-  int64_t threads = 1;        ///< reader threads (prefetch, lazy, stream)
+  bool shared = false;   ///< one copy per node (eager/lazy)
+  int64_t prefetch = 2;  ///< batches assembled ahead; 0 = synchronous
+  int64_t buffer = 0;    ///< stream: samples held in memory
+  double refresh = 0.25; ///< stream: fraction of the buffer replaced per pass
+  int64_t threads = 1;   ///< reader threads (prefetch, lazy, stream)
   int64_t rank = 0, worldSize = 1;
 
   /// From the spec's `memory` (with the command line's overrides applied
@@ -100,16 +100,16 @@ struct LoaderConfig {
 };
 
 struct Batch {
-  torch::Tensor window;       ///< [b, window, channel, lat, lon] float32, normalised
-  torch::Tensor times;        ///< [b] int64, valid time of frame 0
+  torch::Tensor window; ///< [b, window, channel, lat, lon] float32, normalised
+  torch::Tensor times;  ///< [b] int64, valid time of frame 0
   std::vector<int64_t> indices; ///< window indices in the split
 };
 
 /// Counters a benchmark or test reads.
 struct LoaderStats {
-  int64_t bytesRead = 0;      ///< bytes of field data read from files
-  int64_t batches = 0;        ///< batches handed out
-  double waitSeconds = 0;     ///< time next() blocked waiting for data
+  int64_t bytesRead = 0;  ///< bytes of field data read from files
+  int64_t batches = 0;    ///< batches handed out
+  double waitSeconds = 0; ///< time next() blocked waiting for data
   /// Samples held in memory now: eager/shared, the split's time samples;
   /// lazy, the windows of the batches built ahead; stream, the windows in
   /// the buffer and being read into it.
@@ -143,8 +143,8 @@ public:
 
   virtual LoaderStats stats() const = 0;
   virtual const LoaderConfig &config() const = 0;
-  virtual int64_t window() const = 0;  ///< frames per window
-  virtual int64_t batch() const = 0;   ///< windows per batch (per rank)
+  virtual int64_t window() const = 0; ///< frames per window
+  virtual int64_t batch() const = 0;  ///< windows per batch (per rank)
   virtual const std::vector<std::string> &channelNames() const = 0;
   virtual int64_t lat() const = 0;
   virtual int64_t lon() const = 0;
@@ -157,7 +157,8 @@ public:
   /// than the loader's own parallel reads, each with why ("float64
   /// values", "chunks [...] that cut the lat-lon planes", "S2S_HDF5_READS
   /// is set"); empty when every file is read in parallel.
-  virtual std::vector<std::pair<std::string, std::string>> hdf5Files() const = 0;
+  virtual std::vector<std::pair<std::string, std::string>>
+  hdf5Files() const = 0;
 };
 
 } // namespace s2s::rt

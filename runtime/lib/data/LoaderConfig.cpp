@@ -28,8 +28,9 @@ std::string memoryText(const MemoryConfig &m) {
 LoaderConfig LoaderConfig::fromSpec(const MemoryConfig &memory) {
   const std::string where = "memory = " + memoryText(memory);
   if (memory.prefetch < 0)
-    throw Error(where + ": prefetch must be an integer >= 0 (batches "
-                        "assembled ahead; 0: none), got " +
+    throw Error(where +
+                ": prefetch must be an integer >= 0 (batches "
+                "assembled ahead; 0: none), got " +
                 std::to_string(memory.prefetch));
   LoaderConfig c;
   c.mode = memory.mode;
@@ -41,9 +42,10 @@ LoaderConfig LoaderConfig::fromSpec(const MemoryConfig &memory) {
                           "in memory (e.g. stream(buffer = 4096))");
     if (!(std::isfinite(memory.refresh) && memory.refresh > 0 &&
           memory.refresh <= 1))
-      throw Error(where + ": refresh must be a number in (0, 1] (the "
-                          "fraction of the buffer replaced per pass over "
-                          "it), got " +
+      throw Error(where +
+                  ": refresh must be a number in (0, 1] (the "
+                  "fraction of the buffer replaced per pass over "
+                  "it), got " +
                   formatNumber(memory.refresh));
     if (memory.shared)
       throw Error(where + ": stream mode holds a buffer per process; it "

@@ -1,4 +1,5 @@
-//===- Prefetch.h - Batches assembled ahead by background threads -*- C++ -*-===//
+//===- Prefetch.h - Batches assembled ahead by background threads -*- C++
+//-*-===//
 //
 // A Prefetcher<Item> hands out items (the loaders' batches) first..end-1 of
 // an epoch in order; `threads` workers build them ahead with `make(b)` (b =

@@ -1,4 +1,5 @@
-//===- Sampler.cpp - Which samples each rank trains on ---------------------===//
+//===- Sampler.cpp - Which samples each rank trains on
+//---------------------===//
 
 #include "data/Sampler.h"
 
@@ -36,8 +37,7 @@ void checkArgs(int64_t n, int64_t rank, int64_t worldSize, int64_t epoch) {
     throw Error("sampler: rank " + std::to_string(rank) + " is outside 0.." +
                 std::to_string(worldSize - 1));
   if (epoch < 0)
-    throw Error("sampler: the epoch " + std::to_string(epoch) +
-                " is negative");
+    throw Error("sampler: the epoch " + std::to_string(epoch) + " is negative");
 }
 
 } // namespace

@@ -80,11 +80,10 @@ void selectChannels(const DataConfig &cfg, const FileMeta &f0,
   }
   if (cfg.grid.size() == 2 &&
       (cfg.grid[0] != f0.nlat || cfg.grid[1] != f0.nlon))
-    throw Error("file '" + f0.path + "' has grid " + std::to_string(f0.nlat) +
-                "x" + std::to_string(f0.nlon) +
-                " but the spec's data section says " +
-                std::to_string(cfg.grid[0]) + "x" +
-                std::to_string(cfg.grid[1]));
+    throw Error(
+        "file '" + f0.path + "' has grid " + std::to_string(f0.nlat) + "x" +
+        std::to_string(f0.nlon) + " but the spec's data section says " +
+        std::to_string(cfg.grid[0]) + "x" + std::to_string(cfg.grid[1]));
 }
 
 /// The window step (the data section's, else the files' spacing) and the
@@ -97,7 +96,7 @@ void planStep(const DataConfig &cfg, const std::vector<int64_t> &all,
     if (spacing == 0 || d < spacing)
       spacing = d;
   }
-  if (spacing == 0)  // a single sample
+  if (spacing == 0) // a single sample
     spacing = cfg.stepSeconds > 0 ? cfg.stepSeconds : 1;
   const int64_t step = cfg.stepSeconds > 0 ? cfg.stepSeconds : spacing;
   if (step % spacing != 0)
@@ -131,8 +130,8 @@ YearRange splitYears(const DataConfig &cfg, Split split,
     throw Error(std::string("the data section gives no ") + splitName(split) +
                 " years; add them to its split, e.g. split = { ..., " +
                 splitName(split) + ": " + std::to_string(avail.last) +
-                " } (the data covers " +
-                formatYears(avail.first, avail.last) + ")");
+                " } (the data covers " + formatYears(avail.first, avail.last) +
+                ")");
   return years;
 }
 
@@ -191,11 +190,11 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
   const YearRange avail{yearOf(all.front()), yearOf(all.back())};
   const YearRange years = splitYears(cfg, split, avail);
   planParts(files, years, plan);
-  plan.splitText = std::string("the ") + splitName(split) + " split" +
-                   (split == Split::Train && cfg.train.empty()
-                        ? std::string(" (all years)")
-                        : " (years " + formatYears(years.first, years.last) +
-                              ")");
+  plan.splitText =
+      std::string("the ") + splitName(split) + " split" +
+      (split == Split::Train && cfg.train.empty()
+           ? std::string(" (all years)")
+           : " (years " + formatYears(years.first, years.last) + ")");
   if (plan.total == 0)
     throw Error(plan.splitText + " of " + plan.setName +
                 " has no samples: the files matching '" + cfg.pattern +
@@ -229,8 +228,8 @@ Normalization loadNormalization(const DataConfig &cfg,
   auto va = hdf5::readDoubles(file.get(), lo, cfg.stats);
   auto vb = hdf5::readDoubles(file.get(), hi, cfg.stats);
   if (!va || !vb)
-    throw Error("stats file '" + cfg.stats + "' has no /" +
-                (va ? hi : lo) + " dataset, which " + kind +
+    throw Error("stats file '" + cfg.stats + "' has no /" + (va ? hi : lo) +
+                " dataset, which " + kind +
                 " needs; recompute it with s2s-data stats");
   // The channels attribute of /mean (or /min), else of /std (or /max).
   const std::optional<std::vector<std::string>> chans =
@@ -248,8 +247,8 @@ Normalization loadNormalization(const DataConfig &cfg,
   for (size_t c = 0; c < C; ++c) {
     auto it = std::find(chans->begin(), chans->end(), names[c]);
     if (it == chans->end())
-      throw Error("stats file '" + cfg.stats + "' has no channel '" +
-                  names[c] + "' (its channels: " + join(*chans) + ")" +
+      throw Error("stats file '" + cfg.stats + "' has no channel '" + names[c] +
+                  "' (its channels: " + join(*chans) + ")" +
                   didYouMean(names[c], *chans) +
                   "; recompute it with s2s-data stats over data that has '" +
                   names[c] + "'");
@@ -258,7 +257,8 @@ Normalization loadNormalization(const DataConfig &cfg,
     if (zscore) {
       if (!std::isfinite(x) || !std::isfinite(y) || !(y > 0))
         throw Error("stats file '" + cfg.stats + "': channel '" + names[c] +
-                    "' has mean " + formatNumber(x) + " and std " + formatNumber(y) +
+                    "' has mean " + formatNumber(x) + " and std " +
+                    formatNumber(y) +
                     "; z-scoring needs a finite mean and a std > 0 (a "
                     "constant channel cannot be normalised)");
       a[c] = x;
@@ -266,7 +266,8 @@ Normalization loadNormalization(const DataConfig &cfg,
     } else {
       if (!std::isfinite(x) || !std::isfinite(y) || !(y > x))
         throw Error("stats file '" + cfg.stats + "': channel '" + names[c] +
-                    "' has min " + formatNumber(x) + " and max " + formatNumber(y) +
+                    "' has min " + formatNumber(x) + " and max " +
+                    formatNumber(y) +
                     "; min-max scaling needs finite values with max > min");
       a[c] = x;
       b[c] = y - x;
@@ -288,7 +289,7 @@ torch::Tensor emptySplitTensor(torch::IntArrayRef sizes) {
     throw Error("cannot allocate " + std::to_string(bytes >> 20) +
                 " MiB for the data set in memory: " + std::strerror(errno) +
                 "; use memory = in_memory(lazy = true) or stream(...)");
-  madvise(p, bytes, MADV_HUGEPAGE);  // a hint; ignored where THP is off
+  madvise(p, bytes, MADV_HUGEPAGE); // a hint; ignored where THP is off
   return torch::from_blob(
       p, sizes, [bytes](void *q) { munmap(q, bytes); },
       torch::TensorOptions().dtype(torch::kFloat32));

@@ -36,11 +36,11 @@ using hdf5::Normalization;
 /// values read): the samples FieldReader reads, plus what windows and
 /// messages need. Dataset::open and the BatchLoader modes share it.
 struct SplitPlan : hdf5::SampleRuns {
-  std::string setName;              ///< "data set 'x'" or "the data set"
-  std::string splitText;            ///< "the train split (years ...)"
-  std::vector<std::string> names;   ///< channels, model order
-  int64_t step = 0, stride = 1;     ///< window spacing, in s and samples
-  std::vector<int64_t> times;       ///< [total] valid times
+  std::string setName;            ///< "data set 'x'" or "the data set"
+  std::string splitText;          ///< "the train split (years ...)"
+  std::vector<std::string> names; ///< channels, model order
+  int64_t step = 0, stride = 1;   ///< window spacing, in s and samples
+  std::vector<int64_t> times;     ///< [total] valid times
 
   int64_t channels() const { return int64_t(names.size()); }
 };

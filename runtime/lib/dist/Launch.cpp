@@ -104,13 +104,14 @@ LocalRanks localRanks(const EnvLookup &env) {
       int64_t node = env("SLURM_NODEID") ? envInt(env, "SLURM_NODEID") : 0;
       if (counts.size() > 1 && !env("SLURM_NODEID"))
         throw Error(std::string("environment variable ") + var + "='" +
-                    env(var) + "' lists several nodes but SLURM_NODEID is "
+                    env(var) +
+                    "' lists several nodes but SLURM_NODEID is "
                     "not set");
       if (node < 0 || node >= int64_t(counts.size()))
-        throw Error("environment variable SLURM_NODEID=" +
-                    std::to_string(node) + " is outside " + var + "='" +
-                    env(var) + "' (" + std::to_string(counts.size()) +
-                    " nodes)");
+        throw Error(
+            "environment variable SLURM_NODEID=" + std::to_string(node) +
+            " is outside " + var + "='" + env(var) + "' (" +
+            std::to_string(counts.size()) + " nodes)");
       r.size = counts[size_t(node)];
       r.source = std::string("SLURM_LOCALID/") + var;
     }
@@ -162,8 +163,8 @@ RankInfo rankInfo(const EnvLookup &env) {
     if (!env(p[0]))
       continue;
     if (!env(p[1]))
-      throw Error(std::string("environment variable ") + p[0] +
-                  " is set but " + p[1] + " is not; set both or neither");
+      throw Error(std::string("environment variable ") + p[0] + " is set but " +
+                  p[1] + " is not; set both or neither");
     RankInfo r;
     r.rank = envInt(env, p[0]);
     r.worldSize = envInt(env, p[1]);

@@ -51,8 +51,7 @@ std::mutex &fdMutex() {
 } // namespace
 
 FieldReader::FieldReader(const SampleRuns &plan, std::string field,
-                         const Normalization *norm,
-                         std::atomic<int64_t> *bytes)
+                         const Normalization *norm, std::atomic<int64_t> *bytes)
     : plan_(plan), field_(std::move(field)), bytes_(bytes),
       serial_(++readerSerial), hdf5Only_(hdf5ReadsForced()) {
   if (norm)
@@ -116,8 +115,8 @@ hid_t FieldReader::dataset(size_t f) {
   Hid dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
   H5Pset_chunk_cache(dapl.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
                      H5D_CHUNK_CACHE_W0_DEFAULT);
-  fl.h5ds = Hid(H5Dopen2(fl.h5file.get(), field_.c_str(), dapl.get()),
-                H5Dclose);
+  fl.h5ds =
+      Hid(H5Dopen2(fl.h5file.get(), field_.c_str(), dapl.get()), H5Dclose);
   if (!fl.h5ds.valid()) {
     fl.h5file.reset();
     throw Error("file '" + meta.path + "': cannot read dataset '" + field_ +
@@ -147,8 +146,8 @@ FieldReader::Chunk FieldReader::chunkInfo(size_t f, int64_t t, int64_t c) {
     std::lock_guard<std::recursive_mutex> lock(hdf5Mutex());
     silenceHdf5();
     const hid_t ds = dataset(f);
-    const hsize_t coord[4] = {hsize_t((t / kt) * kt), hsize_t((c / kc) * kc),
-                              0, 0};
+    const hsize_t coord[4] = {hsize_t((t / kt) * kt), hsize_t((c / kc) * kc), 0,
+                              0};
     unsigned mask = 0;
     haddr_t addr = HADDR_UNDEF;
     hsize_t size = 0;
@@ -188,8 +187,8 @@ int FieldReader::fdOf(size_t f) {
   }
   const int opened = ::open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (opened < 0)
-    throw Error("cannot open data file '" + m.path + "': " +
-                std::strerror(errno) +
+    throw Error("cannot open data file '" + m.path +
+                "': " + std::strerror(errno) +
                 (errno == EMFILE ? "; raise the limit of open files "
                                    "(ulimit -n)"
                                  : "; was it moved or deleted while "
@@ -247,19 +246,19 @@ void FieldReader::readDirect(size_t f, int64_t t0, int64_t n, float *out) {
     for (int64_t j = 0; j < k; ++j) {
       float *p = dst + j * plane;
       int err = 0;
-      const int64_t got = readFully(fd, reinterpret_cast<char *>(p),
-                                    planeBytes, offs[size_t(j)], err);
+      const int64_t got = readFully(fd, reinterpret_cast<char *>(p), planeBytes,
+                                    offs[size_t(j)], err);
       if (got != planeBytes)
-        throw Error(
-            "file '" + m.path + "': cannot read sample " + std::to_string(t) +
-            " (" + formatTime(m.times[size_t(t)]) + ") of dataset '" +
-            field_ + "': " +
-            (err ? std::string(std::strerror(err))
-                 : "the file ends at byte " +
-                       std::to_string(offs[size_t(j)] + got) +
-                       ", before its " + std::to_string(planeBytes) +
-                       " bytes at offset " + std::to_string(offs[size_t(j)])) +
-            " (the file may be truncated or corrupt; re-create it)");
+        throw Error("file '" + m.path + "': cannot read sample " +
+                    std::to_string(t) + " (" + formatTime(m.times[size_t(t)]) +
+                    ") of dataset '" + field_ + "': " +
+                    (err ? std::string(std::strerror(err))
+                         : "the file ends at byte " +
+                               std::to_string(offs[size_t(j)] + got) +
+                               ", before its " + std::to_string(planeBytes) +
+                               " bytes at offset " +
+                               std::to_string(offs[size_t(j)])) +
+                    " (the file may be truncated or corrupt; re-create it)");
       finishPlane(m, t, j, p);
     }
     if (bytes_)
@@ -342,8 +341,9 @@ const float *FieldReader::inflateChunk(size_t f, int64_t t, int64_t c) {
   cc.chunk = -1; // until the chunk below is complete
   cc.packed.resize(size_t(ch.size));
   int err = 0;
-  const int64_t got = readFully(fdOf(f), reinterpret_cast<char *>(cc.packed.data()),
-                                ch.size, ch.addr, err);
+  const int64_t got =
+      readFully(fdOf(f), reinterpret_cast<char *>(cc.packed.data()), ch.size,
+                ch.addr, err);
   if (got != ch.size)
     throw fail(err ? std::string("cannot be read: ") + std::strerror(err)
                    : "is cut short: the file ends at byte " +
@@ -367,8 +367,9 @@ const float *FieldReader::inflateChunk(size_t f, int64_t t, int64_t c) {
                                   " bytes, not " + std::to_string(full)
                             : std::string("does not inflate (zlib: ") +
                                   (rc == Z_DATA_ERROR ? "corrupt data"
-                                   : rc == Z_BUF_ERROR ? "more data than the chunk holds"
-                                                       : "error " + std::to_string(rc)) +
+                                   : rc == Z_BUF_ERROR
+                                       ? "more data than the chunk holds"
+                                       : "error " + std::to_string(rc)) +
                                   ")");
     bytes = shuffled ? &cc.unpacked : nullptr;
   } else if (ch.size != full) {

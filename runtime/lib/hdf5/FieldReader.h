@@ -29,8 +29,8 @@
 // inflated bytes, twice the latter with shuffle), so the samples and
 // channels of one chunk inflate it once; chunks over 64 MiB inflated
 // (FileMeta::kMaxInflatedChunk) are left to HDF5 so that this stays
-// bounded. s2s-data import never writes chunks over 64 MiB. `bytes` counts field values as
-// read (uncompressed), whichever way they were read.
+// bounded. s2s-data import never writes chunks over 64 MiB. `bytes` counts
+// field values as read (uncompressed), whichever way they were read.
 //
 // Values are checked finite as they arrive (checkFinite's message: file,
 // channel, time index) and, with a Normalization, normalised while still
@@ -61,12 +61,12 @@ struct SampleRuns {
   std::vector<FileMeta> files;
   std::vector<int64_t> chans;
   struct Part {
-    size_t file;                    ///< index into files
-    int64_t t0, n;                  ///< the file's samples [t0, t0 + n)
-    int64_t at;                     ///< index of sample t0 in the sequence
+    size_t file;   ///< index into files
+    int64_t t0, n; ///< the file's samples [t0, t0 + n)
+    int64_t at;    ///< index of sample t0 in the sequence
   };
-  std::vector<Part> parts;          ///< in order
-  int64_t total = 0;                ///< samples in all parts
+  std::vector<Part> parts; ///< in order
+  int64_t total = 0;       ///< samples in all parts
 
   int64_t lat() const { return files.front().nlat; }
   int64_t lon() const { return files.front().nlon; }
@@ -142,8 +142,8 @@ private:
   Normalization norm_;
   std::atomic<int64_t> *bytes_;
   std::vector<std::unique_ptr<File>> files_;
-  uint64_t serial_;        ///< this reader's number (thread caches' key)
-  bool hdf5Only_;          ///< hdf5ReadsForced() when made
+  uint64_t serial_;    ///< this reader's number (thread caches' key)
+  bool hdf5Only_;      ///< hdf5ReadsForced() when made
   uint64_t clock_ = 0; ///< LRU of HDF5 handles (hdf5Mutex() held)
 };
 

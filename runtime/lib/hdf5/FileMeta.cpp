@@ -32,8 +32,8 @@ void decideReads(FileMeta &m, hid_t f, hid_t ds, hid_t type, hid_t dcpl,
     unsigned flags = 0, config = 0;
     size_t nelem = 0;
     char name[64];
-    filters.push_back(H5Pget_filter2(dcpl, unsigned(i), &flags, &nelem,
-                                     nullptr, sizeof name, name, &config));
+    filters.push_back(H5Pget_filter2(dcpl, unsigned(i), &flags, &nelem, nullptr,
+                                     sizeof name, name, &config));
   }
   const std::vector<H5Z_filter_t> deflate = {H5Z_FILTER_DEFLATE},
                                   shuffleDeflate = {H5Z_FILTER_SHUFFLE,
@@ -61,9 +61,8 @@ void decideReads(FileMeta &m, hid_t f, hid_t ds, hid_t type, hid_t dcpl,
     m.hdf5Why = "chunk dimensions HDF5 does not describe";
   } else if (m.chunk[2] != m.nlat || m.chunk[3] != m.nlon) {
     m.hdf5Why = "chunks [" + std::to_string(m.chunk[0]) + ", " +
-                std::to_string(m.chunk[1]) + ", " +
-                std::to_string(m.chunk[2]) + ", " +
-                std::to_string(m.chunk[3]) +
+                std::to_string(m.chunk[1]) + ", " + std::to_string(m.chunk[2]) +
+                ", " + std::to_string(m.chunk[3]) +
                 "] that cut the lat-lon planes";
   } else if (userblock > 0) {
     // HDF5 1.10's chunk addresses do not count a user block (later
@@ -116,20 +115,18 @@ void readTimes(FileMeta &m, hid_t f, const std::string &field) {
     readFailure(path, "dataset 'time'");
   for (size_t i = 1; i < m.times.size(); ++i)
     if (m.times[i] <= m.times[i - 1])
-      throw Error("file " + inQuotes(path) + ": /time is not increasing at index " +
-                  std::to_string(i) + " (" + formatTime(m.times[i]) +
-                  " after " + formatTime(m.times[i - 1]) +
+      throw Error("file " + inQuotes(path) +
+                  ": /time is not increasing at index " + std::to_string(i) +
+                  " (" + formatTime(m.times[i]) + " after " +
+                  formatTime(m.times[i - 1]) +
                   "); samples must be in time order without repeats");
 }
-
-
 
 std::string gridText(const FileMeta &m) {
   return std::to_string(m.nlat) + "x" + std::to_string(m.nlon);
 }
 
-bool sameCoords(const std::vector<double> &a,
-                       const std::vector<double> &b) {
+bool sameCoords(const std::vector<double> &a, const std::vector<double> &b) {
   if (a.empty() || b.empty())
     return true;
   if (a.size() != b.size())
@@ -183,7 +180,7 @@ FileMeta readMeta(const std::string &path, const std::string &field) {
   m.nlon = int64_t(d[3]);
   if (m.nt == 0)
     throw Error(fieldWhere + " has no samples (0 time steps); drop the file "
-                "or fill it");
+                             "or fill it");
   if (m.nc == 0 || m.nlat == 0 || m.nlon == 0)
     throw Error(fieldWhere + " has an empty shape [" + std::to_string(m.nt) +
                 ", " + std::to_string(m.nc) + ", " + std::to_string(m.nlat) +
@@ -274,8 +271,8 @@ std::vector<FileMeta> scanFiles(const std::string &pattern,
     files.push_back(std::move(m));
   }
   if (files.empty())
-    throw Error("the " + std::to_string(skipped) +
-                " file(s) matching " + inQuotes(pattern) +
+    throw Error("the " + std::to_string(skipped) + " file(s) matching " +
+                inQuotes(pattern) +
                 " are stats files (/mean, /std) without a '" + field +
                 "' dataset; point the source pattern at the data files");
 
@@ -293,8 +290,8 @@ std::vector<FileMeta> scanFiles(const std::string &pattern,
                   "); every file of a data set needs the same grid");
     if (b.channels != first.channels)
       throw Error("files " + inQuotes(first.path) + " and " + inQuotes(b.path) +
-                  " have different channels (" + join(first.channels) +
-                  " vs " + join(b.channels) +
+                  " have different channels (" + join(first.channels) + " vs " +
+                  join(b.channels) +
                   "); every file of a data set needs the same channels in "
                   "the same order");
     if (!sameCoords(first.lat, b.lat))

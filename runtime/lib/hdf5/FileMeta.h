@@ -19,13 +19,13 @@ namespace s2s::rt::hdf5 {
 /// What one data file holds (no field values).
 struct FileMeta {
   std::string path;
-  bool isStats = false;  ///< no field but /mean and /std: a stats file
+  bool isStats = false; ///< no field but /mean and /std: a stats file
   std::vector<std::string> channels;
   int64_t nt = 0, nc = 0, nlat = 0, nlon = 0;
   std::vector<int64_t> times;
-  std::vector<double> lat, lon;  ///< empty when the file has none
-  std::string typeName;          ///< float32, float64, ...
-  std::vector<int64_t> chunk;    ///< empty: contiguous
+  std::vector<double> lat, lon; ///< empty when the file has none
+  std::string typeName;         ///< float32, float64, ...
+  std::vector<int64_t> chunk;   ///< empty: contiguous
   /// Where the field's bytes are, for reads that bypass HDF5
   /// (FieldReader.h): float32 in the machine's byte order, no filters, no
   /// external storage, contiguous (and allocated) or chunked with chunks
@@ -43,7 +43,7 @@ struct FileMeta {
   int64_t userblock = 0; ///< bytes before HDF5's own (its addresses count them)
   /// Neither of the above: why HDF5 reads this file ("float64 values").
   std::string hdf5Why;
-  int64_t address = -1;  ///< contiguous: file offset of the first value
+  int64_t address = -1; ///< contiguous: file offset of the first value
 };
 
 /// Reads and checks one file's layout (field rank and type, channels

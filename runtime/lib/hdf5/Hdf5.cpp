@@ -18,7 +18,7 @@ void silenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 static herr_t walkError(unsigned, const H5E_error2_t *e, void *data) {
   auto *s = static_cast<std::string *>(data);
   if (e && e->desc && *e->desc)
-    *s = e->desc;  // walking downward: the last one is the innermost
+    *s = e->desc; // walking downward: the last one is the innermost
   return 0;
 }
 
@@ -78,8 +78,8 @@ void readFailure(const std::string &path, const std::string &what) {
 std::vector<std::string> rootNames(hid_t file, const std::string &path) {
   std::vector<std::string> names;
   hsize_t idx = 0;
-  if (H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, &idx, collectName,
-                 &names) < 0)
+  if (H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, &idx, collectName, &names) <
+      0)
     readFailure(path, "the list of its datasets");
   return names;
 }
@@ -201,9 +201,9 @@ void writeStringsAttr(hid_t obj, const char *name,
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   const hsize_t n = values.size();
   Hid space(H5Screate_simple(1, &n, nullptr), H5Sclose);
-  Hid attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT,
-                      H5P_DEFAULT),
-           H5Aclose);
+  Hid attr(
+      H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose);
   std::vector<const char *> ptrs;
   for (const auto &v : values)
     ptrs.push_back(v.c_str());
@@ -234,8 +234,9 @@ std::optional<std::vector<double>> readDoubles(hid_t file, const char *name,
     readFailure(path, std::string("dataset '") + name + "'");
   const auto d = extent(ds.get());
   if (d.size() != 1)
-    throw Error("file " + inQuotes(path) + ": dataset '" + name + "' has rank " +
-                std::to_string(d.size()) + "; expected one value per entry");
+    throw Error("file " + inQuotes(path) + ": dataset '" + name +
+                "' has rank " + std::to_string(d.size()) +
+                "; expected one value per entry");
   Hid type(H5Dget_type(ds.get()), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER)

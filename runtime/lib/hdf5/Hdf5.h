@@ -1,4 +1,5 @@
-//===- Hdf5.h - HDF5 handles, errors, attributes, small datasets -*- C++ -*-===//
+//===- Hdf5.h - HDF5 handles, errors, attributes, small datasets -*- C++
+//-*-===//
 //
 // The one HDF5 handle class of the runtime and the helpers every reader
 // and writer of the data files shares (the loader, s2s-data synth, stats,
@@ -99,9 +100,10 @@ void writeDoubles(hid_t loc, const char *name, const std::vector<double> &v);
 /// The "channels" attribute of a stats file's dataset `lo` (/mean, /min),
 /// else of `hi` (/std, /max); nullopt when neither has one. `where` names
 /// the file in messages ("stats file 'x'").
-std::optional<std::vector<std::string>>
-statsChannels(hid_t file, const char *lo, const char *hi,
-              const std::string &where);
+std::optional<std::vector<std::string>> statsChannels(hid_t file,
+                                                      const char *lo,
+                                                      const char *hi,
+                                                      const std::string &where);
 
 } // namespace s2s::rt::hdf5
 

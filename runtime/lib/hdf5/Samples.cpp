@@ -34,9 +34,9 @@ void readSamples(const FileMeta &meta, hid_t dataset, int64_t t0, int64_t n,
   const auto ks = int64_t(sorted.size());
   std::vector<int64_t> slot(static_cast<size_t>(k));
   for (int64_t j = 0; j < k; ++j)
-    slot[size_t(j)] = std::lower_bound(sorted.begin(), sorted.end(),
-                                       chans[size_t(j)]) -
-                      sorted.begin();
+    slot[size_t(j)] =
+        std::lower_bound(sorted.begin(), sorted.end(), chans[size_t(j)]) -
+        sorted.begin();
   const bool direct = ks == k && std::is_sorted(chans.begin(), chans.end());
 
   Hid fspace(H5Dget_space(dataset), H5Sclose);
@@ -59,10 +59,10 @@ void readSamples(const FileMeta &meta, hid_t dataset, int64_t t0, int64_t n,
       int64_t e = s + 1;
       while (e < ks && sorted[size_t(e)] == sorted[size_t(e - 1)] + 1)
         ++e;
-      const hsize_t start[4] = {hsize_t(t0 + b0), hsize_t(sorted[size_t(s)]),
-                                0, 0};
-      const hsize_t count[4] = {hsize_t(nb), hsize_t(e - s),
-                                hsize_t(meta.nlat), hsize_t(meta.nlon)};
+      const hsize_t start[4] = {hsize_t(t0 + b0), hsize_t(sorted[size_t(s)]), 0,
+                                0};
+      const hsize_t count[4] = {hsize_t(nb), hsize_t(e - s), hsize_t(meta.nlat),
+                                hsize_t(meta.nlon)};
       if (H5Sselect_hyperslab(fspace.get(), H5S_SELECT_OR, start, nullptr,
                               count, nullptr) < 0)
         readFailure(meta.path, "a selection of dataset samples");
@@ -97,7 +97,8 @@ static void checkFiniteExact(const FileMeta &meta, int64_t t0,
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static bool anyNonFinite(const float *data, int64_t n) {
+static bool
+anyNonFinite(const float *data, int64_t n) {
   uint32_t bad = 0;
   for (int64_t e = 0; e < n; ++e) {
     uint32_t bits;
@@ -132,12 +133,12 @@ static void checkFiniteExact(const FileMeta &meta, int64_t t0,
       continue;
     const int64_t t = t0 + e / (k * plane);
     const int64_t c = chans[size_t((e / plane) % k)];
-    const char *what =
-        std::isnan(data[e]) ? "NaN" : data[e] > 0 ? "+Inf" : "-Inf";
+    const char *what = std::isnan(data[e]) ? "NaN"
+                       : data[e] > 0       ? "+Inf"
+                                           : "-Inf";
     throw Error("file " + inQuotes(meta.path) + ": channel '" +
-                meta.channels[size_t(c)] + "' has " + what +
-                " at time index " + std::to_string(t) + " (" +
-                formatTime(meta.times[size_t(t)]) +
+                meta.channels[size_t(c)] + "' has " + what + " at time index " +
+                std::to_string(t) + " (" + formatTime(meta.times[size_t(t)]) +
                 "); fix or drop that sample");
   }
 }

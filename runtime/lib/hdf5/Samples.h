@@ -1,4 +1,5 @@
-//===- Samples.h - Blocks of samples through HDF5, checked finite -*- C++ -*-===//
+//===- Samples.h - Blocks of samples through HDF5, checked finite -*- C++
+//-*-===//
 //
 // Torch-free. The HDF5 path of FieldReader.h and what s2s-data stats and
 // inspect stream through.

@@ -1,4 +1,5 @@
-//===- Checkpoint.cpp - Atomic training checkpoints ------------------------===//
+//===- Checkpoint.cpp - Atomic training checkpoints
+//------------------------===//
 
 #include "io/Checkpoint.h"
 
@@ -59,7 +60,8 @@ std::vector<uint8_t> base64Decode(const std::string &text) {
     int pad = (text[i + 3] == '=') + (text[i + 2] == '=');
     if (pad && i + 4 != text.size())
       throw Error("bad base64: padding inside the text");
-    uint32_t v = uint32_t(val(text[i])) << 18 | uint32_t(val(text[i + 1])) << 12;
+    uint32_t v = uint32_t(val(text[i])) << 18 | uint32_t(val(text[i + 1]))
+                                                    << 12;
     if (pad < 2)
       v |= uint32_t(val(text[i + 2])) << 6;
     if (pad < 1)
@@ -108,7 +110,8 @@ std::string stateToJson(const TrainState &s) {
     << "  \"batch\": " << s.batch << ",\n"
     << "  \"global_step\": " << s.globalStep << ",\n"
     << "  \"schedule_step\": " << s.scheduleStep << ",\n"
-    << "  \"shuffle_seed\": " << jsonQuote(std::to_string(s.shuffleSeed)) << ",\n"
+    << "  \"shuffle_seed\": " << jsonQuote(std::to_string(s.shuffleSeed))
+    << ",\n"
     << "  \"batch_size\": " << s.batchSize << ",\n"
     << "  \"steps_per_epoch\": " << s.stepsPerEpoch << ",\n"
     << "  \"train_windows\": " << s.trainWindows << ",\n"
@@ -335,8 +338,9 @@ std::string Checkpointer::save(const NamedTensors &model,
       fs::path(dir_) / (".tmp-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(tmp, ec);
   if (!fs::create_directory(tmp, ec) || ec)
-    throw Error("cannot write a checkpoint in '" + dir_ + "': " +
-                (ec ? ec.message() : std::string("cannot create ") + tmp.string()));
+    throw Error(
+        "cannot write a checkpoint in '" + dir_ + "': " +
+        (ec ? ec.message() : std::string("cannot create ") + tmp.string()));
   try {
     writeSafetensors((tmp / kModelFile).string(), model,
                      {{"format", "pt"}, {"program", state.program}});
@@ -350,8 +354,8 @@ std::string Checkpointer::save(const NamedTensors &model,
       // The same step saved twice (e.g. a step and an epoch checkpoint):
       // move the old one aside first so the name never points at a partial
       // folder.
-      fs::path old = fs::path(dir_) / (".tmp-old-" + name + "-" +
-                                       std::to_string(::getpid()));
+      fs::path old = fs::path(dir_) /
+                     (".tmp-old-" + name + "-" + std::to_string(::getpid()));
       fs::rename(final, old);
       fs::rename(tmp, final);
       fs::remove_all(old, ec);

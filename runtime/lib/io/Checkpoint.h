@@ -36,26 +36,26 @@ namespace s2s::rt {
 
 /// Where training stands; enough to continue exactly where it stopped.
 struct TrainState {
-  std::string program;          ///< Program::name
-  std::string spec;             ///< Program::specFile
-  int64_t epoch = 0;            ///< the epoch to continue in (0-based)
-  int64_t batch = 0;            ///< the next batch within that epoch
-  int64_t globalStep = 0;       ///< optimizer steps taken
-  int64_t scheduleStep = 0;     ///< the learning-rate schedule's counter
-  uint64_t shuffleSeed = 0;     ///< permutation seed of `epoch`
-  int64_t batchSize = 0;        ///< to warn when a resume changes them
+  std::string program;      ///< Program::name
+  std::string spec;         ///< Program::specFile
+  int64_t epoch = 0;        ///< the epoch to continue in (0-based)
+  int64_t batch = 0;        ///< the next batch within that epoch
+  int64_t globalStep = 0;   ///< optimizer steps taken
+  int64_t scheduleStep = 0; ///< the learning-rate schedule's counter
+  uint64_t shuffleSeed = 0; ///< permutation seed of `epoch`
+  int64_t batchSize = 0;    ///< to warn when a resume changes them
   int64_t stepsPerEpoch = 0;
   int64_t trainWindows = 0;
-  double epochLossSum = 0.0;    ///< sum of the step losses of `epoch` so far
+  double epochLossSum = 0.0; ///< sum of the step losses of `epoch` so far
   int64_t epochLossCount = 0;
-  double logLossSum = 0.0;      ///< since the last metrics.jsonl train record
+  double logLossSum = 0.0; ///< since the last metrics.jsonl train record
   int64_t logLossCount = 0;
-  torch::Tensor modelRng;       ///< Model::generator() state (uint8)
-  torch::Tensor torchRng;       ///< torch's default CPU generator (uint8)
+  torch::Tensor modelRng; ///< Model::generator() state (uint8)
+  torch::Tensor torchRng; ///< torch's default CPU generator (uint8)
 };
 
 struct Checkpoint {
-  std::string path;             ///< the ckpt-* folder
+  std::string path; ///< the ckpt-* folder
   std::map<std::string, torch::Tensor> model, optimizer;
   TrainState state;
 };

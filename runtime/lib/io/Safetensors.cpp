@@ -39,7 +39,8 @@ const char *dtypeName(torch::ScalarType t, const std::string &tensor) {
     if (d.type == t)
       return d.name;
   throw Error("safetensors: tensor '" + tensor + "' has dtype " +
-              std::string(c10::toString(t)) + ", which safetensors cannot hold");
+              std::string(c10::toString(t)) +
+              ", which safetensors cannot hold");
 }
 
 bool dtypeFromName(const std::string &name, torch::ScalarType &out) {
@@ -58,8 +59,9 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 } // namespace
 
-std::string safetensorsHeader(const NamedTensors &tensors,
-                              const std::map<std::string, std::string> &metadata) {
+std::string
+safetensorsHeader(const NamedTensors &tensors,
+                  const std::map<std::string, std::string> &metadata) {
   std::string h = "{";
   bool first = true;
   if (!metadata.empty()) {
@@ -221,7 +223,8 @@ SafetensorsFile readSafetensors(const std::string &path) {
     Entry e;
     e.name = name;
     if (!dtypeFromName(dt->string, e.type))
-      throw bad("tensor '" + name + "' has unsupported dtype '" + dt->string + "'");
+      throw bad("tensor '" + name + "' has unsupported dtype '" + dt->string +
+                "'");
     uint64_t numel = 1;
     for (const Json &d : shape->array) {
       if (d.kind != Json::Number || !d.isInteger || d.integer < 0)
@@ -238,9 +241,10 @@ SafetensorsFile readSafetensors(const std::string &path) {
     e.end = uint64_t(offs->array[1].integer);
     uint64_t elem = c10::elementSize(e.type);
     if (e.end < e.begin || e.end > dataSize)
-      throw bad("tensor '" + name + "' data_offsets [" + std::to_string(e.begin) +
-                ", " + std::to_string(e.end) + "] lie outside the " +
-                std::to_string(dataSize) + " data bytes (truncated file?)");
+      throw bad("tensor '" + name + "' data_offsets [" +
+                std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                "] lie outside the " + std::to_string(dataSize) +
+                " data bytes (truncated file?)");
     if (e.end - e.begin != numel * elem)
       throw bad("tensor '" + name + "' has " + std::to_string(e.end - e.begin) +
                 " data bytes, its shape needs " + std::to_string(numel * elem));
@@ -251,8 +255,10 @@ SafetensorsFile readSafetensors(const std::string &path) {
   uint64_t expect = 0;
   for (const Entry &e : entries) {
     if (e.begin != expect)
-      throw bad("tensor '" + e.name + "' data does not follow the previous one "
-                "(overlap or gap at byte " + std::to_string(e.begin) + ")");
+      throw bad("tensor '" + e.name +
+                "' data does not follow the previous one "
+                "(overlap or gap at byte " +
+                std::to_string(e.begin) + ")");
     expect = e.end;
   }
   if (expect != dataSize)

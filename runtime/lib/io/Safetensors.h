@@ -26,8 +26,9 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 /// The header JSON for `tensors` (in order, offsets packed back to back,
 /// "__metadata__" first when not empty), padded with spaces to a multiple
 /// of 8 bytes. dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.
-std::string safetensorsHeader(const NamedTensors &tensors,
-                              const std::map<std::string, std::string> &metadata);
+std::string
+safetensorsHeader(const NamedTensors &tensors,
+                  const std::map<std::string, std::string> &metadata);
 
 /// Writes `tensors` to `path`. Throws s2s::rt::Error naming the path when it
 /// cannot be written completely (the file is then removed).
@@ -35,7 +36,7 @@ void writeSafetensors(const std::string &path, const NamedTensors &tensors,
                       const std::map<std::string, std::string> &metadata = {});
 
 struct SafetensorsFile {
-  NamedTensors tensors;                         ///< in data-offset order
+  NamedTensors tensors; ///< in data-offset order
   std::map<std::string, std::string> metadata;
   std::map<std::string, torch::Tensor> byName() const;
 };

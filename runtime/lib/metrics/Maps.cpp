@@ -16,12 +16,11 @@
 
 namespace s2s::rt {
 
-std::vector<std::string>
-writeValidationMaps(const std::string &dir, int64_t epoch,
-                    const torch::Tensor &truth, const torch::Tensor &prediction,
-                    const std::vector<std::string> &channels,
-                    const torch::Tensor &latitude, const torch::Tensor &longitude,
-                    const torch::Tensor &mean, const torch::Tensor &stddev) {
+std::vector<std::string> writeValidationMaps(
+    const std::string &dir, int64_t epoch, const torch::Tensor &truth,
+    const torch::Tensor &prediction, const std::vector<std::string> &channels,
+    const torch::Tensor &latitude, const torch::Tensor &longitude,
+    const torch::Tensor &mean, const torch::Tensor &stddev) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -40,10 +39,10 @@ writeValidationMaps(const std::string &dir, int64_t epoch,
     return std::vector<double>(d.data_ptr<double>(),
                                d.data_ptr<double>() + d.numel());
   };
-  std::vector<double> lat = latitude.defined() ? toVector(latitude)
-                                               : std::vector<double>();
-  std::vector<double> lon = longitude.defined() ? toVector(longitude)
-                                                : std::vector<double>();
+  std::vector<double> lat =
+      latitude.defined() ? toVector(latitude) : std::vector<double>();
+  std::vector<double> lon =
+      longitude.defined() ? toVector(longitude) : std::vector<double>();
   std::vector<std::string> written;
   for (int64_t c = 0; c < t.size(0); ++c) {
     Field2D ft, fp;

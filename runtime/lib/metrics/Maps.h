@@ -18,12 +18,11 @@ namespace s2s::rt {
 /// prediction | prediction - truth of one sample ([channel, lat, lon],
 /// normalised; de-normalised with mean/stddev [channel]). Returns the paths.
 /// Throws Error naming the path when a file cannot be written.
-std::vector<std::string>
-writeValidationMaps(const std::string &dir, int64_t epoch,
-                    const torch::Tensor &truth, const torch::Tensor &prediction,
-                    const std::vector<std::string> &channels,
-                    const torch::Tensor &latitude, const torch::Tensor &longitude,
-                    const torch::Tensor &mean, const torch::Tensor &stddev);
+std::vector<std::string> writeValidationMaps(
+    const std::string &dir, int64_t epoch, const torch::Tensor &truth,
+    const torch::Tensor &prediction, const std::vector<std::string> &channels,
+    const torch::Tensor &latitude, const torch::Tensor &longitude,
+    const torch::Tensor &mean, const torch::Tensor &stddev);
 
 } // namespace s2s::rt
 

@@ -1,4 +1,5 @@
-//===- MetricsLog.cpp - metrics.jsonl --------------------------------------===//
+//===- MetricsLog.cpp - metrics.jsonl
+//--------------------------------------===//
 
 #include "metrics/MetricsLog.h"
 
@@ -35,8 +36,7 @@ void MetricsLog::write(const std::string &jsonObject) {
   out_ << jsonObject << '\n';
   out_.flush();
   if (!out_)
-    throw Error("cannot write the metrics file '" + path_ +
-                "' (disk full?)");
+    throw Error("cannot write the metrics file '" + path_ + "' (disk full?)");
 }
 
 void truncateMetrics(const std::string &path, int64_t step) {
@@ -62,13 +62,14 @@ void truncateMetrics(const std::string &path, int64_t step) {
     out << kept.str();
     out.flush();
     if (!out)
-      throw Error("cannot rewrite the metrics file '" + path + "' (via '" + tmp +
-                  "')");
+      throw Error("cannot rewrite the metrics file '" + path + "' (via '" +
+                  tmp + "')");
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec)
-    throw Error("cannot rewrite the metrics file '" + path + "': " + ec.message());
+    throw Error("cannot rewrite the metrics file '" + path +
+                "': " + ec.message());
 }
 
 } // namespace s2s::rt

@@ -23,7 +23,8 @@ std::string Progress::formatDuration(double s) {
   long t = long(s + 0.5);
   char buf[32];
   if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60,
+                  t % 60);
   else
     std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
   return buf;
@@ -41,13 +42,14 @@ void Progress::update(int64_t done, double loss) {
       return;
     lastDraw_ = now;
     const int width = 24;
-    int fill = total_ > 0 ? int(double(width) * double(done) / double(total_)) : width;
+    int fill =
+        total_ > 0 ? int(double(width) * double(done) / double(total_)) : width;
     std::string bar(size_t(fill), '#');
     bar.append(size_t(width - fill), '.');
-    std::fprintf(stderr, "\r%s [%s] %lld/%lld  loss %.4g  %.1f steps/s  ETA %s\x1b[K",
+    std::fprintf(stderr,
+                 "\r%s [%s] %lld/%lld  loss %.4g  %.1f steps/s  ETA %s\x1b[K",
                  label_.c_str(), bar.c_str(), (long long)done,
-                 (long long)total_, loss, rate,
-                 formatDuration(eta).c_str());
+                 (long long)total_, loss, rate, formatDuration(eta).c_str());
     std::fflush(stderr);
     drawn_ = true;
     return;

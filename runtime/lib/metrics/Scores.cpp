@@ -9,8 +9,8 @@
 namespace s2s::rt {
 
 torch::Tensor latitudeWeights(const torch::Tensor &latitudeDegrees) {
-  torch::Tensor w =
-      torch::cos(latitudeDegrees.to(torch::kCPU, torch::kFloat64) * (M_PI / 180.0));
+  torch::Tensor w = torch::cos(
+      latitudeDegrees.to(torch::kCPU, torch::kFloat64) * (M_PI / 180.0));
   w = w.clamp_min(0.0); // the poles' cos may come out as -1e-17
   double m = w.mean().item<double>();
   if (!(m > 0.0))
@@ -55,8 +55,8 @@ void ChannelMetrics::add(const torch::Tensor &prediction,
   torch::Tensor f = prediction.detach().to(torch::kFloat64) * sd + mean;
   torch::Tensor t = truth.detach().to(torch::kFloat64) * sd + mean;
 
-  torch::Tensor err2 = (f - t).pow(2) * w;                    // [b, c, h, w]
-  torch::Tensor perSample = err2.mean({2, 3}).sqrt();          // [b, c]
+  torch::Tensor err2 = (f - t).pow(2) * w;            // [b, c, h, w]
+  torch::Tensor perSample = err2.mean({2, 3}).sqrt(); // [b, c]
   auto acc = [&](torch::Tensor &dst, const torch::Tensor &v) {
     dst += v.to(torch::kCPU);
   };
@@ -73,7 +73,8 @@ void ChannelMetrics::add(const torch::Tensor &prediction,
   acc(sumWAA_, (ww * a * a).sum(dims));
   acc(sumWFAA_, (ww * fa * a).sum(dims));
   acc(sumW_, ww.sum(dims));
-  count_ += double(prediction.size(0) * prediction.size(2) * prediction.size(3));
+  count_ +=
+      double(prediction.size(0) * prediction.size(2) * prediction.size(3));
   samples_ += prediction.size(0);
 }
 
@@ -97,7 +98,8 @@ std::vector<double> ChannelMetrics::acc() const {
     double mf = sumFA_[c].item<double>() / n, ma = sumA_[c].item<double>() / n;
     double swf = sumWFA_[c].item<double>(), swa = sumWA_[c].item<double>();
     double sw = sumW_[c].item<double>();
-    double num = sumWFAA_[c].item<double>() - ma * swf - mf * swa + mf * ma * sw;
+    double num =
+        sumWFAA_[c].item<double>() - ma * swf - mf * swa + mf * ma * sw;
     double df = sumWFF_[c].item<double>() - 2 * mf * swf + mf * mf * sw;
     double da = sumWAA_[c].item<double>() - 2 * ma * swa + ma * ma * sw;
     double den = std::sqrt(std::max(df, 0.0) * std::max(da, 0.0));
@@ -107,10 +109,9 @@ std::vector<double> ChannelMetrics::acc() const {
 }
 
 torch::Tensor ChannelMetrics::sums() const {
-  return torch::cat({rmseSum_, sumWFA_, sumFA_, sumWA_, sumA_, sumWFF_,
-                     sumWAA_, sumWFAA_, sumW_,
-                     torch::tensor({count_, double(samples_)},
-                                   torch::kFloat64)});
+  return torch::cat(
+      {rmseSum_, sumWFA_, sumFA_, sumWA_, sumA_, sumWFF_, sumWAA_, sumWFAA_,
+       sumW_, torch::tensor({count_, double(samples_)}, torch::kFloat64)});
 }
 
 void ChannelMetrics::setSums(const torch::Tensor &sums) {

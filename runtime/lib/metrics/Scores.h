@@ -45,8 +45,8 @@ public:
   void add(const torch::Tensor &prediction, const torch::Tensor &truth);
 
   int64_t samples() const { return samples_; }
-  std::vector<double> rmse() const;  ///< per channel, physical units
-  std::vector<double> acc() const;   ///< per channel, in [-1, 1]
+  std::vector<double> rmse() const; ///< per channel, physical units
+  std::vector<double> acc() const;  ///< per channel, in [-1, 1]
 
   /// The sums behind rmse() and acc() as one float64 tensor [9 C + 2]:
   /// adding the sums of several ChannelMetrics (of disjoint samples, one

@@ -20,8 +20,8 @@ std::array<double, 3> normalised(double x, double y, double z) {
 
 /// Index of the value in `sorted` (ascending (value, index) pairs) nearest
 /// `q`; with `period` > 0 the values wrap around (longitude).
-int64_t nearest(const std::vector<std::pair<double, int64_t>> &sorted,
-                double q, double period) {
+int64_t nearest(const std::vector<std::pair<double, int64_t>> &sorted, double q,
+                double period) {
   auto it = std::lower_bound(sorted.begin(), sorted.end(),
                              std::make_pair(q, int64_t(-1)));
   auto dist = [&](double v) {
@@ -50,10 +50,10 @@ Mesh icosphere(int64_t refinement) {
                 std::to_string(refinement));
   const double phi = (1.0 + std::sqrt(5.0)) / 2.0;
   Mesh m;
-  const double corners[12][3] = {
-      {-1, phi, 0}, {1, phi, 0},  {-1, -phi, 0}, {1, -phi, 0},
-      {0, -1, phi}, {0, 1, phi},  {0, -1, -phi}, {0, 1, -phi},
-      {phi, 0, -1}, {phi, 0, 1},  {-phi, 0, -1}, {-phi, 0, 1}};
+  const double corners[12][3] = {{-1, phi, 0},  {1, phi, 0},   {-1, -phi, 0},
+                                 {1, -phi, 0},  {0, -1, phi},  {0, 1, phi},
+                                 {0, -1, -phi}, {0, 1, -phi},  {phi, 0, -1},
+                                 {phi, 0, 1},   {-phi, 0, -1}, {-phi, 0, 1}};
   for (const auto &c : corners)
     m.vertices.push_back(normalised(c[0], c[1], c[2]));
   m.faces = {{0, 11, 5}, {0, 5, 1},  {0, 1, 7},   {0, 7, 10}, {0, 10, 11},
@@ -71,8 +71,7 @@ Mesh icosphere(int64_t refinement) {
           midpoints.emplace(key, static_cast<int64_t>(m.vertices.size()));
       if (fresh) {
         const auto &p = m.vertices[a], &q = m.vertices[b];
-        m.vertices.push_back(
-            normalised(p[0] + q[0], p[1] + q[1], p[2] + q[2]));
+        m.vertices.push_back(normalised(p[0] + q[0], p[1] + q[1], p[2] + q[2]));
       }
       return it->second;
     };

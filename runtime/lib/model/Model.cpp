@@ -62,9 +62,12 @@ torch::Tensor draw(torch::IntArrayRef shape, const Init &init,
     // torch.nn.init.trunc_normal_ does): uniform in [cdf(-2), cdf(2)] mapped
     // through 2*u-1 -> erfinv -> *sqrt(2).
     double std = init.a, mean = init.b;
-    auto cdf = [](double x) { return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0))); };
+    auto cdf = [](double x) {
+      return 0.5 * (1.0 + std::erf(x / std::sqrt(2.0)));
+    };
     double lo = cdf(-2.0), hi = cdf(2.0);
-    torch::Tensor t = torch::empty(shape, opts).uniform_(2 * lo - 1, 2 * hi - 1, g);
+    torch::Tensor t =
+        torch::empty(shape, opts).uniform_(2 * lo - 1, 2 * hi - 1, g);
     t.erfinv_().mul_(std * std::sqrt(2.0)).add_(mean);
     return t.clamp_(mean - 2 * std, mean + 2 * std);
   }

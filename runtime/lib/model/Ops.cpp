@@ -29,7 +29,6 @@ namespace {
 
 const double kPi = 3.14159265358979323846;
 
-
 bool is(const char *s, const char *what) {
   return std::strcmp(s ? s : "", what) == 0;
 }
@@ -44,15 +43,14 @@ Tensor getParam(Model &m, const char *name, const char *suffix,
 /// Integer inputs (an edge list embedded as features) become the weights'
 /// floating type.
 Tensor floating(const Tensor &x, const Tensor &like) {
-  return x.is_floating_point() || x.is_complex() ? x
-                                                 : x.to(like.scalar_type());
+  return x.is_floating_point() || x.is_complex() ? x : x.to(like.scalar_type());
 }
 
 /// A static tensor kept in the model's cache under `key`, built by `make`
 /// on first use outside inference mode and without autograd history, so it
 /// can be used in training graphs later.
-template <typename Make> Tensor cached(Model &m, const std::string &key,
-                                       Make make) {
+template <typename Make>
+Tensor cached(Model &m, const std::string &key, Make make) {
   Tensor &slot = m.cache(key);
   if (!slot.defined()) {
     c10::InferenceMode notInference(false);
@@ -120,7 +118,8 @@ Tensor multiHead(Model &m, const Tensor &q, const Tensor &k, const Tensor &v,
   if (dropoutP > 0 && m.isTraining()) {
     // Dropout on the attention weights must draw from the model's
     // generator, which the fused kernel does not take.
-    Tensor a = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));
+    Tensor a =
+        at::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));
     a = dropout(m, a.softmax(-1), dropoutP);
     return at::matmul(a, v);
   }
@@ -224,7 +223,8 @@ Tensor drop_path(Model &m, const Tensor &x, double p) {
 Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
               bool bias, Activation act) {
   if (x.dim() == 0)
-    throw Error(std::string("linear '") + name + "' needs at least one "
+    throw Error(std::string("linear '") + name +
+                "' needs at least one "
                 "dimension, got a scalar");
   int64_t in = x.size(-1);
   Tensor w = getParam(m, name, "weight", {in, out});
@@ -250,9 +250,9 @@ Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
   if (padMode == PadMode::Zeros || (padding[0] == 0 && padding[1] == 0)) {
     y = at::conv2d(xin, w, b, stride, padding);
   } else {
-    y = at::conv2d(pad(xin, {padding[1], padding[1], padding[0], padding[0]},
-                       padMode),
-                   w, b, stride);
+    y = at::conv2d(
+        pad(xin, {padding[1], padding[1], padding[0], padding[0]}, padMode), w,
+        b, stride);
   }
   return activation(y, act);
 }
@@ -267,9 +267,11 @@ Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps) {
 Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
                   double eps) {
   if (x.dim() < 2 || groups < 1 || x.size(1) % groups)
-    throw Error(std::string("group_norm '") + name + "': " +
-                shapeStr(x.sizes()) + " does not have channels (dim 1) "
-                "divisible into " + std::to_string(groups) + " groups");
+    throw Error(std::string("group_norm '") + name +
+                "': " + shapeStr(x.sizes()) +
+                " does not have channels (dim 1) "
+                "divisible into " +
+                std::to_string(groups) + " groups");
   int64_t c = x.size(1);
   Tensor w = getParam(m, name, "weight", {c});
   Tensor b = getParam(m, name, "bias", {c});
@@ -290,15 +292,13 @@ Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
   checkHeads("attention", x, heads);
   int64_t e = x.size(2);
   Tensor wqkv = getParam(m, name, "qkv.weight", {e, 3 * e});
-  Tensor bqkv =
-      qkvBias ? getParam(m, name, "qkv.bias", {3 * e}) : Tensor();
+  Tensor bqkv = qkvBias ? getParam(m, name, "qkv.bias", {3 * e}) : Tensor();
   Tensor wp = getParam(m, name, "proj.weight", {e, e});
   Tensor bp = getParam(m, name, "proj.bias", {e});
   int64_t b = x.size(0), n = x.size(1), d = e / heads;
   // [b, n, 3e] -> [3, b, heads, n, d]
-  Tensor qkv = affine(x, wqkv, bqkv)
-                   .view({b, n, 3, heads, d})
-                   .permute({2, 0, 3, 1, 4});
+  Tensor qkv =
+      affine(x, wqkv, bqkv).view({b, n, 3, heads, d}).permute({2, 0, 3, 1, 4});
   Tensor o = multiHead(m, qkv[0], qkv[1], qkv[2], dropoutP);
   return affine(mergeHeads(o), wp, bp);
 }
@@ -344,8 +344,8 @@ Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
                int64_t channels) {
   if (patch.size() != 2 || grid.size() != 2 || grid[0] % patch[0] ||
       grid[1] % patch[1])
-    throw Error("unpatch: patch " + shapeStr(patch) +
-                " does not divide grid " + shapeStr(grid));
+    throw Error("unpatch: patch " + shapeStr(patch) + " does not divide grid " +
+                shapeStr(grid));
   int64_t gh = grid[0] / patch[0], gw = grid[1] / patch[1];
   if (x.dim() != 3 || x.size(1) != gh * gw ||
       x.size(2) != channels * patch[0] * patch[1])
@@ -364,9 +364,10 @@ Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
 Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
               double sparsity, double modes) {
   if (x.dim() != 4 || blocks < 1 || x.size(3) % blocks)
-    throw Error(std::string("afno2d '") + name + "' needs [batch, h, w, "
-                "embed] with embed divisible into " + std::to_string(blocks) +
-                " blocks, got " + shapeStr(x.sizes()));
+    throw Error(std::string("afno2d '") + name +
+                "' needs [batch, h, w, "
+                "embed] with embed divisible into " +
+                std::to_string(blocks) + " blocks, got " + shapeStr(x.sizes()));
   int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3),
           bs = C / blocks, Wr = W / 2 + 1;
   Tensor w1 = getParam(m, name, "w1", {2, blocks, bs, bs});
@@ -375,8 +376,8 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
   Tensor b2 = getParam(m, name, "b2", {2, blocks, bs});
 
   // As FourCastNet, the spectral part runs in float32 (float64 stays).
-  auto ct = x.scalar_type() == torch::kFloat64 ? torch::kFloat64
-                                               : torch::kFloat32;
+  auto ct =
+      x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
   auto complexOf = [&](const Tensor &p) {
     return at::complex(p[0].to(ct), p[1].to(ct));
   };
@@ -417,9 +418,8 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
   Y = Y.reshape({B, Y.size(1), Y.size(2), C});
   if (!all) {
     Tensor full = at::zeros({B, H, Wr, C}, Y.options());
-    full.index_put_({torch::indexing::Slice(), rows,
-                     torch::indexing::Slice(0, kw)},
-                    Y);
+    full.index_put_(
+        {torch::indexing::Slice(), rows, torch::indexing::Slice(0, kw)}, Y);
     Y = full;
   }
   return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type());
@@ -434,7 +434,8 @@ Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
     throw Error(std::string("graph_message '") + name + "': nodes " +
                 shapeStr(nodes.sizes()) + ", edge features " +
                 shapeStr(edgeFeatures.sizes()) + " and edges " +
-                shapeStr(edges.sizes()) + " do not fit (expected [batch, N, "
+                shapeStr(edges.sizes()) +
+                " do not fit (expected [batch, N, "
                 "D], [batch or 1, E, De], [2, E])");
   int64_t B = nodes.size(0), N = nodes.size(1), D = nodes.size(2),
           De = edgeFeatures.size(2);
@@ -458,7 +459,8 @@ Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
   Tensor he = affine(ef, mw1.narrow(0, 2 * D, De), mb1);
   Tensor h = hs.index_select(1, senders) + hr.index_select(1, receivers) + he;
   Tensor msg = affine(at::silu(h), mw2, mb2); // [B, E, out]
-  Tensor agg = at::zeros({B, N, out}, msg.options()).index_add(1, receivers, msg);
+  Tensor agg =
+      at::zeros({B, N, out}, msg.options()).index_add(1, receivers, msg);
   Tensor u = affine(at::cat({x, agg}, -1), nw1, nb1);
   return affine(at::silu(u), nw2, nb2);
 }
@@ -487,7 +489,8 @@ Tensor mean(const Tensor &x, int64_t dim, bool keep) {
 Tensor pad(const Tensor &x, const Ints &p, PadMode mode) {
   if (p.size() % 2 || (int64_t)p.size() / 2 > x.dim())
     throw Error("pad " + shapeStr(p) + " does not fit a tensor of shape " +
-                shapeStr(x.sizes()) + " ((before, after) pairs from the last "
+                shapeStr(x.sizes()) +
+                " ((before, after) pairs from the last "
                 "dimension backwards)");
   bool any = false;
   for (int64_t v : p)
@@ -513,17 +516,19 @@ Tensor pad(const Tensor &x, const Ints &p, PadMode mode) {
   }
   bool reflect = mode == PadMode::Reflect;
   if (k > 3)
-    throw Error(std::string(name(mode)) + " padding of more than 3 dimensions " +
+    throw Error(std::string(name(mode)) +
+                " padding of more than 3 dimensions " +
                 "is not supported (pad " + shapeStr(p) + ")");
   // LibTorch pads the last k dims of a (k+2)-dim tensor: fold the leading
   // dims into one batch dimension and add a channel dimension.
   std::vector<int64_t> lead(x.sizes().begin(), x.sizes().end() - k);
   std::vector<int64_t> folded = {-1, 1};
   folded.insert(folded.end(), x.sizes().end() - k, x.sizes().end());
-  Tensor y = F::pad(x.reshape(folded),
-                    F::PadFuncOptions(p).mode(
-                        reflect ? F::PadFuncOptions::mode_t(torch::kReflect)
-                                : F::PadFuncOptions::mode_t(torch::kReplicate)));
+  Tensor y =
+      F::pad(x.reshape(folded),
+             F::PadFuncOptions(p).mode(
+                 reflect ? F::PadFuncOptions::mode_t(torch::kReflect)
+                         : F::PadFuncOptions::mode_t(torch::kReplicate)));
   lead.insert(lead.end(), y.sizes().end() - k, y.sizes().end());
   return y.view(lead);
 }
@@ -531,7 +536,8 @@ Tensor pad(const Tensor &x, const Ints &p, PadMode mode) {
 Tensor pad_sphere(const Tensor &x, const Ints &p) {
   if (x.dim() != 4 || p.size() != 2 || p[0] < 0 || p[1] < 0)
     throw Error("pad_sphere needs [batch, channel, lat, lon] and pad = [lat, "
-                "lon], got " + shapeStr(x.sizes()) + " and " + shapeStr(p));
+                "lon], got " +
+                shapeStr(x.sizes()) + " and " + shapeStr(p));
   int64_t H = x.size(2), W = x.size(3), pl = p[0], pw = p[1];
   // Odd row counts include both poles (the pole row is not repeated); even
   // ones are cell centres (the edge row is its own mirror image).
@@ -560,7 +566,8 @@ Tensor irfft2(const Tensor &x, const Ints &size) {
 Tensor fft2(const Tensor &x) { return at::fft_fft2(x); }
 Tensor ifft2(const Tensor &x) { return at::fft_ifft2(x); }
 
-// --- static inputs and physics --------------------------------------------------
+// --- static inputs and physics
+// --------------------------------------------------
 
 Tensor graph_edges(Model &m, const char *graph, int64_t refinement) {
   bool mesh = is(graph, "multimesh"), g2m = is(graph, "grid2mesh"),
@@ -601,19 +608,19 @@ Tensor grid_coords(Model &m, const Tensor &like) {
     throw Error("grid_coords needs [batch, channel, lat, lon], got " +
                 shapeStr(like.sizes()));
   int64_t H = like.size(2), W = like.size(3);
-  Tensor g = cached(
-      m,
-      "grid_coords:" + std::to_string(H) + "x" + std::to_string(W) +
-          (m.context().latitude.defined() ? ":data" : ":derived"),
-      [&] {
-        Tensor lat = latitudes(m, H) * (kPi / 180.0);
-        Tensor lon = longitudes(m, W) * (kPi / 180.0);
-        Tensor la = lat.view({H, 1}).expand({H, W}),
-               lo = lon.view({1, W}).expand({H, W});
-        return at::stack({la.sin(), la.cos(), lo.sin(), lo.cos()})
-            .unsqueeze(0)
-            .to(like.device(), like.scalar_type());
-      });
+  Tensor g =
+      cached(m,
+             "grid_coords:" + std::to_string(H) + "x" + std::to_string(W) +
+                 (m.context().latitude.defined() ? ":data" : ":derived"),
+             [&] {
+               Tensor lat = latitudes(m, H) * (kPi / 180.0);
+               Tensor lon = longitudes(m, W) * (kPi / 180.0);
+               Tensor la = lat.view({H, 1}).expand({H, W}),
+                      lo = lon.view({1, W}).expand({H, W});
+               return at::stack({la.sin(), la.cos(), lo.sin(), lo.cos()})
+                   .unsqueeze(0)
+                   .to(like.device(), like.scalar_type());
+             });
   return g.expand({like.size(0), 4, H, W});
 }
 
@@ -640,8 +647,8 @@ Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds) {
     int64_t year = yearOfDays(day);
     int64_t start = daysFromCivil(year, 1, 1),
             length = daysFromCivil(year + 1, 1, 1) - start;
-    double yearPhase = 2 * kPi * ((day - start) * 86400.0 + sod) /
-                       (length * 86400.0);
+    double yearPhase =
+        2 * kPi * ((day - start) * 86400.0 + sod) / (length * 86400.0);
     double dayPhase = 2 * kPi * sod / 86400.0;
     fa[i][0] = std::sin(yearPhase);
     fa[i][1] = std::cos(yearPhase);
@@ -654,7 +661,8 @@ Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds) {
 }
 
 Tensor lead_embed(const Tensor &lead, int64_t dim) {
-  if (lead.dim() == 0 || lead.dim() > 2 || (lead.dim() == 2 && lead.size(1) != 1))
+  if (lead.dim() == 0 || lead.dim() > 2 ||
+      (lead.dim() == 2 && lead.size(1) != 1))
     throw Error("lead_embed expects lead times [batch] or [batch, 1], got " +
                 shapeStr(lead.sizes()));
   if (dim < 2 || dim % 2)
@@ -687,7 +695,7 @@ Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
   if (L < 2)
     return x;
   double dt = m.context().leadSeconds > 0 ? double(m.context().leadSeconds)
-                                           : 6 * 3600.0;
+                                          : 6 * 3600.0;
   double rate = std::min(1.0, dt / double(tauSeconds));
   Tensor unstable;
   {
@@ -699,7 +707,8 @@ Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
   return x + (colMean - x) * (unstable * rate);
 }
 
-// --- losses ---------------------------------------------------------------------
+// --- losses
+// ---------------------------------------------------------------------
 
 Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
             const Tensor &target, Weighting weight, double delta) {
@@ -728,16 +737,17 @@ Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
     throw Error("a latitude-weighted loss needs [..., lat, lon], got " +
                 shapeStr(prediction.sizes()));
   int64_t H = prediction.size(-2);
-  Tensor w = cached(
-      m,
-      "latitude_weights:" + std::to_string(H) +
-          (m.context().latitude.defined() ? ":data" : ":derived"),
-      [&] {
-        Tensor c = at::cos(latitudes(m, H) * (kPi / 180.0)).clamp_min(0.0);
-        return (c / c.mean())
-            .view({H, 1})
-            .to(prediction.device(), prediction.scalar_type());
-      });
+  Tensor w =
+      cached(m,
+             "latitude_weights:" + std::to_string(H) +
+                 (m.context().latitude.defined() ? ":data" : ":derived"),
+             [&] {
+               Tensor c =
+                   at::cos(latitudes(m, H) * (kPi / 180.0)).clamp_min(0.0);
+               return (c / c.mean())
+                   .view({H, 1})
+                   .to(prediction.device(), prediction.scalar_type());
+             });
   return (l * w).mean();
 }
 

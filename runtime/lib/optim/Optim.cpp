@@ -140,9 +140,9 @@ void Optimizer::loadState(const std::map<std::string, torch::Tensor> &state) {
   auto restore = [&](const std::string &name, torch::Tensor &dst) {
     const torch::Tensor &src = find(name);
     if (src.sizes() != dst.sizes())
-      throw Error("the checkpoint's optimizer tensor '" + name + "' has shape " +
-                  c10::str(src.sizes()) + ", the model's parameter has " +
-                  c10::str(dst.sizes()));
+      throw Error("the checkpoint's optimizer tensor '" + name +
+                  "' has shape " + c10::str(src.sizes()) +
+                  ", the model's parameter has " + c10::str(dst.sizes()));
     dst.copy_(src);
   };
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -1,8 +1,8 @@
 //===- Plot.cpp - Maps of one 2-d field as PNG images ---------------------===//
 //
-// Plain RGB buffers, a 5x7 bitmap font and plot/Png.h (zlib); no Torch. The layout of
-// one panel (every size in pixels, s = the text scale, 2 for maps at least
-// 384 pixels wide, else 1; a character cell is 6s x 7s):
+// Plain RGB buffers, a 5x7 bitmap font and plot/Png.h (zlib); no Torch. The
+// layout of one panel (every size in pixels, s = the text scale, 2 for maps at
+// least 384 pixels wide, else 1; a character cell is 6s x 7s):
 //
 //   pad | title                                                   | pad
 //   lat labels, ticks | map (nlon*k x nlat*k, framed) | gap | colour bar,

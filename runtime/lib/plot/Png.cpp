@@ -1,4 +1,5 @@
-//===- Png.cpp - RGB images as PNG files, on zlib --------------------------===//
+//===- Png.cpp - RGB images as PNG files, on zlib
+//--------------------------===//
 //
 // The PNG specification (W3C, third edition): 5.2 signature, 5.3 chunk
 // layout, 11.2.2 IHDR, 9 filtering, 10 compression (zlib, a window of at
@@ -56,11 +57,20 @@ void filterRow(int type, const uint8_t *cur, const uint8_t *prev, size_t n,
               c = i >= bpp ? prev[i - bpp] : 0;
     int predicted = 0;
     switch (type) {
-    case 1: predicted = a; break;
-    case 2: predicted = b; break;
-    case 3: predicted = (a + b) / 2; break;
-    case 4: predicted = paeth(a, b, c); break;
-    default: break;
+    case 1:
+      predicted = a;
+      break;
+    case 2:
+      predicted = b;
+      break;
+    case 3:
+      predicted = (a + b) / 2;
+      break;
+    case 4:
+      predicted = paeth(a, b, c);
+      break;
+    default:
+      break;
     }
     out[i] = uint8_t(cur[i] - predicted);
   }

@@ -132,8 +132,8 @@ void write1d(hid_t file, const char *name, hid_t fileType, hid_t memType,
   Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_obj_track_times(dcpl.get(), false);
   Hid ds(H5Dcreate2(file, name, fileType, space.get(), H5P_DEFAULT, dcpl.get(),
-                   H5P_DEFAULT),
-        H5Dclose);
+                    H5P_DEFAULT),
+         H5Dclose);
   DiscardOnError discard(file);
   if (!ds.valid() ||
       H5Dwrite(ds.get(), memType, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
@@ -171,7 +171,7 @@ struct Event {
 struct Plan {
   std::vector<Input> in;
   std::vector<std::string> channels, units;
-  std::vector<std::vector<VarTakes>> takes;     ///< per input
+  std::vector<std::vector<VarTakes>> takes;       ///< per input
   std::vector<std::vector<size_t>> inputChannels; ///< per input
   std::vector<Event> events;
   std::vector<size_t> groupStart;
@@ -206,8 +206,8 @@ void checkOptions(const std::vector<std::string> &inputs,
 void checkGrids(const std::vector<Input> &in) {
   const Input &first = in.front();
   auto describe = [](const Input &x) {
-    return std::to_string(x.lat.size()) + " x " +
-           std::to_string(x.lon.size()) + " (latitude " +
+    return std::to_string(x.lat.size()) + " x " + std::to_string(x.lon.size()) +
+           " (latitude " +
            (x.lat.empty() ? "-"
                           : formatNumber(x.lat.front()) + ".." +
                                 formatNumber(x.lat.back())) +
@@ -232,16 +232,16 @@ void checkGrids(const std::vector<Input> &in) {
         if (std::fabs(a[i] - b[i]) > 1e-6)
           throw Error("input files disagree on the grid: " +
                       std::string(axis ? "longitude " : "latitude ") +
-                      std::to_string(i) + " is " + formatNumber(a[i]) +
-                      " in " + inQuotes(first.path) + " but " +
-                      formatNumber(b[i]) + " in " + inQuotes(o.path) +
+                      std::to_string(i) + " is " + formatNumber(a[i]) + " in " +
+                      inQuotes(first.path) + " but " + formatNumber(b[i]) +
+                      " in " + inQuotes(o.path) +
                       "; download every file on the same grid");
     }
   }
   if (first.lat.empty() || first.lon.empty())
-    throw Error("NetCDF file " + inQuotes(first.path) + ": the grid is empty (" +
-                std::to_string(first.lat.size()) + " x " +
-                std::to_string(first.lon.size()) + ")");
+    throw Error("NetCDF file " + inQuotes(first.path) +
+                ": the grid is empty (" + std::to_string(first.lat.size()) +
+                " x " + std::to_string(first.lon.size()) + ")");
 }
 
 /// The variables of all inputs in order of first appearance, their levels
@@ -286,8 +286,9 @@ Catalogue catalogue(const std::vector<Input> &in) {
     for (const auto &s : c.suffixes) {
       const std::string ch = c.name + s;
       if (auto it = cat.channelVar.find(ch); it != cat.channelVar.end())
-        throw Error("channel name " + inQuotes(ch) + " is ambiguous: variable " +
-                    inQuotes(c.name) + " and variable " + inQuotes(it->second) +
+        throw Error("channel name " + inQuotes(ch) +
+                    " is ambiguous: variable " + inQuotes(c.name) +
+                    " and variable " + inQuotes(it->second) +
                     " both give it; select one of them with the variables "
                     "option");
       cat.channelVar[ch] = c.name;
@@ -305,9 +306,9 @@ std::vector<std::string> selectChannels(const std::vector<Input> &in,
   std::map<std::string, std::string> selectedBy;
   auto add = [&](const std::string &ch, const std::string &by) {
     if (auto it = selectedBy.find(ch); it != selectedBy.end())
-      throw Error("import: channel " + inQuotes(ch) + " is selected twice (by " +
-                  inQuotes(it->second) + " and " + inQuotes(by) +
-                  "); list each variable or level once");
+      throw Error("import: channel " + inQuotes(ch) +
+                  " is selected twice (by " + inQuotes(it->second) + " and " +
+                  inQuotes(by) + "); list each variable or level once");
     selectedBy[ch] = by;
     channels.push_back(ch);
   };
@@ -341,8 +342,7 @@ std::vector<std::string> selectChannels(const std::vector<Input> &in,
     names.insert(names.end(), cat.allChannels.begin(), cat.allChannels.end());
     throw Error("import: no input file has a variable or channel " +
                 inQuotes(want) +
-                didYouMean(want, names,
-                           std::max<size_t>(2, want.size() / 3)) +
+                didYouMean(want, names, std::max<size_t>(2, want.size() / 3)) +
                 "; variables: " + join(cat.allVariables) +
                 (cat.allChannels != cat.allVariables
                      ? "; channels: " + join(cat.allChannels)
@@ -440,12 +440,12 @@ void sweepTimes(Plan &p) {
     for (size_t k = e; k < end; ++k)
       for (size_t c : p.inputChannels[p.events[k].input]) {
         if (owner[c] >= 0)
-          throw Error("input files overlap: " +
-                      inQuotes(p.in[size_t(owner[c])].path) + " and " +
-                      inQuotes(p.in[p.events[k].input].path) +
-                      " both have channel " + inQuotes(p.channels[c]) + " at " +
-                      formatTime(p.events[e].time) +
-                      "; give each variable and time in one file only");
+          throw Error(
+              "input files overlap: " + inQuotes(p.in[size_t(owner[c])].path) +
+              " and " + inQuotes(p.in[p.events[k].input].path) +
+              " both have channel " + inQuotes(p.channels[c]) + " at " +
+              formatTime(p.events[e].time) +
+              "; give each variable and time in one file only");
         owner[c] = int64_t(p.events[k].input);
       }
     for (size_t c = 0; c < p.channels.size(); ++c)
@@ -481,7 +481,8 @@ void planChunks(Plan &p, const ImportOptions &options) {
 }
 
 /// Passes 1 and 2: everything checked before anything is written.
-Plan plan(const std::vector<std::string> &inputs, const ImportOptions &options) {
+Plan plan(const std::vector<std::string> &inputs,
+          const ImportOptions &options) {
   Plan p;
   p.in.reserve(inputs.size());
   for (const auto &path : inputs)
@@ -557,14 +558,13 @@ void YearWriter::unpack(const Input &x, const VarTakes &vt, size_t ti,
               inQuotes(var.name) +
               (var.hasLevels ? " level " + var.levelNames[tk.level] : "") +
               " has a missing value (" +
-              (std::isnan(raw)             ? std::string("NaN")
+              (std::isnan(raw)           ? std::string("NaN")
                : var.missingText.empty() ? "not finite after unpacking"
-                                          : var.missingText) +
-              ") at time index " + std::to_string(ti) + " (" +
-              formatTime(t) + "), latitude index " + std::to_string(r) +
-              " (" + formatNumber(first.lat[size_t(r)]) +
-              "), longitude index " + std::to_string(c) + " (" +
-              formatNumber(first.lon[size_t(c)]) +
+                                         : var.missingText) +
+              ") at time index " + std::to_string(ti) + " (" + formatTime(t) +
+              "), latitude index " + std::to_string(r) + " (" +
+              formatNumber(first.lat[size_t(r)]) + "), longitude index " +
+              std::to_string(c) + " (" + formatNumber(first.lon[size_t(c)]) +
               "); ERA5 fields have no gaps, so the file may be incomplete: "
               "re-download it, or set a fill value to replace missing "
               "values");
@@ -676,9 +676,8 @@ void YearWriter::write(size_t g0, size_t g1, const std::string &path) {
       DiscardOnError discard(file.get());
       writeFields(file.get(), g0, g1, times, path);
       const Input &first = p_.in.front();
-      write1d(file.get(), "time", H5T_STD_I64LE, H5T_NATIVE_INT64,
-              times.data(), times.size(),
-              "seconds since 1970-01-01 00:00:00 UTC", path);
+      write1d(file.get(), "time", H5T_STD_I64LE, H5T_NATIVE_INT64, times.data(),
+              times.size(), "seconds since 1970-01-01 00:00:00 UTC", path);
       write1d(file.get(), "lat", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
               first.lat.data(), first.lat.size(), "degrees_north", path);
       write1d(file.get(), "lon", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,

@@ -31,7 +31,8 @@ NcFile::NcFile(const std::string &path) : path_(path) {
     throw Error("cannot open NetCDF file " + inQuotes(path) +
                 ": no such file; check the input paths");
   if (fs::is_directory(path, ec))
-    throw Error("cannot open NetCDF file " + inQuotes(path) + ": it is a folder");
+    throw Error("cannot open NetCDF file " + inQuotes(path) +
+                ": it is a folder");
   const int st = nc_open(path.c_str(), NC_NOWRITE, &id_);
   if (st != NC_NOERR)
     throw Error("cannot open NetCDF file " + inQuotes(path) + ": " +
@@ -55,8 +56,8 @@ struct TimeUnits {
 
 TimeUnits parseTimeUnits(const std::string &units, const std::string &where) {
   auto bad = [&](const std::string &why) {
-    return Error(where + ": cannot read the time units " + inQuotes(units) + ": " +
-                 why +
+    return Error(where + ": cannot read the time units " + inQuotes(units) +
+                 ": " + why +
                  "; expected \"<seconds|minutes|hours|days> since "
                  "YYYY-MM-DD[ hh:mm:ss]\"");
   };
@@ -236,7 +237,8 @@ std::vector<double> readCoord(int nc, int var, const std::string &path,
     const int st = nc_get_var_double(nc, var, v.data());
     if (st != NC_NOERR)
       ncFail(path,
-             "reading the " + what + " coordinate " + inQuotes(varName(nc, var)),
+             "reading the " + what + " coordinate " +
+                 inQuotes(varName(nc, var)),
              st);
   }
   return v;
@@ -457,8 +459,8 @@ Input scanInput(const std::string &path) {
   if (latVar < 0 || lonVar < 0 || timeVar < 0)
     throw Error("NetCDF file " + inQuotes(path) + ": dimension " +
                 inQuotes(dimName(nc, latVar < 0   ? g.lat
-                                   : lonVar < 0 ? g.lon
-                                                : g.time)) +
+                                     : lonVar < 0 ? g.lon
+                                                  : g.time)) +
                 " has no coordinate variable (its values); the file must "
                 "say its times, latitudes and longitudes");
   in.lat = readCoord(nc, latVar, path, "latitude");

@@ -1,4 +1,5 @@
-//===- NetcdfInput.h - What one NetCDF input holds ---------------*- C++ -*-===//
+//===- NetcdfInput.h - What one NetCDF input holds ---------------*- C++
+//-*-===//
 //
 // Pass 1 of s2s-data import (prep/Import.h): one input scanned for its
 // grid, its times as seconds since 1970 and its importable variables with

@@ -65,8 +65,8 @@ FieldSlice readFieldSlice(const std::string &path, const std::string &field,
   s.nlat = static_cast<int64_t>(dims[2]);
   s.nlon = static_cast<int64_t>(dims[3]);
   s.values.resize(static_cast<size_t>(s.nlat * s.nlon));
-  const hsize_t start[4] = {static_cast<hsize_t>(t), static_cast<hsize_t>(c),
-                            0, 0};
+  const hsize_t start[4] = {static_cast<hsize_t>(t), static_cast<hsize_t>(c), 0,
+                            0};
   const hsize_t count[4] = {1, 1, dims[2], dims[3]};
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count,
                       nullptr);

@@ -231,10 +231,12 @@ std::string inspectFile(const std::string &path, const std::string &field) {
     std::vector<std::string> names =
         chans ? *chans : std::vector<std::string>();
     names.resize(n, "?");
-    if (auto y = readStringsAttr(file.get(), "years", "stats file '" + path + "'"))
+    if (auto y =
+            readStringsAttr(file.get(), "years", "stats file '" + path + "'"))
       if (!y->empty())
         os << "  years: " << y->front() << "\n";
-    if (auto s = readStringsAttr(file.get(), "source", "stats file '" + path + "'"))
+    if (auto s =
+            readStringsAttr(file.get(), "source", "stats file '" + path + "'"))
       if (!s->empty())
         os << "  source: " << s->front() << "\n";
     os << table(names, heads, cols);
@@ -269,16 +271,16 @@ std::string inspectFile(const std::string &path, const std::string &field) {
                        int64_t n) {
     os << "  /" << name << "   ";
     if (v.empty())
-      os << "absent (default " << formatNumber(name[1] == 'a'
-                                          ? defaultLatitudes(n).front()
-                                          : defaultLongitudes(n).front())
+      os << "absent (default "
+         << formatNumber(name[1] == 'a' ? defaultLatitudes(n).front()
+                                        : defaultLongitudes(n).front())
          << " .. "
          << formatNumber(name[1] == 'a' ? defaultLatitudes(n).back()
-                               : defaultLongitudes(n).back())
+                                        : defaultLongitudes(n).back())
          << ")\n";
     else
-      os << n << " values, " << formatNumber(v.front()) << " .. " << formatNumber(v.back())
-         << "\n";
+      os << n << " values, " << formatNumber(v.front()) << " .. "
+         << formatNumber(v.back()) << "\n";
   };
   coordLine("lat", m.lat, m.nlat);
   coordLine("lon", m.lon, m.nlon);

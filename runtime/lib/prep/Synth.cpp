@@ -76,38 +76,40 @@ using namespace hdf5;
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kRadius = 6.371e6;  // m
+constexpr double kRadius = 6.371e6; // m
 constexpr double kDay = 86400.0;
 constexpr double kDeg = kPi / 180.0;
 
 // Background flow.
-constexpr double kRotation = 2 * kPi / (10 * kDay);  // solid body, rad/s
-constexpr double kJetSpeed = 15.0;                   // m/s
+constexpr double kRotation = 2 * kPi / (10 * kDay); // solid body, rad/s
+constexpr double kJetSpeed = 15.0;                  // m/s
 constexpr double kJetLat = 40 * kDeg, kJetWidth = 12 * kDeg;
 struct Wave {
   int m;
-  double speed;  // peak meridional wind, m/s
-  double phase;  // rad
+  double speed; // peak meridional wind, m/s
+  double phase; // rad
 };
 constexpr Wave kWaves[] = {{2, 2.5, 0.3}, {3, 1.5, 1.7}};
 
 // Perturbation wind (u', v').
-constexpr double kInertial = 2 * kPi / (5 * kDay);  // f0, rad/s
-constexpr double kGrowth = 1.0 / (8 * kDay);        // Stuart-Landau rate
-constexpr double kAmplitude = 15.0;                 // m/s
+constexpr double kInertial = 2 * kPi / (5 * kDay); // f0, rad/s
+constexpr double kGrowth = 1.0 / (8 * kDay);       // Stuart-Landau rate
+constexpr double kAmplitude = 15.0;                // m/s
 
 // Tracers.
 constexpr double kRelax = 1.0 / (30 * kDay);
-constexpr double kDiffusivity = 1e5;  // m^2/s
+constexpr double kDiffusivity = 1e5; // m^2/s
 
 /// Angular velocities (rad/s) of the background flow at (lam, phi).
 void velocity(double lam, double phi, double &dlam, double &dphi) {
   phi = std::clamp(phi, -kPi / 2, kPi / 2);
   const double c = std::cos(phi), s = std::sin(phi);
-  const double g1 = (phi - kJetLat) / kJetWidth, g2 = (phi + kJetLat) / kJetWidth;
+  const double g1 = (phi - kJetLat) / kJetWidth,
+               g2 = (phi + kJetLat) / kJetWidth;
   // u_jet = J cos(phi) (gaussians) -> dlam = u / (R cos phi), no pole
   // singularity.
-  dlam = kRotation + kJetSpeed / kRadius * (std::exp(-g1 * g1) + std::exp(-g2 * g2));
+  dlam = kRotation +
+         kJetSpeed / kRadius * (std::exp(-g1 * g1) + std::exp(-g2 * g2));
   dphi = 0;
   for (const Wave &w : kWaves) {
     // Stream function psi / R^2 = A cos^(m+1)(phi) sin(m (lam - phase)).
@@ -134,9 +136,9 @@ struct Rng {
 
 struct Grid {
   int64_t nlat, nlon, n;
-  std::vector<double> lat, lon;   // radians (lat descending)
-  std::vector<double> area;       // per row, relative
-  std::vector<double> edge;       // nlat + 1 latitude edges, radians
+  std::vector<double> lat, lon; // radians (lat descending)
+  std::vector<double> area;     // per row, relative
+  std::vector<double> edge;     // nlat + 1 latitude edges, radians
   double dlat, dlon;
 
   Grid(int64_t la, int64_t lo) : nlat(la), nlon(lo), n(la * lo) {
@@ -178,8 +180,8 @@ std::vector<double> smoothField(Rng &rng, const Grid &g) {
       const double a = 2 * kPi * rng.uniform(), b = 2 * kPi * rng.uniform();
       for (int64_t i = 0; i < g.nlat; ++i) {
         const double ph = g.lat[i];
-        const double rowf = amp * std::pow(std::cos(ph), m) *
-                            std::cos(l * (ph + kPi / 2) + b);
+        const double rowf =
+            amp * std::pow(std::cos(ph), m) * std::cos(l * (ph + kPi / 2) + b);
         for (int64_t j = 0; j < g.nlon; ++j)
           q[i * g.nlon + j] += rowf * std::cos(m * g.lon[j] + a);
       }
@@ -306,10 +308,10 @@ void advect(const Grid &g, const Stencil &s, const std::vector<double> &q,
     }
     const double *r1 = q.data() + int64_t(p.ilat[1]) * g.nlon;
     const double *r2 = q.data() + int64_t(p.ilat[2]) * g.nlon;
-    const double lo = std::min({r1[p.ilon[1]], r1[p.ilon[2]], r2[p.ilon[1]],
-                                r2[p.ilon[2]]});
-    const double hi = std::max({r1[p.ilon[1]], r1[p.ilon[2]], r2[p.ilon[1]],
-                                r2[p.ilon[2]]});
+    const double lo =
+        std::min({r1[p.ilon[1]], r1[p.ilon[2]], r2[p.ilon[1]], r2[p.ilon[2]]});
+    const double hi =
+        std::max({r1[p.ilon[1]], r1[p.ilon[2]], r2[p.ilon[1]], r2[p.ilon[2]]});
     out[size_t(k)] = std::clamp(acc, lo, hi);
   }
 }
@@ -317,8 +319,8 @@ void advect(const Grid &g, const Stencil &s, const std::vector<double> &q,
 /// Flux-form diffusion coefficients for one sub-step (conservative: what
 /// leaves one cell enters its neighbour, weighted by cell area).
 struct Diffusion {
-  std::vector<double> zonal;  // per row: K h / dx^2, capped
-  std::vector<double> merid;  // per edge between rows i and i+1 (area units)
+  std::vector<double> zonal; // per row: K h / dx^2, capped
+  std::vector<double> merid; // per edge between rows i and i+1 (area units)
   Diffusion(const Grid &g, double h) {
     for (int64_t i = 0; i < g.nlat; ++i) {
       const double dx = kRadius * std::cos(g.lat[i]) * g.dlon;
@@ -342,7 +344,8 @@ struct Diffusion {
       const double *r = tmp.data() + i * g.nlon;
       double *o = q.data() + i * g.nlon;
       for (int64_t j = 0; j < g.nlon; ++j) {
-        const int64_t jl = j ? j - 1 : g.nlon - 1, jr = j + 1 < g.nlon ? j + 1 : 0;
+        const int64_t jl = j ? j - 1 : g.nlon - 1,
+                      jr = j + 1 < g.nlon ? j + 1 : 0;
         o[j] += kz * (r[jr] - 2 * r[j] + r[jl]);
       }
     }
@@ -389,8 +392,8 @@ public:
         V_[size_t(i * g.nlon + j)] = kRadius * dp;
       }
     substeps_ = std::max<int64_t>(4, int64_t(std::ceil(dt * rate / 0.7)));
-    substeps_ = std::max<int64_t>(substeps_,
-                                  int64_t(std::ceil(dt * kInertial / 0.3)));
+    substeps_ =
+        std::max<int64_t>(substeps_, int64_t(std::ceil(dt * kInertial / 0.3)));
     h_ = dt / double(substeps_);
     stencil_ = makeStencil(g, h_);
     diff_ = std::make_unique<Diffusion>(g, h_);
@@ -431,7 +434,7 @@ public:
           t.eq[k] = M + D * (cz * cz - 2.0 / 3.0) + 0.2 * D * t.eq[k];
         }
       }
-      const double shift = M - g.mean(t.eq);  // both means exactly M
+      const double shift = M - g.mean(t.eq); // both means exactly M
       for (int64_t k = 0; k < g.n; ++k) {
         t.eq[size_t(k)] += shift;
         t.q[size_t(k)] = t.eq[size_t(k)] + 0.3 * D * anomaly[size_t(k)];
@@ -453,8 +456,8 @@ public:
       invCos_.resize(size_t(g.nlat));
       for (int64_t i = 0; i < g.nlat; ++i) {
         invCos_[size_t(i)] =
-            1.0 / (kRadius * std::max(std::cos(g.lat[i]),
-                                      0.5 * std::sin(0.5 * g.dlat)));
+            1.0 / (kRadius *
+                   std::max(std::cos(g.lat[i]), 0.5 * std::sin(0.5 * g.dlat)));
         for (int64_t j = 0; j < g.nlon; ++j)
           velocity(g.lon[j], g.lat[i], bgL_[size_t(i * g.nlon + j)],
                    bgP_[size_t(i * g.nlon + j)]);
@@ -542,8 +545,8 @@ private:
           const double u = up_[k], v = vp_[k];
           const double nu = c * u + s * v, nv = -s * u + c * v;
           const double grow =
-              1.0 + h * kGrowth * (1.0 - (nu * nu + nv * nv) /
-                                             (kAmplitude * kAmplitude));
+              1.0 + h * kGrowth *
+                        (1.0 - (nu * nu + nv * nv) / (kAmplitude * kAmplitude));
           up_[k] = nu * std::max(grow, 0.5);
           vp_[k] = nv * std::max(grow, 0.5);
         }
@@ -598,7 +601,8 @@ void check(bool ok, const std::string &message) {
 void synthesize(const SynthConfig &cfg) {
   silenceHdf5();
   check(!cfg.dir.empty(), "synth: no output folder given (--out DIR)");
-  check(!cfg.channels.empty(), "synth: no channels given; e.g. --channels u,v,t");
+  check(!cfg.channels.empty(),
+        "synth: no channels given; e.g. --channels u,v,t");
   std::set<std::string> seen;
   for (const auto &c : cfg.channels) {
     check(!c.empty(), "synth: an empty channel name in the channel list '" +
@@ -606,12 +610,13 @@ void synthesize(const SynthConfig &cfg) {
     check(seen.insert(c).second,
           "synth: channel '" + c + "' is listed twice; each channel once");
   }
-  check(cfg.lat >= 2 && cfg.lon >= 2,
-        "synth: grid " + std::to_string(cfg.lat) + "x" +
-            std::to_string(cfg.lon) + " is too small; at least 2x2");
+  check(cfg.lat >= 2 && cfg.lon >= 2, "synth: grid " + std::to_string(cfg.lat) +
+                                          "x" + std::to_string(cfg.lon) +
+                                          " is too small; at least 2x2");
   check(cfg.lat <= 100000 && cfg.lon <= 100000 &&
             double(cfg.channels.size()) * double(cfg.lat) * double(cfg.lon) *
-                    4.0 < 4.0e9,
+                    4.0 <
+                4.0e9,
         "synth: grid " + std::to_string(cfg.lat) + "x" +
             std::to_string(cfg.lon) + " with " +
             std::to_string(cfg.channels.size()) +
@@ -619,14 +624,16 @@ void synthesize(const SynthConfig &cfg) {
   check(cfg.firstYear >= 1 && cfg.lastYear <= 9999,
         "synth: years " + std::to_string(cfg.firstYear) + ".." +
             std::to_string(cfg.lastYear) + " must lie in 1..9999");
-  check(cfg.firstYear <= cfg.lastYear,
-        "synth: the years " + std::to_string(cfg.firstYear) + ".." +
-            std::to_string(cfg.lastYear) + " are empty; write FIRST..LAST "
-            "with FIRST <= LAST");
+  check(cfg.firstYear <= cfg.lastYear, "synth: the years " +
+                                           std::to_string(cfg.firstYear) +
+                                           ".." + std::to_string(cfg.lastYear) +
+                                           " are empty; write FIRST..LAST "
+                                           "with FIRST <= LAST");
   check(cfg.stepSeconds > 0, "synth: the step must be positive, got " +
                                  std::to_string(cfg.stepSeconds) + " s");
-  check(cfg.stepsPerYear >= 1, "synth: steps per year must be at least 1, got " +
-                                   std::to_string(cfg.stepsPerYear));
+  check(cfg.stepsPerYear >= 1,
+        "synth: steps per year must be at least 1, got " +
+            std::to_string(cfg.stepsPerYear));
   for (int y = cfg.firstYear; y <= cfg.lastYear; ++y) {
     const int64_t len = yearStart(y + 1) - yearStart(y);
     check((cfg.stepsPerYear - 1) <= (len - 1) / cfg.stepSeconds,
@@ -700,8 +707,8 @@ void synthesize(const SynthConfig &cfg) {
         Hid ts(H5Screate_simple(1, &n, nullptr), H5Sclose);
         Hid tdcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
         H5Pset_obj_track_times(tdcpl.get(), false);
-        Hid td(H5Dcreate2(f.get(), "time", H5T_STD_I64LE, ts.get(),
-                          H5P_DEFAULT, tdcpl.get(), H5P_DEFAULT),
+        Hid td(H5Dcreate2(f.get(), "time", H5T_STD_I64LE, ts.get(), H5P_DEFAULT,
+                          tdcpl.get(), H5P_DEFAULT),
                H5Dclose);
         if (!td.valid() || H5Dwrite(td.get(), H5T_NATIVE_INT64, H5S_ALL,
                                     H5S_ALL, H5P_DEFAULT, times.data()) < 0)
@@ -723,8 +730,7 @@ void synthesize(const SynthConfig &cfg) {
   // Stats over the training years: all but the last two (all when there
   // are two or fewer).
   const int n = cfg.lastYear - cfg.firstYear + 1;
-  const YearRange train{cfg.firstYear,
-                        n > 2 ? cfg.lastYear - 2 : cfg.lastYear};
+  const YearRange train{cfg.firstYear, n > 2 ? cfg.lastYear - 2 : cfg.lastYear};
   std::vector<FileMeta> metas;
   for (const auto &p : written)
     metas.push_back(readMeta(p, "fields"));

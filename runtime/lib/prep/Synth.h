@@ -16,11 +16,11 @@ namespace s2s::rt {
 
 /// Options of the synthetic data set (s2s-data synth).
 struct SynthConfig {
-  std::string dir;                 ///< output folder, one file per year
+  std::string dir; ///< output folder, one file per year
   std::vector<std::string> channels = {"u", "v", "t"};
   int64_t lat = 32, lon = 64;
   int firstYear = 2000, lastYear = 2009;
-  int64_t stepsPerYear = 64;       ///< samples per year file
+  int64_t stepsPerYear = 64; ///< samples per year file
   int64_t stepSeconds = 6 * 3600;
   uint64_t seed = 0;
 };

@@ -1,4 +1,5 @@
-//===- SharedMemory.cpp - One copy of a data set per node ------------------===//
+//===- SharedMemory.cpp - One copy of a data set per node
+//------------------===//
 //
 // See SharedMemory.h for the protocol. Lock bytes of every segment (OFD
 // locks, owned by the open file description, dropped by the kernel when
@@ -62,9 +63,9 @@ struct Header {
   uint64_t bytes;
   uint64_t headerBytes;
   int32_t loaderPid;
-  int32_t npids;             ///< entries of pids in use (some may be 0)
-  int32_t pids[kMaxPids];    ///< attached processes; 0 = free entry
-  char message[1024];        ///< the loader's error when Failed
+  int32_t npids;          ///< entries of pids in use (some may be 0)
+  int32_t pids[kMaxPids]; ///< attached processes; 0 = free entry
+  char message[1024];     ///< the loader's error when Failed
 };
 
 size_t pageSize() {
@@ -255,7 +256,9 @@ double SharedSegment::defaultTimeout() {
   return 3600;
 }
 
-SharedSegment::SharedSegment(SharedSegment &&o) noexcept { *this = std::move(o); }
+SharedSegment::SharedSegment(SharedSegment &&o) noexcept {
+  *this = std::move(o);
+}
 
 SharedSegment &SharedSegment::operator=(SharedSegment &&o) noexcept {
   if (this != &o) {
@@ -357,7 +360,8 @@ std::optional<SegmentInfo> SharedSegment::inspect(const std::string &jobId,
   if (got != ssize_t(sizeof h) || h.magic != kMagic)
     throw Error("/dev/shm file " + path +
                 " is not a shared-memory segment of this version of s2s; "
-                "remove it (rm " + path + ")");
+                "remove it (rm " +
+                path + ")");
   info.bytes = h.bytes;
   info.state = stateName(h.state);
   info.loaderPid = h.loaderPid;
@@ -369,7 +373,6 @@ std::optional<SegmentInfo> SharedSegment::inspect(const std::string &jobId,
   info.message = h.message;
   return info;
 }
-
 
 /// Access to SharedSegment's members for acquire's two paths.
 struct SegmentAccess {
@@ -407,8 +410,8 @@ struct SegmentAccess {
     }
 
     static std::atomic<unsigned> counter{0};
-    std::string tmpBase = base + kTmpMarker + std::to_string(::getpid()) +
-                          "-" + std::to_string(counter++);
+    std::string tmpBase = base + kTmpMarker + std::to_string(::getpid()) + "-" +
+                          std::to_string(counter++);
     std::string tmpPath = pathOf(tmpBase);
     int fd = ::shm_open(("/" + tmpBase).c_str(),
                         O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -551,7 +554,8 @@ struct SegmentAccess {
       ::close(fd);
       throw Error("/dev/shm file " + path +
                   " is not a shared-memory segment of this version of s2s; "
-                  "if no job uses it, remove it (rm " + path + ")");
+                  "if no job uses it, remove it (rm " +
+                  path + ")");
     }
     void *hp = ::mmap(nullptr, hb, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (hp == MAP_FAILED) {
@@ -638,9 +642,11 @@ struct SegmentAccess {
 
     struct stat st;
     if (::fstat(fd, &st) != 0 || uint64_t(st.st_size) < hb + bytes)
-      throw Error("shared-memory segment " + path + " is shorter than its "
-                  "header says (" + describeBytes(hb + bytes) +
-                  "); remove it (rm " + path + ") and start again");
+      throw Error("shared-memory segment " + path +
+                  " is shorter than its "
+                  "header says (" +
+                  describeBytes(hb + bytes) + "); remove it (rm " + path +
+                  ") and start again");
     void *data = nullptr;
     if (bytes > 0) {
       data = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, off_t(hb));

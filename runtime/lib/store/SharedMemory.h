@@ -60,13 +60,13 @@ namespace s2s::rt {
 
 /// What the header of an existing segment says (SharedSegment::inspect).
 struct SegmentInfo {
-  std::string path;           ///< /dev/shm/s2s-<job>-<name>
-  uint64_t bytes = 0;         ///< payload size
-  std::string state;          ///< "filling", "ready" or "failed"
-  int loaderPid = 0;          ///< the process that ran (runs) fill
-  std::vector<int> pids;      ///< processes attached (as recorded)
-  bool inUse = false;         ///< some live process holds it
-  std::string message;        ///< the loader's error when "failed"
+  std::string path;      ///< /dev/shm/s2s-<job>-<name>
+  uint64_t bytes = 0;    ///< payload size
+  std::string state;     ///< "filling", "ready" or "failed"
+  int loaderPid = 0;     ///< the process that ran (runs) fill
+  std::vector<int> pids; ///< processes attached (as recorded)
+  bool inUse = false;    ///< some live process holds it
+  std::string message;   ///< the loader's error when "failed"
 };
 
 /// A named, sized buffer in POSIX shared memory, shared by the local ranks

@@ -15,12 +15,13 @@ namespace s2s::rt {
 /// it, as a caching allocator would; an explicit MALLOC_* setting in the
 /// environment, or S2S_DEFAULT_MALLOC=1, wins.
 void tuneAllocator() {
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") || std::getenv("MALLOC_TRIM_THRESHOLD_") ||
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") ||
+      std::getenv("MALLOC_TRIM_THRESHOLD_") ||
       std::getenv("MALLOC_MMAP_MAX_") || std::getenv("GLIBC_TUNABLES") ||
       std::getenv("S2S_DEFAULT_MALLOC"))
     return;
   mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, -1);  // the largest value: never trim
+  mallopt(M_TRIM_THRESHOLD, -1); // the largest value: never trim
   mallopt(M_TOP_PAD, 64 * 1024 * 1024);
 }
 

@@ -1,4 +1,5 @@
-//===- Allocator.h - glibc malloc kept like a caching allocator --*- C++ -*-===//
+//===- Allocator.h - glibc malloc kept like a caching allocator --*- C++
+//-*-===//
 //
 // Torch-free. tuneAllocator is part of the public API too (Runtime.h
 // declares it for generated programs and tools); this header is for the

@@ -22,8 +22,8 @@ struct Json {
   Kind kind = Null;
   bool boolean = false;
   double number = 0.0;
-  int64_t integer = 0;     ///< exact value when isInteger
-  bool isInteger = false;  ///< a number written without fraction/exponent
+  int64_t integer = 0;    ///< exact value when isInteger
+  bool isInteger = false; ///< a number written without fraction/exponent
   std::string string;
   std::vector<Json> array;
   std::vector<std::pair<std::string, Json>> object; ///< in file order

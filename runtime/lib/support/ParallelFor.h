@@ -1,4 +1,5 @@
-//===- ParallelFor.h - Indexed jobs over a few threads -----------*- C++ -*-===//
+//===- ParallelFor.h - Indexed jobs over a few threads -----------*- C++
+//-*-===//
 //
 // The eager load's blocks (hdf5/FieldReader) and s2s-data synth's sub-step
 // jobs (prep/Synth). Torch-free.

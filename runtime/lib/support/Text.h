@@ -16,8 +16,7 @@
 namespace s2s::rt {
 
 /// `names` joined by `sep`: "u, v, t".
-std::string join(const std::vector<std::string> &names,
-                 const char *sep = ", ");
+std::string join(const std::vector<std::string> &names, const char *sep = ", ");
 
 /// `s` in single quotes, as messages name files and channels: 'x'.
 std::string inQuotes(const std::string &s);

@@ -60,8 +60,7 @@ void printHdf5Note(const DataConfig &dc, const BatchLoader &train) {
               "HDF5, one read at a time: %s; the loader reads float32 "
               "files, uncompressed or deflated, chunked in whole lat-lon "
               "planes, in parallel (s2s-data import writes them)\n",
-              slow.size(), train.files().size(), dc.name.c_str(),
-              list.c_str());
+              slow.size(), train.files().size(), dc.name.c_str(), list.c_str());
 }
 
 } // namespace
@@ -80,14 +79,13 @@ void printBanner(const Program &p, const Settings &s, const TrainData &data,
               valid ? yearsText(dc.valid).c_str() : "none",
               data.gridText().c_str(), data.config.describe().c_str());
   printHdf5Note(dc, *data.train);
-  std::printf("%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
-              "%s; %s; out %s\n",
-              p.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
-              (long long)data.stepsPerEpoch, (long long)tc.batch,
-              rt::name(tc.optimizer.kind),
-              formatNumber(tc.optimizer.lr).c_str(),
-              scheduleText(tc.schedule).c_str(), parallel.c_str(),
-              s.out.c_str());
+  std::printf(
+      "%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "
+      "%s; %s; out %s\n",
+      p.name.c_str(), (long long)tc.epochs, tc.epochs == 1 ? "" : "s",
+      (long long)data.stepsPerEpoch, (long long)tc.batch,
+      rt::name(tc.optimizer.kind), formatNumber(tc.optimizer.lr).c_str(),
+      scheduleText(tc.schedule).c_str(), parallel.c_str(), s.out.c_str());
   std::fflush(stdout);
 }
 

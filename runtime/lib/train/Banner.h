@@ -1,4 +1,5 @@
-//===- Banner.h - What the training program says before it starts -*- C++ -*-===//
+//===- Banner.h - What the training program says before it starts -*- C++
+//-*-===//
 //
 // Two lines (program, model, parameters, data, grid, memory mode; epochs,
 // steps, batch, optimizer, schedule, run folder) and a note naming data

@@ -2,8 +2,8 @@
 
 #include "train/Options.h"
 
-#include "train/Banner.h"
 #include "support/Text.h"
+#include "train/Banner.h"
 
 #include <cerrno>
 #include <cmath>
@@ -23,7 +23,7 @@ namespace {
 
 struct Flag {
   const char *name;
-  const char *arg;   ///< nullptr: no value; "[DIR]": optional
+  const char *arg; ///< nullptr: no value; "[DIR]": optional
   const char *help;
 };
 
@@ -48,8 +48,9 @@ const Flag kFlags[] = {
      "continue from the newest complete checkpoint of the run, or of DIR "
      "(a ckpt-* folder, a folder of them or a run folder)"},
     {"log-every", "N", "a train-loss record in metrics.jsonl every N steps"},
-    {"no-maps", nullptr, "do not write <out>/maps/epoch-N-<channel>.png "
-                         "(truth | prediction | error of a validation sample)"},
+    {"no-maps", nullptr,
+     "do not write <out>/maps/epoch-N-<channel>.png "
+     "(truth | prediction | error of a validation sample)"},
     {"device", "D", "cpu, cuda or auto"},
     {"help", nullptr, "print this message"},
 };
@@ -241,10 +242,10 @@ void printUsage(const Program &p, const char *argv0) {
       } catch (const Error &) {
         def = "the spec's memory arguments are invalid";
       }
-    }
-    else if (n == "out")
+    } else if (n == "out")
       def = "runs/" + name + "; checkpoints in <out>/" + t.checkpoint.dir +
-            (fs::path(t.checkpoint.dir).is_absolute() ? " (absolute: as is)" : "");
+            (fs::path(t.checkpoint.dir).is_absolute() ? " (absolute: as is)"
+                                                      : "");
     else if (n == "log-every")
       def = "10";
     else if (n == "device")

@@ -36,7 +36,7 @@ struct Options {
   int64_t epochs = 0, steps = 0, batch = 0, seed = -1, threads = 0,
           logEvery = 10;
   double lr = 0.0;
-  std::string memory;       ///< "": the spec's
+  std::string memory;                                   ///< "": the spec's
   int64_t prefetch = -1, buffer = 0, loaderThreads = 0; ///< -1/0: the spec's
 };
 

@@ -120,10 +120,9 @@ void warnOnChanges(const TrainState &s, const Settings &set,
 
 } // namespace
 
-TrainState resume(const std::string &from, const Program &p,
-                  const Settings &s, const TrainData &data, Strategy &strategy,
-                  Model &model, Optimizer &optim,
-                  const std::string &metricsPath) {
+TrainState resume(const std::string &from, const Program &p, const Settings &s,
+                  const TrainData &data, Strategy &strategy, Model &model,
+                  Optimizer &optim, const std::string &metricsPath) {
   Checkpoint c = loadCheckpoint(from);
   if (c.state.program != p.name)
     throw Error("'" + from + "' is a checkpoint of program '" +

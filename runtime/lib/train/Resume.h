@@ -1,4 +1,5 @@
-//===- Resume.h - Where a run starts: afresh or from a checkpoint -*- C++ -*-===//
+//===- Resume.h - Where a run starts: afresh or from a checkpoint -*- C++
+//-*-===//
 //
 // Before the data is opened, which checkpoint --resume means (the run's
 // newest, or one given as a ckpt-* folder, a folder of them or a run
@@ -53,10 +54,9 @@ TrainState freshState(const Program &p, const TrainData &data,
 /// strategy), warns when the batch, epoch length or seed changed, cuts
 /// metrics.jsonl back to the checkpoint's step and returns the state to
 /// continue from.
-TrainState resume(const std::string &from, const Program &p,
-                  const Settings &s, const TrainData &data, Strategy &strategy,
-                  Model &model, Optimizer &optim,
-                  const std::string &metricsPath);
+TrainState resume(const std::string &from, const Program &p, const Settings &s,
+                  const TrainData &data, Strategy &strategy, Model &model,
+                  Optimizer &optim, const std::string &metricsPath);
 
 } // namespace s2s::rt
 

@@ -69,8 +69,8 @@ void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
       for (const auto &np : model.namedParameters())
         found = found || np.first == kv.first;
       if (!found)
-        throw Error("the checkpoint '" + from + "' has parameter '" +
-                    kv.first + "', which " + modelText + " does not");
+        throw Error("the checkpoint '" + from + "' has parameter '" + kv.first +
+                    "', which " + modelText + " does not");
     }
   try {
     optim.loadState(c.optimizer);

@@ -1,4 +1,5 @@
-//===- Strategy.h - What parallel training changes, behind one seam -*- C++ -*-===//
+//===- Strategy.h - What parallel training changes, behind one seam -*- C++
+//-*-===//
 //
 // The training loop (train/Train.cpp) is the same for every way of
 // spreading a run over processes; what DDP, ZeRO, FSDP or tensor

@@ -1,4 +1,5 @@
-//===- Train.cpp - s2s::rt::main: the phases of a training run -------------===//
+//===- Train.cpp - s2s::rt::main: the phases of a training run
+//-------------===//
 //
 // What every generated program runs, phase by phase:
 //
@@ -104,19 +105,18 @@ void Trainer::setUp() {
 
   data = openData(P, set, opt);
 
-  model = std::make_unique<Model>(uint64_t(set.train.seed), set.device,
-                                  set.dtype);
+  model =
+      std::make_unique<Model>(uint64_t(set.train.seed), set.device, set.dtype);
   model->context().latitude = data.train->latitude().to(set.device);
   model->context().longitude = data.train->longitude().to(set.device);
   materializeModel(P, *model);
   strategy->prepareModel(*model);
   optim = std::make_unique<Optimizer>(set.train.optimizer,
                                       model->namedParameters());
-  step = std::make_unique<TrainStep>(
-      P, set.train, *strategy, *model, *optim, data.stepsPerEpoch,
-      data.totalSteps,
-      "the data's grid " + data.gridText() + " (file '" + data.firstFile +
-          "')");
+  step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
+                                     data.stepsPerEpoch, data.totalSteps,
+                                     "the data's grid " + data.gridText() +
+                                         " (file '" + data.firstFile + "')");
 
   printBanner(P, set, data, model->parameterCount(), strategy->name());
 

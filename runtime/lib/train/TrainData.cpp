@@ -35,8 +35,8 @@ TrainData openData(const Program &p, const Settings &s, const Options &o) {
                 "gradients between processes\n",
                 (long long)lc.rank, (long long)lc.worldSize,
                 d.ranks.source.c_str());
-  d.train = BatchLoader::open(dc, Split::Train, order + 1, B / lc.worldSize,
-                              lc, uint64_t(s.train.seed),
+  d.train = BatchLoader::open(dc, Split::Train, order + 1, B / lc.worldSize, lc,
+                              uint64_t(s.train.seed),
                               /*shuffle=*/true, /*dropLast=*/true);
   BatchLoader &train = *d.train;
   d.channels = int64_t(train.channelNames().size());
@@ -51,22 +51,21 @@ TrainData openData(const Program &p, const Settings &s, const Options &o) {
       vc.mode = LoaderConfig::Mode::Lazy;
     vc.rank = 0;
     vc.worldSize = 1;
-    d.valid = BatchLoader::open(dc, Split::Valid, 2, B, vc,
-                                uint64_t(s.train.seed),
-                                /*shuffle=*/false, /*dropLast=*/false);
+    d.valid =
+        BatchLoader::open(dc, Split::Valid, 2, B, vc, uint64_t(s.train.seed),
+                          /*shuffle=*/false, /*dropLast=*/false);
   }
 
   d.windows = train.size();
   if (train.batchesPerEpoch() == 0)
     throw Error("the training split (" + yearsText(dc.train) + " of '" +
-                dc.pattern + "') has " + std::to_string(d.windows) +
-                " window" + (d.windows == 1 ? "" : "s") + " of " +
+                dc.pattern + "') has " + std::to_string(d.windows) + " window" +
+                (d.windows == 1 ? "" : "s") + " of " +
                 std::to_string(order + 1) +
                 " frames, fewer than one batch of " + std::to_string(B) +
                 "; lower --batch or add data");
-  d.stepsPerEpoch = o.steps > 0
-                        ? std::min(o.steps, train.batchesPerEpoch())
-                        : train.batchesPerEpoch();
+  d.stepsPerEpoch = o.steps > 0 ? std::min(o.steps, train.batchesPerEpoch())
+                                : train.batchesPerEpoch();
   d.totalSteps = s.train.epochs * d.stepsPerEpoch;
   return d;
 }

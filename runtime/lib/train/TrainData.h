@@ -20,14 +20,14 @@
 namespace s2s::rt {
 
 struct TrainData {
-  LoaderConfig config;               ///< the training loader's
+  LoaderConfig config; ///< the training loader's
   RankInfo ranks;
   std::unique_ptr<BatchLoader> train;
   std::unique_ptr<BatchLoader> valid; ///< null without a validation split
-  int64_t windows = 0;               ///< training windows, all processes
+  int64_t windows = 0;                ///< training windows, all processes
   int64_t stepsPerEpoch = 0, totalSteps = 0;
   int64_t channels = 0, lat = 0, lon = 0;
-  std::string firstFile;             ///< for messages
+  std::string firstFile; ///< for messages
 
   /// "32x64 with 3 channels".
   std::string gridText() const;

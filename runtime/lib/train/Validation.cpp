@@ -27,8 +27,7 @@ torch::Tensor trainingMean(const TrainData &data) {
     std::vector<int64_t> idx;
     for (int64_t k = i; k < std::min(data.windows, i + 64); ++k)
       idx.push_back(k);
-    torch::Tensor x =
-        train.fetch(idx).window.select(1, 0).to(torch::kFloat64);
+    torch::Tensor x = train.fetch(idx).window.select(1, 0).to(torch::kFloat64);
     sum += x.sum({0, 2, 3});
     n += x.size(0) * data.lat * data.lon;
   }
@@ -162,11 +161,11 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       s += (c ? "," : "") + jsonQuote(names[c]) + ":" + jsonNumber(v[c]);
     return s + "}";
   };
-  std::string record =
-      ",\"valid_windows\":" + std::to_string(valid.size()) +
-      ",\"rmse\":" + perChannel(rm) + ",\"acc\":" + perChannel(am) +
-      ",\"rmse_persistence\":" + perChannel(rp) +
-      ",\"acc_persistence\":" + perChannel(ap);
+  std::string record = ",\"valid_windows\":" + std::to_string(valid.size()) +
+                       ",\"rmse\":" + perChannel(rm) +
+                       ",\"acc\":" + perChannel(am) +
+                       ",\"rmse_persistence\":" + perChannel(rp) +
+                       ",\"acc_persistence\":" + perChannel(ap);
   // Latitude weighting is the default; say so only when it is not.
   if (wr == Weighting::Uniform)
     record += ",\"rmse_weight\":\"uniform\"";

@@ -1,4 +1,5 @@
-//===- Validation.h - One-step scores of the model and of persistence -*- C++ -*-===//
+//===- Validation.h - One-step scores of the model and of persistence -*- C++
+//-*-===//
 //
 // After each epoch: the model's one-step forecast of every validation
 // window against the truth, next to persistence (the forecast "no

@@ -38,9 +38,9 @@ using namespace s2s_test;
 
 TEST(DataDataset, WindowsCountAndContents) {
   TempDir tmp;
-  s2s::rt::synthesize(small(tmp.str()));  // 4 years x 8 samples, 6h
+  s2s::rt::synthesize(small(tmp.str())); // 4 years x 8 samples, 6h
   DataConfig cfg = config(tmp.str());
-  cfg.channels = {"t", "u"};  // a subset, in another order
+  cfg.channels = {"t", "u"}; // a subset, in another order
   cfg.grid = {8, 16};
   cfg.normalize = s2s::rt::Normalizer::Zscore;
   cfg.stats = tmp / "stats.h5";
@@ -69,10 +69,9 @@ TEST(DataDataset, WindowsCountAndContents) {
       for (int64_t c = 0; c < 2; ++c)
         for (int64_t i = 0; i < 8; i += 3)
           for (int64_t j = 0; j < 16; j += 5) {
-            const double want =
-                (raw.at(t0 + k * stride, fileCh[c], i, j) -
-                 mean[size_t(fileCh[c])]) /
-                sd[size_t(fileCh[c])];
+            const double want = (raw.at(t0 + k * stride, fileCh[c], i, j) -
+                                 mean[size_t(fileCh[c])]) /
+                                sd[size_t(fileCh[c])];
             EXPECT_NEAR(b[0][k][c][i][j].item<float>(), want, 1e-4)
                 << "window " << w << " frame " << k << " channel " << c;
           }
@@ -84,8 +83,8 @@ TEST(DataDataset, WindowsCountAndContents) {
   auto b = d.batch({0, 3, 7});
   EXPECT_EQ(b.sizes(), (torch::IntArrayRef{3, 3, 2, 8, 16}));
   EXPECT_EQ(b.scalar_type(), torch::kFloat32);
-  EXPECT_TRUE(torch::allclose(d.mean(), torch::tensor({mean[2], mean[0]},
-                                                      torch::kFloat64)));
+  EXPECT_TRUE(torch::allclose(
+      d.mean(), torch::tensor({mean[2], mean[0]}, torch::kFloat64)));
 
   // Step = 2 x spacing: frames 0, 2, 4 ... -> 8 - 4 windows per file.
   cfg.stepSeconds = 12 * 3600;
@@ -113,9 +112,9 @@ TEST(DataDataset, SplitsByYear) {
     gmtime_r(&tt, &tm);
     return tm.tm_year + 1900;
   };
-  for (auto [split, first, last, n] :
-       {std::tuple{Split::Train, 2000, 2001, 14}, {Split::Valid, 2002, 2002, 7},
-        {Split::Test, 2003, 2003, 7}}) {
+  for (auto [split, first, last, n] : {std::tuple{Split::Train, 2000, 2001, 14},
+                                       {Split::Valid, 2002, 2002, 7},
+                                       {Split::Test, 2003, 2003, 7}}) {
     Dataset d = Dataset::open(cfg, split, 2);
     EXPECT_EQ(d.size(), n) << s2s::rt::splitName(split);
     std::vector<int64_t> all(size_t(d.size()));
@@ -135,8 +134,8 @@ TEST(DataDataset, SplitsByYear) {
   EXPECT_FLOAT_EQ(all.batch({31})[0][0][2][4][7].item<float>(),
                   y3.at(7, 2, 4, 7));
   EXPECT_TRUE(torch::allclose(all.stddev(), torch::ones({3}, torch::kFloat64)));
-  EXPECT_TRUE(torch::allclose(all.latitude(),
-                              torch::tensor(y3.lat, torch::kFloat64)));
+  EXPECT_TRUE(
+      torch::allclose(all.latitude(), torch::tensor(y3.lat, torch::kFloat64)));
   EXPECT_EQ(all.longitude().size(0), 16);
   EXPECT_DOUBLE_EQ(all.longitude()[1].item<double>(), 22.5);
   EXPECT_EQ(std::string(s2s::rt::splitName(Split::Valid)), "valid");
@@ -168,8 +167,8 @@ TEST(DataDataset, Float64FieldsFixedLengthNamesDefaultCoordinates) {
   H5Tclose(st);
   const hsize_t three = 3;
   hid_t tsp = H5Screate_simple(1, &three, nullptr);
-  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT,
-                        H5P_DEFAULT, H5P_DEFAULT);
+  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT);
   const int64_t times[3] = {946684800, 946684800 + 3600, 946684800 + 7200};
   H5Dwrite(td, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, times);
   H5Dclose(td);
@@ -184,13 +183,14 @@ TEST(DataDataset, Float64FieldsFixedLengthNamesDefaultCoordinates) {
   Dataset ds1 = Dataset::open(cfg, Split::Train, 2);
   EXPECT_EQ(ds1.size(), 2);
   auto b = ds1.batch({1});
-  EXPECT_FLOAT_EQ(b[0][1][0][2][3].item<float>(), float(v[((2 * 2 + 1) * 3 + 2) * 4 + 3]));
-  EXPECT_TRUE(torch::allclose(ds1.latitude(),
-                              torch::tensor({90.0, 0.0, -90.0}, torch::kFloat64)));
-  EXPECT_TRUE(torch::allclose(ds1.longitude(),
-                              torch::tensor({0.0, 90.0, 180.0, 270.0},
-                                            torch::kFloat64)));
-  cfg.channels = {};  // all of the file's
+  EXPECT_FLOAT_EQ(b[0][1][0][2][3].item<float>(),
+                  float(v[((2 * 2 + 1) * 3 + 2) * 4 + 3]));
+  EXPECT_TRUE(torch::allclose(
+      ds1.latitude(), torch::tensor({90.0, 0.0, -90.0}, torch::kFloat64)));
+  EXPECT_TRUE(
+      torch::allclose(ds1.longitude(), torch::tensor({0.0, 90.0, 180.0, 270.0},
+                                                     torch::kFloat64)));
+  cfg.channels = {}; // all of the file's
   EXPECT_EQ(Dataset::open(cfg, Split::Train, 1).channelNames(),
             (std::vector<std::string>{"t2m", "msl"}));
 }
@@ -203,13 +203,14 @@ TEST(DataErrors, PatternMatchesNothing) {
   TempDir tmp;
   DataConfig cfg = config(tmp.str());
   cfg.pattern = tmp / "era5/*.h5";
-  const std::string msg = expectError(
-      [&] { Dataset::open(cfg, Split::Train, 1); },
-      {"no files match the data section's source pattern '" + cfg.pattern +
-       "'"});
+  const std::string msg =
+      expectError([&] { Dataset::open(cfg, Split::Train, 1); },
+                  {"no files match the data section's source pattern '" +
+                   cfg.pattern + "'"});
   std::printf("  [message] %s\n", msg.c_str());
-  expectError([&] { s2s::rt::computeStats(cfg.pattern, "fields", {}, tmp / "s.h5"); },
-              {"no files match", cfg.pattern});
+  expectError(
+      [&] { s2s::rt::computeStats(cfg.pattern, "fields", {}, tmp / "s.h5"); },
+      {"no files match", cfg.pattern});
 }
 
 TEST(DataErrors, UnknownChannel) {
@@ -217,10 +218,10 @@ TEST(DataErrors, UnknownChannel) {
   s2s::rt::synthesize(small(tmp.str()));
   DataConfig cfg = config(tmp.str());
   cfg.channels = {"u", "tt"};
-  const std::string msg = expectError(
-      [&] { Dataset::open(cfg, Split::Train, 1); },
-      {"channel 'tt' is not in file '" + (tmp / "2000.h5") + "'",
-       "(its channels: u, v, t)", "did you mean 't'?"});
+  const std::string msg =
+      expectError([&] { Dataset::open(cfg, Split::Train, 1); },
+                  {"channel 'tt' is not in file '" + (tmp / "2000.h5") + "'",
+                   "(its channels: u, v, t)", "did you mean 't'?"});
   std::printf("  [message] %s\n", msg.c_str());
   cfg.channels = {"u", "u"};
   expectError([&] { Dataset::open(cfg, Split::Train, 1); },
@@ -257,8 +258,10 @@ TEST(DataErrors, FilesDisagreeInGridOrChannels) {
   fs::create_directories(tmp / "grid");
   fs::create_directories(tmp / "chan");
   for (const char *y : {"2000.h5", "2001.h5"}) {
-    fs::copy_file(tmp / ("a/" + std::string(y)), tmp / ("grid/" + std::string(y)));
-    fs::copy_file(tmp / ("a/" + std::string(y)), tmp / ("chan/" + std::string(y)));
+    fs::copy_file(tmp / ("a/" + std::string(y)),
+                  tmp / ("grid/" + std::string(y)));
+    fs::copy_file(tmp / ("a/" + std::string(y)),
+                  tmp / ("chan/" + std::string(y)));
   }
   fs::copy_file(tmp / "b/2002.h5", tmp / "grid/2002.h5");
   fs::copy_file(tmp / "c/2002.h5", tmp / "chan/2002.h5");
@@ -273,17 +276,17 @@ TEST(DataErrors, FilesDisagreeInGridOrChannels) {
   msg = expectError(
       [&] { Dataset::open(config(tmp / "chan"), Split::Train, 1); },
       {"files '" + (tmp / "chan/2000.h5") + "' and '" + (tmp / "chan/2002.h5") +
-           "' have different channels (u, v, t vs u, v, q)"});
+       "' have different channels (u, v, t vs u, v, q)"});
   std::printf("  [message] %s\n", msg.c_str());
 
   // Overlapping times: the same year twice.
   fs::create_directories(tmp / "dup");
   fs::copy_file(tmp / "a/2000.h5", tmp / "dup/2000.h5");
   fs::copy_file(tmp / "a/2000.h5", tmp / "dup/2000-copy.h5");
-  msg = expectError(
-      [&] { Dataset::open(config(tmp / "dup"), Split::Train, 1); },
-      {"overlap in time", "2000-copy.h5", "2000-01-02T18:00",
-       "2000-01-01T00:00"});
+  msg =
+      expectError([&] { Dataset::open(config(tmp / "dup"), Split::Train, 1); },
+                  {"overlap in time", "2000-copy.h5", "2000-01-02T18:00",
+                   "2000-01-01T00:00"});
   std::printf("  [message] %s\n", msg.c_str());
 }
 
@@ -346,7 +349,8 @@ TEST(DataErrors, TruncatedAndCorruptFiles) {
   // the structure intact; a damaged header is an error naming the file.
   fs::remove(tmp / "t/2001.h5");
   {
-    std::fstream f(tmp / "t/2000.h5", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(tmp / "t/2000.h5",
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(800);
     const std::string junk(600, '\xff');
     f.write(junk.data(), std::streamsize(junk.size()));
@@ -369,8 +373,8 @@ TEST(DataErrors, StatsFileProblems) {
   DataConfig cfg = config(tmp / "d");
   cfg.normalize = s2s::rt::Normalizer::Zscore;
   cfg.stats = tmp / "uv/stats.h5";
-  std::string msg = expectError(
-      [&] { Dataset::open(cfg, Split::Train, 1); }, {});
+  std::string msg =
+      expectError([&] { Dataset::open(cfg, Split::Train, 1); }, {});
   EXPECT_EQ(msg, "stats file '" + cfg.stats +
                      "' has no channel 't' (its channels: u, v); recompute it "
                      "with s2s-data stats over data that has 't'");
@@ -385,9 +389,9 @@ TEST(DataErrors, StatsFileProblems) {
   fs::copy_file(tmp / "d/stats.h5", tmp / "zero.h5");
   poke(tmp / "zero.h5", "std", {1}, 0.0);
   cfg.stats = tmp / "zero.h5";
-  msg = expectError([&] { Dataset::open(cfg, Split::Train, 1); },
-                    {"stats file '" + cfg.stats + "': channel 'v'", "std 0",
-                     "std > 0"});
+  msg = expectError(
+      [&] { Dataset::open(cfg, Split::Train, 1); },
+      {"stats file '" + cfg.stats + "': channel 'v'", "std 0", "std > 0"});
   std::printf("  [message] %s\n", msg.c_str());
 
   cfg.stats = "";
@@ -400,8 +404,8 @@ TEST(DataErrors, SplitsStepsAndWindows) {
   s2s::rt::synthesize(small(tmp.str()));
   DataConfig cfg = config(tmp.str());
   cfg.valid = {2010, 2011};
-  std::string msg = expectError(
-      [&] { Dataset::open(cfg, Split::Valid, 1); }, {});
+  std::string msg =
+      expectError([&] { Dataset::open(cfg, Split::Valid, 1); }, {});
   EXPECT_EQ(msg, "the valid split (years 2010..2011) of data set 'small' has "
                  "no samples: the files matching '" +
                      cfg.pattern +
@@ -412,8 +416,9 @@ TEST(DataErrors, SplitsStepsAndWindows) {
   std::printf("  [message] %s\n", msg.c_str());
 
   cfg.stepSeconds = 5 * 3600;
-  msg = expectError([&] { Dataset::open(cfg, Split::Train, 2); },
-                    {"step 5h is not a multiple of the files' time spacing 6h"});
+  msg =
+      expectError([&] { Dataset::open(cfg, Split::Train, 2); },
+                  {"step 5h is not a multiple of the files' time spacing 6h"});
   std::printf("  [message] %s\n", msg.c_str());
 
   cfg.stepSeconds = 0;
@@ -433,9 +438,10 @@ TEST(DataErrors, MalformedLayout) {
   ASSERT_GE(H5Adelete(ds, "channels"), 0);
   H5Dclose(ds);
   H5Fclose(f);
-  std::string msg = expectError(
-      [&] { Dataset::open(config(tmp / "x"), Split::Train, 1); },
-      {"file '" + (tmp / "x/2000.h5") + "', dataset 'fields' has no \"channels\" attribute"});
+  std::string msg =
+      expectError([&] { Dataset::open(config(tmp / "x"), Split::Train, 1); },
+                  {"file '" + (tmp / "x/2000.h5") +
+                   "', dataset 'fields' has no \"channels\" attribute"});
   std::printf("  [message] %s\n", msg.c_str());
 
   DataConfig cfg = config(tmp / "d");

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "data/Dataset.h"
 #include "data/Loader.h"
+#include "data/Dataset.h"
 #include "data/Sampler.h"
 #include "prep/Synth.h"
 #include "s2s/runtime/Error.h"
@@ -60,8 +60,8 @@ const fs::path &root() {
   return dir.path();
 }
 
-std::string synth(const std::string &name, int64_t lat, int64_t lon,
-                  int years, int64_t steps) {
+std::string synth(const std::string &name, int64_t lat, int64_t lon, int years,
+                  int64_t steps) {
   return s2s_test::synthOnce((root() / name).string(), lat, lon, years, steps,
                              5);
 }
@@ -141,7 +141,7 @@ std::string describe(const LoaderConfig &c) { return c.describe(); }
 
 /// A MemoryConfig as the generated program's configure() fills it.
 static rt::MemoryConfig memory(Mode mode, bool shared, int64_t prefetch,
-                        int64_t buffer = 0, double refresh = 0.25) {
+                               int64_t buffer = 0, double refresh = 0.25) {
   rt::MemoryConfig m;
   m.mode = mode;
   m.shared = shared;
@@ -227,15 +227,13 @@ TEST(LoaderConfig, BadOpenArguments) {
   r.rank = 2;
   r.worldSize = 2;
   expectError(r, 4, "rank 2 of 2 processes");
-  expectError(mode(Mode::Lazy, 0, 1, true), 4,
-              "works with eager loading only");
+  expectError(mode(Mode::Lazy, 0, 1, true), 4, "works with eager loading only");
   // Dataset's messages, in every mode.
   DataConfig bad = cfg;
   bad.channels = {"u", "w"};
   for (Mode m : {Mode::Eager, Mode::Lazy}) {
     try {
-      BatchLoader::open(bad, rt::Split::Train, 3, 4, mode(m, 0), 0, true,
-                        true);
+      BatchLoader::open(bad, rt::Split::Train, 3, 4, mode(m, 0), 0, true, true);
       ADD_FAILURE();
     } catch (const rt::Error &e) {
       EXPECT_NE(std::string(e.what()).find("channel 'w' is not in file"),
@@ -271,8 +269,8 @@ TEST(Loader, EveryModeGivesTheDatasetsBatches) {
         LoaderConfig lc = v.lc;
         lc.rank = rank;
         lc.worldSize = world;
-        auto l = BatchLoader::open(cfg, rt::Split::Train, 3, 4, lc, 11, true,
-                                   true);
+        auto l =
+            BatchLoader::open(cfg, rt::Split::Train, 3, 4, lc, 11, true, true);
         EXPECT_EQ(l->size(), 56);
         EXPECT_TRUE(torch::equal(l->mean(), ds.mean()));
         EXPECT_TRUE(torch::equal(l->latitude(), ds.latitude()));
@@ -303,8 +301,8 @@ TEST(Loader, EveryModeGivesTheDatasetsBatches) {
       }
     }
     // Validation style: in order, the last batch partial.
-    auto l = BatchLoader::open(cfg, rt::Split::Train, 3, 5, v.lc, 11, false,
-                               false);
+    auto l =
+        BatchLoader::open(cfg, rt::Split::Train, 3, 5, v.lc, 11, false, false);
     std::vector<rt::Batch> bs = epoch(*l, 0);
     ASSERT_EQ(bs.size(), 12u);
     EXPECT_EQ(bs.back().indices, (std::vector<int64_t>{55}));
@@ -335,8 +333,8 @@ TEST(Loader, StopsCleanlyInTheMiddleOfAnEpoch) {
   // the fill (here 2040 windows, 100 MB).
   LoaderConfig s = mode(Mode::Stream, 2, 1);
   s.buffer = 4096;
-  auto l = BatchLoader::open(config(eightYears()), rt::Split::Train, 2, 8, s,
-                             1, true, true);
+  auto l = BatchLoader::open(config(eightYears()), rt::Split::Train, 2, 8, s, 1,
+                             true, true);
   const auto t0 = Clock::now();
   l->startEpoch(0);
   l->startEpoch(1);
@@ -379,8 +377,8 @@ TEST(Loader, ShardsCoverEveryWindowOnceAcrossRanks) {
         EXPECT_EQ(int64_t(perRank[size_t(rank)].size()), count)
             << "a rank sees a window twice";
         // Reproducible.
-        auto again = BatchLoader::open(cfg, rt::Split::Train, 3, 3, lc, 4,
-                                       true, dropLast);
+        auto again = BatchLoader::open(cfg, rt::Split::Train, 3, 3, lc, 4, true,
+                                       dropLast);
         std::vector<rt::Batch> a = epoch(*l, 2), b = epoch(*again, 2);
         ASSERT_EQ(a.size(), b.size());
         for (size_t i = 0; i < a.size(); ++i)
@@ -435,7 +433,7 @@ TEST(Loader, LazyFirstBatchReadsASmallFractionOfTheFiles) {
                 100.0 * double(read) / double(total));
     EXPECT_GT(read, 0);
     EXPECT_LT(double(read), 0.10 * double(total));
-      // At most the batches built so far: the first and `prefetch` ahead.
+    // At most the batches built so far: the first and `prefetch` ahead.
     EXPECT_LE(read, (1 + prefetch) * batch * window * frame);
   }
 }
@@ -465,8 +463,8 @@ TEST(Loader, LazyStartUpDoesNotGrowWithTheDataSize) {
   auto firstBatch = [](const std::string &dir, Mode m) {
     const int64_t b0 = bytesReadByProcess();
     const auto t0 = Clock::now();
-    auto l = BatchLoader::open(config(dir), rt::Split::Train, 3, 32,
-                               mode(m, 0), 0, true, true);
+    auto l = BatchLoader::open(config(dir), rt::Split::Train, 3, 32, mode(m, 0),
+                               0, true, true);
     l->startEpoch(0);
     EXPECT_TRUE(l->next().has_value());
     return Start{bytesReadByProcess() - b0, since(t0)};
@@ -557,7 +555,8 @@ Child startChild(const std::string &name,
                  const std::map<std::string, std::string> &env) {
   static int serial = 0;
   Child c;
-  c.outPath = (root() / ("child-" + std::to_string(++serial) + ".out")).string();
+  c.outPath =
+      (root() / ("child-" + std::to_string(++serial) + ".out")).string();
   fs::create_directories(root());
   std::vector<std::string> envStrings;
   for (char **e = environ; *e; ++e)
@@ -604,8 +603,8 @@ TEST(LoaderChild, DISABLED_Memory) {
   // Anonymous memory (RssAnon): what the process allocated, without the
   // pages of the shared libraries, which grow as new code runs.
   const long rss0 = statusKb("RssAnon:");
-  auto l = BatchLoader::open(config(dir), rt::Split::Train, 2, 8, lc, 9, true,
-                             true);
+  auto l =
+      BatchLoader::open(config(dir), rt::Split::Train, 2, 8, lc, 9, true, true);
   long peak = statusKb("RssAnon:");
   int64_t maxResident = 0, batches = 0;
   std::set<int64_t> distinct;
@@ -673,9 +672,8 @@ TEST(Loader, StreamHoldsTheBufferNotTheData) {
               "(%.1f MB; %.0f windows, %.0f distinct drawn, %.1f MB read; at "
               "most %.0f windows resident), bound %.1f MB; eager over 8 "
               "years: %.1f MB\n",
-              64 * windowMb, s1.growthMb, data1, s8.growthMb, data8,
-              s8.windows, s8.distinct, s8.readMb, s8.resident, bound,
-              e8.growthMb);
+              64 * windowMb, s1.growthMb, data1, s8.growthMb, data8, s8.windows,
+              s8.distinct, s8.readMb, s8.resident, bound, e8.growthMb);
   EXPECT_GE(s8.windows, 4 * 64);
   EXPECT_LE(s8.resident, 64 + 2);
   EXPECT_LT(s8.growthMb, bound);
@@ -700,8 +698,8 @@ TEST(Loader, StreamBatchesAreTheDatasetsWindows) {
   lc.worldSize = 2;
   auto l = BatchLoader::open(cfg, rt::Split::Train, 3, 4, lc, 3, true, true);
   EXPECT_EQ(l->batchesPerEpoch(), 56 / 4 / 2);
-  const std::vector<int64_t> mine = rt::epochIndices(56, 1, 2, 0, 0, false,
-                                                     false);
+  const std::vector<int64_t> mine =
+      rt::epochIndices(56, 1, 2, 0, 0, false, false);
   const std::set<int64_t> rankWindows(mine.begin(), mine.end());
   for (const rt::Batch &b : epoch(*l, 0)) {
     EXPECT_TRUE(torch::equal(b.window, ds.batch(b.indices)));
@@ -781,8 +779,8 @@ TEST(Loader, NanReadByAWorkerSurfacesFromNext) {
   // Eager finds it at open, with Dataset's message.
   poke(file, 2, 5, std::nanf(""));
   try {
-    BatchLoader::open(config(dir), rt::Split::Train, 3, 4,
-                      mode(Mode::Eager, 2), 0, true, true);
+    BatchLoader::open(config(dir), rt::Split::Train, 3, 4, mode(Mode::Eager, 2),
+                      0, true, true);
     ADD_FAILURE() << "no error";
   } catch (const rt::Error &e) {
     EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();

@@ -20,23 +20,24 @@ std::vector<std::vector<int64_t>> allRanks(int64_t n, int64_t world,
                                            bool shuffle, bool dropLast) {
   std::vector<std::vector<int64_t>> out;
   for (int64_t r = 0; r < world; ++r)
-    out.push_back(rt::epochIndices(n, r, world, seed, epoch, shuffle, dropLast));
+    out.push_back(
+        rt::epochIndices(n, r, world, seed, epoch, shuffle, dropLast));
   return out;
 }
 
 const std::pair<int64_t, int64_t> kCombos[] = {
-    {0, 1},  {0, 3},  {1, 1},  {1, 4},   {2, 5},    {7, 1},  {7, 2},
-    {7, 3},  {8, 4},  {10, 4}, {12, 4},  {13, 8},   {97, 8}, {100, 7},
-    {256, 16}, {1000, 3}, {1001, 64}, {5, 5}, {3, 8}};
+    {0, 1},    {0, 3},    {1, 1},     {1, 4},  {2, 5},  {7, 1},  {7, 2},
+    {7, 3},    {8, 4},    {10, 4},    {12, 4}, {13, 8}, {97, 8}, {100, 7},
+    {256, 16}, {1000, 3}, {1001, 64}, {5, 5},  {3, 8}};
 
 TEST(Sampler, EveryIndexOncePerEpochAcrossRanks) {
   for (auto [n, world] : kCombos)
     for (bool shuffle : {false, true})
       for (int64_t epoch : {0, 1, 5}) {
-        SCOPED_TRACE("n=" + std::to_string(n) + " world=" +
-                     std::to_string(world) + " shuffle=" +
-                     std::to_string(shuffle) + " epoch=" +
-                     std::to_string(epoch));
+        SCOPED_TRACE("n=" + std::to_string(n) +
+                     " world=" + std::to_string(world) +
+                     " shuffle=" + std::to_string(shuffle) +
+                     " epoch=" + std::to_string(epoch));
         // dropLast = false: ceil(n / world) each, every index at least once,
         // (per * world - n) of them twice (the wrap-around padding).
         auto ranks = allRanks(n, world, 42, epoch, shuffle, false);
@@ -86,9 +87,9 @@ TEST(Sampler, DisjointAcrossRanksWhenDivisible) {
       for (int64_t a = 0; a < world; ++a)
         for (int64_t b = a + 1; b < world; ++b)
           for (int64_t i : ranks[size_t(a)])
-            EXPECT_EQ(std::count(ranks[size_t(b)].begin(),
-                                 ranks[size_t(b)].end(), i),
-                      0);
+            EXPECT_EQ(
+                std::count(ranks[size_t(b)].begin(), ranks[size_t(b)].end(), i),
+                0);
     }
 }
 

@@ -18,8 +18,8 @@ namespace rt = s2s::rt;
 namespace {
 
 rt::EnvLookup envOf(std::map<std::string, std::string> vars) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(
-      std::move(vars));
+  auto shared =
+      std::make_shared<std::map<std::string, std::string>>(std::move(vars));
   return [shared](const char *name) -> const char * {
     auto it = shared->find(name);
     return it == shared->end() ? nullptr : it->second.c_str();
@@ -38,7 +38,8 @@ TEST(Launch, LocalRanks) {
   EXPECT_EQ(r.size, 1);
   EXPECT_EQ(r.source, "");
 
-  r = rt::localRanks(envOf({{"LOCAL_RANK", "3"}, {"LOCAL_WORLD_SIZE", "4"},
+  r = rt::localRanks(envOf({{"LOCAL_RANK", "3"},
+                            {"LOCAL_WORLD_SIZE", "4"},
                             {"SLURM_LOCALID", "1"}}));
   EXPECT_EQ(r.rank, 3);
   EXPECT_EQ(r.size, 4);
@@ -74,8 +75,8 @@ TEST(Launch, LocalRanks) {
             "local rank 4 (from LOCAL_RANK/LOCAL_WORLD_SIZE) must be in 0..3");
   EXPECT_EQ(localRanksError({{"SLURM_LOCALID", "0"}}).substr(0, 62),
             "environment variable SLURM_LOCALID is set but none of SLURM_NT");
-  EXPECT_EQ(localRanksError({{"SLURM_LOCALID", "0"},
-                             {"SLURM_TASKS_PER_NODE", "2(y3)"}}),
+  EXPECT_EQ(localRanksError(
+                {{"SLURM_LOCALID", "0"}, {"SLURM_TASKS_PER_NODE", "2(y3)"}}),
             "environment variable SLURM_TASKS_PER_NODE='2(y3)' is not a SLURM "
             "task count list such as '4(x2),3'");
   EXPECT_EQ(localRanksError({{"SLURM_LOCALID", "0"},
@@ -119,16 +120,18 @@ TEST(Launch, RankInfoFromEnvironment) {
   EXPECT_EQ(r.worldSize, 1);
   EXPECT_EQ(r.source, "");
 
-  r = rt::rankInfo(envOf({{"RANK", "5"}, {"WORLD_SIZE", "8"},
-                          {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}));
+  r = rt::rankInfo(envOf({{"RANK", "5"},
+                          {"WORLD_SIZE", "8"},
+                          {"SLURM_PROCID", "0"},
+                          {"SLURM_NTASKS", "1"}}));
   EXPECT_EQ(r.rank, 5);
   EXPECT_EQ(r.worldSize, 8);
   EXPECT_EQ(r.source, "RANK/WORLD_SIZE");
   r = rt::rankInfo(envOf({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}}));
   EXPECT_EQ(r.rank, 3);
   EXPECT_EQ(r.source, "SLURM_PROCID/SLURM_NTASKS");
-  r = rt::rankInfo(envOf({{"OMPI_COMM_WORLD_RANK", " 1 "},
-                          {"OMPI_COMM_WORLD_SIZE", "2"}}));
+  r = rt::rankInfo(
+      envOf({{"OMPI_COMM_WORLD_RANK", " 1 "}, {"OMPI_COMM_WORLD_SIZE", "2"}}));
   EXPECT_EQ(r.rank, 1);
   EXPECT_EQ(r.worldSize, 2);
   r = rt::rankInfo(envOf({{"PMI_RANK", "0"}, {"PMI_SIZE", "16"}}));

@@ -1,4 +1,5 @@
-//===- FieldReaderTest.cpp - Direct reads against HDF5's own ---------------===//
+//===- FieldReaderTest.cpp - Direct reads against HDF5's own
+//---------------===//
 //
 // Files in every layout a writer may choose (contiguous, chunked whole
 // samples, one chunk per channel, chunks over several samples and
@@ -70,7 +71,7 @@ struct Layout {
   hsize_t userblock = 0;
   std::vector<int64_t> skip; ///< samples never written (chunked: unallocated)
   Access access = Access::Raw;
-  bool shuffle = false;      ///< with deflate
+  bool shuffle = false; ///< with deflate
 };
 
 /// One file of the layout: /fields [NT, NC, NLAT, NLON], /time, channels.
@@ -90,8 +91,8 @@ void writeFile(const std::string &path, const Layout &l, int file) {
     if (l.deflate)
       H5Pset_deflate(dcpl, 4);
   }
-  hid_t ds = H5Dcreate2(f, "fields", l.type, sp, H5P_DEFAULT, dcpl,
-                        H5P_DEFAULT);
+  hid_t ds =
+      H5Dcreate2(f, "fields", l.type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   std::vector<float> v(size_t(NC * NLAT * NLON));
   for (int64_t t = 0; t < NT; ++t) {
@@ -115,8 +116,8 @@ void writeFile(const std::string &path, const Layout &l, int file) {
   H5Sclose(sp);
   const hsize_t nt = NT;
   hid_t tsp = H5Screate_simple(1, &nt, nullptr);
-  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT,
-                        H5P_DEFAULT, H5P_DEFAULT);
+  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT);
   std::vector<int64_t> times;
   for (int64_t t = 0; t < NT; ++t)
     times.push_back(kT0 + file * 86400 * 366 + t * 6 * 3600);
@@ -137,8 +138,7 @@ std::vector<float> hdf5Plane(const std::string &path, int64_t t, int64_t c) {
   const hsize_t count[4] = {1, 1, NLAT, NLON};
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, nullptr, count, nullptr);
   hid_t ms = H5Screate_simple(4, count, nullptr);
-  EXPECT_GE(H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out.data()),
-            0);
+  EXPECT_GE(H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out.data()), 0);
   H5Sclose(ms);
   H5Sclose(fs);
   H5Dclose(ds);
@@ -153,26 +153,39 @@ std::vector<Layout> layouts() {
   std::vector<Layout> l;
   l.push_back({"contiguous", {}, false, f32, 0, {}, A::Raw});
   l.push_back({"sample-chunks", sample, false, f32, 0, {}, A::Raw});
-  l.push_back({"channel-chunks", {1, 1, NLAT, NLON}, false, f32, 0, {}, A::Raw});
+  l.push_back(
+      {"channel-chunks", {1, 1, NLAT, NLON}, false, f32, 0, {}, A::Raw});
   // 2 samples x 2 channels a chunk: edge chunks in time (5 = 2+2+1) and
   // channel (3 = 2+1).
   l.push_back({"block-chunks", {2, 2, NLAT, NLON}, false, f32, 0, {}, A::Raw});
   l.push_back({"user-block", {}, false, f32, 512, {}, A::Raw});
   // Chunk addresses and a user block: HDF5 releases disagree, so HDF5.
-  l.push_back({"user-block-chunks", {1, 1, NLAT, NLON}, false, f32, 1024, {},
-               A::Hdf5});
+  l.push_back(
+      {"user-block-chunks", {1, 1, NLAT, NLON}, false, f32, 1024, {}, A::Hdf5});
   // Samples 1 and 3 never written: their chunks are not allocated and
   // hold the fill value (0), which only HDF5 knows.
   l.push_back({"unallocated", sample, false, f32, 0, {1, 3}, A::Raw});
   l.push_back({"half-planes", {1, NC, 2, NLON}, false, f32, 0, {}, A::Hdf5});
   l.push_back({"deflate", sample, true, f32, 0, {}, A::Inflate});
   l.push_back({"shuffle-deflate", sample, true, f32, 0, {}, A::Inflate, true});
-  l.push_back({"shuffle-deflate-blocks", {2, 2, NLAT, NLON}, true, f32, 0, {},
-               A::Inflate, true});
-  l.push_back({"deflate-unallocated", {1, 1, NLAT, NLON}, true, f32, 0, {2},
-               A::Inflate, true});
-  l.push_back({"deflate-half-planes", {1, NC, 2, NLON}, true, f32, 0, {},
-               A::Hdf5});
+  l.push_back({"shuffle-deflate-blocks",
+               {2, 2, NLAT, NLON},
+               true,
+               f32,
+               0,
+               {},
+               A::Inflate,
+               true});
+  l.push_back({"deflate-unallocated",
+               {1, 1, NLAT, NLON},
+               true,
+               f32,
+               0,
+               {2},
+               A::Inflate,
+               true});
+  l.push_back(
+      {"deflate-half-planes", {1, NC, 2, NLON}, true, f32, 0, {}, A::Hdf5});
   l.push_back({"big-endian", {}, false, H5T_IEEE_F32BE, 0, {}, A::Hdf5});
   l.push_back({"float64", sample, false, H5T_IEEE_F64LE, 0, {}, A::Hdf5});
   return l;
@@ -205,61 +218,62 @@ TEST(FieldReader, EveryLayoutReadsWhatHdf5Reads) {
     EXPECT_EQ(meta.userblock, int64_t(l.userblock));
     // Through FieldReader's own reads, then through HDF5 alone.
     for (const char *hdf5Only : {"0", "1"}) {
-    SCOPED_TRACE(std::string("S2S_HDF5_READS=") + hdf5Only);
-    ::setenv("S2S_HDF5_READS", hdf5Only, 1);
+      SCOPED_TRACE(std::string("S2S_HDF5_READS=") + hdf5Only);
+      ::setenv("S2S_HDF5_READS", hdf5Only, 1);
 
-    const rt::DataConfig cfg = config(dir);
-    {
-      // What the training program's note lists: the files HDF5 reads.
+      const rt::DataConfig cfg = config(dir);
+      {
+        // What the training program's note lists: the files HDF5 reads.
+        rt::LoaderConfig lc;
+        lc.mode = rt::LoaderConfig::Mode::Lazy;
+        auto loader = rt::BatchLoader::open(cfg, rt::Split::Train, 1, 1, lc, 0,
+                                            false, false);
+        const auto slow = loader->hdf5Files();
+        if (l.access == Access::Hdf5 || std::string(hdf5Only) == "1") {
+          ASSERT_EQ(slow.size(), 2u);
+          EXPECT_EQ(slow[0].first, paths[0]);
+          EXPECT_FALSE(slow[0].second.empty());
+          if (std::string(hdf5Only) == "1")
+            EXPECT_EQ(slow[0].second, "S2S_HDF5_READS is set");
+          else
+            std::printf("  [hdf5] %s: %s\n", l.name.c_str(),
+                        slow[0].second.c_str());
+        } else {
+          EXPECT_TRUE(slow.empty()) << slow[0].second;
+        }
+      }
+      const rt::Dataset ds = rt::Dataset::open(cfg, rt::Split::Train, 1);
+      ASSERT_EQ(ds.size(), 2 * NT);
       rt::LoaderConfig lc;
       lc.mode = rt::LoaderConfig::Mode::Lazy;
-      auto loader = rt::BatchLoader::open(cfg, rt::Split::Train, 1, 1, lc, 0,
-                                          false, false);
-      const auto slow = loader->hdf5Files();
-      if (l.access == Access::Hdf5 || std::string(hdf5Only) == "1") {
-        ASSERT_EQ(slow.size(), 2u);
-        EXPECT_EQ(slow[0].first, paths[0]);
-        EXPECT_FALSE(slow[0].second.empty());
-        if (std::string(hdf5Only) == "1")
-          EXPECT_EQ(slow[0].second, "S2S_HDF5_READS is set");
-        else
-          std::printf("  [hdf5] %s: %s\n", l.name.c_str(),
-                      slow[0].second.c_str());
-      } else {
-        EXPECT_TRUE(slow.empty()) << slow[0].second;
-      }
-    }
-    const rt::Dataset ds = rt::Dataset::open(cfg, rt::Split::Train, 1);
-    ASSERT_EQ(ds.size(), 2 * NT);
-    rt::LoaderConfig lc;
-    lc.mode = rt::LoaderConfig::Mode::Lazy;
-    lc.prefetch = 0;
-    auto lazy = rt::BatchLoader::open(cfg, rt::Split::Train, 1, 4, lc, 0,
-                                      false, false);
-    const std::vector<int64_t> chans = {2, 0};
-    for (int64_t i = 0; i < 2 * NT; ++i) {
-      const int file = int(i / NT);
-      const int64_t t = i % NT;
-      const torch::Tensor e = ds.batch({i});
-      const torch::Tensor z = lazy->fetch({i}).window;
-      for (size_t j = 0; j < chans.size(); ++j) {
-        const std::vector<float> want = hdf5Plane(paths[size_t(file)], t,
-                                                  chans[j]);
-        const float *eager = e[0][0][int64_t(j)].contiguous().data_ptr<float>();
-        const float *lz = z[0][0][int64_t(j)].contiguous().data_ptr<float>();
-        for (int64_t p = 0; p < NLAT * NLON; ++p) {
-          ASSERT_EQ(eager[p], want[size_t(p)])
-              << "eager, sample " << i << " channel " << chans[j] << " at "
-              << p;
-          ASSERT_EQ(lz[p], want[size_t(p)])
-              << "lazy, sample " << i << " channel " << chans[j] << " at "
-              << p;
+      lc.prefetch = 0;
+      auto lazy = rt::BatchLoader::open(cfg, rt::Split::Train, 1, 4, lc, 0,
+                                        false, false);
+      const std::vector<int64_t> chans = {2, 0};
+      for (int64_t i = 0; i < 2 * NT; ++i) {
+        const int file = int(i / NT);
+        const int64_t t = i % NT;
+        const torch::Tensor e = ds.batch({i});
+        const torch::Tensor z = lazy->fetch({i}).window;
+        for (size_t j = 0; j < chans.size(); ++j) {
+          const std::vector<float> want =
+              hdf5Plane(paths[size_t(file)], t, chans[j]);
+          const float *eager =
+              e[0][0][int64_t(j)].contiguous().data_ptr<float>();
+          const float *lz = z[0][0][int64_t(j)].contiguous().data_ptr<float>();
+          for (int64_t p = 0; p < NLAT * NLON; ++p) {
+            ASSERT_EQ(eager[p], want[size_t(p)])
+                << "eager, sample " << i << " channel " << chans[j] << " at "
+                << p;
+            ASSERT_EQ(lz[p], want[size_t(p)])
+                << "lazy, sample " << i << " channel " << chans[j] << " at "
+                << p;
+          }
+          const bool skipped =
+              std::find(l.skip.begin(), l.skip.end(), t) != l.skip.end();
+          EXPECT_EQ(want[1], skipped ? 0.f : valueAt(file, t, chans[j], 0, 1));
         }
-        const bool skipped =
-            std::find(l.skip.begin(), l.skip.end(), t) != l.skip.end();
-        EXPECT_EQ(want[1], skipped ? 0.f : valueAt(file, t, chans[j], 0, 1));
       }
-    }
     }
     ::unsetenv("S2S_HDF5_READS");
   }
@@ -281,8 +295,8 @@ TEST(FieldReader, HugeDeflatedChunksAreLeftToHdf5) {
   h5::writeStringsAttr(ds, "channels", {"a"});
   const hsize_t nt = 17;
   hid_t tsp = H5Screate_simple(1, &nt, nullptr);
-  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT,
-                        H5P_DEFAULT, H5P_DEFAULT);
+  hid_t td = H5Dcreate2(f, "time", H5T_STD_I64LE, tsp, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT);
   std::vector<int64_t> times;
   for (int64_t t = 0; t < 17; ++t)
     times.push_back(kT0 + t * 3600);
@@ -302,8 +316,8 @@ TEST(FieldReader, HugeDeflatedChunksAreLeftToHdf5) {
 
 TEST(FieldReader, ACorruptCompressedChunkIsNamed) {
   TempDir tmp;
-  Layout l{"deflate", {1, NC, NLAT, NLON}, true, H5T_IEEE_F32LE, 0, {},
-           Access::Inflate, true};
+  Layout l{"deflate", {1, NC, NLAT, NLON}, true, H5T_IEEE_F32LE, 0,
+           {},        Access::Inflate,     true};
   fs::create_directories(tmp / "d");
   const std::string path = tmp / "d/2000.h5";
   writeFile(path, l, 0);
@@ -332,9 +346,9 @@ TEST(FieldReader, ACorruptCompressedChunkIsNamed) {
   auto lazy = rt::BatchLoader::open(config(tmp / "d"), rt::Split::Train, 1, 1,
                                     lc, 0, false, false);
   EXPECT_NO_THROW(lazy->fetch({1}));
-  const std::string msg = expectError([&] { lazy->fetch({2}); },
-                                      {"file '" + path + "'", "sample 2",
-                                       "corrupt"});
+  const std::string msg =
+      expectError([&] { lazy->fetch({2}); },
+                  {"file '" + path + "'", "sample 2", "corrupt"});
   std::printf("  [message] %s\n", msg.c_str());
 }
 
@@ -430,9 +444,9 @@ TEST(FieldReader, AFileCutShortUnderALazyLoaderIsNamed) {
   const int64_t end =
       meta.address + (3 * NC * NLAT * NLON) * int64_t(sizeof(float));
   ASSERT_EQ(::truncate(cut.c_str(), off_t(end)), 0);
-  const std::string msg = expectError([&] { lazy->fetch({NT + 4}); },
-                                      {"file '" + cut + "'", "sample 4",
-                                       "truncated"});
+  const std::string msg =
+      expectError([&] { lazy->fetch({NT + 4}); },
+                  {"file '" + cut + "'", "sample 4", "truncated"});
   std::printf("  [message] %s\n", msg.c_str());
   EXPECT_NO_THROW(lazy->fetch({1}));
 }

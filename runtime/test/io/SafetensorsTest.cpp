@@ -1,7 +1,7 @@
 //===- SafetensorsTest.cpp - Safetensors files, checkpoint encodings -----===//
 
-#include "io/Checkpoint.h"
 #include "io/Safetensors.h"
+#include "io/Checkpoint.h"
 #include "s2s/runtime/Error.h"
 
 #include "TestSupport.h"
@@ -51,8 +51,11 @@ TEST(Safetensors, RoundTrip) {
   torch::Tensor u8 = torch::tensor({0, 255, 7}, torch::kUInt8);
   torch::Tensor empty = torch::zeros({0, 4});
   rt::writeSafetensors(path,
-                       {{"a.f32", f32}, {"b.f64", f64}, {"c.i64", i64},
-                        {"d.u8", u8}, {"e.empty", empty}},
+                       {{"a.f32", f32},
+                        {"b.f64", f64},
+                        {"c.i64", i64},
+                        {"d.u8", u8},
+                        {"e.empty", empty}},
                        {{"k", "v \"quoted\"\n"}});
   rt::SafetensorsFile f = rt::readSafetensors(path);
   ASSERT_EQ(f.tensors.size(), 5u);

@@ -25,9 +25,7 @@ void parameters(s2s::rt::Manifest &m) {
 
 torch::Tensor forward(s2s::rt::Model &, torch::Tensor x) { return x; }
 
-torch::Tensor rolloutLoss(s2s::rt::Model &, torch::Tensor w) {
-  return w.sum();
-}
+torch::Tensor rolloutLoss(s2s::rt::Model &, torch::Tensor w) { return w.sum(); }
 
 } // namespace
 

@@ -1,8 +1,8 @@
 //===- OpsTest.cpp - Model and layer kernels against independent sums -----===//
 
+#include "s2s/runtime/Ops.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Model.h"
-#include "s2s/runtime/Ops.h"
 
 #include "model/Graph.h"
 
@@ -62,7 +62,8 @@ void expectGradients(Model &m, const torch::Tensor &y) {
 
 } // namespace
 
-// --- Model ---------------------------------------------------------------------
+// --- Model
+// ---------------------------------------------------------------------
 
 TEST(ModelTest, InitIsIndependentOfCreationOrder) {
   Model a(42), b(42), c(43);
@@ -105,7 +106,8 @@ TEST(ModelTest, Initialisers) {
   Model m(5);
   EXPECT_TRUE(m.create("z", {3}, {InitKind::Zeros}).eq(0).all().item<bool>());
   EXPECT_TRUE(m.create("o", {3}, {InitKind::Ones}).eq(1).all().item<bool>());
-  EXPECT_TRUE(m.create("c", {3}, {InitKind::Constant, 2.5}).eq(2.5).all().item<bool>());
+  EXPECT_TRUE(
+      m.create("c", {3}, {InitKind::Constant, 2.5}).eq(2.5).all().item<bool>());
   torch::Tensor u = m.create("u", {1000}, {InitKind::Uniform, 2.0, 3.0});
   EXPECT_GE(u.min().item<double>(), 2.0);
   EXPECT_LE(u.max().item<double>(), 3.0);
@@ -153,7 +155,8 @@ TEST(ModelTest, GeneratorIsSeeded) {
   EXPECT_EQ(a.seed(), 9u);
 }
 
-// --- arithmetic and pointwise -------------------------------------------------------
+// --- arithmetic and pointwise
+// -------------------------------------------------------
 
 TEST(OpsTest, ConstantAndArithmetic) {
   Model m = doubleModel();
@@ -176,9 +179,11 @@ TEST(OpsTest, Activations) {
   torch::Tensor gelu = 0.5 * x * (1 + torch::erf(x / std::sqrt(2.0)));
   EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Gelu), gelu, 1e-12));
   EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Relu), x.clamp_min(0)));
-  EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Silu), x / (1 + torch::exp(-x)), 1e-12));
+  EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Silu),
+                    x / (1 + torch::exp(-x)), 1e-12));
   EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Tanh), torch::tanh(x)));
-  EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Sigmoid), 1 / (1 + torch::exp(-x)), 1e-12));
+  EXPECT_TRUE(close(s2s::rt::activation(x, Activation::Sigmoid),
+                    1 / (1 + torch::exp(-x)), 1e-12));
   torch::Tensor s = s2s::rt::softmax(randn({3, 4}), -1);
   EXPECT_TRUE(close(s.sum(-1), torch::ones({3}, torch::kFloat64), 1e-12));
 }
@@ -190,14 +195,15 @@ TEST(OpsTest, DropoutIdentityInEvalDeterministicInTraining) {
   EXPECT_TRUE(s2s::rt::dropout(a, x, 0.5).is_same(x));
   EXPECT_TRUE(drop_path(a, x, 0.5).is_same(x));
   a.setTraining(true);
-  torch::Tensor ya = s2s::rt::dropout(a, x, 0.25), yb = s2s::rt::dropout(b, x, 0.25);
+  torch::Tensor ya = s2s::rt::dropout(a, x, 0.25),
+                yb = s2s::rt::dropout(b, x, 0.25);
   EXPECT_TRUE(ya.equal(yb));
   // Kept elements scaled by 1/(1-p), about p dropped.
   torch::Tensor kept = ya.ne(0);
-  EXPECT_TRUE(close(ya.masked_select(kept).to(torch::kFloat64),
-                    torch::full({kept.sum().item<int64_t>()}, 1 / 0.75,
-                                torch::kFloat64),
-                    1e-6));
+  EXPECT_TRUE(close(
+      ya.masked_select(kept).to(torch::kFloat64),
+      torch::full({kept.sum().item<int64_t>()}, 1 / 0.75, torch::kFloat64),
+      1e-6));
   EXPECT_NEAR(kept.to(torch::kFloat32).mean().item<double>(), 0.75, 0.05);
   // A later draw differs (the generator advances).
   EXPECT_FALSE(s2s::rt::dropout(a, x, 0.25).equal(ya));
@@ -211,11 +217,13 @@ TEST(OpsTest, DropPathDropsWholeSamples) {
   // Each sample is all 0 or all 2.
   EXPECT_TRUE((perSample.amax(1) == perSample.amin(1)).all().item<bool>());
   EXPECT_TRUE((perSample.eq(0) | perSample.eq(2)).all().item<bool>());
-  double keptFrac = perSample.select(1, 0).ne(0).to(torch::kFloat32).mean().item<double>();
+  double keptFrac =
+      perSample.select(1, 0).ne(0).to(torch::kFloat32).mean().item<double>();
   EXPECT_NEAR(keptFrac, 0.5, 0.15);
 }
 
-// --- layers ---------------------------------------------------------------------------
+// --- layers
+// ---------------------------------------------------------------------------
 
 TEST(OpsTest, LinearMatchesManualSum) {
   Model m = doubleModel();
@@ -237,17 +245,20 @@ TEST(OpsTest, LinearMatchesManualSum) {
         ref[i][j][o] = s;
       }
   EXPECT_TRUE(close(y, ref, 1e-12));
-  EXPECT_TRUE(close(linear(m, "fc", x, 5, true, Activation::Relu), ref.clamp_min(0), 1e-12));
+  EXPECT_TRUE(close(linear(m, "fc", x, 5, true, Activation::Relu),
+                    ref.clamp_min(0), 1e-12));
   // Without bias: no bias parameter.
   Model n = doubleModel();
   linear(n, "nb", x, 2, false, Activation::None);
   EXPECT_EQ(n.namedParameters().size(), 1u);
   // Integer inputs (edge indices as features) are converted.
-  EXPECT_EQ(linear(m, "ints", torch::ones({3, 2}, torch::kInt64), 2, true, Activation::None)
+  EXPECT_EQ(linear(m, "ints", torch::ones({3, 2}, torch::kInt64), 2, true,
+                   Activation::None)
                 .scalar_type(),
             torch::kFloat64);
   // Another input size is a shape error naming the parameter.
-  EXPECT_THROW(linear(m, "fc", randn({2, 6}), 5, true, Activation::None), Error);
+  EXPECT_THROW(linear(m, "fc", randn({2, 6}), 5, true, Activation::None),
+               Error);
 }
 
 TEST(OpsTest, Conv2dMatchesTorchPaddingModes) {
@@ -257,17 +268,19 @@ TEST(OpsTest, Conv2dMatchesTorchPaddingModes) {
     torch::Tensor x = randn({2, 3, 5, 6});
     torch::Tensor y = conv2d(m, "conv", x, 4, {3, 3}, {1, 2}, {1, 1}, mode,
                              true, Activation::None);
-    torch::nn::Conv2d ref(torch::nn::Conv2dOptions(3, 4, {3, 3})
-                              .stride({1, 2})
-                              .padding({1, 1})
-                              .padding_mode(
-                                  mode == PadMode::Zeros
-                                      ? torch::nn::detail::conv_padding_mode_t(torch::kZeros)
-                                  : mode == PadMode::Circular
-                                      ? torch::nn::detail::conv_padding_mode_t(torch::kCircular)
-                                  : mode == PadMode::Reflect
-                                      ? torch::nn::detail::conv_padding_mode_t(torch::kReflect)
-                                      : torch::nn::detail::conv_padding_mode_t(torch::kReplicate)));
+    torch::nn::Conv2d ref(
+        torch::nn::Conv2dOptions(3, 4, {3, 3})
+            .stride({1, 2})
+            .padding({1, 1})
+            .padding_mode(
+                mode == PadMode::Zeros
+                    ? torch::nn::detail::conv_padding_mode_t(torch::kZeros)
+                : mode == PadMode::Circular
+                    ? torch::nn::detail::conv_padding_mode_t(torch::kCircular)
+                : mode == PadMode::Reflect
+                    ? torch::nn::detail::conv_padding_mode_t(torch::kReflect)
+                    : torch::nn::detail::conv_padding_mode_t(
+                          torch::kReplicate)));
     ref->to(torch::kFloat64);
     {
       torch::NoGradGuard ng;
@@ -292,10 +305,10 @@ TEST(OpsTest, Conv2dCircularByHand) {
   for (int o = 0; o < 3; ++o)
     for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 5; ++j)
-        ref[0][o][i][j] =
-            (p.index({0, idx::Slice(), idx::Slice(i, i + 3), idx::Slice(j, j + 3)}) *
-             w[o])
-                .sum();
+        ref[0][o][i][j] = (p.index({0, idx::Slice(), idx::Slice(i, i + 3),
+                                    idx::Slice(j, j + 3)}) *
+                           w[o])
+                              .sum();
   EXPECT_TRUE(close(y, ref, 1e-12));
 }
 
@@ -312,17 +325,17 @@ TEST(OpsTest, Norms) {
                     1e-10));
   torch::Tensor gn = group_norm(m, "gn", x, 2, 1e-5);
   torch::Tensor xg = x.view({2, 2, -1});
-  torch::Tensor gref = ((xg - xg.mean(-1, true)) /
-                        torch::sqrt(xg.var(-1, false, true) + 1e-5))
-                           .view_as(x);
+  torch::Tensor gref =
+      ((xg - xg.mean(-1, true)) / torch::sqrt(xg.var(-1, false, true) + 1e-5))
+          .view_as(x);
   EXPECT_TRUE(close(gn,
                     gref * named(m, "gn.weight").view({1, 4, 1, 1}) +
                         named(m, "gn.bias").view({1, 4, 1, 1}),
                     1e-10));
   torch::Tensor xi = x.flatten(2);
-  torch::Tensor iref = ((xi - xi.mean(-1, true)) /
-                        torch::sqrt(xi.var(-1, false, true) + 1e-5))
-                           .view_as(x);
+  torch::Tensor iref =
+      ((xi - xi.mean(-1, true)) / torch::sqrt(xi.var(-1, false, true) + 1e-5))
+          .view_as(x);
   EXPECT_TRUE(close(instance_norm(x, 1e-5), iref, 1e-10));
   EXPECT_THROW(group_norm(m, "gn3", x, 3, 1e-5), Error);
 }
@@ -365,11 +378,13 @@ TEST(OpsTest, AttentionMatchesNaiveLoop) {
   m.setTraining(false);
   torch::Tensor x = randn({2, 3, 4});
   torch::Tensor y = attention(m, "attn", x, 2, true, 0.1);
-  torch::Tensor qkv = x.matmul(named(m, "attn.qkv.weight")) + named(m, "attn.qkv.bias");
+  torch::Tensor qkv =
+      x.matmul(named(m, "attn.qkv.weight")) + named(m, "attn.qkv.bias");
   torch::Tensor q = qkv.narrow(2, 0, 4), k = qkv.narrow(2, 4, 4),
                 v = qkv.narrow(2, 8, 4);
-  torch::Tensor ref = naiveAttention(q, k, v, 2).matmul(named(m, "attn.proj.weight")) +
-                      named(m, "attn.proj.bias");
+  torch::Tensor ref =
+      naiveAttention(q, k, v, 2).matmul(named(m, "attn.proj.weight")) +
+      named(m, "attn.proj.bias");
   EXPECT_TRUE(close(y, ref, 1e-10));
   // Training with dropout 0 takes the same path as eval.
   m.setTraining(true);
@@ -387,10 +402,12 @@ TEST(OpsTest, CrossAttentionMatchesNaiveLoop) {
   torch::Tensor x = randn({2, 3, 4}, 5), c = randn({2, 5, 6}, 6);
   torch::Tensor y = cross_attention(m, "xa", x, c, 2);
   torch::Tensor q = x.matmul(named(m, "xa.q.weight")) + named(m, "xa.q.bias");
-  torch::Tensor kv = c.matmul(named(m, "xa.kv.weight")) + named(m, "xa.kv.bias");
-  torch::Tensor ref = naiveAttention(q, kv.narrow(2, 0, 4), kv.narrow(2, 4, 4), 2)
-                          .matmul(named(m, "xa.proj.weight")) +
-                      named(m, "xa.proj.bias");
+  torch::Tensor kv =
+      c.matmul(named(m, "xa.kv.weight")) + named(m, "xa.kv.bias");
+  torch::Tensor ref =
+      naiveAttention(q, kv.narrow(2, 0, 4), kv.narrow(2, 4, 4), 2)
+          .matmul(named(m, "xa.proj.weight")) +
+      named(m, "xa.proj.bias");
   EXPECT_TRUE(close(y, ref, 1e-10));
   EXPECT_EQ(named(m, "xa.kv.weight").sizes(), (std::vector<int64_t>{6, 8}));
 }
@@ -408,7 +425,8 @@ TEST(OpsTest, PatchEmbedAndUnpatch) {
       torch::Tensor patch =
           x.index({idx::Slice(), idx::Slice(), idx::Slice(2 * r, 2 * r + 2),
                    idx::Slice(3 * c, 3 * c + 3)});
-      torch::Tensor ref = (patch.unsqueeze(1) * w.unsqueeze(0)).sum({2, 3, 4}) + b;
+      torch::Tensor ref =
+          (patch.unsqueeze(1) * w.unsqueeze(0)).sum({2, 3, 4}) + b;
       EXPECT_TRUE(close(t.select(1, r * 2 + c), ref, 1e-12));
     }
   // unpatch: token features ordered (p0, p1, channel).
@@ -418,8 +436,10 @@ TEST(OpsTest, PatchEmbedAndUnpatch) {
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 6; ++j)
       for (int ch = 0; ch < 3; ++ch) {
-        int token = (i / 2) * 2 + (j / 3), feat = ((i % 2) * 3 + (j % 3)) * 3 + ch;
-        EXPECT_EQ(f[1][ch][i][j].item<double>(), tokens[1][token][feat].item<double>());
+        int token = (i / 2) * 2 + (j / 3),
+            feat = ((i % 2) * 3 + (j % 3)) * 3 + ch;
+        EXPECT_EQ(f[1][ch][i][j].item<double>(),
+                  tokens[1][token][feat].item<double>());
       }
   EXPECT_THROW(unpatch(tokens, {2, 3}, {4, 5}, 3), Error);
 }
@@ -442,7 +462,8 @@ torch::Tensor fourcastnetAfno(const torch::Tensor &x, const torch::Tensor &w1,
   torch::Tensor o2r = ein(o1r, w2[0]) - ein(o1i, w2[1]) + b2[0];
   torch::Tensor o2i = ein(o1i, w2[0]) + ein(o1r, w2[1]) + b2[1];
   torch::Tensor s = torch::softshrink(torch::stack({o2r, o2i}, -1), lambda);
-  torch::Tensor Y = torch::view_as_complex(s.contiguous()).reshape({B, H, W / 2 + 1, C});
+  torch::Tensor Y =
+      torch::view_as_complex(s.contiguous()).reshape({B, H, W / 2 + 1, C});
   return torch::fft::irfft2(Y, std::vector<int64_t>{H, W}, {1, 2}, "ortho");
 }
 } // namespace
@@ -487,20 +508,24 @@ TEST(OpsTest, Afno2dZeroWeightsGiveZeroAndModesFilter) {
   for (int r : {0, 1, 5})
     for (int c : {0, 1})
       mask[r][c] = true;
-  torch::Tensor outside = Y.masked_select(mask.logical_not().view({1, 6, 5, 1}));
+  torch::Tensor outside =
+      Y.masked_select(mask.logical_not().view({1, 6, 5, 1}));
   EXPECT_LT(outside.max().item<double>(), 1e-10);
-  EXPECT_GT(Y.masked_select(mask.view({1, 6, 5, 1})).max().item<double>(), 1e-6);
+  EXPECT_GT(Y.masked_select(mask.view({1, 6, 5, 1})).max().item<double>(),
+            1e-6);
 }
 
 TEST(OpsTest, GraphMessageMatchesConcatForm) {
   Model m = doubleModel();
   torch::Tensor nodes = randn({2, 4, 3}, 7), ef = randn({1, 5, 2}, 8);
-  torch::Tensor edges = torch::tensor({0, 1, 2, 3, 3, 1, 2, 3, 0, 1}, torch::kInt64)
-                            .view({2, 5});
+  torch::Tensor edges =
+      torch::tensor({0, 1, 2, 3, 3, 1, 2, 3, 0, 1}, torch::kInt64).view({2, 5});
   torch::Tensor y = graph_message(m, "gm", nodes, ef, edges, 6, 5);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 4, 5}));
-  EXPECT_EQ(named(m, "gm.msg.fc1.weight").sizes(), (std::vector<int64_t>{8, 6}));
-  EXPECT_EQ(named(m, "gm.node.fc1.weight").sizes(), (std::vector<int64_t>{8, 6}));
+  EXPECT_EQ(named(m, "gm.msg.fc1.weight").sizes(),
+            (std::vector<int64_t>{8, 6}));
+  EXPECT_EQ(named(m, "gm.node.fc1.weight").sizes(),
+            (std::vector<int64_t>{8, 6}));
   auto mlp = [&](const std::string &p, const torch::Tensor &in) {
     torch::Tensor h = torch::silu(in.matmul(named(m, p + ".fc1.weight")) +
                                   named(m, p + ".fc1.bias"));
@@ -534,30 +559,37 @@ TEST(OpsTest, ParamIsTheDeclaredTensor) {
   EXPECT_THROW(param(m, "undeclared", {2}), Error);
 }
 
-// --- shape ----------------------------------------------------------------------
+// --- shape
+// ----------------------------------------------------------------------
 
 TEST(OpsTest, ShapeOps) {
   torch::Tensor x = randn({2, 3, 4});
   EXPECT_EQ(s2s::rt::reshape(x, {6, -1}).sizes(), (std::vector<int64_t>{6, 4}));
   EXPECT_EQ(s2s::rt::reshape_keep_batch(randn({1, 12}), {2, 3, 4}).sizes(),
             (std::vector<int64_t>{1, 3, 4}));
-  EXPECT_EQ(s2s::rt::permute(x, {2, 0, 1}).sizes(), (std::vector<int64_t>{4, 2, 3}));
+  EXPECT_EQ(s2s::rt::permute(x, {2, 0, 1}).sizes(),
+            (std::vector<int64_t>{4, 2, 3}));
   EXPECT_EQ(s2s::rt::flatten(x, 1, -1).sizes(), (std::vector<int64_t>{2, 12}));
-  EXPECT_EQ(s2s::rt::concat_n(1, x, x).sizes(), (std::vector<int64_t>{2, 6, 4}));
+  EXPECT_EQ(s2s::rt::concat_n(1, x, x).sizes(),
+            (std::vector<int64_t>{2, 6, 4}));
   EXPECT_TRUE(close(s2s::rt::slice(x, 2, 1, 3), x.narrow(2, 1, 2)));
   EXPECT_TRUE(close(s2s::rt::mean(x, 1, true), x.mean(1, true)));
   EXPECT_EQ(s2s::rt::mean(x, 1, false).sizes(), (std::vector<int64_t>{2, 4}));
-  EXPECT_EQ(s2s::rt::slice_batches(randn({6, 2}), randn({2, 1}), 1, 3).size(0), 4);
+  EXPECT_EQ(s2s::rt::slice_batches(randn({6, 2}), randn({2, 1}), 1, 3).size(0),
+            4);
 }
 
 TEST(OpsTest, PadModes) {
   torch::Tensor x = torch::arange(6, torch::kFloat64).view({1, 1, 2, 3});
   torch::Tensor z = s2s::rt::pad(x, {1, 0}, PadMode::Zeros);
-  EXPECT_TRUE(close(z[0][0][0], torch::tensor({0.0, 0.0, 1.0, 2.0}, torch::kFloat64)));
+  EXPECT_TRUE(
+      close(z[0][0][0], torch::tensor({0.0, 0.0, 1.0, 2.0}, torch::kFloat64)));
   torch::Tensor c = s2s::rt::pad(x, {1, 1}, PadMode::Circular);
-  EXPECT_TRUE(close(c[0][0][1], torch::tensor({5.0, 3.0, 4.0, 5.0, 3.0}, torch::kFloat64)));
+  EXPECT_TRUE(close(c[0][0][1],
+                    torch::tensor({5.0, 3.0, 4.0, 5.0, 3.0}, torch::kFloat64)));
   torch::Tensor r = s2s::rt::pad(x, {1, 1}, PadMode::Reflect);
-  EXPECT_TRUE(close(r[0][0][0], torch::tensor({1.0, 0.0, 1.0, 2.0, 1.0}, torch::kFloat64)));
+  EXPECT_TRUE(close(r[0][0][0],
+                    torch::tensor({1.0, 0.0, 1.0, 2.0, 1.0}, torch::kFloat64)));
   torch::Tensor p = s2s::rt::pad(x, {0, 0, 1, 1}, PadMode::Replicate);
   EXPECT_EQ(p.sizes(), (std::vector<int64_t>{1, 1, 4, 3}));
   EXPECT_TRUE(close(p[0][0][0], x[0][0][0]));
@@ -589,7 +621,8 @@ TEST(OpsTest, PadSphereExactValues) {
   EXPECT_THROW(pad_sphere(x, {3, 1}), Error);
 }
 
-// --- spectral ---------------------------------------------------------------------
+// --- spectral
+// ---------------------------------------------------------------------
 
 TEST(OpsTest, FftRoundTrips) {
   torch::Tensor x = randn({2, 3, 6, 8});
@@ -606,7 +639,8 @@ TEST(OpsTest, FftRoundTrips) {
               x[0][0].sum().item<double>(), 1e-10);
 }
 
-// --- static inputs and physics ------------------------------------------------------
+// --- static inputs and physics
+// ------------------------------------------------------
 
 TEST(OpsTest, GraphEdgesCountAndSymmetry) {
   for (int64_t r = 0; r <= 3; ++r) {
@@ -709,7 +743,8 @@ TEST(OpsTest, TimeFeatures) {
   torch::Tensor g = time_features(m, like, 6 * 3600);
   EXPECT_NEAR(g[0][2][0][0].item<double>(), 1.0, 1e-12);
   // Before 1970 (negative seconds) works too: 1969-12-31 18:00.
-  m.context().time = torch::tensor({int64_t(-6 * 3600), int64_t(0)}, torch::kInt64);
+  m.context().time =
+      torch::tensor({int64_t(-6 * 3600), int64_t(0)}, torch::kInt64);
   torch::Tensor n = time_features(m, like, 0);
   EXPECT_NEAR(n[0][2][0][0].item<double>(), -1.0, 1e-12);
   EXPECT_NEAR(n[0][1][0][0].item<double>(), 1.0, 1e-3);
@@ -721,7 +756,8 @@ TEST(OpsTest, LeadEmbed) {
   torch::Tensor lead = torch::tensor({0.0, 6.0, 24.0}, torch::kFloat64);
   torch::Tensor e = lead_embed(lead, 4);
   ASSERT_EQ(e.sizes(), (std::vector<int64_t>{3, 4}));
-  EXPECT_TRUE(close(e[0], torch::tensor({0.0, 0.0, 1.0, 1.0}, torch::kFloat64)));
+  EXPECT_TRUE(
+      close(e[0], torch::tensor({0.0, 0.0, 1.0, 1.0}, torch::kFloat64)));
   EXPECT_NEAR(e[1][0].item<double>(), std::sin(6.0), 1e-12);
   EXPECT_NEAR(e[1][1].item<double>(), std::sin(6.0 / 100.0), 1e-12);
   EXPECT_NEAR(e[2][3].item<double>(), std::cos(24.0 / 100.0), 1e-12);
@@ -732,8 +768,9 @@ TEST(OpsTest, LeadEmbed) {
 TEST(OpsTest, ConvectiveAdjustConservesColumnMean) {
   Model m = doubleModel();
   // Column 0 stable (decreasing from the top), column 1 unstable.
-  torch::Tensor x = torch::tensor({3.0, 0.0, 2.0, 1.0, 1.0, 2.0}, torch::kFloat64)
-                        .view({1, 3, 1, 2});
+  torch::Tensor x =
+      torch::tensor({3.0, 0.0, 2.0, 1.0, 1.0, 2.0}, torch::kFloat64)
+          .view({1, 3, 1, 2});
   torch::Tensor y = convective_adjust(m, x, 6 * 3600 * 2, 0.0); // rate 1/2
   EXPECT_TRUE(close(y.select(3, 0), x.select(3, 0)));
   EXPECT_TRUE(close(y.mean(1), x.mean(1), 1e-12));
@@ -742,9 +779,9 @@ TEST(OpsTest, ConvectiveAdjustConservesColumnMean) {
                     torch::tensor({0.5, 1.0, 1.5}, torch::kFloat64), 1e-12));
   // tau <= dt: fully neutral; a threshold making column 0 unstable too.
   torch::Tensor z = convective_adjust(m, x, 3600, 1.5);
-  EXPECT_TRUE(close(z.flatten(), torch::ones({6}, torch::kFloat64) *
-                                     torch::tensor({2.0, 1.0}, torch::kFloat64)
-                                         .repeat({3}),
+  EXPECT_TRUE(close(z.flatten(),
+                    torch::ones({6}, torch::kFloat64) *
+                        torch::tensor({2.0, 1.0}, torch::kFloat64).repeat({3}),
                     1e-12));
   // The call's lead time is the step when the context has one.
   m.context().leadSeconds = 3600;
@@ -760,10 +797,12 @@ TEST(OpsTest, LossesAndLatitudeWeights) {
   Model m = doubleModel();
   torch::Tensor p = randn({2, 3, 5, 4}, 1), t = randn({2, 3, 5, 4}, 2);
   torch::Tensor d = p - t;
-  EXPECT_NEAR(loss(m, LossKind::Mse, p, t, Weighting::Uniform, 1.0).item<double>(),
-              d.pow(2).mean().item<double>(), 1e-12);
-  EXPECT_NEAR(loss(m, LossKind::Mae, p, t, Weighting::Uniform, 1.0).item<double>(),
-              d.abs().mean().item<double>(), 1e-12);
+  EXPECT_NEAR(
+      loss(m, LossKind::Mse, p, t, Weighting::Uniform, 1.0).item<double>(),
+      d.pow(2).mean().item<double>(), 1e-12);
+  EXPECT_NEAR(
+      loss(m, LossKind::Mae, p, t, Weighting::Uniform, 1.0).item<double>(),
+      d.abs().mean().item<double>(), 1e-12);
   torch::Tensor a = d.abs();
   torch::Tensor huber = torch::where(a < 1, 0.5 * a * a, a - 0.5);
   EXPECT_NEAR(
@@ -783,38 +822,44 @@ TEST(OpsTest, LossesAndLatitudeWeights) {
   // Latitude weights (derived: 90, 45, 0, -45, -90) have mean 1: a constant
   // error gives the uniform loss.
   torch::Tensor ones = torch::ones_like(p);
-  EXPECT_NEAR(loss(m, LossKind::Mse, p, p + 2 * ones, Weighting::Latitude, 1.0).item<double>(), 4.0,
-              1e-12);
+  EXPECT_NEAR(loss(m, LossKind::Mse, p, p + 2 * ones, Weighting::Latitude, 1.0)
+                  .item<double>(),
+              4.0, 1e-12);
   // An error on one row only is weighted by that row's weight.
   torch::Tensor row = torch::zeros_like(p);
   row.select(2, 2).fill_(1.0);
   double c45 = std::cos(kPi / 4), norm = (1 + 2 * c45) / 5;
-  EXPECT_NEAR(loss(m, LossKind::Mae, p, p + row, Weighting::Latitude, 1.0).item<double>(),
+  EXPECT_NEAR(loss(m, LossKind::Mae, p, p + row, Weighting::Latitude, 1.0)
+                  .item<double>(),
               (1.0 / norm) / 5, 1e-12);
   // From the context's latitudes when given.
   Model n = doubleModel();
   n.context().latitude = torch::tensor({60.0, 0.0, -60.0, 10.0, 20.0});
-  EXPECT_NEAR(loss(n, LossKind::Mae, p, p + row, Weighting::Latitude, 1.0).item<double>(),
-              (1.0 / ((0.5 + 1 + 0.5 + std::cos(kPi / 18) + std::cos(kPi / 9)) / 5)) /
-                  5 * 1.0 * 0.5,
-              1e-6);
-  EXPECT_THROW(loss(m, LossKind::Mse, p, t.narrow(0, 0, 1),
-                    Weighting::Uniform, 1.0),
-               Error);
+  EXPECT_NEAR(
+      loss(n, LossKind::Mae, p, p + row, Weighting::Latitude, 1.0)
+          .item<double>(),
+      (1.0 / ((0.5 + 1 + 0.5 + std::cos(kPi / 18) + std::cos(kPi / 9)) / 5)) /
+          5 * 1.0 * 0.5,
+      1e-6);
+  EXPECT_THROW(
+      loss(m, LossKind::Mse, p, t.narrow(0, 0, 1), Weighting::Uniform, 1.0),
+      Error);
 }
 
-// --- gradients reach every parameter -----------------------------------------------
+// --- gradients reach every parameter
+// -----------------------------------------------
 
 TEST(OpsTest, GradientsReachEveryParameter) {
   {
     Model m = doubleModel();
-    expectGradients(m, linear(m, "fc", randn({2, 3}), 4, true, Activation::Gelu));
+    expectGradients(m,
+                    linear(m, "fc", randn({2, 3}), 4, true, Activation::Gelu));
   }
   {
     Model m = doubleModel();
-    expectGradients(m, conv2d(m, "c", randn({1, 2, 4, 4}), 3, {3, 3}, {1, 1},
-                              {1, 1}, PadMode::Circular, true,
-                              Activation::Silu));
+    expectGradients(m,
+                    conv2d(m, "c", randn({1, 2, 4, 4}), 3, {3, 3}, {1, 1},
+                           {1, 1}, PadMode::Circular, true, Activation::Silu));
   }
   {
     Model m = doubleModel();
@@ -834,8 +879,8 @@ TEST(OpsTest, GradientsReachEveryParameter) {
   }
   {
     Model m = doubleModel();
-    expectGradients(m, cross_attention(m, "x", randn({2, 3, 4}),
-                                       randn({2, 5, 6}, 4), 2));
+    expectGradients(
+        m, cross_attention(m, "x", randn({2, 3, 4}), randn({2, 5, 6}, 4), 2));
   }
   {
     Model m = doubleModel();

@@ -86,7 +86,8 @@ TEST(Optim, AdamClosedForm) {
 TEST(Optim, AdamFirstStepIsSignTimesLr) {
   // Bias correction makes Adam's first step lr * g / (|g| + eps).
   rt::OptimizerConfig c;
-  torch::Tensor p = torch::tensor({2.0, -3.0}, torch::kFloat64).set_requires_grad(true);
+  torch::Tensor p =
+      torch::tensor({2.0, -3.0}, torch::kFloat64).set_requires_grad(true);
   rt::Optimizer opt(c, {{"p", p}});
   (p * p).sum().backward();
   opt.step(0.01);
@@ -129,7 +130,8 @@ TEST(Optim, StateRoundTrip) {
     wrong.loadState(byName);
     FAIL() << "expected an error";
   } catch (const rt::Error &e) {
-    EXPECT_NE(std::string(e.what()).find("for adamw, but the spec's optimizer is sgd"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "for adamw, but the spec's optimizer is sgd"),
               std::string::npos)
         << e.what();
   }
@@ -172,7 +174,8 @@ TEST(Schedule, Values) {
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 0, 10, 110), 0.01);
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 9, 10, 110), 0.1);
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 10, 10, 110), 0.1);
-  EXPECT_NEAR(rt::learningRate(c, 0.1, 60, 10, 110), 0.001 + 0.099 * 0.5, 1e-15);
+  EXPECT_NEAR(rt::learningRate(c, 0.1, 60, 10, 110), 0.001 + 0.099 * 0.5,
+              1e-15);
   EXPECT_NEAR(rt::learningRate(c, 0.1, 35, 10, 110),
               0.001 + 0.099 * 0.5 * (1 + std::cos(M_PI * 0.25)), 1e-15);
   EXPECT_DOUBLE_EQ(rt::learningRate(c, 0.1, 110, 10, 110), 0.001);

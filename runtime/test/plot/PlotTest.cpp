@@ -445,7 +445,8 @@ TEST(Png, LibpngDecodesExactlyWhatWasEncoded) {
                                 : uint8_t(y * 7 + c * 50);
         }
     const std::string path = dir / ("img-" + std::to_string(w) + ".png");
-    std::ofstream(path, std::ios::binary) << s2s::rt::encodePng(rgb.data(), w, h);
+    std::ofstream(path, std::ios::binary)
+        << s2s::rt::encodePng(rgb.data(), w, h);
     const Png back = readPng(path);
     ASSERT_EQ(back.width, w);
     ASSERT_EQ(back.height, h);

@@ -1,4 +1,5 @@
-//===- SynthTest.cpp - s2s-data synth, stats and the tool ------------------===//
+//===- SynthTest.cpp - s2s-data synth, stats and the tool
+//------------------===//
 //
 // The synthetic data set (its bytes, layout and physics: conserved
 // tracers, stirring, learnable from local features), statistics against a
@@ -6,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "prep/Stats.h"
 #include "prep/Synth.h"
+#include "prep/Stats.h"
 
 #include "TestData.h"
 #include "TestSupport.h"
@@ -81,7 +82,7 @@ TEST(DataSynth, SameSeedSameBytesOtherSeedOtherData) {
 TEST(DataSynth, LayoutTimesAndCoordinates) {
   TempDir tmp;
   SynthConfig c = small(tmp.str());
-  c.lat = 5;  // odd: poles included
+  c.lat = 5; // odd: poles included
   c.stepSeconds = 3600;
   s2s::rt::synthesize(c);
   const Raw r = readRaw(tmp / "2001.h5");
@@ -89,7 +90,7 @@ TEST(DataSynth, LayoutTimesAndCoordinates) {
   EXPECT_EQ(r.nc, 3);
   EXPECT_EQ(r.nlat, 5);
   EXPECT_EQ(r.nlon, 16);
-  EXPECT_EQ(r.time.front(), 978307200);  // 2001-01-01T00:00Z
+  EXPECT_EQ(r.time.front(), 978307200); // 2001-01-01T00:00Z
   EXPECT_EQ(r.time[1] - r.time[0], 3600);
   EXPECT_DOUBLE_EQ(r.lat.front(), 90.0);
   EXPECT_DOUBLE_EQ(r.lat.back(), -90.0);
@@ -152,7 +153,7 @@ TEST(DataSynth, AdvectionByTheBackgroundConservesTracerMeans) {
   c.lat = 16;
   c.lon = 32;
   c.firstYear = c.lastYear = 2000;
-  c.stepsPerYear = 120;  // 30 days at 6h
+  c.stepsPerYear = 120; // 30 days at 6h
   s2s::rt::synthesize(c);
   const Raw r = readRaw(tmp / "2000.h5");
   for (int64_t ch = 0; ch < 2; ++ch) {
@@ -177,7 +178,7 @@ TEST(DataSynth, WindStirsTheTracerAndFramesEvolveSmoothly) {
   c.lon = 32;
   c.firstYear = 2000;
   c.lastYear = 2001;
-  c.stepsPerYear = 240;  // 2 x 60 days at 6h
+  c.stepsPerYear = 240; // 2 x 60 days at 6h
   s2s::rt::synthesize(c);
   const Raw a = readRaw(tmp / "2000.h5"), b = readRaw(tmp / "2001.h5");
   // The tracer, stirred by a divergent perturbation wind: its mean kept
@@ -235,7 +236,8 @@ TEST(DataSynth, NextFrameIsLearnableFromLocalFeatures) {
   const int64_t T = r.nt, H = r.nlat, W = r.nlon, C = r.nc;
   auto p = torch::cat({x.slice(3, W - 1, W), x, x.slice(3, 0, 1)}, 3);
   p = torch::cat({p.slice(2, 0, 1), p, p.slice(2, H - 1, H)}, 2);
-  auto patch = p.unfold(2, 3, 1).unfold(3, 3, 1)  // [T, C, H, W, 3, 3]
+  auto patch = p.unfold(2, 3, 1)
+                   .unfold(3, 3, 1) // [T, C, H, W, 3, 3]
                    .permute({0, 2, 3, 1, 4, 5})
                    .reshape({T, H * W, C * 9});
   auto centre = x.permute({0, 2, 3, 1}).reshape({T, H * W, C});
@@ -254,7 +256,8 @@ TEST(DataSynth, NextFrameIsLearnableFromLocalFeatures) {
   auto mseFit = (At.mm(sol) - Bt).pow(2).mean(0);
   auto msePersist = (persist - Bt).pow(2).mean(0);
   for (int64_t ch = 0; ch < C; ++ch) {
-    const double f = mseFit[ch].item<double>(), q = msePersist[ch].item<double>();
+    const double f = mseFit[ch].item<double>(),
+                 q = msePersist[ch].item<double>();
     std::printf("  [learnable] channel %lld: local model MSE %.3g, "
                 "persistence %.3g (ratio %.2f)\n",
                 (long long)ch, f, q, f / q);
@@ -270,8 +273,7 @@ TEST(DataSynth, NextFrameIsLearnableFromLocalFeatures) {
 TEST(DataStats, MatchDirectComputation) {
   TempDir tmp;
   s2s::rt::synthesize(small(tmp / "d"));
-  s2s::rt::computeStats(tmp / "d/*.h5", "fields", {2000, 2001},
-                        tmp / "s.h5");
+  s2s::rt::computeStats(tmp / "d/*.h5", "fields", {2000, 2001}, tmp / "s.h5");
   const Raw a = readRaw(tmp / "d/2000.h5"), b = readRaw(tmp / "d/2001.h5");
   const auto mean = readDoubles(tmp / "s.h5", "mean");
   const auto sd = readDoubles(tmp / "s.h5", "std");
@@ -354,9 +356,10 @@ TEST(DataTool, SynthInspectAndErrors) {
   std::tie(out, rc) = run(t + " inspect '" + (tmp / "d/2001.h5") + "' '" +
                           (tmp / "d/stats.h5") + "'");
   EXPECT_EQ(rc, 0) << out;
-  for (const char *s : {"float32 [4, 3, 4, 8]", "chunks: [1, 3, 4, 8]",
-                        "channels: u, v, t", "2001-01-01T00:00 .. 2001-01-02T12:00",
-                        "step 12h", "stats file", "years: 2000"})
+  for (const char *s :
+       {"float32 [4, 3, 4, 8]", "chunks: [1, 3, 4, 8]", "channels: u, v, t",
+        "2001-01-01T00:00 .. 2001-01-02T12:00", "step 12h", "stats file",
+        "years: 2000"})
     EXPECT_NE(out.find(s), std::string::npos) << s << "\n" << out;
 
   std::tie(out, rc) = run(t + " synth --out x --grid 32by64");

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "s2s/runtime/Error.h"
 #include "store/SharedMemory.h"
+#include "s2s/runtime/Error.h"
 
 #include <gtest/gtest.h>
 
@@ -45,8 +45,7 @@ constexpr size_t kMiB = size_t(1) << 20;
 
 std::string uniqueJob() {
   static std::atomic<int> counter{0};
-  return "test-" + std::to_string(::getpid()) + "-" +
-         std::to_string(counter++);
+  return "test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
 /// /dev/shm entries of `job` (segments and loaders' private files).
@@ -258,9 +257,7 @@ public:
       return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);
   }
-  void kill(pid_t pid) {
-    ::kill(pid, SIGKILL);
-  }
+  void kill(pid_t pid) { ::kill(pid, SIGKILL); }
 
 private:
   std::string job_;
@@ -269,8 +266,8 @@ private:
 
 /// Polls `cond` for up to `seconds`.
 bool eventually(const std::function<bool()> &cond, double seconds = 30) {
-  auto end = std::chrono::steady_clock::now() +
-             std::chrono::duration<double>(seconds);
+  auto end =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < end) {
     if (cond())
       return true;
@@ -543,7 +540,7 @@ TEST(SharedMemory, KilledWhileAttachedNextAcquireSweeps) {
         },
         60);
     return checksum(seg.data(), seg.size()) == expectedChecksum(kMiB, 2) ? 0
-                                                                          : 3;
+                                                                         : 3;
   });
   fills.closeWrite();
   EXPECT_EQ(kids.wait(next), 0);
@@ -583,8 +580,8 @@ TEST(SharedMemory, LoaderKilledMidFill) {
       fills.closeRead();
       try {
         auto seg = rt::SharedSegment::acquire(
-            job, "fields", bytes,
-            [&](void *, size_t) { fills.put("W", 1); }, 60);
+            job, "fields", bytes, [&](void *, size_t) { fills.put("W", 1); },
+            60);
       } catch (const rt::Error &e) {
         errors.putString(e.what());
         return 0;
@@ -602,16 +599,15 @@ TEST(SharedMemory, LoaderKilledMidFill) {
     kids.kill(loader);
     kids.wait(loader);
     EXPECT_EQ(kids.wait(waiter), 0);
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - t0)
-                         .count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     std::string message = errors.drain();
     std::printf("[ message ] %s\n[ timing  ] the waiter gave up %.3f s after "
                 "the kill\n",
                 message.c_str(), seconds);
     EXPECT_NE(message.find("died while filling"), std::string::npos);
-    EXPECT_NE(message.find("PID " + std::to_string(loader)),
-              std::string::npos);
+    EXPECT_NE(message.find("PID " + std::to_string(loader)), std::string::npos);
     EXPECT_NE(message.find("/dev/shm/s2s-" + job + "-fields"),
               std::string::npos);
     EXPECT_LT(seconds, 5.0);
@@ -641,9 +637,8 @@ TEST(SharedMemory, LoaderKilledMidFill) {
             fillPattern(p, n, 3);
           },
           60);
-      return checksum(seg.data(), seg.size()) == expectedChecksum(bytes, 3)
-                 ? 0
-                 : 3;
+      return checksum(seg.data(), seg.size()) == expectedChecksum(bytes, 3) ? 0
+                                                                            : 3;
     });
     swept.closeWrite();
     go.closeRead();
@@ -829,8 +824,8 @@ TEST(SharedMemory, NotEnoughSpaceInDevShm) {
   });
   std::printf("[ message ] %s\n", message.c_str());
   EXPECT_NE(message.find("not enough shared memory in /dev/shm for segment "
-                         "/dev/shm/s2s-" + job + "-huge (" +
-                         std::to_string(ask) + " bytes"),
+                         "/dev/shm/s2s-" +
+                         job + "-huge (" + std::to_string(ask) + " bytes"),
             std::string::npos);
   EXPECT_NE(message.find("memory = in_memory(shared = false)"),
             std::string::npos);
@@ -847,7 +842,8 @@ TEST(SharedMemory, SizeMismatchAndInspectAndMove) {
     os << "loaded=" << a.loaded() << " name=" << a.name() << "\n";
     // The same name with another size.
     try {
-      rt::SharedSegment::acquire(job, "x", 4096, [](void *, size_t) {}, 60);
+      rt::SharedSegment::acquire(
+          job, "x", 4096, [](void *, size_t) {}, 60);
       os << "no error\n";
     } catch (const rt::Error &e) {
       os << "mismatch: " << e.what() << "\n";
@@ -855,8 +851,8 @@ TEST(SharedMemory, SizeMismatchAndInspectAndMove) {
     // A second handle in the same process shares it.
     auto b = rt::SharedSegment::acquire(
         job, "x", 8192, [&](void *, size_t) { os << "second fill\n"; }, 60);
-    os << "same=" << (checksum(b.data(), b.size()) ==
-                      checksum(a.data(), a.size()))
+    os << "same="
+       << (checksum(b.data(), b.size()) == checksum(a.data(), a.size()))
        << " b.loaded=" << b.loaded() << "\n";
     // Moves keep one attachment.
     rt::SharedSegment c = std::move(a);

@@ -108,11 +108,13 @@ TEST(LoaderTrain, CommandLineMemoryOptions) {
     int status;
     std::string message;
   } cases[] = {
-      {{"--memory", "disk"}, 2,
+      {{"--memory", "disk"},
+       2,
        "--memory must be eager, lazy, stream or shared, got 'disk'"},
       {{"--prefetch", "-1"}, 2, "--prefetch must be an integer >= 0, got '-1'"},
       {{"--buffer", "0"}, 2, "--buffer must be an integer >= 1, got '0'"},
-      {{"--loader-threads", "0"}, 2,
+      {{"--loader-threads", "0"},
+       2,
        "--loader-threads must be an integer >= 1, got '0'"},
       {{"--buffer", "8"}, 2, "--buffer applies to stream mode only"},
       {{"--memory", "stream"}, 2, "--memory stream needs a buffer"},

@@ -1,4 +1,5 @@
-//===- RunMain.h - The training program's main in the test's process -*- C++ -*-===//
+//===- RunMain.h - The training program's main in the test's process -*- C++
+//-*-===//
 
 #ifndef S2S_RUNTIME_TEST_TRAIN_RUNMAIN_H
 #define S2S_RUNTIME_TEST_TRAIN_RUNMAIN_H

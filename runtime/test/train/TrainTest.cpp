@@ -84,8 +84,8 @@ std::string dataDir() {
   static std::string dir = [] {
     if (const char *d = std::getenv("S2S_TEST_DATA"))
       return std::string(d);
-    return s2s_test::synthOnce((fs::path(tempRoot()) / "data").string(), 8,
-                               16, 4, 24, 7);
+    return s2s_test::synthOnce((fs::path(tempRoot()) / "data").string(), 8, 16,
+                               4, 24, 7);
   }();
   return dir;
 }
@@ -220,7 +220,8 @@ Result runChild(const std::vector<std::string> &args,
 using s2s_test::readMetrics;
 
 bool relClose(double a, double b, double rel) {
-  return std::fabs(a - b) <= rel * std::max({std::fabs(a), std::fabs(b), 1e-12});
+  return std::fabs(a - b) <=
+         rel * std::max({std::fabs(a), std::fabs(b), 1e-12});
 }
 
 } // namespace
@@ -259,18 +260,23 @@ TEST(Cli, BadValuesAndUnknownOptions) {
     int status;
     std::string message;
   } cases[] = {
-      {{"--epochs", "0"}, 2, "tiny: error: --epochs must be an integer >= 1, got '0'"},
+      {{"--epochs", "0"},
+       2,
+       "tiny: error: --epochs must be an integer >= 1, got '0'"},
       {{"--batch=x"}, 2, "--batch must be an integer >= 1, got 'x'"},
       {{"--threads", "-2"}, 2, "--threads must be an integer >= 1, got '-2'"},
       {{"--seed", "-1"}, 2, "--seed must be an integer >= 0, got '-1'"},
       {{"--lr", "0"}, 2, "--lr must be a number > 0, got '0'"},
       {{"--lr", "nan"}, 2, "--lr must be a number > 0, got 'nan'"},
       {{"--steps"}, 2, "--steps needs a value (N)"},
-      {{"--epoch", "3"}, 2, "unknown option '--epoch'; did you mean '--epochs'?"},
+      {{"--epoch", "3"},
+       2,
+       "unknown option '--epoch'; did you mean '--epochs'?"},
       {{"--sead", "3"}, 2, "unknown option '--sead'; did you mean '--seed'?"},
       {{"--frobnicate"}, 2, "unknown option '--frobnicate'; see --help"},
       {{"extra"}, 2, "unexpected argument 'extra'"},
-      {{"--resume", "/nonexistent/run"}, 1,
+      {{"--resume", "/nonexistent/run"},
+       1,
        "--resume: '/nonexistent/run' is not a folder"},
   };
   for (const Case &c : cases) {
@@ -338,8 +344,8 @@ TEST(Train, MetricsTakeTheirWeighting) {
   p.train.metrics = {{rt::MetricKind::Rmse, rt::Weighting::Uniform},
                      {rt::MetricKind::Acc, rt::Weighting::Latitude}};
   const std::string out = freshDir("metric-weights");
-  Result r = runHere(p, {"--out", out, "--epochs", "1", "--steps", "2",
-                         "--no-maps"});
+  Result r =
+      runHere(p, {"--out", out, "--epochs", "1", "--steps", "2", "--no-maps"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("(rmse: every grid point weighted alike, not by "
                        "latitude)"),
@@ -353,8 +359,8 @@ TEST(Train, MetricsTakeTheirWeighting) {
   // The same run with latitude weights scores differently.
   rt::Program q = tinyProgram();
   const std::string out2 = freshDir("metric-weights-lat");
-  Result r2 = runHere(q, {"--out", out2, "--epochs", "1", "--steps", "2",
-                          "--no-maps"});
+  Result r2 =
+      runHere(q, {"--out", out2, "--epochs", "1", "--steps", "2", "--no-maps"});
   ASSERT_EQ(r2.status, 0) << r2.err;
   const std::vector<rt::Json> m2 = readMetrics(out2 + "/metrics.jsonl");
   EXPECT_NE(m.back().get("rmse")->get("u")->number,
@@ -366,15 +372,15 @@ TEST(Train, MetricsTakeTheirWeighting) {
 TEST(Train, SaysWhenTheDataIsReadThroughHdf5) {
   // synthesize()'s files are read by the loader's threads: no note. With
   // S2S_HDF5_READS every read goes through HDF5, and the banner says so.
-  Result fast = runHere(tinyProgram(), {"--out", freshDir("reads-fast"),
-                                        "--epochs", "1", "--steps", "1",
-                                        "--no-maps"});
+  Result fast =
+      runHere(tinyProgram(), {"--out", freshDir("reads-fast"), "--epochs", "1",
+                              "--steps", "1", "--no-maps"});
   EXPECT_EQ(fast.status, 0) << fast.err;
   EXPECT_EQ(fast.out.find("read through HDF5"), std::string::npos) << fast.out;
   ::setenv("S2S_HDF5_READS", "1", 1);
-  Result slow = runHere(tinyProgram(), {"--out", freshDir("reads-hdf5"),
-                                        "--epochs", "1", "--steps", "1",
-                                        "--no-maps"});
+  Result slow =
+      runHere(tinyProgram(), {"--out", freshDir("reads-hdf5"), "--epochs", "1",
+                              "--steps", "1", "--no-maps"});
   ::unsetenv("S2S_HDF5_READS");
   EXPECT_EQ(slow.status, 0) << slow.err;
   EXPECT_NE(slow.out.find("note: S2S_HDF5_READS is set: every file of data "
@@ -467,9 +473,10 @@ TEST(Train, ResumeAfterCrashMatchesUninterruptedRun) {
             std::string::npos);
   Result c = runChild({"--out", crashed, "--log-every", "1", "--resume"});
   ASSERT_EQ(c.status, 0) << c.out << c.err;
-  EXPECT_NE(c.out.find("resuming from " + crashed +
-                       "/checkpoints/ckpt-12: epoch 2, step 1/11, global step 12"),
-            std::string::npos)
+  EXPECT_NE(
+      c.out.find("resuming from " + crashed +
+                 "/checkpoints/ckpt-12: epoch 2, step 1/11, global step 12"),
+      std::string::npos)
       << c.out;
 
   std::vector<rt::Json> ma = readMetrics(full + "/metrics.jsonl"),
@@ -496,15 +503,15 @@ TEST(Train, ResumeAfterCrashMatchesUninterruptedRun) {
   // The final weights agree too.
   auto wa = rt::readSafetensors(full + "/checkpoints/ckpt-22/model.safetensors")
                 .byName();
-  auto wc = rt::readSafetensors(crashed + "/checkpoints/ckpt-22/model.safetensors")
-                .byName();
+  auto wc =
+      rt::readSafetensors(crashed + "/checkpoints/ckpt-22/model.safetensors")
+          .byName();
   ASSERT_EQ(wa.size(), 2u);
   for (auto &[name, t] : wa)
     EXPECT_TRUE(torch::allclose(t, wc.at(name), 1e-5, 1e-7)) << name;
   // Training went somewhere: the model beats persistence after 2 epochs? At
   // least the loss went down.
-  EXPECT_LT(ma.back().get("train_loss")->number,
-            ma[0].get("loss")->number);
+  EXPECT_LT(ma.back().get("train_loss")->number, ma[0].get("loss")->number);
 }
 
 TEST(Train, CrashInCheckpointKeepsThePreviousOne) {
@@ -542,8 +549,7 @@ TEST(Train, CrashInCheckpointKeepsThePreviousOne) {
       << r.out;
   EXPECT_EQ(ck.newest(), dir + "/ckpt-22");
   for (auto &e : fs::directory_iterator(dir))
-    EXPECT_NE(e.path().filename().string().rfind(".tmp-", 0), 0u)
-        << e.path();
+    EXPECT_NE(e.path().filename().string().rfind(".tmp-", 0), 0u) << e.path();
   std::vector<std::string> kept = ck.list();
   ASSERT_EQ(kept.size(), 3u); // keep = 3 of 12, 16, 20, 22
   EXPECT_EQ(kept.back(), dir + "/ckpt-22");
@@ -556,7 +562,8 @@ TEST(Train, CheckpointWriteFailureKeepsThePreviousOne) {
   s.program = "tiny";
   s.globalStep = 5;
   s.modelRng = torch::arange(10, torch::kUInt8);
-  ck.save({{"w", torch::ones({2})}}, {{"adam.step", torch::tensor(int64_t(5))}}, s);
+  ck.save({{"w", torch::ones({2})}}, {{"adam.step", torch::tensor(int64_t(5))}},
+          s);
   s.globalStep = 6;
   try {
     // A tensor safetensors cannot hold makes the write fail half way.

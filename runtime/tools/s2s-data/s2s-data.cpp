@@ -39,10 +39,12 @@ const char *kUsage =
     "usage: s2s-data <command> [options]\n"
     "\n"
     "commands:\n"
-    "  synth    write a synthetic data set (one HDF5 file per year + stats.h5)\n"
+    "  synth    write a synthetic data set (one HDF5 file per year + "
+    "stats.h5)\n"
     "  stats    compute per-channel mean/std/min/max over some years\n"
     "  inspect  summarise data or stats files\n"
-    "  import   convert ERA5 NetCDF-4 files (Copernicus CDS) to the HDF5 layout\n"
+    "  import   convert ERA5 NetCDF-4 files (Copernicus CDS) to the HDF5 "
+    "layout\n"
     "  plot     draw one channel at one time of a data file as a PNG map\n"
     "\n"
     "'s2s-data <command> --help' describes a command.\n";
@@ -60,8 +62,10 @@ const char *kSynthUsage =
     "  --out DIR             output folder (created if needed)\n"
     "  --channels LIST       comma-separated channel names (default u,v,t)\n"
     "  --grid LATxLON        grid size (default 32x64)\n"
-    "  --years FIRST..LAST   calendar years, one file each (default 2000..2009)\n"
-    "  --steps-per-year N    samples per file, from Jan 1 00:00 UTC (default 64)\n"
+    "  --years FIRST..LAST   calendar years, one file each (default "
+    "2000..2009)\n"
+    "  --steps-per-year N    samples per file, from Jan 1 00:00 UTC (default "
+    "64)\n"
     "  --step DURATION       time between samples: 6h, 30m, 1d, 3600s or\n"
     "                        seconds (default 6h)\n"
     "  --seed N              random seed (default 0)\n";
@@ -187,8 +191,9 @@ int64_t parseInt(const std::string &flag, const std::string &v, int64_t lo,
   char *end = nullptr;
   const long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end || errno || x < lo || x > hi)
-    throw UsageError{"invalid " + flag + " '" + v + "': expected an integer in " +
-                     std::to_string(lo) + ".." + std::to_string(hi)};
+    throw UsageError{"invalid " + flag + " '" + v +
+                     "': expected an integer in " + std::to_string(lo) + ".." +
+                     std::to_string(hi)};
   return x;
 }
 
@@ -196,10 +201,12 @@ uint64_t parseSeed(const std::string &v) {
   errno = 0;
   char *end = nullptr;
   if (v.empty() || v[0] == '-')
-    throw UsageError{"invalid --seed '" + v + "': expected a non-negative integer"};
+    throw UsageError{"invalid --seed '" + v +
+                     "': expected a non-negative integer"};
   const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
   if (*end || errno)
-    throw UsageError{"invalid --seed '" + v + "': expected a non-negative integer"};
+    throw UsageError{"invalid --seed '" + v +
+                     "': expected a non-negative integer"};
   return x;
 }
 
@@ -226,11 +233,24 @@ int64_t parseDuration(const std::string &v) {
   int64_t unit = 1;
   if (!v.empty()) {
     switch (v.back()) {
-    case 's': unit = 1; num.pop_back(); break;
-    case 'm': unit = 60; num.pop_back(); break;
-    case 'h': unit = 3600; num.pop_back(); break;
-    case 'd': unit = 86400; num.pop_back(); break;
-    default: break;
+    case 's':
+      unit = 1;
+      num.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      num.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      num.pop_back();
+      break;
+    case 'd':
+      unit = 86400;
+      num.pop_back();
+      break;
+    default:
+      break;
     }
   }
   try {
@@ -272,9 +292,9 @@ std::string humanBytes(double b) {
 }
 
 int synth(int argc, char **argv) {
-  Args a = parse("synth", argc, argv, 2,
-                 {"out", "channels", "grid", "years", "steps-per-year", "step",
-                  "seed"});
+  Args a = parse(
+      "synth", argc, argv, 2,
+      {"out", "channels", "grid", "years", "steps-per-year", "step", "seed"});
   if (a.help) {
     std::cout << kSynthUsage;
     return 0;
@@ -345,10 +365,11 @@ int stats(int argc, char **argv) {
                      "' (quote the --data pattern so the shell does not "
                      "expand it)"};
   if (!a.opts.count("data"))
-    throw UsageError{"missing --data PATTERN (the data files, e.g. 'data/*.h5')"};
+    throw UsageError{
+        "missing --data PATTERN (the data files, e.g. 'data/*.h5')"};
   if (!a.opts.count("out"))
     throw UsageError{"missing --out FILE (the stats file to write)"};
-  s2s::rt::YearRange years;  // empty: all
+  s2s::rt::YearRange years; // empty: all
   if (a.opts.count("years"))
     years = parseYears(a.opts["years"]);
   const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
@@ -384,31 +405,42 @@ int import(int argc, char **argv) {
   if (!a.opts.count("out"))
     throw UsageError{"missing --out DIR (the folder for <year>.h5)"};
   if (a.positional.empty())
-    throw UsageError{"no input files; usage: s2s-data import --out DIR FILE.nc..."};
+    throw UsageError{
+        "no input files; usage: s2s-data import --out DIR FILE.nc..."};
   s2s::rt::ImportOptions o;
   if (a.opts.count("variables"))
     o.variables = splitList(a.opts["variables"]);
   if (a.opts.count("deflate"))
-    o.deflate = static_cast<int>(parseInt("--deflate", a.opts["deflate"], 0, 9));
+    o.deflate =
+        static_cast<int>(parseInt("--deflate", a.opts["deflate"], 0, 9));
   if (a.opts.count("chunking")) {
     const std::string &c = a.opts["chunking"];
-    if (c == "auto") o.chunking = s2s::rt::Chunking::Auto;
-    else if (c == "sample") o.chunking = s2s::rt::Chunking::Sample;
-    else if (c == "channel") o.chunking = s2s::rt::Chunking::Channel;
-    else throw UsageError{"invalid --chunking '" + c + "': expected auto, sample or channel"};
+    if (c == "auto")
+      o.chunking = s2s::rt::Chunking::Auto;
+    else if (c == "sample")
+      o.chunking = s2s::rt::Chunking::Sample;
+    else if (c == "channel")
+      o.chunking = s2s::rt::Chunking::Channel;
+    else
+      throw UsageError{"invalid --chunking '" + c +
+                       "': expected auto, sample or channel"};
   }
   if (a.opts.count("fill")) {
     char *end = nullptr;
     float f = std::strtof(a.opts["fill"].c_str(), &end);
     if (a.opts["fill"].empty() || *end)
-      throw UsageError{"invalid --fill '" + a.opts["fill"] + "': expected a number"};
+      throw UsageError{"invalid --fill '" + a.opts["fill"] +
+                       "': expected a number"};
     o.fill = f;
   }
-  o.log = [](const std::string &line) { std::cout << line << "\n" << std::flush; };
-  s2s::rt::ImportSummary sum = s2s::rt::importNetcdf(a.positional, a.opts["out"], o);
-  std::cout << "s2s-data: wrote " << sum.files.size() << " file(s), " << sum.steps
-            << " time steps, " << sum.channels.size() << " channels to '"
-            << a.opts["out"] << "'\n";
+  o.log = [](const std::string &line) {
+    std::cout << line << "\n" << std::flush;
+  };
+  s2s::rt::ImportSummary sum =
+      s2s::rt::importNetcdf(a.positional, a.opts["out"], o);
+  std::cout << "s2s-data: wrote " << sum.files.size() << " file(s), "
+            << sum.steps << " time steps, " << sum.channels.size()
+            << " channels to '" << a.opts["out"] << "'\n";
   return 0;
 }
 
@@ -419,15 +451,17 @@ int plot(int argc, char **argv) {
     return 0;
   }
   if (a.positional.size() != 1)
-    throw UsageError{"give one data file; usage: s2s-data plot FILE --channel NAME"};
+    throw UsageError{
+        "give one data file; usage: s2s-data plot FILE --channel NAME"};
   if (!a.opts.count("channel"))
     throw UsageError{"missing --channel NAME (the channel to draw)"};
-  const int64_t t =
-      a.opts.count("time") ? parseInt("--time", a.opts["time"], 0, INT64_MAX) : 0;
+  const int64_t t = a.opts.count("time")
+                        ? parseInt("--time", a.opts["time"], 0, INT64_MAX)
+                        : 0;
   const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
-  const std::string out = a.opts.count("out")
-                              ? a.opts["out"]
-                              : a.opts["channel"] + "-" + std::to_string(t) + ".png";
+  const std::string out = a.opts.count("out") ? a.opts["out"]
+                                              : a.opts["channel"] + "-" +
+                                                    std::to_string(t) + ".png";
   const s2s::rt::FieldSlice s =
       s2s::rt::readFieldSlice(a.positional[0], field, a.opts["channel"], t);
   s2s::rt::Field2D f;
@@ -468,9 +502,10 @@ int main(int argc, char **argv) {
       return import(argc, argv);
     if (cmd == "plot")
       return plot(argc, argv);
-    std::cerr << "s2s-data: unknown command '" << cmd
-              << "'; the commands are synth, stats, inspect, import and plot (see "
-                 "s2s-data --help)\n";
+    std::cerr
+        << "s2s-data: unknown command '" << cmd
+        << "'; the commands are synth, stats, inspect, import and plot (see "
+           "s2s-data --help)\n";
     return 2;
   } catch (const UsageError &e) {
     std::cerr << "s2s-data " << cmd << ": " << e.message << " (see s2s-data "

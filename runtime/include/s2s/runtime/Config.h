@@ -43,7 +43,8 @@
 
 namespace s2s::rt {
 
-// --- kinds ---------------------------------------------------------------------
+// --- kinds
+// ---------------------------------------------------------------------
 enum class Activation { None, Gelu, Relu, Silu, Tanh, Sigmoid };
 enum class PadMode { Zeros, Circular, Reflect, Replicate };
 enum class LossKind { Mse, Mae, Huber };
@@ -108,7 +109,8 @@ inline const char *name(MetricKind v) {
   return n[static_cast<int>(v)];
 }
 
-// --- data ------------------------------------------------------------------------
+// --- data
+// ------------------------------------------------------------------------
 
 /// An inclusive range of calendar years (UTC) of valid times; {0, -1} is
 /// empty.
@@ -122,10 +124,10 @@ struct YearRange {
 /// prefetch, refresh)`.
 struct MemoryConfig {
   MemoryMode mode = MemoryMode::Eager;
-  bool shared = false;    ///< one copy per node (eager only)
-  int64_t prefetch = 2;   ///< batches assembled ahead; 0: none
-  int64_t buffer = 0;     ///< stream: windows held in memory
-  double refresh = 0.25;  ///< stream: fraction replaced per pass over it
+  bool shared = false;   ///< one copy per node (eager only)
+  int64_t prefetch = 2;  ///< batches assembled ahead; 0: none
+  int64_t buffer = 0;    ///< stream: windows held in memory
+  double refresh = 0.25; ///< stream: fraction replaced per pass over it
 };
 
 struct DataConfig {
@@ -138,11 +140,12 @@ struct DataConfig {
   int64_t history = 1;               ///< input time steps per sample
   YearRange train, valid, test;      ///< an empty train split: all years
   Normalizer normalize = Normalizer::None;
-  std::string stats;                 ///< the normaliser's statistics file
+  std::string stats; ///< the normaliser's statistics file
   MemoryConfig memory;
 };
 
-// --- rollout -----------------------------------------------------------------------
+// --- rollout
+// -----------------------------------------------------------------------
 
 struct LossConfig {
   LossKind kind = LossKind::Mse;
@@ -155,7 +158,8 @@ struct RolloutConfig {
   LossConfig loss;   ///< compiled into the rollout; here for --help and logs
 };
 
-// --- parallel ------------------------------------------------------------------------
+// --- parallel
+// ------------------------------------------------------------------------
 
 struct ParallelConfig {
   std::vector<std::string> axes = {"data"};
@@ -164,23 +168,24 @@ struct ParallelConfig {
   Backend backend = Backend::Auto;
 };
 
-// --- train ---------------------------------------------------------------------------
+// --- train
+// ---------------------------------------------------------------------------
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::Adam;
   double lr = 1e-3;
-  double momentum = 0.0;  ///< sgd
-  bool nesterov = false;  ///< sgd
+  double momentum = 0.0;                         ///< sgd
+  bool nesterov = false;                         ///< sgd
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8; ///< adam, adamw
   double weightDecay = 0.0;
 };
 
 struct ScheduleConfig {
   ScheduleKind kind = ScheduleKind::Constant;
-  int64_t every = 0;   ///< step: epochs between decays
-  double gamma = 0.1;  ///< step: decay factor
-  int64_t warmup = 0;  ///< linear warm-up, in optimizer steps
-  double minLr = 0.0;  ///< cosine: final learning rate
+  int64_t every = 0;  ///< step: epochs between decays
+  double gamma = 0.1; ///< step: decay factor
+  int64_t warmup = 0; ///< linear warm-up, in optimizer steps
+  double minLr = 0.0; ///< cosine: final learning rate
 };
 
 struct CheckpointConfig {

@@ -1,4 +1,5 @@
-//===- Model.h - Parameters and per-call context of a generated model -*- C++ -*-===//
+//===- Model.h - Parameters and per-call context of a generated model -*- C++
+//-*-===//
 //
 // A generated forward function takes a `Model &` and calls the layer kernels
 // of Ops.h with the spec's parameter paths ("ResBlock.0.conv"). A kernel asks
@@ -31,7 +32,15 @@ namespace s2s::rt {
 /// `[8, 3, 32, 64]`: a shape as messages write it.
 std::string shapeStr(torch::IntArrayRef shape);
 
-enum class InitKind { Normal, TruncNormal, Uniform, Zeros, Ones, Constant, FanIn };
+enum class InitKind {
+  Normal,
+  TruncNormal,
+  Uniform,
+  Zeros,
+  Ones,
+  Constant,
+  FanIn
+};
 
 /// How a parameter is initialised. `a`, `b` are the initialiser's numbers:
 ///   Normal: std a, mean b          TruncNormal: std a, mean b (cut at
@@ -85,8 +94,7 @@ struct BatchContext {
 
 class Model {
 public:
-  explicit Model(uint64_t seed = 0,
-                 torch::Device device = torch::kCPU,
+  explicit Model(uint64_t seed = 0, torch::Device device = torch::kCPU,
                  torch::ScalarType dtype = torch::kFloat32);
 
   /// Creates every parameter of `manifest` (in its order), then seals the
@@ -96,17 +104,18 @@ public:
   /// The parameter `name`, which must have `shape`. Sealed: it must be
   /// declared (else Error: the compiler and the runtime disagree);
   /// unsealed: created on first use from a normal(0, 0.02) draw.
-  const torch::Tensor &param(const std::string &name,
-                             torch::IntArrayRef shape);
+  const torch::Tensor &param(const std::string &name, torch::IntArrayRef shape);
 
   /// Creates one parameter; Error if it exists.
-  const torch::Tensor &create(const std::string &name,
-                              torch::IntArrayRef shape, Init init);
+  const torch::Tensor &create(const std::string &name, torch::IntArrayRef shape,
+                              Init init);
   bool sealed() const { return sealed_; }
 
   /// Parameters in creation order, with their names.
   const std::vector<std::pair<std::string, torch::Tensor>> &
-  namedParameters() const { return params_; }
+  namedParameters() const {
+    return params_;
+  }
   std::vector<torch::Tensor> parameters() const;
   int64_t parameterCount() const;
 

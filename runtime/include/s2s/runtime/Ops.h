@@ -114,8 +114,8 @@ Tensor slice(const Tensor &x, int64_t dim, int64_t start, int64_t end);
 /// Batches first..last (exclusive) of x stacked along dim 0, each of the
 /// batch size of `like`: the unrolled rollout's slices, so a program built
 /// for one batch size trains with another (--batch).
-inline Tensor slice_batches(const Tensor &x, const Tensor &like,
-                            int64_t first, int64_t last) {
+inline Tensor slice_batches(const Tensor &x, const Tensor &like, int64_t first,
+                            int64_t last) {
   int64_t b = like.size(0);
   return slice(x, 0, first * b, last * b);
 }
@@ -132,7 +132,8 @@ Tensor irfft2(const Tensor &x, const Ints &size);
 Tensor fft2(const Tensor &x);
 Tensor ifft2(const Tensor &x);
 
-// --- static inputs and physics --------------------------------------------------
+// --- static inputs and physics
+// --------------------------------------------------
 /// [2, E] int64 edges of graph `graph` ("multimesh": icosahedral mesh refined
 /// `refinement` times, both directions of each edge); cached in the model.
 Tensor graph_edges(Model &m, const char *graph, int64_t refinement);
@@ -148,7 +149,8 @@ Tensor lead_embed(const Tensor &lead, int64_t dim);
 Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
                          double threshold);
 
-// --- losses ---------------------------------------------------------------------
+// --- losses
+// ---------------------------------------------------------------------
 /// mse, mae, or huber (quadratic below `delta`, linear above, as torch's
 /// huber_loss); weight: uniform or latitude (cos-latitude over dim -2
 /// normalised to mean 1, from m.context().latitude). Scalar.
