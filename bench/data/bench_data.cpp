@@ -21,6 +21,7 @@
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Runtime.h"
 #include "support/Allocator.h"
+#include "support/Proc.h"
 
 #include <algorithm>
 #include <chrono>
@@ -43,16 +44,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-/// kB of a /proc/self/status field (RssAnon, RssShmem, VmHWM).
-long statusKb(const char *field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0)
-      return std::atol(line.c_str() + std::string(field).size() + 1);
-  return 0;
 }
 
 std::vector<std::string> split(const std::string &s, char sep) {
@@ -153,7 +144,7 @@ int main(int argc, char **argv) {
         munmap(dst, total);
       return 0;
     }
-    const long anonBefore = statusKb("RssAnon:");
+    const long anonBefore = s2s::rt::procStatusKb("RssAnon:");
     s2s::rt::DataConfig cfg;
     cfg.name = "bench";
     cfg.pattern = data;
@@ -184,7 +175,7 @@ int main(int argc, char **argv) {
       batches = loader->batchesPerEpoch();
     int64_t n = 0, epoch = 0;
     double first = -1;
-    long peakAnon = statusKb("RssAnon:");
+    long peakAnon = s2s::rt::procStatusKb("RssAnon:");
     loader->startEpoch(epoch);
     while (n < batches) {
       auto b = loader->next();
@@ -196,7 +187,7 @@ int main(int argc, char **argv) {
         first = since(t0);
       ++n;
       // While the batch is held, as a training step holds it.
-      peakAnon = std::max(peakAnon, statusKb("RssAnon:"));
+      peakAnon = std::max(peakAnon, s2s::rt::procStatusKb("RssAnon:"));
       if (stepMs > 0)
         std::this_thread::sleep_for(std::chrono::milliseconds(stepMs));
     }
@@ -218,9 +209,9 @@ int main(int argc, char **argv) {
                 "shmem %ld MiB; one copy %.0f MiB; batch %.1f MiB\n",
                 mode.c_str(), lc.describe().c_str(), samples, s, samples / s,
                 gb / s, steady, openSeconds, first, st.waitSeconds,
-                st.bytesRead / 1e9, statusKb("RssAnon:") / 1024,
+                st.bytesRead / 1e9, s2s::rt::procStatusKb("RssAnon:") / 1024,
                 anonBefore / 1024, peakAnon / 1024,
-                statusKb("RssShmem:") / 1024,
+                s2s::rt::procStatusKb("RssShmem:") / 1024,
                 double(mode == "eager" || mode == "shared"
                            ? st.residentSamples // the split's samples
                            : loader->size() + window - 1) *

@@ -13,6 +13,7 @@
 #include "data/Sampler.h"
 #include "prep/Synth.h"
 #include "s2s/runtime/Error.h"
+#include "support/Proc.h"
 
 #include "TestData.h"
 #include "TestSupport.h"
@@ -110,16 +111,6 @@ int64_t fieldBytes(const std::string &dir) {
     H5Fclose(f);
   }
   return total;
-}
-
-/// kB of a /proc/self/status line (VmRSS).
-long statusKb(const char *field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0)
-      return std::atol(line.c_str() + std::string(field).size() + 1);
-  return -1;
 }
 
 /// Every batch of an epoch.
@@ -602,10 +593,10 @@ TEST(LoaderChild, DISABLED_Memory) {
   lc.refresh = 0.5;
   // Anonymous memory (RssAnon): what the process allocated, without the
   // pages of the shared libraries, which grow as new code runs.
-  const long rss0 = statusKb("RssAnon:");
+  const long rss0 = s2s::rt::procStatusKb("RssAnon:");
   auto l =
       BatchLoader::open(config(dir), rt::Split::Train, 2, 8, lc, 9, true, true);
-  long peak = statusKb("RssAnon:");
+  long peak = s2s::rt::procStatusKb("RssAnon:");
   int64_t maxResident = 0, batches = 0;
   std::set<int64_t> distinct;
   for (int64_t e = 0; e < 2; ++e) {
@@ -617,7 +608,7 @@ TEST(LoaderChild, DISABLED_Memory) {
       ASSERT_EQ(inBatch.size(), 8u) << "a window twice in a batch";
       distinct.insert(b->indices.begin(), b->indices.end());
       maxResident = std::max(maxResident, l->stats().residentSamples);
-      peak = std::max(peak, statusKb("RssAnon:"));
+      peak = std::max(peak, s2s::rt::procStatusKb("RssAnon:"));
     }
   }
   EXPECT_EQ(batches, 2 * (l->size() / 8));

@@ -1,0 +1,18 @@
+//===- Proc.cpp - What /proc says of this process -------------------------===//
+
+#include "support/Proc.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+long s2s::rt::procStatusKb(const char *field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(f, line))
+    if (line.compare(0, n, field) == 0)
+      return std::atol(line.c_str() + n + 1);
+  return -1;
+}
