@@ -173,6 +173,8 @@ private:
   FailureOr<SectionValues> evalEntries(const std::vector<Entry> &entries,
                                        Location at);
   FailureOr<GenValue> defaultCall(llvm::StringRef name);
+  FailureOr<GenValue> valueOrDefault(const SectionValues &sv,
+                                     llvm::StringRef key, llvm::StringRef dflt);
   LogicalResult lowerData(const DataDecl &data);
   LogicalResult lowerSection(const SectionDecl &sec);
   LogicalResult lowerRollout(const SectionValues &sv, Location at,
@@ -1091,6 +1093,15 @@ MLIRGen::evalEntries(const std::vector<Entry> &entries, Location at) {
   return sv;
 }
 
+/// Entry `key` of a section, or `dflt()` when the spec leaves it out.
+FailureOr<GenValue> MLIRGen::valueOrDefault(const SectionValues &sv,
+                                            llvm::StringRef key,
+                                            llvm::StringRef dflt) {
+  if (const GenValue *v = sv.get(key))
+    return *v;
+  return defaultCall(dflt);
+}
+
 /// The value of `extern KIND name(...)` called with no arguments: the
 /// prelude's defaults, for a section entry the spec leaves out.
 FailureOr<GenValue> MLIRGen::defaultCall(llvm::StringRef name) {
@@ -1189,14 +1200,10 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
     normalize = NormalizeAttr::get(&ctx, enumOf(symbolizeNormalizerKind, n->s),
                                    StringRef(field(*n, "stats").s));
 
-  FailureOr<GenValue> memDefault;
-  const GenValue *mem = sv->get("memory");
-  if (!mem) {
-    memDefault = defaultCall("in_memory");
-    if (failed(memDefault))
-      return failure();
-    mem = &*memDefault;
-  }
+  FailureOr<GenValue> memValue = valueOrDefault(*sv, "memory", "in_memory");
+  if (failed(memValue))
+    return failure();
+  const GenValue *mem = &*memValue;
   bool stream = mem->s == "stream";
   MemoryMode mode = stream                  ? MemoryMode::stream
                     : field(*mem, "lazy").b ? MemoryMode::lazy
@@ -1317,12 +1324,10 @@ LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
       APFloat(adam ? betas.elems[1].number() : 0.999),
       APFloat(adam ? num(o, "eps") : 1e-8), APFloat(num(o, "weight_decay")));
 
-  FailureOr<GenValue> schedDefault = defaultCall("constant");
-  const GenValue *sch = sv.get("schedule");
-  if (!sch && succeeded(schedDefault))
-    sch = &*schedDefault;
+  FailureOr<GenValue> schedValue = valueOrDefault(sv, "schedule", "constant");
   FailureOr<ScheduleAttr> schedule = failure();
-  if (sch) {
+  if (succeeded(schedValue)) {
+    const GenValue *sch = &*schedValue;
     bool step = sch->s == "step", cosine = sch->s == "cosine";
     schedule = checked<ScheduleAttr>(
         sv.valueLoc("schedule", at), enumOf(symbolizeScheduleKind, sch->s),
@@ -1331,16 +1336,15 @@ LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
         APFloat(cosine ? num(*sch, "min_lr") : 0.0));
   }
 
-  FailureOr<GenValue> ckptDefault = defaultCall("every");
-  const GenValue *ck = sv.get("checkpoint");
-  if (!ck && succeeded(ckptDefault))
-    ck = &*ckptDefault;
+  FailureOr<GenValue> ckValue = valueOrDefault(sv, "checkpoint", "every");
   FailureOr<CheckpointAttr> checkpoint = failure();
-  if (ck)
+  if (succeeded(ckValue)) {
+    const GenValue *ck = &*ckValue;
     checkpoint = checked<CheckpointAttr>(
         sv.valueLoc("checkpoint", at), integer(*ck, "epochs"),
         integer(*ck, "steps"), StringRef(field(*ck, "dir").s),
         integer(*ck, "keep"));
+  }
 
   SmallVector<Attribute> metrics;
   if (const GenValue *ms = sv.get("metrics")) {
