@@ -210,16 +210,6 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
            "remove it (the default is 1)";
     ok = false;
   }
-  if (rollout) {
-    for (StringRef key : {"align", "jacobian", "patches"})
-      if (rollout->getAttr(key)) {
-        notYet(rollout, key)
-            << "rollout '" << key
-            << "' is not implemented yet: the program would train without "
-               "it; remove it";
-        ok = false;
-      }
-  }
   if (parallel) {
     if (int64_t n = parallel.getNumProcesses(); n > 1) {
       notYet(parallel, "mesh")
@@ -227,12 +217,6 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
           << " processes is not implemented yet: this runtime trains in one "
              "process; use mesh = [data: 1] to compile it now (s2sc "
              "--emit=summary plans memory for any mesh)";
-      ok = false;
-    }
-    if (parallel.getCheckpointActivations()) {
-      notYet(parallel, "checkpoint_activations")
-          << "checkpoint_activations = true (recomputing activations in the "
-             "backward) is not implemented yet; remove it";
       ok = false;
     }
   }
