@@ -12,7 +12,6 @@
 // The rollout's own tensors: the order-1 inputs and targets (2 concats of
 // 4x4) and 4 scalars (2 losses, their sum, ...): see the IR below.
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      activations = [[ACT:[0-9]+]]
 func.func @net(%x: tensor<2x4xf32>) -> tensor<2x4xf32> attributes {s2s.model = "Net"} {
   %0 = s2s.linear %x {out = 4 : i64, bias = true, name = "fc"} : tensor<2x4xf32> -> tensor<2x4xf32>
   %1 = s2s.activation gelu %0 : tensor<2x4xf32> -> tensor<2x4xf32>
