@@ -140,8 +140,11 @@ std::string Communicator::silentRanks() {
   try {
     store_->setTimeout(Millis(3000));
     store_->set("s2s/failed/" + std::to_string(rank_), {'1'});
+    // The survivors fail within moments of each other (a reset connection)
+    // or at the same timeout; wait a little for theirs, not a whole timeout.
     const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        std::chrono::steady_clock::now() +
+        std::min<std::chrono::milliseconds>(Millis(2000), timeout_ / 20);
     std::vector<std::string> silent;
     while (true) {
       silent.clear();

@@ -46,6 +46,8 @@ void GradientReducer::backward(const torch::Tensor &loss) {
     // A bucket's all-reduce failed inside the backward (a peer died or
     // hangs): the same report as any other collective.
     comm_.fail("allreduce of a gradient bucket", e.what_without_backtrace());
+  } catch (const std::exception &e) { // Gloo's own (a timeout)
+    comm_.fail("allreduce of a gradient bucket", e.what());
   }
 }
 
