@@ -839,7 +839,7 @@ func.func @loss_delta(%x: tensor<8x3xf32>) {
 // -----
 
 // expected-error @+1 {{the alignment order must be at least 2, got 1}}
-"test.align"() {align = #s2s.align<kind = mlse, order = 1, weight = 1.0>} : () -> ()
+"test.align"() {align = #s2s.align<kind = mlse, order = 1, weight = 1.0, lag = 1, spatial = uniform, stop_gradient = true>} : () -> ()
 
 // -----
 
@@ -848,17 +848,17 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 // expected-error @+1 {{'s2s.rollout' op alignment of order 3 needs a rollout of at least that order, got 2}}
-s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, align = #s2s.align<kind = mase, order = 3, weight = 1.0>}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, align = #s2s.align<kind = mase, order = 3, weight = 1.0, lag = 1, spatial = uniform, stop_gradient = true>}
 
 // -----
 
 // expected-error @+1 {{hutchinson's samples must be at least 1, got 0}}
-"test.jacobian"() {j = #s2s.jacobian<kind = hutchinson, samples = 0, weight = 1.0>} : () -> ()
+"test.jacobian"() {j = #s2s.jacobian<kind = hutchinson, samples = 0, weight = 1.0, dist = rademacher, at = first>} : () -> ()
 
 // -----
 
-// expected-error @+1 {{a patch stride of 200 over patches of 180 leaves points in no patch}}
-"test.patches"() {p = #s2s.patching<size = [180, 360], stride = [200, 300]>} : () -> ()
+// expected-error @+1 {{a patch stride of 200 over patches of 180 with a halo of 0 leaves points in no patch's interior (the stride may be at most size - 2 * halo)}}
+"test.patches"() {p = #s2s.patching<size = [180, 360], stride = [200, 300], halo = [0, 0]>} : () -> ()
 
 // -----
 
@@ -970,3 +970,14 @@ func.func @model_on_an_op(%x: tensor<4xf32>) {
   %0 = s2s.neg %x {s2s.model = "Net"} : tensor<4xf32> -> tensor<4xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{an alignment of order 3 and lag 3 pairs no orders (it pairs order j with j - lag for lag < j <= order)}}
+"test.align"() {align = #s2s.align<kind = mlse, order = 3, weight = 1.0, lag = 3, spatial = uniform, stop_gradient = true>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{a patch stride of 2 over patches of 8 with a halo of 4 leaves points in no patch's interior (the stride may be at most size - 2 * halo)}}
+"test.patches"() {p = #s2s.patching<size = [8, 8], stride = [4, 2], halo = [0, 4]>} : () -> ()
+

@@ -299,12 +299,12 @@ s2s.data @stream {channels = ["t2m"], history = 2 : i64,
 s2s.rollout @net on @era5 {order = 4 : i64, loss = #s2s.loss<kind = mse, weight = latitude, delta = 1.0>}
 
 // Every optional entry of a rollout.
-// CHECK-NEXT: s2s.rollout @net on @stream {align = #s2s.align<kind = mase, order = 2, weight = 5.000000e-01>, jacobian = #s2s.jacobian<kind = hutchinson, samples = 2, weight = 1.000000e-03>, loss = #s2s.loss<kind = huber, weight = uniform, delta = 2.500000e-01>, order = 2 : i64, patches = #s2s.patching<size = [16, 32], stride = [12, 24]>, weights = array<f64: 1.000000e+00, 5.000000e-01>}
+// CHECK-NEXT: s2s.rollout @net on @stream {align = #s2s.align<kind = mase, order = 2, weight = 5.000000e-01, lag = 1, spatial = latitude, stop_gradient = false>, jacobian = #s2s.jacobian<kind = hutchinson, samples = 2, weight = 1.000000e-03, dist = gaussian, at = all>, loss = #s2s.loss<kind = huber, weight = uniform, delta = 2.500000e-01>, order = 2 : i64, patches = #s2s.patching<size = [16, 32], stride = [12, 24], halo = [1, 2]>, weights = array<f64: 1.000000e+00, 5.000000e-01>}
 s2s.rollout @net on @stream {order = 2 : i64, loss = #s2s.loss<kind = huber, weight = uniform, delta = 0.25>,
                              weights = array<f64: 1.0, 0.5>,
-                             align = #s2s.align<kind = mase, order = 2, weight = 0.5>,
-                             jacobian = #s2s.jacobian<kind = hutchinson, samples = 2, weight = 1.0e-3>,
-                             patches = #s2s.patching<size = [16, 32], stride = [12, 24]>}
+                             align = #s2s.align<kind = mase, order = 2, weight = 0.5, lag = 1, spatial = latitude, stop_gradient = false>,
+                             jacobian = #s2s.jacobian<kind = hutchinson, samples = 2, weight = 1.0e-3, dist = gaussian, at = all>,
+                             patches = #s2s.patching<size = [16, 32], stride = [12, 24], halo = [1, 2]>}
 
 // CHECK-NEXT: s2s.parallel {axes = ["data", "tensor"], backend = #s2s.backend<nccl>, checkpoint_activations = true, sizes = array<i64: 8, 4>, strategy = #s2s.strategy<zero3>}
 s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>, strategy = #s2s.strategy<zero3>,

@@ -466,3 +466,31 @@ func.func @two_errors(%x: tensor<8x30x4x4xf32>, %t: tensor<8x16x100xf32>) {
   %1 = s2s.attention %t {heads = 8 : i64, qkv_bias = true, dropout = 0.0 : f64, name = "attn"} : tensor<8x16x100xf32> -> tensor<*xf32>
   return
 }
+
+// -----
+
+// Patches: [n, c, 8, 16] in patches of 4x8 every 4x8 -> 2x2 patches per sample.
+// CHECK-LABEL: func.func @patches
+func.func @patches(%x: tensor<3x2x8x16xf32>) -> tensor<*xf32> {
+  // CHECK: s2s.extract_patches %{{.*}} : tensor<3x2x8x16xf32> -> tensor<12x2x4x8xf32>
+  %p = s2s.extract_patches %x {size = array<i64: 4, 8>, stride = array<i64: 4, 8>} : tensor<3x2x8x16xf32> -> tensor<*xf32>
+  // CHECK: s2s.merge_patches %{{.*}} : tensor<12x2x4x8xf32> -> tensor<3x2x8x16xf32>
+  %m = s2s.merge_patches %p {grid = array<i64: 8, 16>, size = array<i64: 4, 8>, stride = array<i64: 4, 8>, halo = array<i64: 0, 0>} : tensor<*xf32> -> tensor<*xf32>
+  return %m : tensor<*xf32>
+}
+
+// -----
+
+func.func @merge_wrong_patch(%x: tensor<4x3x8x16xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{merge_patches of patches [8, 8] got [4, 3, 8, 16]}}
+  %0 = s2s.merge_patches %x {grid = array<i64: 8, 8>, size = array<i64: 8, 8>, stride = array<i64: 8, 8>, halo = array<i64: 0, 0>} : tensor<4x3x8x16xf32> -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @merge_not_a_multiple(%x: tensor<5x3x4x8xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{merge_patches: 5 patches are not a multiple of the 4 patches of a sample}}
+  %0 = s2s.merge_patches %x {grid = array<i64: 8, 16>, size = array<i64: 4, 8>, stride = array<i64: 4, 8>, halo = array<i64: 0, 0>} : tensor<5x3x4x8xf32> -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}

@@ -58,6 +58,58 @@ s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mae, weight = l
 
 // -----
 
+// Alignment of orders j and j - 2 (n = 3), a Hutchinson penalty at every
+// step, patches; the batch of 4 samples is 8 patches.
+func.func @net(%x: tensor<8x3x4x8xf32>) -> tensor<8x3x4x8xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 8 : i64, bias = true, name = "fc"} : tensor<8x3x4x8xf32> -> tensor<8x3x4x8xf32>
+  return %0 : tensor<8x3x4x8xf32>
+}
+s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 16>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, align = #s2s.align<kind = mase, order = 3, weight = 0.5, lag = 2, spatial = latitude, stop_gradient = true>, jacobian = #s2s.jacobian<kind = hutchinson, samples = 1, weight = 0.01, dist = rademacher, at = all>, patches = #s2s.patching<size = [4, 8], stride = [4, 8], halo = [0, 0]>}
+
+// CHECK-LABEL: func.func @net_rollout(
+// Order 1: the penalty's input marked, patches out, one call, merged.
+// CHECK:         %[[IN1:.*]] = s2s.concat %{{.*}} -> tensor<12x3x4x16xf32>
+// CHECK-NEXT:    %[[J1:.*]] = s2s.jacobian_input %[[IN1]] : tensor<12x3x4x16xf32> -> tensor<12x3x4x16xf32>
+// CHECK-NEXT:    %[[E1:.*]] = s2s.extract_patches %[[J1]] {size = array<i64: 4, 8>, stride = array<i64: 4, 8>} : tensor<12x3x4x16xf32> -> tensor<24x3x4x8xf32>
+// CHECK-NEXT:    %[[C1:.*]] = call @net__batch24(%[[E1]])
+// CHECK-NEXT:    %[[P1:.*]] = s2s.merge_patches %[[C1]] {grid = array<i64: 4, 16>, halo = array<i64: 0, 0>, size = array<i64: 4, 8>, stride = array<i64: 4, 8>} : tensor<24x3x4x8xf32> -> tensor<12x3x4x16xf32>
+// CHECK:         s2s.jacobian_penalty %[[J1]], %[[P1]] {kind = #s2s.jacobian_kind<hutchinson>, probe = #s2s.probe<rademacher>, samples = 1 : i64, weight = 1.000000e-02 : f64}
+// at = all: orders 2 and 3 are penalised too.
+// CHECK:         s2s.jacobian_penalty
+// CHECK:         %[[J3:.*]] = s2s.jacobian_input %{{.*}} : tensor<4x3x4x16xf32>
+// CHECK:         %[[P3:.*]] = s2s.merge_patches %{{.*}} -> tensor<4x3x4x16xf32>
+// CHECK:         s2s.jacobian_penalty %[[J3]], %[[P3]]
+// Lag 2, n = 3: the one pair is order 3 against order 1 at the last time
+// (order 1's third start time), stop-gradient, latitude-weighted MAE, w 0.5.
+// CHECK:         %[[T:.*]] = s2s.slice %[[P1]] {dim = 0 : i64, end = 12 : i64, start = 8 : i64}
+// CHECK-NEXT:    %[[SG:.*]] = s2s.stop_gradient %[[T]]
+// CHECK-NEXT:    %[[A:.*]] = s2s.loss mae %[[P3]], %[[SG]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>}
+// CHECK-NEXT:    %[[HALF:.*]] = s2s.constant 5.000000e-01
+// CHECK-NEXT:    s2s.mul %[[A]], %[[HALF]]
+// The whole-grid step the program validates with.
+// CHECK-LABEL: func.func @net_step(
+// CHECK-SAME:      tensor<4x3x4x16xf32>) -> tensor<4x3x4x16xf32> attributes {s2s.step_of = @net}
+// CHECK-NEXT:    s2s.extract_patches
+// CHECK-NEXT:    call @net(
+// CHECK-NEXT:    s2s.merge_patches
+
+// -----
+
+// checkpoint_activations: every model call of the rollout is recomputed.
+func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 8 : i64, bias = true, name = "fc"} : tensor<2x3x4x8xf32> -> tensor<2x3x4x8xf32>
+  return %0 : tensor<2x3x4x8xf32>
+}
+s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 8>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
+s2s.parallel {axes = ["data"], backend = #s2s.backend<gloo>, checkpoint_activations = true, sizes = array<i64: 1>, strategy = #s2s.strategy<ddp>}
+// CHECK-LABEL: func.func @net_rollout(
+// CHECK:         call @net__batch4(%{{.*}}) {s2s.recompute}
+// CHECK:         call @net(%{{.*}}) {s2s.recompute}
+
+// -----
+
 // Order 1: one call of the model itself, no clone, no stacking; the loss
 // weight defaults to uniform and an order weight of 1 adds no multiply.
 func.func @step(%x: tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16> attributes {s2s.model = "Step"} {

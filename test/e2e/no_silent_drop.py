@@ -154,15 +154,17 @@ KEYS = {
                      "differs"),
     "rollout.order": (with_("rollout", order="2"), "differs"),
     "rollout.loss": (with_("rollout", loss="mae()"), "differs"),
-    "rollout.align": (with_("rollout", order="2", align="mlse()"), NOT_YET),
-    "rollout.jacobian": (with_("rollout", jacobian="exact()"), NOT_YET),
-    "rollout.patches": (with_("rollout", patches="overlap(size = [4, 8], stride = [2, 4])"), NOT_YET),
+    "rollout.align": (with_("rollout", order="2", align="mlse()"), "differs"),
+    "rollout.jacobian": (with_("rollout", jacobian="exact()"), "differs"),
+    "rollout.patches": ({"data": dict(DATA, grid="[8, 16]"),
+                         "rollout": dict(ROLLOUT, patches="overlap(size = [4, 8], stride = [2, 4])")},
+                        "differs"),
     "rollout.weights": (with_("rollout", weights="[2.0]"), "differs"),
     "parallel.mesh": (with_("parallel", mesh="[data: 2]"), "differs"),
     "parallel.timeout": (with_("parallel", timeout="30"), "differs"),
     "parallel.strategy": (with_("parallel", strategy="zero1"), "differs"),
     "parallel.backend": (with_("parallel", backend="gloo"), "differs"),
-    "parallel.checkpoint_activations": (with_("parallel", checkpoint_activations="true"), NOT_YET),
+    "parallel.checkpoint_activations": (with_("parallel", checkpoint_activations="true"), "differs"),
     "train.model": (with_("train", model="other"), "name the same model in both"),
     "train.data": ({"rollout": dict(ROLLOUT, data="d"),
                     "train": dict(TRAIN, data="d2"), "extra": DATA2},
@@ -226,7 +228,7 @@ KIND_KEY = {"source": "data.source", "normalizer": "data.normalize",
             "schedule": "train.schedule", "checkpoint": "train.checkpoint",
             "metric": "train.metrics"}
 # Kinds the runtime does not carry out yet: every use must be refused.
-NOT_YET_FUNCTIONS = {"server", "mlse", "mase", "exact", "hutchinson", "overlap"}
+NOT_YET_FUNCTIONS = {"server"}
 # Values for required parameters (no default) and for parameters whose
 # generic changed value would be out of range: (base, changed).
 VALUES = {
@@ -238,6 +240,7 @@ VALUES = {
     ("stream", "buffer"): ("8", "9"),
     ("overlap", "size"): ("[4, 8]", "[4, 6]"),
     ("overlap", "stride"): ("[2, 4]", "[2, 2]"),
+    ("overlap", "halo"): ("[0, 0]", "[1, 1]"),
     ("sgd", "lr"): ("0.1", "0.2"),
     ("adam", "lr"): ("1e-3", "2e-3"),
     ("adamw", "lr"): ("1e-3", "2e-3"),
@@ -247,11 +250,17 @@ VALUES = {
     ("mase", "order"): ("2", "3"),
 }
 # Parameters that only take effect together with another argument.
-CONTEXT = {("sgd", "nesterov"): "momentum = 0.5"}
+CONTEXT = {("sgd", "nesterov"): "momentum = 0.5",
+           # a lag of 2 pairs orders only from order 3 on
+           ("mlse", "lag"): "order = 3", ("mase", "lag"): "order = 3"}
 # Where a function must sit in a spec that compiles (the rollout's order
 # must reach an alignment's order).
 SPEC_FOR = {"mlse": {"rollout": dict(ROLLOUT, order="3")},
-            "mase": {"rollout": dict(ROLLOUT, order="3")}}
+            "mase": {"rollout": dict(ROLLOUT, order="3")},
+            "overlap": {"data": dict(DATA, grid="[8, 16]")},
+            # at = all differs from at = first from order 2 on
+            "exact": {"rollout": dict(ROLLOUT, order="2")},
+            "hutchinson": {"rollout": dict(ROLLOUT, order="2")}}
 
 
 def prelude_functions():

@@ -121,15 +121,21 @@ LogicalResult LossAttr::verify(EmitFn emitError, LossKind, Weighting,
 }
 
 LogicalResult AlignAttr::verify(EmitFn emitError, AlignKind, int64_t order,
-                                APFloat weight) {
-  if (failed(atLeast(emitError, "the alignment order", order, 2)))
+                                APFloat weight, int64_t lag, Weighting, bool) {
+  if (failed(atLeast(emitError, "the alignment order", order, 2)) ||
+      failed(atLeast(emitError, "the alignment lag", lag, 1)))
     return failure();
+  if (lag >= order)
+    return emitError() << "an alignment of order " << order << " and lag "
+                       << lag << " pairs no orders (it pairs order j with "
+                       << "j - lag for lag < j <= order)";
   return nonNegative(emitError, "the alignment weight",
                      weight.convertToDouble());
 }
 
 LogicalResult JacobianAttr::verify(EmitFn emitError, JacobianKind,
-                                   int64_t samples, APFloat weight) {
+                                   int64_t samples, APFloat weight, ProbeDist,
+                                   JacobianAt) {
   if (failed(atLeast(emitError, "hutchinson's samples", samples, 1)))
     return failure();
   return nonNegative(emitError, "the Jacobian weight",
@@ -137,17 +143,21 @@ LogicalResult JacobianAttr::verify(EmitFn emitError, JacobianKind,
 }
 
 LogicalResult PatchingAttr::verify(EmitFn emitError, ArrayRef<int64_t> size,
-                                   ArrayRef<int64_t> stride) {
-  if (size.size() != 2 || stride.size() != 2)
-    return emitError() << "overlap(size, stride) takes [lat, lon] pairs";
+                                   ArrayRef<int64_t> stride,
+                                   ArrayRef<int64_t> halo) {
+  if (size.size() != 2 || stride.size() != 2 || halo.size() != 2)
+    return emitError() << "overlap(size, stride, halo) takes [lat, lon] pairs";
   for (int i = 0; i < 2; ++i) {
     if (failed(atLeast(emitError, "the patch size", size[i], 1)) ||
-        failed(atLeast(emitError, "the patch stride", stride[i], 1)))
+        failed(atLeast(emitError, "the patch stride", stride[i], 1)) ||
+        failed(atLeast(emitError, "the patch halo", halo[i], 0)))
       return failure();
-    if (stride[i] > size[i])
+    if (stride[i] + 2 * halo[i] > size[i])
       return emitError() << "a patch stride of " << stride[i]
-                         << " over patches of " << size[i]
-                         << " leaves points in no patch";
+                         << " over patches of " << size[i] << " with a halo of "
+                         << halo[i]
+                         << " leaves points in no patch's interior (the "
+                            "stride may be at most size - 2 * halo)";
   }
   return success();
 }
@@ -244,7 +254,8 @@ LogicalResult S2SDialect::verifyOperationAttribute(Operation *op,
     return failed(onFunc())
                ? failure()
                : expect(isa<DictionaryAttr>(value), "a dictionary");
-  if (name == attrs::kVariantOf || name == attrs::kRolloutOf)
+  if (name == attrs::kVariantOf || name == attrs::kRolloutOf ||
+      name == attrs::kStepOf)
     return failed(onFunc())
                ? failure()
                : expect(isa<FlatSymbolRefAttr>(value), "a symbol reference");
@@ -252,7 +263,12 @@ LogicalResult S2SDialect::verifyOperationAttribute(Operation *op,
     return failed(onFunc())
                ? failure()
                : expect(isa<MemoryPlanAttr>(value), "a #s2s.memory_plan");
-  if (name == attrs::kUnrolled) {
+  if (name == attrs::kRecompute) {
+    if (!isa<func::CallOp>(op))
+      return op->emitOpError() << "'" << name << "' belongs on a func.call";
+    return expect(isa<UnitAttr>(value), "a unit attribute");
+  }
+  if (name == attrs::kUnrolled || name == attrs::kStep) {
     if (!isa<RolloutOp>(op))
       return op->emitOpError() << "'" << name << "' belongs on s2s.rollout";
     return expect(isa<FlatSymbolRefAttr>(value), "a symbol reference");

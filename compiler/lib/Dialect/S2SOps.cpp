@@ -9,6 +9,8 @@
 
 #include "s2s/Dialect/S2SOps.h"
 
+#include "s2s/runtime/PatchGeometry.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
@@ -966,6 +968,110 @@ LogicalResult LossOp::inferShapes() {
                        << " and target " << shapeStr(t.getShape()) << " differ";
   Type elem = p ? p.getElementType() : Float32Type::get(getContext());
   setResult(*this, {}, elem);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The rollout's plugins
+//===----------------------------------------------------------------------===//
+
+LogicalResult StopGradientOp::inferShapes() { return sameAsInput(*this); }
+LogicalResult JacobianInputOp::inferShapes() { return sameAsInput(*this); }
+
+LogicalResult JacobianPenaltyOp::verify() {
+  if (failed(checkPositive(*this, "samples", getSamples())))
+    return failure();
+  double w = getWeight().convertToDouble();
+  if (!(w >= 0))
+    return emitOpError() << "'weight' must be >= 0, got " << w;
+  auto x = ranked(getInput()), y = ranked(getOutput());
+  if (x && y && x.getRank() > 0 && y.getRank() > 0 &&
+      failed(verifyCompatibleShape(x.getShape().take_front(1),
+                                   y.getShape().take_front(1))))
+    return emitOpError() << "input " << shapeStr(x.getShape()) << " and output "
+                         << shapeStr(y.getShape()) << " have different batches";
+  return success();
+}
+LogicalResult JacobianPenaltyOp::inferShapes() {
+  auto x = ranked(getInput());
+  Type elem = x ? x.getElementType() : Float32Type::get(getContext());
+  setResult(*this, {}, elem);
+  return success();
+}
+
+/// The patch layout of patches `size`/`stride`/`halo` on `grid`, or an
+/// error at `op` when they do not cover it.
+static FailureOr<rt::PatchLayout>
+layoutOf(Operation *op, ArrayRef<int64_t> grid, ArrayRef<int64_t> size,
+         ArrayRef<int64_t> stride, ArrayRef<int64_t> halo) {
+  const int64_t g[2] = {grid[0], grid[1]}, sz[2] = {size[0], size[1]},
+                st[2] = {stride[0], stride[1]}, h[2] = {halo[0], halo[1]};
+  rt::PatchLayout l = rt::patchLayout(g, sz, st, h);
+  if (!l.problem.empty())
+    return op->emitError() << l.problem << " (grid " << shapeStr(grid) << ")";
+  return l;
+}
+
+LogicalResult ExtractPatchesOp::verify() {
+  if (failed(checkPair(*this, "size", getSize(), 1)) ||
+      failed(checkPair(*this, "stride", getStride(), 1)))
+    return failure();
+  return success();
+}
+LogicalResult ExtractPatchesOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 4, "[batch, channel, lat, lon]")))
+    return failure();
+  if (t.isDynamicDim(2) || t.isDynamicDim(3))
+    return emitError() << "patches need the grid's size at compile time; "
+                          "give the data section a grid = [lat, lon]";
+  const int64_t zero[2] = {0, 0};
+  FailureOr<rt::PatchLayout> l =
+      layoutOf(*this, t.getShape().drop_front(2), getSize(), getStride(), zero);
+  if (failed(l))
+    return failure();
+  int64_t b = t.getDimSize(0);
+  setResult(*this,
+            {ShapedType::isDynamic(b) ? b : b * l->count(), t.getDimSize(1),
+             getSize()[0], getSize()[1]},
+            t.getElementType());
+  return success();
+}
+
+LogicalResult MergePatchesOp::verify() {
+  if (failed(checkPair(*this, "grid", getGrid(), 1)) ||
+      failed(checkPair(*this, "size", getSize(), 1)) ||
+      failed(checkPair(*this, "stride", getStride(), 1)) ||
+      failed(checkPair(*this, "halo", getHalo(), 0)))
+    return failure();
+  return success();
+}
+LogicalResult MergePatchesOp::inferShapes() {
+  auto t = ranked(getInput());
+  if (!t)
+    return success();
+  if (failed(needRank(*this, t, 4, "[batch * patches, channel, lat, lon]")))
+    return failure();
+  FailureOr<rt::PatchLayout> l =
+      layoutOf(*this, getGrid(), getSize(), getStride(), getHalo());
+  if (failed(l))
+    return failure();
+  ArrayRef<int64_t> size = getSize();
+  if ((!t.isDynamicDim(2) && t.getDimSize(2) != size[0]) ||
+      (!t.isDynamicDim(3) && t.getDimSize(3) != size[1]))
+    return emitError() << "merge_patches of patches " << shapeStr(size)
+                       << " got " << shapeStr(t.getShape());
+  int64_t n = t.getDimSize(0), p = l->count();
+  if (!ShapedType::isDynamic(n) && n % p != 0)
+    return emitError() << "merge_patches: " << n
+                       << " patches are not a multiple of the " << p
+                       << " patches of a sample";
+  setResult(*this,
+            {ShapedType::isDynamic(n) ? n : n / p, t.getDimSize(1),
+             getGrid()[0], getGrid()[1]},
+            t.getElementType());
   return success();
 }
 

@@ -14,6 +14,7 @@
 #include "s2s/DSL/Frontend.h"
 #include "s2s/DSL/Types.h"
 #include "s2s/Dialect/S2SOps.h"
+#include "s2s/runtime/PatchGeometry.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -175,6 +176,7 @@ private:
   FailureOr<GenValue> defaultCall(llvm::StringRef name);
   FailureOr<GenValue> valueOrDefault(const SectionValues &sv,
                                      llvm::StringRef key, llvm::StringRef dflt);
+  void planSampleShape(const s2s::Module &main);
   LogicalResult lowerData(const DataDecl &data);
   LogicalResult lowerSection(const SectionDecl &sec);
   LogicalResult lowerRollout(const SectionValues &sv, Location at,
@@ -1256,7 +1258,9 @@ LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
   if (const GenValue *a = sv.get("align")) {
     FailureOr<AlignAttr> x = checked<AlignAttr>(
         sv.valueLoc("align", at), enumOf(symbolizeAlignKind, a->s),
-        integer(*a, "order"), APFloat(num(*a, "weight")));
+        integer(*a, "order"), APFloat(num(*a, "weight")), integer(*a, "lag"),
+        enumOf(symbolizeWeighting, field(*a, "spatial").s),
+        field(*a, "stop_gradient").b);
     if (failed(x))
       return failure();
     align = *x;
@@ -1266,7 +1270,10 @@ LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
     bool hutchinson = j->s == "hutchinson";
     FailureOr<JacobianAttr> x = checked<JacobianAttr>(
         sv.valueLoc("jacobian", at), enumOf(symbolizeJacobianKind, j->s),
-        hutchinson ? integer(*j, "samples") : 1, APFloat(num(*j, "weight")));
+        hutchinson ? integer(*j, "samples") : 1, APFloat(num(*j, "weight")),
+        hutchinson ? enumOf(symbolizeProbeDist, field(*j, "dist").s)
+                   : ProbeDist::rademacher,
+        enumOf(symbolizeJacobianAt, field(*j, "at").s));
     if (failed(x))
       return failure();
     jacobian = *x;
@@ -1279,10 +1286,11 @@ LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
         v.push_back(e.i);
       return v;
     };
-    SmallVector<int64_t> size = pair("size"), stride = pair("stride");
+    SmallVector<int64_t> size = pair("size"), stride = pair("stride"),
+                         halo = pair("halo");
     FailureOr<PatchingAttr> x = checked<PatchingAttr>(
         sv.valueLoc("patches", at), ArrayRef<int64_t>(size),
-        ArrayRef<int64_t>(stride));
+        ArrayRef<int64_t>(stride), ArrayRef<int64_t>(halo));
     if (failed(x))
       return failure();
     patches = *x;
@@ -1403,49 +1411,78 @@ LogicalResult MLIRGen::lowerSection(const SectionDecl &sec) {
   return success();
 }
 
+/// The section of `kind` in `m`, if any.
+static const SectionDecl *sectionOf(const s2s::Module &m,
+                                    SectionDecl::SectionKind kind) {
+  for (const DeclPtr &d : m.decls)
+    if (auto *sec = dyn_cast<SectionDecl>(d.get());
+        sec && sec->sectionKind == kind)
+      return sec;
+  return nullptr;
+}
+
+/// What one call of the model takes: [batch, channels, lat, lon] of the
+/// data set the rollout trains on (the one it names, or the only one),
+/// the train section's batch; with patches, [batch * patches, channels,
+/// patch lat, patch lon]. Sizes the spec does not give stay dynamic.
+void MLIRGen::planSampleShape(const s2s::Module &main) {
+  using Kind = SectionDecl::SectionKind;
+  const SectionDecl *rollout = sectionOf(main, Kind::Rollout);
+  const SectionDecl *train = sectionOf(main, Kind::Train);
+  const DataDecl *data = onlyDecl<DataDecl>(main);
+  if (const Entry *e = rollout ? rollout->find("data") : nullptr)
+    if (auto *ref = dyn_cast<NameRef>(e->value.get()))
+      for (const DeclPtr &d : main.decls)
+        if (auto *dd = dyn_cast<DataDecl>(d.get());
+            dd && dd->getName().name == ref->name)
+          data = dd;
+  int64_t batch = ShapedType::kDynamic;
+  if (const Entry *b = train ? train->find("batch") : nullptr)
+    if (auto *lit = dyn_cast<IntLit>(b->value.get()))
+      batch = lit->value;
+  const Entry *ch = data ? data->find("channels") : nullptr;
+  auto *list = ch ? dyn_cast<ListLit>(ch->value.get()) : nullptr;
+  if (!list)
+    return;
+  // Without a grid the runtime reads it from the files: dynamic sizes.
+  int64_t lat = ShapedType::kDynamic, lon = ShapedType::kDynamic;
+  if (const Entry *grid = data->find("grid")) {
+    FailureOr<GenValue> g = eval(*grid->value, globals);
+    if (succeeded(g) && g->elems.size() == 2) {
+      lat = g->elems[0].i;
+      lon = g->elems[1].i;
+    }
+  }
+  dataShape = SmallVector<int64_t>{
+      batch, static_cast<int64_t>(list->elems.size()), lat, lon};
+  const Entry *patches = rollout ? rollout->find("patches") : nullptr;
+  if (!patches)
+    return;
+  FailureOr<GenValue> p = eval(*patches->value, globals);
+  if (failed(p))
+    return;
+  const GenValue &size = field(*p, "size"), &stride = field(*p, "stride");
+  if (size.elems.size() != 2 || stride.elems.size() != 2)
+    return;
+  (*dataShape)[2] = size.elems[0].i;
+  (*dataShape)[3] = size.elems[1].i;
+  (*dataShape)[0] = ShapedType::kDynamic;
+  if (ShapedType::isDynamic(lat) || ShapedType::isDynamic(batch))
+    return; // s2s-unroll-rollout reports it
+  const int64_t g[2] = {lat, lon}, sz[2] = {size.elems[0].i, size.elems[1].i},
+                st[2] = {stride.elems[0].i, stride.elems[1].i}, h[2] = {0, 0};
+  rt::PatchLayout l = rt::patchLayout(g, sz, st, h);
+  if (l.problem.empty())
+    (*dataShape)[0] = batch * l.count();
+}
+
 OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
   mainModule = &main;
   module = ModuleOp::create(loc(llvm::SMRange()));
   OwningOpRef<ModuleOp> owned(module);
   names.push_back(NameScope());
 
-  // What one batch of samples looks like: [batch, channels, lat, lon].
-  // The data set the rollout trains on: the one it names, or the only one.
-  const DataDecl *data = onlyDecl<DataDecl>(main);
-  for (const DeclPtr &d : main.decls)
-    if (auto *sec = dyn_cast<SectionDecl>(d.get()))
-      if (sec->sectionKind == SectionDecl::SectionKind::Rollout)
-        if (const Entry *e = sec->find("data"))
-          if (auto *ref = dyn_cast<NameRef>(e->value.get()))
-            for (const DeclPtr &dd : main.decls)
-              if (auto *dd2 = dyn_cast<DataDecl>(dd.get());
-                  dd2 && dd2->getName().name == ref->name)
-                data = dd2;
-  int64_t batch = ShapedType::kDynamic;
-  for (const DeclPtr &d : main.decls)
-    if (auto *sec = dyn_cast<SectionDecl>(d.get()))
-      if (sec->sectionKind == SectionDecl::SectionKind::Train)
-        if (const Entry *b = sec->find("batch"))
-          if (auto *lit = dyn_cast<IntLit>(b->value.get()))
-            batch = lit->value;
-  if (data) {
-    const Entry *ch = data->find("channels");
-    const Entry *grid = data->find("grid");
-    auto *list = ch ? dyn_cast<ListLit>(ch->value.get()) : nullptr;
-    // Without a grid the runtime reads it from the files: dynamic sizes.
-    if (list) {
-      int64_t lat = ShapedType::kDynamic, lon = ShapedType::kDynamic;
-      if (grid) {
-        FailureOr<GenValue> g = eval(*grid->value, globals);
-        if (succeeded(g) && g->elems.size() == 2) {
-          lat = g->elems[0].i;
-          lon = g->elems[1].i;
-        }
-      }
-      dataShape = SmallVector<int64_t>{
-          batch, static_cast<int64_t>(list->elems.size()), lat, lon};
-    }
-  }
+  planSampleShape(main);
 
   bool ok = true;
   for (const DeclPtr &d : main.decls) {

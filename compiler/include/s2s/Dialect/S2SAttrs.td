@@ -106,6 +106,10 @@ def S2S_AlignKind : S2S_EnumOf<"AlignKind", "a pseudo-future alignment loss",
     ["mlse", "mase"]>;
 def S2S_JacobianKind : S2S_EnumOf<"JacobianKind",
     "a Jacobian regularisation estimate", ["exact", "hutchinson"]>;
+def S2S_ProbeDist : S2S_EnumOf<"ProbeDist",
+    "the distribution of Hutchinson's probe vectors", ["rademacher", "gaussian"]>;
+def S2S_JacobianAt : S2S_EnumOf<"JacobianAt",
+    "the model steps a Jacobian penalty is taken at", ["first", "all"]>;
 def S2S_StateLayout : S2S_EnumOf<"StateLayout",
     "how training state is laid out over the data axis",
     ["replicated", "sharded"]>;
@@ -133,6 +137,8 @@ def S2S_InitKindAttr : S2S_EnumAttr<S2S_InitKind, "init">;
 def S2S_StrategyAttr : S2S_EnumAttr<S2S_Strategy, "strategy">;
 def S2S_BackendAttr : S2S_EnumAttr<S2S_Backend, "backend">;
 def S2S_PrecisionAttr : S2S_EnumAttr<S2S_Precision, "precision">;
+def S2S_JacobianKindAttr : S2S_EnumAttr<S2S_JacobianKind, "jacobian_kind">;
+def S2S_ProbeAttr : S2S_EnumAttr<S2S_ProbeDist, "probe">;
 
 //===----------------------------------------------------------------------===//
 // Section values
@@ -228,37 +234,60 @@ def S2S_LossAttr : S2S_Attr<"Loss", "loss"> {
 def S2S_AlignAttr : S2S_Attr<"Align", "align"> {
   let summary = "a pseudo-future alignment loss";
   let description = [{
+    For every time of the window and every pair of orders (j, j - lag)
+    with lag < j <= order, both present in that time's column of the
+    tableau: `weight` times the mean, over the batch and the grid, of the
+    squared (`mlse`) or absolute (`mase`) difference between the order-j
+    prediction and the order-(j - lag) one, spatially weighted by
+    `spatial`. With `stop_gradient` the lower order is the target (no
+    gradient flows into it); without, both sides move.
+
     ```mlir
-    #s2s.align<kind = mlse, order = 2, weight = 1.000000e+00>
+    #s2s.align<kind = mlse, order = 2, weight = 1.000000e+00, lag = 1, spatial = uniform, stop_gradient = true>
     ```
   }];
   let parameters = (ins EnumParameter<S2S_AlignKind>:$kind, "int64_t":$order,
-                        S2S_F64Param:$weight);
+                        S2S_F64Param:$weight, "int64_t":$lag,
+                        EnumParameter<S2S_Weighting>:$spatial,
+                        S2S_BoolParam:$stop_gradient);
   let genVerifyDecl = 1;
 }
 
 def S2S_JacobianAttr : S2S_Attr<"Jacobian", "jacobian"> {
   let summary = "Jacobian regularisation of the one-step map";
   let description = [{
-    `samples` is the number of Hutchinson probe vectors (`hutchinson` only).
+    `weight` times ||J_f(x)||_F^2 / dim(x) at the inputs of the model
+    steps `at` selects (`first`: the first step of every start time;
+    `all`: every step of the tableau), averaged over the batch. `exact`
+    builds the norm from one vector-Jacobian product per output element;
+    `hutchinson` estimates it from `samples` probes drawn from `dist`.
 
     ```mlir
-    #s2s.jacobian<kind = hutchinson, samples = 1, weight = 1.000000e-03>
+    #s2s.jacobian<kind = hutchinson, samples = 1, weight = 1.000000e-03, dist = rademacher, at = first>
     ```
   }];
   let parameters = (ins EnumParameter<S2S_JacobianKind>:$kind,
-                        "int64_t":$samples, S2S_F64Param:$weight);
+                        "int64_t":$samples, S2S_F64Param:$weight,
+                        EnumParameter<S2S_ProbeDist>:$dist,
+                        EnumParameter<S2S_JacobianAt>:$at);
   let genVerifyDecl = 1;
 }
 
 def S2S_PatchingAttr : S2S_Attr<"Patching", "patching"> {
   let summary = "patch-wise prediction with overlapping patches";
   let description = [{
+    The model runs on patches of `size` every `stride` (longitude
+    periodic, the last latitude patch moved up to the last row), all
+    patches of a batch in one call; each point of the prediction averages
+    the patches that cover it, points within `halo` of a patch edge inside
+    the grid excluded.
+
     ```mlir
-    #s2s.patching<size = [180, 360], stride = [150, 300]>
+    #s2s.patching<size = [180, 360], stride = [150, 300], halo = [0, 0]>
     ```
   }];
-  let parameters = (ins S2S_PairParam:$size, S2S_PairParam:$stride);
+  let parameters = (ins S2S_PairParam:$size, S2S_PairParam:$stride,
+                        S2S_PairParam:$halo);
   let genVerifyDecl = 1;
 }
 

@@ -32,6 +32,14 @@ inline constexpr llvm::StringLiteral kVariantOf = "s2s.variant_of";
 inline constexpr llvm::StringLiteral kRolloutOf = "s2s.rollout_of";
 /// On an s2s.rollout: the function s2s-unroll-rollout built for it.
 inline constexpr llvm::StringLiteral kUnrolled = "s2s.unrolled";
+/// On an s2s.rollout with patches: the one-step function (extract, model,
+/// merge) the program predicts with.
+inline constexpr llvm::StringLiteral kStep = "s2s.step";
+/// On such a one-step function: the model forward it wraps.
+inline constexpr llvm::StringLiteral kStepOf = "s2s.step_of";
+/// On a func.call of a model forward: recompute its activations in the
+/// backward instead of keeping them (checkpoint_activations).
+inline constexpr llvm::StringLiteral kRecompute = "s2s.recompute";
 /// On a parameter-owning op: its ShardingAttr (s2s-shard).
 inline constexpr llvm::StringLiteral kSharding = "s2s.sharding";
 /// On a model forward: its MemoryPlanAttr (s2s-plan-memory).

@@ -618,6 +618,107 @@ def S2S_LossOp : S2S_Op<"loss", [Pure, InferShapes]> {
 }
 
 //===----------------------------------------------------------------------===//
+// The rollout's plugins
+//===----------------------------------------------------------------------===//
+
+def S2S_StopGradientOp : S2S_UnaryOp<"stop_gradient"> {
+  let summary = "the value, with no gradient flowing back through it";
+  let description = [{
+    The pseudo-future target of an alignment loss: the lower-order
+    prediction is compared with, not moved towards.
+
+    ```mlir
+    %t = s2s.stop_gradient %p : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+def S2S_JacobianInputOp : S2S_UnaryOp<"jacobian_input"> {
+  let summary = "the value, as an input the model's Jacobian is taken at";
+  let description = [{
+    Truth frames carry no gradient; this makes the value one the model's
+    output can be differentiated by (a prediction already is one, and is
+    returned as it is).
+
+    ```mlir
+    %x = s2s.jacobian_input %f : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input);
+}
+
+def S2S_JacobianPenaltyOp
+    : S2S_Op<"jacobian_penalty", [Pure, InferShapes]> {
+  let summary = "Jacobian regularisation of one model step";
+  let description = [{
+    For `output` = f(`input`) over a batch, `weight` times the mean over the
+    batch of ||J_f(x)||_F^2 / dim(x), dim(x) the elements of one sample:
+    `exact` forms the squared Frobenius norm from one vector-Jacobian
+    product per output element; `hutchinson` estimates it from `samples`
+    random probes v (`probe`: rademacher or gaussian) as the mean of
+    ||v^T J||^2. Both keep the graph, so the penalty's gradient reaches the
+    parameters (double backward).
+
+    ```mlir
+    %j = s2s.jacobian_penalty %x, %y {kind = #s2s.jacobian_kind<hutchinson>,
+        samples = 1 : i64, probe = #s2s.probe<rademacher>, weight = 1.0e-3 : f64}
+        : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, AnyTensor:$output,
+                       S2S_JacobianKindAttr:$kind, I64Attr:$samples,
+                       S2S_ProbeAttr:$probe, F64Attr:$weight);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $output attr-dict `:` type($input) `,` type($output) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def S2S_ExtractPatchesOp : S2S_UnaryOp<"extract_patches"> {
+  let summary = "overlapping patches of a [batch, channel, lat, lon] field";
+  let description = [{
+    Cuts each field into patches of `size` every `stride`: in longitude
+    periodically (starts 0, stride, ... below the grid width, a patch
+    wrapping round the globe), in latitude from the top with the last
+    patch moved up to end at the last row. The patches of a sample follow
+    each other along the batch: [batch * patches, channel, size0, size1]
+    (runtime/include/s2s/runtime/PatchGeometry.h holds the rule).
+
+    ```mlir
+    %p = s2s.extract_patches %x {size = array<i64: 16, 32>, stride = array<i64: 12, 24>}
+        : tensor<2x3x32x64xf32> -> tensor<12x3x16x32xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$size,
+                       DenseI64ArrayAttr:$stride);
+  let hasVerifier = 1;
+}
+
+def S2S_MergePatchesOp : S2S_UnaryOp<"merge_patches"> {
+  let summary = "a field from overlapping patches, overlaps averaged";
+  let description = [{
+    The inverse of `s2s.extract_patches` for a field of `grid`: each point
+    is the average of the patches that cover it, a patch's points within
+    `halo` of one of its edges inside the grid counted with weight 0 (so a
+    model whose receptive field is within the halo gives, in every point,
+    what it gives on the whole grid).
+
+    ```mlir
+    %y = s2s.merge_patches %p {grid = array<i64: 32, 64>, size = array<i64: 16, 32>,
+                               stride = array<i64: 12, 24>, halo = array<i64: 1, 1>}
+        : tensor<12x3x16x32xf32> -> tensor<2x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, DenseI64ArrayAttr:$grid,
+                       DenseI64ArrayAttr:$size, DenseI64ArrayAttr:$stride,
+                       DenseI64ArrayAttr:$halo);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Sections
 //===----------------------------------------------------------------------===//
 

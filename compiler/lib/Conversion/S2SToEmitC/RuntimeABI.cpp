@@ -123,6 +123,10 @@ mlir::FailureOr<std::string> abi::cxxLiteral(mlir::Attribute a) {
     return cxxEnum(e.getValue());
   if (auto e = dyn_cast<WeightingAttr>(a))
     return cxxEnum(e.getValue());
+  if (auto e = dyn_cast<JacobianKindAttr>(a))
+    return cxxEnum(e.getValue());
+  if (auto e = dyn_cast<ProbeDistAttr>(a))
+    return cxxEnum(e.getValue());
   if (auto arr = dyn_cast<ArrayAttr>(a)) {
     std::string s = "{";
     for (auto [i, e] : llvm::enumerate(arr)) {
@@ -192,6 +196,12 @@ std::string abi::cxxEnum(ScheduleKind v) {
 }
 std::string abi::cxxEnum(MetricKind v) {
   return cxxEnum("MetricKind", stringifyMetricKind(v));
+}
+std::string abi::cxxEnum(JacobianKind v) {
+  return cxxEnum("JacobianKind", stringifyJacobianKind(v));
+}
+std::string abi::cxxEnum(ProbeDist v) {
+  return cxxEnum("ProbeDist", stringifyProbeDist(v));
 }
 std::string abi::cxxEnum(StateLayout v) {
   return cxxEnum("StateLayout", stringifyStateLayout(v));
@@ -333,6 +343,23 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
       })
       .Case([](LossOp) {
         return KS{"loss", {"m", "@kind", "%0", "%1", "@weight", "@delta"}};
+      })
+      .Case([](StopGradientOp) {
+        return KS{"stop_gradient", {"%0"}};
+      })
+      .Case([](JacobianInputOp) {
+        return KS{"jacobian_input", {"m", "%0"}};
+      })
+      .Case([](JacobianPenaltyOp) {
+        return KS{"jacobian_penalty",
+                  {"m", "%0", "%1", "@kind", "@samples", "@probe", "@weight"}};
+      })
+      .Case([](ExtractPatchesOp) {
+        return KS{"extract_patches", {"%0", "@size", "@stride"}};
+      })
+      .Case([](MergePatchesOp) {
+        return KS{"merge_patches",
+                  {"%0", "@grid", "@size", "@stride", "@halo"}};
       })
       .Default([](Operation *) { return std::nullopt; });
 }

@@ -59,6 +59,8 @@ std::string cxxEnum(NormalizerKind v);
 std::string cxxEnum(OptimizerKind v);
 std::string cxxEnum(ScheduleKind v);
 std::string cxxEnum(MetricKind v);
+std::string cxxEnum(JacobianKind v);
+std::string cxxEnum(ProbeDist v);
 std::string cxxEnum(StateLayout v);
 std::string cxxEnum(TensorLayout v);
 

@@ -172,7 +172,11 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       return src.rollout.emitError(
           "the rollout was not unrolled (s2s-unroll-rollout did not run or "
           "could not run); the program needs the unrolled rollout loss");
-    forwardName = src.rollout.getModel().str();
+    // With patches the step the program validates and forecasts with is
+    // the split-call-merge function; without, the model itself.
+    auto step = src.rollout->getAttrOfType<FlatSymbolRefAttr>(attrs::kStep);
+    forwardName = step ? step.getValue().str() : src.rollout.getModel().str();
+    modelName = src.rollout.getModel().str();
     rolloutName = unrolled.getValue().str();
     return success();
   }
@@ -185,6 +189,9 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       os << "// model " << f.getSymName() << " = " << model.getValue();
     else if (auto of = f->getAttrOfType<FlatSymbolRefAttr>(attrs::kVariantOf))
       os << "// " << of.getValue() << " for another batch size";
+    else if (auto of = f->getAttrOfType<FlatSymbolRefAttr>(attrs::kStepOf))
+      os << "// one step of " << of.getValue()
+         << " on the whole grid: split into patches, call, merge";
     else if (auto of = f->getAttrOfType<FlatSymbolRefAttr>(attrs::kRolloutOf))
       os << "// the unrolled rollout of " << of.getValue()
          << ": window [batch, order + 1, channel, lat, lon] -> loss";
@@ -276,6 +283,21 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
         SmallVector<Value> operands{model};
         for (Value v : call.getOperands())
           operands.push_back(map.lookup(v));
+        if (call->hasAttr(attrs::kRecompute)) {
+          // checkpoint_activations: s2s::rt::recompute(m, &callee, x).
+          MLIRContext *ctx = call.getContext();
+          Type idx = IndexType::get(ctx);
+          auto c = emitc::CallOpaqueOp::create(
+              body, call.getLoc(), TypeRange{tensorTy},
+              b.getStringAttr("s2s::rt::recompute"), operands,
+              b.getArrayAttr(
+                  {IntegerAttr::get(idx, 0),
+                   emitc::OpaqueAttr::get(ctx, ("&" + call.getCallee()).str()),
+                   IntegerAttr::get(idx, 1)}),
+              ArrayAttr());
+          map.map(call.getResult(0), c.getResult(0));
+          continue;
+        }
         auto c = emitc::CallOp::create(
             body, call.getLoc(), call.getCallee(),
             SmallVector<Type>(call.getNumResults(), tensorTy), operands);
@@ -402,7 +424,7 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
     return call.getResult(0);
   }
 
-  std::string forwardName, rolloutName;
+  std::string forwardName, modelName, rolloutName;
 
   /// int main(int argc, char **argv) { return s2s::rt::run(...); }
   void buildMain(OpBuilder &b, ModuleOp module) {
@@ -419,7 +441,7 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       return emitc::OpaqueAttr::get(ctx, "&s2s_generated::" + name);
     };
     SmallVector<Attribute> args{fn("configure"),
-                                fn(forwardName + "_parameters"),
+                                fn(modelName + "_parameters"),
                                 fn(forwardName),
                                 fn(rolloutName),
                                 IntegerAttr::get(IndexType::get(ctx), 0),

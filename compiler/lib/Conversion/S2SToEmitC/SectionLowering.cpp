@@ -212,16 +212,6 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
            "remove it (the default is 1)";
     ok = false;
   }
-  if (rollout) {
-    for (StringRef key : {"align", "jacobian", "patches"})
-      if (rollout->getAttr(key)) {
-        notYet(rollout, key)
-            << "rollout '" << key
-            << "' is not implemented yet: the program would train without "
-               "it; remove it";
-        ok = false;
-      }
-  }
   if (parallel) {
     for (auto [a, n] : llvm::zip(parallel.getAxes(), parallel.getSizes())) {
       StringRef axis = cast<StringAttr>(a).getValue();
@@ -241,12 +231,6 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
           << "strategy " << stringifyStrategy(s)
           << " (parameters sharded per unit) is not implemented yet; use "
              "ddp, zero1 or zero2";
-      ok = false;
-    }
-    if (parallel.getCheckpointActivations()) {
-      notYet(parallel, "checkpoint_activations")
-          << "checkpoint_activations = true (recomputing activations in the "
-             "backward) is not implemented yet; remove it";
       ok = false;
     }
   }

@@ -57,6 +57,8 @@ enum class Normalizer { None, Zscore, Minmax };
 enum class OptimizerKind { Sgd, Adam, Adamw };
 enum class ScheduleKind { Constant, Step, Cosine };
 enum class MetricKind { Rmse, Acc };
+enum class JacobianKind { Exact, Hutchinson };
+enum class ProbeDist { Rademacher, Gaussian };
 
 /// The spec's spelling of each kind ("gelu", "zero3"), for messages,
 /// banners and --help.

@@ -157,6 +157,39 @@ Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
 Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
             const Tensor &target, Weighting weight, double delta);
 
+// --- the rollout's plugins (lib/model/Rollout.cpp; docs/language.md has
+// the definitions) -----------------------------------------------------------
+/// x with no gradient flowing back through it (the pseudo-future target).
+Tensor stop_gradient(const Tensor &x);
+/// Marks the input of a model step whose Jacobian is penalised: x itself
+/// when it is part of the graph already, else a leaf copy requiring grad.
+Tensor jacobian_input(Model &m, const Tensor &x);
+/// weight * mean over the batch of ||d output_n / d input_n||_F^2 / D, D the
+/// number of values of one input sample. `output` must be computed from
+/// `input` (a jacobian_input) sample by sample. Exact: one vector-Jacobian
+/// product per output value of a sample (all samples at once);
+/// Hutchinson: the mean of ||J^T v||^2 over `samples` probes v (Rademacher
+/// +-1 or standard normal, from m.generator()). Differentiable (the VJPs
+/// are taken with create_graph), so its gradient reaches the parameters.
+/// Zero without grad mode (there is no graph to differentiate).
+Tensor jacobian_penalty(Model &m, const Tensor &input, const Tensor &output,
+                        JacobianKind kind, int64_t samples, ProbeDist probe,
+                        double weight);
+/// [n, c, lat, lon] -> [n * P, c, size0, size1], patch p of sample i at
+/// i * P + p, where the patches lie as PatchGeometry.h says.
+Tensor extract_patches(const Tensor &x, const Ints &size, const Ints &stride);
+/// The inverse: [n * P, c, size0, size1] -> [n, c, grid0, grid1], each point
+/// the weighted mean of the patches covering it (PatchGeometry.h's halo
+/// weights).
+Tensor merge_patches(const Tensor &x, const Ints &grid, const Ints &size,
+                     const Ints &stride, const Ints &halo);
+/// A model step whose activations are not kept: `fn(m, x)` runs without a
+/// graph, and again in the backward (with m.generator() and the batch
+/// context as they were, so dropout draws the same) to get the gradients
+/// of x and of every parameter.
+using StepFn = Tensor (*)(Model &, Tensor);
+Tensor recompute(Model &m, StepFn fn, const Tensor &x);
+
 } // namespace s2s::rt
 
 #endif // S2S_RUNTIME_OPS_H
