@@ -71,6 +71,8 @@ const SectionKey parallelKeys[] = {
     {"strategy", "strategy", false, noMin, "data-parallel strategy"},
     {"backend", "backend", false, noMin, "collective backend"},
     {"checkpoint_activations", "bool", false, noMin, "recompute activations"},
+    {"timeout", "int", false, 1,
+     "seconds a collective may wait for the other processes"},
 };
 
 const SectionKey trainKeys[] = {
@@ -80,6 +82,8 @@ const SectionKey trainKeys[] = {
     {"schedule", "schedule", false, noMin, "learning-rate schedule"},
     {"epochs", "int", true, 1, "passes over the training split"},
     {"batch", "int", true, 1, "global batch size"},
+    {"accumulate", "int", false, 1,
+     "micro-batches per process and optimizer step"},
     {"precision", "precision", false, noMin, "arithmetic precision"},
     {"checkpoint", "checkpoint", false, noMin, "when and where to save"},
     {"seed", "int", false, 0, "random seed"},

@@ -160,7 +160,8 @@ KEYS = {
                          "rollout": dict(ROLLOUT, patches="overlap(size = [4, 8], stride = [2, 4])")},
                         "differs"),
     "rollout.weights": (with_("rollout", weights="[2.0]"), "differs"),
-    "parallel.mesh": (with_("parallel", mesh="[data: 2]"), NOT_YET),
+    "parallel.mesh": (with_("parallel", mesh="[data: 2]"), "differs"),
+    "parallel.timeout": (with_("parallel", timeout="30"), "differs"),
     "parallel.strategy": (with_("parallel", strategy="zero1"), "differs"),
     "parallel.backend": (with_("parallel", backend="gloo"), "differs"),
     "parallel.checkpoint_activations": (with_("parallel", checkpoint_activations="true"), "differs"),
@@ -172,6 +173,7 @@ KEYS = {
     "train.schedule": (with_("train", schedule="cosine()"), "differs"),
     "train.epochs": (with_("train", epochs="2"), "differs"),
     "train.batch": (with_("train", batch="4"), "differs"),
+    "train.accumulate": (with_("train", accumulate="2"), "differs"),
     "train.precision": (with_("train", precision="bf16"), NOT_YET),
     "train.checkpoint": (with_("train", checkpoint="every(epochs = 2)"), "differs"),
     "train.seed": (with_("train", seed="3"), "differs"),
@@ -182,6 +184,9 @@ KEYS = {
 EXTRA_KEY_CASES = [
     ("train.precision = fp16", with_("train", precision="fp16"), "train.precision", NOT_YET),
     ("parallel.mesh with a tensor axis", with_("parallel", mesh="[data: 1, tensor: 2]"), "parallel.mesh", NOT_YET),
+    ("parallel.strategy = zero3", with_("parallel", strategy="zero3"), "parallel.strategy", NOT_YET),
+    ("parallel.strategy = fsdp", with_("parallel", mesh="[data: 2]", strategy="fsdp"), "parallel.strategy", NOT_YET),
+    ("parallel.strategy = zero2", with_("parallel", mesh="[data: 2]", strategy="zero2"), "parallel.strategy", "differs"),
     ("data.memory = stream(...)", with_("data", memory="stream(buffer = 8)"), "data.memory", "differs"),
 ]
 

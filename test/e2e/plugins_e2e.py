@@ -30,7 +30,7 @@ shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 run([os.path.join(BIN, "s2s-data"), "synth", "--out", "data/synth", "--grid",
      "32x64", "--channels", "u,v,t", "--years", "2000..2009",
-     "--steps-per-year", "48", "--step", "6h", "--seed", "0"])
+     "--steps-per-year", "32", "--step", "6h", "--seed", "0"])
 
 for name in EXAMPLES:
     exe = os.path.join(WORK, name)

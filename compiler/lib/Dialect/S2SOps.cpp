@@ -1145,6 +1145,9 @@ LogicalResult ParallelOp::verify() {
       return emitOpError() << "mesh axis '" << axis
                            << "' must have at least 1 device, got " << n;
   }
+  if (getTimeout() < 1)
+    return emitOpError() << "'timeout' must be at least 1 second, got "
+                         << getTimeout();
   return success();
 }
 
@@ -1164,7 +1167,8 @@ int64_t ParallelOp::getAxisSize(StringRef name) {
 
 LogicalResult TrainOp::verify() {
   if (failed(checkPositive(*this, "epochs", getEpochs())) ||
-      failed(checkPositive(*this, "batch", getBatch())))
+      failed(checkPositive(*this, "batch", getBatch())) ||
+      failed(checkPositive(*this, "accumulate", getAccumulate())))
     return failure();
   if (auto seed = static_cast<int64_t>(getSeed()); seed < 0)
     return emitOpError() << "'seed' must not be negative, got " << seed;

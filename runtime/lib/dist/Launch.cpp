@@ -150,6 +150,64 @@ std::string jobId(const std::string &configKey, const EnvLookup &env) {
   return sanitizeName(id);
 }
 
+std::string firstSlurmHost(const std::string &nodeList) {
+  // The first entry ends at a comma outside brackets.
+  std::string first;
+  int depth = 0;
+  for (char c : nodeList) {
+    if (c == ',' && depth == 0)
+      break;
+    depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+    first += c;
+  }
+  const size_t open = first.find('[');
+  if (open == std::string::npos)
+    return first;
+  // "node[03-05,9]": the prefix and the first number of the range list.
+  std::string range = first.substr(open + 1);
+  const size_t end = range.find_first_of("-,]");
+  return first.substr(0, open) + range.substr(0, end);
+}
+
+Rendezvous rendezvous() { return rendezvous(stdGetenv); }
+
+Rendezvous rendezvous(const EnvLookup &env) {
+  auto set = [&](const char *v) { return env(v) && *env(v); };
+  Rendezvous r;
+  if (set("MASTER_ADDR")) {
+    r.masterAddr = env("MASTER_ADDR");
+    if (!set("MASTER_PORT"))
+      throw Error("environment variable MASTER_ADDR is set but MASTER_PORT "
+                  "is not; set both or neither");
+    r.masterPort = envInt(env, "MASTER_PORT");
+    r.source = "MASTER_ADDR/MASTER_PORT";
+  } else if (set("SLURM_JOB_NODELIST") && set("SLURM_JOB_ID")) {
+    r.masterAddr = firstSlurmHost(env("SLURM_JOB_NODELIST"));
+    const std::string id = env("SLURM_JOB_ID");
+    const std::string last4 = id.size() > 4 ? id.substr(id.size() - 4) : id;
+    r.masterPort = set("MASTER_PORT")
+                       ? envInt(env, "MASTER_PORT")
+                       : 15000 + std::strtoll(last4.c_str(), nullptr, 10);
+    r.source = "SLURM_JOB_NODELIST/SLURM_JOB_ID";
+  }
+  if (!r.masterAddr.empty() && (r.masterPort < 1 || r.masterPort > 65535))
+    throw Error("the master port " + std::to_string(r.masterPort) + " (from " +
+                r.source + ") is not in 1..65535");
+  if (set("TORCHELASTIC_RESTART_COUNT"))
+    r.restartCount = envInt(env, "TORCHELASTIC_RESTART_COUNT");
+  else if (set("SLURM_RESTART_COUNT"))
+    r.restartCount = envInt(env, "SLURM_RESTART_COUNT");
+  r.agentStore = set("TORCHELASTIC_USE_AGENT_STORE") &&
+                 std::string(env("TORCHELASTIC_USE_AGENT_STORE")) == "True";
+  return r;
+}
+
+LaunchEnv launchEnv() { return launchEnv(stdGetenv); }
+
+LaunchEnv launchEnv(const EnvLookup &env) {
+  return LaunchEnv{rankInfo(env), localRanks(env), rendezvous(env)};
+}
+
 RankInfo rankInfo() { return rankInfo(stdGetenv); }
 
 RankInfo rankInfo(const EnvLookup &env) {

@@ -2,8 +2,11 @@
 //
 // What the launcher (torchrun, srun, mpirun) tells a process through its
 // environment: its rank and the world size, its rank among the processes
-// on this node, and an id shared by the processes of one job. Parallel
-// training will add process groups and the device mesh here. Torch-free.
+// on this node, where the processes meet (master address and port, or
+// torchrun's agent store), which attempt of an elastic job this is, and an
+// id shared by the processes of one job. Every room that asks where it
+// runs asks here (the sampler, the shared-memory loader, the process
+// group of comm/). Torch-free.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +66,37 @@ LocalRanks localRanks(const EnvLookup &env);
 /// parent too).
 std::string jobId(const std::string &configKey = "");
 std::string jobId(const std::string &configKey, const EnvLookup &env);
+
+/// Where the processes of a job meet, and which attempt this is.
+struct Rendezvous {
+  std::string masterAddr;   ///< "" when the launcher gives none (mpirun)
+  int64_t masterPort = 0;   ///< 0 when unknown
+  int64_t restartCount = 0; ///< launcher restarts before this attempt
+  bool agentStore = false;  ///< torchrun's agent serves the TCPStore
+  std::string source;       ///< the variables it came from
+};
+
+/// MASTER_ADDR/MASTER_PORT when set (torchrun, or passed with mpirun -x);
+/// else under Slurm the first host of SLURM_JOB_NODELIST
+/// ("node[03-05,9]" -> "node03") and port 15000 + the last four digits of
+/// SLURM_JOB_ID. The restart count from TORCHELASTIC_RESTART_COUNT or
+/// SLURM_RESTART_COUNT; agentStore from TORCHELASTIC_USE_AGENT_STORE=True.
+/// Throws Error naming the variable for a port outside 1..65535 or a value
+/// that is not a number.
+Rendezvous rendezvous();
+Rendezvous rendezvous(const EnvLookup &env);
+
+/// Everything the launcher says, read once.
+struct LaunchEnv {
+  RankInfo ranks;
+  LocalRanks local;
+  Rendezvous meet;
+};
+LaunchEnv launchEnv();
+LaunchEnv launchEnv(const EnvLookup &env);
+
+/// The first host of a Slurm node list: "a[01-03],b" -> "a01".
+std::string firstSlurmHost(const std::string &nodeList);
 
 } // namespace s2s::rt
 

@@ -2,6 +2,8 @@
 
 #include "train/Options.h"
 
+#include "dist/Launch.h"
+
 #include "support/Text.h"
 #include "train/Banner.h"
 
@@ -52,6 +54,9 @@ const Flag kFlags[] = {
      "do not write <out>/maps/epoch-N-<channel>.png "
      "(truth | prediction | error of a validation sample)"},
     {"device", "D", "cpu, cuda or auto"},
+    {"timeout", "S",
+     "seconds a collective may wait for the other processes before the run "
+     "fails (a peer died or hangs)"},
     {"help", nullptr, "print this message"},
 };
 
@@ -120,6 +125,8 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
     o.resumeDir = value;
   } else if (name == "log-every") {
     o.logEvery = parseInt(name, value, 1);
+  } else if (name == "timeout") {
+    o.timeout = parseInt(name, value, 1);
   } else if (name == "device") {
     if (value != "cpu" && value != "cuda" && value != "auto")
       throw UsageError("--device must be cpu, cuda or auto, got '" + value +
@@ -250,6 +257,8 @@ void printUsage(const Program &p, const char *argv0) {
       def = "10";
     else if (n == "device")
       def = "auto: cuda when available";
+    else if (n == "timeout")
+      def = std::to_string(p.parallel.timeoutSeconds);
     line(f, def);
   }
   o << "\ncheckpoints: every " << t.checkpoint.everyEpochs << " epoch(s)";
@@ -259,6 +268,13 @@ void printUsage(const Program &p, const char *argv0) {
     << "environment (tests): S2S_CRASH_AT_STEP=N exits (status 3) after step N;"
     << " S2S_CRASH_IN_CHECKPOINT=N exits while writing the N-th checkpoint\n";
   std::cout << o.str() << std::flush;
+}
+
+/// Each process of a node on its own GPU: the local rank's, modulo the
+/// GPUs this process sees.
+static c10::DeviceIndex cudaIndexOfThisProcess() {
+  const int64_t gpus = int64_t(torch::cuda::device_count());
+  return c10::DeviceIndex(gpus > 0 ? localRanks().rank % gpus : 0);
 }
 
 Settings settle(const Program &p, const Options &opt) {
@@ -279,11 +295,17 @@ Settings settle(const Program &p, const Options &opt) {
     tc.seed = opt.seed;
   if (opt.lr > 0)
     tc.optimizer.lr = opt.lr;
-  if (tc.epochs < 1 || tc.batch < 1 || tc.seed < 0 || !(tc.optimizer.lr > 0))
+  s.parallel = p.parallel;
+  if (opt.timeout > 0)
+    s.parallel.timeoutSeconds = opt.timeout;
+  if (tc.epochs < 1 || tc.batch < 1 || tc.seed < 0 || !(tc.optimizer.lr > 0) ||
+      tc.accumulate < 1 || s.parallel.timeoutSeconds < 1)
     throw Error("the spec's train section has an invalid value (epochs " +
                 std::to_string(tc.epochs) + ", batch " +
                 std::to_string(tc.batch) + ", seed " + std::to_string(tc.seed) +
-                ", lr " + formatNumber(tc.optimizer.lr) + ")");
+                ", lr " + formatNumber(tc.optimizer.lr) + ", accumulate " +
+                std::to_string(tc.accumulate) + ", timeout " +
+                std::to_string(s.parallel.timeoutSeconds) + ")");
   if (opt.threads)
     torch::set_num_threads(int(opt.threads));
 
@@ -291,7 +313,7 @@ Settings settle(const Program &p, const Options &opt) {
     throw UsageError("--device cuda: this LibTorch sees no CUDA device");
   s.device = (opt.device == "cuda" ||
               (opt.device == "auto" && torch::cuda::is_available()))
-                 ? torch::Device(torch::kCUDA)
+                 ? torch::Device(torch::kCUDA, cudaIndexOfThisProcess())
                  : torch::Device(torch::kCPU);
   // s2sc refuses these; a Spec built by hand must not train in another
   // precision than it says.

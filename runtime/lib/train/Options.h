@@ -34,7 +34,7 @@ struct Options {
   bool resume = false;
   std::string resumeDir;
   int64_t epochs = 0, steps = 0, batch = 0, seed = -1, threads = 0,
-          logEvery = 10;
+          logEvery = 10, timeout = 0;
   double lr = 0.0;
   std::string memory;                                   ///< "": the spec's
   int64_t prefetch = -1, buffer = 0, loaderThreads = 0; ///< -1/0: the spec's
@@ -51,6 +51,7 @@ void printUsage(const Program &p, const char *argv0);
 struct Settings {
   TrainConfig train;
   DataConfig data;
+  ParallelConfig parallel;
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
   std::string out; ///< the run folder

@@ -2,6 +2,8 @@
 
 #include "train/Resume.h"
 
+#include "dist/Launch.h"
+
 #include "data/Loader.h"
 #include "metrics/MetricsLog.h"
 #include "s2s/runtime/Error.h"
@@ -13,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -71,6 +74,18 @@ std::string findResume(const Options &o, const Settings &s,
       std::printf("note: --resume: no checkpoint in '%s' yet; starting from "
                   "the beginning\n",
                   ckpt.dir().c_str());
+    return from;
+  }
+  // A run the launcher restarted (torchrun --max_restarts, Slurm --requeue)
+  // re-runs the same command line: it resumes by itself.
+  if (const int64_t restarts = rendezvous().restartCount; restarts > 0) {
+    std::string from = ckpt.newest();
+    std::printf(
+        "note: restart %lld of this job (%s): %s\n", (long long)restarts,
+        std::getenv("TORCHELASTIC_RESTART_COUNT") ? "TORCHELASTIC_RESTART_COUNT"
+                                                  : "SLURM_RESTART_COUNT",
+        from.empty() ? "no checkpoint yet; starting from the beginning"
+                     : ("resuming from " + from).c_str());
     return from;
   }
   if (std::vector<std::string> have = ckpt.list(); !have.empty())
@@ -147,7 +162,8 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
                 "in the background: the continued run will not repeat the "
                 "uninterrupted one's batches\n");
   std::fflush(stdout);
-  truncateMetrics(metricsPath, st.globalStep);
+  if (strategy.writesOutput()) // one process owns metrics.jsonl
+    truncateMetrics(metricsPath, st.globalStep);
   return st;
 }
 

@@ -51,33 +51,50 @@ double TrainStep::learningRate(const TrainState &st) const {
                           stepsPerEpoch_, totalSteps_);
 }
 
+/// Throws when the loss of micro-batch `b` is not finite (the message
+/// quotes `lr` as it was before the step).
+void TrainStep::checkFinite(double lossValue, int64_t epoch, int64_t b,
+                            const TrainState &st, double lr) const {
+  if (std::isfinite(lossValue))
+    return;
+  throw Error("the training loss became " +
+              std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
+              " at epoch " + std::to_string(epoch + 1) + ", step " +
+              std::to_string(b + 1) + " (global step " +
+              std::to_string(st.globalStep + 1) + ", learning rate " +
+              formatNumber(lr) +
+              "); the training diverged: try a lower --lr (e.g. " +
+              formatNumber(tc_.optimizer.lr / 10) + ")" +
+              (tc_.gradClip > 0 ? std::string()
+                                : ", a warm-up or grad_clip in the spec"));
+}
+
 double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
                       TrainState &st, double &lr) {
   const torch::Device device = model_.device();
   torch::Tensor window = batch.window.to(device, model_.dtype());
-  model_.context().time = batch.times.to(device);
-  model_.context().leadSeconds = 0;
-  optim_.zeroGrad();
-  torch::Tensor loss = rolloutLoss(window);
-  if (!loss.defined() || loss.numel() != 1)
-    throw Error("the rollout loss of " + modelText_ +
-                " is not a scalar (internal error)");
-  const double lossValue = loss.item<double>();
-  if (!std::isfinite(lossValue))
-    throw Error("the training loss became " +
-                std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
-                " at epoch " + std::to_string(epoch + 1) + ", step " +
-                std::to_string(b + 1) + " (global step " +
-                std::to_string(st.globalStep + 1) + ", learning rate " +
-                formatNumber(lr) +
-                "); the training diverged: try a lower --lr (e.g. " +
-                formatNumber(tc_.optimizer.lr / 10) + ")" +
-                (tc_.gradClip > 0 ? std::string()
-                                  : ", a warm-up or grad_clip in the spec"));
-  if (!loss.requires_grad())
-    throw Error("the rollout loss of " + modelText_ +
-                " does not depend on any parameter");
-  loss.backward();
+  torch::Tensor times = batch.times.to(device);
+  strategy_.zeroGrad(model_, optim_);
+  // `accumulate` micro-batches, each's loss scaled by 1/n: their gradients
+  // sum to the whole batch's, and only the last backward synchronises.
+  const int64_t n = tc_.accumulate, micro = window.size(0) / n;
+  double lossValue = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    model_.context().time = n == 1 ? times : times.narrow(0, i * micro, micro);
+    model_.context().leadSeconds = 0;
+    torch::Tensor loss =
+        rolloutLoss(n == 1 ? window : window.narrow(0, i * micro, micro));
+    if (!loss.defined() || loss.numel() != 1)
+      throw Error("the rollout loss of " + modelText_ +
+                  " is not a scalar (internal error)");
+    const double value = loss.item<double>();
+    checkFinite(value, epoch, b, st, lr);
+    if (!loss.requires_grad())
+      throw Error("the rollout loss of " + modelText_ +
+                  " does not depend on any parameter");
+    strategy_.backward(n == 1 ? loss : loss / double(n), i + 1 == n);
+    lossValue += n == 1 ? value : value / double(n);
+  }
   if (!checkedGradients_) {
     checkEveryParameterReached();
     checkedGradients_ = true;

@@ -1,6 +1,7 @@
 //===- Step.h - One optimizer step of the training loop ---------*- C++ -*-===//
 //
-// The unrolled rollout's loss on a batch, its checks (a scalar, finite,
+// The unrolled rollout's loss on a batch (in `accumulate` micro-batches),
+// its checks (a scalar, finite,
 // depending on the parameters; after the first backward, every parameter
 // of the manifest reached), the backward pass, the strategy's gradient
 // handling and clipping, and the optimizer update at the schedule's
@@ -56,6 +57,8 @@ private:
 
   torch::Tensor rolloutLoss(const torch::Tensor &window);
   void checkEveryParameterReached() const;
+  void checkFinite(double lossValue, int64_t epoch, int64_t b,
+                   const TrainState &st, double lr) const;
 };
 
 } // namespace s2s::rt

@@ -2,7 +2,11 @@
 
 #include "train/Strategy.h"
 
+#include "comm/Communicator.h"
+#include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
+#include "train/DataParallel.h"
+#include "train/ZeroShards.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -13,6 +17,23 @@
 namespace s2s::rt {
 
 Strategy::~Strategy() = default;
+
+std::unique_ptr<Optimizer> Strategy::makeOptimizer(const OptimizerConfig &c,
+                                                   Model &model) {
+  return std::make_unique<Optimizer>(c, model.namedParameters());
+}
+
+void Strategy::zeroGrad(Model &, Optimizer &optim) { optim.zeroGrad(); }
+
+void Strategy::backward(const torch::Tensor &loss, bool) { loss.backward(); }
+
+int64_t optimizerStateBytes(const Optimizer &optim) {
+  int64_t bytes = 0;
+  for (const auto &[name, t] : optim.state())
+    if (t.dim() > 0) // not the step counter
+      bytes += t.numel() * int64_t(t.element_size());
+  return bytes;
+}
 
 torch::Tensor cpuGeneratorState() {
   at::Generator g = at::detail::getDefaultCPUGenerator();
@@ -43,15 +64,31 @@ void SingleProcess::optimizerStep(Optimizer &optim, double lr) {
 std::string SingleProcess::saveCheckpoint(Checkpointer &ckpt, Model &model,
                                           const Optimizer &optim,
                                           const TrainState &state) {
-  TrainState w = state;
-  w.modelRng = model.generator().get_state();
-  w.torchRng = cpuGeneratorState();
-  return ckpt.save(model.namedParameters(), optim.state(), w);
+  return saveWholeCheckpoint(ckpt, model, optim.state(), state);
 }
 
 void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
                                    Model &model, Optimizer &optim,
                                    const std::string &modelText) {
+  loadModelAndRng(c, from, model, modelText);
+  try {
+    optim.loadState(c.optimizer);
+  } catch (const Error &e) {
+    throw Error("'" + from + "': " + e.what());
+  }
+}
+
+std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
+                                const NamedTensors &optimizerState,
+                                const TrainState &state) {
+  TrainState w = state;
+  w.modelRng = model.generator().get_state();
+  w.torchRng = cpuGeneratorState();
+  return ckpt.save(model.namedParameters(), optimizerState, w);
+}
+
+void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
+                     const std::string &modelText) {
   for (const auto &[name, p] : model.namedParameters()) {
     auto it = c.model.find(name);
     if (it == c.model.end())
@@ -72,11 +109,6 @@ void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
         throw Error("the checkpoint '" + from + "' has parameter '" + kv.first +
                     "', which " + modelText + " does not");
     }
-  try {
-    optim.loadState(c.optimizer);
-  } catch (const Error &e) {
-    throw Error("'" + from + "': " + e.what());
-  }
   if (c.state.modelRng.defined())
     model.generator().set_state(c.state.modelRng);
   if (c.state.torchRng.defined())
@@ -91,15 +123,55 @@ std::string SingleProcess::name() const {
          ": nothing to synchronise)";
 }
 
-std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel) {
+namespace {
+
+/// The mesh's size; throws for an axis this runtime does not spread over.
+int64_t dataParallelSize(const ParallelConfig &parallel) {
   int64_t meshSize = 1;
-  for (int64_t s : parallel.sizes)
-    meshSize *= std::max<int64_t>(s, 1);
-  if (meshSize > 1) // s2sc refuses it; a Program built by hand must not
-    throw Error("a parallel mesh of " + std::to_string(meshSize) +
-                " processes is not implemented yet: this runtime trains in "
-                "one process");
-  return std::make_unique<SingleProcess>(parallel);
+  for (size_t i = 0; i < parallel.sizes.size(); ++i) {
+    const int64_t n = std::max<int64_t>(parallel.sizes[i], 1);
+    const std::string axis =
+        i < parallel.axes.size() ? parallel.axes[i] : std::string("?");
+    if (n > 1 && axis != "data")
+      throw Error("mesh axis '" + axis + "' of size " + std::to_string(n) +
+                  " is not implemented yet: this runtime spreads training "
+                  "over the data axis only");
+    meshSize *= n;
+  }
+  return meshSize;
+}
+
+} // namespace
+
+std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
+                                       torch::Device device) {
+  const int64_t meshSize = dataParallelSize(parallel);
+  const LaunchEnv env = launchEnv();
+  const int64_t world = env.ranks.worldSize;
+  if (meshSize != world)
+    throw Error("the spec's mesh spans " + std::to_string(meshSize) +
+                " process" + (meshSize == 1 ? "" : "es") + " but " +
+                (env.ranks.source.empty()
+                     ? std::string("this process was started alone")
+                     : "the launcher started " + std::to_string(world) + " (" +
+                           env.ranks.source + ")") +
+                "; start " + std::to_string(meshSize) +
+                " processes (torchrun --nproc_per_node, srun -n, mpirun -n) "
+                "or change the mesh");
+  if (world == 1)
+    return std::make_unique<SingleProcess>(parallel);
+  if (parallel.strategy == StrategyKind::Zero3 ||
+      parallel.strategy == StrategyKind::Fsdp)
+    throw Error(std::string("strategy ") + rt::name(parallel.strategy) +
+                " is not implemented yet: use ddp, zero1 or zero2");
+  std::shared_ptr<Communicator> comm = Communicator::connect(
+      env, parallel.backend, std::chrono::seconds(parallel.timeoutSeconds),
+      device);
+  if (parallel.strategy == StrategyKind::Ddp)
+    return std::make_unique<DataParallel>(parallel, std::move(comm));
+  return std::make_unique<ZeroShards>(
+      parallel, std::move(comm),
+      parallel.strategy == StrategyKind::Zero1 ? 1 : 2);
 }
 
 } // namespace s2s::rt

@@ -1,5 +1,4 @@
-//===- Strategy.h - What parallel training changes, behind one seam -*- C++
-//-*-===//
+//===- Strategy.h - What parallel training changes, one seam ---*- C++ -*-===//
 //
 // The training loop (train/Train.cpp) is the same for every way of
 // spreading a run over processes; what DDP, ZeRO, FSDP or tensor
@@ -7,8 +6,11 @@
 //
 //   prepareModel       after materialisation: DDP broadcasts rank 0's
 //                      parameters, ZeRO-3 / FSDP shard them
-//   afterBackward      gradient synchronisation (all-reduce,
-//                      reduce-scatter)
+//   makeOptimizer      the optimizer over what this process updates (ZeRO:
+//                      its shard of the flat parameters)
+//   zeroGrad, backward a micro-batch's backward; with sync, the one whose
+//                      gradients are synchronised (DDP: during it)
+//   afterBackward      gradient synchronisation after it (reduce-scatter)
 //   clipGradients      the global norm, a reduction when gradients are
 //                      sharded
 //   optimizerStep      the update (ZeRO: of this rank's shard)
@@ -18,9 +20,10 @@
 //   writesOutput       which process writes metrics.jsonl, checkpoints and
 //                      maps
 //
-// SingleProcess, the only implementation so far, is training in one
-// process: every operation is the plain one and every reduction the
-// identity. makeStrategy picks it from the program's parallel section.
+// SingleProcess is training in one process: every operation is the plain
+// one and every reduction the identity. DataParallel (ddp) and
+// ZeroShards (zero1, zero2) run over a Communicator (comm/). makeStrategy
+// picks one from the program's parallel section and the launcher.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +53,16 @@ public:
   /// makes them trainable (and, in parallel strategies, the same on every
   /// process or sharded across them).
   virtual void prepareModel(Model &model) = 0;
-  /// After loss.backward(): the gradients as the optimizer must see them.
+  /// The optimizer over what this process updates.
+  virtual std::unique_ptr<Optimizer> makeOptimizer(const OptimizerConfig &c,
+                                                   Model &model);
+  /// Drops the gradients before a step's first micro-batch.
+  virtual void zeroGrad(Model &model, Optimizer &optim);
+  /// loss.backward() of a micro-batch; `sync`: the step's last, whose
+  /// gradients must be synchronised.
+  virtual void backward(const torch::Tensor &loss, bool sync);
+  /// After the last micro-batch's backward: the gradients as the
+  /// optimizer must see them.
   virtual void afterBackward(Model &model) = 0;
   /// Scales the gradients so their global 2-norm is at most maxNorm;
   /// returns the norm before clipping.
@@ -76,6 +88,9 @@ public:
   virtual void reduceValidation(ChannelMetrics &metrics) = 0;
   /// Whether this process writes metrics.jsonl, checkpoints and maps.
   virtual bool writesOutput() const = 0;
+  /// "rank 1 of 2: optimizer state 1,234 bytes ..." for the banner; ""
+  /// for one process.
+  virtual std::string placement(const Optimizer &) const { return ""; }
 };
 
 /// Training in one process on one device.
@@ -103,10 +118,28 @@ private:
   std::vector<torch::Tensor> params_; ///< the model's, in model order
 };
 
-/// The strategy for the program's parallel section: SingleProcess for a
-/// mesh of one device; for a larger mesh (which this runtime does not
-/// spread yet) SingleProcess too, after a note saying so.
-std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel);
+/// A checkpoint of the model, `optimizerState` and `state` with the RNG
+/// states, written by this process (SingleProcess; rank 0 of the others).
+std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
+                                const NamedTensors &optimizerState,
+                                const TrainState &state);
+/// The model's parameters and the RNG states from `c`; throws Error naming
+/// a parameter that does not fit `modelText`.
+void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
+                     const std::string &modelText);
+
+/// The strategy for the program's parallel section (with the command
+/// line's timeout) and the processes the launcher started: SingleProcess
+/// for one; else the spec's strategy over a Communicator. Throws Error
+/// when the mesh's process count is not the launcher's, the mesh has an
+/// axis other than data larger than one, or the strategy is not
+/// implemented (s2sc refuses these at their line; a Program built by
+/// hand must not train otherwise than it says).
+std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
+                                       torch::Device device);
+
+/// The bytes of an optimizer's state tensors (moments, momentum).
+int64_t optimizerStateBytes(const Optimizer &optim);
 
 /// The state of LibTorch's default CPU generator (dropout outside the
 /// model's generator, initialisers), saved in checkpoints.

@@ -91,7 +91,7 @@ private:
 
 void Trainer::setUp() {
   set = settle(P, opt);
-  strategy = makeStrategy(P.parallel);
+  strategy = makeStrategy(set.parallel, set.device);
   torch::manual_seed(uint64_t(set.train.seed));
   // LibTorch sets up its intra-op threads lazily, at the first parallel
   // loop of each thread; ops before that (the first step's) can split
@@ -111,14 +111,15 @@ void Trainer::setUp() {
   model->context().longitude = data.train->longitude().to(set.device);
   materializeModel(P, *model);
   strategy->prepareModel(*model);
-  optim = std::make_unique<Optimizer>(set.train.optimizer,
-                                      model->namedParameters());
+  optim = strategy->makeOptimizer(set.train.optimizer, *model);
   step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
                                      data.stepsPerEpoch, data.totalSteps,
                                      "the data's grid " + data.gridText() +
                                          " (file '" + data.firstFile + "')");
 
   printBanner(P, set, data, model->parameterCount(), strategy->name());
+  if (const std::string where = strategy->placement(*optim); !where.empty())
+    std::printf("%s\n", where.c_str());
 
   st = freshState(P, data, set);
   if (!resumeFrom.empty())

@@ -29,12 +29,15 @@ TrainData openData(const Program &p, const Settings &s, const Options &o) {
                 " is not a multiple of the " + std::to_string(lc.worldSize) +
                 " processes (" + d.ranks.source +
                 "); each process takes batch / processes windows");
-  if (lc.worldSize > 1)
-    std::printf("note: rank %lld of %lld (%s): this process trains on its "
-                "share of each epoch; this runtime does not synchronise "
-                "gradients between processes\n",
-                (long long)lc.rank, (long long)lc.worldSize,
-                d.ranks.source.c_str());
+  const int64_t local = B / lc.worldSize, n = s.train.accumulate;
+  if (local % n != 0)
+    throw Error("the batch of each process, " + std::to_string(local) +
+                " (global batch " + std::to_string(B) + " over " +
+                std::to_string(lc.worldSize) + " process" +
+                (lc.worldSize == 1 ? "" : "es") +
+                "), is not a multiple of accumulate = " + std::to_string(n) +
+                "; each micro-batch takes batch / processes / accumulate "
+                "windows");
   d.train = BatchLoader::open(dc, Split::Train, order + 1, B / lc.worldSize, lc,
                               uint64_t(s.train.seed),
                               /*shuffle=*/true, /*dropLast=*/true);

@@ -159,3 +159,46 @@ TEST(Launch, RankInfoFromEnvironment) {
 }
 
 } // namespace
+
+TEST(Launch, RendezvousFromTorchrunSlurmAndNothing) {
+  rt::Rendezvous r = rt::rendezvous(envOf({}));
+  EXPECT_EQ(r.masterAddr, "");
+  EXPECT_EQ(r.restartCount, 0);
+  EXPECT_FALSE(r.agentStore);
+  r = rt::rendezvous(envOf({{"MASTER_ADDR", "127.0.0.1"},
+                            {"MASTER_PORT", "29400"},
+                            {"TORCHELASTIC_RESTART_COUNT", "2"},
+                            {"TORCHELASTIC_USE_AGENT_STORE", "True"}}));
+  EXPECT_EQ(r.masterAddr, "127.0.0.1");
+  EXPECT_EQ(r.masterPort, 29400);
+  EXPECT_EQ(r.restartCount, 2);
+  EXPECT_TRUE(r.agentStore);
+  r = rt::rendezvous(envOf({{"SLURM_JOB_NODELIST", "gpu[07-09,12],cpu1"},
+                            {"SLURM_JOB_ID", "4512345"},
+                            {"SLURM_RESTART_COUNT", "1"}}));
+  EXPECT_EQ(r.masterAddr, "gpu07");
+  EXPECT_EQ(r.masterPort, 15000 + 2345);
+  EXPECT_EQ(r.restartCount, 1);
+  EXPECT_EQ(rt::firstSlurmHost("n1,n2"), "n1");
+  EXPECT_EQ(rt::firstSlurmHost("x[3]"), "x3");
+  EXPECT_NE(errorOf([] {
+              rt::rendezvous(envOf({{"MASTER_ADDR", "h"}}));
+            }).find("MASTER_PORT is not"),
+            std::string::npos);
+  EXPECT_NE(
+      errorOf([] {
+        rt::rendezvous(envOf({{"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}}));
+      }).find("not in 1..65535"),
+      std::string::npos);
+}
+
+TEST(Launch, LaunchEnvUnderOpenMpi) {
+  rt::LaunchEnv e = rt::launchEnv(envOf({{"OMPI_COMM_WORLD_RANK", "1"},
+                                         {"OMPI_COMM_WORLD_SIZE", "2"},
+                                         {"OMPI_COMM_WORLD_LOCAL_RANK", "1"},
+                                         {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}}));
+  EXPECT_EQ(e.ranks.rank, 1);
+  EXPECT_EQ(e.ranks.worldSize, 2);
+  EXPECT_EQ(e.local.size, 2);
+  EXPECT_EQ(e.meet.masterAddr, "");
+}

@@ -779,7 +779,9 @@ def S2S_RolloutOp
 def S2S_ParallelOp : S2S_Op<"parallel"> {
   let summary = "the device mesh and the data-parallel strategy";
   let description = [{
-    `axes` names the mesh axes in order and `sizes` their sizes.
+    `axes` names the mesh axes in order and `sizes` their sizes. `timeout`
+    is how many seconds a collective may wait for the other processes
+    before the run fails (default 600).
 
     ```mlir
     s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 4>,
@@ -789,7 +791,8 @@ def S2S_ParallelOp : S2S_Op<"parallel"> {
   }];
   let arguments = (ins StrArrayAttr:$axes, DenseI64ArrayAttr:$sizes,
                        S2S_StrategyAttr:$strategy, S2S_BackendAttr:$backend,
-                       BoolAttr:$checkpoint_activations);
+                       BoolAttr:$checkpoint_activations,
+                       DefaultValuedAttr<I64Attr, "600">:$timeout);
   let assemblyFormat = "attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -804,7 +807,9 @@ def S2S_TrainOp
     : S2S_Op<"train", [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "the training schedule";
   let description = [{
-    Trains `model` on `data` for `epochs` with global batch `batch`.
+    Trains `model` on `data` for `epochs` with global batch `batch`, each
+    process's share split into `accumulate` micro-batches whose gradients
+    are summed before the one synchronisation and update of a step.
     `grad_clip` 0 means no clipping.
 
     ```mlir
@@ -818,6 +823,7 @@ def S2S_TrainOp
   }];
   let arguments = (ins FlatSymbolRefAttr:$model, FlatSymbolRefAttr:$data,
                        I64Attr:$epochs, I64Attr:$batch,
+                       DefaultValuedAttr<I64Attr, "1">:$accumulate,
                        S2S_PrecisionAttr:$precision, I64Attr:$seed,
                        F64Attr:$grad_clip, S2S_OptimizerAttr:$optimizer,
                        S2S_ScheduleAttr:$schedule,

@@ -148,11 +148,13 @@ void setParallel(SpecBuilder &s, ParallelOp parallel) {
         abi::cxxInts(parallel.getSizes()));
   s.enumeration("parallel.strategy", parallel.getStrategy());
   s.enumeration("parallel.backend", parallel.getBackend());
+  s.i64("parallel.timeoutSeconds", parallel.getTimeout());
 }
 
 void setTrain(SpecBuilder &s, TrainOp train) {
   s.i64("train.epochs", static_cast<int64_t>(train.getEpochs()));
   s.i64("train.batch", static_cast<int64_t>(train.getBatch()));
+  s.i64("train.accumulate", train.getAccumulate());
   s.enumeration("train.precision", train.getPrecision());
   s.i64("train.seed", static_cast<int64_t>(train.getSeed()));
   s.f64("train.gradClip", train.getGradClip().convertToDouble());
@@ -211,12 +213,24 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
     ok = false;
   }
   if (parallel) {
-    if (int64_t n = parallel.getNumProcesses(); n > 1) {
+    for (auto [a, n] : llvm::zip(parallel.getAxes(), parallel.getSizes())) {
+      StringRef axis = cast<StringAttr>(a).getValue();
+      if (axis == "data" || n == 1)
+        continue;
       notYet(parallel, "mesh")
-          << "a mesh of " << n
-          << " processes is not implemented yet: this runtime trains in one "
-             "process; use mesh = [data: 1] to compile it now (s2sc "
-             "--emit=summary plans memory for any mesh)";
+          << "mesh axis '" << axis << "' of size " << n
+          << " is not implemented yet: this runtime spreads training over "
+             "the data axis only; use [" << axis
+          << ": 1] to compile it now (s2sc --emit=summary plans memory for "
+             "any mesh)";
+      ok = false;
+    }
+    if (Strategy s = parallel.getStrategy();
+        s == Strategy::zero3 || s == Strategy::fsdp) {
+      notYet(parallel, "strategy")
+          << "strategy " << stringifyStrategy(s)
+          << " (parameters sharded per unit) is not implemented yet; use "
+             "ddp, zero1 or zero2";
       ok = false;
     }
   }

@@ -168,6 +168,9 @@ struct ParallelConfig {
   std::vector<int64_t> sizes = {1};
   StrategyKind strategy = StrategyKind::Ddp;
   Backend backend = Backend::Auto;
+  /// A collective or rendezvous waiting longer than this fails the run
+  /// (a peer that died or hangs).
+  int64_t timeoutSeconds = 600;
 };
 
 // --- train
@@ -204,7 +207,8 @@ struct MetricConfig {
 
 struct TrainConfig {
   int64_t epochs = 1;
-  int64_t batch = 1; ///< global batch
+  int64_t batch = 1;      ///< global batch
+  int64_t accumulate = 1; ///< micro-batches per process and optimizer step
   Precision precision = Precision::Fp32;
   int64_t seed = 0;
   double gradClip = 0.0; ///< 0: no clipping

@@ -1,0 +1,102 @@
+//===- Communicator.h - The processes of a run, over c10d ------*- C++ -*-===//
+//
+// One object per process for everything collective: the rendezvous store
+// (torchrun's agent store, a TCPStore served by rank 0, or a FileStore when
+// the launcher names no address), the c10d process group (Gloo on CPU;
+// NCCL when built against a CUDA LibTorch, #ifdef USE_C10D_NCCL), and the
+// collectives the strategies use, in the forms Gloo 1.13 lacks built from
+// ones it has:
+//
+//   reduceScatterSum   alltoall_base + a local sum (Gloo has no
+//                      reduce_scatter; the same bytes on the wire as a ring)
+//   allGather          alltoall_base of the shard repeated `size` times (no
+//                      flat _allgather_base in Gloo)
+//   average            SUM then a division (no ReduceOp::AVG)
+//
+// Every collective waits at most the run's timeout. A failure (a peer that
+// died, or hangs past the timeout) throws Error naming the operation, the
+// ranks that did not answer (asked through the store, which each survivor
+// tells that it failed) and what to do; the group is unusable afterwards,
+// so the caller exits and lets the launcher restart the job.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_COMM_COMMUNICATOR_H
+#define S2S_RUNTIME_COMM_COMMUNICATOR_H
+
+#include "dist/Launch.h"
+#include "s2s/runtime/Config.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace s2s::rt {
+
+/// Bytes this process handed to collectives (what a ring moves per rank is
+/// a fixed multiple of it); for benchmarks and tests.
+struct CommStats {
+  int64_t calls = 0;
+  int64_t bytes = 0;
+};
+
+class Communicator {
+public:
+  /// Joins the job the launcher started (`env`), with `backend` (Auto:
+  /// NCCL for a CUDA device when built with it, else Gloo) and `timeout`
+  /// for the rendezvous and every collective. `device` is where the
+  /// tensors live. Throws Error when the rendezvous fails or times out,
+  /// or NCCL is asked for and not built.
+  static std::unique_ptr<Communicator> connect(const LaunchEnv &env,
+                                               Backend backend,
+                                               std::chrono::seconds timeout,
+                                               torch::Device device);
+  ~Communicator();
+
+  int64_t rank() const { return rank_; }
+  int64_t size() const { return size_; }
+  /// "gloo" or "nccl".
+  const std::string &backendName() const { return backendName_; }
+  std::chrono::seconds timeout() const { return timeout_; }
+
+  /// In place: each tensor becomes its sum over the processes.
+  void allReduceSum(std::vector<torch::Tensor> &tensors);
+  /// In place: every process gets `root`'s values.
+  void broadcast(torch::Tensor &tensor, int64_t root = 0);
+  /// `flat` (numel divisible by size()) is cut into size() equal shards;
+  /// returns this rank's shard summed over the processes.
+  torch::Tensor reduceScatterSum(const torch::Tensor &flat);
+  /// Every rank's `shard` (all the same numel), concatenated in rank order.
+  torch::Tensor allGather(const torch::Tensor &shard);
+  void barrier();
+
+  /// The c10d group, for c10d's Reducer.
+  c10::intrusive_ptr<c10d::ProcessGroup> group() const;
+  const CommStats &stats() const { return stats_; }
+
+  /// Throws the Error for collective `op` having failed with `what`, after
+  /// asking the store which ranks did not fail with it (see the header).
+  [[noreturn]] void fail(const char *op, const std::string &what);
+
+private:
+  Communicator() = default;
+  template <typename Launch> void run(const char *op, Launch &&launch);
+  std::string silentRanks();
+
+  int64_t rank_ = 0, size_ = 1;
+  std::string backendName_;
+  std::chrono::seconds timeout_{600};
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  CommStats stats_;
+};
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_COMM_COMMUNICATOR_H

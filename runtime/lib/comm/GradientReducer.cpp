@@ -1,0 +1,54 @@
+//===- GradientReducer.cpp - DDP's all-reduce, in the backward -----------===//
+
+#include "comm/GradientReducer.h"
+
+#include "s2s/runtime/Error.h"
+
+#include <torch/csrc/distributed/c10d/reducer.hpp>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace s2s::rt {
+
+GradientReducer::GradientReducer(Communicator &comm,
+                                 std::vector<torch::Tensor> params)
+    : comm_(comm) {
+  const size_t n = params.size();
+  // As DistributedDataParallel: a small first bucket so communication
+  // starts early, then 25 MiB ones, assigned in reverse parameter order.
+  std::vector<size_t> limits = {size_t(c10d::kDefaultFirstBucketBytes),
+                                size_t(c10d::kDefaultBucketBytesCap)};
+  auto [indices, perBucket] = c10d::compute_bucket_assignment_by_size(
+      params, limits, std::vector<bool>(n, false));
+  std::reverse(indices.begin(), indices.end());
+  std::reverse(perBucket.begin(), perBucket.end());
+  buckets_ = indices.size();
+  reducer_ = std::make_unique<c10d::Reducer>(
+      std::move(params), std::move(indices), std::move(perBucket), comm.group(),
+      std::vector<bool>(n, false), int64_t(c10d::kDefaultBucketBytesCap),
+      /*find_unused_parameters=*/false, /*gradient_as_bucket_view=*/false,
+      std::unordered_map<size_t, std::string>{},
+      int64_t(c10d::kDefaultFirstBucketBytes));
+}
+
+GradientReducer::~GradientReducer() = default;
+
+void GradientReducer::expectSync() {
+  reducer_->prepare_for_forward();
+  reducer_->prepare_for_backward({});
+}
+
+void GradientReducer::backward(const torch::Tensor &loss) {
+  try {
+    loss.backward();
+  } catch (const c10::Error &e) {
+    // A bucket's all-reduce failed inside the backward (a peer died or
+    // hangs): the same report as any other collective.
+    comm_.fail("allreduce of a gradient bucket", e.what_without_backtrace());
+  } catch (const std::exception &e) { // Gloo's own (a timeout)
+    comm_.fail("allreduce of a gradient bucket", e.what());
+  }
+}
+
+} // namespace s2s::rt

@@ -1,0 +1,103 @@
+//===- DataParallel.cpp - ddp: replicated model, averaged gradients -------===//
+
+#include "train/DataParallel.h"
+
+#include "s2s/runtime/Error.h"
+#include "support/Text.h"
+
+namespace s2s::rt {
+
+void broadcastParameters(Communicator &comm,
+                         const std::vector<torch::Tensor> &params) {
+  torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> flat;
+  for (const torch::Tensor &p : params)
+    flat.push_back(p.reshape({-1}));
+  torch::Tensor all = torch::cat(flat);
+  comm.broadcast(all, 0);
+  int64_t offset = 0;
+  for (const torch::Tensor &p : params) {
+    p.copy_(all.narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+}
+
+void sumDoubles(Communicator &comm, std::vector<double> &values) {
+  if (values.empty())
+    return;
+  std::vector<torch::Tensor> t = {
+      torch::tensor(values, torch::dtype(torch::kFloat64))};
+  comm.allReduceSum(t);
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = t[0][int64_t(i)].item<double>();
+}
+
+DataParallel::DataParallel(const ParallelConfig &parallel,
+                           std::shared_ptr<Communicator> comm)
+    : parallel_(parallel), comm_(std::move(comm)) {}
+
+std::string DataParallel::name() const {
+  return "ddp over " + std::to_string(comm_->size()) + " processes (" +
+         comm_->backendName() + ", " + std::to_string(reducer_->buckets()) +
+         " gradient bucket" + (reducer_->buckets() == 1 ? "" : "s") +
+         ", timeout " + std::to_string(comm_->timeout().count()) + " s)";
+}
+
+void DataParallel::prepareModel(Model &model) {
+  for (const auto &np : model.namedParameters())
+    np.second.requires_grad_(true);
+  params_ = model.parameters();
+  broadcastParameters(*comm_, params_);
+  reducer_ = std::make_unique<GradientReducer>(*comm_, params_);
+}
+
+void DataParallel::backward(const torch::Tensor &loss, bool sync) {
+  if (!sync) { // accumulate locally, as DDP's no_sync()
+    loss.backward();
+    return;
+  }
+  reducer_->expectSync();
+  reducer_->backward(loss);
+}
+
+double DataParallel::clipGradients(Model &, double maxNorm) {
+  return clipGradNorm(params_, maxNorm); // the gradients are averaged
+}
+
+void DataParallel::optimizerStep(Optimizer &optim, double lr) {
+  optim.step(lr);
+}
+
+std::string DataParallel::saveCheckpoint(Checkpointer &ckpt, Model &model,
+                                         const Optimizer &optim,
+                                         const TrainState &state) {
+  std::string path;
+  if (comm_->rank() == 0)
+    path = saveWholeCheckpoint(ckpt, model, optim.state(), state);
+  // No process runs ahead of a checkpoint the job may restart from.
+  comm_->barrier();
+  return path;
+}
+
+void DataParallel::loadCheckpoint(const Checkpoint &c, const std::string &from,
+                                  Model &model, Optimizer &optim,
+                                  const std::string &modelText) {
+  loadModelAndRng(c, from, model, modelText);
+  try {
+    optim.loadState(c.optimizer);
+  } catch (const Error &e) {
+    throw Error("'" + from + "': " + e.what());
+  }
+}
+
+void DataParallel::sumOverProcesses(std::vector<double> &values) {
+  sumDoubles(*comm_, values);
+}
+
+std::string DataParallel::placement(const Optimizer &optim) const {
+  return "rank " + std::to_string(comm_->rank()) + " of " +
+         std::to_string(comm_->size()) + ": the whole model; optimizer state " +
+         std::to_string(optimizerStateBytes(optim)) + " bytes";
+}
+
+} // namespace s2s::rt

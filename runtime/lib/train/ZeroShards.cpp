@@ -1,0 +1,217 @@
+//===- ZeroShards.cpp - zero1/zero2: the optimizer state sharded ----------===//
+
+#include "train/ZeroShards.h"
+
+#include "s2s/runtime/Error.h"
+#include "train/DataParallel.h"
+
+#include <cmath>
+#include <map>
+
+namespace s2s::rt {
+namespace {
+
+/// The optimizer's name for the shard it updates.
+const std::string kShard = "zero.shard";
+
+/// "adamw.m.zero.shard" -> "adamw.m."; "" for the step counter.
+std::string statePrefix(const std::string &name) {
+  const size_t at = name.size() - kShard.size();
+  if (name.size() < kShard.size() || name.compare(at, kShard.size(), kShard))
+    return "";
+  return name.substr(0, at);
+}
+
+} // namespace
+
+ZeroShards::ZeroShards(const ParallelConfig &parallel,
+                       std::shared_ptr<Communicator> comm, int stage)
+    : parallel_(parallel), comm_(std::move(comm)), stage_(stage) {}
+
+std::string ZeroShards::name() const {
+  return std::string(rt::name(parallel_.strategy)) + " over " +
+         std::to_string(comm_->size()) + " processes (" + comm_->backendName() +
+         ", timeout " + std::to_string(comm_->timeout().count()) + " s)";
+}
+
+void ZeroShards::prepareModel(Model &model) {
+  params_ = model.namedParameters();
+  std::vector<torch::Tensor> ps;
+  for (const auto &np : params_) {
+    np.second.requires_grad_(true);
+    ps.push_back(np.second);
+  }
+  broadcastParameters(*comm_, ps);
+  total_ = 0;
+  for (const torch::Tensor &p : ps)
+    total_ += p.numel();
+  shardSize_ = (total_ + comm_->size() - 1) / comm_->size();
+  torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> flat;
+  for (const torch::Tensor &p : ps)
+    flat.push_back(p.detach().reshape({-1}));
+  shard_ = shardOf(torch::cat(flat)).clone();
+}
+
+torch::Tensor ZeroShards::shardOf(const torch::Tensor &flat) const {
+  const int64_t n = comm_->size() * shardSize_;
+  torch::Tensor padded =
+      flat.numel() == n
+          ? flat
+          : torch::cat({flat, flat.new_zeros({n - flat.numel()})});
+  return padded.narrow(0, comm_->rank() * shardSize_, shardSize_);
+}
+
+torch::Tensor ZeroShards::gather(const torch::Tensor &shard) {
+  return comm_->allGather(shard).narrow(0, 0, total_);
+}
+
+std::unique_ptr<Optimizer> ZeroShards::makeOptimizer(const OptimizerConfig &c,
+                                                     Model &) {
+  return std::make_unique<Optimizer>(c, NamedTensors{{kShard, shard_}});
+}
+
+void ZeroShards::zeroGrad(Model &, Optimizer &optim) {
+  for (auto &np : params_)
+    np.second.mutable_grad().reset();
+  optim.zeroGrad();
+}
+
+torch::Tensor ZeroShards::flatGradient() const {
+  std::vector<torch::Tensor> flat;
+  for (const auto &[name, p] : params_)
+    flat.push_back(p.grad().defined() ? p.grad().reshape({-1})
+                                      : torch::zeros({p.numel()}, p.options()));
+  const int64_t pad = comm_->size() * shardSize_ - total_;
+  if (pad > 0)
+    flat.push_back(torch::zeros({pad}, flat.front().options()));
+  return torch::cat(flat);
+}
+
+void ZeroShards::afterBackward(Model &) {
+  torch::NoGradGuard noGrad;
+  torch::Tensor flat = flatGradient();
+  torch::Tensor mine;
+  if (stage_ == 1) {
+    std::vector<torch::Tensor> all = {flat};
+    comm_->allReduceSum(all);
+    mine = all[0].narrow(0, comm_->rank() * shardSize_, shardSize_).clone();
+  } else {
+    mine = comm_->reduceScatterSum(flat);
+    for (auto &np : params_) // stage 2 keeps only its shard of them
+      np.second.mutable_grad().reset();
+  }
+  mine.div_(double(comm_->size()));
+  shard_.mutable_grad() = mine;
+}
+
+double ZeroShards::clipGradients(Model &, double maxNorm) {
+  torch::NoGradGuard noGrad;
+  const torch::Tensor &g = shard_.grad();
+  std::vector<double> sq = {g.to(torch::kFloat64).pow(2).sum().item<double>()};
+  sumDoubles(*comm_, sq);
+  const double norm = std::sqrt(sq[0]);
+  if (maxNorm > 0.0 && std::isfinite(norm)) {
+    // As clipGradNorm (torch's clip_grad_norm_).
+    const double coef = maxNorm / (norm + 1e-6);
+    if (coef < 1.0)
+      shard_.mutable_grad().mul_(coef);
+  }
+  return norm;
+}
+
+void ZeroShards::optimizerStep(Optimizer &optim, double lr) {
+  optim.step(lr);
+  torch::NoGradGuard noGrad;
+  torch::Tensor whole = gather(shard_.detach());
+  int64_t offset = 0;
+  for (auto &np : params_) {
+    torch::Tensor &p = np.second;
+    p.copy_(whole.narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+}
+
+std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
+                                       const Optimizer &optim,
+                                       const TrainState &state) {
+  // The whole state under a one-process run's names: every rank takes
+  // part in the gathers, rank 0 writes.
+  NamedTensors whole;
+  for (const auto &[name, t] : optim.state()) {
+    const std::string prefix = statePrefix(name);
+    if (prefix.empty()) {
+      whole.emplace_back(name, t);
+      continue;
+    }
+    torch::Tensor flat = gather(t);
+    int64_t offset = 0;
+    for (const auto &[pname, p] : params_) {
+      whole.emplace_back(prefix + pname,
+                         flat.narrow(0, offset, p.numel()).view_as(p).clone());
+      offset += p.numel();
+    }
+  }
+  std::string path;
+  if (comm_->rank() == 0)
+    path = saveWholeCheckpoint(ckpt, model, whole, state);
+  comm_->barrier();
+  return path;
+}
+
+void ZeroShards::loadCheckpoint(const Checkpoint &c, const std::string &from,
+                                Model &model, Optimizer &optim,
+                                const std::string &modelText) {
+  loadModelAndRng(c, from, model, modelText);
+  {
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> flat;
+    for (const auto &np : params_)
+      flat.push_back(np.second.detach().reshape({-1}));
+    shard_.copy_(shardOf(torch::cat(flat)));
+  }
+  // This rank's shard of each whole state tensor, under the shard's names.
+  std::map<std::string, torch::Tensor> mine;
+  for (const auto &[name, t] : optim.state()) {
+    const std::string prefix = statePrefix(name);
+    if (prefix.empty()) {
+      auto it = c.optimizer.find(name);
+      if (it != c.optimizer.end())
+        mine[name] = it->second;
+      continue;
+    }
+    std::vector<torch::Tensor> flat;
+    for (const auto &[pname, p] : params_) {
+      auto it = c.optimizer.find(prefix + pname);
+      if (it == c.optimizer.end())
+        break; // loadState names what is missing
+      if (it->second.numel() != p.numel())
+        throw Error("'" + from + "': the checkpoint's optimizer tensor '" +
+                    prefix + pname + "' has shape " +
+                    c10::str(it->second.sizes()) +
+                    ", the model's parameter has " + c10::str(p.sizes()));
+      flat.push_back(it->second.reshape({-1}).to(p.dtype()));
+    }
+    if (flat.size() == params_.size())
+      mine[name] = shardOf(torch::cat(flat));
+  }
+  try {
+    optim.loadState(mine);
+  } catch (const Error &e) {
+    throw Error("'" + from + "': " + e.what());
+  }
+}
+
+void ZeroShards::sumOverProcesses(std::vector<double> &values) {
+  sumDoubles(*comm_, values);
+}
+
+std::string ZeroShards::placement(const Optimizer &optim) const {
+  return "rank " + std::to_string(comm_->rank()) + " of " +
+         std::to_string(comm_->size()) + ": optimizer state of " +
+         std::to_string(shardSize_) + " of " + std::to_string(total_) +
+         " values (" + std::to_string(optimizerStateBytes(optim)) + " bytes)" +
+         (stage_ == 2 ? ", gradients sharded" : "");
+}
+
+} // namespace s2s::rt

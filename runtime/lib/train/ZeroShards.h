@@ -1,0 +1,74 @@
+//===- ZeroShards.h - zero1/zero2: the optimizer state sharded -*- C++ -*-===//
+//
+// ZeRO stages 1 and 2 over the data axis. The parameters, in model order,
+// are one flat vector of P values padded with zeros to N·S, S = ⌈P/N⌉;
+// rank r owns values [r·S, (r+1)·S) and keeps the optimizer state of that
+// shard only (the optimizers are element-wise, so updating a shard is
+// updating those values of the whole). A step:
+//
+//   zero1  the flat gradient all-reduced (every process holds all of it
+//          while it is reduced), this rank's shard taken
+//   zero2  the flat gradient reduce-scattered: each process ends with its
+//          shard only and drops the parameters' gradients
+//   both   the global norm clipped from the shards' squared sums, the
+//          optimizer's step on the shard, the shards all-gathered into the
+//          parameters (every process holds the whole model)
+//
+// Checkpoints hold the whole optimizer state under the names a one-process
+// run writes (gathered before rank 0 writes), so a run resumes on any
+// number of processes and with any strategy.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_TRAIN_ZEROSHARDS_H
+#define S2S_RUNTIME_TRAIN_ZEROSHARDS_H
+
+#include "comm/Communicator.h"
+#include "train/Strategy.h"
+
+#include <memory>
+
+namespace s2s::rt {
+
+class ZeroShards final : public Strategy {
+public:
+  /// `stage`: 1 or 2.
+  ZeroShards(const ParallelConfig &parallel, std::shared_ptr<Communicator> comm,
+             int stage);
+  std::string name() const override;
+  void prepareModel(Model &model) override;
+  std::unique_ptr<Optimizer> makeOptimizer(const OptimizerConfig &c,
+                                           Model &model) override;
+  void zeroGrad(Model &model, Optimizer &optim) override;
+  void afterBackward(Model &model) override;
+  double clipGradients(Model &model, double maxNorm) override;
+  void optimizerStep(Optimizer &optim, double lr) override;
+  std::string saveCheckpoint(Checkpointer &ckpt, Model &model,
+                             const Optimizer &optim,
+                             const TrainState &state) override;
+  void loadCheckpoint(const Checkpoint &c, const std::string &from,
+                      Model &model, Optimizer &optim,
+                      const std::string &modelText) override;
+  void sumOverProcesses(std::vector<double> &values) override;
+  void reduceValidation(ChannelMetrics &) override {}
+  bool writesOutput() const override { return comm_->rank() == 0; }
+  std::string placement(const Optimizer &optim) const override;
+
+private:
+  torch::Tensor flatGradient() const;
+  /// The whole flat vector from each rank's shard, cut to P values.
+  torch::Tensor gather(const torch::Tensor &shard);
+  /// This rank's shard of a whole flat vector of P values.
+  torch::Tensor shardOf(const torch::Tensor &flat) const;
+
+  ParallelConfig parallel_;
+  std::shared_ptr<Communicator> comm_;
+  int stage_;
+  NamedTensors params_;
+  int64_t total_ = 0, shardSize_ = 0; ///< P, S
+  torch::Tensor shard_;               ///< this rank's values, a leaf
+};
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_TRAIN_ZEROSHARDS_H
