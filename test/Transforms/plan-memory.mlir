@@ -1,19 +1,22 @@
 // s2s-plan-memory: bytes per rank for parameters, gradients, optimizer state
-// and activations of each model forward, as `s2s.memory` on the function.
+// and activations of each model forward, as `s2s.memory` on the function;
+// with a rollout, the activations of one training step (plan-memory-rollout.mlir).
 //
 // RUN: s2s-opt %s -split-input-file -s2s-plan-memory -verify-diagnostics | FileCheck %s
 
 // No s2s.train and no s2s.parallel: fp32 on one rank.
 // Parameters: pos 1x32 = 32, fc 16x32 + 32 = 544; 576 in all.
-// Activations: the results of fc and of the add, 8x32 each (the param's is
-// not one): 512 values.
+// Activations: what the backward keeps, the add's result (8x32, returned);
+// fc's result feeds only the add, whose backward needs no input, and is
+// freed. Plus the backward's working set, 4 times the largest output: 256 +
+// 1024 values.
 //   params      576 * 4           =  2304
 //   grads       576 * 4           =  2304
 //   optimizer   576 * 8           =  4608   (two fp32 moments)
-//   activations 512 * 4           =  2048
-//   total                         = 11264
+//   activations 1280 * 4          =  5120
+//   total                         = 14336
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 4608, activations = 2048, total = 11264>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 4608, activations = 5120, total = 14336>, s2s.model = "Net"}
 // Functions that are not model forwards are not planned.
 // CHECK-LABEL: func.func @helper(
 // CHECK-NOT:   s2s.memory
@@ -42,10 +45,10 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 //   params      576 * 2 / 2 / 4     =  144
 //   grads       576 * 2 / 2 / 4     =  144
 //   optimizer   576 * 12 / 2 / 4    =  864
-//   activations 512 * 2 / 4         =  256
-//   total                           = 1408
+//   activations 1280 * 2 / 4        =  640
+//   total                           = 1792
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 144, grads = 144, optimizer = 864, activations = 256, total = 1408>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 144, grads = 144, optimizer = 864, activations = 640, total = 1792>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
@@ -63,10 +66,10 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precis
 //   params      576 * 2             = 1152
 //   grads       576 * 2             = 1152
 //   optimizer   576 * 12 / 4        = 1728
-//   activations 512 * 2 / 4         =  256
-//   total                           = 4288
+//   activations 1280 * 2 / 4        =  640
+//   total                           = 4672
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 1152, grads = 1152, optimizer = 1728, activations = 256, total = 4288>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 1152, grads = 1152, optimizer = 1728, activations = 640, total = 4672>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
@@ -81,14 +84,14 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precis
 
 // zero2, fp32, data 8: gradients and optimizer state sharded, parameters not.
 // A conv2d: 4 * 3 * 3 * 3 + 4 = 112 parameters; its result 2x4x8x8 = 512
-// values.
+// values, kept, and 4 * 512 for the backward's working set.
 //   params      112 * 4             =  448
 //   grads       112 * 4 / 8         =   56
 //   optimizer   112 * 8 / 8         =  112
-//   activations 512 * 4 / 8         =  256
-//   total                           =  872
+//   activations 2560 * 4 / 8        = 1280
+//   total                           = 1896
 // CHECK-LABEL: func.func @conv(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 448, grads = 56, optimizer = 112, activations = 256, total = 872>, s2s.model = "Conv"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 448, grads = 56, optimizer = 112, activations = 1280, total = 1896>, s2s.model = "Conv"}
 func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
   %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
   return %0 : tensor<2x4x8x8xf32>

@@ -16,35 +16,20 @@ A shorter version of ./scripts/quickstart, plus what a user relies on:
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, failures  # noqa: E402
 
 BUILD, SRC = (os.path.abspath(p) for p in sys.argv[1:3])
 BIN = os.path.join(BUILD, "bin")
 WORK = os.path.join(BUILD, "e2e", "quickstart")
-failures = []
 
 
 def run(args, cwd=WORK, env=None, expect=0, timeout=900):
-    e = dict(os.environ)
-    e.update(env or {})
-    t0 = time.time()
-    p = subprocess.run(args, cwd=cwd, env=e, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=timeout)
-    took = time.time() - t0
-    print(f"$ {' '.join(args)}   [{took:.1f} s, exit {p.returncode}]")
-    if expect is not None and p.returncode != expect:
-        print(p.stdout[-4000:])
-        print(p.stderr[-4000:])
-        raise SystemExit(f"FAIL: expected exit {expect}, got {p.returncode}")
-    return p
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
+    return harness.run(args, cwd, env, expect, timeout)
 
 
 def records(run_dir, kind):

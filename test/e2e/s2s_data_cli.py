@@ -10,10 +10,12 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, failures  # noqa: E402
+
 BUILD = os.path.abspath(sys.argv[1])
 TOOL = os.path.join(BUILD, "bin", "s2s-data")
 WORK = os.path.join(BUILD, "e2e", "s2s-data-cli")
-failures = []
 
 
 def run(args, expect):
@@ -26,12 +28,6 @@ def run(args, expect):
     if p.returncode != expect:
         failures.append(f"{args}: exit {p.returncode}, expected {expect}")
     return out
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
 
 
 shutil.rmtree(WORK, ignore_errors=True)

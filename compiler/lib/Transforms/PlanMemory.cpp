@@ -6,6 +6,12 @@
 #include "s2s/Analysis/ParameterCount.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <algorithm>
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SPLANMEMORY
@@ -16,6 +22,92 @@ using namespace mlir;
 using namespace s2s;
 
 namespace {
+
+int64_t resultBytes(Operation *op, int64_t bytes) {
+  if (op->getNumResults() != 1)
+    return 0;
+  auto t = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  return t && t.hasStaticShape() ? t.getNumElements() * bytes : 0;
+}
+
+/// Ops whose backward needs none of their inputs (sums, copies, views):
+/// a value only they use is freed once the forward has moved on.
+bool savesNoInput(Operation *op) {
+  return isa<AddOp, SubOp, NegOp, PadOp, PadSphereOp, ConcatOp, SliceOp,
+             FlattenOp, ReshapeOp, PermuteOp, StopGradientOp>(op);
+}
+
+/// Bytes of the layer outputs of `fn` that autograd keeps for the backward:
+/// those some op saves (a convolution's, a norm's, an activation's input,
+/// both factors of a product) and the function's result; parameters not
+/// included.
+int64_t forwardBytes(func::FuncOp fn, int64_t bytes) {
+  int64_t total = 0;
+  fn.walk([&](Operation *op) {
+    if (isa<ParamOp>(op) || op->getNumResults() != 1)
+      return;
+    bool kept = llvm::any_of(op->getResult(0).getUsers(), [](Operation *u) {
+      return isa<func::ReturnOp>(u) || !savesNoInput(u);
+    });
+    if (kept)
+      total += resultBytes(op, bytes);
+  });
+  return total;
+}
+
+/// The largest single layer output of `fn`.
+int64_t largestOutput(func::FuncOp fn, int64_t bytes) {
+  int64_t most = 0;
+  fn.walk(
+      [&](Operation *op) { most = std::max(most, resultBytes(op, bytes)); });
+  return most;
+}
+
+/// The backward's working set while it runs through one call, in layer
+/// outputs of that call: the gradient arriving and the one leaving, and
+/// the copies a convolution's backward makes of its input and gradient.
+constexpr int64_t kBackwardWorkingSet = 4;
+
+/// The peak of one training step: the unrolled rollout's own tensors
+/// (views of the window and of predictions, which share memory, left out)
+/// and, as the backward runs through the model calls from the last to the
+/// first, the largest sum of the kept layer outputs of the calls it has not
+/// reached (a recomputed call keeps only its output, and its layer outputs
+/// again while its backward runs) and that call's working set.
+int64_t rolloutBytes(func::FuncOp rollout, SymbolTable &symbols,
+                     int64_t bytes) {
+  struct Call {
+    int64_t kept, largest;
+    bool recomputed;
+  };
+  SmallVector<Call> calls;
+  int64_t own = 0;
+  rollout.walk([&](Operation *op) {
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (!callee)
+        return;
+      bool recomputed = call->hasAttr(attrs::kRecompute);
+      calls.push_back({forwardBytes(callee, bytes),
+                       largestOutput(callee, bytes), recomputed});
+      if (recomputed)
+        own += resultBytes(op, bytes);
+      return;
+    }
+    if (isa<SliceOp, FlattenOp, ReshapeOp, PermuteOp, StopGradientOp,
+            JacobianInputOp>(op))
+      return;
+    own += resultBytes(op, bytes);
+  });
+  int64_t before = 0, peak = 0; // kept by the calls before call i
+  for (const Call &c : calls) {
+    peak = std::max(peak, before + c.kept + kBackwardWorkingSet * c.largest);
+    if (!c.recomputed)
+      before += c.kept;
+  }
+  return own + peak;
+}
+
 struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -33,6 +125,13 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
     bool zero2 = strategy == Strategy::zero2 || strategy == Strategy::zero3 ||
                  strategy == Strategy::fsdp;
     bool zero3 = strategy == Strategy::zero3 || strategy == Strategy::fsdp;
+    SymbolTable symbols(module);
+    // model -> its unrolled rollout
+    llvm::StringMap<StringRef> rollouts;
+    module.walk([&](RolloutOp r) {
+      if (auto u = r->getAttrOfType<FlatSymbolRefAttr>(attrs::kUnrolled))
+        rollouts[r.getModel()] = u.getValue();
+    });
     module.walk([&](func::FuncOp fn) {
       if (!fn->hasAttr(attrs::kModel))
         return;
@@ -50,16 +149,15 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       // Two fp32 moments, and an fp32 master copy under reduced precision.
       int64_t optimizer =
           p * (8 + (bytes == 2 ? 4 : 0)) / tensor / (zero1 ? data : 1);
-      // Every layer output is kept for the backward; the batch is split
-      // over the data axis.
-      int64_t activations = 0;
-      fn.walk([&](Operation *op) {
-        if (isa<ParamOp>(op) || op->getNumResults() != 1)
-          return;
-        auto t = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-        if (t && t.hasStaticShape())
-          activations += t.getNumElements() * bytes;
-      });
+      // Every layer output is kept for the backward; with a rollout, one
+      // training step is the unrolled tableau (every order's batched call);
+      // the batch is split over the data axis.
+      int64_t activations = forwardBytes(fn, bytes) +
+                            kBackwardWorkingSet * largestOutput(fn, bytes);
+      if (StringRef unrolled = rollouts.lookup(fn.getSymName());
+          !unrolled.empty())
+        if (auto r = symbols.lookup<func::FuncOp>(unrolled))
+          activations = rolloutBytes(r, symbols, bytes);
       activations /= data;
       fn->setAttr(attrs::kMemory,
                   MemoryPlanAttr::get(

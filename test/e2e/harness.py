@@ -1,0 +1,31 @@
+"""test/e2e/harness.py - what the end-to-end scripts share: a command run
+that prints its time and exit status, and checks that print ok/FAIL and
+collect the failures."""
+import os
+import subprocess
+import time
+
+failures = []
+
+
+def run(args, cwd, env=None, expect=0, timeout=900):
+    """Runs args in cwd (env added to the environment); exits the script when
+    the status is not `expect` (None: any)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    t0 = time.time()
+    p = subprocess.run(args, cwd=cwd, env=e, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=timeout)
+    took = time.time() - t0
+    print(f"$ {' '.join(args)}   [{took:.1f} s, exit {p.returncode}]")
+    if expect is not None and p.returncode != expect:
+        print(p.stdout[-4000:])
+        print(p.stderr[-4000:])
+        raise SystemExit(f"FAIL: expected exit {expect}, got {p.returncode}")
+    return p
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what)
+    if not cond:
+        failures.append(what)
