@@ -64,6 +64,8 @@ const SectionKey rolloutKeys[] = {
     {"jacobian", "regularizer", false, noMin, "Jacobian regularisation"},
     {"patches", "patching", false, noMin, "patch-wise prediction"},
     {"weights", "list<float>", false, noMin, "loss weight per order"},
+    {"leads", "list<int>", false, noMin,
+     "lead times in data steps, one drawn per sample (lead-time training)"},
 };
 
 const SectionKey parallelKeys[] = {

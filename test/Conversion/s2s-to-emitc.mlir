@@ -124,6 +124,7 @@ s2s.train @f on @d {epochs = 3 : i64, batch = 4 : i64, precision = #s2s.precisio
 // CPP-NEXT:   [[S]].rollout.loss.kind = s2s::rt::LossKind::Huber;
 // CPP-NEXT:   [[S]].rollout.loss.weight = s2s::rt::Weighting::Uniform;
 // CPP-NEXT:   [[S]].rollout.loss.delta = 0.5;
+// CPP-NEXT:   [[S]].rollout.leads = {};
 // CPP-NEXT:   [[S]].parallel.axes = {"data"};
 // CPP-NEXT:   [[S]].parallel.sizes = {1};
 // CPP-NEXT:   [[S]].parallel.strategy = s2s::rt::StrategyKind::Zero2;

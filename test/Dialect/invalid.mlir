@@ -981,3 +981,45 @@ func.func @model_on_an_op(%x: tensor<4xf32>) {
 // expected-error @+1 {{a patch stride of 2 over patches of 8 with a halo of 4 leaves points in no patch's interior (the stride may be at most size - 2 * halo)}}
 "test.patches"() {p = #s2s.patching<size = [8, 8], stride = [4, 2], halo = [0, 4]>} : () -> ()
 
+// -----
+
+func.func @lt(%x: tensor<8x3x32x64xf32>, %l: tensor<8xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+// expected-error @+1 {{'s2s.rollout' op lead times are in data steps and at least 1, got 0}}
+s2s.rollout @lt on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, leads = array<i64: 0, 1>}
+
+// -----
+
+func.func @lt(%x: tensor<8x3x32x64xf32>, %l: tensor<8xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+// expected-error @+1 {{'s2s.rollout' op lead time 2 is listed twice}}
+s2s.rollout @lt on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, leads = array<i64: 2, 1, 2>}
+
+// -----
+
+func.func @lt(%x: tensor<8x3x32x64xf32>, %l: tensor<8xf32>) -> tensor<8x3x32x64xf32> attributes {s2s.model = "Net"} {
+  return %x : tensor<8x3x32x64xf32>
+}
+s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+// expected-error @+1 {{'s2s.rollout' op 'leads' needs at least one lead time}}
+s2s.rollout @lt on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, leads = array<i64>}
+
+// -----
+
+func.func @sample_leads_empty(%w: tensor<8x5x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.sample_leads' op 'leads' needs at least one lead time}}
+  %l = s2s.sample_leads %w {leads = array<i64>} : tensor<8x5x3x32x64xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @context_lead_zero(%x: tensor<8x3x32x64xf32>) {
+  // expected-error @+1 {{'s2s.context_lead' op 'default_seconds' must be at least 1, got 0}}
+  %h = s2s.context_lead %x {default_seconds = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<8xf32>
+  return
+}

@@ -271,6 +271,18 @@ func.func @physics(%x: tensor<8x3x32x64xf32>, %lead: tensor<8xf32>, %lead1: tens
   return
 }
 
+// CHECK-LABEL: func.func @lead_time(
+// CHECK-SAME: %[[W:[^:]+]]: tensor<8x5x3x32x64xf32>, %[[X:[^:]+]]: tensor<8x3x32x64xf32>
+// CHECK-NEXT: %[[L:[^ ]+]] = s2s.sample_leads %[[W]] {leads = array<i64: 1, 2, 4>} : tensor<8x5x3x32x64xf32> -> tensor<8xf32>
+// CHECK-NEXT: %{{.+}} = s2s.select_lead %[[W]], %[[L]] : tensor<8x5x3x32x64xf32>, tensor<8xf32> -> tensor<8x3x32x64xf32>
+// CHECK-NEXT: %{{.+}} = s2s.context_lead %[[X]] {default_seconds = 21600 : i64} : tensor<8x3x32x64xf32> -> tensor<8xf32>
+func.func @lead_time(%w: tensor<8x5x3x32x64xf32>, %x: tensor<8x3x32x64xf32>) {
+  %l = s2s.sample_leads %w {leads = array<i64: 1, 2, 4>} : tensor<8x5x3x32x64xf32> -> tensor<8xf32>
+  %t = s2s.select_lead %w, %l : tensor<8x5x3x32x64xf32>, tensor<8xf32> -> tensor<8x3x32x64xf32>
+  %h = s2s.context_lead %x {default_seconds = 21600 : i64} : tensor<8x3x32x64xf32> -> tensor<8xf32>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // Sections
 //===----------------------------------------------------------------------===//

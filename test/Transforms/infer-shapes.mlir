@@ -494,3 +494,32 @@ func.func @merge_not_a_multiple(%x: tensor<5x3x4x8xf32>) -> tensor<*xf32> {
   %0 = s2s.merge_patches %x {grid = array<i64: 8, 16>, size = array<i64: 4, 8>, stride = array<i64: 4, 8>, halo = array<i64: 0, 0>} : tensor<5x3x4x8xf32> -> tensor<*xf32>
   return %0 : tensor<*xf32>
 }
+
+// -----
+
+func.func @sample_leads_past_window(%w: tensor<8x3x3x32x64xf32>) {
+  // expected-error @+1 {{sample_leads: a window of 3 frames has no frame at lead 4}}
+  %l = s2s.sample_leads %w {leads = array<i64: 1, 4>} : tensor<8x3x3x32x64xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @select_lead_batch(%w: tensor<8x3x3x32x64xf32>, %l: tensor<4xf32>) {
+  // expected-error @+1 {{select_lead expects one lead per sample, [8], got [4]}}
+  %t = s2s.select_lead %w, %l : tensor<8x3x3x32x64xf32>, tensor<4xf32> -> tensor<*xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @lead_time_shapes(
+func.func @lead_time_shapes(%w: tensor<8x5x3x32x64xf32>, %x: tensor<8x3x32x64xf32>) {
+  // CHECK: s2s.sample_leads {{.*}} -> tensor<8xf32>
+  %l = s2s.sample_leads %w {leads = array<i64: 1, 4>} : tensor<8x5x3x32x64xf32> -> tensor<*xf32>
+  // CHECK: s2s.select_lead {{.*}} -> tensor<8x3x32x64xf32>
+  %t = s2s.select_lead %w, %l : tensor<8x5x3x32x64xf32>, tensor<*xf32> -> tensor<*xf32>
+  // CHECK: s2s.context_lead {{.*}} -> tensor<8xf32>
+  %h = s2s.context_lead %x {default_seconds = 3600 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  return
+}

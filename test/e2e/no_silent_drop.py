@@ -33,8 +33,10 @@ TRAIN = {"model": "net", "optimizer": "adam(lr = 1e-3)", "epochs": "1",
          "batch": "2"}
 
 PREAMBLE = """import "std/models/conv.s2s"
+import "std/models/leadtime.s2s"
 model net = ResConvNet(channels = 2, width = 8, depth = 1, groups = 4)
 model other = ResConvNet(channels = 2, width = 4, depth = 1, groups = 4)
+model lt = LeadTimeNet(channels = 2, width = 4, depth = 1, groups = 2, embed = 4)
 """
 
 
@@ -136,6 +138,10 @@ def with_(section, **entries):
     return {section: merged}
 
 
+# The sections of lead-time training, but for `leads` itself.
+LEADS = {"data": dict(DATA, step="6h"), "rollout": dict(ROLLOUT, model="lt"),
+         "train": dict(TRAIN, model="lt")}
+
 # A second data set for the sections to name.
 DATA2 = 'data d2 {\n  source = hdf5("e/*.h5")\n  channels = [u, v]\n}'
 KEYS = {
@@ -160,6 +166,9 @@ KEYS = {
                          "rollout": dict(ROLLOUT, patches="overlap(size = [4, 8], stride = [2, 4])")},
                         "differs"),
     "rollout.weights": (with_("rollout", weights="[2.0]"), "differs"),
+    # Lead-time training needs a model with a lead input and the data step.
+    "rollout.leads": (dict(LEADS, rollout=dict(LEADS["rollout"], leads="[1, 2]")),
+                      "differs"),
     "parallel.mesh": (with_("parallel", mesh="[data: 2]"), "differs"),
     "parallel.timeout": (with_("parallel", timeout="30"), "differs"),
     "parallel.strategy": (with_("parallel", strategy="zero1"), "differs"),
@@ -188,6 +197,16 @@ EXTRA_KEY_CASES = [
     ("parallel.strategy = fsdp", with_("parallel", mesh="[data: 2]", strategy="fsdp"), "parallel.strategy", NOT_YET),
     ("parallel.strategy = zero2", with_("parallel", mesh="[data: 2]", strategy="zero2"), "parallel.strategy", "differs"),
     ("data.memory = stream(...)", with_("data", memory="stream(buffer = 8)"), "data.memory", "differs"),
+    # Composing lead-time calls is refused at the key, never ignored.
+    ("rollout.leads with order = 2",
+     dict(LEADS, rollout=dict(LEADS["rollout"], order="2", leads="[1, 2]")),
+     "rollout.leads", NOT_YET),
+    ("rollout.leads on a model without a lead input",
+     {"data": dict(DATA, step="6h"), "rollout": dict(ROLLOUT, leads="[1, 2]")},
+     "rollout.leads", "needs a model of two inputs"),
+    ("rollout.leads = [0, 1]",
+     dict(LEADS, rollout=dict(LEADS["rollout"], leads="[0, 1]")),
+     "rollout.leads", "at least 1"),
 ]
 
 
@@ -218,6 +237,12 @@ for key in section_keys():
     check(key, kwargs, key, expect)
 for label, kwargs, key, expect in EXTRA_KEY_CASES:
     check(label, kwargs, key, expect)
+# Another set of leads is another program (not only: leads or none).
+_leads12 = dict(LEADS, rollout=dict(LEADS["rollout"], leads="[1, 2]"))
+check("rollout.leads = [1, 3] against [1, 2]",
+      dict(LEADS, rollout=dict(LEADS["rollout"], leads="[1, 3]")),
+      "rollout.leads", "differs",
+      base_cpp=compile_cpp(spec(**_leads12)[0])[1])
 
 # ----------------------------------------------------- section-value functions
 # Where each kind of section value goes.

@@ -1076,6 +1076,75 @@ LogicalResult MergePatchesOp::inferShapes() {
 }
 
 //===----------------------------------------------------------------------===//
+// Lead-time training
+//===----------------------------------------------------------------------===//
+
+/// Lead times in data steps: at least one, each >= 1, none twice.
+static LogicalResult checkLeads(Operation *op, ArrayRef<int64_t> leads) {
+  if (leads.empty())
+    return op->emitOpError() << "'leads' needs at least one lead time";
+  llvm::SmallSet<int64_t, 8> seen;
+  for (int64_t l : leads) {
+    if (l < 1)
+      return op->emitOpError()
+             << "lead times are in data steps and at least 1, got " << l;
+    if (!seen.insert(l).second)
+      return op->emitOpError() << "lead time " << l << " is listed twice";
+  }
+  return success();
+}
+
+LogicalResult SampleLeadsOp::verify() { return checkLeads(*this, getLeads()); }
+LogicalResult SampleLeadsOp::inferShapes() {
+  auto t = ranked(getWindow());
+  if (!t)
+    return success();
+  if (t.getRank() < 2)
+    return emitError() << "sample_leads expects a window [batch, frames, "
+                          "...], got "
+                       << shapeStr(t.getShape());
+  int64_t maxLead = *llvm::max_element(getLeads());
+  if (!t.isDynamicDim(1) && t.getDimSize(1) <= maxLead)
+    return emitError() << "sample_leads: a window of " << t.getDimSize(1)
+                       << " frames has no frame at lead " << maxLead;
+  setResult(*this, {t.getDimSize(0)}, t.getElementType());
+  return success();
+}
+
+LogicalResult SelectLeadOp::inferShapes() {
+  auto w = ranked(getWindow()), l = ranked(getLeads());
+  if (!w)
+    return success();
+  if (w.getRank() < 2)
+    return emitError() << "select_lead expects a window [batch, frames, "
+                          "...], got "
+                       << shapeStr(w.getShape());
+  if (l && (l.getRank() != 1 || failed(verifyCompatibleShape(
+                                    l.getShape(), w.getShape().take_front(1)))))
+    return emitError() << "select_lead expects one lead per sample, "
+                       << shapeStr(w.getShape().take_front(1)) << ", got "
+                       << shapeStr(l.getShape());
+  SmallVector<int64_t> shape{w.getDimSize(0)};
+  llvm::append_range(shape, w.getShape().drop_front(2));
+  setResult(*this, shape, w.getElementType());
+  return success();
+}
+
+LogicalResult ContextLeadOp::verify() {
+  return checkPositive(*this, "default_seconds", getDefaultSeconds());
+}
+LogicalResult ContextLeadOp::inferShapes() {
+  auto t = ranked(getLike());
+  if (!t)
+    return success();
+  if (t.getRank() < 1)
+    return emitError() << "context_lead expects a batch first, got "
+                       << shapeStr(t.getShape());
+  setResult(*this, {t.getDimSize(0)}, t.getElementType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Sections
 //===----------------------------------------------------------------------===//
 
@@ -1126,6 +1195,8 @@ LogicalResult RolloutOp::verify() {
     return emitOpError() << "alignment of order " << align.getOrder()
                          << " needs a rollout of at least that order, got "
                          << order;
+  if (std::optional<ArrayRef<int64_t>> leads = getLeads())
+    return checkLeads(*this, *leads);
   return success();
 }
 LogicalResult RolloutOp::verifySymbolUses(SymbolTableCollection &symbols) {

@@ -23,6 +23,7 @@
 #include "mlir/IR/Verifier.h"
 
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Casting.h"
 #include "llvm/Support/SourceMgr.h"
@@ -1295,9 +1296,29 @@ LogicalResult MLIRGen::lowerRollout(const SectionValues &sv, Location at,
       return failure();
     patches = *x;
   }
+  DenseI64ArrayAttr leads;
+  if (const GenValue *l = sv.get("leads")) {
+    SmallVector<int64_t> ls;
+    llvm::SmallSet<int64_t, 8> seen;
+    for (const GenValue &e : l->elems) {
+      if (e.i < 1)
+        return emitError(sv.valueLoc("leads", at))
+               << "lead times are counted in data steps and must be at "
+                  "least 1, got "
+               << e.i;
+      if (!seen.insert(e.i).second)
+        return emitError(sv.valueLoc("leads", at))
+               << "lead time " << e.i << " is listed twice";
+      ls.push_back(e.i);
+    }
+    if (ls.empty())
+      return emitError(sv.valueLoc("leads", at))
+             << "'leads' needs at least one lead time (in data steps)";
+    leads = builder.getDenseI64ArrayAttr(ls);
+  }
   RolloutOp::create(builder, FusedLoc::get(&ctx, sv.fused), model, data,
                     sv.get("order")->i, *loss, weights, align, jacobian,
-                    patches);
+                    patches, leads);
   return success();
 }
 

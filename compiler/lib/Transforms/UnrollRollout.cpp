@@ -14,6 +14,12 @@
 // inputs and outputs of the calls they regularise, patches wrap each call
 // in extract/merge, and recomputation marks the calls (`s2s.recompute`).
 //
+// With `leads` the rollout trains a lead-time model f(x, hours): one call
+// per window on its first frame, each sample at a lead l_n drawn from the
+// set (`s2s.sample_leads`), against window[n, l_n] (`s2s.select_lead`);
+// `@<model>_step` is the one-input step the program validates with, its
+// lead taken from the call's context (`s2s.context_lead`).
+//
 //===----------------------------------------------------------------------===//
 
 #include "s2s/Transforms/Passes.h"
@@ -71,6 +77,8 @@ private:
   FailureOr<Value> orders();
   FailureOr<Value> alignment();
   LogicalResult buildStepFunction();
+  LogicalResult planLeads();
+  LogicalResult buildLeadTime();
 
   ModuleOp module;
   RolloutOp r;
@@ -83,6 +91,8 @@ private:
   SmallVector<int64_t> grid;
   SmallVector<Value> frames, levels; // levels[j]: order-j predictions
   Value total;
+  ArrayRef<int64_t> leads; // lead-time training: leads in data steps
+  int64_t stepSeconds = 0; // the data step, for lead hours
 };
 
 FailureOr<Value> Tableau::shaped(Operation *op) {
@@ -156,6 +166,8 @@ FailureOr<func::FuncOp> Tableau::forBatch(int64_t n) {
 
 /// The checks, and the sizes the rest needs.
 LogicalResult Tableau::plan() {
+  if (r.getLeads())
+    return planLeads();
   if (model.getNumArguments() != 1 || model.getNumResults() != 1)
     return r.emitError()
            << "unrolling needs a model with one input and one output; '"
@@ -398,9 +410,140 @@ LogicalResult Tableau::buildStepFunction() {
   return success();
 }
 
+/// The checks of lead-time training: a model f(x [B, ...], lead [B]) -> x's
+/// shape, order 1, the plugins it does not combine with yet refused, the
+/// data step known (lead hours are l * step).
+LogicalResult Tableau::planLeads() {
+  Location at = sectionKeyLoc(r, "leads");
+  leads = *r.getLeads();
+  if (model.getNumArguments() != 2 || model.getNumResults() != 1)
+    return emitError(at) << "lead-time training needs a model of two inputs "
+                            "(the fields and the lead time in hours, "
+                            "[batch]) and one output; '"
+                         << r.getModel() << "' has " << model.getNumArguments()
+                         << " inputs and " << model.getNumResults()
+                         << " outputs";
+  auto in = dyn_cast<RankedTensorType>(model.getArgumentTypes()[0]);
+  auto lead = dyn_cast<RankedTensorType>(model.getArgumentTypes()[1]);
+  if (!in || in.getRank() < 2)
+    return emitError(at) << "lead-time training needs a model whose first "
+                            "input has a known rank with the batch first; '"
+                         << r.getModel() << "' takes "
+                         << model.getArgumentTypes()[0];
+  if (!lead || lead.getRank() != 1)
+    return emitError(at) << "lead-time training needs a model whose second "
+                            "input is the lead time per sample, [batch]; '"
+                         << r.getModel() << "' takes "
+                         << shapeText(model.getArgumentTypes()[1]);
+  if (model.getResultTypes()[0] != in)
+    return emitError(at) << "a lead-time model must map its input shape to "
+                            "itself; '"
+                         << r.getModel() << "' maps " << shapeText(in) << " to "
+                         << shapeText(model.getResultTypes()[0]);
+  if (r.getOrder() != 1)
+    return emitError(at)
+           << "leads with order = " << r.getOrder()
+           << " (composing lead-time calls) is not implemented yet; use "
+              "order = 1: each sample is one call at its drawn lead";
+  if (r.getJacobianAttr() || r.getPatchesAttr())
+    return emitError(at) << "leads with "
+                         << (r.getJacobianAttr() ? "jacobian" : "patches")
+                         << " is not implemented yet; drop one of the two";
+  auto data = module.lookupSymbol<DataOp>(r.getData());
+  if (!data || !data.getStep())
+    return emitError(at) << "leads need the data's step (a lead of l steps "
+                            "is l * step hours); give the data section a "
+                            "step = 6h or similar";
+  stepSeconds = static_cast<int64_t>(*data.getStep());
+  k = 1;
+  batch = in.getDimSize(0);
+  if (ShapedType::isDynamic(batch))
+    return r.emitError() << "unrolling needs a known batch size; set "
+                            "'batch' in the train section";
+  frameType = in;
+  scalar = RankedTensorType::get({}, in.getElementType());
+  return success();
+}
+
+/// Lead-time training: the loss of f(x_0, l_n * step hours) against
+/// window[n, l_n], l_n drawn per sample; and `@<model>_step`.
+LogicalResult Tableau::buildLeadTime() {
+  std::string name = (r.getModel() + "_rollout").str();
+  if (module.lookupSymbol(name))
+    return r.emitError() << "'" << name << "' already exists";
+  int64_t maxLead = *llvm::max_element(leads);
+  b.setInsertionPointToEnd(module.getBody());
+  SmallVector<int64_t> windowShape = {batch, maxLead + 1};
+  windowShape.append(frameType.getShape().begin() + 1,
+                     frameType.getShape().end());
+  auto windowType =
+      RankedTensorType::get(windowShape, frameType.getElementType());
+  auto fn = func::FuncOp::create(b, loc, name,
+                                 b.getFunctionType({windowType}, {scalar}));
+  fn->setAttr(attrs::kRolloutOf,
+              FlatSymbolRefAttr::get(model.getSymNameAttr()));
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  Value window = entry->getArgument(0);
+  Type unranked = UnrankedTensorType::get(frameType.getElementType());
+  FailureOr<Value> x0 =
+      shaped(SliceOp::create(b, loc, unranked, window, 1, 0, 1));
+  if (failed(x0) ||
+      failed(x0 = shaped(FlattenOp::create(b, loc, unranked, *x0, 0, 1))))
+    return failure();
+  FailureOr<Value> drawn = shaped(SampleLeadsOp::create(
+      b, loc, unranked, window, b.getDenseI64ArrayAttr(leads)));
+  if (failed(drawn))
+    return failure();
+  FailureOr<Value> target =
+      shaped(SelectLeadOp::create(b, loc, unranked, window, *drawn));
+  if (failed(target))
+    return failure();
+  FailureOr<Value> hours = constant(double(stepSeconds) / 3600.0);
+  if (failed(hours) ||
+      failed(hours = shaped(MulOp::create(b, loc, unranked, *drawn, *hours))))
+    return failure();
+  auto call = func::CallOp::create(b, loc, model, ValueRange{*x0, *hours});
+  LossAttr loss = r.getLoss();
+  FailureOr<Value> term =
+      shaped(LossOp::create(b, loc, scalar, loss.getKind(), call.getResult(0),
+                            *target, loss.getWeight(), loss.getDelta()));
+  if (failed(term))
+    return failure();
+  if (std::optional<ArrayRef<double>> ws = r.getWeights())
+    if (failed(term = scaled(*term, ws->front())))
+      return failure();
+  func::ReturnOp::create(b, loc, *term);
+  r->setAttr(attrs::kUnrolled, FlatSymbolRefAttr::get(fn.getSymNameAttr()));
+
+  // The one-step function: its lead from the call's context, one data
+  // step when the caller sets none.
+  std::string stepName = (r.getModel() + "_step").str();
+  if (module.lookupSymbol(stepName))
+    return r.emitError() << "'" << stepName << "' already exists";
+  b.setInsertionPointToEnd(module.getBody());
+  auto stepFn = func::FuncOp::create(
+      b, loc, stepName, b.getFunctionType({frameType}, {frameType}));
+  stepFn->setAttr(attrs::kStepOf,
+                  FlatSymbolRefAttr::get(model.getSymNameAttr()));
+  Block *stepEntry = stepFn.addEntryBlock();
+  b.setInsertionPointToStart(stepEntry);
+  Value x = stepEntry->getArgument(0);
+  FailureOr<Value> h = shaped(ContextLeadOp::create(
+      b, loc, unranked, x, b.getI64IntegerAttr(stepSeconds)));
+  if (failed(h))
+    return failure();
+  auto stepCall = func::CallOp::create(b, loc, model, ValueRange{x, *h});
+  func::ReturnOp::create(b, loc, stepCall.getResult(0));
+  r->setAttr(attrs::kStep, FlatSymbolRefAttr::get(stepFn.getSymNameAttr()));
+  return success();
+}
+
 LogicalResult Tableau::build() {
   if (failed(plan()))
     return failure();
+  if (!leads.empty())
+    return buildLeadTime();
   std::string name = (r.getModel() + "_rollout").str();
   if (module.lookupSymbol(name))
     return r.emitError() << "'" << name << "' already exists";

@@ -14,9 +14,18 @@ std::string TrainData::gridText() const {
          std::to_string(channels) + " channel" + (channels == 1 ? "" : "s");
 }
 
+int64_t validationFrames(const RolloutConfig &r) {
+  int64_t n = 1;
+  for (int64_t l : r.leads)
+    n = std::max(n, l);
+  return n + 1;
+}
+
 TrainData openData(const Program &p, const Settings &s, const Options &o) {
   const DataConfig &dc = s.data;
-  const int64_t order = std::max<int64_t>(p.rollout.order, 1);
+  // A window holds the frames the rollout reaches: order + 1, or the
+  // largest lead + 1 for lead-time training.
+  const int64_t frames = windowFrames(p.rollout);
   const int64_t B = s.train.batch;
   TrainData d;
   LoaderConfig &lc = d.config;
@@ -38,7 +47,7 @@ TrainData openData(const Program &p, const Settings &s, const Options &o) {
                 "), is not a multiple of accumulate = " + std::to_string(n) +
                 "; each micro-batch takes batch / processes / accumulate "
                 "windows");
-  d.train = BatchLoader::open(dc, Split::Train, order + 1, B / lc.worldSize, lc,
+  d.train = BatchLoader::open(dc, Split::Train, frames, B / lc.worldSize, lc,
                               uint64_t(s.train.seed),
                               /*shuffle=*/true, /*dropLast=*/true);
   BatchLoader &train = *d.train;
@@ -54,17 +63,16 @@ TrainData openData(const Program &p, const Settings &s, const Options &o) {
       vc.mode = LoaderConfig::Mode::Lazy;
     vc.rank = 0;
     vc.worldSize = 1;
-    d.valid =
-        BatchLoader::open(dc, Split::Valid, 2, B, vc, uint64_t(s.train.seed),
-                          /*shuffle=*/false, /*dropLast=*/false);
+    d.valid = BatchLoader::open(dc, Split::Valid, validationFrames(p.rollout),
+                                B, vc, uint64_t(s.train.seed),
+                                /*shuffle=*/false, /*dropLast=*/false);
   }
 
   d.windows = train.size();
   if (train.batchesPerEpoch() == 0)
     throw Error("the training split (" + yearsText(dc.train) + " of '" +
                 dc.pattern + "') has " + std::to_string(d.windows) + " window" +
-                (d.windows == 1 ? "" : "s") + " of " +
-                std::to_string(order + 1) +
+                (d.windows == 1 ? "" : "s") + " of " + std::to_string(frames) +
                 " frames, fewer than one batch of " + std::to_string(B) +
                 "; lower --batch or add data");
   d.stepsPerEpoch = o.steps > 0 ? std::min(o.steps, train.batchesPerEpoch())

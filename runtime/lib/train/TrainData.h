@@ -39,6 +39,10 @@ struct TrainData {
 /// divide among the processes or an epoch has no batch.
 TrainData openData(const Program &p, const Settings &s, const Options &o);
 
+/// Frames of a validation window: 2 (a one-step forecast), or the largest
+/// lead + 1 when the model is validated at each of the rollout's leads.
+int64_t validationFrames(const RolloutConfig &r);
+
 } // namespace s2s::rt
 
 #endif // S2S_RUNTIME_TRAIN_TRAINDATA_H

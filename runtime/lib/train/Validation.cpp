@@ -1,9 +1,11 @@
-//===- Validation.cpp - One-step scores of the model and of persistence ---===//
+//===- Validation.cpp - Scores of the model and of persistence -----------===//
 
 #include "train/Validation.h"
 
 #include "metrics/Maps.h"
 #include "metrics/Scores.h"
+#include "s2s/runtime/Error.h"
+#include "support/Calendar.h"
 #include "support/Json.h"
 #include "train/Options.h"
 #include "train/Strategy.h"
@@ -47,6 +49,10 @@ Validation::Validation(const Program &p, const Settings &s,
   // training data's own per-channel mean.
   if (data.valid && s.data.normalize != Normalizer::Zscore)
     climatology_ = trainingMean(data);
+  if (!p.rollout.leads.empty() && s.data.stepSeconds <= 0)
+    throw Error("the rollout trains at lead times (in data steps) but the "
+                "data's step is unknown; give the data section a step");
+  stepSeconds_ = s.data.stepSeconds;
 }
 
 bool Validation::enabled() const {
@@ -65,7 +71,8 @@ Weighting Validation::weighting(MetricKind kind) const {
   return m ? m->weight : Weighting::Latitude;
 }
 
-void Validation::printTable(const std::vector<double> &rm,
+void Validation::printTable(const std::string &title,
+                            const std::vector<double> &rm,
                             const std::vector<double> &rp,
                             const std::vector<double> &am,
                             const std::vector<double> &ap) const {
@@ -73,7 +80,9 @@ void Validation::printTable(const std::vector<double> &rm,
   size_t wName = 8;
   for (const std::string &n : names)
     wName = std::max(wName, n.size() + 2);
-  std::string head = "  " + std::string("valid").append(wName - 5, ' ');
+  wName = std::max(wName, title.size() + 1);
+  std::string head = "  " + title;
+  head.append(wName - title.size(), ' ');
   const bool rmse = metric(MetricKind::Rmse), acc = metric(MetricKind::Acc);
   if (rmse)
     head += "   rmse model  persistence";
@@ -104,23 +113,31 @@ void Validation::printTable(const std::vector<double> &rm,
 
 std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
   BatchLoader &valid = *data_.valid;
-  // One pair of accumulators (model, persistence) per weighting a score
-  // needs: RMSE and ACC may ask for different ones.
+  // The leads scored: each of the rollout's (in data steps), or one step of
+  // the plain forward (lead 0 in the context: the model's own step).
+  const std::vector<int64_t> &spec = p_.rollout.leads;
+  const std::vector<int64_t> leads =
+      spec.empty() ? std::vector<int64_t>{1} : spec;
+  // Per lead, one pair of accumulators (model, persistence) per weighting
+  // a score needs: RMSE and ACC may ask for different ones.
   auto scores = [&](Weighting w) {
     return ChannelMetrics(valid.latitude(), valid.mean(), valid.stddev(),
                           climatology_, w);
   };
   const Weighting wr = weighting(MetricKind::Rmse),
                   wa = weighting(MetricKind::Acc);
-  std::vector<ChannelMetrics> ofModel, ofPersistence;
-  ofModel.push_back(scores(wr));
-  ofPersistence.push_back(scores(wr));
-  if (wa != wr) {
-    ofModel.push_back(scores(wa));
-    ofPersistence.push_back(scores(wa));
+  struct AtLead {
+    std::vector<ChannelMetrics> model, persistence;
+  };
+  std::vector<AtLead> at(leads.size());
+  for (AtLead &a : at) {
+    a.model.push_back(scores(wr));
+    a.persistence.push_back(scores(wr));
+    if (wa != wr) {
+      a.model.push_back(scores(wa));
+      a.persistence.push_back(scores(wa));
+    }
   }
-  ChannelMetrics &mModel = ofModel.front(), &mPersist = ofPersistence.front();
-  ChannelMetrics &aModel = ofModel.back(), &aPersist = ofPersistence.back();
   {
     torch::NoGradGuard noGrad;
     const torch::Device device = model.device();
@@ -129,31 +146,30 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
     bool mapped = mapsDir_.empty() || !strategy.writesOutput();
     while (std::optional<Batch> vb = valid.next()) {
       torch::Tensor w = vb->window.to(device, model.dtype());
-      torch::Tensor x0 = w.select(1, 0), x1 = w.select(1, 1);
+      torch::Tensor x0 = w.select(1, 0);
       model.context().time = vb->times.to(device);
-      model.context().leadSeconds = 0;
-      torch::Tensor pred = p_.forward(model, x0);
-      for (size_t i = 0; i < ofModel.size(); ++i) {
-        ofModel[i].add(pred, x1);
-        ofPersistence[i].add(x0, x1);
-      }
-      // Truth / prediction / error maps of the first validation window.
-      if (!mapped) {
-        mapped = true;
-        writeValidationMaps(mapsDir_, epoch, x1[0], pred[0],
-                            valid.channelNames(), valid.latitude(),
-                            valid.longitude(), valid.mean(), valid.stddev());
+      for (size_t l = 0; l < leads.size(); ++l) {
+        model.context().leadSeconds =
+            spec.empty() ? 0 : leads[l] * stepSeconds_;
+        torch::Tensor truth = w.select(1, leads[l]);
+        torch::Tensor pred = p_.forward(model, x0);
+        for (size_t i = 0; i < at[l].model.size(); ++i) {
+          at[l].model[i].add(pred, truth);
+          at[l].persistence[i].add(x0, truth);
+        }
+        // Truth / prediction / error maps of the first validation window,
+        // at the first lead.
+        if (!mapped) {
+          mapped = true;
+          writeValidationMaps(mapsDir_, epoch, truth[0], pred[0],
+                              valid.channelNames(), valid.latitude(),
+                              valid.longitude(), valid.mean(), valid.stddev());
+        }
       }
     }
+    model.context().leadSeconds = 0;
     model.setTraining(true);
   }
-  for (size_t i = 0; i < ofModel.size(); ++i) {
-    strategy.reduceValidation(ofModel[i]);
-    strategy.reduceValidation(ofPersistence[i]);
-  }
-  const std::vector<double> rm = mModel.rmse(), rp = mPersist.rmse(),
-                            am = aModel.acc(), ap = aPersist.acc();
-  printTable(rm, rp, am, ap);
   const std::vector<std::string> &names = valid.channelNames();
   auto perChannel = [&](const std::vector<double> &v) {
     std::string s = "{";
@@ -161,11 +177,39 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       s += (c ? "," : "") + jsonQuote(names[c]) + ":" + jsonNumber(v[c]);
     return s + "}";
   };
-  std::string record = ",\"valid_windows\":" + std::to_string(valid.size()) +
-                       ",\"rmse\":" + perChannel(rm) +
-                       ",\"acc\":" + perChannel(am) +
-                       ",\"rmse_persistence\":" + perChannel(rp) +
-                       ",\"acc_persistence\":" + perChannel(ap);
+  std::string record, byLead;
+  for (size_t l = 0; l < leads.size(); ++l) {
+    AtLead &a = at[l];
+    for (size_t i = 0; i < a.model.size(); ++i) {
+      strategy.reduceValidation(a.model[i]);
+      strategy.reduceValidation(a.persistence[i]);
+    }
+    const std::vector<double> rm = a.model.front().rmse(),
+                              rp = a.persistence.front().rmse(),
+                              am = a.model.back().acc(),
+                              ap = a.persistence.back().acc();
+    std::string title = "valid";
+    if (!spec.empty())
+      title += " +" + formatDuration(leads[l] * stepSeconds_);
+    printTable(title, rm, rp, am, ap);
+    std::string scores = "\"rmse\":" + perChannel(rm) +
+                         ",\"acc\":" + perChannel(am) +
+                         ",\"rmse_persistence\":" + perChannel(rp) +
+                         ",\"acc_persistence\":" + perChannel(ap);
+    // The first lead's scores are the record's own (one data step without
+    // leads), so readers of one-step scores read them as before.
+    if (l == 0)
+      record =
+          ",\"valid_windows\":" + std::to_string(valid.size()) + "," + scores;
+    if (!spec.empty())
+      byLead += std::string(l ? "," : "") +
+                "{\"lead_steps\":" + std::to_string(leads[l]) +
+                ",\"lead_hours\":" +
+                jsonNumber(double(leads[l] * stepSeconds_) / 3600.0) + "," +
+                scores + "}";
+  }
+  if (!spec.empty())
+    record += ",\"leads\":[" + byLead + "]";
   // Latitude weighting is the default; say so only when it is not.
   if (wr == Weighting::Uniform)
     record += ",\"rmse_weight\":\"uniform\"";

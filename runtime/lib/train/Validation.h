@@ -2,7 +2,8 @@
 //-*-===//
 //
 // After each epoch: the model's one-step forecast of every validation
-// window against the truth, next to persistence (the forecast "no
+// window (with lead-time training, its forecast at each of the rollout's
+// leads) against the truth, next to persistence (the forecast "no
 // change"), as latitude-weighted RMSE and ACC per channel (metrics/
 // Scores.h); a table on stdout, the scores for metrics.jsonl and
 // truth/prediction/error maps of the first window (metrics/Maps.h).
@@ -49,8 +50,9 @@ private:
   /// The weighting a score of `kind` is computed with: the spec's, or
   /// latitude for a score only metrics.jsonl records.
   Weighting weighting(MetricKind kind) const;
-  void printTable(const std::vector<double> &rm, const std::vector<double> &rp,
-                  const std::vector<double> &am,
+  /// One table: `title` ("valid", "valid +12h") over the channels' rows.
+  void printTable(const std::string &title, const std::vector<double> &rm,
+                  const std::vector<double> &rp, const std::vector<double> &am,
                   const std::vector<double> &ap) const;
 
   const Program &p_;
@@ -58,6 +60,7 @@ private:
   std::string mapsDir_;
   std::vector<MetricConfig> metrics_;
   torch::Tensor climatology_;
+  int64_t stepSeconds_ = 0; ///< the data step, for lead times
 };
 
 } // namespace s2s::rt

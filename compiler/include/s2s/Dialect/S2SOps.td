@@ -719,6 +719,68 @@ def S2S_MergePatchesOp : S2S_UnaryOp<"merge_patches"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Lead-time (on-stamp) training
+//===----------------------------------------------------------------------===//
+
+def S2S_SampleLeadsOp : S2S_Op<"sample_leads", [InferShapes]> {
+  let summary = "one lead time per sample, drawn from a set";
+  let description = [{
+    For a window [batch, frames, ...], a [batch] tensor whose sample n
+    holds a lead time l_n (in data steps, as a float) drawn uniformly from
+    `leads` with the model's generator, independently per sample. Not
+    `Pure`: each op is its own draw.
+
+    ```mlir
+    %l = s2s.sample_leads %w {leads = array<i64: 1, 2, 4>}
+        : tensor<8x5x3x32x64xf32> -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$window, DenseI64ArrayAttr:$leads);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$window attr-dict `:` type($window) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def S2S_SelectLeadOp : S2S_Op<"select_lead", [Pure, InferShapes]> {
+  let summary = "the frame at each sample's lead time";
+  let description = [{
+    For a window [batch, frames, ...] and lead times [batch] (in data
+    steps), the frames window[n, leads[n]]: [batch, ...].
+
+    ```mlir
+    %t = s2s.select_lead %w, %l
+        : tensor<8x5x3x32x64xf32>, tensor<8xf32> -> tensor<8x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$window, AnyTensor:$leads);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $window `,` $leads attr-dict `:` type($window) `,` type($leads) `->`
+    type($result)
+  }];
+}
+
+def S2S_ContextLeadOp : S2S_Op<"context_lead", [InferShapes]> {
+  let summary = "the lead time of this call in hours, per sample";
+  let description = [{
+    A [batch] tensor (batch from `like`) holding the lead time the caller
+    set for this call (the runtime's `m.context().leadSeconds`), in hours;
+    `default_seconds` when the caller set none. The one-step function a
+    lead-time model is validated and forecast with takes its lead here.
+    Not `Pure`: it reads the call's context.
+
+    ```mlir
+    %h = s2s.context_lead %x {default_seconds = 21600 : i64}
+        : tensor<8x3x32x64xf32> -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$like, I64Attr:$default_seconds);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$like attr-dict `:` type($like) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Sections
 //===----------------------------------------------------------------------===//
 
@@ -760,6 +822,9 @@ def S2S_RolloutOp
     Rolls model `model` out `order` steps on data `data`. `loss` is the
     loss against the truth, `weights` (when given) its weight per order;
     `align`, `jacobian` and `patches` are present when the spec gives them.
+    `leads` (when given) makes it lead-time training: the model takes
+    (x, lead hours [batch]) and each sample is trained at a lead time
+    drawn from `leads` (in data steps, each at least 1, distinct).
 
     ```mlir
     s2s.rollout @net on @era5 {order = 4 : i64,
@@ -771,7 +836,8 @@ def S2S_RolloutOp
                        OptionalAttr<DenseF64ArrayAttr>:$weights,
                        OptionalAttr<S2S_AlignAttr>:$align,
                        OptionalAttr<S2S_JacobianAttr>:$jacobian,
-                       OptionalAttr<S2S_PatchingAttr>:$patches);
+                       OptionalAttr<S2S_PatchingAttr>:$patches,
+                       OptionalAttr<DenseI64ArrayAttr>:$leads);
   let assemblyFormat = "$model `on` $data attr-dict";
   let hasVerifier = 1;
 }

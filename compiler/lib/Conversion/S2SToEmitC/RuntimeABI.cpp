@@ -361,6 +361,15 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
         return KS{"merge_patches",
                   {"%0", "@grid", "@size", "@stride", "@halo"}};
       })
+      .Case([](SampleLeadsOp) {
+        return KS{"sample_leads", {"m", "%0", "@leads"}};
+      })
+      .Case([](SelectLeadOp) {
+        return KS{"select_lead", {"%0", "%1"}};
+      })
+      .Case([](ContextLeadOp) {
+        return KS{"context_lead", {"m", "%0", "@default_seconds"}};
+      })
       .Default([](Operation *) { return std::nullopt; });
 }
 

@@ -173,7 +173,8 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
           "the rollout was not unrolled (s2s-unroll-rollout did not run or "
           "could not run); the program needs the unrolled rollout loss");
     // With patches the step the program validates and forecasts with is
-    // the split-call-merge function; without, the model itself.
+    // the split-call-merge function, with leads the model at the context's
+    // lead; without either, the model itself.
     auto step = src.rollout->getAttrOfType<FlatSymbolRefAttr>(attrs::kStep);
     forwardName = step ? step.getValue().str() : src.rollout.getModel().str();
     modelName = src.rollout.getModel().str();
@@ -191,7 +192,9 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       os << "// " << of.getValue() << " for another batch size";
     else if (auto of = f->getAttrOfType<FlatSymbolRefAttr>(attrs::kStepOf))
       os << "// one step of " << of.getValue()
-         << " on the whole grid: split into patches, call, merge";
+         << (f.getOps<ContextLeadOp>().empty()
+                 ? " on the whole grid: split into patches, call, merge"
+                 : " at the lead the caller sets (one data step by default)");
     else if (auto of = f->getAttrOfType<FlatSymbolRefAttr>(attrs::kRolloutOf))
       os << "// the unrolled rollout of " << of.getValue()
          << ": window [batch, order + 1, channel, lat, lon] -> loss";

@@ -137,6 +137,10 @@ void setRollout(SpecBuilder &s, RolloutOp rollout) {
   s.enumeration("rollout.loss.kind", loss.getKind());
   s.enumeration("rollout.loss.weight", loss.getWeight());
   s.f64("rollout.loss.delta", loss.getDelta());
+  ArrayRef<int64_t> leads;
+  if (std::optional<ArrayRef<int64_t>> l = rollout.getLeads())
+    leads = *l;
+  s.set("rollout.leads", "std::vector<int64_t>", abi::cxxInts(leads));
 }
 
 void setParallel(SpecBuilder &s, ParallelOp parallel) {

@@ -158,7 +158,20 @@ struct LossConfig {
 struct RolloutConfig {
   int64_t order = 1; ///< frames predicted per window
   LossConfig loss;   ///< compiled into the rollout; here for --help and logs
+  /// Lead-time training: the lead times (in data steps) a sample is trained
+  /// at, one drawn per sample; empty for a rollout of one-step calls. The
+  /// windows hold max(order, max lead) + 1 frames, and validation scores
+  /// the model at each lead.
+  std::vector<int64_t> leads;
 };
+
+/// Frames of a training window: max(order, largest lead) + 1.
+inline int64_t windowFrames(const RolloutConfig &r) {
+  int64_t n = r.order > 1 ? r.order : 1;
+  for (int64_t l : r.leads)
+    n = l > n ? l : n;
+  return n + 1;
+}
 
 // --- parallel
 // ------------------------------------------------------------------------

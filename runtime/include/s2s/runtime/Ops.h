@@ -190,6 +190,20 @@ Tensor merge_patches(const Tensor &x, const Ints &grid, const Ints &size,
 using StepFn = Tensor (*)(Model &, Tensor);
 Tensor recompute(Model &m, StepFn fn, const Tensor &x);
 
+// --- lead-time (on-stamp) training (runtime/lib/model/LeadTime.cpp;
+// docs/language.md, `leads`) ---------------------------------------------
+/// For a window [b, frames, ...]: [b] lead times in data steps (as values
+/// of the window's dtype), sample n's drawn uniformly from `leads` with
+/// m.generator(), independently per sample. Error on an empty set, a lead
+/// below 1 or a window with no frame at the largest lead.
+Tensor sample_leads(Model &m, const Tensor &window, const Ints &leads);
+/// window[n, leads[n]] for each sample n: [b, ...]. Error on a lead that is
+/// not a frame of the window, or a leads tensor that is not [b].
+Tensor select_lead(const Tensor &window, const Tensor &leads);
+/// [b] (b = like.size(0)) filled with this call's lead time in hours:
+/// m.context().leadSeconds, or `defaultSeconds` when that is 0.
+Tensor context_lead(Model &m, const Tensor &like, int64_t defaultSeconds);
+
 } // namespace s2s::rt
 
 #endif // S2S_RUNTIME_OPS_H
