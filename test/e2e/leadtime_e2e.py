@@ -13,32 +13,19 @@ data from s2s-data synth:
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, failures  # noqa: E402
 
 BUILD, SRC = (os.path.abspath(p) for p in sys.argv[1:3])
 BIN = os.path.join(BUILD, "bin")
 WORK = os.path.join(BUILD, "e2e", "leadtime")
-failures = []
 
 
 def run(args, cwd=WORK, expect=0, timeout=900):
-    t0 = time.time()
-    p = subprocess.run(args, cwd=cwd, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=timeout)
-    print(f"$ {' '.join(args)}   [{time.time() - t0:.1f} s, exit {p.returncode}]")
-    if expect is not None and p.returncode != expect:
-        print(p.stdout[-4000:])
-        print(p.stderr[-4000:])
-        raise SystemExit(f"FAIL: expected exit {expect}, got {p.returncode}")
-    return p
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
+    return harness.run(args, cwd, None, expect, timeout)
 
 
 shutil.rmtree(WORK, ignore_errors=True)
