@@ -129,8 +129,10 @@ s2s.train @f on @d {epochs = 3 : i64, batch = 4 : i64, precision = #s2s.precisio
 // CPP-NEXT:   [[S]].parallel.sizes = {1};
 // CPP-NEXT:   [[S]].parallel.strategy = s2s::rt::StrategyKind::Zero2;
 // CPP-NEXT:   [[S]].parallel.backend = s2s::rt::Backend::Gloo;
+// CPP-NEXT:   [[S]].parallel.timeoutSeconds = 600;
 // CPP-NEXT:   [[S]].train.epochs = 3;
 // CPP-NEXT:   [[S]].train.batch = 4;
+// CPP-NEXT:   [[S]].train.accumulate = 1;
 // CPP-NEXT:   [[S]].train.precision = s2s::rt::Precision::Fp32;
 // CPP-NEXT:   [[S]].train.seed = 5;
 // CPP-NEXT:   [[S]].train.gradClip = 2.0;
