@@ -1333,12 +1333,12 @@ LogicalResult MLIRGen::lowerParallel(const SectionValues &sv) {
   const GenValue *s = sv.get("strategy"), *b = sv.get("backend"),
                  *ca = sv.get("checkpoint_activations"),
                  *timeout = sv.get("timeout");
-  ParallelOp::create(
-      builder, FusedLoc::get(&ctx, sv.fused), builder.getArrayAttr(axes),
-      builder.getDenseI64ArrayAttr(sizes),
-      s ? enumOf(symbolizeStrategy, s->s) : Strategy::ddp,
-      b ? enumOf(symbolizeBackend, b->s) : Backend::automatic, ca && ca->b,
-      timeout ? timeout->i : 600);
+  ParallelOp::create(builder, FusedLoc::get(&ctx, sv.fused),
+                     builder.getArrayAttr(axes),
+                     builder.getDenseI64ArrayAttr(sizes),
+                     s ? enumOf(symbolizeStrategy, s->s) : Strategy::ddp,
+                     b ? enumOf(symbolizeBackend, b->s) : Backend::automatic,
+                     ca && ca->b, timeout ? timeout->i : 600);
   return success();
 }
 
@@ -1396,7 +1396,8 @@ LogicalResult MLIRGen::lowerTrain(const SectionValues &sv, Location at,
   if (failed(optimizer) || failed(schedule) || failed(checkpoint))
     return failure();
   const GenValue *precision = sv.get("precision"), *seed = sv.get("seed"),
-                 *clip = sv.get("grad_clip"), *accumulate = sv.get("accumulate");
+                 *clip = sv.get("grad_clip"),
+                 *accumulate = sv.get("accumulate");
   TrainOp::create(
       builder, FusedLoc::get(&ctx, sv.fused), model, data, sv.get("epochs")->i,
       sv.get("batch")->i, accumulate ? accumulate->i : 1,

@@ -224,7 +224,8 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
       notYet(parallel, "mesh")
           << "mesh axis '" << axis << "' of size " << n
           << " is not implemented yet: this runtime spreads training over "
-             "the data axis only; use [" << axis
+             "the data axis only; use ["
+          << axis
           << ": 1] to compile it now (s2sc --emit=summary plans memory for "
              "any mesh)";
       ok = false;
