@@ -79,6 +79,7 @@ private:
   LogicalResult buildStepFunction();
   LogicalResult planLeads();
   LogicalResult buildLeadTime();
+  FailureOr<func::FuncOp> beginRolloutFunction(int64_t frames);
 
   ModuleOp module;
   RolloutOp r;
@@ -465,15 +466,14 @@ LogicalResult Tableau::planLeads() {
   return success();
 }
 
-/// Lead-time training: the loss of f(x_0, l_n * step hours) against
-/// window[n, l_n], l_n drawn per sample; and `@<model>_step`.
-LogicalResult Tableau::buildLeadTime() {
+/// `@<model>_rollout(window [batch, frames, C, H, W]) -> loss`, marked as
+/// the model's rollout, with the builder at its entry.
+FailureOr<func::FuncOp> Tableau::beginRolloutFunction(int64_t frames) {
   std::string name = (r.getModel() + "_rollout").str();
   if (module.lookupSymbol(name))
     return r.emitError() << "'" << name << "' already exists";
-  int64_t maxLead = *llvm::max_element(leads);
   b.setInsertionPointToEnd(module.getBody());
-  SmallVector<int64_t> windowShape = {batch, maxLead + 1};
+  SmallVector<int64_t> windowShape = {batch, frames};
   windowShape.append(frameType.getShape().begin() + 1,
                      frameType.getShape().end());
   auto windowType =
@@ -482,9 +482,18 @@ LogicalResult Tableau::buildLeadTime() {
                                  b.getFunctionType({windowType}, {scalar}));
   fn->setAttr(attrs::kRolloutOf,
               FlatSymbolRefAttr::get(model.getSymNameAttr()));
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  Value window = entry->getArgument(0);
+  b.setInsertionPointToStart(fn.addEntryBlock());
+  return fn;
+}
+
+/// Lead-time training: the loss of f(x_0, l_n * step hours) against
+/// window[n, l_n], l_n drawn per sample; and `@<model>_step`.
+LogicalResult Tableau::buildLeadTime() {
+  FailureOr<func::FuncOp> fn =
+      beginRolloutFunction(*llvm::max_element(leads) + 1);
+  if (failed(fn))
+    return failure();
+  Value window = fn->getArgument(0);
   Type unranked = UnrankedTensorType::get(frameType.getElementType());
   FailureOr<Value> x0 =
       shaped(SliceOp::create(b, loc, unranked, window, 1, 0, 1));
@@ -514,7 +523,7 @@ LogicalResult Tableau::buildLeadTime() {
     if (failed(term = scaled(*term, ws->front())))
       return failure();
   func::ReturnOp::create(b, loc, *term);
-  r->setAttr(attrs::kUnrolled, FlatSymbolRefAttr::get(fn.getSymNameAttr()));
+  r->setAttr(attrs::kUnrolled, FlatSymbolRefAttr::get(fn->getSymNameAttr()));
 
   // The one-step function: its lead from the call's context, one data
   // step when the caller sets none.
@@ -544,22 +553,10 @@ LogicalResult Tableau::build() {
     return failure();
   if (!leads.empty())
     return buildLeadTime();
-  std::string name = (r.getModel() + "_rollout").str();
-  if (module.lookupSymbol(name))
-    return r.emitError() << "'" << name << "' already exists";
-  b.setInsertionPointToEnd(module.getBody());
-  SmallVector<int64_t> windowShape = {batch, k + 1};
-  windowShape.append(frameType.getShape().begin() + 1,
-                     frameType.getShape().end());
-  auto windowType =
-      RankedTensorType::get(windowShape, frameType.getElementType());
-  auto fn = func::FuncOp::create(b, loc, name,
-                                 b.getFunctionType({windowType}, {scalar}));
-  fn->setAttr(attrs::kRolloutOf,
-              FlatSymbolRefAttr::get(model.getSymNameAttr()));
-  Block *entry = fn.addEntryBlock();
-  b.setInsertionPointToStart(entry);
-  Value window = entry->getArgument(0);
+  FailureOr<func::FuncOp> fn = beginRolloutFunction(k + 1);
+  if (failed(fn))
+    return failure();
+  Value window = fn->getArgument(0);
   Type unranked = UnrankedTensorType::get(frameType.getElementType());
 
   // The truth frames x0..xK, each [B, C, H, W].
@@ -583,9 +580,9 @@ LogicalResult Tableau::build() {
   FailureOr<Value> sum = *aligned ? add(*main, *aligned) : *main;
   if (failed(sum))
     return failure();
-  b.setInsertionPointToEnd(entry);
+  b.setInsertionPointToEnd(&fn->getBody().front());
   func::ReturnOp::create(b, loc, *sum);
-  r->setAttr(attrs::kUnrolled, FlatSymbolRefAttr::get(fn.getSymNameAttr()));
+  r->setAttr(attrs::kUnrolled, FlatSymbolRefAttr::get(fn->getSymNameAttr()));
   return buildStepFunction();
 }
 
