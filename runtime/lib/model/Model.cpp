@@ -118,6 +118,10 @@ const torch::Tensor &Model::param(const std::string &name,
                              "disagree, or the data does not fit the "
                              "model's grid)"
                            : " (a layer's input size changed between calls?)"));
+    if (source_) {
+      requested_[it->second] = true;
+      return source_->get(it->second);
+    }
     return p;
   }
   if (sealed_)
@@ -156,7 +160,19 @@ const torch::Tensor &Model::create(const std::string &name,
   return params_.back().second;
 }
 
+ParameterSource::~ParameterSource() = default;
+
+void Model::shard(ParameterSource *source) {
+  source_ = source;
+  requested_.assign(params_.size(), false);
+  for (auto &np : params_)
+    np.second = torch::empty(np.second.sizes(),
+                             np.second.options().device(torch::kMeta));
+}
+
 std::vector<torch::Tensor> Model::parameters() const {
+  if (source_)
+    return source_->leaves();
   std::vector<torch::Tensor> out;
   out.reserve(params_.size());
   for (const auto &p : params_)
@@ -178,6 +194,10 @@ void Model::load(const std::string &name, const torch::Tensor &value) {
                 "', which this model does not have (was the checkpoint "
                 "written by another spec?)");
   torch::Tensor &p = params_[it->second].second;
+  if (source_)
+    throw Error("parameter '" + name +
+                "' is sharded over the processes: load it through the "
+                "strategy (internal error)");
   if (p.sizes() != value.sizes())
     throw Error("checkpoint parameter '" + name + "' has shape " +
                 shapeStr(value.sizes()) + " but the model's is " +

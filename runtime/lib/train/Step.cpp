@@ -38,9 +38,13 @@ torch::Tensor TrainStep::rolloutLoss(const torch::Tensor &window) {
 /// gradient: one without was created but no layer used it, a compiler and
 /// runtime that disagree.
 void TrainStep::checkEveryParameterReached() const {
-  for (const auto &[name, p] : model_.namedParameters())
-    if (!p.grad().defined())
-      throw Error("parameter '" + name + "' of " + modelText_ +
+  const auto &params = model_.namedParameters();
+  for (size_t i = 0; i < params.size(); ++i)
+    // A sharded parameter's gradient reaches the shard: its kernel must
+    // have asked for it.
+    if (params[i].second.is_meta() ? !model_.requested(i)
+                                   : !params[i].second.grad().defined())
+      throw Error("parameter '" + params[i].first + "' of " + modelText_ +
                   " is declared by the program's manifest but no layer uses "
                   "it: the compiler and the runtime disagree; rebuild the "
                   "program with the s2sc of this runtime");

@@ -64,7 +64,8 @@ void SingleProcess::optimizerStep(Optimizer &optim, double lr) {
 std::string SingleProcess::saveCheckpoint(Checkpointer &ckpt, Model &model,
                                           const Optimizer &optim,
                                           const TrainState &state) {
-  return saveWholeCheckpoint(ckpt, model, optim.state(), state);
+  return saveWholeCheckpoint(ckpt, model, model.namedParameters(),
+                             optim.state(), state);
 }
 
 void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
@@ -79,17 +80,19 @@ void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
 }
 
 std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
+                                const NamedTensors &params,
                                 const NamedTensors &optimizerState,
                                 const TrainState &state) {
   TrainState w = state;
   w.modelRng = model.generator().get_state();
   w.torchRng = cpuGeneratorState();
-  return ckpt.save(model.namedParameters(), optimizerState, w);
+  return ckpt.save(params, optimizerState, w);
 }
 
-void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
-                     const std::string &modelText) {
-  for (const auto &[name, p] : model.namedParameters()) {
+void checkCheckpointParameters(const Checkpoint &c, const std::string &from,
+                               const NamedTensors &params,
+                               const std::string &modelText) {
+  for (const auto &[name, p] : params) {
     auto it = c.model.find(name);
     if (it == c.model.end())
       throw Error("the checkpoint '" + from + "' has no parameter '" + name +
@@ -98,21 +101,31 @@ void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
       throw Error("the checkpoint '" + from + "' has parameter '" + name +
                   "' of shape " + c10::str(it->second.sizes()) + ", " +
                   modelText + " has " + c10::str(p.sizes()));
-    model.load(name, it->second.to(p.device(), p.scalar_type()));
   }
-  if (c.model.size() != model.namedParameters().size())
+  if (c.model.size() != params.size())
     for (const auto &kv : c.model) {
       bool found = false;
-      for (const auto &np : model.namedParameters())
+      for (const auto &np : params)
         found = found || np.first == kv.first;
       if (!found)
         throw Error("the checkpoint '" + from + "' has parameter '" + kv.first +
                     "', which " + modelText + " does not");
     }
+}
+
+void loadRng(const Checkpoint &c, Model &model) {
   if (c.state.modelRng.defined())
     model.generator().set_state(c.state.modelRng);
   if (c.state.torchRng.defined())
     setCpuGeneratorState(c.state.torchRng);
+}
+
+void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
+                     const std::string &modelText) {
+  checkCheckpointParameters(c, from, model.namedParameters(), modelText);
+  for (const auto &[name, p] : model.namedParameters())
+    model.load(name, c.model.at(name).to(p.device(), p.scalar_type()));
+  loadRng(c, model);
 }
 
 std::string SingleProcess::name() const {
@@ -160,18 +173,15 @@ std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
                 "or change the mesh");
   if (world == 1)
     return std::make_unique<SingleProcess>(parallel);
-  if (parallel.strategy == StrategyKind::Zero3 ||
-      parallel.strategy == StrategyKind::Fsdp)
-    throw Error(std::string("strategy ") + rt::name(parallel.strategy) +
-                " is not implemented yet: use ddp, zero1 or zero2");
   std::shared_ptr<Communicator> comm = Communicator::connect(
       env, parallel.backend, std::chrono::seconds(parallel.timeoutSeconds),
       device);
   if (parallel.strategy == StrategyKind::Ddp)
     return std::make_unique<DataParallel>(parallel, std::move(comm));
-  return std::make_unique<ZeroShards>(
-      parallel, std::move(comm),
-      parallel.strategy == StrategyKind::Zero1 ? 1 : 2);
+  const int stage = parallel.strategy == StrategyKind::Zero1   ? 1
+                    : parallel.strategy == StrategyKind::Zero2 ? 2
+                                                               : 3;
+  return std::make_unique<ZeroShards>(parallel, std::move(comm), stage);
 }
 
 } // namespace s2s::rt

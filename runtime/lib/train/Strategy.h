@@ -22,7 +22,7 @@
 //
 // SingleProcess is training in one process: every operation is the plain
 // one and every reduction the identity. DataParallel (ddp) and
-// ZeroShards (zero1, zero2) run over a Communicator (comm/). makeStrategy
+// ZeroShards (zero1, zero2, zero3 = fsdp) run over a Communicator (comm/). makeStrategy
 // picks one from the program's parallel section and the launcher.
 //
 //===----------------------------------------------------------------------===//
@@ -91,6 +91,9 @@ public:
   /// "rank 1 of 2: optimizer state 1,234 bytes ..." for the banner; ""
   /// for one process.
   virtual std::string placement(const Optimizer &) const { return ""; }
+  /// What the run measured about its placement, printed at its end ("rank
+  /// 0: at most 1,234 bytes of gathered parameters ..."); "" for none.
+  virtual std::string finalReport() const { return ""; }
 };
 
 /// Training in one process on one device.
@@ -118,11 +121,20 @@ private:
   std::vector<torch::Tensor> params_; ///< the model's, in model order
 };
 
-/// A checkpoint of the model, `optimizerState` and `state` with the RNG
-/// states, written by this process (SingleProcess; rank 0 of the others).
+/// A checkpoint of the model's `params`, `optimizerState` and `state`
+/// with the RNG states, written by this process (SingleProcess; rank 0 of
+/// the others).
 std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
+                                const NamedTensors &params,
                                 const NamedTensors &optimizerState,
                                 const TrainState &state);
+/// Throws Error unless `c` has exactly the parameters `params` (names and
+/// shapes) of `modelText`.
+void checkCheckpointParameters(const Checkpoint &c, const std::string &from,
+                               const NamedTensors &params,
+                               const std::string &modelText);
+/// The RNG states of `c` restored into `model`'s generator and torch's.
+void loadRng(const Checkpoint &c, Model &model);
 /// The model's parameters and the RNG states from `c`; throws Error naming
 /// a parameter that does not fit `modelText`.
 void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,

@@ -149,6 +149,8 @@ int Trainer::run() {
     const EpochSteps steps = trainEpoch(epoch, lr);
     finishEpoch(epoch, steps, lr);
   }
+  if (const std::string report = strategy->finalReport(); !report.empty())
+    std::printf("%s\n", report.c_str());
   return 0;
 }
 

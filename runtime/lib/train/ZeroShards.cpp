@@ -28,6 +28,8 @@ ZeroShards::ZeroShards(const ParallelConfig &parallel,
                        std::shared_ptr<Communicator> comm, int stage)
     : parallel_(parallel), comm_(std::move(comm)), stage_(stage) {}
 
+ZeroShards::~ZeroShards() = default;
+
 std::string ZeroShards::name() const {
   return std::string(rt::name(parallel_.strategy)) + " over " +
          std::to_string(comm_->size()) + " processes (" + comm_->backendName() +
@@ -51,6 +53,14 @@ void ZeroShards::prepareModel(Model &model) {
   for (const torch::Tensor &p : ps)
     flat.push_back(p.detach().reshape({-1}));
   shard_ = shardOf(torch::cat(flat)).clone();
+  if (stage_ == 3) {
+    // The model keeps names and shapes; the values live in the shards.
+    shard_.requires_grad_(true);
+    sharded_ = std::make_unique<ShardedParameters>(*comm_, params_, shard_,
+                                                   shardSize_);
+    model.shard(sharded_.get());
+    params_ = model.namedParameters();
+  }
 }
 
 torch::Tensor ZeroShards::shardOf(const torch::Tensor &flat) const {
@@ -72,9 +82,16 @@ std::unique_ptr<Optimizer> ZeroShards::makeOptimizer(const OptimizerConfig &c,
 }
 
 void ZeroShards::zeroGrad(Model &, Optimizer &optim) {
-  for (auto &np : params_)
-    np.second.mutable_grad().reset();
+  if (stage_ < 3)
+    for (auto &np : params_)
+      np.second.mutable_grad().reset();
   optim.zeroGrad();
+}
+
+void ZeroShards::backward(const torch::Tensor &loss, bool sync) {
+  Strategy::backward(loss, sync);
+  if (sharded_) // its gradient is on the shard already
+    sharded_->endPass();
 }
 
 torch::Tensor ZeroShards::flatGradient() const {
@@ -90,6 +107,11 @@ torch::Tensor ZeroShards::flatGradient() const {
 
 void ZeroShards::afterBackward(Model &) {
   torch::NoGradGuard noGrad;
+  if (stage_ == 3) { // reduce-scattered in the backward (ShardedParameters)
+    if (!shard_.grad().defined())
+      shard_.mutable_grad() = torch::zeros_like(shard_);
+    return;
+  }
   torch::Tensor flat = flatGradient();
   torch::Tensor mine;
   if (stage_ == 1) {
@@ -121,7 +143,11 @@ double ZeroShards::clipGradients(Model &, double maxNorm) {
 }
 
 void ZeroShards::optimizerStep(Optimizer &optim, double lr) {
+  if (sharded_)
+    sharded_->endPass();
   optim.step(lr);
+  if (stage_ == 3)
+    return; // the units are gathered from the shards as they are used
   torch::NoGradGuard noGrad;
   torch::Tensor whole = gather(shard_.detach());
   int64_t offset = 0;
@@ -152,9 +178,18 @@ std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
       offset += p.numel();
     }
   }
+  NamedTensors params = model.namedParameters();
+  if (stage_ == 3) { // the model exists only as shards
+    torch::Tensor flat = gather(shard_.detach());
+    int64_t offset = 0;
+    for (auto &[name, p] : params) {
+      p = flat.narrow(0, offset, p.numel()).view(p.sizes());
+      offset += p.numel();
+    }
+  }
   std::string path;
   if (comm_->rank() == 0)
-    path = saveWholeCheckpoint(ckpt, model, whole, state);
+    path = saveWholeCheckpoint(ckpt, model, params, whole, state);
   comm_->barrier();
   return path;
 }
@@ -162,14 +197,19 @@ std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
 void ZeroShards::loadCheckpoint(const Checkpoint &c, const std::string &from,
                                 Model &model, Optimizer &optim,
                                 const std::string &modelText) {
-  loadModelAndRng(c, from, model, modelText);
+  checkCheckpointParameters(c, from, params_, modelText);
   {
     torch::NoGradGuard noGrad;
     std::vector<torch::Tensor> flat;
-    for (const auto &np : params_)
-      flat.push_back(np.second.detach().reshape({-1}));
-    shard_.copy_(shardOf(torch::cat(flat)));
+    for (const auto &np : params_) {
+      torch::Tensor value = c.model.at(np.first).to(shard_.scalar_type());
+      if (stage_ < 3)
+        model.load(np.first, value);
+      flat.push_back(value.reshape({-1}));
+    }
+    shard_.copy_(shardOf(torch::cat(flat).to(shard_.device())));
   }
+  loadRng(c, model);
   // This rank's shard of each whole state tensor, under the shard's names.
   std::map<std::string, torch::Tensor> mine;
   for (const auto &[name, t] : optim.state()) {
@@ -211,7 +251,21 @@ std::string ZeroShards::placement(const Optimizer &optim) const {
          std::to_string(comm_->size()) + ": optimizer state of " +
          std::to_string(shardSize_) + " of " + std::to_string(total_) +
          " values (" + std::to_string(optimizerStateBytes(optim)) + " bytes)" +
-         (stage_ == 2 ? ", gradients sharded" : "");
+         (stage_ >= 2 ? ", gradients sharded" : "") +
+         (stage_ == 3 ? ", parameters sharded (" +
+                            std::to_string(shardSize_ * shard_.element_size()) +
+                            " bytes held; gathered per unit: " +
+                            sharded_->describe() + ")"
+                      : "");
+}
+
+std::string ZeroShards::finalReport() const {
+  if (!sharded_)
+    return "";
+  return "rank " + std::to_string(comm_->rank()) +
+         ": at most " + std::to_string(sharded_->peakBytes()) +
+         " bytes of gathered parameters at once (the whole model: " +
+         std::to_string(total_ * shard_.element_size()) + " bytes)";
 }
 
 } // namespace s2s::rt

@@ -1,6 +1,6 @@
-//===- ZeroShards.h - zero1/zero2: the optimizer state sharded -*- C++ -*-===//
+//===- ZeroShards.h - zero1/2/3: training state sharded -------*- C++ -*-===//
 //
-// ZeRO stages 1 and 2 over the data axis. The parameters, in model order,
+// ZeRO stages 1, 2 and 3 (zero3 = fsdp) over the data axis. The parameters, in model order,
 // are one flat vector of P values padded with zeros to N·S, S = ⌈P/N⌉;
 // rank r owns values [r·S, (r+1)·S) and keeps the optimizer state of that
 // shard only (the optimizers are element-wise, so updating a shard is
@@ -10,9 +10,13 @@
 //          while it is reduced), this rank's shard taken
 //   zero2  the flat gradient reduce-scattered: each process ends with its
 //          shard only and drops the parameters' gradients
-//   both   the global norm clipped from the shards' squared sums, the
-//          optimizer's step on the shard, the shards all-gathered into the
-//          parameters (every process holds the whole model)
+//   zero3  no process holds the whole model: the parameters are gathered
+//          per unit as the kernels ask for them and their gradients
+//          reduce-scattered onto the shard during the backward
+//          (ShardedParameters.h)
+//   all    the global norm clipped from the shards' squared sums, the
+//          optimizer's step on the shard; zero1 and zero2 then all-gather
+//          the shards into the parameters (every process holds the model)
 //
 // Checkpoints hold the whole optimizer state under the names a one-process
 // run writes (gathered before rank 0 writes), so a run resumes on any
@@ -24,6 +28,7 @@
 #define S2S_RUNTIME_TRAIN_ZEROSHARDS_H
 
 #include "comm/Communicator.h"
+#include "train/ShardedParameters.h"
 #include "train/Strategy.h"
 
 #include <memory>
@@ -32,14 +37,16 @@ namespace s2s::rt {
 
 class ZeroShards final : public Strategy {
 public:
-  /// `stage`: 1 or 2.
+  /// `stage`: 1, 2 or 3.
   ZeroShards(const ParallelConfig &parallel, std::shared_ptr<Communicator> comm,
              int stage);
+  ~ZeroShards() override;
   std::string name() const override;
   void prepareModel(Model &model) override;
   std::unique_ptr<Optimizer> makeOptimizer(const OptimizerConfig &c,
                                            Model &model) override;
   void zeroGrad(Model &model, Optimizer &optim) override;
+  void backward(const torch::Tensor &loss, bool sync) override;
   void afterBackward(Model &model) override;
   double clipGradients(Model &model, double maxNorm) override;
   void optimizerStep(Optimizer &optim, double lr) override;
@@ -53,6 +60,7 @@ public:
   void reduceValidation(ChannelMetrics &) override {}
   bool writesOutput() const override { return comm_->rank() == 0; }
   std::string placement(const Optimizer &optim) const override;
+  std::string finalReport() const override;
 
 private:
   torch::Tensor flatGradient() const;
@@ -67,6 +75,7 @@ private:
   NamedTensors params_;
   int64_t total_ = 0, shardSize_ = 0; ///< P, S
   torch::Tensor shard_;               ///< this rank's values, a leaf
+  std::unique_ptr<ShardedParameters> sharded_; ///< zero3
 };
 
 } // namespace s2s::rt

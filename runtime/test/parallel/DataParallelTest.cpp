@@ -7,11 +7,16 @@
 // after every step; the parameters of each step's checkpoint must agree to
 // rtol 1.3e-6 / atol 1e-5 (PyTorch's _test_DDP_niter), over two epochs
 // (the second reshuffled), for SGD with momentum and AdamW. The model has
-// 87 parameters (not divisible by 2 or 4) and rolls out to order 3; a
-// case with accumulate = 2 splits each process's batch into two
-// micro-batches. The optimizer state each rank reports holding (the
-// banner's placement line, measured from the optimizer's tensors) must be
-// ⌈P/N⌉ values per state tensor for ZeRO, P for ddp.
+// 255 parameters (not divisible by 2 or 4) in three blocks (ZeRO-3 units,
+// split unevenly over the ranks: at 4 ranks one rank holds a single value
+// of the first unit and another none) and rolls out to order 3; a case
+// with accumulate = 2 splits each process's batch into two micro-batches,
+// one recomputes each step in the backward (checkpoint_activations). The
+// optimizer state each rank reports holding (the banner's placement line,
+// measured from the optimizer's tensors) must be ⌈P/N⌉ values per state
+// tensor for ZeRO, P for ddp; ZeRO-3's ranks must never have held the
+// whole model's values at once (the end-of-run report, counted where
+// units are gathered and freed).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +39,17 @@ int64_t reportedStateBytes(const std::string &text) {
   return std::stoll(text.substr(b, at - b));
 }
 
+/// The peak gathered and whole-model bytes of ZeRO-3's end-of-run report
+/// ("at most X bytes of gathered parameters at once (the whole model: Y
+/// bytes)"); {-1, -1} without one.
+std::pair<int64_t, int64_t> gatheredPeak(const std::string &text) {
+  const size_t at = text.find("at most ");
+  const size_t whole = text.find("the whole model: ");
+  if (at == std::string::npos || whole == std::string::npos)
+    return {-1, -1};
+  return {std::stoll(text.substr(at + 8)), std::stoll(text.substr(whole + 17))};
+}
+
 void expectEqualToOneProcess(const Case &c) {
   const auto &ref = reference(c);
   std::string out;
@@ -46,9 +62,19 @@ void expectEqualToOneProcess(const Case &c) {
   const int64_t states = c.optimizer == "sgd" ? 1 : 2;
   const int64_t values =
       c.strategy == "ddp" ? kParameters : (kParameters + c.world - 1) / c.world;
-  for (size_t r = 0; r < ranks.size(); ++r)
+  for (size_t r = 0; r < ranks.size(); ++r) {
     EXPECT_EQ(reportedStateBytes(ranks[r].out), values * states * 4)
         << ranks[r].out;
+    if (c.strategy != "zero3" && c.strategy != "fsdp")
+      continue;
+    const auto [peak, whole] = gatheredPeak(ranks[r].out);
+    EXPECT_EQ(whole, kParameters * 4) << ranks[r].out;
+    EXPECT_GT(peak, 0) << ranks[r].out;
+    EXPECT_LT(peak, whole) << ranks[r].out;
+    std::printf("[figures] rank %zu: at most %lld of %lld parameter bytes "
+                "gathered at once\n",
+                r, (long long)peak, (long long)whole);
+  }
   std::printf("[figures] %s %s, %d ranks, accumulate %d: %zu steps, max "
               "|difference| %.3g; optimizer state %lld bytes per rank\n",
               c.strategy.c_str(), c.optimizer.c_str(), c.world, c.accumulate,
@@ -99,4 +125,26 @@ TEST(Zero, Zero2FourRanks) {
 
 TEST(DataParallel, DdpFourRanks) {
   expectEqualToOneProcess({"ddp", "sgd", 4, 1});
+}
+
+TEST(Zero, Zero3EqualsOneProcessSgdMomentum) {
+  expectEqualToOneProcess({"zero3", "sgd", 2, 1});
+}
+
+TEST(Zero, Zero3EqualsOneProcessAdamw) {
+  expectEqualToOneProcess({"zero3", "adamw", 2, 1});
+}
+
+TEST(Zero, FsdpFourRanksWithAccumulationAndClipping) {
+  expectEqualToOneProcess({"fsdp", "adamw", 4, 2, 0.05});
+}
+
+TEST(Zero, Zero3FourRanksSgd) {
+  expectEqualToOneProcess({"zero3", "sgd", 4, 1});
+}
+
+TEST(Zero, Zero3RecomputedEqualsOneProcess) {
+  Case c{"zero3", "adamw", 2, 1};
+  c.recompute = 1;
+  expectEqualToOneProcess(c);
 }

@@ -32,7 +32,7 @@ TEST(ParallelChild, DISABLED_Main) {
   Case c;
   std::istringstream in(spec);
   in >> c.strategy >> c.optimizer >> c.world >> c.accumulate >> c.clip >>
-      c.epochs >> c.steps >> c.timeout >> c.checkpointEvery;
+      c.epochs >> c.steps >> c.timeout >> c.checkpointEvery >> c.recompute;
   std::vector<std::string> args = {"gain",
                                    "--out",
                                    std::getenv("S2S_TEST_OUT"),

@@ -1,8 +1,8 @@
 //===- RankProcesses.h - Real ranks of a hand-built program ----*- C++ -*-===//
 //
-// The parallel tests' fixtures: a small program (a residual conv with a
-// per-channel gain, 87 parameters, no dropout, rollout order 3) over a
-// synthetic data set, and its ranks as real processes: this test binary
+// The parallel tests' fixtures: a small program (three residual conv
+// blocks, the first with a per-channel gain: 255 parameters in three ZeRO-3
+// units, no dropout, rollout order 3) over a synthetic data set, and its ranks as real processes: this test binary
 // re-executed with ParallelChild.DISABLED_Main (RankChild.cpp) and the
 // launcher's variables, directly or under torchrun, mpirun or a simulated
 // Slurm. A case travels to the ranks in S2S_TEST_CASE.
@@ -13,6 +13,7 @@
 #define S2S_RUNTIME_TEST_PARALLEL_RANKPROCESSES_H
 
 #include "io/Checkpoint.h"
+#include "s2s/runtime/Ops.h"
 #include "s2s/runtime/Program.h"
 
 #include "TestData.h"
@@ -28,6 +29,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -64,23 +66,48 @@ inline std::string dataDir() {
 // The program: a residual conv with a per-channel gain, no dropout
 //===----------------------------------------------------------------------===//
 
-inline torch::Tensor gainForward(rt::Model &m, const torch::Tensor &x) {
+/// Block `i`: x + gain · tanh(conv(x)) (the gain a parameter of block 0
+/// only, 0.5 in the others).
+inline torch::Tensor gainBlock(rt::Model &m, const torch::Tensor &x, int i) {
   const int64_t C = x.size(1);
-  const torch::Tensor &w = m.param("net.conv.weight", {C, C, 3, 3});
-  const torch::Tensor &b = m.param("net.conv.bias", {C});
-  const torch::Tensor &g = m.param("net.gain", {C});
-  return x + g.view({1, C, 1, 1}) * torch::tanh(torch::conv2d(x, w, b, 1, 1));
+  const std::string at = "net." + std::to_string(i) + ".";
+  const torch::Tensor &w = m.param(at + "conv.weight", {C, C, 3, 3});
+  const torch::Tensor &b = m.param(at + "conv.bias", {C});
+  torch::Tensor y = torch::tanh(torch::conv2d(x, w, b, 1, 1));
+  return x + (i == 0 ? m.param(at + "gain", {C}).view({1, C, 1, 1}) * y
+                     : 0.5 * y);
 }
 
-inline torch::Tensor gainRollout(rt::Model &m, const torch::Tensor &window) {
+inline torch::Tensor gainForward(rt::Model &m, torch::Tensor x) {
+  for (int i = 0; i < 3; ++i)
+    x = gainBlock(m, x, i);
+  return x;
+}
+
+/// The loss of rolling `step` out over the window.
+inline torch::Tensor rolloutWith(rt::Model &m, const torch::Tensor &window,
+                                 const std::function<torch::Tensor(
+                                     rt::Model &, torch::Tensor)> &step) {
   torch::Tensor x = window.select(1, 0);
   torch::Tensor loss = torch::zeros({}, window.options());
   const int64_t order = window.size(1) - 1;
   for (int64_t k = 1; k <= order; ++k) {
-    x = gainForward(m, x);
+    x = step(m, x);
     loss = loss + torch::mse_loss(x, window.select(1, k));
   }
   return loss / double(order);
+}
+
+inline torch::Tensor gainRollout(rt::Model &m, const torch::Tensor &window) {
+  return rolloutWith(m, window, gainForward);
+}
+
+/// The same, each step recomputed in the backward (checkpoint_activations).
+inline torch::Tensor gainRolloutRecomputed(rt::Model &m,
+                                           const torch::Tensor &window) {
+  return rolloutWith(m, window, [](rt::Model &mm, torch::Tensor x) {
+    return rt::recompute(mm, gainForward, x);
+  });
 }
 
 /// What a case varies, passed to the ranks through the environment.
@@ -96,6 +123,7 @@ struct Case {
   /// torchrun: restarts allowed; rank `crashRank` exits after step
   /// `crashStep` in the first attempt (RankChild.cpp), when >= 0.
   int maxRestarts = 0, crashRank = -1, crashStep = 0;
+  int recompute = 0; ///< checkpoint_activations
 };
 
 inline rt::Program gainProgram(const Case &c) {
@@ -116,7 +144,9 @@ inline rt::Program gainProgram(const Case &c) {
   const std::map<std::string, rt::StrategyKind> kinds = {
       {"ddp", rt::StrategyKind::Ddp},
       {"zero1", rt::StrategyKind::Zero1},
-      {"zero2", rt::StrategyKind::Zero2}};
+      {"zero2", rt::StrategyKind::Zero2},
+      {"zero3", rt::StrategyKind::Zero3},
+      {"fsdp", rt::StrategyKind::Fsdp}};
   p.parallel.strategy = kinds.at(c.strategy);
   p.parallel.backend = rt::Backend::Gloo;
   p.parallel.timeoutSeconds = c.timeout;
@@ -140,16 +170,21 @@ inline rt::Program gainProgram(const Case &c) {
     p.train.checkpoint.everyEpochs = 1000000;
   p.train.checkpoint.keep = 1000;
   p.forward = gainForward;
-  p.rolloutLoss = gainRollout;
-  rt::declare(p.parameters, "net.conv.weight", {3, 3, 3, 3},
-              rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
-  rt::declare(p.parameters, "net.conv.bias", {3}, rt::Init{}, rt::Sharding{});
-  rt::declare(p.parameters, "net.gain", {3},
-              rt::Init{rt::InitKind::FanIn, 3.0, 0.0}, rt::Sharding{});
+  p.rolloutLoss = c.recompute ? gainRolloutRecomputed : gainRollout;
+  for (int i = 0; i < 3; ++i) {
+    const std::string at = "net." + std::to_string(i) + ".";
+    rt::declare(p.parameters, at + "conv.weight", {3, 3, 3, 3},
+                rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
+    rt::declare(p.parameters, at + "conv.bias", {3},
+                rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
+    if (i == 0)
+      rt::declare(p.parameters, at + "gain", {3},
+                  rt::Init{rt::InitKind::FanIn, 3.0, 0.0}, rt::Sharding{});
+  }
   return p;
 }
 
-constexpr int64_t kParameters = 3 * 3 * 3 * 3 + 3 + 3; // 87
+constexpr int64_t kParameters = 3 * (3 * 3 * 3 * 3 + 3) + 3; // 255
 
 //===----------------------------------------------------------------------===//
 // Processes
@@ -193,7 +228,7 @@ inline std::string caseText(const Case &c) {
   std::ostringstream o;
   o << c.strategy << " " << c.optimizer << " " << c.world << " " << c.accumulate
     << " " << c.clip << " " << c.epochs << " " << c.steps << " " << c.timeout
-    << " " << c.checkpointEvery;
+    << " " << c.checkpointEvery << " " << c.recompute;
   return o.str();
 }
 

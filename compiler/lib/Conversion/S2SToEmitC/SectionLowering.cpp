@@ -230,14 +230,6 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
              "any mesh)";
       ok = false;
     }
-    if (Strategy s = parallel.getStrategy();
-        s == Strategy::zero3 || s == Strategy::fsdp) {
-      notYet(parallel, "strategy")
-          << "strategy " << stringifyStrategy(s)
-          << " (parameters sharded per unit) is not implemented yet; use "
-             "ddp, zero1 or zero2";
-      ok = false;
-    }
   }
   if (train && train.getPrecision() != Precision::fp32) {
     notYet(train, "precision")

@@ -92,6 +92,20 @@ struct BatchContext {
   int64_t leadSeconds = 0;
 };
 
+/// Where the parameters of a model sharded over processes come from
+/// (zero3, fsdp; train/ShardedParameters.h): the model keeps each
+/// parameter's name and shape, and a kernel's param() returns what the
+/// source gathers for it.
+class ParameterSource {
+public:
+  virtual ~ParameterSource();
+  /// The values of parameter `index` (creation order) for this call.
+  virtual const torch::Tensor &get(size_t index) = 0;
+  /// The tensors the parameters' gradients reach and the optimizer
+  /// updates (this process's shard).
+  virtual std::vector<torch::Tensor> leaves() const = 0;
+};
+
 class Model {
 public:
   explicit Model(uint64_t seed = 0, torch::Device device = torch::kCPU,
@@ -111,13 +125,26 @@ public:
                               Init init);
   bool sealed() const { return sealed_; }
 
-  /// Parameters in creation order, with their names.
+  /// Parameters in creation order, with their names. In a sharded model
+  /// (shard()) these are meta tensors: names and shapes, no values.
   const std::vector<std::pair<std::string, torch::Tensor>> &
   namedParameters() const {
     return params_;
   }
+  /// The tensors gradients reach: the parameters, or in a sharded model
+  /// the source's leaves.
   std::vector<torch::Tensor> parameters() const;
   int64_t parameterCount() const;
+
+  /// Hands the parameters' values to `source` (which must outlive the
+  /// model's use): from now on param() returns source.get(), and the model
+  /// keeps meta tensors of the parameters' shapes.
+  void shard(ParameterSource *source);
+  ParameterSource *source() const { return source_; }
+  /// Whether a kernel asked for parameter `index` since shard().
+  bool requested(size_t index) const {
+    return index < requested_.size() && requested_[index];
+  }
 
   /// Training mode enables dropout and drop-path.
   bool isTraining() const { return training_; }
@@ -152,6 +179,8 @@ private:
   std::vector<std::pair<std::string, torch::Tensor>> params_;
   std::unordered_map<std::string, size_t> index_;
   std::unordered_map<std::string, torch::Tensor> cache_;
+  ParameterSource *source_ = nullptr;
+  std::vector<bool> requested_;
 };
 
 } // namespace s2s::rt
