@@ -19,7 +19,10 @@ namespace s2s::rt {
 
 Tensor stop_gradient(const Tensor &x) { return x.detach(); }
 
-Tensor jacobian_input(Model &, const Tensor &x) {
+Tensor jacobian_input(Model &m, const Tensor &x) {
+  if (m.source()) // s2sc refuses it at the jacobian line
+    throw Error("a Jacobian penalty with parameters sharded per unit (zero3, "
+                "fsdp) is not implemented yet: use zero2 or ddp");
   if (!torch::GradMode::is_enabled() || x.requires_grad())
     return x;
   return x.detach().requires_grad_(true);

@@ -32,6 +32,12 @@ void sumDoubles(Communicator &comm, std::vector<double> &values) {
     values[i] = t[0][int64_t(i)].item<double>();
 }
 
+void reduceMetrics(Communicator &comm, ChannelMetrics &metrics) {
+  std::vector<torch::Tensor> t = {metrics.sums()};
+  comm.allReduceSum(t);
+  metrics.setSums(t[0]);
+}
+
 DataParallel::DataParallel(const ParallelConfig &parallel,
                            std::shared_ptr<Communicator> comm)
     : parallel_(parallel), comm_(std::move(comm)) {}

@@ -37,8 +37,13 @@ public:
                       Model &model, Optimizer &optim,
                       const std::string &modelText) override;
   void sumOverProcesses(std::vector<double> &values) override;
-  void reduceValidation(ChannelMetrics &) override {}
+  void reduceValidation(ChannelMetrics &metrics) override {
+    reduceMetrics(*comm_, metrics);
+  }
   bool writesOutput() const override { return comm_->rank() == 0; }
+  int64_t rank() const override { return comm_->rank(); }
+  int64_t processes() const override { return comm_->size(); }
+
   std::string placement(const Optimizer &optim) const override;
 
 private:

@@ -42,6 +42,8 @@
 
 namespace s2s::rt {
 
+class Communicator;
+
 class Strategy {
 public:
   virtual ~Strategy();
@@ -88,6 +90,12 @@ public:
   virtual void reduceValidation(ChannelMetrics &metrics) = 0;
   /// Whether this process writes metrics.jsonl, checkpoints and maps.
   virtual bool writesOutput() const = 0;
+  /// This process's rank and the number of processes.
+  virtual int64_t rank() const { return 0; }
+  virtual int64_t processes() const { return 1; }
+  /// Whether the model's forward itself runs collectives (zero3 gathers
+  /// parameters), so every process must run the same number of them.
+  virtual bool collectiveForward() const { return false; }
   /// "rank 1 of 2: optimizer state 1,234 bytes ..." for the banner; ""
   /// for one process.
   virtual std::string placement(const Optimizer &) const { return ""; }
@@ -149,6 +157,9 @@ void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
 /// hand must not train otherwise than it says).
 std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
                                        torch::Device device);
+
+/// Validation scores summed over the processes (each scored its share).
+void reduceMetrics(Communicator &comm, ChannelMetrics &metrics);
 
 /// The bytes of an optimizer's state tensors (moments, momentum).
 int64_t optimizerStateBytes(const Optimizer &optim);

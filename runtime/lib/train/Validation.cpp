@@ -142,17 +142,20 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
     torch::NoGradGuard noGrad;
     const torch::Device device = model.device();
     model.setTraining(false);
-    valid.startEpoch(0);
     bool mapped = mapsDir_.empty() || !strategy.writesOutput();
-    while (std::optional<Batch> vb = valid.next()) {
-      torch::Tensor w = vb->window.to(device, model.dtype());
+    // One batch's scores at every lead; `count`: false for a batch run
+    // only to keep a collective forward in step with the other ranks.
+    auto score = [&](const Batch &vb, bool count) {
+      torch::Tensor w = vb.window.to(device, model.dtype());
       torch::Tensor x0 = w.select(1, 0);
-      model.context().time = vb->times.to(device);
+      model.context().time = vb.times.to(device);
       for (size_t l = 0; l < leads.size(); ++l) {
         model.context().leadSeconds =
             spec.empty() ? 0 : leads[l] * stepSeconds_;
         torch::Tensor truth = w.select(1, leads[l]);
         torch::Tensor pred = p_.forward(model, x0);
+        if (!count)
+          continue;
         for (size_t i = 0; i < at[l].model.size(); ++i) {
           at[l].model[i].add(pred, truth);
           at[l].persistence[i].add(x0, truth);
@@ -165,6 +168,30 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
                               valid.channelNames(), valid.latitude(),
                               valid.longitude(), valid.mean(), valid.stddev());
         }
+      }
+    };
+    const int64_t ranks = strategy.processes();
+    if (ranks == 1) {
+      valid.startEpoch(0);
+      while (std::optional<Batch> vb = valid.next())
+        score(*vb, true);
+    } else {
+      // The split's batches in order, batch b on rank b mod N; the ranks'
+      // sums are added (Strategy::reduceValidation), so the scores are the
+      // one-process ones. A rank past the last batch runs one uncounted
+      // when the forward has collectives (zero3), to keep them in step.
+      const int64_t n = valid.size(), B = valid.batch();
+      const int64_t batches = (n + B - 1) / B;
+      const int64_t rounds = (batches + ranks - 1) / ranks;
+      for (int64_t round = 0; round < rounds; ++round) {
+        const int64_t b = round * ranks + strategy.rank();
+        if (b >= batches && !strategy.collectiveForward())
+          continue;
+        const int64_t from = (b % batches) * B;
+        std::vector<int64_t> idx;
+        for (int64_t i = from; i < std::min(n, from + B); ++i)
+          idx.push_back(i);
+        score(valid.fetch(idx), b < batches);
       }
     }
     model.context().leadSeconds = 0;

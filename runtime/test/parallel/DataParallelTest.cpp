@@ -148,3 +148,73 @@ TEST(Zero, Zero3RecomputedEqualsOneProcess) {
   c.recompute = 1;
   expectEqualToOneProcess(c);
 }
+
+namespace {
+
+/// The numbers of `"key":{...}` in the first record of metrics.jsonl text
+/// that has it.
+std::vector<double> jsonNumbers(const std::string &text,
+                                const std::string &key) {
+  std::vector<double> out;
+  const size_t at = text.find("\"" + key + "\":{");
+  if (at == std::string::npos)
+    return out;
+  const size_t end = text.find('}', at);
+  for (size_t c = text.find(':', at + key.size() + 3); c < end;
+       c = text.find(':', c + 1))
+    out.push_back(std::stod(text.substr(c + 1)));
+  return out;
+}
+
+/// The validation tables a rank printed.
+std::string validationTables(const std::string &out) {
+  std::string tables;
+  std::istringstream in(out);
+  bool inTable = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  valid", 0) == 0)
+      inTable = true;
+    else if (line.rfind("  ", 0) != 0)
+      inTable = false;
+    if (inTable)
+      tables += line + "\n";
+  }
+  return tables;
+}
+
+} // namespace
+
+// Each rank scores its share of the validation split (batch b on rank
+// b mod N) and the sums are added: every rank prints the one-process
+// figures. Four ranks over 3 validation batches: rank 3 scores none but
+// runs ZeRO-3's gathers with the others. Persistence does not depend on
+// the model, so its scores must agree to rounding; the model's to the
+// parameters' agreement.
+TEST(Zero, ValidationScoresAreTheOneProcessOnesOnEveryRank) {
+  Case one{"ddp", "sgd", 1, 1};
+  std::string outOne, outFour;
+  std::vector<Rank> r1 = runCase(one, 1, outOne);
+  ASSERT_EQ(r1[0].status, 0) << r1[0].err;
+  Case four{"zero3", "sgd", 4, 1};
+  std::vector<Rank> r4 = runCase(four, 4, outFour);
+  for (size_t r = 0; r < r4.size(); ++r)
+    ASSERT_EQ(r4[r].status, 0) << "rank " << r << ":\n" << r4[r].err;
+  const std::string want = readFile(outOne + "/metrics.jsonl"),
+                    got = readFile(outFour + "/metrics.jsonl");
+  const std::vector<double> pw = jsonNumbers(want, "rmse_persistence"),
+                            pg = jsonNumbers(got, "rmse_persistence"),
+                            mw = jsonNumbers(want, "rmse"),
+                            mg = jsonNumbers(got, "rmse");
+  ASSERT_EQ(pw.size(), 3u) << want;
+  ASSERT_EQ(pg.size(), 3u) << got;
+  ASSERT_EQ(mg.size(), 3u) << got;
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(pg[c], pw[c], 1e-12 * pw[c]) << "channel " << c;
+    EXPECT_NEAR(mg[c], mw[c], 1e-5 * mw[c]) << "channel " << c;
+  }
+  EXPECT_NE(got.find("\"valid_windows\":23"), std::string::npos) << got;
+  const std::string tables = validationTables(r4[0].out);
+  EXPECT_NE(tables.find("(23 windows)"), std::string::npos) << r4[0].out;
+  for (size_t r = 1; r < r4.size(); ++r)
+    EXPECT_EQ(validationTables(r4[r].out), tables) << "rank " << r;
+}

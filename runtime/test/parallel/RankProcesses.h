@@ -139,6 +139,7 @@ inline rt::Program gainProgram(const Case &c) {
   p.data.normalize = rt::Normalizer::Zscore;
   p.data.stats = dir + "/stats.h5";
   p.data.train = {2000, 2001};
+  p.data.valid = {2002, 2002};
   p.rollout.order = 3;
   p.parallel.sizes = {c.world};
   const std::map<std::string, rt::StrategyKind> kinds = {
