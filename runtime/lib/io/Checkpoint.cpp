@@ -84,6 +84,7 @@ namespace {
 const char *const kStateFile = "state.json";
 const char *const kModelFile = "model.safetensors";
 const char *const kOptimFile = "optimizer.safetensors";
+const char *const kManifestFile = "manifest.json";
 
 std::string rngToText(const torch::Tensor &t) {
   if (!t.defined())
@@ -238,10 +239,142 @@ int64_t stepOf(const std::string &name) {
   return v;
 }
 
+std::string shardFileName(int64_t rank, int64_t world) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "shard-%05lld-of-%05lld.safetensors",
+                (long long)rank, (long long)world);
+  return buf;
+}
+
+std::string layoutToJson(const ShardLayout &l) {
+  std::ostringstream o;
+  o << "{\"format\":\"s2s-shards-1\",\"world\":" << l.world
+    << ",\"shard_values\":" << l.shardValues << ",\"total\":" << l.total
+    << ",\"parameters\":[";
+  for (size_t i = 0; i < l.parameters.size(); ++i) {
+    o << (i ? "," : "") << "{\"name\":" << jsonQuote(l.parameters[i].first)
+      << ",\"shape\":[";
+    for (size_t d = 0; d < l.parameters[i].second.size(); ++d)
+      o << (d ? "," : "") << l.parameters[i].second[d];
+    o << "]}";
+  }
+  o << "],\"flat\":{";
+  for (size_t i = 0; i < l.flat.size(); ++i)
+    o << (i ? "," : "") << jsonQuote(l.flat[i].first) << ":"
+      << jsonQuote(l.flat[i].second);
+  o << "}}\n";
+  return o.str();
+}
+
+ShardLayout layoutFromJson(const std::string &text, const std::string &path) {
+  Json j = Json::parse(text, "'" + path + "'");
+  auto bad = [&](const std::string &msg) {
+    return Error("'" + path + "' is not a valid shard manifest: " + msg);
+  };
+  auto integer = [&](const char *key) {
+    const Json *v = j.get(key);
+    if (!v || v->kind != Json::Number || !v->isInteger || v->integer < 0)
+      throw bad(std::string("missing count '") + key + "'");
+    return v->integer;
+  };
+  const Json *format = j.get("format");
+  if (j.kind != Json::Object || !format || format->string != "s2s-shards-1")
+    throw bad("not an s2s-shards-1 manifest");
+  ShardLayout l;
+  l.world = integer("world");
+  l.shardValues = integer("shard_values");
+  l.total = integer("total");
+  const Json *params = j.get("parameters"), *flat = j.get("flat");
+  if (!params || params->kind != Json::Array || !flat ||
+      flat->kind != Json::Object || l.world < 1 ||
+      l.world * l.shardValues < l.total)
+    throw bad("inconsistent world, shard_values, total, parameters or flat");
+  int64_t values = 0;
+  for (const Json &p : params->array) {
+    const Json *name = p.get("name"), *shape = p.get("shape");
+    if (!name || name->kind != Json::String || !shape ||
+        shape->kind != Json::Array)
+      throw bad("a parameter without name or shape");
+    std::vector<int64_t> dims;
+    int64_t n = 1;
+    for (const Json &d : shape->array) {
+      if (d.kind != Json::Number || !d.isInteger || d.integer < 0)
+        throw bad("bad shape of '" + name->string + "'");
+      dims.push_back(d.integer);
+      n *= d.integer;
+    }
+    values += n;
+    l.parameters.emplace_back(name->string, std::move(dims));
+  }
+  if (values != l.total)
+    throw bad("the parameters hold " + std::to_string(values) +
+              " values, total says " + std::to_string(l.total));
+  for (const auto &[key, v] : flat->object)
+    l.flat.emplace_back(key, v.string);
+  return l;
+}
+
+/// The whole model and optimizer state of a sharded checkpoint folder:
+/// each flat tensor is the ranks' shards in order, cut to `total` values
+/// and split into the parameters' shapes; a tensor not in the manifest's
+/// `flat` is the same on every rank and read from rank 0's file.
+void assembleShards(const fs::path &folder, Checkpoint &c) {
+  const std::string manifestPath = (folder / kManifestFile).string();
+  const ShardLayout l =
+      layoutFromJson(readTextFile(manifestPath), manifestPath);
+  std::vector<std::map<std::string, torch::Tensor>> shards;
+  for (int64_t r = 0; r < l.world; ++r)
+    shards.push_back(
+        readSafetensors((folder / shardFileName(r, l.world)).string())
+            .byName());
+  for (const auto &[name, prefix] : l.flat) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t r = 0; r < l.world; ++r) {
+      auto it = shards[size_t(r)].find(name);
+      if (it == shards[size_t(r)].end() ||
+          it->second.numel() != l.shardValues)
+        throw Error("'" + (folder / shardFileName(r, l.world)).string() +
+                    "' has no tensor '" + name + "' of " +
+                    std::to_string(l.shardValues) + " values, as '" +
+                    manifestPath + "' says");
+      parts.push_back(it->second.reshape({-1}));
+    }
+    torch::Tensor flat = torch::cat(parts).narrow(0, 0, l.total);
+    auto &into = name == kShardParameters ? c.model : c.optimizer;
+    int64_t offset = 0;
+    for (const auto &[pname, shape] : l.parameters) {
+      const int64_t n = c10::multiply_integers(shape);
+      into[prefix + pname] = flat.narrow(0, offset, n).view(shape).clone();
+      offset += n;
+    }
+  }
+  for (const auto &[name, t] : shards.front()) {
+    bool isFlat = false;
+    for (const auto &f : l.flat)
+      isFlat = isFlat || f.first == name;
+    if (!isFlat)
+      c.optimizer[name] = t;
+  }
+}
+
 bool isComplete(const fs::path &folder) {
   std::error_code ec;
-  return fs::is_regular_file(folder / kStateFile, ec) &&
-         fs::is_regular_file(folder / kModelFile, ec) &&
+  if (!fs::is_regular_file(folder / kStateFile, ec))
+    return false;
+  if (fs::is_regular_file(folder / kManifestFile, ec)) {
+    try {
+      const ShardLayout l =
+          layoutFromJson(readTextFile((folder / kManifestFile).string()),
+                         (folder / kManifestFile).string());
+      for (int64_t r = 0; r < l.world; ++r)
+        if (!fs::is_regular_file(folder / shardFileName(r, l.world), ec))
+          return false;
+      return true;
+    } catch (const Error &) {
+      return false;
+    }
+  }
+  return fs::is_regular_file(folder / kModelFile, ec) &&
          fs::is_regular_file(folder / kOptimFile, ec);
 }
 
@@ -258,11 +391,16 @@ Checkpoint loadCheckpoint(const std::string &folder) {
   fs::path p(folder);
   if (!isComplete(p))
     throw Error("'" + folder + "' is not a complete checkpoint (it needs " +
-                kStateFile + ", " + kModelFile + " and " + kOptimFile + ")");
+                kStateFile + ", and " + kModelFile + " and " + kOptimFile +
+                " or " + kManifestFile + " and the shard files it names)");
   Checkpoint c;
   c.path = folder;
   std::string statePath = (p / kStateFile).string();
   c.state = stateFromJson(readTextFile(statePath), statePath);
+  if (fs::exists(p / kManifestFile)) {
+    assembleShards(p, c);
+    return c;
+  }
   c.model = readSafetensors((p / kModelFile).string()).byName();
   c.optimizer = readSafetensors((p / kOptimFile).string()).byName();
   return c;
@@ -319,6 +457,48 @@ std::string Checkpointer::newest() const {
   return all.empty() ? "" : all.back();
 }
 
+void Checkpointer::publish(const fs::path &tmp, const std::string &name) {
+  std::error_code ec;
+  const fs::path final = fs::path(dir_) / name;
+  syncDir(tmp.string());
+  if (fs::exists(final, ec)) {
+    // The same step saved twice (e.g. a step and an epoch checkpoint):
+    // move the old one aside first so the name never points at a partial
+    // folder.
+    fs::path old = fs::path(dir_) /
+                   (".tmp-old-" + name + "-" + std::to_string(::getpid()));
+    fs::rename(final, old);
+    fs::rename(tmp, final);
+    fs::remove_all(old, ec);
+  } else {
+    fs::rename(tmp, final);
+  }
+  syncDir(dir_);
+  const fs::path latestTmp =
+      fs::path(dir_) / (".tmp-latest-" + std::to_string(::getpid()));
+  writeTextFile(latestTmp.string(), name + "\n");
+  fs::rename(latestTmp, fs::path(dir_) / "latest");
+  syncDir(dir_);
+}
+
+void Checkpointer::prune() {
+  if (keep_ <= 0)
+    return;
+  std::error_code ec;
+  std::vector<std::string> all = list();
+  for (size_t i = 0; i + size_t(keep_) < all.size(); ++i)
+    fs::remove_all(all[i], ec);
+}
+
+std::string Checkpointer::failed(const fs::path &tmp, const std::string &what) {
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  const std::string prev = newest();
+  return what + "; the checkpoint was not saved" +
+         (prev.empty() ? std::string()
+                       : "; the previous one, '" + prev + "', is kept");
+}
+
 std::string Checkpointer::save(const NamedTensors &model,
                                const NamedTensors &optimizer,
                                const TrainState &state) {
@@ -349,46 +529,68 @@ std::string Checkpointer::save(const NamedTensors &model,
     writeSafetensors((tmp / kOptimFile).string(), optimizer,
                      {{"format", "pt"}, {"program", state.program}});
     writeTextFile((tmp / kStateFile).string(), stateToJson(state));
-    syncDir(tmp.string());
-    if (fs::exists(final, ec)) {
-      // The same step saved twice (e.g. a step and an epoch checkpoint):
-      // move the old one aside first so the name never points at a partial
-      // folder.
-      fs::path old = fs::path(dir_) /
-                     (".tmp-old-" + name + "-" + std::to_string(::getpid()));
-      fs::rename(final, old);
-      fs::rename(tmp, final);
-      fs::remove_all(old, ec);
-    } else {
-      fs::rename(tmp, final);
-    }
-    syncDir(dir_);
-    const fs::path latestTmp =
-        fs::path(dir_) / (".tmp-latest-" + std::to_string(::getpid()));
-    writeTextFile(latestTmp.string(), name + "\n");
-    fs::rename(latestTmp, fs::path(dir_) / "latest");
-    syncDir(dir_);
+    publish(tmp, name);
   } catch (const Error &e) {
-    fs::remove_all(tmp, ec);
-    std::string prev = newest();
-    throw Error(std::string(e.what()) + "; the checkpoint was not saved" +
-                (prev.empty() ? std::string()
-                              : "; the previous one, '" + prev + "', is kept"));
+    throw Error(failed(tmp, e.what()));
   } catch (const fs::filesystem_error &e) {
-    fs::remove_all(tmp, ec);
-    std::string prev = newest();
-    throw Error("cannot write the checkpoint '" + final.string() +
-                "': " + e.code().message() +
-                (prev.empty() ? std::string()
-                              : "; the previous one, '" + prev + "', is kept"));
+    throw Error(failed(tmp, "cannot write the checkpoint '" + final.string() +
+                                "': " + e.code().message()));
   }
-  // Keep the newest `keep`.
-  if (keep_ > 0) {
-    std::vector<std::string> all = list();
-    for (size_t i = 0; i + size_t(keep_) < all.size(); ++i)
-      fs::remove_all(all[i], ec);
-  }
+  prune();
   return final.string();
+}
+
+fs::path Checkpointer::shardedTemp(int64_t step) const {
+  return fs::path(dir_) / (".tmp-ckpt-" + std::to_string(step) + "-shards");
+}
+
+void Checkpointer::beginSharded(int64_t step) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  const fs::path tmp = shardedTemp(step);
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directory(tmp, ec) || ec)
+    throw Error(
+        "cannot write a checkpoint in '" + dir_ + "': " +
+        (ec ? ec.message() : std::string("cannot create ") + tmp.string()));
+}
+
+void Checkpointer::writeShard(int64_t step, int64_t rank, int64_t world,
+                              const NamedTensors &tensors,
+                              const std::string &program) {
+  const fs::path file = shardedTemp(step) / shardFileName(rank, world);
+  try {
+    writeSafetensors(file.string(), tensors,
+                     {{"format", "pt"}, {"program", program}});
+  } catch (const Error &e) {
+    throw Error(std::string(e.what()) + "; the checkpoint of step " +
+                std::to_string(step) + " was not saved");
+  }
+}
+
+std::string Checkpointer::commitSharded(const ShardLayout &layout,
+                                        const TrainState &state) {
+  ++saves_;
+  const std::string name = "ckpt-" + std::to_string(state.globalStep);
+  const fs::path tmp = shardedTemp(state.globalStep);
+  try {
+    for (int64_t r = 0; r < layout.world; ++r)
+      if (!fs::is_regular_file(tmp / shardFileName(r, layout.world)))
+        throw Error("rank " + std::to_string(r) + "'s shard '" +
+                    (tmp / shardFileName(r, layout.world)).string() +
+                    "' is missing");
+    writeTextFile((tmp / kManifestFile).string(), layoutToJson(layout));
+    writeTextFile((tmp / kStateFile).string(), stateToJson(state));
+    publish(tmp, name);
+  } catch (const Error &e) {
+    throw Error(failed(tmp, e.what()));
+  } catch (const fs::filesystem_error &e) {
+    throw Error(failed(tmp, "cannot write the checkpoint '" +
+                                (fs::path(dir_) / name).string() +
+                                "': " + e.code().message()));
+  }
+  prune();
+  return (fs::path(dir_) / name).string();
 }
 
 } // namespace s2s::rt

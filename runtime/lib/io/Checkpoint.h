@@ -10,6 +10,23 @@
 //                          states (base64) of the model's generator and of
 //                          torch's default CPU generator, program and spec
 //
+// A sharded checkpoint (ZeRO: no process holds the whole state) holds
+// instead of the two safetensors files
+//
+//   shard-<r>-of-<N>.safetensors  rank r's S values of each flat tensor
+//                          (parameters, optimizer moments) and the
+//                          optimizer's scalars
+//   manifest.json          the layout: N, S, the total P, the parameters'
+//                          names and shapes in flat order, and which
+//                          tensors are flat (and the names of their whole
+//                          parts)
+//
+// every rank writing its file into <dir>/.tmp-ckpt-<step>-shards, rank 0
+// writing the manifest and state.json and renaming the folder into place
+// after all have (the strategy's barriers). loadCheckpoint assembles the
+// whole state from the shards, under the names a one-process checkpoint
+// has, so a run resumes on any number of processes and with any strategy.
+//
 // It is written as <dir>/.tmp-ckpt-<step>-<pid> and renamed into place once
 // complete; <dir>/latest names the newest one and is replaced the same way
 // (temp file + rename). A crash leaves at most a .tmp-* folder, which the
@@ -28,6 +45,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,7 +78,20 @@ struct Checkpoint {
   TrainState state;
 };
 
-/// Reads and checks a checkpoint folder. Throws s2s::rt::Error naming the
+/// The flat layout of a sharded checkpoint (see the header).
+struct ShardLayout {
+  int64_t world = 1, shardValues = 0, total = 0;
+  /// In flat order.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> parameters;
+  /// Flat tensor name in the shard files -> the prefix of the names of its
+  /// whole parts ("adamw.m.zero.shard" -> "adamw.m."); kShardParameters
+  /// -> "" is the model's parameters.
+  std::vector<std::pair<std::string, std::string>> flat;
+};
+/// The parameters' flat tensor's name in shard files.
+inline const char *const kShardParameters = "parameters";
+
+/// Reads and checks a checkpoint folder (whole or sharded). Throws s2s::rt::Error naming the
 /// file at fault.
 Checkpoint loadCheckpoint(const std::string &folder);
 
@@ -88,7 +119,25 @@ public:
   std::string save(const NamedTensors &model, const NamedTensors &optimizer,
                    const TrainState &state);
 
+  /// A sharded save of step `step`: rank 0 calls beginSharded (a fresh
+  /// temp folder), then every rank writeShard, then rank 0 commitSharded
+  /// (manifest, state, rename, `latest`, keep), with barriers between.
+  /// Each throws Error naming the path when a write fails.
+  void beginSharded(int64_t step);
+  void writeShard(int64_t step, int64_t rank, int64_t world,
+                  const NamedTensors &tensors, const std::string &program);
+  std::string commitSharded(const ShardLayout &layout,
+                            const TrainState &state);
+
 private:
+  std::filesystem::path shardedTemp(int64_t step) const;
+  /// Renames the complete folder `tmp` to `name` and points `latest` at it.
+  void publish(const std::filesystem::path &tmp, const std::string &name);
+  /// Removes the oldest checkpoints beyond `keep`.
+  void prune();
+  /// The message of a failed save (`what`), after removing `tmp`.
+  std::string failed(const std::filesystem::path &tmp, const std::string &what);
+
   std::string dir_;
   int64_t keep_;
   int64_t saves_ = 0;

@@ -79,8 +79,7 @@ std::string DataParallel::saveCheckpoint(Checkpointer &ckpt, Model &model,
                                          const TrainState &state) {
   std::string path;
   if (comm_->rank() == 0)
-    path = saveWholeCheckpoint(ckpt, model, model.namedParameters(),
-                               optim.state(), state);
+    path = saveWholeCheckpoint(ckpt, model, optim.state(), state);
   // No process runs ahead of a checkpoint the job may restart from.
   comm_->barrier();
   return path;

@@ -64,8 +64,7 @@ void SingleProcess::optimizerStep(Optimizer &optim, double lr) {
 std::string SingleProcess::saveCheckpoint(Checkpointer &ckpt, Model &model,
                                           const Optimizer &optim,
                                           const TrainState &state) {
-  return saveWholeCheckpoint(ckpt, model, model.namedParameters(),
-                             optim.state(), state);
+  return saveWholeCheckpoint(ckpt, model, optim.state(), state);
 }
 
 void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
@@ -79,14 +78,18 @@ void SingleProcess::loadCheckpoint(const Checkpoint &c, const std::string &from,
   }
 }
 
-std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
-                                const NamedTensors &params,
-                                const NamedTensors &optimizerState,
-                                const TrainState &state) {
+TrainState stateWithRng(Model &model, const TrainState &state) {
   TrainState w = state;
   w.modelRng = model.generator().get_state();
   w.torchRng = cpuGeneratorState();
-  return ckpt.save(params, optimizerState, w);
+  return w;
+}
+
+std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
+                                const NamedTensors &optimizerState,
+                                const TrainState &state) {
+  return ckpt.save(model.namedParameters(), optimizerState,
+                   stateWithRng(model, state));
 }
 
 void checkCheckpointParameters(const Checkpoint &c, const std::string &from,

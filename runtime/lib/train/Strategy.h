@@ -129,11 +129,11 @@ private:
   std::vector<torch::Tensor> params_; ///< the model's, in model order
 };
 
-/// A checkpoint of the model's `params`, `optimizerState` and `state`
-/// with the RNG states, written by this process (SingleProcess; rank 0 of
-/// the others).
+/// `state` with the RNG states of the model's generator and torch's.
+TrainState stateWithRng(Model &model, const TrainState &state);
+/// A checkpoint of the model, `optimizerState` and `state` with the RNG
+/// states, written by this process (SingleProcess; rank 0 of ddp).
 std::string saveWholeCheckpoint(Checkpointer &ckpt, Model &model,
-                                const NamedTensors &params,
                                 const NamedTensors &optimizerState,
                                 const TrainState &state);
 /// Throws Error unless `c` has exactly the parameters `params` (names and

@@ -113,16 +113,12 @@ void ZeroShards::afterBackward(Model &) {
     return;
   }
   torch::Tensor flat = flatGradient();
-  torch::Tensor mine;
-  if (stage_ == 1) {
-    std::vector<torch::Tensor> all = {flat};
-    comm_->allReduceSum(all);
-    mine = all[0].narrow(0, comm_->rank() * shardSize_, shardSize_).clone();
-  } else {
-    mine = comm_->reduceScatterSum(flat);
-    for (auto &np : params_) // stage 2 keeps only its shard of them
+  // Both stages reduce-scatter (2Ψ on the wire with the all-gather after
+  // the step); stage 2 then drops the whole gradients, keeping its shard.
+  torch::Tensor mine = comm_->reduceScatterSum(flat);
+  if (stage_ == 2)
+    for (auto &np : params_)
       np.second.mutable_grad().reset();
-  }
   mine.div_(double(comm_->size()));
   shard_.mutable_grad() = mine;
 }
@@ -161,35 +157,31 @@ void ZeroShards::optimizerStep(Optimizer &optim, double lr) {
 std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
                                        const Optimizer &optim,
                                        const TrainState &state) {
-  // The whole state under a one-process run's names: every rank takes
-  // part in the gathers, rank 0 writes.
-  NamedTensors whole;
+  // Sharded: every rank writes its shard of the parameters and of each
+  // optimizer moment (and the scalars), rank 0 the manifest and state.
+  ShardLayout layout;
+  layout.world = comm_->size();
+  layout.shardValues = shardSize_;
+  layout.total = total_;
+  for (const auto &[name, p] : params_)
+    layout.parameters.emplace_back(name, p.sizes().vec());
+  layout.flat.emplace_back(kShardParameters, "");
+  NamedTensors mine = {{kShardParameters, shard_.detach()}};
   for (const auto &[name, t] : optim.state()) {
-    const std::string prefix = statePrefix(name);
-    if (prefix.empty()) {
-      whole.emplace_back(name, t);
-      continue;
-    }
-    torch::Tensor flat = gather(t);
-    int64_t offset = 0;
-    for (const auto &[pname, p] : params_) {
-      whole.emplace_back(prefix + pname,
-                         flat.narrow(0, offset, p.numel()).view_as(p).clone());
-      offset += p.numel();
-    }
+    if (const std::string prefix = statePrefix(name); !prefix.empty())
+      layout.flat.emplace_back(name, prefix);
+    mine.emplace_back(name, t);
   }
-  NamedTensors params = model.namedParameters();
-  if (stage_ == 3) { // the model exists only as shards
-    torch::Tensor flat = gather(shard_.detach());
-    int64_t offset = 0;
-    for (auto &[name, p] : params) {
-      p = flat.narrow(0, offset, p.numel()).view(p.sizes());
-      offset += p.numel();
-    }
-  }
+  if (comm_->rank() == 0)
+    ckpt.beginSharded(state.globalStep);
+  comm_->barrier();
+  ckpt.writeShard(state.globalStep, comm_->rank(), comm_->size(), mine,
+                  state.program);
+  comm_->barrier();
   std::string path;
   if (comm_->rank() == 0)
-    path = saveWholeCheckpoint(ckpt, model, params, whole, state);
+    path = ckpt.commitSharded(layout, stateWithRng(model, state));
+  // No process runs ahead of a checkpoint the job may restart from.
   comm_->barrier();
   return path;
 }

@@ -6,10 +6,10 @@
 // shard only (the optimizers are element-wise, so updating a shard is
 // updating those values of the whole). A step:
 //
-//   zero1  the flat gradient all-reduced (every process holds all of it
-//          while it is reduced), this rank's shard taken
-//   zero2  the flat gradient reduce-scattered: each process ends with its
-//          shard only and drops the parameters' gradients
+//   zero1  the flat gradient reduce-scattered onto this rank's shard (the
+//          parameters' gradients stay, as the backward made them)
+//   zero2  the same, then the parameters' gradients dropped: each process
+//          keeps its shard of them only
 //   zero3  no process holds the whole model: the parameters are gathered
 //          per unit as the kernels ask for them and their gradients
 //          reduce-scattered onto the shard during the backward
@@ -18,9 +18,10 @@
 //          optimizer's step on the shard; zero1 and zero2 then all-gather
 //          the shards into the parameters (every process holds the model)
 //
-// Checkpoints hold the whole optimizer state under the names a one-process
-// run writes (gathered before rank 0 writes), so a run resumes on any
-// number of processes and with any strategy.
+// Checkpoints are sharded (io/Checkpoint.h): each rank writes its shard of
+// the parameters and of the optimizer state, rank 0 the manifest; reading
+// one assembles the whole state under a one-process run's names, so a run
+// resumes on any number of processes and with any strategy.
 //
 //===----------------------------------------------------------------------===//
 

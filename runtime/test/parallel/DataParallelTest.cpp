@@ -218,3 +218,76 @@ TEST(Zero, ValidationScoresAreTheOneProcessOnesOnEveryRank) {
   for (size_t r = 1; r < r4.size(); ++r)
     EXPECT_EQ(validationTables(r4[r].out), tables) << "rank " << r;
 }
+
+namespace {
+
+/// Trains epoch 1 with `first` (sharded checkpoints for ZeRO, one file per
+/// rank plus a manifest), then epoch 2 resumed from its last checkpoint
+/// with `second` on another number of processes or another strategy: the
+/// parameters after every step must be the uninterrupted one-process
+/// run's; with `exact`, bit for bit those of `second` run uninterrupted.
+void expectResharded(Case first, Case second, bool exact = false) {
+  const Models &ref = reference(first); // two epochs, uninterrupted
+  first.epochs = 1;
+  std::string out1, out2;
+  std::vector<Rank> r1 = runCase(first, first.world, out1);
+  for (size_t r = 0; r < r1.size(); ++r)
+    ASSERT_EQ(r1[r].status, 0) << "rank " << r << ":\n" << r1[r].err;
+  const std::string ckpt = out1 + "/checkpoints/ckpt-3";
+  if (first.strategy != "ddp") {
+    EXPECT_TRUE(fs::exists(ckpt + "/manifest.json"));
+    EXPECT_FALSE(fs::exists(ckpt + "/model.safetensors"));
+    for (int r = 0; r < first.world; ++r) {
+      char name[64];
+      std::snprintf(name, sizeof name, "/shard-%05d-of-%05d.safetensors", r,
+                    first.world);
+      EXPECT_TRUE(fs::exists(ckpt + name)) << ckpt + name;
+    }
+  }
+  Case resumed = second;
+  resumed.resumeFrom = ckpt;
+  std::vector<Rank> r2 = runCase(resumed, resumed.world, out2);
+  for (size_t r = 0; r < r2.size(); ++r)
+    ASSERT_EQ(r2[r].status, 0) << "rank " << r << ":\n" << r2[r].err;
+  Models got = stepModels(out1);
+  for (const auto &m : stepModels(out2))
+    got.push_back(m);
+  const std::string label = first.strategy + " x" +
+                            std::to_string(first.world) + " -> " +
+                            second.strategy + " x" +
+                            std::to_string(second.world);
+  const double worst = expectSameModels(ref, got, label);
+  if (exact) {
+    std::string outWhole;
+    std::vector<Rank> rw = runCase(second, second.world, outWhole);
+    ASSERT_EQ(rw[0].status, 0) << rw[0].err;
+    const Models whole = stepModels(outWhole);
+    ASSERT_EQ(whole.size(), got.size());
+    for (size_t s = 0; s < got.size(); ++s)
+      for (const auto &[name, w] : whole[s])
+        EXPECT_TRUE(torch::equal(got[s].at(name), w))
+            << label << " step " << s + 1 << " " << name << " differs by "
+            << (got[s].at(name) - w).abs().max().item<double>();
+  }
+  std::printf("[figures] %s: %zu steps equal to one process, max "
+              "|difference| %.3g\n",
+              label.c_str(), got.size(), worst);
+}
+
+} // namespace
+
+TEST(Checkpoints, Zero3OnFourRanksResumesAsDdpOnTwo) {
+  expectResharded({"zero3", "adamw", 4, 1}, {"ddp", "adamw", 2, 1});
+}
+
+TEST(Checkpoints, Zero2OnFourRanksResumesAsZero3OnTwo) {
+  expectResharded({"zero2", "sgd", 4, 1}, {"zero3", "sgd", 2, 1});
+}
+
+TEST(Checkpoints, Zero3ResumesOnTheSameRanksExactly) {
+  expectResharded({"zero3", "adamw", 2, 1}, {"zero3", "adamw", 2, 1}, true);
+}
+
+TEST(Checkpoints, DdpOnTwoResumesAsZero1OnFour) {
+  expectResharded({"ddp", "adamw", 2, 1}, {"zero1", "adamw", 4, 1});
+}

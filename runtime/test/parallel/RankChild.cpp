@@ -41,6 +41,8 @@ TEST(ParallelChild, DISABLED_Main) {
                                    "--threads",
                                    "1",
                                    "--no-maps"};
+  if (const char *from = std::getenv("S2S_TEST_RESUME"); from && *from)
+    args.insert(args.end(), {"--resume", from});
   // A crash of one rank in a job's first attempt (torchrun restarts it).
   int crashRank = -1, crashStep = 0;
   std::istringstream(

@@ -124,6 +124,8 @@ struct Case {
   /// `crashStep` in the first attempt (RankChild.cpp), when >= 0.
   int maxRestarts = 0, crashRank = -1, crashStep = 0;
   int recompute = 0; ///< checkpoint_activations
+  /// --resume FOLDER (passed in S2S_TEST_RESUME), when not empty.
+  std::string resumeFrom;
 };
 
 inline rt::Program gainProgram(const Case &c) {
@@ -285,6 +287,7 @@ inline std::map<std::string, std::string> caseVars(const Case &c,
           {"S2S_TEST_OUT", out},
           {"S2S_TEST_CRASH",
            std::to_string(c.crashRank) + " " + std::to_string(c.crashStep)},
+          {"S2S_TEST_RESUME", c.resumeFrom},
           {"OMP_NUM_THREADS", "1"}};
 }
 
@@ -402,7 +405,9 @@ reference(const Case &c) {
   static std::map<std::string,
                   std::vector<std::map<std::string, torch::Tensor>>>
       cache;
-  const std::string key = c.optimizer + std::to_string(c.clip);
+  const std::string key = c.optimizer + std::to_string(c.clip) + " " +
+                          std::to_string(c.epochs) + " " +
+                          std::to_string(c.steps);
   auto it = cache.find(key);
   if (it != cache.end())
     return it->second;
