@@ -49,6 +49,9 @@ const Flag kFlags[] = {
     {"resume", "[DIR]",
      "continue from the newest complete checkpoint of the run, or of DIR "
      "(a ckpt-* folder, a folder of them or a run folder)"},
+    {"export", "FILE",
+     "write the parameters of the run's newest checkpoint (or of --resume "
+     "DIR's), sharded or not, as one safetensors file and exit"},
     {"log-every", "N", "a train-loss record in metrics.jsonl every N steps"},
     {"no-maps", nullptr,
      "do not write <out>/maps/epoch-N-<channel>.png "
@@ -123,6 +126,10 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
   } else if (name == "resume") {
     o.resume = true;
     o.resumeDir = value;
+  } else if (name == "export") {
+    if (value.empty())
+      throw UsageError("--export needs a file name (weights.safetensors)");
+    o.exportFile = value;
   } else if (name == "log-every") {
     o.logEvery = parseInt(name, value, 1);
   } else if (name == "timeout") {

@@ -33,6 +33,7 @@ struct Options {
   std::string data, stats, out, device = "auto";
   bool resume = false;
   std::string resumeDir;
+  std::string exportFile; ///< --export: write the weights and exit
   int64_t epochs = 0, steps = 0, batch = 0, seed = -1, threads = 0,
           logEvery = 10, timeout = 0;
   double lr = 0.0;

@@ -64,6 +64,36 @@ std::string resumeDirCheckpoint(const std::string &dir,
 
 } // namespace
 
+int exportWeights(const Program &p, const Options &o) {
+  const Settings s = settle(p, o);
+  const Checkpointer ckpt(checkpointDir(s), 0);
+  const std::string from =
+      o.resume && !o.resumeDir.empty()
+          ? resumeDirCheckpoint(o.resumeDir, s.train.checkpoint.dir)
+          : ckpt.newest();
+  if (from.empty())
+    throw Error("--export: no checkpoint in '" + ckpt.dir() +
+                "'; name one with --resume DIR");
+  const Checkpoint c = loadCheckpoint(from);
+  NamedTensors params;
+  for (const ParameterSpec &spec : p.parameters)
+    params.emplace_back(spec.path,
+                        torch::empty(spec.shape, torch::device(torch::kMeta)));
+  checkCheckpointParameters(c, from, params, modelText(p));
+  NamedTensors out;
+  int64_t values = 0;
+  for (const auto &np : params) {
+    out.emplace_back(np.first, c.model.at(np.first).contiguous());
+    values += np.second.numel();
+  }
+  writeSafetensors(o.exportFile, out,
+                   {{"format", "pt"}, {"program", p.name}, {"checkpoint", from}});
+  std::printf("%s: wrote the %zu parameters (%lld values) of %s to '%s'\n",
+              p.name.c_str(), out.size(), (long long)values, from.c_str(),
+              o.exportFile.c_str());
+  return 0;
+}
+
 std::string findResume(const Options &o, const Settings &s,
                        const Checkpointer &ckpt) {
   if (o.resume) {

@@ -40,6 +40,12 @@ Checkpointer openCheckpoints(const Settings &s);
 /// The checkpoint to resume from ("" for a fresh start). Throws Error when
 /// --resume names no checkpoint, or a fresh run would mix with existing
 /// checkpoints.
+/// --export FILE: the parameters of the checkpoint --resume names (or the
+/// run's newest), checked against the program's manifest, written as one
+/// safetensors file (PyTorch's names and layouts are the model's own).
+/// Throws Error naming the checkpoint or file.
+int exportWeights(const Program &p, const Options &o);
+
 std::string findResume(const Options &o, const Settings &s,
                        const Checkpointer &ckpt);
 

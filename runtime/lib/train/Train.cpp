@@ -294,6 +294,8 @@ int main(const Program &program, int argc, char **argv) {
       printUsage(program, argc > 0 ? argv[0] : prog.c_str());
       return 0;
     }
+    if (!o.exportFile.empty())
+      return exportWeights(program, o);
     return Trainer(program, std::move(o)).run();
   } catch (const UsageError &e) {
     std::fflush(stdout);

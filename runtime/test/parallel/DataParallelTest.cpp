@@ -244,6 +244,21 @@ void expectResharded(Case first, Case second, bool exact = false) {
       EXPECT_TRUE(fs::exists(ckpt + name)) << ckpt + name;
     }
   }
+  // The sharded checkpoint as one file of the model's parameters.
+  Case exporter = first;
+  exporter.resumeFrom = ckpt;
+  exporter.exportTo = out1 + "/weights.safetensors";
+  std::string outExport;
+  std::vector<Rank> re = runCase(exporter, 1, outExport);
+  ASSERT_EQ(re[0].status, 0) << re[0].out << re[0].err;
+  const auto exported =
+      rt::readSafetensors(exporter.exportTo).byName();
+  const auto saved = rt::loadCheckpoint(ckpt).model;
+  EXPECT_EQ(exported.size(), saved.size());
+  for (const auto &[name, t] : saved)
+    EXPECT_TRUE(exported.count(name) && torch::equal(exported.at(name), t))
+        << "exported " << name;
+
   Case resumed = second;
   resumed.resumeFrom = ckpt;
   std::vector<Rank> r2 = runCase(resumed, resumed.world, out2);

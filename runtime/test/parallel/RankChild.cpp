@@ -43,6 +43,8 @@ TEST(ParallelChild, DISABLED_Main) {
                                    "--no-maps"};
   if (const char *from = std::getenv("S2S_TEST_RESUME"); from && *from)
     args.insert(args.end(), {"--resume", from});
+  if (const char *to = std::getenv("S2S_TEST_EXPORT"); to && *to)
+    args.insert(args.end(), {"--export", to});
   // A crash of one rank in a job's first attempt (torchrun restarts it).
   int crashRank = -1, crashStep = 0;
   std::istringstream(

@@ -126,6 +126,8 @@ struct Case {
   int recompute = 0; ///< checkpoint_activations
   /// --resume FOLDER (passed in S2S_TEST_RESUME), when not empty.
   std::string resumeFrom;
+  /// --export FILE (S2S_TEST_EXPORT), when not empty.
+  std::string exportTo;
 };
 
 inline rt::Program gainProgram(const Case &c) {
@@ -288,6 +290,7 @@ inline std::map<std::string, std::string> caseVars(const Case &c,
           {"S2S_TEST_CRASH",
            std::to_string(c.crashRank) + " " + std::to_string(c.crashStep)},
           {"S2S_TEST_RESUME", c.resumeFrom},
+          {"S2S_TEST_EXPORT", c.exportTo},
           {"OMP_NUM_THREADS", "1"}};
 }
 
