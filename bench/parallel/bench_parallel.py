@@ -30,6 +30,7 @@ The figures, per rank, over the second epoch's step loop only:
 import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -124,7 +125,8 @@ def free_port():
 
 def launch(exe, ranks, threads, steps, out):
     """Runs EXE on `ranks` processes; returns (rank outputs, error or "")."""
-    os.makedirs(out, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run, not a resume
+    os.makedirs(out)
     port = str(free_port())
     procs = []
     for r in range(ranks):
