@@ -23,6 +23,9 @@ namespace {
 
 using Millis = std::chrono::milliseconds;
 
+/// Communicator::processTotals(): every instance's record() adds here too.
+CommStats gProcessTotals;
+
 /// The store the ranks meet at (see the header).
 c10::intrusive_ptr<c10d::Store> openStore(const LaunchEnv &env,
                                           Millis timeout) {
@@ -192,9 +195,10 @@ void Communicator::run(const char *op, Launch &&launch) {
 }
 
 void Communicator::allReduceSum(std::vector<torch::Tensor> &tensors) {
+  int64_t bytes = 0;
   for (const torch::Tensor &t : tensors)
-    stats_.bytes += t.numel() * t.element_size();
-  ++stats_.calls;
+    bytes += t.numel() * t.element_size();
+  record(bytes);
   run("allreduce", [&] { return group_->allreduce(tensors); });
 }
 
@@ -202,8 +206,7 @@ void Communicator::broadcast(torch::Tensor &tensor, int64_t root) {
   std::vector<torch::Tensor> ts = {tensor};
   c10d::BroadcastOptions o;
   o.rootRank = root;
-  stats_.bytes += tensor.numel() * tensor.element_size();
-  ++stats_.calls;
+  record(tensor.numel() * tensor.element_size());
   run("broadcast", [&] { return group_->broadcast(ts, o); });
 }
 
@@ -214,8 +217,7 @@ torch::Tensor Communicator::reduceScatterSum(const torch::Tensor &flat) {
                 std::to_string(size_) + " ranks");
   torch::Tensor in = flat.contiguous(), out = torch::empty_like(in);
   std::vector<int64_t> splits; // equal splits
-  stats_.bytes += in.numel() * in.element_size();
-  ++stats_.calls;
+  record(in.numel() * in.element_size());
   run("reduce-scatter (alltoall)",
       [&] { return group_->alltoall_base(out, in, splits, splits); });
   return out.view({size_, -1}).sum(0);
@@ -225,15 +227,23 @@ torch::Tensor Communicator::allGather(const torch::Tensor &shard) {
   torch::Tensor in = shard.contiguous().repeat({size_});
   torch::Tensor out = torch::empty_like(in);
   std::vector<int64_t> splits;
-  stats_.bytes += in.numel() * in.element_size();
-  ++stats_.calls;
+  record(in.numel() * in.element_size());
   run("all-gather (alltoall)",
       [&] { return group_->alltoall_base(out, in, splits, splits); });
   return out;
 }
 
-void Communicator::barrier() {
+void Communicator::record(int64_t bytes) {
+  stats_.bytes += bytes;
   ++stats_.calls;
+  gProcessTotals.bytes += bytes;
+  ++gProcessTotals.calls;
+}
+
+CommStats Communicator::processTotals() { return gProcessTotals; }
+
+void Communicator::barrier() {
+  record(0);
   run("barrier", [&] { return group_->barrier(); });
 }
 

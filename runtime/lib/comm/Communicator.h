@@ -40,7 +40,8 @@
 namespace s2s::rt {
 
 /// Bytes this process handed to collectives (what a ring moves per rank is
-/// a fixed multiple of it); for benchmarks and tests.
+/// a fixed multiple of it: an all-reduce sends 2(n-1)/n of its input, an
+/// alltoall (n-1)/n); for benchmarks and tests.
 struct CommStats {
   int64_t calls = 0;
   int64_t bytes = 0;
@@ -79,6 +80,12 @@ public:
   /// The c10d group, for c10d's Reducer.
   c10::intrusive_ptr<c10d::ProcessGroup> group() const;
   const CommStats &stats() const { return stats_; }
+  /// Counts a collective of `bytes` launched on group() directly (c10d's
+  /// Reducer), so stats() covers every collective of the run.
+  void record(int64_t bytes);
+  /// The sum of stats() over this process's Communicators (a run has one),
+  /// for what the program reports without a handle on its strategy.
+  static CommStats processTotals();
 
   /// Throws the Error for collective `op` having failed with `what`, after
   /// asking the store which ranks did not fail with it (see the header).

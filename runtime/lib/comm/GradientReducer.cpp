@@ -37,6 +37,13 @@ GradientReducer::~GradientReducer() = default;
 void GradientReducer::expectSync() {
   reducer_->prepare_for_forward();
   reducer_->prepare_for_backward({});
+  syncing_ = true;
+}
+
+void GradientReducer::recordBuckets() {
+  for (const c10d::GradBucket &b :
+       reducer_->get_grad_buckets(/*return_zero_tensors=*/false))
+    comm_.record(b.getBuffer().numel() * b.getBuffer().element_size());
 }
 
 void GradientReducer::backward(const torch::Tensor &loss) {
@@ -49,6 +56,11 @@ void GradientReducer::backward(const torch::Tensor &loss) {
   } catch (const std::exception &e) { // Gloo's own (a timeout)
     comm_.fail("allreduce of a gradient bucket", e.what());
   }
+  // The Reducer all-reduced every bucket on the group directly: count
+  // them as the Communicator counts its own collectives.
+  if (syncing_)
+    recordBuckets();
+  syncing_ = false;
 }
 
 } // namespace s2s::rt

@@ -37,15 +37,20 @@ public:
   /// The next backward's gradients are averaged over the processes.
   void expectSync();
   /// loss.backward(), with a failed bucket all-reduce reported as
-  /// Communicator's collectives report theirs.
+  /// Communicator's collectives report theirs; a synced one's buckets are
+  /// counted in the Communicator's stats().
   void backward(const torch::Tensor &loss);
   /// The number of buckets (for the banner and tests).
   size_t buckets() const { return buckets_; }
 
 private:
+  /// Counts each bucket's all-reduce (a synced backward does one each).
+  void recordBuckets();
+
   Communicator &comm_;
   std::unique_ptr<c10d::Reducer> reducer_;
   size_t buckets_ = 0;
+  bool syncing_ = false; ///< expectSync() since the last backward
 };
 
 } // namespace s2s::rt

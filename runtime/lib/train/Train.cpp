@@ -31,6 +31,7 @@
 #include "train/Materialize.h"
 #include "train/Options.h"
 #include "train/Resume.h"
+#include "train/RunStats.h"
 #include "train/Step.h"
 #include "train/Strategy.h"
 #include "train/TrainData.h"
@@ -87,6 +88,7 @@ private:
   TrainState st;
   MetricsLog log;
   int64_t crashAtStep = 0;
+  std::optional<RunStats> runStats; ///< S2S_STATS=1 (RunStats.h)
 };
 
 void Trainer::setUp() {
@@ -105,6 +107,7 @@ void Trainer::setUp() {
 
   data = openData(P, set, opt);
 
+  runStats = RunStats::fromEnvironment(); // before the model: its baseline
   model =
       std::make_unique<Model>(uint64_t(set.train.seed), set.device, set.dtype);
   model->context().latitude = data.train->latitude().to(set.device);
@@ -172,6 +175,7 @@ EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
   // `first` gives the batches the uninterrupted run had.
   train.startEpoch(epoch, out.first);
   const double wait0 = train.stats().waitSeconds;
+  const RunSample before = runStats ? runStats->sample() : RunSample{};
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" +
                         std::to_string(tc.epochs),
                     data.stepsPerEpoch, out.first);
@@ -197,6 +201,8 @@ EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
       crash(progress);
   }
   progress.finish();
+  if (runStats)
+    runStats->printEpoch(epoch, data.stepsPerEpoch - out.first, before);
   out.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();

@@ -1,0 +1,53 @@
+//===- RunStats.h - S2S_STATS=1: what each epoch's steps cost ---*- C++ -*-===//
+//
+// For benchmarks (bench/parallel): with S2S_STATS=1 in its environment,
+// every process prints one line per epoch of what its training steps
+// cost, measured over the step loop only (not validation, checkpoints or
+// setup):
+//
+//   s2s-stats epoch=2 rank=0 size=2 steps=8 seconds=3.2 comm_bytes=..
+//     comm_calls=.. written_bytes=.. rss_before_model_kb=.. hwm_kb=..
+//
+// comm_bytes: bytes handed to collectives (Communicator's CommStats, DDP's
+// gradient buckets included); written_bytes: bytes the process passed to
+// write/writev (/proc/self/io wchar), which over the step loop is what
+// Gloo's TCP transport sent, plus the progress bar's few bytes;
+// rss_before_model_kb: the resident set before the model was made (the
+// runtime, LibTorch, the data); hwm_kb: the peak resident set so far
+// (VmHWM; the allocator keeps freed memory, so it is the heap's peak).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_RUNTIME_TRAIN_RUNSTATS_H
+#define S2S_RUNTIME_TRAIN_RUNSTATS_H
+
+#include <cstdint>
+#include <optional>
+
+namespace s2s::rt {
+
+/// The process's counters at one moment.
+struct RunSample {
+  double seconds = 0;    ///< steady clock
+  int64_t commBytes = 0; ///< handed to collectives so far
+  int64_t commCalls = 0; ///< collectives so far
+  int64_t written = 0;   ///< /proc/self/io wchar; -1 when unreadable
+};
+
+class RunStats {
+public:
+  /// Set when S2S_STATS is set to anything but "" or "0"; remembers the
+  /// resident set now (call it just before the model is made).
+  static std::optional<RunStats> fromEnvironment();
+
+  RunSample sample() const;
+  /// The line for `steps` steps of `epoch` (0-based) since `before`.
+  void printEpoch(int64_t epoch, int64_t steps, const RunSample &before) const;
+
+private:
+  long rssBeforeModelKb_ = -1;
+};
+
+} // namespace s2s::rt
+
+#endif // S2S_RUNTIME_TRAIN_RUNSTATS_H
