@@ -119,7 +119,14 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       tensor = p.getAxisSize("tensor");
       data = p.getNumProcesses() / tensor;
     });
-    module.walk([&](TrainOp t) { precision = t.getPrecision(); });
+    // Optimizer state values per parameter: Adam's two moments, SGD's
+    // momentum buffer (the runtime keeps one whatever the momentum).
+    int64_t states = 2;
+    module.walk([&](TrainOp t) {
+      precision = t.getPrecision();
+      if (t.getOptimizer().getKind() == OptimizerKind::sgd)
+        states = 1;
+    });
     int64_t bytes = precision == Precision::fp32 ? 4 : 2;
     bool zero1 = strategy != Strategy::ddp;
     bool zero2 = strategy == Strategy::zero2 || strategy == Strategy::zero3 ||
@@ -144,11 +151,18 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
         return;
       }
       int64_t p = count->total;
-      int64_t params = p * bytes / tensor / (zero3 ? data : 1);
-      int64_t grads = p * bytes / tensor / (zero2 ? data : 1);
-      // Two fp32 moments, and an fp32 master copy under reduced precision.
+      // A sharded state is the flat vector of the values padded to a
+      // multiple of the data axis: ceil(P / N) values per rank, what the
+      // runtime allocates (train/ZeroShards.h).
+      auto perRank = [&](bool sharded) {
+        int64_t values = p / tensor;
+        return sharded ? (values + data - 1) / data : values;
+      };
+      int64_t params = perRank(zero3) * bytes;
+      int64_t grads = perRank(zero2) * bytes;
+      // fp32 moments, and an fp32 master copy under reduced precision.
       int64_t optimizer =
-          p * (8 + (bytes == 2 ? 4 : 0)) / tensor / (zero1 ? data : 1);
+          perRank(zero1) * (4 * states + (bytes == 2 ? 4 : 0));
       // Every layer output is kept for the backward; with a rollout, one
       // training step is the unrolled tableau (every order's batched call);
       // the batch is split over the data axis.
