@@ -161,8 +161,7 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       int64_t params = perRank(zero3) * bytes;
       int64_t grads = perRank(zero2) * bytes;
       // fp32 moments, and an fp32 master copy under reduced precision.
-      int64_t optimizer =
-          perRank(zero1) * (4 * states + (bytes == 2 ? 4 : 0));
+      int64_t optimizer = perRank(zero1) * (4 * states + (bytes == 2 ? 4 : 0));
       // Every layer output is kept for the backward; with a rollout, one
       // training step is the unrolled tableau (every order's batched call);
       // the batch is split over the data axis.

@@ -331,8 +331,7 @@ void assembleShards(const fs::path &folder, Checkpoint &c) {
     std::vector<torch::Tensor> parts;
     for (int64_t r = 0; r < l.world; ++r) {
       auto it = shards[size_t(r)].find(name);
-      if (it == shards[size_t(r)].end() ||
-          it->second.numel() != l.shardValues)
+      if (it == shards[size_t(r)].end() || it->second.numel() != l.shardValues)
         throw Error("'" + (folder / shardFileName(r, l.world)).string() +
                     "' has no tensor '" + name + "' of " +
                     std::to_string(l.shardValues) + " values, as '" +

@@ -91,8 +91,8 @@ struct ShardLayout {
 /// The parameters' flat tensor's name in shard files.
 inline const char *const kShardParameters = "parameters";
 
-/// Reads and checks a checkpoint folder (whole or sharded). Throws s2s::rt::Error naming the
-/// file at fault.
+/// Reads and checks a checkpoint folder (whole or sharded). Throws
+/// s2s::rt::Error naming the file at fault.
 Checkpoint loadCheckpoint(const std::string &folder);
 
 class Checkpointer {
@@ -126,8 +126,7 @@ public:
   void beginSharded(int64_t step);
   void writeShard(int64_t step, int64_t rank, int64_t world,
                   const NamedTensors &tensors, const std::string &program);
-  std::string commitSharded(const ShardLayout &layout,
-                            const TrainState &state);
+  std::string commitSharded(const ShardLayout &layout, const TrainState &state);
 
 private:
   std::filesystem::path shardedTemp(int64_t step) const;

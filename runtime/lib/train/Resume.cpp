@@ -86,8 +86,9 @@ int exportWeights(const Program &p, const Options &o) {
     out.emplace_back(np.first, c.model.at(np.first).contiguous());
     values += np.second.numel();
   }
-  writeSafetensors(o.exportFile, out,
-                   {{"format", "pt"}, {"program", p.name}, {"checkpoint", from}});
+  writeSafetensors(
+      o.exportFile, out,
+      {{"format", "pt"}, {"program", p.name}, {"checkpoint", from}});
   std::printf("%s: wrote the %zu parameters (%lld values) of %s to '%s'\n",
               p.name.c_str(), out.size(), (long long)values, from.c_str(),
               o.exportFile.c_str());

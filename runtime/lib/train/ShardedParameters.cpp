@@ -175,8 +175,8 @@ void ShardedParameters::gather(size_t u) {
   views_.clear();
   for (size_t i = unit.firstParam; i < unit.endParam; ++i) {
     const int64_t numel = c10::multiply_integers(shapes_[i]);
-    views_.push_back(flat.narrow(0, offsets_[i] - unit.begin, numel)
-                         .view(shapes_[i]));
+    views_.push_back(
+        flat.narrow(0, offsets_[i] - unit.begin, numel).view(shapes_[i]));
   }
   resident_ = std::move(record);
 }

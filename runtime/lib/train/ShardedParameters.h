@@ -1,4 +1,5 @@
-//===- ShardedParameters.h - zero3/fsdp: parameters gathered per unit -*-C++-*-//
+//===- ShardedParameters.h - zero3/fsdp: parameters gathered per unit
+//-*-C++-*-//
 //
 // ZeRO stage 3 (FSDP): no process holds the whole model. The parameters,
 // in model order, are the flat vector of P values of ZeroShards.h, padded
@@ -52,10 +53,10 @@ public:
   /// `params`: the model's parameters in order (names and shapes); `shard`:
   /// this rank's S values of their flat vector, a leaf the optimizer
   /// updates.
-  ShardedParameters(Communicator &comm,
-                    const std::vector<std::pair<std::string, torch::Tensor>>
-                        &params,
-                    torch::Tensor shard, int64_t shardSize);
+  ShardedParameters(
+      Communicator &comm,
+      const std::vector<std::pair<std::string, torch::Tensor>> &params,
+      torch::Tensor shard, int64_t shardSize);
   ~ShardedParameters() override;
 
   const torch::Tensor &get(size_t index) override;
@@ -95,7 +96,7 @@ private:
   std::vector<size_t> unitOfParam_;
   std::vector<Unit> units_;
   std::shared_ptr<Gathered> resident_;
-  std::vector<torch::Tensor> views_; ///< the resident unit's parameters
+  std::vector<torch::Tensor> views_;       ///< the resident unit's parameters
   std::shared_ptr<Gathered> lastWithGrad_; ///< the forward pass's chain
   int64_t liveBytes_ = 0, peakBytes_ = 0;
 

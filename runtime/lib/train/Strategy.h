@@ -22,8 +22,8 @@
 //
 // SingleProcess is training in one process: every operation is the plain
 // one and every reduction the identity. DataParallel (ddp) and
-// ZeroShards (zero1, zero2, zero3 = fsdp) run over a Communicator (comm/). makeStrategy
-// picks one from the program's parallel section and the launcher.
+// ZeroShards (zero1, zero2, zero3 = fsdp) run over a Communicator (comm/).
+// makeStrategy picks one from the program's parallel section and the launcher.
 //
 //===----------------------------------------------------------------------===//
 

@@ -254,8 +254,8 @@ std::string ZeroShards::placement(const Optimizer &optim) const {
 std::string ZeroShards::finalReport() const {
   if (!sharded_)
     return "";
-  return "rank " + std::to_string(comm_->rank()) +
-         ": at most " + std::to_string(sharded_->peakBytes()) +
+  return "rank " + std::to_string(comm_->rank()) + ": at most " +
+         std::to_string(sharded_->peakBytes()) +
          " bytes of gathered parameters at once (the whole model: " +
          std::to_string(total_ * shard_.element_size()) + " bytes)";
 }

@@ -1,9 +1,9 @@
 //===- ZeroShards.h - zero1/2/3: training state sharded -------*- C++ -*-===//
 //
-// ZeRO stages 1, 2 and 3 (zero3 = fsdp) over the data axis. The parameters, in model order,
-// are one flat vector of P values padded with zeros to N·S, S = ⌈P/N⌉;
-// rank r owns values [r·S, (r+1)·S) and keeps the optimizer state of that
-// shard only (the optimizers are element-wise, so updating a shard is
+// ZeRO stages 1, 2 and 3 (zero3 = fsdp) over the data axis. The parameters, in
+// model order, are one flat vector of P values padded with zeros to N·S, S =
+// ⌈P/N⌉; rank r owns values [r·S, (r+1)·S) and keeps the optimizer state of
+// that shard only (the optimizers are element-wise, so updating a shard is
 // updating those values of the whole). A step:
 //
 //   zero1  the flat gradient reduce-scattered onto this rank's shard (the
@@ -80,8 +80,8 @@ private:
   std::shared_ptr<Communicator> comm_;
   int stage_;
   NamedTensors params_;
-  int64_t total_ = 0, shardSize_ = 0; ///< P, S
-  torch::Tensor shard_;               ///< this rank's values, a leaf
+  int64_t total_ = 0, shardSize_ = 0;          ///< P, S
+  torch::Tensor shard_;                        ///< this rank's values, a leaf
   std::unique_ptr<ShardedParameters> sharded_; ///< zero3
 };
 

@@ -251,8 +251,7 @@ void expectResharded(Case first, Case second, bool exact = false) {
   std::string outExport;
   std::vector<Rank> re = runCase(exporter, 1, outExport);
   ASSERT_EQ(re[0].status, 0) << re[0].out << re[0].err;
-  const auto exported =
-      rt::readSafetensors(exporter.exportTo).byName();
+  const auto exported = rt::readSafetensors(exporter.exportTo).byName();
   const auto saved = rt::loadCheckpoint(ckpt).model;
   EXPECT_EQ(exported.size(), saved.size());
   for (const auto &[name, t] : saved)
@@ -267,10 +266,9 @@ void expectResharded(Case first, Case second, bool exact = false) {
   Models got = stepModels(out1);
   for (const auto &m : stepModels(out2))
     got.push_back(m);
-  const std::string label = first.strategy + " x" +
-                            std::to_string(first.world) + " -> " +
-                            second.strategy + " x" +
-                            std::to_string(second.world);
+  const std::string label =
+      first.strategy + " x" + std::to_string(first.world) + " -> " +
+      second.strategy + " x" + std::to_string(second.world);
   const double worst = expectSameModels(ref, got, label);
   if (exact) {
     std::string outWhole;

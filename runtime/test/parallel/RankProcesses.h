@@ -2,10 +2,11 @@
 //
 // The parallel tests' fixtures: a small program (three residual conv
 // blocks, the first with a per-channel gain: 255 parameters in three ZeRO-3
-// units, no dropout, rollout order 3) over a synthetic data set, and its ranks as real processes: this test binary
-// re-executed with ParallelChild.DISABLED_Main (RankChild.cpp) and the
-// launcher's variables, directly or under torchrun, mpirun or a simulated
-// Slurm. A case travels to the ranks in S2S_TEST_CASE.
+// units, no dropout, rollout order 3) over a synthetic data set, and its ranks
+// as real processes: this test binary re-executed with
+// ParallelChild.DISABLED_Main (RankChild.cpp) and the launcher's variables,
+// directly or under torchrun, mpirun or a simulated Slurm. A case travels to
+// the ranks in S2S_TEST_CASE.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,8 +30,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -74,8 +75,8 @@ inline torch::Tensor gainBlock(rt::Model &m, const torch::Tensor &x, int i) {
   const torch::Tensor &w = m.param(at + "conv.weight", {C, C, 3, 3});
   const torch::Tensor &b = m.param(at + "conv.bias", {C});
   torch::Tensor y = torch::tanh(torch::conv2d(x, w, b, 1, 1));
-  return x + (i == 0 ? m.param(at + "gain", {C}).view({1, C, 1, 1}) * y
-                     : 0.5 * y);
+  return x +
+         (i == 0 ? m.param(at + "gain", {C}).view({1, C, 1, 1}) * y : 0.5 * y);
 }
 
 inline torch::Tensor gainForward(rt::Model &m, torch::Tensor x) {
@@ -85,9 +86,9 @@ inline torch::Tensor gainForward(rt::Model &m, torch::Tensor x) {
 }
 
 /// The loss of rolling `step` out over the window.
-inline torch::Tensor rolloutWith(rt::Model &m, const torch::Tensor &window,
-                                 const std::function<torch::Tensor(
-                                     rt::Model &, torch::Tensor)> &step) {
+inline torch::Tensor rolloutWith(
+    rt::Model &m, const torch::Tensor &window,
+    const std::function<torch::Tensor(rt::Model &, torch::Tensor)> &step) {
   torch::Tensor x = window.select(1, 0);
   torch::Tensor loss = torch::zeros({}, window.options());
   const int64_t order = window.size(1) - 1;
