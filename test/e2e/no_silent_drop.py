@@ -193,8 +193,13 @@ KEYS = {
 EXTRA_KEY_CASES = [
     ("train.precision = fp16", with_("train", precision="fp16"), "train.precision", NOT_YET),
     ("parallel.mesh with a tensor axis", with_("parallel", mesh="[data: 1, tensor: 2]"), "parallel.mesh", NOT_YET),
-    ("parallel.strategy = zero3", with_("parallel", strategy="zero3"), "parallel.strategy", NOT_YET),
-    ("parallel.strategy = fsdp", with_("parallel", mesh="[data: 2]", strategy="fsdp"), "parallel.strategy", NOT_YET),
+    ("parallel.strategy = zero3", with_("parallel", mesh="[data: 2]", strategy="zero3"), "parallel.strategy", "differs"),
+    ("parallel.strategy = fsdp", with_("parallel", mesh="[data: 2]", strategy="fsdp"), "parallel.strategy", "differs"),
+    # Parameters freed between uses cannot serve the penalty's first backward.
+    ("rollout.jacobian under zero3",
+     {"rollout": dict(ROLLOUT, jacobian="exact()"),
+      "parallel": {"mesh": "[data: 2]", "strategy": "zero3"}},
+     "rollout.jacobian", NOT_YET),
     ("parallel.strategy = zero2", with_("parallel", mesh="[data: 2]", strategy="zero2"), "parallel.strategy", "differs"),
     ("data.memory = stream(...)", with_("data", memory="stream(buffer = 8)"), "data.memory", "differs"),
     # Composing lead-time calls is refused at the key, never ignored.
