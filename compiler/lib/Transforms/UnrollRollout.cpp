@@ -221,18 +221,9 @@ LogicalResult Tableau::plan() {
     return r.emitError() << "unrolling needs a known batch size; set "
                             "'batch' in the train section";
   if (JacobianAttr jac = r.getJacobianAttr()) {
-    bool recompute = false, gathered = false;
-    module.walk([&](ParallelOp p) {
-      recompute |= p.getCheckpointActivations();
-      Strategy s = p.getStrategy();
-      gathered |= (s == Strategy::zero3 || s == Strategy::fsdp) &&
-                  p.getAxisSize("data") > 1;
-    });
-    if (gathered)
-      return emitError(sectionKeyLoc(r, "jacobian"))
-             << "a Jacobian penalty with parameters sharded per unit (zero3, "
-                "fsdp) is not implemented yet: the penalty's first backward "
-                "reads units the sharding has freed; use zero2 or ddp";
+    bool recompute = false;
+    module.walk(
+        [&](ParallelOp p) { recompute |= p.getCheckpointActivations(); });
     if (recompute)
       return emitError(sectionKeyLoc(r, "jacobian"))
              << "a Jacobian penalty cannot be combined with "

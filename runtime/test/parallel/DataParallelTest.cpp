@@ -83,71 +83,36 @@ void expectEqualToOneProcess(const Case &c) {
 
 } // namespace
 
-TEST(DataParallel, DdpEqualsOneProcessSgdMomentum) {
-  expectEqualToOneProcess({"ddp", "sgd", 2, 1});
+/// Every strategy at 2 and 4 ranks against one process: SGD-momentum and
+/// AdamW, clipping, accumulation (micro-batches), recomputation.
+class EqualsOneProcess : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EqualsOneProcess, AfterEveryStep) {
+  expectEqualToOneProcess(GetParam());
 }
 
-TEST(DataParallel, DdpEqualsOneProcessAdamw) {
-  expectEqualToOneProcess({"ddp", "adamw", 2, 1});
-}
-
-TEST(DataParallel, DdpWithAccumulationEqualsOneProcess) {
-  expectEqualToOneProcess({"ddp", "adamw", 2, 2});
-}
-
-TEST(DataParallel, DdpClippedEqualsOneProcess) {
-  expectEqualToOneProcess({"ddp", "sgd", 2, 1, 0.05});
-}
-
-TEST(Zero, Zero1EqualsOneProcessSgdMomentum) {
-  expectEqualToOneProcess({"zero1", "sgd", 2, 1});
-}
-
-TEST(Zero, Zero1EqualsOneProcessAdamw) {
-  expectEqualToOneProcess({"zero1", "adamw", 2, 1});
-}
-
-TEST(Zero, Zero2EqualsOneProcessSgdMomentum) {
-  expectEqualToOneProcess({"zero2", "sgd", 2, 1});
-}
-
-TEST(Zero, Zero2EqualsOneProcessAdamw) {
-  expectEqualToOneProcess({"zero2", "adamw", 2, 1});
-}
-
-TEST(Zero, Zero2WithAccumulationAndClipping) {
-  expectEqualToOneProcess({"zero2", "adamw", 2, 2, 0.05});
-}
-
-TEST(Zero, Zero2FourRanks) {
-  expectEqualToOneProcess({"zero2", "adamw", 4, 1});
-}
-
-TEST(DataParallel, DdpFourRanks) {
-  expectEqualToOneProcess({"ddp", "sgd", 4, 1});
-}
-
-TEST(Zero, Zero3EqualsOneProcessSgdMomentum) {
-  expectEqualToOneProcess({"zero3", "sgd", 2, 1});
-}
-
-TEST(Zero, Zero3EqualsOneProcessAdamw) {
-  expectEqualToOneProcess({"zero3", "adamw", 2, 1});
-}
-
-TEST(Zero, FsdpFourRanksWithAccumulationAndClipping) {
-  expectEqualToOneProcess({"fsdp", "adamw", 4, 2, 0.05});
-}
-
-TEST(Zero, Zero3FourRanksSgd) {
-  expectEqualToOneProcess({"zero3", "sgd", 4, 1});
-}
-
-TEST(Zero, Zero3RecomputedEqualsOneProcess) {
-  Case c{"zero3", "adamw", 2, 1};
+Case recomputed(Case c) {
   c.recompute = 1;
-  expectEqualToOneProcess(c);
+  return c;
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Strategies, EqualsOneProcess,
+    ::testing::Values(
+        Case{"ddp", "sgd", 2, 1}, Case{"ddp", "adamw", 2, 1},
+        Case{"ddp", "adamw", 2, 2}, Case{"ddp", "sgd", 2, 1, 0.05},
+        Case{"ddp", "sgd", 4, 1}, Case{"zero1", "sgd", 2, 1},
+        Case{"zero1", "adamw", 2, 1}, Case{"zero2", "sgd", 2, 1},
+        Case{"zero2", "adamw", 2, 1}, Case{"zero2", "adamw", 2, 2, 0.05},
+        Case{"zero2", "adamw", 4, 1}, Case{"zero3", "sgd", 2, 1},
+        Case{"zero3", "adamw", 2, 1}, Case{"fsdp", "adamw", 4, 2, 0.05},
+        Case{"zero3", "sgd", 4, 1}, recomputed(Case{"zero3", "adamw", 2, 1})),
+    [](const ::testing::TestParamInfo<Case> &info) {
+      const Case &c = info.param;
+      return c.strategy + "_" + c.optimizer + "_x" + std::to_string(c.world) +
+             "_acc" + std::to_string(c.accumulate) +
+             (c.clip > 0 ? "_clip" : "") + (c.recompute ? "_recompute" : "");
+    });
 
 namespace {
 

@@ -238,6 +238,9 @@ inline std::string caseText(const Case &c) {
   return o.str();
 }
 
+/// How gtest prints a case (the parameterised suites' names and logs).
+inline void PrintTo(const Case &c, std::ostream *os) { *os << caseText(c); }
+
 /// Forks and execs `argv` with this environment plus `vars` (minus other
 /// launchers' variables), stdout and stderr into `log`.out/.err.
 inline pid_t spawn(std::vector<std::string> argv,

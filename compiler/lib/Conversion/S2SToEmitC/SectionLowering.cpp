@@ -230,6 +230,16 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
              "any mesh)";
       ok = false;
     }
+    Strategy s = parallel.getStrategy();
+    if (rollout && rollout.getJacobianAttr() &&
+        (s == Strategy::zero3 || s == Strategy::fsdp) &&
+        parallel.getAxisSize("data") > 1) {
+      notYet(rollout, "jacobian")
+          << "a Jacobian penalty with parameters sharded per unit (zero3, "
+             "fsdp) is not implemented yet: the penalty's first backward "
+             "reads units the sharding has freed; use zero2 or ddp";
+      ok = false;
+    }
   }
   if (train && train.getPrecision() != Precision::fp32) {
     notYet(train, "precision")
