@@ -466,6 +466,11 @@ Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
 }
 
 Tensor param(Model &m, const char *name, const Ints &shape) {
+  // A parameter taken as a value outlives the kernel that asked for it;
+  // in a sharded model (zero3) its unit's values are freed when the next
+  // unit is gathered, so the value is a (differentiable) copy.
+  if (m.source())
+    return m.param(name, shape).clone();
   return m.param(name, shape);
 }
 

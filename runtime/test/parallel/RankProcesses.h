@@ -1,9 +1,9 @@
 //===- RankProcesses.h - Real ranks of a hand-built program ----*- C++ -*-===//
 //
 // The parallel tests' fixtures: a small program (three residual conv
-// blocks, the first with a per-channel gain: 255 parameters in three ZeRO-3
-// units, no dropout, rollout order 3) over a synthetic data set, and its ranks
-// as real processes: this test binary re-executed with
+// blocks and a per-channel gain: 255 parameters in three ZeRO-3 units, no
+// dropout, rollout order 3) over a synthetic data set, and its
+// ranks as real processes: this test binary re-executed with
 // ParallelChild.DISABLED_Main (RankChild.cpp) and the launcher's variables,
 // directly or under torchrun, mpirun or a simulated Slurm. A case travels to
 // the ranks in S2S_TEST_CASE.
@@ -67,22 +67,26 @@ inline std::string dataDir() {
 // The program: a residual conv with a per-channel gain, no dropout
 //===----------------------------------------------------------------------===//
 
-/// Block `i`: x + gain · tanh(conv(x)) (the gain a parameter of block 0
-/// only, 0.5 in the others).
+/// Block `i`: x + 0.5 · tanh(conv(x)).
 inline torch::Tensor gainBlock(rt::Model &m, const torch::Tensor &x, int i) {
   const int64_t C = x.size(1);
   const std::string at = "net." + std::to_string(i) + ".";
   const torch::Tensor &w = m.param(at + "conv.weight", {C, C, 3, 3});
   const torch::Tensor &b = m.param(at + "conv.bias", {C});
   torch::Tensor y = torch::tanh(torch::conv2d(x, w, b, 1, 1));
-  return x +
-         (i == 0 ? m.param(at + "gain", {C}).view({1, C, 1, 1}) * y : 0.5 * y);
+  return x + 0.5 * y;
 }
 
+/// The three blocks, their update scaled by a gain of block 0 taken as a
+/// value (`s2s.param`, as ViT's position embedding) before and used after
+/// the other blocks' units were gathered (zero3 frees block 0's then).
 inline torch::Tensor gainForward(rt::Model &m, torch::Tensor x) {
+  torch::Tensor g =
+      rt::param(m, "net.0.gain", {x.size(1)}).view({1, x.size(1), 1, 1});
+  torch::Tensor y = x;
   for (int i = 0; i < 3; ++i)
-    x = gainBlock(m, x, i);
-  return x;
+    y = gainBlock(m, y, i);
+  return x + (1.0 + g) * (y - x);
 }
 
 /// The loss of rolling `step` out over the window.
@@ -183,9 +187,10 @@ inline rt::Program gainProgram(const Case &c) {
                 rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
     rt::declare(p.parameters, at + "conv.bias", {3},
                 rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
-    if (i == 0)
+    if (i == 0) {
       rt::declare(p.parameters, at + "gain", {3},
                   rt::Init{rt::InitKind::FanIn, 3.0, 0.0}, rt::Sharding{});
+    }
   }
   return p;
 }
