@@ -314,14 +314,19 @@ ShardLayout layoutFromJson(const std::string &text, const std::string &path) {
   return l;
 }
 
+/// The manifest of a sharded checkpoint folder.
+ShardLayout readLayout(const fs::path &folder) {
+  const std::string path = (folder / kManifestFile).string();
+  return layoutFromJson(readTextFile(path), path);
+}
+
 /// The whole model and optimizer state of a sharded checkpoint folder:
 /// each flat tensor is the ranks' shards in order, cut to `total` values
 /// and split into the parameters' shapes; a tensor not in the manifest's
 /// `flat` is the same on every rank and read from rank 0's file.
 void assembleShards(const fs::path &folder, Checkpoint &c) {
   const std::string manifestPath = (folder / kManifestFile).string();
-  const ShardLayout l =
-      layoutFromJson(readTextFile(manifestPath), manifestPath);
+  const ShardLayout l = readLayout(folder);
   std::vector<std::map<std::string, torch::Tensor>> shards;
   for (int64_t r = 0; r < l.world; ++r)
     shards.push_back(
@@ -362,9 +367,7 @@ bool isComplete(const fs::path &folder) {
     return false;
   if (fs::is_regular_file(folder / kManifestFile, ec)) {
     try {
-      const ShardLayout l =
-          layoutFromJson(readTextFile((folder / kManifestFile).string()),
-                         (folder / kManifestFile).string());
+      const ShardLayout l = readLayout(folder);
       for (int64_t r = 0; r < l.world; ++r)
         if (!fs::is_regular_file(folder / shardFileName(r, l.world), ec))
           return false;

@@ -45,6 +45,25 @@ struct ShardedParameters::Gathered {
 
 namespace {
 
+/// Rank r's part of the flat range [begin, end) of a layout of `shardSize`
+/// values per rank: its first flat offset and its length (0: none of it).
+struct Part {
+  int64_t lo = 0, len = 0;
+};
+Part partOf(int64_t r, int64_t shardSize, int64_t begin, int64_t end) {
+  const int64_t lo = std::max(begin, r * shardSize),
+                hi = std::min(end, (r + 1) * shardSize);
+  return {lo, std::max<int64_t>(hi - lo, 0)};
+}
+
+/// The longest of the n ranks' parts of [begin, end).
+int64_t longestPart(int64_t n, int64_t shardSize, int64_t begin, int64_t end) {
+  int64_t longest = 0;
+  for (int64_t r = 0; r < n; ++r)
+    longest = std::max(longest, partOf(r, shardSize, begin, end).len);
+  return longest;
+}
+
 /// The unit's values from every rank's part of it: each rank sends its part
 /// padded to the longest, and the parts are cut back out in rank order.
 /// `begin`, `end`: the unit's flat offsets; a fresh contiguous tensor.
@@ -52,24 +71,18 @@ torch::Tensor gatherFlat(Communicator &comm, const torch::Tensor &shard,
                          int64_t shardSize, int64_t begin, int64_t end) {
   torch::NoGradGuard noGrad;
   const int64_t n = comm.size();
-  auto part = [&](int64_t r) {
-    const int64_t lo = std::max(begin, r * shardSize),
-                  hi = std::min(end, (r + 1) * shardSize);
-    return std::make_pair(lo, std::max<int64_t>(hi - lo, 0));
-  };
-  int64_t longest = 0;
-  for (int64_t r = 0; r < n; ++r)
-    longest = std::max(longest, part(r).second);
+  const int64_t longest = longestPart(n, shardSize, begin, end);
   torch::Tensor mine = torch::zeros({longest}, shard.options());
-  const auto [lo, len] = part(comm.rank());
-  if (len > 0)
-    mine.narrow(0, 0, len).copy_(
-        shard.detach().narrow(0, lo - comm.rank() * shardSize, len));
+  const Part me = partOf(comm.rank(), shardSize, begin, end);
+  if (me.len > 0)
+    mine.narrow(0, 0, me.len)
+        .copy_(
+            shard.detach().narrow(0, me.lo - comm.rank() * shardSize, me.len));
   torch::Tensor all = comm.allGather(mine);
   std::vector<torch::Tensor> pieces;
   for (int64_t r = 0; r < n; ++r)
-    if (part(r).second > 0)
-      pieces.push_back(all.narrow(0, r * longest, part(r).second));
+    if (const Part p = partOf(r, shardSize, begin, end); p.len > 0)
+      pieces.push_back(all.narrow(0, r * longest, p.len));
   return torch::cat(pieces);
 }
 
@@ -94,23 +107,15 @@ struct GatherUnit : public torch::autograd::Node {
                           ? grads[0].reshape({-1})
                           : torch::zeros({u.end - u.begin}, o.shard_.options());
     // Row r: the gradient of rank r's part, padded to the longest.
-    int64_t longest = 0;
+    torch::Tensor rows =
+        torch::zeros({n, longestPart(n, S, u.begin, u.end)}, g.options());
     for (int64_t r = 0; r < n; ++r)
-      longest = std::max(longest, std::min(u.end, (r + 1) * S) -
-                                      std::max(u.begin, r * S));
-    torch::Tensor rows = torch::zeros({n, longest}, g.options());
-    int64_t myLen = 0;
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t lo = std::max(u.begin, r * S),
-                    len = std::min(u.end, (r + 1) * S) - lo;
-      if (len > 0)
-        rows[r].narrow(0, 0, len).copy_(g.narrow(0, lo - u.begin, len));
-      if (r == o.comm_.rank())
-        myLen = std::max<int64_t>(len, 0);
-    }
+      if (const Part p = partOf(r, S, u.begin, u.end); p.len > 0)
+        rows[r].narrow(0, 0, p.len).copy_(g.narrow(0, p.lo - u.begin, p.len));
     torch::Tensor mine = o.comm_.reduceScatterSum(rows.reshape({-1}));
     record->done = true;
     o.free(*record);
+    const int64_t myLen = partOf(o.comm_.rank(), S, u.begin, u.end).len;
     return {mine.narrow(0, 0, myLen).div(double(n))};
   }
 };
@@ -158,11 +163,10 @@ void ShardedParameters::gather(size_t u) {
   account(flat.numel() * int64_t(flat.element_size()));
   if (record->withGrad) {
     // The node's edge: this rank's part of the shard (possibly empty).
-    const int64_t lo = std::max(unit.begin, comm_.rank() * shardSize_),
-                  hi = std::min(unit.end, (comm_.rank() + 1) * shardSize_);
+    const Part me = partOf(comm_.rank(), shardSize_, unit.begin, unit.end);
     torch::Tensor part =
-        hi > lo ? shard_.narrow(0, lo - comm_.rank() * shardSize_, hi - lo)
-                : shard_.narrow(0, 0, 0);
+        me.len > 0 ? shard_.narrow(0, me.lo - comm_.rank() * shardSize_, me.len)
+                   : shard_.narrow(0, 0, 0);
     auto node = std::shared_ptr<GatherUnit>(new GatherUnit(),
                                             torch::autograd::deleteNode);
     node->owner = this;
