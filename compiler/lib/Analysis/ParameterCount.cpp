@@ -34,7 +34,7 @@ s2s::collectParameters(func::FuncOp model) {
       std::string path = p.suffix.empty() ? prefix
                          : prefix.empty() ? p.suffix
                                           : prefix + "." + p.suffix;
-      out.push_back({std::move(path), std::move(p), op});
+      out.push_back({std::move(path), componentOf(prefix), std::move(p), op});
     }
   });
   if (unknown)
@@ -49,13 +49,21 @@ FailureOr<ParameterCount> s2s::countParameters(func::FuncOp model) {
   ParameterCount count;
   llvm::StringMap<size_t> index;
   for (const ModelParameter &p : *params) {
-    auto name = p.owner->getAttrOfType<StringAttr>("name");
-    std::string component = componentOf(name ? name.getValue() : "");
-    auto [it, inserted] = index.try_emplace(component, count.components.size());
+    auto [it, inserted] = index.try_emplace(p.unit, count.components.size());
     if (inserted)
-      count.components.push_back({component, 0});
+      count.components.push_back({p.unit, 0});
     count.components[it->second].second += p.info.numElements();
     count.total += p.info.numElements();
   }
   return count;
+}
+
+SmallVector<int64_t> s2s::unitLengths(ArrayRef<ModelParameter> params) {
+  SmallVector<int64_t> lengths;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (i == 0 || params[i].unit != params[i - 1].unit)
+      lengths.push_back(0);
+    lengths.back() += params[i].info.numElements();
+  }
+  return lengths;
 }

@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace s2s {
 #define GEN_PASS_DEF_S2SPLANMEMORY
@@ -142,21 +143,29 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
     module.walk([&](func::FuncOp fn) {
       if (!fn->hasAttr(attrs::kModel))
         return;
-      FailureOr<ParameterCount> count = countParameters(fn);
-      if (failed(count)) {
+      FailureOr<SmallVector<ModelParameter>> list = collectParameters(fn);
+      if (failed(list)) {
         // Shapes that depend on a grid read at run time: nothing to plan.
         fn.emitWarning() << "no memory plan for '" << fn.getSymName()
                          << "': its parameter shapes depend on sizes known "
                             "only at run time (give the data set a 'grid')";
         return;
       }
-      int64_t p = count->total;
-      // A sharded state is the flat vector of the values padded to a
-      // multiple of the data axis: ceil(P / N) values per rank, what the
-      // runtime allocates (train/ZeroShards.h).
+      // A sharded state is a flat vector of the values split into
+      // segments, each padded to a multiple of the data axis
+      // (io/FlatShards.h): zero1/zero2 one segment, ceil(P / N) values per
+      // rank; zero3/fsdp one per gather unit, sum of ceil(unit / N) - what
+      // the runtime allocates (train/ZeroShards.h).
+      SmallVector<int64_t> segments = unitLengths(*list);
+      if (!zero3)
+        segments = {
+            std::accumulate(segments.begin(), segments.end(), int64_t(0))};
       auto perRank = [&](bool sharded) {
-        int64_t values = p / tensor;
-        return sharded ? (values + data - 1) / data : values;
+        int64_t values = 0;
+        for (int64_t length : segments)
+          values +=
+              sharded ? (length / tensor + data - 1) / data : length / tensor;
+        return values;
       };
       int64_t params = perRank(zero3) * bytes;
       int64_t grads = perRank(zero2) * bytes;

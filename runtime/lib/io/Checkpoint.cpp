@@ -3,6 +3,7 @@
 
 #include "io/Checkpoint.h"
 
+#include "io/FlatShards.h"
 #include "s2s/runtime/Error.h"
 #include "support/Json.h"
 
@@ -250,7 +251,10 @@ std::string layoutToJson(const ShardLayout &l) {
   std::ostringstream o;
   o << "{\"format\":\"s2s-shards-1\",\"world\":" << l.world
     << ",\"shard_values\":" << l.shardValues << ",\"total\":" << l.total
-    << ",\"parameters\":[";
+    << ",\"segments\":[";
+  for (size_t i = 0; i < l.segments.size(); ++i)
+    o << (i ? "," : "") << l.segments[i];
+  o << "],\"parameters\":[";
   for (size_t i = 0; i < l.parameters.size(); ++i) {
     o << (i ? "," : "") << "{\"name\":" << jsonQuote(l.parameters[i].first)
       << ",\"shape\":[";
@@ -284,6 +288,21 @@ ShardLayout layoutFromJson(const std::string &text, const std::string &path) {
   l.world = integer("world");
   l.shardValues = integer("shard_values");
   l.total = integer("total");
+  if (const Json *segs = j.get("segments"); segs && segs->kind == Json::Array)
+    for (const Json &v : segs->array) {
+      if (v.kind != Json::Number || !v.isInteger || v.integer < 0)
+        throw bad("a segment length that is not a count");
+      l.segments.push_back(v.integer);
+    }
+  if (l.segments.empty())
+    l.segments.push_back(l.total);
+  if (const FlatShards f(l.segments, std::max<int64_t>(l.world, 1));
+      f.total() != l.total || f.shardValues() != l.shardValues)
+    throw bad("segments of " + std::to_string(f.total()) + " values in " +
+              std::to_string(f.shardValues()) +
+              " per shard, but total and shard_values say " +
+              std::to_string(l.total) + " and " +
+              std::to_string(l.shardValues));
   const Json *params = j.get("parameters"), *flat = j.get("flat");
   if (!params || params->kind != Json::Array || !flat ||
       flat->kind != Json::Object || l.world < 1 ||
@@ -343,7 +362,8 @@ void assembleShards(const fs::path &folder, Checkpoint &c) {
                     manifestPath + "' says");
       parts.push_back(it->second.reshape({-1}));
     }
-    torch::Tensor flat = torch::cat(parts).narrow(0, 0, l.total);
+    torch::Tensor flat =
+        FlatShards(l.segments, l.world).unshard(torch::cat(parts));
     auto &into = name == kShardParameters ? c.model : c.optimizer;
     int64_t offset = 0;
     for (const auto &[pname, shape] : l.parameters) {

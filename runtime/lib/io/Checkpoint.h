@@ -16,7 +16,8 @@
 //   shard-<r>-of-<N>.safetensors  rank r's S values of each flat tensor
 //                          (parameters, optimizer moments) and the
 //                          optimizer's scalars
-//   manifest.json          the layout: N, S, the total P, the parameters'
+//   manifest.json          the layout: N, S, the total P, its segments
+//                          (io/FlatShards.h), the parameters'
 //                          names and shapes in flat order, and which
 //                          tensors are flat (and the names of their whole
 //                          parts)
@@ -81,6 +82,9 @@ struct Checkpoint {
 /// The flat layout of a sharded checkpoint (see the header).
 struct ShardLayout {
   int64_t world = 1, shardValues = 0, total = 0;
+  /// The flat vector's segments (io/FlatShards.h), lengths in order; one
+  /// of `total` values when the manifest lists none.
+  std::vector<int64_t> segments;
   /// In flat order.
   std::vector<std::pair<std::string, std::vector<int64_t>>> parameters;
   /// Flat tensor name in the shard files -> the prefix of the names of its

@@ -102,6 +102,8 @@ void Model::materialize(const Manifest &manifest) {
       throw Error("the parameter manifest declares '" + p.path +
                   "' twice (internal error of the generated program)");
     create(p.path, p.shape, p.init);
+    if (!p.sharding.unit.empty())
+      units_.back() = p.sharding.unit;
   }
   sealed_ = true;
 }
@@ -156,6 +158,7 @@ const torch::Tensor &Model::create(const std::string &name,
   t.set_requires_grad(true);
 
   index_.emplace(name, params_.size());
+  units_.push_back(name);
   params_.emplace_back(name, std::move(t));
   return params_.back().second;
 }

@@ -2,17 +2,18 @@
 //-*-C++-*-//
 //
 // ZeRO stage 3 (FSDP): no process holds the whole model. The parameters,
-// in model order, are the flat vector of P values of ZeroShards.h, padded
-// to N·S; rank r holds values [r·S, (r+1)·S) — the shard its optimizer
-// updates — and nothing else between calls.
+// in model order, are the flat vector of ZeroShards.h cut into one segment
+// per unit (io/FlatShards.h): rank r holds chunk r of every unit — the
+// shard its optimizer updates — and nothing else between calls.
 //
-// A unit is a block of the model: consecutive parameters whose paths agree
-// up to their first numeric component ("ResBlock.3.conv.weight" is in unit
-// "ResBlock.3"; "head.weight", without one, in "head"). When a kernel asks
-// for a parameter of a unit that is not resident, the unit is all-gathered
-// (each rank's part of it, padded to the longest part), the previous
-// unit released, and views of the gathered values handed out. With
-// gradients enabled the gather is an autograd node:
+// A unit is a block of the model: consecutive parameters of the same
+// Sharding::unit, which the compiler sets to the top-level component of
+// the path ("ResBlock.3.conv.weight" is in unit "ResBlock.3"; "head.weight"
+// in "head"), the same units its memory plan pads. When a kernel asks for
+// a parameter of a unit that is not resident, the unit is all-gathered
+// (every rank sends its chunk), the previous unit released, and views of
+// the gathered values handed out. With gradients enabled the gather is an
+// autograd node:
 //
 //   forward    the all-gather; the values are freed (their storage emptied,
 //              the views kept) as soon as the next unit is gathered
@@ -21,12 +22,14 @@
 //              creation order, so this happens before any of that unit's
 //              ops needs its values — then the unit's gradient is
 //              reduce-scattered (summed, divided by N) onto this rank's
-//              part of the shard, and the unit's values freed again
+//              chunk of it, and the unit's values freed again
 //
 // So at most two units are resident in the backward and one (plus the one
-// being gathered) in the forward. Under checkpoint_activations the step's
-// forward runs without gradients (gathers without nodes) and the
-// recomputation in the backward gathers again, as the forward did.
+// being gathered) in the forward; a step moves 3 times the model's values
+// through collectives (two all-gathers, one reduce-scatter). Under
+// checkpoint_activations the step's forward runs without gradients
+// (gathers without nodes) and the recomputation in the backward gathers
+// again, as the forward did.
 //
 // Every process runs the same model on the same shapes, so the gathers and
 // reduce-scatters happen in the same order on every rank.
@@ -37,6 +40,7 @@
 #define S2S_RUNTIME_TRAIN_SHARDEDPARAMETERS_H
 
 #include "comm/Communicator.h"
+#include "io/FlatShards.h"
 #include "s2s/runtime/Model.h"
 
 #include <memory>
@@ -45,18 +49,20 @@
 
 namespace s2s::rt {
 
-/// The unit of a parameter path (see the header).
-std::string unitOf(const std::string &path);
-
 class ShardedParameters final : public ParameterSource {
 public:
-  /// `params`: the model's parameters in order (names and shapes); `shard`:
-  /// this rank's S values of their flat vector, a leaf the optimizer
-  /// updates.
-  ShardedParameters(
-      Communicator &comm,
-      const std::vector<std::pair<std::string, torch::Tensor>> &params,
-      torch::Tensor shard, int64_t shardSize);
+  struct Unit {
+    std::string name;
+    size_t firstParam = 0, endParam = 0; ///< [first, end) in model order
+  };
+  /// The units of `model`'s parameters (see the header), in order.
+  static std::vector<Unit> unitsOf(const Model &model);
+
+  /// `model`: its parameters in order (names and shapes) and units;
+  /// `layout`: one segment per unit; `shard`: this rank's values of the
+  /// layout, a leaf the optimizer updates.
+  ShardedParameters(Communicator &comm, const Model &model,
+                    const FlatShards &layout, torch::Tensor shard);
   ~ShardedParameters() override;
 
   const torch::Tensor &get(size_t index) override;
@@ -71,11 +77,6 @@ public:
   /// Peak bytes of gathered parameter values this process held at once.
   int64_t peakBytes() const { return peakBytes_; }
 
-  struct Unit {
-    std::string name;
-    size_t firstParam = 0, endParam = 0; ///< [first, end) in model order
-    int64_t begin = 0, end = 0;          ///< flat offsets of its values
-  };
   struct Gathered;
 
 private:
@@ -89,10 +90,10 @@ private:
   void account(int64_t bytes);
 
   Communicator &comm_;
+  FlatShards layout_;
   torch::Tensor shard_;
-  int64_t shardSize_;
   std::vector<std::vector<int64_t>> shapes_;
-  std::vector<int64_t> offsets_; ///< flat offset of each parameter
+  std::vector<int64_t> offsets_; ///< each parameter's offset in its unit
   std::vector<size_t> unitOfParam_;
   std::vector<Unit> units_;
   std::shared_ptr<Gathered> resident_;

@@ -44,10 +44,21 @@ void ZeroShards::prepareModel(Model &model) {
     ps.push_back(np.second);
   }
   broadcastParameters(*comm_, ps);
-  total_ = 0;
-  for (const torch::Tensor &p : ps)
-    total_ += p.numel();
-  shardSize_ = (total_ + comm_->size() - 1) / comm_->size();
+  // zero3: a segment per unit, so a unit's gather takes a chunk from every
+  // rank; zero1/2: one segment (the whole vector moves at once).
+  std::vector<int64_t> lengths;
+  if (stage_ == 3) {
+    for (const ShardedParameters::Unit &u : ShardedParameters::unitsOf(model)) {
+      lengths.push_back(0);
+      for (size_t i = u.firstParam; i < u.endParam; ++i)
+        lengths.back() += ps[i].numel();
+    }
+  } else {
+    lengths.push_back(0);
+    for (const torch::Tensor &p : ps)
+      lengths.back() += p.numel();
+  }
+  layout_ = FlatShards(lengths, comm_->size());
   torch::NoGradGuard noGrad;
   std::vector<torch::Tensor> flat;
   for (const torch::Tensor &p : ps)
@@ -56,24 +67,15 @@ void ZeroShards::prepareModel(Model &model) {
   if (stage_ == 3) {
     // The model keeps names and shapes; the values live in the shards.
     shard_.requires_grad_(true);
-    sharded_ = std::make_unique<ShardedParameters>(*comm_, params_, shard_,
-                                                   shardSize_);
+    sharded_ =
+        std::make_unique<ShardedParameters>(*comm_, model, layout_, shard_);
     model.shard(sharded_.get());
     params_ = model.namedParameters();
   }
 }
 
 torch::Tensor ZeroShards::shardOf(const torch::Tensor &flat) const {
-  const int64_t n = comm_->size() * shardSize_;
-  torch::Tensor padded =
-      flat.numel() == n
-          ? flat
-          : torch::cat({flat, flat.new_zeros({n - flat.numel()})});
-  return padded.narrow(0, comm_->rank() * shardSize_, shardSize_);
-}
-
-torch::Tensor ZeroShards::gather(const torch::Tensor &shard) {
-  return comm_->allGather(shard).narrow(0, 0, total_);
+  return layout_.shardOf(flat, comm_->rank());
 }
 
 std::unique_ptr<Optimizer> ZeroShards::makeOptimizer(const OptimizerConfig &c,
@@ -99,9 +101,6 @@ torch::Tensor ZeroShards::flatGradient() const {
   for (const auto &[name, p] : params_)
     flat.push_back(p.grad().defined() ? p.grad().reshape({-1})
                                       : torch::zeros({p.numel()}, p.options()));
-  const int64_t pad = comm_->size() * shardSize_ - total_;
-  if (pad > 0)
-    flat.push_back(torch::zeros({pad}, flat.front().options()));
   return torch::cat(flat);
 }
 
@@ -115,7 +114,7 @@ void ZeroShards::afterBackward(Model &) {
   torch::Tensor flat = flatGradient();
   // Both stages reduce-scatter (2Ψ on the wire with the all-gather after
   // the step); stage 2 then drops the whole gradients, keeping its shard.
-  torch::Tensor mine = comm_->reduceScatterSum(flat);
+  torch::Tensor mine = comm_->reduceScatterSum(layout_.rankMajor(flat));
   if (stage_ == 2)
     for (auto &np : params_)
       np.second.mutable_grad().reset();
@@ -145,7 +144,7 @@ void ZeroShards::optimizerStep(Optimizer &optim, double lr) {
   if (stage_ == 3)
     return; // the units are gathered from the shards as they are used
   torch::NoGradGuard noGrad;
-  torch::Tensor whole = gather(shard_.detach());
+  torch::Tensor whole = layout_.unshard(comm_->allGather(shard_.detach()));
   int64_t offset = 0;
   for (auto &np : params_) {
     torch::Tensor &p = np.second;
@@ -161,8 +160,9 @@ std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
   // optimizer moment (and the scalars), rank 0 the manifest and state.
   ShardLayout layout;
   layout.world = comm_->size();
-  layout.shardValues = shardSize_;
-  layout.total = total_;
+  layout.shardValues = layout_.shardValues();
+  layout.total = layout_.total();
+  layout.segments = layout_.lengths();
   for (const auto &[name, p] : params_)
     layout.parameters.emplace_back(name, p.sizes().vec());
   layout.flat.emplace_back(kShardParameters, "");
@@ -241,11 +241,13 @@ void ZeroShards::sumOverProcesses(std::vector<double> &values) {
 std::string ZeroShards::placement(const Optimizer &optim) const {
   return "rank " + std::to_string(comm_->rank()) + " of " +
          std::to_string(comm_->size()) + ": optimizer state of " +
-         std::to_string(shardSize_) + " of " + std::to_string(total_) +
-         " values (" + std::to_string(optimizerStateBytes(optim)) + " bytes)" +
+         std::to_string(layout_.shardValues()) + " of " +
+         std::to_string(layout_.total()) + " values (" +
+         std::to_string(optimizerStateBytes(optim)) + " bytes)" +
          (stage_ >= 2 ? ", gradients sharded" : "") +
          (stage_ == 3 ? ", parameters sharded (" +
-                            std::to_string(shardSize_ * shard_.element_size()) +
+                            std::to_string(layout_.shardValues() *
+                                           shard_.element_size()) +
                             " bytes held; gathered per unit: " +
                             sharded_->describe() + ")"
                       : "");
@@ -257,7 +259,7 @@ std::string ZeroShards::finalReport() const {
   return "rank " + std::to_string(comm_->rank()) + ": at most " +
          std::to_string(sharded_->peakBytes()) +
          " bytes of gathered parameters at once (the whole model: " +
-         std::to_string(total_ * shard_.element_size()) + " bytes)";
+         std::to_string(layout_.total() * shard_.element_size()) + " bytes)";
 }
 
 } // namespace s2s::rt

@@ -1,9 +1,11 @@
 //===- ZeroShards.h - zero1/2/3: training state sharded -------*- C++ -*-===//
 //
 // ZeRO stages 1, 2 and 3 (zero3 = fsdp) over the data axis. The parameters, in
-// model order, are one flat vector of P values padded with zeros to N·S, S =
-// ⌈P/N⌉; rank r owns values [r·S, (r+1)·S) and keeps the optimizer state of
-// that shard only (the optimizers are element-wise, so updating a shard is
+// model order, are one flat vector of P values split over the N ranks as
+// io/FlatShards.h says: zero1 and zero2 in one segment (rank r owns values
+// [r·S, (r+1)·S), S = ⌈P/N⌉), zero3 in one segment per gather unit (rank
+// r owns chunk r of each unit). Each rank keeps the optimizer state of its
+// shard only (the optimizers are element-wise, so updating a shard is
 // updating those values of the whole). A step:
 //
 //   zero1  the flat gradient reduce-scattered onto this rank's shard (the
@@ -71,8 +73,6 @@ public:
 
 private:
   torch::Tensor flatGradient() const;
-  /// The whole flat vector from each rank's shard, cut to P values.
-  torch::Tensor gather(const torch::Tensor &shard);
   /// This rank's shard of a whole flat vector of P values.
   torch::Tensor shardOf(const torch::Tensor &flat) const;
 
@@ -80,7 +80,7 @@ private:
   std::shared_ptr<Communicator> comm_;
   int stage_;
   NamedTensors params_;
-  int64_t total_ = 0, shardSize_ = 0;          ///< P, S
+  FlatShards layout_;                          ///< P values over N ranks
   torch::Tensor shard_;                        ///< this rank's values, a leaf
   std::unique_ptr<ShardedParameters> sharded_; ///< zero3
 };

@@ -183,13 +183,15 @@ inline rt::Program gainProgram(const Case &c) {
   p.rolloutLoss = c.recompute ? gainRolloutRecomputed : gainRollout;
   for (int i = 0; i < 3; ++i) {
     const std::string at = "net." + std::to_string(i) + ".";
+    rt::Sharding unit; // zero3 gathers block i at once, as s2sc has it
+    unit.unit = "net." + std::to_string(i);
     rt::declare(p.parameters, at + "conv.weight", {3, 3, 3, 3},
-                rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
+                rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, unit);
     rt::declare(p.parameters, at + "conv.bias", {3},
-                rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, rt::Sharding{});
+                rt::Init{rt::InitKind::FanIn, 27.0, 0.0}, unit);
     if (i == 0) {
       rt::declare(p.parameters, at + "gain", {3},
-                  rt::Init{rt::InitKind::FanIn, 3.0, 0.0}, rt::Sharding{});
+                  rt::Init{rt::InitKind::FanIn, 3.0, 0.0}, unit);
     }
   }
   return p;

@@ -24,6 +24,9 @@ namespace s2s {
 /// (`AFNOBlock.3.linear.0.weight`), with the op that owns it.
 struct ModelParameter {
   std::string path;
+  /// Its top-level component (`AFNOBlock.3`, `head`): the unit zero3/fsdp
+  /// gathers it with and the memory plan pads per rank.
+  std::string unit;
   ParameterInfo info;
   ParameterizedOp owner;
 };
@@ -43,6 +46,10 @@ collectParameters(mlir::func::FuncOp model);
 
 /// The counts of collectParameters.
 mlir::FailureOr<ParameterCount> countParameters(mlir::func::FuncOp model);
+
+/// The values of each run of consecutive parameters of one unit, in order:
+/// the segments the runtime's zero3 layout splits over the ranks.
+llvm::SmallVector<int64_t> unitLengths(llvm::ArrayRef<ModelParameter> params);
 
 } // namespace s2s
 

@@ -5,7 +5,7 @@
 //   void net_parameters(s2s::rt::Manifest &v1) {
 //     s2s::rt::declare(v1, "ResBlock.0.conv2d.0.weight", {16, 3, 3, 3},
 //         s2s::rt::Init{s2s::rt::InitKind::FanIn, 27.0, 0.0},
-//         s2s::rt::Sharding{...});
+//         s2s::rt::Sharding{..., "ResBlock.0"});
 //     ...
 //   }
 //
@@ -31,12 +31,18 @@ static std::string initLiteral(const ParameterInit &init) {
          abi::cxxDouble(init.a) + ", " + abi::cxxDouble(init.b) + "}";
 }
 
-static std::string shardingLiteral(ShardingAttr s) {
-  if (!s)
-    return "s2s::rt::Sharding{}";
-  return "s2s::rt::Sharding{" + abi::cxxEnum(s.getParams()) + ", " +
-         abi::cxxEnum(s.getGrads()) + ", " + abi::cxxEnum(s.getOptimizer()) +
-         ", " + abi::cxxEnum(s.getTensor()) + "}";
+/// The s2s.sharding annotation (replicated without one) and the unit
+/// zero3/fsdp gathers the parameter with.
+static std::string shardingLiteral(ShardingAttr s, const std::string &unit) {
+  std::string layouts = s ? abi::cxxEnum(s.getParams()) + ", " +
+                                abi::cxxEnum(s.getGrads()) + ", " +
+                                abi::cxxEnum(s.getOptimizer()) + ", " +
+                                abi::cxxEnum(s.getTensor())
+                          : abi::cxxEnum(StateLayout::replicated) + ", " +
+                                abi::cxxEnum(StateLayout::replicated) + ", " +
+                                abi::cxxEnum(StateLayout::replicated) + ", " +
+                                abi::cxxEnum(TensorLayout::replicated);
+  return "s2s::rt::Sharding{" + layouts + ", " + abi::cxxString(unit) + "}";
 }
 
 LogicalResult s2s::buildParameterManifest(OpBuilder &b, func::FuncOp model) {
@@ -62,7 +68,7 @@ LogicalResult s2s::buildParameterManifest(OpBuilder &b, func::FuncOp model) {
         emitc::OpaqueAttr::get(ctx, abi::cxxString(p.path)),
         emitc::OpaqueAttr::get(ctx, abi::cxxInts(p.info.shape)),
         emitc::OpaqueAttr::get(ctx, initLiteral(p.info.init)),
-        emitc::OpaqueAttr::get(ctx, shardingLiteral(sharding))};
+        emitc::OpaqueAttr::get(ctx, shardingLiteral(sharding, p.unit))};
     emitc::CallOpaqueOp::create(body, p.owner->getLoc(), TypeRange(),
                                 body.getStringAttr("s2s::rt::declare"),
                                 entry->getArguments(), body.getArrayAttr(args),

@@ -63,6 +63,10 @@ struct Sharding {
   StateLayout grads = StateLayout::Replicated;
   StateLayout optimizer = StateLayout::Replicated;
   TensorLayout tensor = TensorLayout::Replicated;
+  /// The block zero3/fsdp gathers it with: the compiler's top-level
+  /// component of its path ("ResBlock.3"); consecutive parameters of one
+  /// unit are gathered together. Empty: a unit of its own.
+  std::string unit;
 };
 
 /// One learnable tensor of a model, as the compiler lists it.
@@ -135,6 +139,8 @@ public:
   /// the source's leaves.
   std::vector<torch::Tensor> parameters() const;
   int64_t parameterCount() const;
+  /// The gather unit of parameter `index` (Sharding::unit, else its name).
+  const std::string &unitOf(size_t index) const { return units_.at(index); }
 
   /// Hands the parameters' values to `source` (which must outlive the
   /// model's use): from now on param() returns source.get(), and the model
@@ -177,6 +183,7 @@ private:
   torch::Generator gen_;
   BatchContext ctx_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;
+  std::vector<std::string> units_; ///< per parameter
   std::unordered_map<std::string, size_t> index_;
   std::unordered_map<std::string, torch::Tensor> cache_;
   ParameterSource *source_ = nullptr;
