@@ -288,6 +288,11 @@ ShardLayout layoutFromJson(const std::string &text, const std::string &path) {
   l.world = integer("world");
   l.shardValues = integer("shard_values");
   l.total = integer("total");
+  const Json *params = j.get("parameters"), *flat = j.get("flat");
+  if (!params || params->kind != Json::Array || !flat ||
+      flat->kind != Json::Object || l.world < 1 ||
+      l.world * l.shardValues < l.total)
+    throw bad("inconsistent world, shard_values, total, parameters or flat");
   if (const Json *segs = j.get("segments"); segs && segs->kind == Json::Array)
     for (const Json &v : segs->array) {
       if (v.kind != Json::Number || !v.isInteger || v.integer < 0)
@@ -296,18 +301,13 @@ ShardLayout layoutFromJson(const std::string &text, const std::string &path) {
     }
   if (l.segments.empty())
     l.segments.push_back(l.total);
-  if (const FlatShards f(l.segments, std::max<int64_t>(l.world, 1));
+  if (const FlatShards f(l.segments, l.world);
       f.total() != l.total || f.shardValues() != l.shardValues)
     throw bad("segments of " + std::to_string(f.total()) + " values in " +
               std::to_string(f.shardValues()) +
               " per shard, but total and shard_values say " +
               std::to_string(l.total) + " and " +
               std::to_string(l.shardValues));
-  const Json *params = j.get("parameters"), *flat = j.get("flat");
-  if (!params || params->kind != Json::Array || !flat ||
-      flat->kind != Json::Object || l.world < 1 ||
-      l.world * l.shardValues < l.total)
-    throw bad("inconsistent world, shard_values, total, parameters or flat");
   int64_t values = 0;
   for (const Json &p : params->array) {
     const Json *name = p.get("name"), *shape = p.get("shape");

@@ -8,7 +8,6 @@
 #include <torch/csrc/autograd/functions/utils.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace s2s::rt {
 
@@ -26,6 +25,8 @@ struct ShardedParameters::Gathered {
   bool done = false;              ///< its backward has run
 };
 
+namespace {
+
 /// A unit's values from every rank's chunk of it: N·chunk values, the
 /// last padding.
 torch::Tensor gatherUnit(Communicator &comm, const torch::Tensor &shard,
@@ -33,6 +34,8 @@ torch::Tensor gatherUnit(Communicator &comm, const torch::Tensor &shard,
   torch::NoGradGuard noGrad;
   return comm.allGather(shard.detach().narrow(0, seg.offset, seg.chunk));
 }
+
+} // namespace
 
 /// The backward of a unit's gather (see the header).
 struct GatherUnit : public torch::autograd::Node {

@@ -46,17 +46,14 @@ void ZeroShards::prepareModel(Model &model) {
   broadcastParameters(*comm_, ps);
   // zero3: a segment per unit, so a unit's gather takes a chunk from every
   // rank; zero1/2: one segment (the whole vector moves at once).
+  const std::vector<ShardedParameters::Unit> segments =
+      stage_ == 3 ? ShardedParameters::unitsOf(model)
+                  : std::vector<ShardedParameters::Unit>{{"", 0, ps.size()}};
   std::vector<int64_t> lengths;
-  if (stage_ == 3) {
-    for (const ShardedParameters::Unit &u : ShardedParameters::unitsOf(model)) {
-      lengths.push_back(0);
-      for (size_t i = u.firstParam; i < u.endParam; ++i)
-        lengths.back() += ps[i].numel();
-    }
-  } else {
+  for (const ShardedParameters::Unit &u : segments) {
     lengths.push_back(0);
-    for (const torch::Tensor &p : ps)
-      lengths.back() += p.numel();
+    for (size_t i = u.firstParam; i < u.endParam; ++i)
+      lengths.back() += ps[i].numel();
   }
   layout_ = FlatShards(lengths, comm_->size());
   torch::NoGradGuard noGrad;
