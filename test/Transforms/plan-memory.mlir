@@ -129,3 +129,23 @@ func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.
 s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 s2s.parallel {axes = ["data"], sizes = array<i64: 3>, strategy = #s2s.strategy<zero3>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 s2s.train @conv on @d {epochs = 1 : i64, batch = 6 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = sgd, lr = 1.0e-3, momentum = 0.9, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.0>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
+
+// -----
+
+// zero1 with SGD over data 3: the parameters and their gradients are views
+// of one flat buffer padded to 3 * ceil(112 / 3) = 114 values (what the
+// runtime allocates); the momentum buffer is this rank's 38 values.
+//   params      114 * 4             =  456
+//   grads       114 * 4             =  456
+//   optimizer   38 * 4              =  152
+//   activations 2560 * 4 / 3        = 3413
+//   total                           = 4477
+// CHECK-LABEL: func.func @conv(
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 456, grads = 456, optimizer = 152, activations = 3413, total = 4477>, s2s.model = "Conv"}
+func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
+  %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
+  return %0 : tensor<2x4x8x8xf32>
+}
+s2s.data @d {channels = ["u"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.parallel {axes = ["data"], sizes = array<i64: 3>, strategy = #s2s.strategy<zero1>, backend = #s2s.backend<auto>, checkpoint_activations = false}
+s2s.train @conv on @d {epochs = 1 : i64, batch = 6 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = sgd, lr = 1.0e-3, momentum = 0.9, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.0>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}

@@ -155,7 +155,10 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       // segments, each padded to a multiple of the data axis
       // (io/FlatShards.h): zero1/zero2 one segment, ceil(P / N) values per
       // rank; zero3/fsdp one per gather unit, sum of ceil(unit / N) - what
-      // the runtime allocates (train/ZeroShards.h).
+      // the runtime allocates (train/ZeroShards.h). zero1/zero2's
+      // parameters (and zero1's gradients) are views of one padded flat
+      // buffer of N ceil(P / N) values; ddp's gradients are views of its
+      // buckets (P values).
       SmallVector<int64_t> segments = unitLengths(*list);
       if (!zero3)
         segments = {
@@ -167,8 +170,9 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
               sharded ? (length / tensor + data - 1) / data : length / tensor;
         return values;
       };
-      int64_t params = perRank(zero3) * bytes;
-      int64_t grads = perRank(zero2) * bytes;
+      const int64_t padded = zero1 ? perRank(true) * data : perRank(false);
+      int64_t params = (zero3 ? perRank(true) : padded) * bytes;
+      int64_t grads = (zero2 ? perRank(true) : padded) * bytes;
       // fp32 moments, and an fp32 master copy under reduced precision.
       int64_t optimizer = perRank(zero1) * (4 * states + (bytes == 2 ? 4 : 0));
       // Every layer output is kept for the backward; with a rollout, one

@@ -8,7 +8,8 @@
 // ones it has:
 //
 //   reduceScatterSum   alltoall_base + a local sum (Gloo has no
-//                      reduce_scatter; the same bytes on the wire as a ring)
+//                      reduce_scatter; the same bytes on the wire as a ring);
+//                      with per-rank lengths, alltoall_base's split sizes
 //   allGather          alltoall_base of the shard repeated `size` times (no
 //                      flat _allgather_base in Gloo)
 //   average            SUM then a division (no ReduceOp::AVG)
@@ -73,6 +74,11 @@ public:
   /// `flat` (numel divisible by size()) is cut into size() equal shards;
   /// returns this rank's shard summed over the processes.
   torch::Tensor reduceScatterSum(const torch::Tensor &flat);
+  /// `flat` cut into size() consecutive parts, part q of `lengths[q]`
+  /// values (some may be 0); returns this rank's part summed over the
+  /// processes.
+  torch::Tensor reduceScatterSum(const torch::Tensor &flat,
+                                 const std::vector<int64_t> &lengths);
   /// Every rank's `shard` (all the same numel), concatenated in rank order.
   torch::Tensor allGather(const torch::Tensor &shard);
   void barrier();

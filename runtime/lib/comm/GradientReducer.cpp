@@ -27,7 +27,7 @@ GradientReducer::GradientReducer(Communicator &comm,
   reducer_ = std::make_unique<c10d::Reducer>(
       std::move(params), std::move(indices), std::move(perBucket), comm.group(),
       std::vector<bool>(n, false), int64_t(c10d::kDefaultBucketBytesCap),
-      /*find_unused_parameters=*/false, /*gradient_as_bucket_view=*/false,
+      /*find_unused_parameters=*/false, /*gradient_as_bucket_view=*/true,
       std::unordered_map<size_t, std::string>{},
       int64_t(c10d::kDefaultFirstBucketBytes));
 }

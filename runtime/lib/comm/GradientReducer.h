@@ -5,7 +5,9 @@
 // 25 MiB, in reverse parameter order, roughly the order the backward makes
 // them), and each bucket's all-reduce starts as soon as its last gradient
 // is ready, overlapping the rest of the backward. When backward() returns,
-// every parameter's .grad is the average over the processes.
+// every parameter's .grad is the average over the processes, and a view of
+// its bucket (gradient_as_bucket_view: the gradients take no memory beyond
+// the buckets).
 //
 // A backward after expectSync() is reduced; one without (the first n-1
 // micro-batches of gradient accumulation) only accumulates locally, as

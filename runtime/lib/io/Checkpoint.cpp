@@ -339,12 +339,26 @@ ShardLayout readLayout(const fs::path &folder) {
   return layoutFromJson(readTextFile(path), path);
 }
 
+/// The checkpoint folder's state.json.
+TrainState readState(const fs::path &folder) {
+  const std::string path = (folder / kStateFile).string();
+  return stateFromJson(readTextFile(path), path);
+}
+
+/// The message of a shard file without flat tensor `name` of `values`.
+Error missingFlat(const fs::path &folder, int64_t rank, const ShardLayout &l,
+                  const std::string &name) {
+  return Error("'" + (folder / shardFileName(rank, l.world)).string() +
+               "' has no tensor '" + name + "' of " +
+               std::to_string(l.shardValues) + " values, as '" +
+               (folder / kManifestFile).string() + "' says");
+}
+
 /// The whole model and optimizer state of a sharded checkpoint folder:
 /// each flat tensor is the ranks' shards in order, cut to `total` values
 /// and split into the parameters' shapes; a tensor not in the manifest's
 /// `flat` is the same on every rank and read from rank 0's file.
 void assembleShards(const fs::path &folder, Checkpoint &c) {
-  const std::string manifestPath = (folder / kManifestFile).string();
   const ShardLayout l = readLayout(folder);
   std::vector<std::map<std::string, torch::Tensor>> shards;
   for (int64_t r = 0; r < l.world; ++r)
@@ -356,10 +370,7 @@ void assembleShards(const fs::path &folder, Checkpoint &c) {
     for (int64_t r = 0; r < l.world; ++r) {
       auto it = shards[size_t(r)].find(name);
       if (it == shards[size_t(r)].end() || it->second.numel() != l.shardValues)
-        throw Error("'" + (folder / shardFileName(r, l.world)).string() +
-                    "' has no tensor '" + name + "' of " +
-                    std::to_string(l.shardValues) + " values, as '" +
-                    manifestPath + "' says");
+        throw missingFlat(folder, r, l, name);
       parts.push_back(it->second.reshape({-1}));
     }
     torch::Tensor flat =
@@ -417,14 +428,35 @@ Checkpoint loadCheckpoint(const std::string &folder) {
                 " or " + kManifestFile + " and the shard files it names)");
   Checkpoint c;
   c.path = folder;
-  std::string statePath = (p / kStateFile).string();
-  c.state = stateFromJson(readTextFile(statePath), statePath);
+  c.state = readState(p);
   if (fs::exists(p / kManifestFile)) {
     assembleShards(p, c);
     return c;
   }
   c.model = readSafetensors((p / kModelFile).string()).byName();
   c.optimizer = readSafetensors((p / kOptimFile).string()).byName();
+  return c;
+}
+
+std::optional<Checkpoint> loadOwnShard(const std::string &folder, int64_t rank,
+                                       const ShardLayout &layout) {
+  const fs::path p(folder);
+  if (!isComplete(p) || !fs::exists(p / kManifestFile))
+    return std::nullopt;
+  const ShardLayout l = readLayout(p);
+  if (l.world != layout.world || l.segments != layout.segments ||
+      l.parameters != layout.parameters || rank < 0 || rank >= l.world)
+    return std::nullopt;
+  Checkpoint c;
+  c.path = folder;
+  c.state = readState(p);
+  c.shard = readSafetensors((p / shardFileName(rank, l.world)).string())
+                .byName();
+  for (const auto &[name, prefix] : l.flat) {
+    auto it = c.shard.find(name);
+    if (it == c.shard.end() || it->second.numel() != l.shardValues)
+      throw missingFlat(p, rank, l, name);
+  }
   return c;
 }
 

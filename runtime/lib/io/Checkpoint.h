@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,9 @@ struct TrainState {
 struct Checkpoint {
   std::string path; ///< the ckpt-* folder
   std::map<std::string, torch::Tensor> model, optimizer;
+  /// loadOwnShard: one rank's shard file as written (S values of each flat
+  /// tensor, and the scalars); `model` and `optimizer` are then empty.
+  std::map<std::string, torch::Tensor> shard;
   TrainState state;
 };
 
@@ -98,6 +102,14 @@ inline const char *const kShardParameters = "parameters";
 /// Reads and checks a checkpoint folder (whole or sharded). Throws
 /// s2s::rt::Error naming the file at fault.
 Checkpoint loadCheckpoint(const std::string &folder);
+/// A resume on the layout it was saved with: when `folder` is a sharded
+/// checkpoint whose world, segments and parameters (names and shapes, in
+/// order) are `layout`'s, its state and rank `rank`'s shard file only
+/// (Checkpoint::shard), so no process reads the whole state; else
+/// std::nullopt (read it whole with loadCheckpoint). Throws Error naming
+/// the shard file when it lacks a flat tensor of S values.
+std::optional<Checkpoint> loadOwnShard(const std::string &folder, int64_t rank,
+                                       const ShardLayout &layout);
 
 class Checkpointer {
 public:

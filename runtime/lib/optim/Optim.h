@@ -46,6 +46,8 @@ public:
   Optimizer(const OptimizerConfig &config, NamedTensors params);
 
   const OptimizerConfig &config() const { return config_; }
+  /// The tensors it updates, as given.
+  const NamedTensors &parameters() const { return params_; }
 
   /// One update with learning rate `lr` from the parameters' .grad()
   /// (parameters without a gradient are left alone, their state too).

@@ -14,6 +14,9 @@ namespace s2s::rt {
 /// The kB of a /proc/self/status field ("VmRSS:", "RssAnon:", "VmHWM:");
 /// -1 when the field is not there.
 long procStatusKb(const char *field);
+/// The kB of a /proc/self/smaps_rollup field ("Pss_Shmem:": this process's
+/// share of the shared memory it maps); -1 when it is not there.
+long procRollupKb(const char *field);
 
 } // namespace s2s::rt
 

@@ -57,6 +57,13 @@ void DataParallel::prepareModel(Model &model) {
   reducer_ = std::make_unique<GradientReducer>(*comm_, params_);
 }
 
+void DataParallel::zeroGrad(Model &, Optimizer &) {
+  torch::NoGradGuard noGrad;
+  for (torch::Tensor &p : params_)
+    if (p.grad().defined())
+      p.mutable_grad().zero_();
+}
+
 void DataParallel::backward(const torch::Tensor &loss, bool sync) {
   if (!sync) { // accumulate locally, as DDP's no_sync()
     loss.backward();

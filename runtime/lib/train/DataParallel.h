@@ -26,6 +26,8 @@ public:
                std::shared_ptr<Communicator> comm);
   std::string name() const override;
   void prepareModel(Model &model) override;
+  /// Zeros the gradients in place: they stay views of the buckets.
+  void zeroGrad(Model &model, Optimizer &optim) override;
   void backward(const torch::Tensor &loss, bool sync) override;
   void afterBackward(Model &) override {}
   double clipGradients(Model &model, double maxNorm) override;

@@ -169,7 +169,7 @@ void warnOnChanges(const TrainState &s, const Settings &set,
 TrainState resume(const std::string &from, const Program &p, const Settings &s,
                   const TrainData &data, Strategy &strategy, Model &model,
                   Optimizer &optim, const std::string &metricsPath) {
-  Checkpoint c = loadCheckpoint(from);
+  Checkpoint c = strategy.readCheckpoint(from);
   if (c.state.program != p.name)
     throw Error("'" + from + "' is a checkpoint of program '" +
                 c.state.program + "', not of '" + p.name + "'");

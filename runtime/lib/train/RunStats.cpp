@@ -57,13 +57,15 @@ void RunStats::printEpoch(int64_t epoch, int64_t steps,
   std::printf(
       "s2s-stats epoch=%lld rank=%lld size=%lld steps=%lld "
       "seconds=%.6f comm_bytes=%lld comm_calls=%lld "
-      "written_bytes=%lld rss_before_model_kb=%ld hwm_kb=%ld\n",
+      "written_bytes=%lld rss_before_model_kb=%ld hwm_kb=%ld "
+      "rss_anon_kb=%ld rss_shmem_kb=%ld pss_shmem_kb=%ld\n",
       (long long)epoch + 1, (long long)ranks.rank, (long long)ranks.worldSize,
       (long long)steps, now.seconds - before.seconds,
       (long long)(now.commBytes - before.commBytes),
       (long long)(now.commCalls - before.commCalls),
       (long long)(before.written < 0 ? -1 : now.written - before.written),
-      rssBeforeModelKb_, procStatusKb("VmHWM:"));
+      rssBeforeModelKb_, procStatusKb("VmHWM:"), procStatusKb("RssAnon:"),
+      procStatusKb("RssShmem:"), procRollupKb("Pss_Shmem:"));
   std::fflush(stdout);
 }
 

@@ -7,6 +7,7 @@
 //
 //   s2s-stats epoch=2 rank=0 size=2 steps=8 seconds=3.2 comm_bytes=..
 //     comm_calls=.. written_bytes=.. rss_before_model_kb=.. hwm_kb=..
+//     rss_anon_kb=.. rss_shmem_kb=.. pss_shmem_kb=..
 //
 // comm_bytes: bytes handed to collectives (Communicator's CommStats, DDP's
 // gradient buckets included); written_bytes: bytes the process passed to
@@ -14,7 +15,12 @@
 // Gloo's TCP transport sent, plus the progress bar's few bytes;
 // rss_before_model_kb: the resident set before the model was made (the
 // runtime, LibTorch, the data); hwm_kb: the peak resident set so far
-// (VmHWM; the allocator keeps freed memory, so it is the heap's peak).
+// (VmHWM; the allocator keeps freed memory, so it is the heap's peak);
+// rss_anon_kb, rss_shmem_kb: the resident set's private and shared-memory
+// parts now (a node-shared data set is shared memory, counted whole in
+// every rank's rss_shmem_kb); pss_shmem_kb: this rank's share of the shared
+// pages (each page divided by the processes mapping it), so its sum over a
+// node's ranks is the shared memory they hold, counted once.
 //
 //===----------------------------------------------------------------------===//
 

@@ -40,10 +40,7 @@ torch::Tensor TrainStep::rolloutLoss(const torch::Tensor &window) {
 void TrainStep::checkEveryParameterReached() const {
   const auto &params = model_.namedParameters();
   for (size_t i = 0; i < params.size(); ++i)
-    // A sharded parameter's gradient reaches the shard: its kernel must
-    // have asked for it.
-    if (params[i].second.is_meta() ? !model_.requested(i)
-                                   : !params[i].second.grad().defined())
+    if (!strategy_.reached(model_, i))
       throw Error("parameter '" + params[i].first + "' of " + modelText_ +
                   " is declared by the program's manifest but no layer uses "
                   "it: the compiler and the runtime disagree; rebuild the "

@@ -5,6 +5,7 @@
 #include "comm/Communicator.h"
 #include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
+#include "support/Text.h"
 #include "train/DataParallel.h"
 #include "train/ZeroShards.h"
 
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <set>
 
 namespace s2s::rt {
 
@@ -26,6 +28,45 @@ std::unique_ptr<Optimizer> Strategy::makeOptimizer(const OptimizerConfig &c,
 void Strategy::zeroGrad(Model &, Optimizer &optim) { optim.zeroGrad(); }
 
 void Strategy::backward(const torch::Tensor &loss, bool) { loss.backward(); }
+
+bool Strategy::reached(const Model &model, size_t index) const {
+  // A sharded parameter's gradient reaches the shard: its kernel must
+  // have asked for it.
+  const torch::Tensor &p = model.namedParameters().at(index).second;
+  return p.is_meta() ? model.requested(index) : p.grad().defined();
+}
+
+HeldBytes Strategy::held(const Optimizer &optim) const {
+  // Each storage once, whole: parameters that are views of one flat
+  // buffer (zero1/2), gradients that are views of DDP's buckets.
+  std::set<const void *> seen;
+  auto storageBytes = [&](const torch::Tensor &t) -> int64_t {
+    if (!t.defined() || !t.has_storage() ||
+        !seen.insert(t.storage().data()).second)
+      return 0;
+    return int64_t(t.storage().nbytes());
+  };
+  HeldBytes h;
+  for (const auto &[name, p] : optim.parameters())
+    h.parameters += storageBytes(p);
+  for (const auto &[name, p] : optim.parameters())
+    h.gradients += storageBytes(p.grad());
+  h.optimizer = optimizerStateBytes(optim);
+  return h;
+}
+
+std::string heldReport(const Strategy &strategy, const HeldBytes &h) {
+  std::string line = "rank " + std::to_string(strategy.rank()) + " of " +
+                     std::to_string(strategy.processes()) +
+                     " holds between steps: parameters " +
+                     withCommas(h.parameters) + " bytes, gradients " +
+                     withCommas(h.gradients) + " bytes, optimizer state " +
+                     withCommas(h.optimizer) + " bytes";
+  if (h.bucketPeak > 0)
+    line += "; at most " + withCommas(h.bucketPeak) +
+            " bytes of gradient buckets at once in a backward";
+  return line;
+}
 
 int64_t optimizerStateBytes(const Optimizer &optim) {
   int64_t bytes = 0;

@@ -44,6 +44,17 @@ namespace s2s::rt {
 
 class Communicator;
 
+/// What a process holds of the training state between steps, measured on
+/// its tensors: the storages of the optimizer's parameters and of their
+/// gradients (each storage counted once, whole: a flat buffer the
+/// parameters are views of counts with its padding) and the optimizer's
+/// state; and zero2's most gradient bytes beyond them in a backward (zero3's
+/// gathered parameters are in its finalReport()).
+struct HeldBytes {
+  int64_t parameters = 0, gradients = 0, optimizer = 0;
+  int64_t bucketPeak = 0; ///< zero2: gradient buckets not yet sent
+};
+
 class Strategy {
 public:
   virtual ~Strategy();
@@ -63,6 +74,9 @@ public:
   /// loss.backward() of a micro-batch; `sync`: the step's last, whose
   /// gradients must be synchronised.
   virtual void backward(const torch::Tensor &loss, bool sync);
+  /// Whether the backward gave parameter `index` of `model` a gradient (a
+  /// declared parameter no layer uses: compiler and runtime disagree).
+  virtual bool reached(const Model &model, size_t index) const;
   /// After the last micro-batch's backward: the gradients as the
   /// optimizer must see them.
   virtual void afterBackward(Model &model) = 0;
@@ -77,6 +91,12 @@ public:
   virtual std::string saveCheckpoint(Checkpointer &ckpt, Model &model,
                                      const Optimizer &optim,
                                      const TrainState &state) = 0;
+  /// The checkpoint in folder `from` as loadCheckpoint() reads it, or
+  /// what of it this process needs (ZeRO on the layout it was saved with:
+  /// its own shard).
+  virtual Checkpoint readCheckpoint(const std::string &from) const {
+    return rt::loadCheckpoint(from);
+  }
   /// Restores the model's and the optimizer's state from checkpoint `c`
   /// (read from folder `from`); throws Error naming the parameter or
   /// tensor that does not fit `modelText`.
@@ -102,6 +122,8 @@ public:
   /// What the run measured about its placement, printed at its end ("rank
   /// 0: at most 1,234 bytes of gathered parameters ..."); "" for none.
   virtual std::string finalReport() const { return ""; }
+  /// What this process holds (see HeldBytes).
+  virtual HeldBytes held(const Optimizer &optim) const;
 };
 
 /// Training in one process on one device.
@@ -163,6 +185,9 @@ void reduceMetrics(Communicator &comm, ChannelMetrics &metrics);
 
 /// The bytes of an optimizer's state tensors (moments, momentum).
 int64_t optimizerStateBytes(const Optimizer &optim);
+/// "rank 0 of 2 holds between steps: parameters 1,020 bytes, ..." (one
+/// line, for the run's end and the plan-versus-runtime test).
+std::string heldReport(const Strategy &strategy, const HeldBytes &held);
 
 /// The state of LibTorch's default CPU generator (dropout outside the
 /// model's generator, initialisers), saved in checkpoints.

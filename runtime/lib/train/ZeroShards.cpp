@@ -6,6 +6,7 @@
 #include "train/DataParallel.h"
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 namespace s2s::rt {
@@ -44,10 +45,12 @@ void ZeroShards::prepareModel(Model &model) {
     ps.push_back(np.second);
   }
   broadcastParameters(*comm_, ps);
+  const std::vector<ShardedParameters::Unit> units =
+      ShardedParameters::unitsOf(model);
   // zero3: a segment per unit, so a unit's gather takes a chunk from every
   // rank; zero1/2: one segment (the whole vector moves at once).
   const std::vector<ShardedParameters::Unit> segments =
-      stage_ == 3 ? ShardedParameters::unitsOf(model)
+      stage_ == 3 ? units
                   : std::vector<ShardedParameters::Unit>{{"", 0, ps.size()}};
   std::vector<int64_t> lengths;
   for (const ShardedParameters::Unit &u : segments) {
@@ -60,15 +63,41 @@ void ZeroShards::prepareModel(Model &model) {
   std::vector<torch::Tensor> flat;
   for (const torch::Tensor &p : ps)
     flat.push_back(p.detach().reshape({-1}));
-  shard_ = shardOf(torch::cat(flat)).clone();
   if (stage_ == 3) {
     // The model keeps names and shapes; the values live in the shards.
-    shard_.requires_grad_(true);
+    shard_ = shardOf(torch::cat(flat)).clone().requires_grad_(true);
     sharded_ =
         std::make_unique<ShardedParameters>(*comm_, model, layout_, shard_);
     model.shard(sharded_.get());
     params_ = model.namedParameters();
+    return;
   }
+  // zero1/2: the parameters become views of one padded flat buffer whose
+  // slice [rank·S, (rank+1)·S) is this rank's shard, so the optimizer's
+  // update of the shard is the update of those parameters and the
+  // all-gather writes into the parameters themselves.
+  const int64_t S = layout_.shardValues();
+  flat_ = torch::zeros({comm_->size() * S}, ps.front().options());
+  flat_.narrow(0, 0, layout_.total()).copy_(torch::cat(flat));
+  flat.clear();
+  int64_t offset = 0;
+  for (torch::Tensor &p : ps) {
+    p.set_data(flat_.narrow(0, offset, p.numel()).view(p.sizes()));
+    offset += p.numel();
+  }
+  shard_ = flat_.narrow(0, comm_->rank() * S, S);
+  if (stage_ == 1) {
+    // The gradients too, as views of one buffer the backward adds into.
+    flatGrad_ = torch::zeros_like(flat_);
+    shard_.mutable_grad() = flatGrad_.narrow(0, comm_->rank() * S, S);
+    return;
+  }
+  shard_.mutable_grad() = torch::zeros({S}, flat_.options());
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (const ShardedParameters::Unit &u : units)
+    ranges.emplace_back(u.firstParam, u.endParam);
+  buckets_ = std::make_unique<GradientBuckets>(*comm_, ps, ranges,
+                                               shard_.grad());
 }
 
 torch::Tensor ZeroShards::shardOf(const torch::Tensor &flat) const {
@@ -80,43 +109,55 @@ std::unique_ptr<Optimizer> ZeroShards::makeOptimizer(const OptimizerConfig &c,
   return std::make_unique<Optimizer>(c, NamedTensors{{kShard, shard_}});
 }
 
-void ZeroShards::zeroGrad(Model &, Optimizer &optim) {
-  if (stage_ < 3)
-    for (auto &np : params_)
-      np.second.mutable_grad().reset();
-  optim.zeroGrad();
+void ZeroShards::zeroGrad(Model &, Optimizer &) {
+  torch::NoGradGuard noGrad;
+  if (stage_ == 1) {
+    flatGrad_.zero_();
+    bindGradients();
+    return;
+  }
+  shard_.mutable_grad().zero_();
+}
+
+void ZeroShards::bindGradients() {
+  int64_t offset = 0;
+  for (auto &[name, p] : params_) {
+    torch::Tensor view =
+        flatGrad_.narrow(0, offset, p.numel()).view(p.sizes());
+    offset += p.numel();
+    if (p.grad().defined() && p.grad().is_alias_of(view) &&
+        p.grad().data_ptr() == view.data_ptr())
+      continue;
+    // A backward with create_graph (a Jacobian penalty) assigns a new
+    // gradient instead of adding into the view.
+    if (p.grad().defined())
+      view.copy_(p.grad());
+    p.mutable_grad() = view;
+  }
 }
 
 void ZeroShards::backward(const torch::Tensor &loss, bool sync) {
   Strategy::backward(loss, sync);
   if (sharded_) // its gradient is on the shard already
     sharded_->endPass();
+  if (buckets_) // zero2: every micro-batch's gradients go out in its backward
+    buckets_->finish();
 }
 
-torch::Tensor ZeroShards::flatGradient() const {
-  std::vector<torch::Tensor> flat;
-  for (const auto &[name, p] : params_)
-    flat.push_back(p.grad().defined() ? p.grad().reshape({-1})
-                                      : torch::zeros({p.numel()}, p.options()));
-  return torch::cat(flat);
+bool ZeroShards::reached(const Model &model, size_t index) const {
+  // zero2 drops each gradient as it moves into its bucket.
+  return buckets_ ? buckets_->reached(index) : Strategy::reached(model, index);
 }
 
 void ZeroShards::afterBackward(Model &) {
-  torch::NoGradGuard noGrad;
-  if (stage_ == 3) { // reduce-scattered in the backward (ShardedParameters)
-    if (!shard_.grad().defined())
-      shard_.mutable_grad() = torch::zeros_like(shard_);
+  if (stage_ != 1) // reduce-scattered in the backward
     return;
-  }
-  torch::Tensor flat = flatGradient();
-  // Both stages reduce-scatter (2Ψ on the wire with the all-gather after
-  // the step); stage 2 then drops the whole gradients, keeping its shard.
-  torch::Tensor mine = comm_->reduceScatterSum(layout_.rankMajor(flat));
-  if (stage_ == 2)
-    for (auto &np : params_)
-      np.second.mutable_grad().reset();
-  mine.div_(double(comm_->size()));
-  shard_.mutable_grad() = mine;
+  torch::NoGradGuard noGrad;
+  bindGradients();
+  // The whole padded flat gradient reduce-scattered; this rank's part
+  // lands in its own slice of the buffer, the shard's gradient.
+  torch::Tensor mine = comm_->reduceScatterSum(flatGrad_);
+  shard_.mutable_grad().copy_(mine.div_(double(comm_->size())));
 }
 
 double ZeroShards::clipGradients(Model &, double maxNorm) {
@@ -140,21 +181,12 @@ void ZeroShards::optimizerStep(Optimizer &optim, double lr) {
   optim.step(lr);
   if (stage_ == 3)
     return; // the units are gathered from the shards as they are used
+  // The shard is a slice of the parameters' flat buffer: gather into it.
   torch::NoGradGuard noGrad;
-  torch::Tensor whole = layout_.unshard(comm_->allGather(shard_.detach()));
-  int64_t offset = 0;
-  for (auto &np : params_) {
-    torch::Tensor &p = np.second;
-    p.copy_(whole.narrow(0, offset, p.numel()).view_as(p));
-    offset += p.numel();
-  }
+  flat_.copy_(comm_->allGather(shard_.detach()));
 }
 
-std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
-                                       const Optimizer &optim,
-                                       const TrainState &state) {
-  // Sharded: every rank writes its shard of the parameters and of each
-  // optimizer moment (and the scalars), rank 0 the manifest and state.
+ShardLayout ZeroShards::shardLayout() const {
   ShardLayout layout;
   layout.world = comm_->size();
   layout.shardValues = layout_.shardValues();
@@ -163,6 +195,15 @@ std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
   for (const auto &[name, p] : params_)
     layout.parameters.emplace_back(name, p.sizes().vec());
   layout.flat.emplace_back(kShardParameters, "");
+  return layout;
+}
+
+std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
+                                       const Optimizer &optim,
+                                       const TrainState &state) {
+  // Sharded: every rank writes its shard of the parameters and of each
+  // optimizer moment (and the scalars), rank 0 the manifest and state.
+  ShardLayout layout = shardLayout();
   NamedTensors mine = {{kShardParameters, shard_.detach()}};
   for (const auto &[name, t] : optim.state()) {
     if (const std::string prefix = statePrefix(name); !prefix.empty())
@@ -183,9 +224,40 @@ std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
   return path;
 }
 
+Checkpoint ZeroShards::readCheckpoint(const std::string &from) const {
+  // The shard file is checked for every flat tensor its manifest lists;
+  // the optimizer's state names are checked when it loads them.
+  if (std::optional<Checkpoint> c =
+          rt::loadOwnShard(from, comm_->rank(), shardLayout()))
+    return std::move(*c);
+  return rt::loadCheckpoint(from);
+}
+
+void ZeroShards::loadOwnShard(const Checkpoint &c, const std::string &from,
+                              Model &model, Optimizer &optim) {
+  {
+    torch::NoGradGuard noGrad;
+    shard_.copy_(c.shard.at(kShardParameters).reshape({-1}));
+    if (stage_ < 3) // every rank holds the whole parameters
+      flat_.copy_(comm_->allGather(shard_.detach()));
+  }
+  loadRng(c, model);
+  std::map<std::string, torch::Tensor> state = c.shard;
+  state.erase(kShardParameters);
+  try {
+    optim.loadState(state);
+  } catch (const Error &e) {
+    throw Error("'" + from + "': " + e.what());
+  }
+  std::printf("rank %lld: resumed from its own shard of '%s' only\n",
+              (long long)comm_->rank(), from.c_str());
+}
+
 void ZeroShards::loadCheckpoint(const Checkpoint &c, const std::string &from,
                                 Model &model, Optimizer &optim,
                                 const std::string &modelText) {
+  if (!c.shard.empty())
+    return loadOwnShard(c, from, model, optim);
   checkCheckpointParameters(c, from, params_, modelText);
   {
     torch::NoGradGuard noGrad;
@@ -248,6 +320,13 @@ std::string ZeroShards::placement(const Optimizer &optim) const {
                             " bytes held; gathered per unit: " +
                             sharded_->describe() + ")"
                       : "");
+}
+
+HeldBytes ZeroShards::held(const Optimizer &optim) const {
+  HeldBytes h = Strategy::held(optim);
+  if (buckets_)
+    h.bucketPeak = buckets_->peakBytes();
+  return h;
 }
 
 std::string ZeroShards::finalReport() const {

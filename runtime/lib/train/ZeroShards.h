@@ -8,17 +8,22 @@
 // shard only (the optimizers are element-wise, so updating a shard is
 // updating those values of the whole). A step:
 //
-//   zero1  the flat gradient reduce-scattered onto this rank's shard (the
-//          parameters' gradients stay, as the backward made them)
-//   zero2  the same, then the parameters' gradients dropped: each process
-//          keeps its shard of them only
+//   zero1  the parameters and their gradients are views of two padded
+//          flat buffers of N·S values (the shard is the slice [r·S,
+//          (r+1)·S) of the first); after the backward the flat gradient is
+//          reduce-scattered onto the shard's slice of the second
+//   zero2  the parameters as in zero1; their gradients are reduce-
+//          scattered in buckets during the backward as they become ready
+//          and dropped (GradientBuckets.h): each process keeps its S
+//          gradient values only
 //   zero3  no process holds the whole model: the parameters are gathered
 //          per unit as the kernels ask for them and their gradients
 //          reduce-scattered onto the shard during the backward
 //          (ShardedParameters.h)
 //   all    the global norm clipped from the shards' squared sums, the
 //          optimizer's step on the shard; zero1 and zero2 then all-gather
-//          the shards into the parameters (every process holds the model)
+//          the shards into the parameters' flat buffer (every process
+//          holds the model)
 //
 // Checkpoints are sharded (io/Checkpoint.h): each rank writes its shard of
 // the parameters and of the optimizer state, rank 0 the manifest; reading
@@ -31,6 +36,7 @@
 #define S2S_RUNTIME_TRAIN_ZEROSHARDS_H
 
 #include "comm/Communicator.h"
+#include "train/GradientBuckets.h"
 #include "train/ShardedParameters.h"
 #include "train/Strategy.h"
 
@@ -51,11 +57,13 @@ public:
   void zeroGrad(Model &model, Optimizer &optim) override;
   void backward(const torch::Tensor &loss, bool sync) override;
   void afterBackward(Model &model) override;
+  bool reached(const Model &model, size_t index) const override;
   double clipGradients(Model &model, double maxNorm) override;
   void optimizerStep(Optimizer &optim, double lr) override;
   std::string saveCheckpoint(Checkpointer &ckpt, Model &model,
                              const Optimizer &optim,
                              const TrainState &state) override;
+  Checkpoint readCheckpoint(const std::string &from) const override;
   void loadCheckpoint(const Checkpoint &c, const std::string &from,
                       Model &model, Optimizer &optim,
                       const std::string &modelText) override;
@@ -70,9 +78,18 @@ public:
 
   std::string placement(const Optimizer &optim) const override;
   std::string finalReport() const override;
+  HeldBytes held(const Optimizer &optim) const override;
 
 private:
-  torch::Tensor flatGradient() const;
+  /// zero1: every parameter's gradient a view of flatGrad_ again (a
+  /// backward with create_graph assigns new ones).
+  void bindGradients();
+  /// What a sharded checkpoint of this run lists (its manifest).
+  /// (the optimizer's flat tensors are added by saveCheckpoint).
+  ShardLayout shardLayout() const;
+  /// loadCheckpoint from this rank's own shard (Checkpoint::shard).
+  void loadOwnShard(const Checkpoint &c, const std::string &from,
+                    Model &model, Optimizer &optim);
   /// This rank's shard of a whole flat vector of P values.
   torch::Tensor shardOf(const torch::Tensor &flat) const;
 
@@ -81,7 +98,10 @@ private:
   int stage_;
   NamedTensors params_;
   FlatShards layout_;                          ///< P values over N ranks
-  torch::Tensor shard_;                        ///< this rank's values, a leaf
+  torch::Tensor shard_; ///< this rank's values (zero1/2: a slice of flat_)
+  torch::Tensor flat_;  ///< zero1/2: the parameters' values, N·S
+  torch::Tensor flatGrad_;                     ///< zero1: their gradients
+  std::unique_ptr<GradientBuckets> buckets_;   ///< zero2
   std::unique_ptr<ShardedParameters> sharded_; ///< zero3
 };
 

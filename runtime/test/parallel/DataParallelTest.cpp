@@ -191,6 +191,7 @@ namespace {
 /// with `second` on another number of processes or another strategy: the
 /// parameters after every step must be the uninterrupted one-process
 /// run's; with `exact`, bit for bit those of `second` run uninterrupted.
+/// A resume on the layout of the save reads each rank's own shard only.
 void expectResharded(Case first, Case second, bool exact = false) {
   const Models &ref = reference(first); // two epochs, uninterrupted
   first.epochs = 1;
@@ -226,8 +227,16 @@ void expectResharded(Case first, Case second, bool exact = false) {
   Case resumed = second;
   resumed.resumeFrom = ckpt;
   std::vector<Rank> r2 = runCase(resumed, resumed.world, out2);
-  for (size_t r = 0; r < r2.size(); ++r)
+  for (size_t r = 0; r < r2.size(); ++r) {
     ASSERT_EQ(r2[r].status, 0) << "rank " << r << ":\n" << r2[r].err;
+    // On the layout it was saved with, each rank reads its own shard only.
+    const bool sameLayout = first.strategy == second.strategy &&
+                            first.world == second.world &&
+                            first.strategy != "ddp";
+    EXPECT_EQ(r2[r].out.find("resumed from its own shard") != std::string::npos,
+              sameLayout)
+        << r2[r].out;
+  }
   Models got = stepModels(out1);
   for (const auto &m : stepModels(out2))
     got.push_back(m);

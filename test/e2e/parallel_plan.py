@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""test/e2e/parallel_plan.py BUILD_DIR SOURCE_DIR - what each rank holds:
+the compiler's plan against the running program, and node-shared data.
+
+A small FieldViT (its parameter count not divisible by the ranks, several
+gather units) on synthetic data, compiled by s2sc for ddp, zero1, zero2 and
+zero3 over 2 processes and zero2 over 4, each launched as real processes on
+loopback (RANK, WORLD_SIZE, MASTER_ADDR, ... as torchrun sets them):
+
+  1. plan = runtime: every rank's parameter, gradient and optimizer-state
+     bytes between steps, as the program measures them on its tensors
+     ("rank R of N holds between steps: ..."), equal the compiler's
+     #s2s.memory_plan for that strategy (s2sc --emit=mlir-opt) exactly;
+     zero2's gradient buckets in flight stay below the whole gradient.
+  2. node-shared data (--memory shared) at 2 and 4 ranks: the ranks' shares
+     of the shared memory they map (Pss_Shmem, S2S_STATS=1) add up to one
+     copy of the data set, every rank sees all of it (RssShmem), and each
+     rank's private memory is smaller by about that copy than when every
+     rank loads its own (--memory eager).
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, failures  # noqa: E402
+
+BUILD, SRC = (os.path.abspath(p) for p in sys.argv[1:3])
+BIN = os.path.join(BUILD, "bin")
+WORK = os.path.join(BUILD, "e2e", "parallel_plan")
+GRID, YEARS, PER_YEAR, CHANNELS = (32, 64), 2, 730, 3
+KIB = 1024
+
+SPEC = """\
+// test/e2e/parallel_plan.py: {strategy} over {ranks} processes.
+import "std/models/vit.s2s"
+
+data synth {{
+  source    = hdf5("{data}/*.h5")
+  channels  = [u, v, t]
+  grid      = [{h}, {w}]
+  step      = 6h
+  split     = {{ train: 2000, valid: 2001 }}
+  normalize = zscore("{data}/stats.h5")
+  memory    = in_memory()
+}}
+
+model net = FieldViT(channels = 3, grid = [{h}, {w}], patch = [8, 8],
+                     embed = 24, depth = 3, heads = 2, mlp_ratio = 2)
+
+rollout {{
+  order = 2
+  loss  = mse(weight = latitude)
+}}
+
+parallel {{ mesh = [data: {ranks}]; strategy = {strategy}; backend = gloo; timeout = 120 }}
+
+train {{
+  optimizer = adamw(lr = 1e-3)
+  epochs    = 1
+  batch     = {batch}
+  seed      = 0
+}}
+"""
+
+
+def run(args, env=None, expect=0, timeout=900):
+    return harness.run(args, WORK, env, expect, timeout)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(exe, ranks, out, extra=()):
+    """EXE on `ranks` local processes; their outputs (exits on a failure)."""
+    shutil.rmtree(os.path.join(WORK, out), ignore_errors=True)
+    port = str(free_port())
+    procs = []
+    for r in range(ranks):
+        env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(ranks),
+                   LOCAL_RANK=str(r), LOCAL_WORLD_SIZE=str(ranks),
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=port, S2S_STATS="1",
+                   OMP_NUM_THREADS="1")
+        procs.append(subprocess.Popen(
+            [exe, "--out", out, "--steps", "3", "--threads", "1",
+             "--no-maps", *extra], cwd=WORK, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True))
+    outs = []
+    for r, p in enumerate(procs):
+        o, e = p.communicate(timeout=600)
+        print(f"$ {os.path.basename(exe)} {' '.join(extra)} rank {r}/{ranks}"
+              f"   [exit {p.returncode}]")
+        if p.returncode != 0:
+            print(o[-3000:], e[-3000:])
+            raise SystemExit(f"FAIL: rank {r} of {exe} exited {p.returncode}")
+        outs.append(o)
+    return outs
+
+
+def plan_of(spec):
+    p = run([os.path.join(BIN, "s2sc"), spec, "--emit=mlir-opt"])
+    m = re.search(r"#s2s\.memory_plan<([^>]*)>", p.stdout)
+    return {k: int(v) for k, v in re.findall(r"(\w+) = (\d+)", m.group(1))}
+
+
+def held_of(out):
+    """The rank's "holds between steps" figures, in bytes."""
+    m = re.search(r"holds between steps: parameters ([\d,]+) bytes, "
+                  r"gradients ([\d,]+) bytes, optimizer state ([\d,]+) bytes"
+                  r"(?:; at most ([\d,]+) bytes of gradient buckets)?", out)
+    if not m:
+        return None
+    n = [int(g.replace(",", "")) if g else 0 for g in m.groups()]
+    return {"params": n[0], "grads": n[1], "optimizer": n[2], "buckets": n[3]}
+
+
+def stats_of(out):
+    """The last s2s-stats line's fields."""
+    lines = [l for l in out.splitlines() if l.startswith("s2s-stats ")]
+    return {k: float(v) for k, v in (f.split("=") for f in lines[-1].split()[1:])}
+
+
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+data = os.path.join(WORK, "data")
+run([os.path.join(BIN, "s2s-data"), "synth", "--out", data, "--grid",
+     f"{GRID[0]}x{GRID[1]}", "--channels", "u,v,t", "--years",
+     f"2000..{2000 + YEARS - 1}", "--steps-per-year", str(PER_YEAR), "--step",
+     "6h", "--seed", "0"])
+
+exes = {}
+for strategy, ranks in (("ddp", 2), ("zero1", 2), ("zero2", 2), ("zero3", 2),
+                        ("zero2", 4)):
+    name = f"{strategy}_{ranks}"
+    spec = os.path.join(WORK, name + ".s2s")
+    with open(spec, "w") as f:
+        f.write(SPEC.format(strategy=strategy, ranks=ranks, data=data,
+                            h=GRID[0], w=GRID[1], batch=2 * ranks))
+    plan = plan_of(spec)
+    exe = os.path.join(WORK, name)
+    run([os.path.join(BIN, "s2sc"), spec, "-o", exe])
+    exes[name] = exe
+    outs = launch(exe, ranks, "run_" + name)
+    m = re.search(r"([\d,]+) parameters;", outs[0])
+    params = int(m.group(1).replace(",", "")) if m else 0
+    for r, out in enumerate(outs):
+        held = held_of(out)
+        if held is None:
+            check(False, f"{name} rank {r} reports what it holds")
+            continue
+        print(f"[figures] {name} rank {r}: held {held}, plan "
+              f"{ {k: plan[k] for k in ('params', 'grads', 'optimizer')} }")
+        for kind in ("params", "grads", "optimizer"):
+            check(held[kind] == plan[kind],
+                  f"{name} rank {r}: {kind} held {held[kind]} bytes = "
+                  f"the plan's {plan[kind]}")
+        if strategy == "zero2":
+            check(0 < held["buckets"] < params * 4,
+                  f"{name} rank {r}: gradient buckets in flight peaked at "
+                  f"{held['buckets']} bytes, below the whole gradient "
+                  f"({params * 4})")
+    if name == "zero1_2":
+        check(params % 2 != 0, f"the model's {params} parameters do not "
+              "divide over 2 ranks (the shards are padded)")
+
+# Node-shared data: one copy for all local ranks.
+frames = YEARS * PER_YEAR  # train and validation years
+data_kib = frames * CHANNELS * GRID[0] * GRID[1] * 4 / KIB
+for name, ranks in (("ddp_2", 2), ("zero2_4", 4)):
+    shared = [stats_of(o) for o in
+              launch(exes[name], ranks, "shared_" + name, ["--memory", "shared"])]
+    eager = [stats_of(o) for o in
+             launch(exes[name], ranks, "eager_" + name, ["--memory", "eager"])]
+    pss = sum(s["pss_shmem_kb"] for s in shared)
+    print(f"[figures] {ranks} ranks, data {data_kib / KIB:.1f} MiB: shared "
+          f"memory counted once over the ranks {pss / KIB:.1f} MiB; per rank "
+          f"RssShmem {[round(s['rss_shmem_kb'] / KIB, 1) for s in shared]} "
+          f"MiB; private memory shared "
+          f"{[round(s['rss_anon_kb'] / KIB, 1) for s in shared]} vs eager "
+          f"{[round(s['rss_anon_kb'] / KIB, 1) for s in eager]} MiB")
+    check(abs(pss - data_kib) < 0.1 * data_kib,
+          f"{ranks} ranks share one copy of the data: their Pss_Shmem adds up "
+          f"to {pss / KIB:.1f} MiB, the data set is {data_kib / KIB:.1f} MiB")
+    for r in range(ranks):
+        check(shared[r]["rss_shmem_kb"] > 0.9 * data_kib,
+              f"rank {r} of {ranks} maps the whole shared copy")
+        check(eager[r]["rss_anon_kb"] - shared[r]["rss_anon_kb"] >
+              0.8 * data_kib,
+              f"rank {r} of {ranks}: private memory "
+              f"{shared[r]['rss_anon_kb'] / KIB:.1f} MiB shared vs "
+              f"{eager[r]['rss_anon_kb'] / KIB:.1f} MiB with its own copy")
+
+if failures:
+    raise SystemExit(f"{len(failures)} check(s) failed")
+print("all checks passed")
