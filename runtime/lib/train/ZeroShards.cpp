@@ -109,14 +109,16 @@ std::unique_ptr<Optimizer> ZeroShards::makeOptimizer(const OptimizerConfig &c,
   return std::make_unique<Optimizer>(c, NamedTensors{{kShard, shard_}});
 }
 
-void ZeroShards::zeroGrad(Model &, Optimizer &) {
+void ZeroShards::zeroGrad(Model &, Optimizer &optim) {
   torch::NoGradGuard noGrad;
   if (stage_ == 1) {
     flatGrad_.zero_();
     bindGradients();
-    return;
+  } else if (stage_ == 2) { // the buckets add into it
+    shard_.mutable_grad().zero_();
+  } else { // the gathers' backward nodes give it afresh
+    optim.zeroGrad();
   }
-  shard_.mutable_grad().zero_();
 }
 
 void ZeroShards::bindGradients() {
