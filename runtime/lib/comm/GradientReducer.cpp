@@ -40,6 +40,14 @@ void GradientReducer::expectSync() {
   syncing_ = true;
 }
 
+std::vector<torch::Tensor> GradientReducer::bucketBuffers() const {
+  std::vector<torch::Tensor> out;
+  for (const c10d::GradBucket &b :
+       reducer_->get_grad_buckets(/*return_zero_tensors=*/false))
+    out.push_back(b.getBuffer());
+  return out;
+}
+
 void GradientReducer::recordBuckets() {
   for (const c10d::GradBucket &b :
        reducer_->get_grad_buckets(/*return_zero_tensors=*/false))

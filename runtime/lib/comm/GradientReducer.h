@@ -44,6 +44,8 @@ public:
   void backward(const torch::Tensor &loss);
   /// The number of buckets (for the banner and tests).
   size_t buckets() const { return buckets_; }
+  /// The buckets' flat buffers (what the gradients are views of).
+  std::vector<torch::Tensor> bucketBuffers() const;
 
 private:
   /// Counts each bucket's all-reduce (a synced backward does one each).

@@ -107,6 +107,10 @@ void DataParallel::sumOverProcesses(std::vector<double> &values) {
   sumDoubles(*comm_, values);
 }
 
+HeldBytes DataParallel::held(const Optimizer &optim) const {
+  return measureHeld(optim, reducer_->bucketBuffers());
+}
+
 std::string DataParallel::placement(const Optimizer &optim) const {
   return "rank " + std::to_string(comm_->rank()) + " of " +
          std::to_string(comm_->size()) + ": the whole model; optimizer state " +

@@ -47,6 +47,8 @@ public:
   int64_t processes() const override { return comm_->size(); }
 
   std::string placement(const Optimizer &optim) const override;
+  /// With the Reducer's bucket buffers (the gradients are views of them).
+  HeldBytes held(const Optimizer &optim) const override;
 
 private:
   ParallelConfig parallel_;

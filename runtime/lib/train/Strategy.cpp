@@ -37,6 +37,11 @@ bool Strategy::reached(const Model &model, size_t index) const {
 }
 
 HeldBytes Strategy::held(const Optimizer &optim) const {
+  return measureHeld(optim);
+}
+
+HeldBytes measureHeld(const Optimizer &optim,
+                      const std::vector<torch::Tensor> &gradientBuffers) {
   // Each storage once, whole: parameters that are views of one flat
   // buffer (zero1/2), gradients that are views of DDP's buckets.
   std::set<const void *> seen;
@@ -51,6 +56,8 @@ HeldBytes Strategy::held(const Optimizer &optim) const {
     h.parameters += storageBytes(p);
   for (const auto &[name, p] : optim.parameters())
     h.gradients += storageBytes(p.grad());
+  for (const torch::Tensor &b : gradientBuffers)
+    h.gradients += storageBytes(b);
   h.optimizer = optimizerStateBytes(optim);
   return h;
 }

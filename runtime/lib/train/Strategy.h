@@ -185,6 +185,11 @@ void reduceMetrics(Communicator &comm, ChannelMetrics &metrics);
 
 /// The bytes of an optimizer's state tensors (moments, momentum).
 int64_t optimizerStateBytes(const Optimizer &optim);
+/// HeldBytes of the optimizer's parameters, their gradients and its state;
+/// `gradientBuffers`: more storages of gradients (DDP's buckets), counted
+/// unless they are the gradients' own.
+HeldBytes measureHeld(const Optimizer &optim,
+                      const std::vector<torch::Tensor> &gradientBuffers = {});
 /// "rank 0 of 2 holds between steps: parameters 1,020 bytes, ..." (one
 /// line, for the run's end and the plan-versus-runtime test).
 std::string heldReport(const Strategy &strategy, const HeldBytes &held);
