@@ -230,19 +230,17 @@ Communicator::reduceScatterSum(const torch::Tensor &flat,
   for (int64_t l : lengths)
     sum += l;
   if (int64_t(lengths.size()) != size_ || sum != flat.numel())
-    throw Error("internal error: reduce-scatter of " +
-                std::to_string(flat.numel()) + " values in " +
-                std::to_string(lengths.size()) + " parts of " +
-                std::to_string(sum) + " over " + std::to_string(size_) +
-                " ranks");
+    throw Error(
+        "internal error: reduce-scatter of " + std::to_string(flat.numel()) +
+        " values in " + std::to_string(lengths.size()) + " parts of " +
+        std::to_string(sum) + " over " + std::to_string(size_) + " ranks");
   const int64_t mine = lengths[size_t(rank_)];
   torch::Tensor in = flat.contiguous();
   torch::Tensor out = torch::empty({size_ * mine}, in.options());
   std::vector<int64_t> outLengths(size_t(size_), mine), inLengths = lengths;
   record(in.numel() * in.element_size());
-  run("reduce-scatter (alltoall)", [&] {
-    return group_->alltoall_base(out, in, outLengths, inLengths);
-  });
+  run("reduce-scatter (alltoall)",
+      [&] { return group_->alltoall_base(out, in, outLengths, inLengths); });
   return out.view({size_, mine}).sum(0);
 }
 

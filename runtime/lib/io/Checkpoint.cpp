@@ -450,8 +450,8 @@ std::optional<Checkpoint> loadOwnShard(const std::string &folder, int64_t rank,
   Checkpoint c;
   c.path = folder;
   c.state = readState(p);
-  c.shard = readSafetensors((p / shardFileName(rank, l.world)).string())
-                .byName();
+  c.shard =
+      readSafetensors((p / shardFileName(rank, l.world)).string()).byName();
   for (const auto &[name, prefix] : l.flat) {
     auto it = c.shard.find(name);
     if (it == c.shard.end() || it->second.numel() != l.shardValues)

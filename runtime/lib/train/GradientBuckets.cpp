@@ -1,5 +1,4 @@
-//===- GradientBuckets.cpp - zero2: gradients reduce-scattered in the backward
-//===//
+//===- GradientBuckets.cpp - zero2: gradients sent in the backward ------===//
 
 #include "train/GradientBuckets.h"
 
@@ -19,7 +18,8 @@ GradientBuckets::GradientBuckets(
     Communicator &comm, std::vector<torch::Tensor> params,
     const std::vector<std::pair<size_t, size_t>> &units,
     torch::Tensor shardGrad)
-    : comm_(comm), params_(std::move(params)), shardGrad_(std::move(shardGrad)) {
+    : comm_(comm), params_(std::move(params)),
+      shardGrad_(std::move(shardGrad)) {
   shardBegin_ = comm_.rank() * shardGrad_.numel();
   int64_t offset = 0;
   for (const torch::Tensor &p : params_) {
@@ -34,9 +34,9 @@ GradientBuckets::GradientBuckets(
     for (size_t i = first; i < end; ++i) {
       const int64_t n = params_[i].numel();
       const bool fresh =
-          i == first || (buckets_.back().end - buckets_.back().begin + n) *
-                                itemBytes >
-                            kCapBytes;
+          i == first ||
+          (buckets_.back().end - buckets_.back().begin + n) * itemBytes >
+              kCapBytes;
       if (fresh)
         buckets_.push_back({i, i, offsets_[i], offsets_[i], 0, {}});
       Bucket &b = buckets_.back();
@@ -47,7 +47,8 @@ GradientBuckets::GradientBuckets(
     }
   // A post hook on each parameter's AccumulateGrad: its gradient is final.
   for (size_t i = 0; i < params_.size(); ++i) {
-    accumulators_.push_back(torch::autograd::impl::grad_accumulator(params_[i]));
+    accumulators_.push_back(
+        torch::autograd::impl::grad_accumulator(params_[i]));
     hooks_.push_back(accumulators_.back()->add_post_hook(
         std::make_unique<torch::autograd::utils::LambdaPostHook>(
             [this, i](const variable_list &outputs, const variable_list &) {
@@ -110,8 +111,8 @@ void GradientBuckets::send(Bucket &b) {
   const int64_t S = shardGrad_.numel(), n = comm_.size();
   std::vector<int64_t> lengths;
   for (int64_t q = 0; q < n; ++q)
-    lengths.push_back(std::max<int64_t>(
-        0, std::min(b.end, (q + 1) * S) - std::max(b.begin, q * S)));
+    lengths.push_back(std::max<int64_t>(0, std::min(b.end, (q + 1) * S) -
+                                               std::max(b.begin, q * S)));
   torch::Tensor mine = comm_.reduceScatterSum(b.buffer, lengths);
   if (mine.numel() > 0)
     shardGrad_

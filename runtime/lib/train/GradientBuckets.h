@@ -1,5 +1,4 @@
-//===- GradientBuckets.h - zero2: gradients reduce-scattered in the backward
-//-*-C++-*-//
+//===- GradientBuckets.h - zero2: gradients sent in the backward *- C++ -*-===//
 //
 // ZeRO stage 2 keeps only this rank's shard of the gradients. The
 // parameters, in model order, are one flat vector of P values of which

@@ -155,8 +155,7 @@ int Trainer::run() {
   if (const std::string report = strategy->finalReport(); !report.empty())
     std::printf("%s\n", report.c_str());
   if (strategy->processes() > 1 || runStats)
-    std::printf("%s\n",
-                heldReport(*strategy, strategy->held(*optim)).c_str());
+    std::printf("%s\n", heldReport(*strategy, strategy->held(*optim)).c_str());
   return 0;
 }
 

@@ -96,8 +96,8 @@ void ZeroShards::prepareModel(Model &model) {
   std::vector<std::pair<size_t, size_t>> ranges;
   for (const ShardedParameters::Unit &u : units)
     ranges.emplace_back(u.firstParam, u.endParam);
-  buckets_ = std::make_unique<GradientBuckets>(*comm_, ps, ranges,
-                                               shard_.grad());
+  buckets_ =
+      std::make_unique<GradientBuckets>(*comm_, ps, ranges, shard_.grad());
 }
 
 torch::Tensor ZeroShards::shardOf(const torch::Tensor &flat) const {
@@ -124,8 +124,7 @@ void ZeroShards::zeroGrad(Model &, Optimizer &optim) {
 void ZeroShards::bindGradients() {
   int64_t offset = 0;
   for (auto &[name, p] : params_) {
-    torch::Tensor view =
-        flatGrad_.narrow(0, offset, p.numel()).view(p.sizes());
+    torch::Tensor view = flatGrad_.narrow(0, offset, p.numel()).view(p.sizes());
     offset += p.numel();
     if (p.grad().defined() && p.grad().is_alias_of(view) &&
         p.grad().data_ptr() == view.data_ptr())

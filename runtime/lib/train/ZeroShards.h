@@ -88,8 +88,8 @@ private:
   /// (the optimizer's flat tensors are added by saveCheckpoint).
   ShardLayout shardLayout() const;
   /// loadCheckpoint from this rank's own shard (Checkpoint::shard).
-  void loadOwnShard(const Checkpoint &c, const std::string &from,
-                    Model &model, Optimizer &optim);
+  void loadOwnShard(const Checkpoint &c, const std::string &from, Model &model,
+                    Optimizer &optim);
   /// This rank's shard of a whole flat vector of P values.
   torch::Tensor shardOf(const torch::Tensor &flat) const;
 
@@ -97,10 +97,10 @@ private:
   std::shared_ptr<Communicator> comm_;
   int stage_;
   NamedTensors params_;
-  FlatShards layout_;                          ///< P values over N ranks
-  torch::Tensor shard_; ///< this rank's values (zero1/2: a slice of flat_)
-  torch::Tensor flat_;  ///< zero1/2: the parameters' values, N·S
-  torch::Tensor flatGrad_;                     ///< zero1: their gradients
+  FlatShards layout_;      ///< P values over N ranks
+  torch::Tensor shard_;    ///< this rank's values (zero1/2: a slice of flat_)
+  torch::Tensor flat_;     ///< zero1/2: the parameters' values, N·S
+  torch::Tensor flatGrad_; ///< zero1: their gradients
   std::unique_ptr<GradientBuckets> buckets_;   ///< zero2
   std::unique_ptr<ShardedParameters> sharded_; ///< zero3
 };
