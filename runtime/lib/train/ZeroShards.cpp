@@ -60,11 +60,11 @@ void ZeroShards::prepareModel(Model &model) {
   }
   layout_ = FlatShards(lengths, comm_->size());
   torch::NoGradGuard noGrad;
-  std::vector<torch::Tensor> flat;
-  for (const torch::Tensor &p : ps)
-    flat.push_back(p.detach().reshape({-1}));
   if (stage_ == 3) {
     // The model keeps names and shapes; the values live in the shards.
+    std::vector<torch::Tensor> flat;
+    for (const torch::Tensor &p : ps)
+      flat.push_back(p.detach().reshape({-1}));
     shard_ = shardOf(torch::cat(flat)).clone().requires_grad_(true);
     sharded_ =
         std::make_unique<ShardedParameters>(*comm_, model, layout_, shard_);
@@ -72,14 +72,23 @@ void ZeroShards::prepareModel(Model &model) {
     params_ = model.namedParameters();
     return;
   }
-  // zero1/2: the parameters become views of one padded flat buffer whose
-  // slice [rank·S, (rank+1)·S) is this rank's shard, so the optimizer's
-  // update of the shard is the update of those parameters and the
-  // all-gather writes into the parameters themselves.
+  flatten(ps, units);
+}
+
+void ZeroShards::flatten(std::vector<torch::Tensor> &ps,
+                         const std::vector<ShardedParameters::Unit> &units) {
+  // The parameters become views of one padded flat buffer whose slice
+  // [rank·S, (rank+1)·S) is this rank's shard, so the optimizer's update
+  // of the shard is the update of those parameters and the all-gather
+  // writes into the parameters themselves.
   const int64_t S = layout_.shardValues();
   flat_ = torch::zeros({comm_->size() * S}, ps.front().options());
-  flat_.narrow(0, 0, layout_.total()).copy_(torch::cat(flat));
-  flat.clear();
+  {
+    std::vector<torch::Tensor> flat;
+    for (const torch::Tensor &p : ps)
+      flat.push_back(p.detach().reshape({-1}));
+    flat_.narrow(0, 0, layout_.total()).copy_(torch::cat(flat));
+  }
   int64_t offset = 0;
   for (torch::Tensor &p : ps) {
     p.set_data(flat_.narrow(0, offset, p.numel()).view(p.sizes()));
@@ -112,8 +121,8 @@ std::unique_ptr<Optimizer> ZeroShards::makeOptimizer(const OptimizerConfig &c,
 void ZeroShards::zeroGrad(Model &, Optimizer &optim) {
   torch::NoGradGuard noGrad;
   if (stage_ == 1) {
-    flatGrad_.zero_();
     bindGradients();
+    flatGrad_.zero_();
   } else if (stage_ == 2) { // the buckets add into it
     shard_.mutable_grad().zero_();
   } else { // the gathers' backward nodes give it afresh

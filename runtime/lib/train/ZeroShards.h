@@ -81,6 +81,10 @@ public:
   HeldBytes held(const Optimizer &optim) const override;
 
 private:
+  /// zero1/2: the parameters `ps` (in model order, of `units`) made views
+  /// of flat_, zero1's gradients of flatGrad_, zero2's buckets set up.
+  void flatten(std::vector<torch::Tensor> &ps,
+               const std::vector<ShardedParameters::Unit> &units);
   /// zero1: every parameter's gradient a view of flatGrad_ again (a
   /// backward with create_graph assigns new ones).
   void bindGradients();
