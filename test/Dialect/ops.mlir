@@ -329,3 +329,13 @@ s2s.train @net on @era5 {epochs = 80 : i64, batch = 64 : i64, precision = #s2s.p
                          schedule = #s2s.schedule<kind = cosine, every = 0, gamma = 0.1, warmup = 1000, min_lr = 1.0e-6>,
                          checkpoint = #s2s.checkpoint<epochs = 1, steps = 2000, dir = "ckpt", keep = 5>,
                          metrics = [#s2s.metric<kind = rmse, weight = latitude>, #s2s.metric<kind = acc, weight = uniform>]}
+
+// afno2d's cutoff: fourcastnet when absent (FourCastNet's own mode rule),
+// lowpass by name.
+// CHECK-LABEL: func.func @afno_cutoff(
+// CHECK-NEXT: s2s.afno2d %{{.*}} {blocks = 4 : i64, cutoff = #s2s.afno_cutoff<lowpass>, modes = 5.000000e-01 : f64, name = "f", sparsity = 0.000000e+00 : f64}
+func.func @afno_cutoff(%x: tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32> {
+  %y = s2s.afno2d %x {blocks = 4 : i64, sparsity = 0.0 : f64, modes = 0.5 : f64, cutoff = #s2s.afno_cutoff<lowpass>, name = "f"}
+      : tensor<2x4x8x16xf32> -> tensor<2x4x8x16xf32>
+  return %y : tensor<2x4x8x16xf32>
+}

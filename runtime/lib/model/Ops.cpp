@@ -361,8 +361,35 @@ Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
       .reshape({x.size(0), channels, grid[0], grid[1]});
 }
 
+namespace {
+
+/// The rows of the unshifted FFT over h and the leading columns of the
+/// half axis (h rows, wr columns) that afno2d keeps for `modes`.
+std::pair<std::vector<int64_t>, int64_t>
+afnoModes(int64_t h, int64_t wr, double modes, AfnoCutoff cutoff) {
+  std::vector<int64_t> rows;
+  const int64_t total = h / 2 + 1;
+  if (cutoff == AfnoCutoff::Fourcastnet) {
+    // FourCastNet: kept = int(total * fraction) on both axes, rows
+    // [total - kept, total + kept) (a slice, clipped to the axis).
+    const int64_t kept = (int64_t)(total * modes);
+    for (int64_t i = std::max<int64_t>(0, total - kept);
+         i < std::min(h, total + kept); ++i)
+      rows.push_back(i);
+    return {rows, std::min(wr, kept)};
+  }
+  // lowpass: |k_h| < kh of the full axis, k_w < kw of the half axis.
+  const int64_t kh = std::min(total, (int64_t)(total * modes));
+  for (int64_t i = 0; i < h; ++i)
+    if (i < kh || h - i < kh)
+      rows.push_back(i);
+  return {rows, std::min(wr, (int64_t)(wr * modes))};
+}
+
+} // namespace
+
 Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
-              double sparsity, double modes) {
+              double sparsity, double modes, AfnoCutoff cutoff) {
   if (x.dim() != 4 || blocks < 1 || x.size(3) % blocks)
     throw Error(std::string("afno2d '") + name +
                 "' needs [batch, h, w, "
@@ -386,20 +413,14 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
 
   Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho")
                  .reshape({B, H, Wr, blocks, bs});
-  // The kept frequencies: the lowest `modes` fraction along each axis
-  // (|k_h| < kh of the full axis h, k_w < kw of the half axis w).
-  bool all = modes >= 1.0;
-  int64_t kh = std::min<int64_t>(H / 2 + 1, (int64_t)((H / 2 + 1) * modes));
-  int64_t kw = std::min<int64_t>(Wr, (int64_t)(Wr * modes));
+  // The kept frequencies; the MLP (biases included) acts on them only.
+  auto [kept, kw] = afnoModes(H, Wr, modes, cutoff);
+  const bool all = int64_t(kept.size()) == H && kw == Wr;
+  if (kept.empty() || kw <= 0)
+    return x.clone(); // no mode kept: the skip alone
   Tensor rows;
   if (!all) {
-    if (kh <= 0 || kw <= 0)
-      return at::zeros_like(x);
-    std::vector<int64_t> r;
-    for (int64_t i = 0; i < H; ++i)
-      if (i < kh || H - i < kh)
-        r.push_back(i);
-    rows = torch::tensor(r, torch::TensorOptions().dtype(torch::kInt64))
+    rows = torch::tensor(kept, torch::TensorOptions().dtype(torch::kInt64))
                .to(x.device());
     X = X.index_select(1, rows).narrow(2, 0, kw);
   }
@@ -422,7 +443,9 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
         {torch::indexing::Slice(), rows, torch::indexing::Slice(0, kw)}, Y);
     Y = full;
   }
-  return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type());
+  // FourCastNet's AFNO2D returns the filtered field plus its input (its
+  // `bias = x ... return x + bias`), the skip inside the spectral mixer.
+  return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type()) + x;
 }
 
 Tensor graph_message(Model &m, const char *name, const Tensor &nodes,

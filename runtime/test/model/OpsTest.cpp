@@ -111,9 +111,21 @@ TEST(ModelTest, Initialisers) {
   torch::Tensor u = m.create("u", {1000}, {InitKind::Uniform, 2.0, 3.0});
   EXPECT_GE(u.min().item<double>(), 2.0);
   EXPECT_LE(u.max().item<double>(), 3.0);
-  torch::Tensor t = m.create("t", {10000}, {InitKind::TruncNormal, 0.5, 0.0});
-  EXPECT_LE(t.abs().max().item<double>(), 1.0 + 1e-6);
-  EXPECT_NEAR(t.std().item<double>(), 0.5 * 0.88, 0.02); // truncated std
+  // trunc_normal cuts at -2 and 2 absolute, as torch's trunc_normal_: at
+  // std 1.5 that is 4/3 std out. The closed-form variance of a normal
+  // truncated symmetrically at k std: std^2 (1 - 2 k phi(k) / (2 Phi(k) - 1)).
+  torch::Tensor t = m.create("t", {200000}, {InitKind::TruncNormal, 1.5, 0.0});
+  const double k = 2.0 / 1.5, pdf = std::exp(-k * k / 2) / std::sqrt(2 * M_PI),
+               mass = std::erf(k / std::sqrt(2.0));
+  const double truncatedStd = 1.5 * std::sqrt(1 - 2 * k * pdf / mass);
+  EXPECT_LE(t.abs().max().item<double>(), 2.0);
+  EXPECT_GT(t.abs().max().item<double>(), 1.99);
+  EXPECT_NEAR(t.std().item<double>(), truncatedStd, 0.01);
+  EXPECT_NEAR(t.mean().item<double>(), 0.0, 0.01);
+  // At ViT's std 0.02 nothing is cut: the std is 0.02, not 0.88 of it.
+  torch::Tensor v = m.create("v", {200000}, {InitKind::TruncNormal, 0.02, 0.0});
+  EXPECT_NEAR(v.std().item<double>(), 0.02, 0.0002);
+  EXPECT_GT(v.abs().max().item<double>(), 0.08); // 4 std: cut at 2 before
   torch::Tensor n = m.create("n", {10000}, {InitKind::Normal, 2.0, 1.0});
   EXPECT_NEAR(n.mean().item<double>(), 1.0, 0.1);
   EXPECT_NEAR(n.std().item<double>(), 2.0, 0.1);
@@ -445,32 +457,50 @@ TEST(OpsTest, PatchEmbedAndUnpatch) {
 }
 
 namespace {
-/// FourCastNet's AFNO2D forward (modes = 1), on real tensors as its code.
+/// FourCastNet's AFNO2D forward, written from the paper and upstream's
+/// description on real tensors: the real FFT over (h, w); with total =
+/// h/2 + 1 and kept = int(total * fraction), only the slice [total - kept,
+/// total + kept) of the h frequencies and [0, kept) of the w/2 + 1 ones
+/// goes through the block-diagonal complex two-layer MLP (real and
+/// imaginary parts, ReLU on each after the first layer; everything else
+/// stays zero); soft shrinkage; the inverse FFT; the input added back.
 torch::Tensor fourcastnetAfno(const torch::Tensor &x, const torch::Tensor &w1,
                               const torch::Tensor &b1, const torch::Tensor &w2,
-                              const torch::Tensor &b2, double lambda) {
+                              const torch::Tensor &b2, double lambda,
+                              double fraction) {
   int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3),
-          nb = w1.size(1), bs = C / nb;
+          nb = w1.size(1), bs = C / nb, Wr = W / 2 + 1;
   torch::Tensor X = torch::fft::rfft2(x, c10::nullopt, {1, 2}, "ortho")
-                        .reshape({B, H, W / 2 + 1, nb, bs});
-  torch::Tensor xr = torch::real(X), xi = torch::imag(X);
+                        .reshape({B, H, Wr, nb, bs});
+  const int64_t total = H / 2 + 1, kept = int64_t(total * fraction);
+  // Python's x[:, total - kept : total + kept, :kept], clipped.
+  const int64_t r0 = std::max<int64_t>(0, total - kept),
+                r1 = std::min(H, total + kept), c1 = std::min(Wr, kept);
+  auto cut = [&](const torch::Tensor &t) {
+    return t.narrow(1, r0, r1 - r0).narrow(2, 0, c1);
+  };
+  torch::Tensor xr = cut(torch::real(X)), xi = cut(torch::imag(X));
   auto ein = [](const torch::Tensor &a, const torch::Tensor &w) {
     return torch::einsum("...bi,bio->...bo", {a, w});
   };
   torch::Tensor o1r = torch::relu(ein(xr, w1[0]) - ein(xi, w1[1]) + b1[0]);
   torch::Tensor o1i = torch::relu(ein(xi, w1[0]) + ein(xr, w1[1]) + b1[1]);
-  torch::Tensor o2r = ein(o1r, w2[0]) - ein(o1i, w2[1]) + b2[0];
-  torch::Tensor o2i = ein(o1i, w2[0]) + ein(o1r, w2[1]) + b2[1];
+  torch::Tensor o2r = torch::zeros({B, H, Wr, nb, bs}, x.options());
+  torch::Tensor o2i = torch::zeros({B, H, Wr, nb, bs}, x.options());
+  cut(o2r).copy_(ein(o1r, w2[0]) - ein(o1i, w2[1]) + b2[0]);
+  cut(o2i).copy_(ein(o1i, w2[0]) + ein(o1r, w2[1]) + b2[1]);
   torch::Tensor s = torch::softshrink(torch::stack({o2r, o2i}, -1), lambda);
   torch::Tensor Y =
-      torch::view_as_complex(s.contiguous()).reshape({B, H, W / 2 + 1, C});
-  return torch::fft::irfft2(Y, std::vector<int64_t>{H, W}, {1, 2}, "ortho");
+      torch::view_as_complex(s.contiguous()).reshape({B, H, Wr, C});
+  return torch::fft::irfft2(Y, std::vector<int64_t>{H, W}, {1, 2}, "ortho") + x;
 }
 } // namespace
 
 TEST(OpsTest, Afno2dMatchesFourCastNet) {
   Model m = doubleModel();
-  torch::Tensor x = randn({2, 4, 6, 8});
+  // h = 6: total 4; w = 12: 7 columns, of which FourCastNet keeps 4 even at
+  // fraction 1 (its cut-off applies h's count to the w axis too).
+  torch::Tensor x = randn({2, 6, 12, 8});
   torch::Tensor y = afno2d(m, "f", x, 2, 0.01, 1.0);
   ASSERT_EQ(y.sizes(), x.sizes());
   EXPECT_EQ(named(m, "f.w1").sizes(), (std::vector<int64_t>{2, 2, 4, 4}));
@@ -481,13 +511,22 @@ TEST(OpsTest, Afno2dMatchesFourCastNet) {
     for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
       named(m, p).mul_(20);
   }
-  y = afno2d(m, "f", x, 2, 0.01, 1.0);
-  torch::Tensor ref = fourcastnetAfno(x, named(m, "f.w1"), named(m, "f.b1"),
-                                      named(m, "f.w2"), named(m, "f.b2"), 0.01);
-  EXPECT_TRUE(close(y, ref, 1e-10));
+  for (double fraction : {1.0, 0.5, 0.25}) {
+    y = afno2d(m, "f", x, 2, 0.01, fraction);
+    torch::Tensor ref =
+        fourcastnetAfno(x, named(m, "f.w1"), named(m, "f.b1"), named(m, "f.w2"),
+                        named(m, "f.b2"), 0.01, fraction);
+    EXPECT_TRUE(close(y, ref, 1e-10)) << "fraction " << fraction;
+  }
+  // The filter's part has no energy in columns 4..6 of the half axis.
+  torch::Tensor Y = torch::fft::rfft2(afno2d(m, "f", x, 2, 0.01, 1.0) - x,
+                                      c10::nullopt, {1, 2}, "ortho")
+                        .abs();
+  EXPECT_LT(Y.narrow(2, 4, 3).max().item<double>(), 1e-10);
+  EXPECT_GT(Y.narrow(2, 0, 4).max().item<double>(), 1e-3);
 }
 
-TEST(OpsTest, Afno2dZeroWeightsGiveZeroAndModesFilter) {
+TEST(OpsTest, Afno2dZeroWeightsGiveTheInputAndLowpassFilters) {
   Model m = doubleModel();
   torch::Tensor x = randn({1, 6, 8, 4});
   afno2d(m, "f", x, 1, 0.0, 1.0);
@@ -496,14 +535,21 @@ TEST(OpsTest, Afno2dZeroWeightsGiveZeroAndModesFilter) {
     for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
       named(m, p).zero_();
   }
-  EXPECT_TRUE(afno2d(m, "f", x, 1, 0.0, 1.0).eq(0).all().item<bool>());
-  // With modes = 0.5 only the low frequencies survive: |k_h| < 2, k_w < 2
-  // of a 6 x 8 grid (4 h rows of 6: 0, 1, 5 ... and k_w 0, 1 of 5).
-  Model n = doubleModel();
-  torch::Tensor y = afno2d(n, "g", x, 2, 0.0, 0.5);
+  // Zero weights: the filter gives zero, the skip the input.
+  EXPECT_TRUE(close(afno2d(m, "f", x, 1, 0.0, 1.0), x, 1e-12));
+  // lowpass keeps every mode at modes = 1 ...
+  Model a = doubleModel(), b = doubleModel();
+  torch::Tensor xa = randn({1, 6, 12, 4});
+  torch::Tensor ya = afno2d(a, "g", xa, 2, 0.0, 1.0, AfnoCutoff::Lowpass);
+  torch::Tensor Ya =
+      torch::fft::rfft2(ya - xa, c10::nullopt, {1, 2}, "ortho").abs();
+  EXPECT_GT(Ya.narrow(2, 4, 3).max().item<double>(), 1e-6);
+  // ... and at modes = 0.5 only the low frequencies of the filter's part
+  // survive: |k_h| < 2, k_w < 2 of a 6 x 8 grid (rows 0, 1, 5; columns 0, 1
+  // of 5).
+  torch::Tensor y = afno2d(b, "g", x, 2, 0.0, 0.5, AfnoCutoff::Lowpass) - x;
   ASSERT_EQ(y.sizes(), x.sizes());
   torch::Tensor Y = torch::fft::rfft2(y, c10::nullopt, {1, 2}, "ortho").abs();
-  // kh = int(4 * 0.5) = 2 -> rows 0, 1, 5; kw = int(5 * 0.5) = 2 -> cols 0, 1.
   torch::Tensor mask = torch::zeros({6, 5}, torch::kBool);
   for (int r : {0, 1, 5})
     for (int c : {0, 1})

@@ -295,8 +295,15 @@ def S2S_Afno2dOp : S2S_UnaryOp<"afno2d", [OwnsParams]> {
   let description = [{
     On `[batch, h, w, embed]`: a real FFT over (h, w), a two-layer
     block-diagonal complex MLP on the channels (`blocks` blocks of
-    `embed/blocks`), soft shrinkage by `sparsity`, keeping the fraction
-    `modes` of the frequencies, and the inverse FFT. `embed` must divide
+    `embed/blocks`) on the kept frequencies (zero elsewhere), soft
+    shrinkage by `sparsity`, and the inverse FFT; the result is that plus
+    the input (FourCastNet's AFNO2D skip). Which frequencies are kept:
+    `cutoff = fourcastnet` (the default) as FourCastNet's code, k = int((h/2
+    + 1) * modes) with the same k on both axes: rows [h/2 + 1 - k, h/2 + 1 +
+    k) of the unshifted FFT and the first k of the half axis (so even
+    `modes = 1` keeps only h/2 + 1 of the w/2 + 1 columns); `cutoff =
+    lowpass` the lowest fraction `modes` of each axis (|k_h| < int((h/2 +
+    1) * modes), k_w < int((w/2 + 1) * modes)). `embed` must divide
     into `blocks`. Owns `w1, w2: [2, blocks, embed/blocks, embed/blocks]`
     and `b1, b2: [2, blocks, embed/blocks]` (real and imaginary parts).
 
@@ -306,7 +313,10 @@ def S2S_Afno2dOp : S2S_UnaryOp<"afno2d", [OwnsParams]> {
     ```
   }];
   let arguments = (ins AnyTensor:$input, I64Attr:$blocks, F64Attr:$sparsity,
-                       F64Attr:$modes, StrAttr:$name);
+                       F64Attr:$modes,
+                       DefaultValuedAttr<S2S_AfnoCutoffAttr,
+                                         "::s2s::AfnoCutoff::fourcastnet">:$cutoff,
+                       StrAttr:$name);
   let hasVerifier = 1;
 }
 

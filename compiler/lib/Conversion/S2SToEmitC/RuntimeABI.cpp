@@ -127,6 +127,8 @@ mlir::FailureOr<std::string> abi::cxxLiteral(mlir::Attribute a) {
     return cxxEnum(e.getValue());
   if (auto e = dyn_cast<ProbeDistAttr>(a))
     return cxxEnum(e.getValue());
+  if (auto e = dyn_cast<AfnoCutoffAttr>(a))
+    return cxxEnum(e.getValue());
   if (auto arr = dyn_cast<ArrayAttr>(a)) {
     std::string s = "{";
     for (auto [i, e] : llvm::enumerate(arr)) {
@@ -160,6 +162,9 @@ std::string abi::cxxEnum(llvm::StringRef type, llvm::StringRef spelling) {
 
 std::string abi::cxxEnum(ActivationKind v) {
   return cxxEnum("Activation", stringifyActivationKind(v));
+}
+std::string abi::cxxEnum(AfnoCutoff v) {
+  return cxxEnum("AfnoCutoff", stringifyAfnoCutoff(v));
 }
 std::string abi::cxxEnum(PadMode v) {
   return cxxEnum("PadMode", stringifyPadMode(v));
@@ -280,8 +285,9 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
         return KS{"unpatch", {"%0", "@patch", "@grid", "@channels"}};
       })
       .Case([](Afno2dOp) {
-        return KS{"afno2d",
-                  {"m", "@name", "%0", "@blocks", "@sparsity", "@modes"}};
+        return KS{
+            "afno2d",
+            {"m", "@name", "%0", "@blocks", "@sparsity", "@modes", "@cutoff"}};
       })
       .Case([](GraphMessageOp) {
         return KS{"graph_message",

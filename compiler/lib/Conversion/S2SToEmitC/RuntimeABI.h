@@ -48,6 +48,7 @@ mlir::FailureOr<std::string> cxxLiteral(mlir::Attribute a);
 std::string cxxEnum(llvm::StringRef type, llvm::StringRef spelling);
 std::string cxxEnum(ActivationKind v);
 std::string cxxEnum(PadMode v);
+std::string cxxEnum(AfnoCutoff v);
 std::string cxxEnum(LossKind v);
 std::string cxxEnum(Weighting v);
 std::string cxxEnum(InitKind v);

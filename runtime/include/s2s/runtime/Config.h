@@ -47,6 +47,8 @@ namespace s2s::rt {
 // ---------------------------------------------------------------------
 enum class Activation { None, Gelu, Relu, Silu, Tanh, Sigmoid };
 enum class PadMode { Zeros, Circular, Reflect, Replicate };
+/// Which Fourier modes afno2d keeps (see the op).
+enum class AfnoCutoff { Fourcastnet, Lowpass };
 enum class LossKind { Mse, Mae, Huber };
 enum class Weighting { Uniform, Latitude };
 enum class StrategyKind { Ddp, Zero1, Zero2, Zero3, Fsdp };

@@ -82,10 +82,12 @@ Tensor patch_embed(Model &m, const char *name, const Tensor &x,
 /// [b, (g0/p0)*(g1/p1), channels*p0*p1] -> [b, channels, g0, g1].
 Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
                int64_t channels);
-/// FourCastNet AFNO on [b, h, w, e]: w1,w2 [2, nb, e/nb, e/nb], b1,b2
-/// [2, nb, e/nb]; residual not included.
+/// FourCastNet's AFNO2D on [b, h, w, e]: w1,w2 [2, nb, e/nb, e/nb], b1,b2
+/// [2, nb, e/nb]; the input added back (its skip); `cutoff` picks the kept
+/// modes (see the op).
 Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
-              double sparsity, double modes);
+              double sparsity, double modes,
+              AfnoCutoff cutoff = AfnoCutoff::Fourcastnet);
 /// One message-passing round; see the op. Params msg.fc1/fc2, node.fc1/fc2.
 Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
                      const Tensor &edgeFeatures, const Tensor &edges,
