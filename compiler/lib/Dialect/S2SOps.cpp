@@ -227,6 +227,16 @@ LogicalResult LinearOp::getParameters(SmallVectorImpl<ParameterInfo> &params) {
   if (!t || t.getRank() < 1 || t.isDynamicDim(t.getRank() - 1))
     return failure();
   int64_t in = t.getShape().back();
+  if (getWeightInit() == LinearInit::trunc_normal) {
+    // As timm's ViT and FourCastNet's _init_weights: trunc_normal(std
+    // 0.02) weights, zero biases.
+    params.push_back({"weight",
+                      {in, int64_t(getOut())},
+                      {InitKind::trunc_normal, 0.02, 0.0}});
+    if (getBias())
+      params.push_back({"bias", {int64_t(getOut())}, {InitKind::zeros}});
+    return success();
+  }
   params.push_back({"weight", {in, int64_t(getOut())}, fanIn(in)});
   if (getBias())
     params.push_back({"bias", {int64_t(getOut())}, fanIn(in)});

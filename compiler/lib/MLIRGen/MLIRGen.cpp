@@ -296,6 +296,9 @@ FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v,
     if (e == "padding")
       if (std::optional<PadMode> m = symbolizePadMode(v.s))
         return Attribute(PadModeAttr::get(&ctx, *m));
+    if (e == "linear_init")
+      if (std::optional<LinearInit> i = symbolizeLinearInit(v.s))
+        return Attribute(LinearInitAttr::get(&ctx, *i));
     if (e == "afno_cutoff")
       if (std::optional<AfnoCutoff> c = symbolizeAfnoCutoff(v.s))
         return Attribute(AfnoCutoffAttr::get(&ctx, *c));

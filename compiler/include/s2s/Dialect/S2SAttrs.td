@@ -110,6 +110,8 @@ def S2S_ProbeDist : S2S_EnumOf<"ProbeDist",
     "the distribution of Hutchinson's probe vectors", ["rademacher", "gaussian"]>;
 def S2S_JacobianAt : S2S_EnumOf<"JacobianAt",
     "the model steps a Jacobian penalty is taken at", ["first", "all"]>;
+def S2S_LinearInit : S2S_EnumOf<"LinearInit",
+    "how a linear layer's parameters start", ["fan_in", "trunc_normal"]>;
 def S2S_AfnoCutoff : S2S_EnumOf<"AfnoCutoff",
     "which Fourier modes afno2d keeps", ["fourcastnet", "lowpass"]>;
 def S2S_StateLayout : S2S_EnumOf<"StateLayout",
@@ -142,6 +144,7 @@ def S2S_PrecisionAttr : S2S_EnumAttr<S2S_Precision, "precision">;
 def S2S_JacobianKindAttr : S2S_EnumAttr<S2S_JacobianKind, "jacobian_kind">;
 def S2S_ProbeAttr : S2S_EnumAttr<S2S_ProbeDist, "probe">;
 def S2S_AfnoCutoffAttr : S2S_EnumAttr<S2S_AfnoCutoff, "afno_cutoff">;
+def S2S_LinearInitAttr : S2S_EnumAttr<S2S_LinearInit, "linear_init">;
 
 //===----------------------------------------------------------------------===//
 // Section values

@@ -154,7 +154,9 @@ def S2S_LinearOp : S2S_UnaryOp<"linear", [OwnsParams]> {
   }];
   let arguments = (ins AnyTensor:$input, I64Attr:$out, BoolAttr:$bias,
                        StrAttr:$name,
-                       OptionalAttr<S2S_ActivationKindAttr>:$activation);
+                       OptionalAttr<S2S_ActivationKindAttr>:$activation,
+                       DefaultValuedAttr<S2S_LinearInitAttr,
+                                         "::s2s::LinearInit::fan_in">:$weight_init);
   let hasVerifier = 1;
 }
 
