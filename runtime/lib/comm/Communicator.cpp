@@ -215,12 +215,8 @@ torch::Tensor Communicator::reduceScatterSum(const torch::Tensor &flat) {
     throw Error("internal error: reduce-scatter of " +
                 std::to_string(flat.numel()) + " values over " +
                 std::to_string(size_) + " ranks");
-  torch::Tensor in = flat.contiguous(), out = torch::empty_like(in);
-  std::vector<int64_t> splits; // equal splits
-  record(in.numel() * in.element_size());
-  run("reduce-scatter (alltoall)",
-      [&] { return group_->alltoall_base(out, in, splits, splits); });
-  return out.view({size_, -1}).sum(0);
+  return reduceScatterSum(
+      flat, std::vector<int64_t>(size_t(size_), flat.numel() / size_));
 }
 
 torch::Tensor

@@ -49,9 +49,8 @@ std::vector<torch::Tensor> GradientReducer::bucketBuffers() const {
 }
 
 void GradientReducer::recordBuckets() {
-  for (const c10d::GradBucket &b :
-       reducer_->get_grad_buckets(/*return_zero_tensors=*/false))
-    comm_.record(b.getBuffer().numel() * b.getBuffer().element_size());
+  for (const torch::Tensor &b : bucketBuffers())
+    comm_.record(b.numel() * b.element_size());
 }
 
 void GradientReducer::backward(const torch::Tensor &loss) {

@@ -77,10 +77,7 @@ void GradientBuckets::ready(size_t index) {
   torch::NoGradGuard noGrad;
   torch::Tensor &p = params_[index];
   Bucket &b = buckets_[bucketOf_[index]];
-  if (!b.buffer.defined()) {
-    b.buffer = torch::zeros({b.end - b.begin}, shardGrad_.options());
-    account(b.buffer.numel() * int64_t(b.buffer.element_size()));
-  }
+  allocate(b);
   if (const torch::Tensor grad = p.grad(); grad.defined()) {
     reached_[index] = true;
     const int64_t bytes = grad.numel() * int64_t(grad.element_size());
@@ -91,10 +88,21 @@ void GradientBuckets::ready(size_t index) {
     account(-bytes);
   }
   --b.pending;
-  // Send in the fixed order only, so every rank's collectives line up.
+  sendInOrder(false);
+}
+
+void GradientBuckets::allocate(Bucket &b) {
+  if (b.buffer.defined())
+    return;
+  b.buffer = torch::zeros({b.end - b.begin}, shardGrad_.options());
+  account(b.buffer.numel() * int64_t(b.buffer.element_size()));
+}
+
+void GradientBuckets::sendInOrder(bool all) {
+  // In the fixed order only, so every rank's collectives line up.
   while (sent_ < buckets_.size()) {
     Bucket &next = buckets_[buckets_.size() - 1 - sent_];
-    if (next.pending != 0)
+    if (!all && next.pending != 0)
       break;
     send(next);
     ++sent_;
@@ -103,10 +111,7 @@ void GradientBuckets::ready(size_t index) {
 
 void GradientBuckets::send(Bucket &b) {
   torch::NoGradGuard noGrad;
-  if (!b.buffer.defined()) { // the backward reached none of its parameters
-    b.buffer = torch::zeros({b.end - b.begin}, shardGrad_.options());
-    account(b.buffer.numel() * int64_t(b.buffer.element_size()));
-  }
+  allocate(b); // zeros when the backward reached none of its parameters
   // Rank q's part: the bucket's values inside [q·S, (q+1)·S).
   const int64_t S = shardGrad_.numel(), n = comm_.size();
   std::vector<int64_t> lengths;
@@ -124,10 +129,7 @@ void GradientBuckets::send(Bucket &b) {
 }
 
 void GradientBuckets::finish() {
-  while (sent_ < buckets_.size()) {
-    send(buckets_[buckets_.size() - 1 - sent_]);
-    ++sent_;
-  }
+  sendInOrder(true);
   sent_ = 0;
   std::fill(arrived_.begin(), arrived_.end(), false);
 }

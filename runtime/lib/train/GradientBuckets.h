@@ -59,7 +59,6 @@ public:
   /// what the backward did not reach); the next backward starts afresh.
   void finish();
 
-  size_t buckets() const { return buckets_.size(); }
   /// Whether a backward so far gave parameter `index` a gradient.
   bool reached(size_t index) const { return reached_.at(index); }
   /// Most bytes of gradients held at once beyond the shard (buckets
@@ -76,6 +75,11 @@ private:
   /// Parameter `index`'s gradient is final: into its bucket, then send
   /// whatever is next in order and complete.
   void ready(size_t index);
+  /// Its buffer, zeros, unless it has one.
+  void allocate(Bucket &b);
+  /// The buckets next in the fixed order (last first) that are complete,
+  /// or with `all` every one not sent yet.
+  void sendInOrder(bool all);
   void send(Bucket &b);
   void account(int64_t bytes);
 

@@ -60,22 +60,25 @@ void ZeroShards::prepareModel(Model &model) {
   }
   layout_ = FlatShards(lengths, comm_->size());
   torch::NoGradGuard noGrad;
+  std::vector<torch::Tensor> flat;
+  for (const torch::Tensor &p : ps)
+    flat.push_back(p.detach().reshape({-1}));
+  const torch::Tensor whole = torch::cat(flat);
+  flat.clear();
   if (stage_ == 3) {
     // The model keeps names and shapes; the values live in the shards.
-    std::vector<torch::Tensor> flat;
-    for (const torch::Tensor &p : ps)
-      flat.push_back(p.detach().reshape({-1}));
-    shard_ = shardOf(torch::cat(flat)).clone().requires_grad_(true);
+    shard_ = shardOf(whole).clone().requires_grad_(true);
     sharded_ =
         std::make_unique<ShardedParameters>(*comm_, model, layout_, shard_);
     model.shard(sharded_.get());
     params_ = model.namedParameters();
     return;
   }
-  flatten(ps, units);
+  flatten(ps, whole, units);
 }
 
 void ZeroShards::flatten(std::vector<torch::Tensor> &ps,
+                         const torch::Tensor &whole,
                          const std::vector<ShardedParameters::Unit> &units) {
   // The parameters become views of one padded flat buffer whose slice
   // [rank·S, (rank+1)·S) is this rank's shard, so the optimizer's update
@@ -83,12 +86,7 @@ void ZeroShards::flatten(std::vector<torch::Tensor> &ps,
   // writes into the parameters themselves.
   const int64_t S = layout_.shardValues();
   flat_ = torch::zeros({comm_->size() * S}, ps.front().options());
-  {
-    std::vector<torch::Tensor> flat;
-    for (const torch::Tensor &p : ps)
-      flat.push_back(p.detach().reshape({-1}));
-    flat_.narrow(0, 0, layout_.total()).copy_(torch::cat(flat));
-  }
+  flat_.narrow(0, 0, layout_.total()).copy_(whole);
   int64_t offset = 0;
   for (torch::Tensor &p : ps) {
     p.set_data(flat_.narrow(0, offset, p.numel()).view(p.sizes()));
@@ -191,6 +189,10 @@ void ZeroShards::optimizerStep(Optimizer &optim, double lr) {
   optim.step(lr);
   if (stage_ == 3)
     return; // the units are gathered from the shards as they are used
+  gatherParameters();
+}
+
+void ZeroShards::gatherParameters() {
   // The shard is a slice of the parameters' flat buffer: gather into it.
   torch::NoGradGuard noGrad;
   flat_.copy_(comm_->allGather(shard_.detach()));
@@ -248,9 +250,9 @@ void ZeroShards::loadOwnShard(const Checkpoint &c, const std::string &from,
   {
     torch::NoGradGuard noGrad;
     shard_.copy_(c.shard.at(kShardParameters).reshape({-1}));
-    if (stage_ < 3) // every rank holds the whole parameters
-      flat_.copy_(comm_->allGather(shard_.detach()));
   }
+  if (stage_ < 3) // every rank holds the whole parameters
+    gatherParameters();
   loadRng(c, model);
   std::map<std::string, torch::Tensor> state = c.shard;
   state.erase(kShardParameters);

@@ -83,8 +83,11 @@ public:
 private:
   /// zero1/2: the parameters `ps` (in model order, of `units`) made views
   /// of flat_, zero1's gradients of flatGrad_, zero2's buckets set up.
-  void flatten(std::vector<torch::Tensor> &ps,
+  /// `whole`: their values, concatenated.
+  void flatten(std::vector<torch::Tensor> &ps, const torch::Tensor &whole,
                const std::vector<ShardedParameters::Unit> &units);
+  /// zero1/2: every rank's shard all-gathered into the parameters.
+  void gatherParameters();
   /// zero1: every parameter's gradient a view of flatGrad_ again (a
   /// backward with create_graph assigns new ones).
   void bindGradients();
