@@ -250,15 +250,24 @@ std::optional<std::vector<double>> readDoubles(hid_t file, const char *name,
 }
 
 void writeDoubles(hid_t loc, const char *name, const std::vector<double> &v) {
-  const hsize_t n = v.size();
-  Hid space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  writeArray(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {hsize_t(v.size())},
+             v.data());
+}
+
+void writeArray(hid_t loc, const char *name, hid_t fileType, hid_t memType,
+                const std::vector<hsize_t> &dims, const void *data) {
+  hsize_t n = 1;
+  for (hsize_t d : dims)
+    n *= d;
+  Hid space(H5Screate_simple(int(dims.size()), dims.data(), nullptr),
+            H5Sclose);
   Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_obj_track_times(dcpl.get(), false);
-  Hid ds(H5Dcreate2(loc, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                    dcpl.get(), H5P_DEFAULT),
+  Hid ds(H5Dcreate2(loc, name, fileType, space.get(), H5P_DEFAULT, dcpl.get(),
+                    H5P_DEFAULT),
          H5Dclose);
-  if (!ds.valid() || (n && H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL,
-                                    H5S_ALL, H5P_DEFAULT, v.data()) < 0))
+  if (!ds.valid() || (n && H5Dwrite(ds.get(), memType, H5S_ALL, H5S_ALL,
+                                    H5P_DEFAULT, data) < 0))
     throw Error(std::string("cannot write dataset '") + name +
                 "': " + h5Reason());
 }

@@ -96,6 +96,10 @@ void writeStringAttr(hid_t obj, const char *name, const std::string &value);
 std::optional<std::vector<double>> readDoubles(hid_t file, const char *name,
                                                const std::string &path);
 void writeDoubles(hid_t loc, const char *name, const std::vector<double> &v);
+/// A dataset `name` of `dims` in `fileType` from `data` in `memType`
+/// (contiguous, unchunked); Error naming the dataset.
+void writeArray(hid_t loc, const char *name, hid_t fileType, hid_t memType,
+                const std::vector<hsize_t> &dims, const void *data);
 
 /// The "channels" attribute of a stats file's dataset `lo` (/mean, /min),
 /// else of `hi` (/std, /max); nullopt when neither has one. `where` names

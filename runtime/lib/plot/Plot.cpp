@@ -1,6 +1,6 @@
 //===- Plot.cpp - Maps of one 2-d field as PNG images ---------------------===//
 //
-// Plain RGB buffers, a 5x7 bitmap font and plot/Png.h (zlib); no Torch. The
+// Drawn on plot/Canvas.h (RGB buffers, a bitmap font, PNG); no Torch. The
 // layout of one panel (every size in pixels, s = the text scale, 2 for maps at
 // least 384 pixels wide, else 1; a character cell is 6s x 7s):
 //
@@ -18,7 +18,7 @@
 
 #include "plot/Plot.h"
 
-#include "plot/Png.h"
+#include "plot/Canvas.h"
 #include "s2s/runtime/Error.h"
 #include "support/Grid.h"
 #include "support/Text.h"
@@ -36,11 +36,12 @@ namespace s2s::rt {
 
 namespace {
 
+using namespace canvas;
+
 //===----------------------------------------------------------------------===//
 // Colour maps
 //===----------------------------------------------------------------------===//
 
-using RGB = std::array<uint8_t, 3>;
 
 // Viridis at 9 equally spaced points (the published hex values of
 // viridis(9)); linear interpolation in between stays close to the original
@@ -58,9 +59,6 @@ constexpr RGB kDiverging[] = {
     {0xFD, 0xDB, 0xC7}, {0xF4, 0xA5, 0x82}, {0xD6, 0x60, 0x4D},
     {0xB2, 0x18, 0x2B}, {0x67, 0x00, 0x1F}};
 
-constexpr RGB kWhite = {255, 255, 255};
-constexpr RGB kInk = {20, 20, 20};
-constexpr RGB kFrame = {0, 0, 0};
 constexpr RGB kNoData = {150, 150, 150};
 
 template <size_t N> RGB interpolate(const RGB (&table)[N], double t) {
@@ -81,199 +79,9 @@ template <size_t N> RGB interpolate(const RGB (&table)[N], double t) {
 }
 
 //===----------------------------------------------------------------------===//
-// A 5x7 bitmap font, printable ASCII (32..126)
-//===----------------------------------------------------------------------===//
-
-// Five columns per glyph, left to right; bit 0 is the top row.
-constexpr uint8_t kFont[95][5] = {
-    {0x00, 0x00, 0x00, 0x00, 0x00}, // ' '
-    {0x00, 0x00, 0x5F, 0x00, 0x00}, // !
-    {0x00, 0x07, 0x00, 0x07, 0x00}, // "
-    {0x14, 0x7F, 0x14, 0x7F, 0x14}, // #
-    {0x24, 0x2A, 0x7F, 0x2A, 0x12}, // $
-    {0x23, 0x13, 0x08, 0x64, 0x62}, // %
-    {0x36, 0x49, 0x55, 0x22, 0x50}, // &
-    {0x00, 0x05, 0x03, 0x00, 0x00}, // '
-    {0x00, 0x1C, 0x22, 0x41, 0x00}, // (
-    {0x00, 0x41, 0x22, 0x1C, 0x00}, // )
-    {0x14, 0x08, 0x3E, 0x08, 0x14}, // *
-    {0x08, 0x08, 0x3E, 0x08, 0x08}, // +
-    {0x00, 0x50, 0x30, 0x00, 0x00}, // ,
-    {0x08, 0x08, 0x08, 0x08, 0x08}, // -
-    {0x00, 0x60, 0x60, 0x00, 0x00}, // .
-    {0x20, 0x10, 0x08, 0x04, 0x02}, // /
-    {0x3E, 0x51, 0x49, 0x45, 0x3E}, // 0
-    {0x00, 0x42, 0x7F, 0x40, 0x00}, // 1
-    {0x42, 0x61, 0x51, 0x49, 0x46}, // 2
-    {0x21, 0x41, 0x45, 0x4B, 0x31}, // 3
-    {0x18, 0x14, 0x12, 0x7F, 0x10}, // 4
-    {0x27, 0x45, 0x45, 0x45, 0x39}, // 5
-    {0x3C, 0x4A, 0x49, 0x49, 0x30}, // 6
-    {0x01, 0x71, 0x09, 0x05, 0x03}, // 7
-    {0x36, 0x49, 0x49, 0x49, 0x36}, // 8
-    {0x06, 0x49, 0x49, 0x29, 0x1E}, // 9
-    {0x00, 0x36, 0x36, 0x00, 0x00}, // :
-    {0x00, 0x56, 0x36, 0x00, 0x00}, // ;
-    {0x08, 0x14, 0x22, 0x41, 0x00}, // <
-    {0x14, 0x14, 0x14, 0x14, 0x14}, // =
-    {0x00, 0x41, 0x22, 0x14, 0x08}, // >
-    {0x02, 0x01, 0x51, 0x09, 0x06}, // ?
-    {0x32, 0x49, 0x79, 0x41, 0x3E}, // @
-    {0x7E, 0x11, 0x11, 0x11, 0x7E}, // A
-    {0x7F, 0x49, 0x49, 0x49, 0x36}, // B
-    {0x3E, 0x41, 0x41, 0x41, 0x22}, // C
-    {0x7F, 0x41, 0x41, 0x22, 0x1C}, // D
-    {0x7F, 0x49, 0x49, 0x49, 0x41}, // E
-    {0x7F, 0x09, 0x09, 0x09, 0x01}, // F
-    {0x3E, 0x41, 0x49, 0x49, 0x7A}, // G
-    {0x7F, 0x08, 0x08, 0x08, 0x7F}, // H
-    {0x00, 0x41, 0x7F, 0x41, 0x00}, // I
-    {0x20, 0x40, 0x41, 0x3F, 0x01}, // J
-    {0x7F, 0x08, 0x14, 0x22, 0x41}, // K
-    {0x7F, 0x40, 0x40, 0x40, 0x40}, // L
-    {0x7F, 0x02, 0x0C, 0x02, 0x7F}, // M
-    {0x7F, 0x04, 0x08, 0x10, 0x7F}, // N
-    {0x3E, 0x41, 0x41, 0x41, 0x3E}, // O
-    {0x7F, 0x09, 0x09, 0x09, 0x06}, // P
-    {0x3E, 0x41, 0x51, 0x21, 0x5E}, // Q
-    {0x7F, 0x09, 0x19, 0x29, 0x46}, // R
-    {0x46, 0x49, 0x49, 0x49, 0x31}, // S
-    {0x01, 0x01, 0x7F, 0x01, 0x01}, // T
-    {0x3F, 0x40, 0x40, 0x40, 0x3F}, // U
-    {0x1F, 0x20, 0x40, 0x20, 0x1F}, // V
-    {0x3F, 0x40, 0x38, 0x40, 0x3F}, // W
-    {0x63, 0x14, 0x08, 0x14, 0x63}, // X
-    {0x07, 0x08, 0x70, 0x08, 0x07}, // Y
-    {0x61, 0x51, 0x49, 0x45, 0x43}, // Z
-    {0x00, 0x7F, 0x41, 0x41, 0x00}, // [
-    {0x02, 0x04, 0x08, 0x10, 0x20}, // backslash
-    {0x00, 0x41, 0x41, 0x7F, 0x00}, // ]
-    {0x04, 0x02, 0x01, 0x02, 0x04}, // ^
-    {0x40, 0x40, 0x40, 0x40, 0x40}, // _
-    {0x00, 0x01, 0x02, 0x04, 0x00}, // `
-    {0x20, 0x54, 0x54, 0x54, 0x78}, // a
-    {0x7F, 0x48, 0x44, 0x44, 0x38}, // b
-    {0x38, 0x44, 0x44, 0x44, 0x20}, // c
-    {0x38, 0x44, 0x44, 0x48, 0x7F}, // d
-    {0x38, 0x54, 0x54, 0x54, 0x18}, // e
-    {0x08, 0x7E, 0x09, 0x01, 0x02}, // f
-    {0x0C, 0x52, 0x52, 0x52, 0x3E}, // g
-    {0x7F, 0x08, 0x04, 0x04, 0x78}, // h
-    {0x00, 0x44, 0x7D, 0x40, 0x00}, // i
-    {0x20, 0x40, 0x44, 0x3D, 0x00}, // j
-    {0x7F, 0x10, 0x28, 0x44, 0x00}, // k
-    {0x00, 0x41, 0x7F, 0x40, 0x00}, // l
-    {0x7C, 0x04, 0x18, 0x04, 0x78}, // m
-    {0x7C, 0x08, 0x04, 0x04, 0x78}, // n
-    {0x38, 0x44, 0x44, 0x44, 0x38}, // o
-    {0x7C, 0x14, 0x14, 0x14, 0x08}, // p
-    {0x08, 0x14, 0x14, 0x18, 0x7C}, // q
-    {0x7C, 0x08, 0x04, 0x04, 0x08}, // r
-    {0x48, 0x54, 0x54, 0x54, 0x20}, // s
-    {0x04, 0x3F, 0x44, 0x40, 0x20}, // t
-    {0x3C, 0x40, 0x40, 0x20, 0x7C}, // u
-    {0x1C, 0x20, 0x40, 0x20, 0x1C}, // v
-    {0x3C, 0x40, 0x30, 0x40, 0x3C}, // w
-    {0x44, 0x28, 0x10, 0x28, 0x44}, // x
-    {0x0C, 0x50, 0x50, 0x50, 0x3C}, // y
-    {0x44, 0x64, 0x54, 0x4C, 0x44}, // z
-    {0x00, 0x08, 0x36, 0x41, 0x00}, // {
-    {0x00, 0x00, 0x7F, 0x00, 0x00}, // |
-    {0x00, 0x41, 0x36, 0x08, 0x00}, // }
-    {0x08, 0x04, 0x08, 0x10, 0x08}, // ~
-};
-
-//===----------------------------------------------------------------------===//
-// An RGB image and drawing
-//===----------------------------------------------------------------------===//
-
-struct Image {
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb; // row major, 3 bytes a pixel
-
-  Image(int w, int h) : width(w), height(h), rgb(size_t(w) * h * 3, 255) {}
-
-  void set(int x, int y, RGB c) {
-    if (x < 0 || y < 0 || x >= width || y >= height)
-      return;
-    uint8_t *p = &rgb[(size_t(y) * width + x) * 3];
-    p[0] = c[0];
-    p[1] = c[1];
-    p[2] = c[2];
-  }
-  void fill(int x, int y, int w, int h, RGB c) {
-    for (int j = y; j < y + h; ++j)
-      for (int i = x; i < x + w; ++i)
-        set(i, j, c);
-  }
-  /// A 1-pixel frame just outside the box.
-  void frame(const PixelBox &b, RGB c) {
-    fill(b.x - 1, b.y - 1, b.width + 2, 1, c);
-    fill(b.x - 1, b.y + b.height, b.width + 2, 1, c);
-    fill(b.x - 1, b.y, 1, b.height, c);
-    fill(b.x + b.width, b.y, 1, b.height, c);
-  }
-  void blit(const Image &src, int x0, int y0) {
-    for (int y = 0; y < src.height; ++y)
-      for (int x = 0; x < src.width; ++x) {
-        const uint8_t *p = &src.rgb[(size_t(y) * src.width + x) * 3];
-        set(x0 + x, y0 + y, {p[0], p[1], p[2]});
-      }
-  }
-};
-
-int textWidth(const std::string &s, int scale) {
-  return s.empty() ? 0 : int(s.size()) * 6 * scale - scale;
-}
-
-/// Draws `s` with its top-left corner at (x, y); pixels outside the image
-/// are dropped.
-void drawText(Image &img, int x, int y, const std::string &s, int scale,
-              RGB c = kInk) {
-  for (char ch : s) {
-    int code = static_cast<unsigned char>(ch);
-    if (code < 32 || code > 126)
-      code = '?';
-    const uint8_t *g = kFont[code - 32];
-    for (int col = 0; col < 5; ++col)
-      for (int row = 0; row < 7; ++row)
-        if (g[col] >> row & 1)
-          img.fill(x + col * scale, y + row * scale, scale, scale, c);
-    x += 6 * scale;
-  }
-}
-
-//===----------------------------------------------------------------------===//
 // Numbers, coordinates, ticks
 //===----------------------------------------------------------------------===//
 
-std::string fmtG(double v) {
-  char buf[48];
-  if (v == 0)
-    v = 0; // no "-0"
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
-/// A tick label with as many decimals as the tick step needs.
-std::string fmtTick(double v, double step) {
-  char buf[48];
-  if (std::fabs(v) < step * 1e-9)
-    v = 0;
-  const int decimals = std::max(0, int(-std::floor(std::log10(step) + 1e-9)));
-  if (decimals > 6 || std::fabs(v) >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.3g", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-double niceStep(double range, int ticks) {
-  const double raw = range / ticks;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double n = raw / mag;
-  return (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
-}
 
 /// The fractional index at which the monotone `coords` reach `v`
 /// (extrapolated at most half a cell beyond the ends), or NaN.
@@ -544,48 +352,6 @@ Image drawPanel(const PanelSpec &p, const Layout &l) {
   return img;
 }
 
-//===----------------------------------------------------------------------===//
-// PNG output
-//===----------------------------------------------------------------------===//
-
-/// Writes `img` to `path` atomically.
-void writePng(const Image &img, const std::string &path) {
-  const std::filesystem::path p(path);
-  if (p.filename().empty())
-    throw Error("cannot write plot '" + path + "': not a file name");
-  const std::string temp =
-      (p.parent_path() /
-       ("." + p.filename().string() + ".tmp" + std::to_string(::getpid())))
-          .string();
-  const std::string where = p.parent_path().empty()
-                                ? std::string("the current folder")
-                                : "folder '" + p.parent_path().string() + "'";
-  const std::string bytes = encodePng(img.rgb.data(), img.width, img.height);
-  FILE *fp = std::fopen(temp.c_str(), "wb");
-  if (!fp)
-    throw Error("cannot write plot '" + path + "': " + std::strerror(errno) +
-                " (creating a file in " + where +
-                "; check that it exists and is writable)");
-  errno = 0;
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), fp) == bytes.size() &&
-            std::fflush(fp) == 0 && ::fsync(::fileno(fp)) == 0;
-  std::string reason = ok ? "" : std::strerror(errno ? errno : EIO);
-  if (std::fclose(fp) != 0 && ok) {
-    ok = false;
-    reason = std::strerror(errno);
-  }
-  if (ok && std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(temp.c_str());
-    throw Error("cannot write plot '" + path + "': renaming " + inQuotes(temp) +
-                " over it failed: " + why);
-  }
-  if (!ok) {
-    std::remove(temp.c_str());
-    throw Error("cannot write plot '" + path + "': " + reason +
-                " (is the disk full, or " + where + " not writable?)");
-  }
-}
 
 void checkField(const Field2D &f, const char *what) {
   if (!f.values || f.nlat <= 0 || f.nlon <= 0)

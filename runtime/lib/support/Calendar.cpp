@@ -58,6 +58,54 @@ std::string formatTime(int64_t t) {
   return buf;
 }
 
+bool parseTime(const std::string &text, int64_t &t) {
+  std::string s = text;
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z'))
+    s.pop_back();
+  // Digits at fixed places: YYYY-MM-DD[(T| )HH[:MM[:SS]]].
+  auto digits = [&](size_t at, size_t n, int &v) {
+    if (at + n > s.size())
+      return false;
+    v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9')
+        return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h = 0, mi = 0, se = 0;
+  if (!digits(0, 4, y) || s.size() < 10 || s[4] != '-' || s[7] != '-' ||
+      !digits(5, 2, mo) || !digits(8, 2, d))
+    return false;
+  size_t n = 10;
+  if (s.size() > 10) {
+    if ((s[10] != 'T' && s[10] != ' ') || !digits(11, 2, h))
+      return false;
+    n = 13;
+    if (s.size() > 13) {
+      if (s[13] != ':' || !digits(14, 2, mi))
+        return false;
+      n = 16;
+    }
+    if (s.size() > 16) {
+      if (s[16] != ':' || !digits(17, 2, se))
+        return false;
+      n = 19;
+    }
+  }
+  if (n != s.size() || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 ||
+      se > 59)
+    return false;
+  const int64_t day = daysFromCivil(y, unsigned(mo), unsigned(d));
+  if (daysFromCivil(y, unsigned(mo), 1) + 31 <= day ||
+      (mo < 12 ? daysFromCivil(y, unsigned(mo + 1), 1)
+               : daysFromCivil(y + 1, 1, 1)) <= day)
+    return false; // the 31st of a 30-day month, Feb 29 of a common year
+  t = day * 86400 + h * 3600 + mi * 60 + se;
+  return true;
+}
+
 std::string formatDuration(int64_t s) {
   if (s != 0 && s % 86400 == 0)
     return std::to_string(s / 86400) + "d";

@@ -25,6 +25,10 @@ int yearOf(int64_t t);
 int64_t yearStart(int year);
 /// 2003-01-05T06:00 (seconds shown only when not 0).
 std::string formatTime(int64_t t);
+/// The time of "2003-01-05", "2003-01-05T06", "2003-01-05T06:00",
+/// "2003-01-05 06:00:00" (UTC; a trailing 'Z' is allowed); false when
+/// `text` is none of these or names no real date.
+bool parseTime(const std::string &text, int64_t &t);
 /// A duration in seconds as a step is written: 6h, 30m, 1d, 45s.
 std::string formatDuration(int64_t seconds);
 /// Years first..last: "2000..2007", "2008", or "(none)" when last < first.

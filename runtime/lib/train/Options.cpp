@@ -23,45 +23,97 @@ namespace s2s::rt {
 
 namespace {
 
+enum : unsigned { kTrain = 1, kForecast = 2, kEvaluate = 4, kRun = 6,
+                  kAll = 7 };
+
 struct Flag {
   const char *name;
   const char *arg; ///< nullptr: no value; "[DIR]": optional
   const char *help;
+  unsigned commands = kAll; ///< the commands that take it
 };
 
 const Flag kFlags[] = {
     {"data", "PATTERN", "HDF5 files to read, a glob"},
     {"stats", "FILE", "normalisation statistics, HDF5 /mean and /std"},
-    {"epochs", "N", "passes over the training split"},
-    {"steps", "N", "at most N optimizer steps per epoch, for quick runs"},
-    {"batch", "N", "global batch size"},
-    {"lr", "X", "learning rate"},
-    {"seed", "N", "random seed of initialisation, shuffling and dropout"},
+    {"epochs", "N", "passes over the training split", kTrain},
+    {"steps", "N", "at most N optimizer steps per epoch, for quick runs",
+     kTrain},
+    {"steps", "N", "lead steps: the model's steps from each start", kRun},
+    {"batch", "N", "global batch size", kTrain | kEvaluate},
+    {"lr", "X", "learning rate", kTrain},
+    {"seed", "N", "random seed of initialisation, shuffling and dropout",
+     kTrain},
     {"threads", "N", "CPU threads for LibTorch"},
     {"memory", "MODE",
      "how the data is held: eager (read before training), lazy (read per "
      "batch), stream (a buffer refreshed in the background) or shared (one "
-     "copy per node)"},
-    {"prefetch", "N", "batches assembled ahead by background threads; 0: none"},
-    {"buffer", "N", "stream mode: samples (windows) held in memory"},
-    {"loader-threads", "N", "the data loader's reader threads"},
-    {"out", "DIR", "run folder: checkpoints/, metrics.jsonl"},
+     "copy per node)",
+     kTrain},
+    {"prefetch", "N", "batches assembled ahead by background threads; 0: none",
+     kTrain},
+    {"buffer", "N", "stream mode: samples (windows) held in memory", kTrain},
+    {"loader-threads", "N", "the data loader's reader threads", kTrain},
+    {"out", "DIR", "run folder: checkpoints/, metrics.jsonl", kTrain},
+    {"out", "FILE.h5",
+     "the forecast: /forecast [lead, channel, lat, lon] in the data's units, "
+     "with /time, /lead_hours, /channel, /lat, /lon",
+     kForecast},
+    {"out", "FILE.json",
+     "the scorecard (RMSE and ACC per channel and lead of the model, "
+     "persistence and climatology) and FILE.png, skill against lead time",
+     kEvaluate},
     {"resume", "[DIR]",
      "continue from the newest complete checkpoint of the run, or of DIR "
-     "(a ckpt-* folder, a folder of them or a run folder)"},
+     "(a ckpt-* folder, a folder of them or a run folder)",
+     kTrain},
+    {"init", "FILE",
+     "start from the weights in FILE: a PyTorch state dict (.pt/.pth, "
+     "torch.save) or safetensors, renamed by --map"},
+    {"map", "MAP",
+     "the name map of --init and --export: a built-in one (fourcastnet) or a "
+     "file of 'S2S_NAME OTHER_NAME [transpose]' lines (default: s2s's names "
+     "and layouts)"},
+    {"init-partial", nullptr,
+     "--init: import what matches; parameters the file lacks keep their "
+     "initial values (default: every mismatch is an error)"},
     {"export", "FILE",
      "write the parameters of the run's newest checkpoint (or of --resume "
-     "DIR's), sharded or not, as one safetensors file and exit"},
-    {"log-every", "N", "a train-loss record in metrics.jsonl every N steps"},
+     "DIR's), sharded or not, to FILE (.safetensors, or .pt/.pth for "
+     "torch.load) under --map's names, and exit",
+     kTrain},
+    {"checkpoint", "DIR",
+     "the weights: a ckpt-* folder, a folder of them or a run folder "
+     "(default: the run's newest checkpoint, unless --init)",
+     kRun},
+    {"start", "TIME", "the start time, 2009-01-01T00:00 (UTC), in the data",
+     kForecast},
+    {"split", "NAME", "the split whose windows are scored: test or valid",
+     kEvaluate},
+    {"log-every", "N", "a train-loss record in metrics.jsonl every N steps",
+     kTrain},
     {"no-maps", nullptr,
      "do not write <out>/maps/epoch-N-<channel>.png "
-     "(truth | prediction | error of a validation sample)"},
+     "(truth | prediction | error of a validation sample)",
+     kTrain},
     {"device", "D", "cpu, cuda or auto"},
     {"timeout", "S",
      "seconds a collective may wait for the other processes before the run "
-     "fails (a peer died or hangs)"},
+     "fails (a peer died or hangs)",
+     kTrain},
     {"help", nullptr, "print this message"},
 };
+
+unsigned bitOf(Command c) {
+  return c == Command::Train ? kTrain
+                             : c == Command::Forecast ? kForecast : kEvaluate;
+}
+
+const char *commandName(Command c) {
+  return c == Command::Train ? "train"
+                             : c == Command::Forecast ? "forecast"
+                                                      : "evaluate";
+}
 
 int64_t parseInt(const std::string &flag, const std::string &v, int64_t min) {
   errno = 0;
@@ -130,6 +182,25 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
     if (value.empty())
       throw UsageError("--export needs a file name (weights.safetensors)");
     o.exportFile = value;
+  } else if (name == "init") {
+    if (value.empty())
+      throw UsageError("--init needs a weights file (.pt, .pth or "
+                       ".safetensors)");
+    o.initFile = value;
+  } else if (name == "map") {
+    if (value.empty())
+      throw UsageError("--map needs a built-in map's name or a map file");
+    o.map = value;
+  } else if (name == "checkpoint") {
+    if (value.empty())
+      throw UsageError("--checkpoint needs a folder");
+    o.checkpoint = value;
+  } else if (name == "start") {
+    o.start = value;
+  } else if (name == "split") {
+    if (value != "test" && value != "valid")
+      throw UsageError("--split must be test or valid, got '" + value + "'");
+    o.split = value;
   } else if (name == "log-every") {
     o.logEvery = parseInt(name, value, 1);
   } else if (name == "timeout") {
@@ -146,7 +217,18 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
 
 Options parseArgs(int argc, char **argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 1) {
+    const std::string c = argv[1];
+    if (c == "train" || c == "forecast" || c == "evaluate") {
+      o.command = c == "train"      ? Command::Train
+                  : c == "forecast" ? Command::Forecast
+                                    : Command::Evaluate;
+      first = 2;
+    }
+  }
+  const unsigned bit = bitOf(o.command);
+  for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "-h") {
       o.help = true;
@@ -162,10 +244,18 @@ Options parseArgs(int argc, char **argv) {
       name = name.substr(0, eq);
       hasValue = true;
     }
-    const Flag *flag = nullptr;
+    const Flag *flag = nullptr, *elsewhere = nullptr;
     for (const Flag &f : kFlags)
       if (name == f.name)
-        flag = &f;
+        (f.commands & bit ? flag : elsewhere) = &f;
+    if (!flag && elsewhere) {
+      std::string takers;
+      for (Command c : {Command::Train, Command::Forecast, Command::Evaluate})
+        if (elsewhere->commands & bitOf(c))
+          takers += std::string(takers.empty() ? "" : " and ") + commandName(c);
+      throw UsageError("--" + name + " applies to " + takers + ", not to " +
+                       commandName(o.command) + "; see --help");
+    }
     if (!flag) {
       std::vector<std::string> names;
       for (const Flag &f : kFlags)
@@ -183,6 +273,8 @@ Options parseArgs(int argc, char **argv) {
         throw UsageError("--" + name + " takes no value");
       if (name == "no-maps")
         o.maps = false;
+      else if (name == "init-partial")
+        o.initPartial = true;
       else
         o.help = true;
       continue;
@@ -205,17 +297,27 @@ void printUsage(const Program &p, const char *argv0) {
   const TrainConfig &t = p.train;
   std::string name = p.name.empty() ? std::string(argv0) : p.name;
   std::ostringstream o;
-  o << "usage: " << argv0 << " [options]\n\n"
+  o << "usage: " << argv0 << " [train] [options]      train (the default)\n"
+    << "       " << argv0
+    << " forecast [options]     roll out from --start into --out FILE.h5\n"
+    << "       " << argv0
+    << " evaluate [options]     score rollouts of a split: --out FILE.json "
+       "and .png\n\n"
     << "Trains model '" << p.modelName << "'"
     << (p.specFile.empty() ? std::string() : " of " + p.specFile)
     << " autoregressively (" << p.rollout.order << "-step rollout, "
     << rt::name(p.rollout.loss.kind) << " loss).\n\noptions (defaults from the "
-    << "spec):\n";
+    << "spec; [command]: only there):\n";
   auto line = [&](const Flag &f, const std::string &def) {
     std::string lhs = std::string("  --") + f.name + (f.arg ? " " : "") +
                       (f.arg ? f.arg : "");
+    std::string only;
+    if (f.commands != kAll)
+      for (Command c : {Command::Train, Command::Forecast, Command::Evaluate})
+        if (f.commands & bitOf(c))
+          only += std::string(only.empty() ? "[" : ", ") + commandName(c);
     o << lhs << std::string(lhs.size() < 20 ? 20 - lhs.size() : 1, ' ')
-      << f.help;
+      << (only.empty() ? "" : only + "] ") << f.help;
     if (!def.empty())
       o << " (default: " << def << ")";
     o << "\n";
@@ -229,7 +331,15 @@ void printUsage(const Program &p, const char *argv0) {
     else if (n == "epochs")
       def = std::to_string(t.epochs);
     else if (n == "steps")
-      def = "all";
+      def = f.commands == kTrain ? "all"
+                                 : std::to_string(p.rollout.order) +
+                                       ", the rollout's order";
+    else if (n == "init")
+      def = "none: the spec's initialisers";
+    else if (n == "start")
+      def = "none";
+    else if (n == "split")
+      def = "test";
     else if (n == "batch")
       def = std::to_string(t.batch);
     else if (n == "lr")
@@ -256,7 +366,7 @@ void printUsage(const Program &p, const char *argv0) {
       } catch (const Error &) {
         def = "the spec's memory arguments are invalid";
       }
-    } else if (n == "out")
+    } else if (n == "out" && f.commands == kTrain)
       def = "runs/" + name + "; checkpoints in <out>/" + t.checkpoint.dir +
             (fs::path(t.checkpoint.dir).is_absolute() ? " (absolute: as is)"
                                                       : "");

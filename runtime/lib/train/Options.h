@@ -27,13 +27,26 @@ struct UsageError : Error {
   using Error::Error;
 };
 
+/// What the program does: train (the default), forecast from a start
+/// time, or score rollouts of a split (Forecast.h).
+enum class Command { Train, Forecast, Evaluate };
+
 struct Options {
+  Command command = Command::Train;
   bool help = false;
   bool maps = true;
   std::string data, stats, out, device = "auto";
   bool resume = false;
   std::string resumeDir;
   std::string exportFile; ///< --export: write the weights and exit
+  std::string initFile;   ///< --init: start from these weights
+  std::string map;        ///< --map: the name map of --init and --export
+  bool initPartial = false;
+  std::string checkpoint; ///< forecast/evaluate: the weights' checkpoint
+  std::string start;      ///< forecast: the start time, as written
+  std::string split = "test"; ///< evaluate: the split scored
+  /// train: --out is the run folder, --steps the steps per epoch;
+  /// forecast/evaluate: the output file and the lead steps.
   int64_t epochs = 0, steps = 0, batch = 0, seed = -1, threads = 0,
           logEvery = 10, timeout = 0;
   double lr = 0.0;
@@ -41,7 +54,8 @@ struct Options {
   int64_t prefetch = -1, buffer = 0, loaderThreads = 0; ///< -1/0: the spec's
 };
 
-/// Parses the command line (argv[1..]); throws UsageError naming the flag.
+/// Parses the command line (argv[1..]: an optional command, then
+/// options); throws UsageError naming the flag.
 Options parseArgs(int argc, char **argv);
 
 /// --help: every option with the spec's value as its default.

@@ -43,11 +43,12 @@ namespace {
 /// --resume DIR: DIR itself, the newest ckpt-* in it, or the newest in its
 /// checkpoint folder.
 std::string resumeDirCheckpoint(const std::string &dir,
-                                const std::string &ckptSubdir) {
+                                const std::string &ckptSubdir,
+                                const char *flag = "--resume") {
   const fs::path d(dir);
   std::error_code ec;
   if (!fs::is_directory(d, ec))
-    throw Error("--resume: '" + dir + "' is not a folder");
+    throw Error(std::string(flag) + ": '" + dir + "' is not a folder");
   std::string from;
   if (fs::is_regular_file(d / "state.json", ec))
     from = d.string();
@@ -56,7 +57,7 @@ std::string resumeDirCheckpoint(const std::string &dir,
   else
     from = Checkpointer((d / ckptSubdir).string(), 0).newest();
   if (from.empty())
-    throw Error("--resume: no complete checkpoint in '" + dir +
+    throw Error(std::string(flag) + ": no complete checkpoint in '" + dir +
                 "' (looked for ckpt-* folders there and in '" +
                 (d / ckptSubdir).string() + "')");
   return from;
@@ -64,35 +65,29 @@ std::string resumeDirCheckpoint(const std::string &dir,
 
 } // namespace
 
-int exportWeights(const Program &p, const Options &o) {
-  const Settings s = settle(p, o);
+std::string checkpointToRead(const Settings &s, const std::string &dir,
+                             const char *flag) {
   const Checkpointer ckpt(checkpointDir(s), 0);
   const std::string from =
-      o.resume && !o.resumeDir.empty()
-          ? resumeDirCheckpoint(o.resumeDir, s.train.checkpoint.dir)
-          : ckpt.newest();
+      !dir.empty() ? resumeDirCheckpoint(dir, s.train.checkpoint.dir, flag)
+                   : ckpt.newest();
   if (from.empty())
-    throw Error("--export: no checkpoint in '" + ckpt.dir() +
-                "'; name one with --resume DIR");
+    throw Error(std::string(flag) + ": no checkpoint in '" + ckpt.dir() +
+                "' (the run folder is --out's); name one with " + flag +
+                " DIR");
+  return from;
+}
+
+NamedTensors checkpointParameters(const Program &p, const std::string &from) {
   const Checkpoint c = loadCheckpoint(from);
   NamedTensors params;
   for (const ParameterSpec &spec : p.parameters)
     params.emplace_back(spec.path,
                         torch::empty(spec.shape, torch::device(torch::kMeta)));
   checkCheckpointParameters(c, from, params, modelText(p));
-  NamedTensors out;
-  int64_t values = 0;
-  for (const auto &np : params) {
-    out.emplace_back(np.first, c.model.at(np.first).contiguous());
-    values += np.second.numel();
-  }
-  writeSafetensors(
-      o.exportFile, out,
-      {{"format", "pt"}, {"program", p.name}, {"checkpoint", from}});
-  std::printf("%s: wrote the %zu parameters (%lld values) of %s to '%s'\n",
-              p.name.c_str(), out.size(), (long long)values, from.c_str(),
-              o.exportFile.c_str());
-  return 0;
+  for (auto &np : params)
+    np.second = c.model.at(np.first).contiguous();
+  return params;
 }
 
 std::string findResume(const Options &o, const Settings &s,

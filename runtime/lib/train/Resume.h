@@ -37,15 +37,20 @@ std::string checkpointDir(const Settings &s);
 /// left (with a note).
 Checkpointer openCheckpoints(const Settings &s);
 
+/// The checkpoint to read weights from (--export, forecast, evaluate):
+/// `dir` (a ckpt-* folder, a folder of them or a run folder) when given,
+/// else the run's newest. Throws Error naming `flag` when there is none.
+std::string checkpointToRead(const Settings &s, const std::string &dir,
+                             const char *flag);
+
+/// The parameters of checkpoint `from`, checked against the program's
+/// manifest (names and shapes), in manifest order; sharded checkpoints are
+/// assembled. Throws Error naming the checkpoint.
+NamedTensors checkpointParameters(const Program &p, const std::string &from);
+
 /// The checkpoint to resume from ("" for a fresh start). Throws Error when
 /// --resume names no checkpoint, or a fresh run would mix with existing
 /// checkpoints.
-/// --export FILE: the parameters of the checkpoint --resume names (or the
-/// run's newest), checked against the program's manifest, written as one
-/// safetensors file (PyTorch's names and layouts are the model's own).
-/// Throws Error naming the checkpoint or file.
-int exportWeights(const Program &p, const Options &o);
-
 std::string findResume(const Options &o, const Settings &s,
                        const Checkpointer &ckpt);
 

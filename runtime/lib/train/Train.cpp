@@ -8,8 +8,9 @@
 //   folders       the run and checkpoint folders, which checkpoint
 //                 --resume means (Resume.h)
 //   data          the training and validation loaders (TrainData.h)
-//   model         the parameters, made and checked (Materialize.h), the
-//                 strategy's preparation, the optimizer
+//   model         the parameters, made and checked (Materialize.h), or
+//                 imported (--init, Weights.h), the strategy's
+//                 preparation, the optimizer
 //   banner        what the run is (Banner.h)
 //   resume        the checkpoint loaded, metrics.jsonl cut back (Resume.h)
 //   epochs        steps (Step.h) with metrics.jsonl records and the
@@ -28,6 +29,7 @@
 #include "support/Json.h"
 #include "support/Text.h"
 #include "train/Banner.h"
+#include "train/Forecast.h"
 #include "train/Materialize.h"
 #include "train/Options.h"
 #include "train/Resume.h"
@@ -36,6 +38,7 @@
 #include "train/Strategy.h"
 #include "train/TrainData.h"
 #include "train/Validation.h"
+#include "train/Weights.h"
 
 #include <ATen/Parallel.h>
 
@@ -113,6 +116,14 @@ void Trainer::setUp() {
   model->context().latitude = data.train->latitude().to(set.device);
   model->context().longitude = data.train->longitude().to(set.device);
   materializeModel(P, *model);
+  // --init: imported weights, before the strategy spreads them. A run
+  // that resumes (a launcher's restart of the same command line) has
+  // trained past them.
+  if (resumeFrom.empty())
+    loadInitialWeights(opt, *model);
+  else if (!opt.initFile.empty())
+    std::printf("note: --init %s is not read: the run resumes from %s\n",
+                opt.initFile.c_str(), resumeFrom.c_str());
   strategy->prepareModel(*model);
   optim = strategy->makeOptimizer(set.train.optimizer, *model);
   step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
@@ -302,8 +313,16 @@ int main(const Program &program, int argc, char **argv) {
       printUsage(program, argc > 0 ? argv[0] : prog.c_str());
       return 0;
     }
+    if (o.command == Command::Forecast)
+      return forecast(program, o);
+    if (o.command == Command::Evaluate)
+      return evaluate(program, o);
     if (!o.exportFile.empty())
       return exportWeights(program, o);
+    if (o.resume && !o.initFile.empty())
+      throw UsageError("--init starts a run from imported weights and "
+                       "--resume continues one from its checkpoint: give "
+                       "one of them");
     return Trainer(program, std::move(o)).run();
   } catch (const UsageError &e) {
     std::fflush(stdout);

@@ -16,28 +16,23 @@
 
 namespace s2s::rt {
 
-namespace {
-
-/// The per-channel mean of the training data (first frames of its
-/// windows), in physical units.
-torch::Tensor trainingMean(const TrainData &data) {
+torch::Tensor trainingMean(BatchLoader &train) {
   torch::NoGradGuard noGrad;
-  BatchLoader &train = *data.train;
-  torch::Tensor sum = torch::zeros({data.channels}, torch::kFloat64);
+  const int64_t windows = train.size();
+  torch::Tensor sum =
+      torch::zeros({int64_t(train.channelNames().size())}, torch::kFloat64);
   int64_t n = 0;
-  for (int64_t i = 0; i < data.windows; i += 64) {
+  for (int64_t i = 0; i < windows; i += 64) {
     std::vector<int64_t> idx;
-    for (int64_t k = i; k < std::min(data.windows, i + 64); ++k)
+    for (int64_t k = i; k < std::min(windows, i + 64); ++k)
       idx.push_back(k);
     torch::Tensor x = train.fetch(idx).window.select(1, 0).to(torch::kFloat64);
     sum += x.sum({0, 2, 3});
-    n += x.size(0) * data.lat * data.lon;
+    n += x.size(0) * train.lat() * train.lon();
   }
   return (sum / double(n)) * train.stddev().to(torch::kFloat64) +
          train.mean().to(torch::kFloat64);
 }
-
-} // namespace
 
 Validation::Validation(const Program &p, const Settings &s,
                        const TrainData &data, std::string mapsDir)
@@ -48,7 +43,7 @@ Validation::Validation(const Program &p, const Settings &s,
   // z-score: the normalisation mean (0 in normalised units); otherwise the
   // training data's own per-channel mean.
   if (data.valid && s.data.normalize != Normalizer::Zscore)
-    climatology_ = trainingMean(data);
+    climatology_ = trainingMean(*data.train);
   if (!p.rollout.leads.empty() && s.data.stepSeconds <= 0)
     throw Error("the rollout trains at lead times (in data steps) but the "
                 "data's step is unknown; give the data section a step");

@@ -24,6 +24,12 @@
 
 namespace s2s::rt {
 
+class BatchLoader;
+
+/// The per-channel mean of a split's data (the first frames of its
+/// windows), in physical units, float64 [channel]: one pass over it.
+torch::Tensor trainingMean(BatchLoader &train);
+
 struct Settings;
 struct TrainData;
 class Strategy;

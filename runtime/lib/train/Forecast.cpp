@@ -1,0 +1,322 @@
+//===- Forecast.cpp - Forecasts and scorecards from trained weights -------===//
+
+#include "train/Forecast.h"
+
+#include "data/Loader.h"
+#include "data/Split.h"
+#include "dist/Launch.h"
+#include "hdf5/ForecastFile.h"
+#include "metrics/Scores.h"
+#include "plot/Chart.h"
+#include "s2s/runtime/Error.h"
+#include "support/AtomicFile.h"
+#include "support/Calendar.h"
+#include "support/Json.h"
+#include "train/Materialize.h"
+#include "train/Options.h"
+#include "train/Validation.h"
+#include "train/Weights.h"
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+namespace s2s::rt {
+
+namespace {
+
+bool endsWith(const std::string &s, const std::string &tail) {
+  return s.size() >= tail.size() &&
+         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+/// The checks forecast and evaluate share: one process, --out FILE.<ext>;
+/// returns the lead steps.
+int64_t checkRun(const Program &p, const Options &o, const char *command,
+                 const char *ext) {
+  if (rankInfo().worldSize > 1)
+    throw UsageError(std::string(command) + " runs in one process; it was "
+                     "started as one of " +
+                     std::to_string(rankInfo().worldSize) + " (" +
+                     rankInfo().source + ")");
+  if (o.out.empty() || !endsWith(o.out, ext))
+    throw UsageError(std::string(command) + " needs --out FILE" + ext);
+  return o.steps > 0 ? o.steps : p.rollout.order;
+}
+
+/// The data read once, in order, by one thread of reads ahead.
+LoaderConfig readAhead() {
+  LoaderConfig lc;
+  lc.mode = LoaderConfig::Mode::Lazy;
+  lc.prefetch = 2;
+  return lc;
+}
+
+/// The model on `grid`'s coordinates with the weights of --init,
+/// --checkpoint or the run's newest checkpoint, in evaluation mode.
+std::unique_ptr<Model> inferenceModel(const Program &p, const Settings &s,
+                                      const Options &o,
+                                      const BatchLoader &grid,
+                                      std::string &weights) {
+  auto m = std::make_unique<Model>(uint64_t(s.train.seed), s.device, s.dtype);
+  m->context().latitude = grid.latitude().to(s.device);
+  m->context().longitude = grid.longitude().to(s.device);
+  materializeModel(p, *m);
+  weights = loadInferenceWeights(p, s, o, *m);
+  m->setTraining(false);
+  return m;
+}
+
+/// Leads 1..steps from the normalised states x0 [b, C, H, W] valid at
+/// `times` [b]: the model on its own output, or a lead-time model once per
+/// lead on x0.
+std::vector<torch::Tensor> rollOut(const Program &p, Model &m,
+                                   const torch::Tensor &x0,
+                                   const torch::Tensor &times, int64_t steps,
+                                   int64_t stepSeconds) {
+  torch::NoGradGuard noGrad;
+  m.context().time = times.to(m.device());
+  std::vector<torch::Tensor> out;
+  torch::Tensor x = x0.to(m.device(), m.dtype());
+  const bool leadTime = !p.rollout.leads.empty();
+  for (int64_t k = 1; k <= steps; ++k) {
+    m.context().leadSeconds = leadTime ? k * stepSeconds : 0;
+    torch::Tensor y = p.forward(m, leadTime ? x0.to(x.options()) : x);
+    out.push_back(y);
+    x = y;
+  }
+  m.context().leadSeconds = 0;
+  return out;
+}
+
+std::vector<double> doubles(const torch::Tensor &t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(),
+                             c.data_ptr<double>() + c.numel());
+}
+
+/// The window of split `split` whose first frame is valid at `t0`.
+int64_t windowAt(const DataConfig &dc, int64_t t0, const std::string &text,
+                 int64_t &step) {
+  const data_detail::SplitPlan plan =
+      data_detail::planSplit(dc, Split::Test, 1);
+  step = plan.step;
+  for (size_t k = 0; k < plan.times.size(); ++k)
+    if (plan.times[k] == t0)
+      return int64_t(k);
+  throw Error("--start " + text + ": no sample of '" + dc.pattern +
+              "' is valid then; its samples of " + std::to_string(yearOf(t0)) +
+              " run from " + formatTime(plan.times.front()) + " to " +
+              formatTime(plan.times.back()) + " every " +
+              formatDuration(plan.step));
+}
+
+} // namespace
+
+int forecast(const Program &p, const Options &o) {
+  const int64_t steps = checkRun(p, o, "forecast", ".h5");
+  if (o.start.empty())
+    throw UsageError("forecast needs --start TIME: a time of the data, as "
+                     "2009-01-01T06:00 (UTC)");
+  int64_t t0 = 0;
+  if (!parseTime(o.start, t0))
+    throw UsageError("--start '" + o.start + "' is not a time; write it as "
+                     "2009-01-01, 2009-01-01T06 or 2009-01-01T06:00 (UTC)");
+  const Settings s = settle(p, o);
+  // The start's year as the split read, whatever the spec's splits are.
+  DataConfig dc = s.data;
+  dc.test = {yearOf(t0), yearOf(t0)};
+  int64_t step = 0;
+  const int64_t k = windowAt(dc, t0, o.start, step);
+  std::unique_ptr<BatchLoader> data =
+      BatchLoader::open(dc, Split::Test, 1, 1, readAhead(),
+                        uint64_t(s.train.seed), false, false);
+  const Batch start = data->fetch({k});
+  if (start.times[0].item<int64_t>() != t0)
+    throw Error("internal error: window " + std::to_string(k) + " of " +
+                std::to_string(yearOf(t0)) + " is valid at " +
+                formatTime(start.times[0].item<int64_t>()) + ", not " +
+                formatTime(t0));
+  std::string weights;
+  std::unique_ptr<Model> m = inferenceModel(p, s, o, *data, weights);
+  const std::vector<torch::Tensor> leads = rollOut(
+      p, *m, start.window.select(1, 0), start.times, steps, step);
+
+  const int64_t C = int64_t(data->channelNames().size());
+  const torch::Tensor mean = data->mean().to(torch::kFloat64).view({C, 1, 1}),
+                      sd = data->stddev().to(torch::kFloat64).view({C, 1, 1});
+  hdf5::ForecastFile f;
+  for (size_t l = 0; l < leads.size(); ++l) {
+    torch::Tensor v = (leads[l][0].to(torch::kCPU, torch::kFloat64) * sd + mean)
+                          .to(torch::kFloat32)
+                          .contiguous();
+    f.values.insert(f.values.end(), v.data_ptr<float>(),
+                    v.data_ptr<float>() + v.numel());
+    f.validTimes.push_back(t0 + int64_t(l + 1) * step);
+    f.leadHours.push_back(double(int64_t(l + 1) * step) / 3600.0);
+  }
+  f.initTime = t0;
+  f.channels = data->channelNames();
+  f.latitude = doubles(data->latitude());
+  f.longitude = doubles(data->longitude());
+  f.attributes = {{"program", p.name},
+                  {"spec", p.specFile},
+                  {"model", p.modelName},
+                  {"weights", weights},
+                  {"data", dc.pattern},
+                  {"start", formatTime(t0)},
+                  {"step", formatDuration(step)}};
+  hdf5::writeForecast(o.out, f);
+  std::printf("%s: forecast of %lld steps (%s each) from %s written to '%s'\n",
+              p.name.c_str(), (long long)steps, formatDuration(step).c_str(),
+              formatTime(t0).c_str(), o.out.c_str());
+  return 0;
+}
+
+namespace {
+
+/// Per lead, the scores of the model, persistence and climatology.
+struct LeadScores {
+  std::vector<ChannelMetrics> model, persistence, climatology;
+};
+
+std::string perChannel(const std::vector<std::string> &names,
+                       const std::vector<std::vector<double>> &byLead) {
+  std::string s = "{";
+  for (size_t c = 0; c < names.size(); ++c) {
+    s += (c ? "," : "") + jsonQuote(names[c]) + ":[";
+    for (size_t l = 0; l < byLead.size(); ++l)
+      s += (l ? "," : "") + jsonNumber(byLead[l][c]);
+    s += "]";
+  }
+  return s + "}";
+}
+
+} // namespace
+
+int evaluate(const Program &p, const Options &o) {
+  const int64_t steps = checkRun(p, o, "evaluate", ".json");
+  const Settings s = settle(p, o);
+  const Split split = o.split == "valid" ? Split::Valid : Split::Test;
+  const int64_t B = o.batch > 0 ? o.batch : s.train.batch;
+  std::unique_ptr<BatchLoader> data =
+      BatchLoader::open(s.data, split, steps + 1, B, readAhead(),
+                        uint64_t(s.train.seed), false, false);
+  // The climatology: z-score's mean, else the training split's mean.
+  torch::Tensor clim = data->mean().to(torch::kFloat64);
+  if (s.data.normalize != Normalizer::Zscore)
+    clim = trainingMean(*BatchLoader::open(s.data, Split::Train, 1, B,
+                                           readAhead(), 0, false, false));
+  std::string weights;
+  std::unique_ptr<Model> m = inferenceModel(p, s, o, *data, weights);
+  const int64_t C = int64_t(data->channelNames().size());
+  const torch::Tensor climNormalised =
+      ((clim - data->mean().to(torch::kFloat64)) /
+       data->stddev().to(torch::kFloat64))
+          .to(torch::kFloat32)
+          .view({1, C, 1, 1});
+  std::vector<LeadScores> at(steps);
+  auto scores = [&] {
+    return ChannelMetrics(data->latitude(), data->mean(), data->stddev(), clim,
+                          Weighting::Latitude);
+  };
+  for (LeadScores &a : at) {
+    a.model.push_back(scores());
+    a.persistence.push_back(scores());
+    a.climatology.push_back(scores());
+  }
+  const int64_t step = s.data.stepSeconds > 0
+                           ? s.data.stepSeconds
+                           : data_detail::planSplit(s.data, split, 1).step;
+  data->startEpoch(0);
+  while (std::optional<Batch> b = data->next()) {
+    const torch::Tensor x0 = b->window.select(1, 0);
+    const std::vector<torch::Tensor> leads =
+        rollOut(p, *m, x0, b->times, steps, step);
+    for (int64_t l = 0; l < steps; ++l) {
+      const torch::Tensor truth = b->window.select(1, l + 1);
+      at[l].model[0].add(leads[l].to(torch::kCPU, torch::kFloat32), truth);
+      at[l].persistence[0].add(x0, truth);
+      at[l].climatology[0].add(climNormalised.expand_as(truth), truth);
+    }
+  }
+
+  const std::vector<std::string> &names = data->channelNames();
+  std::vector<std::vector<double>> rm, rp, rc, am, ap;
+  std::vector<double> hours;
+  for (int64_t l = 0; l < steps; ++l) {
+    rm.push_back(at[l].model[0].rmse());
+    rp.push_back(at[l].persistence[0].rmse());
+    rc.push_back(at[l].climatology[0].rmse());
+    am.push_back(at[l].model[0].acc());
+    ap.push_back(at[l].persistence[0].acc());
+    hours.push_back(double((l + 1) * step) / 3600.0);
+  }
+  std::string hoursJson;
+  for (size_t l = 0; l < hours.size(); ++l)
+    hoursJson += (l ? "," : "") + jsonNumber(hours[l]);
+  std::string channelsJson;
+  for (size_t c = 0; c < names.size(); ++c)
+    channelsJson += (c ? "," : "") + jsonQuote(names[c]);
+  const std::string json =
+      "{\"program\":" + jsonQuote(p.name) + ",\"weights\":" +
+      jsonQuote(weights) + ",\"data\":" + jsonQuote(s.data.pattern) +
+      ",\"split\":" + jsonQuote(o.split) +
+      ",\"windows\":" + std::to_string(data->size()) +
+      ",\"step_hours\":" + jsonNumber(double(step) / 3600.0) +
+      ",\"weighting\":\"latitude\",\"channels\":[" + channelsJson +
+      "],\"lead_hours\":[" + hoursJson + "],\"rmse\":{\"model\":" +
+      perChannel(names, rm) + ",\"persistence\":" + perChannel(names, rp) +
+      ",\"climatology\":" + perChannel(names, rc) + "},\"acc\":{\"model\":" +
+      perChannel(names, am) + ",\"persistence\":" + perChannel(names, ap) +
+      "}}\n";
+  {
+    AtomicFile af(o.out);
+    std::ofstream out(af.tempPath(), std::ios::trunc);
+    out << json;
+    out.flush();
+    if (!out)
+      throw Error("cannot write scorecard '" + o.out +
+                  "': is the disk full or the folder not writable?");
+    out.close();
+    af.commit();
+  }
+  std::vector<ChartPanel> panels;
+  auto column = [&](const std::vector<std::vector<double>> &v, size_t c) {
+    std::vector<double> y;
+    for (const auto &l : v)
+      y.push_back(l[c]);
+    return y;
+  };
+  for (size_t c = 0; c < names.size(); ++c) {
+    panels.push_back({"RMSE " + names[c],
+                      {{"model", column(rm, c)},
+                       {"persistence", column(rp, c)},
+                       {"climatology", column(rc, c)}}});
+    panels.push_back({"ACC " + names[c],
+                      {{"model", column(am, c)},
+                       {"persistence", column(ap, c)}}});
+  }
+  const std::string png = o.out.substr(0, o.out.size() - 5) + ".png";
+  plotLines(hours, "lead (h)", panels, 2,
+            p.name + ": " + o.split + " split, " +
+                std::to_string(data->size()) + " starts",
+            png);
+
+  std::printf("%s: %lld %s windows rolled out %lld steps (%s each)\n",
+              p.name.c_str(), (long long)data->size(), o.split.c_str(),
+              (long long)steps, formatDuration(step).c_str());
+  std::printf("  %-10s %8s   %12s %12s %12s   %9s %9s\n", "channel", "lead",
+              "rmse model", "persistence", "climatology", "acc model",
+              "persist.");
+  for (int64_t l = 0; l < steps; ++l)
+    for (size_t c = 0; c < names.size(); ++c)
+      std::printf("  %-10s %7gh   %12.5g %12.5g %12.5g   %9.4f %9.4f\n",
+                  names[c].c_str(), hours[l], rm[l][c], rp[l][c], rc[l][c],
+                  am[l][c], ap[l][c]);
+  std::printf("scorecard '%s', skill against lead time '%s'\n", o.out.c_str(),
+              png.c_str());
+  return 0;
+}
+
+} // namespace s2s::rt
