@@ -72,7 +72,13 @@ def save_upstream_checkpoint(sd, path):
     """As FourCastNet's trainer saves: a dict with the DDP-wrapped model's
     state under 'model_state'."""
     wrapped = collections.OrderedDict(("module." + k, v) for k, v in sd.items())
-    torch.save({"iters": 10, "epoch": 3, "model_state": wrapped}, path)
+    optimizer = {"state": {0: {"step": torch.tensor(10.0),
+                               "exp_avg": torch.zeros(3)}},
+                 "param_groups": [{"lr": 5e-4, "betas": (0.9, 0.95),
+                                   "weight_decay": 0.0, "amsgrad": False,
+                                   "params": [0, 1, 2]}]}
+    torch.save({"iters": 10, "epoch": 3, "model_state": wrapped,
+                "optimizer_state_dict": optimizer}, path)
 
 
 def layer_norm(x, weight, bias, eps=1e-6):
