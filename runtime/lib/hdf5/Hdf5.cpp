@@ -259,8 +259,7 @@ void writeArray(hid_t loc, const char *name, hid_t fileType, hid_t memType,
   hsize_t n = 1;
   for (hsize_t d : dims)
     n *= d;
-  Hid space(H5Screate_simple(int(dims.size()), dims.data(), nullptr),
-            H5Sclose);
+  Hid space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
   Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_obj_track_times(dcpl.get(), false);
   Hid ds(H5Dcreate2(loc, name, fileType, space.get(), H5P_DEFAULT, dcpl.get(),

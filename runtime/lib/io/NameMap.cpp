@@ -127,8 +127,9 @@ NameMap NameMap::parse(const std::string &text, const std::string &origin) {
     }
     auto ours = capturesOf(w[0]), theirs = capturesOf(w[1]);
     if (!ours || !theirs)
-      throw Error(at + "a pattern has an unclosed or empty '{}', or a '*' "
-                       "before its end: '" +
+      throw Error(at +
+                  "a pattern has an unclosed or empty '{}', or a '*' "
+                  "before its end: '" +
                   line + "'");
     for (const std::string &k : *theirs)
       if (std::find(ours->begin(), ours->end(), k) == ours->end())

@@ -22,15 +22,28 @@ using Obj = std::shared_ptr<PyObj>;
 
 /// A Python value as far as a state dict needs it.
 struct PyObj {
-  enum Kind { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Tensor,
-              Storage, Mark, Other };
+  enum Kind {
+    None,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Tuple,
+    List,
+    Dict,
+    Global,
+    Tensor,
+    Storage,
+    Mark,
+    Other
+  };
   Kind kind = None;
   int64_t i = 0;
   double f = 0;
-  std::string s, name;     ///< Str: s; Global: module s, name
-  std::vector<Obj> items;  ///< Tuple, List
+  std::string s, name;    ///< Str: s; Global: module s, name
+  std::vector<Obj> items; ///< Tuple, List
   std::vector<std::pair<Obj, Obj>> dict;
-  torch::Tensor t;         ///< Tensor; Storage: its elements, 1-d
+  torch::Tensor t; ///< Tensor; Storage: its elements, 1-d
 };
 
 Obj make(PyObj::Kind k) {
@@ -42,11 +55,11 @@ Obj make(PyObj::Kind k) {
 /// torch.<X>Storage -> its element type.
 torch::ScalarType storageType(const std::string &name, const std::string &at) {
   static const std::map<std::string, torch::ScalarType> types = {
-      {"FloatStorage", torch::kFloat32},   {"DoubleStorage", torch::kFloat64},
-      {"HalfStorage", torch::kFloat16},    {"BFloat16Storage", torch::kBFloat16},
-      {"LongStorage", torch::kInt64},      {"IntStorage", torch::kInt32},
-      {"ShortStorage", torch::kInt16},     {"CharStorage", torch::kInt8},
-      {"ByteStorage", torch::kUInt8},      {"BoolStorage", torch::kBool}};
+      {"FloatStorage", torch::kFloat32}, {"DoubleStorage", torch::kFloat64},
+      {"HalfStorage", torch::kFloat16},  {"BFloat16Storage", torch::kBFloat16},
+      {"LongStorage", torch::kInt64},    {"IntStorage", torch::kInt32},
+      {"ShortStorage", torch::kInt16},   {"CharStorage", torch::kInt8},
+      {"ByteStorage", torch::kUInt8},    {"BoolStorage", torch::kBool}};
   auto it = types.find(name);
   if (it == types.end())
     throw Error(at + ": tensors stored as torch." + name +
@@ -85,7 +98,8 @@ private:
     return v;
   }
   std::string line() {
-    const char *nl = static_cast<const char *>(std::memchr(p_, '\n', end_ - p_));
+    const char *nl =
+        static_cast<const char *>(std::memchr(p_, '\n', end_ - p_));
     if (!nl)
       fail("a GLOBAL name has no end");
     std::string s(p_, nl);
@@ -178,9 +192,9 @@ Obj Unpickler::persistent(const Obj &pid) {
 
 Obj Unpickler::rebuildTensor(const std::vector<Obj> &a) {
   // (storage, storage_offset, size, stride, requires_grad, hooks[, meta])
-  if (a.size() < 4 || a[0]->kind != PyObj::Storage || a[1]->kind != PyObj::Int ||
-      a[2]->kind != PyObj::Tuple || a[3]->kind != PyObj::Tuple ||
-      a[2]->items.size() != a[3]->items.size())
+  if (a.size() < 4 || a[0]->kind != PyObj::Storage ||
+      a[1]->kind != PyObj::Int || a[2]->kind != PyObj::Tuple ||
+      a[3]->kind != PyObj::Tuple || a[2]->items.size() != a[3]->items.size())
     fail("a tensor whose storage, offset, size or stride is malformed");
   std::vector<int64_t> size, stride;
   int64_t last = a[1]->i; // the largest element index the view reaches
@@ -217,8 +231,11 @@ Obj Unpickler::call(const Obj &fn, const Obj &args) {
         (n == "_rebuild_parameter" || n == "_rebuild_parameter_with_state") &&
         !a.empty() && a[0]->kind == PyObj::Tensor)
       return a[0];
-    if (m == "torch._tensor" && n == "_rebuild_from_type_v2" &&
-        a.size() >= 3 && a[2]->kind == PyObj::Tuple)
+    // LibTorch's pickler (torch::pickle_save) tags typed containers.
+    if (m == "torch.jit._pickle" && n == "restore_type_tag" && !a.empty())
+      return a[0];
+    if (m == "torch._tensor" && n == "_rebuild_from_type_v2" && a.size() >= 3 &&
+        a[2]->kind == PyObj::Tuple)
       return call(a[0], a[2]);
   }
   return make(PyObj::Other);
@@ -227,31 +244,63 @@ Obj Unpickler::call(const Obj &fn, const Obj &args) {
 /// One opcode; false at STOP.
 bool Unpickler::step(unsigned char op) {
   switch (op) {
-  case 0x80: take(1); break;           // PROTO
-  case 0x95: take(8); break;           // FRAME
-  case '.': return false;              // STOP
-  case '(': marks_.push_back(stack_.size()); break;
-  case '}': stack_.push_back(make(PyObj::Dict)); break;
-  case ']': stack_.push_back(make(PyObj::List)); break;
-  case ')': stack_.push_back(tuple({})); break;
-  case 't': stack_.push_back(tuple(popMark())); break;
-  case 0x85: { Obj a = pop(); stack_.push_back(tuple({a})); break; }
-  case 0x86: { Obj b = pop(), a = pop(); stack_.push_back(tuple({a, b})); break; }
+  case 0x80:
+    take(1);
+    break; // PROTO
+  case 0x95:
+    take(8);
+    break; // FRAME
+  case '.':
+    return false; // STOP
+  case '(':
+    marks_.push_back(stack_.size());
+    break;
+  case '}':
+    stack_.push_back(make(PyObj::Dict));
+    break;
+  case ']':
+    stack_.push_back(make(PyObj::List));
+    break;
+  case ')':
+    stack_.push_back(tuple({}));
+    break;
+  case 't':
+    stack_.push_back(tuple(popMark()));
+    break;
+  case 0x85: {
+    Obj a = pop();
+    stack_.push_back(tuple({a}));
+    break;
+  }
+  case 0x86: {
+    Obj b = pop(), a = pop();
+    stack_.push_back(tuple({a, b}));
+    break;
+  }
   case 0x87: {
     Obj c = pop(), b = pop(), a = pop();
     stack_.push_back(tuple({a, b, c}));
     break;
   }
-  case 'N': stack_.push_back(make(PyObj::None)); break;
-  case 0x88: case 0x89: {
+  case 'N':
+    stack_.push_back(make(PyObj::None));
+    break;
+  case 0x88:
+  case 0x89: {
     Obj b = make(PyObj::Bool);
     b->i = op == 0x88;
     stack_.push_back(b);
     break;
   }
-  case 'K': stack_.push_back(integer(int64_t(le(1)))); break;
-  case 'M': stack_.push_back(integer(int64_t(le(2)))); break;
-  case 'J': stack_.push_back(integer(int64_t(int32_t(uint32_t(le(4)))))); break;
+  case 'K':
+    stack_.push_back(integer(int64_t(le(1))));
+    break;
+  case 'M':
+    stack_.push_back(integer(int64_t(le(2))));
+    break;
+  case 'J':
+    stack_.push_back(integer(int64_t(int32_t(uint32_t(le(4))))));
+    break;
   case 0x8a: { // LONG1: n little-endian two's-complement bytes
     size_t n = size_t(le(1));
     if (n > 8)
@@ -272,11 +321,33 @@ bool Unpickler::step(unsigned char op) {
     stack_.push_back(f);
     break;
   }
-  case 'X': { size_t n = size_t(le(4)); stack_.push_back(str(std::string(take(n), n))); break; }
-  case 0x8c: { size_t n = size_t(le(1)); stack_.push_back(str(std::string(take(n), n))); break; }
-  case 0x8d: { size_t n = size_t(le(8)); stack_.push_back(str(std::string(take(n), n))); break; }
-  case 'T': case 'B': { size_t n = size_t(le(4)); stack_.push_back(str(std::string(take(n), n))); break; }
-  case 'U': case 'C': { size_t n = size_t(le(1)); stack_.push_back(str(std::string(take(n), n))); break; }
+  case 'X': {
+    size_t n = size_t(le(4));
+    stack_.push_back(str(std::string(take(n), n)));
+    break;
+  }
+  case 0x8c: {
+    size_t n = size_t(le(1));
+    stack_.push_back(str(std::string(take(n), n)));
+    break;
+  }
+  case 0x8d: {
+    size_t n = size_t(le(8));
+    stack_.push_back(str(std::string(take(n), n)));
+    break;
+  }
+  case 'T':
+  case 'B': {
+    size_t n = size_t(le(4));
+    stack_.push_back(str(std::string(take(n), n)));
+    break;
+  }
+  case 'U':
+  case 'C': {
+    size_t n = size_t(le(1));
+    stack_.push_back(str(std::string(take(n), n)));
+    break;
+  }
   case 'c': {
     Obj g = make(PyObj::Global);
     g->s = line();
@@ -292,23 +363,57 @@ bool Unpickler::step(unsigned char op) {
     stack_.push_back(g);
     break;
   }
-  case 'Q': { Obj pid = pop(); stack_.push_back(persistent(pid)); break; }
-  case 'R': { Obj args = pop(), fn = pop(); stack_.push_back(call(fn, args)); break; }
-  case 0x81: { pop(); pop(); stack_.push_back(make(PyObj::Other)); break; } // NEWOBJ
-  case 'b': pop(); break; // BUILD: an object's state, not needed
-  case 'q': memo_[le(1)] = top(); break;
-  case 'r': memo_[le(4)] = top(); break;
-  case 0x94: memo_[memo_.size()] = top(); break;
-  case 'h': case 'j': {
+  case 'Q': {
+    Obj pid = pop();
+    stack_.push_back(persistent(pid));
+    break;
+  }
+  case 'R': {
+    Obj args = pop(), fn = pop();
+    stack_.push_back(call(fn, args));
+    break;
+  }
+  case 0x81: {
+    pop();
+    pop();
+    stack_.push_back(make(PyObj::Other));
+    break;
+  } // NEWOBJ
+  case 'b':
+    pop();
+    break; // BUILD: an object's state, not needed
+  case 'q':
+    memo_[le(1)] = top();
+    break;
+  case 'r':
+    memo_[le(4)] = top();
+    break;
+  case 0x94:
+    memo_[memo_.size()] = top();
+    break;
+  case 'h':
+  case 'j': {
     auto it = memo_.find(le(op == 'h' ? 1 : 4));
     if (it == memo_.end())
       fail("a memo entry read before it was written");
     stack_.push_back(it->second);
     break;
   }
-  case 's': { Obj v = pop(), k = pop(); setItems(top(), {k, v}); break; }
-  case 'u': { std::vector<Obj> kv = popMark(); setItems(top(), std::move(kv)); break; }
-  case 'a': { Obj v = pop(); top()->items.push_back(v); break; }
+  case 's': {
+    Obj v = pop(), k = pop();
+    setItems(top(), {k, v});
+    break;
+  }
+  case 'u': {
+    std::vector<Obj> kv = popMark();
+    setItems(top(), std::move(kv));
+    break;
+  }
+  case 'a': {
+    Obj v = pop();
+    top()->items.push_back(v);
+    break;
+  }
   case 'e': {
     std::vector<Obj> v = popMark();
     Obj l = top();
@@ -353,12 +458,14 @@ NamedTensors readTorchStateDict(const std::string &path, std::string *under) {
   try {
     zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error &) {
-    throw Error("'" + path + "' is not a zip-format torch.save file (PyTorch "
+    throw Error("'" + path +
+                "' is not a zip-format torch.save file (PyTorch "
                 ">= 1.6 writes these by default; re-save an older file with "
                 "torch.save(torch.load(f), f) in a current PyTorch)");
   }
   if (!zip->hasRecord("data.pkl"))
-    throw Error("'" + path + "' is a zip archive without data.pkl: not a "
+    throw Error("'" + path +
+                "' is a zip archive without data.pkl: not a "
                 "file torch.save wrote");
   auto [ptr, size] = zip->getRecord("data.pkl");
   Unpickler u(*zip, path, static_cast<const char *>(ptr.get()), size);
@@ -371,8 +478,8 @@ NamedTensors readTorchStateDict(const std::string &path, std::string *under) {
   if (top->kind != PyObj::Dict)
     throw Error("'" + path + "' holds no dict of tensors (a state dict)");
   std::string keys;
-  for (const char *key : {"model_state", "state_dict", "model", "module",
-                          "net"})
+  for (const char *key :
+       {"model_state", "state_dict", "model", "module", "net"})
     for (const auto &[k, v] : top->dict)
       if (k->kind == PyObj::Str && k->s == key &&
           !(out = tensorsOf(v)).empty()) {
@@ -384,7 +491,8 @@ NamedTensors readTorchStateDict(const std::string &path, std::string *under) {
     if (kv.first->kind == PyObj::Str)
       keys += (keys.empty() ? "" : ", ") + kv.first->s;
   throw Error("'" + path + "' holds a dict without tensors and none of its " +
-              "entries (" + keys + ") is a state dict; looked for model_state, "
+              "entries (" + keys +
+              ") is a state dict; looked for model_state, "
               "state_dict, model, module and net");
 }
 

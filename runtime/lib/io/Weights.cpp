@@ -27,8 +27,8 @@ NamedTensors readAny(const std::string &path, std::string &from) {
                 "': no such file or no permission");
   char magic[4] = {};
   in.read(magic, 4);
-  if (in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' &&
-      magic[2] == 3 && magic[3] == 4) {
+  if (in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 &&
+      magic[3] == 4) {
     std::string under;
     NamedTensors t = readTorchStateDict(path, &under);
     from = "PyTorch state dict '" + path + "'" +
@@ -125,9 +125,9 @@ ImportedWeights importWeights(const std::string &path,
       unused.push_back(file[i].first + " " + shapeStr(file[i].second.sizes()));
   }
 
-  const std::string where = from + " through " + map.origin() +
-                            (dropped.empty() ? "" : ", prefix '" + dropped +
-                                                        "' dropped");
+  const std::string where =
+      from + " through " + map.origin() +
+      (dropped.empty() ? "" : ", prefix '" + dropped + "' dropped");
   std::string problems;
   if (!misShaped.empty())
     problems += "\nshapes that differ (s2s <- file):" + listOf(misShaped);
@@ -148,8 +148,8 @@ ImportedWeights importWeights(const std::string &path,
     out.summary += "; " + std::to_string(out.missing.size()) +
                    " parameters not in the file keep their initial values";
   if (!unused.empty())
-    out.summary += "; " + std::to_string(unused.size()) +
-                   " file tensors unused";
+    out.summary +=
+        "; " + std::to_string(unused.size()) + " file tensors unused";
   if (skipped)
     out.summary += "; " + std::to_string(skipped) +
                    " skipped as the map says (no s2s parameter takes them)";
@@ -164,12 +164,15 @@ void writeWeights(const std::string &path, const NamedTensors &params,
   for (const auto &[name, value] : params) {
     const NameMap::Target t = map.theirs(name);
     if (!names.insert(t.name).second)
-      throw Error("exporting through " + map.origin() + ": two parameters "
-                  "map to '" + t.name + "' (the second is " + name + ")");
+      throw Error("exporting through " + map.origin() +
+                  ": two parameters "
+                  "map to '" +
+                  t.name + "' (the second is " + name + ")");
     torch::Tensor v = value.detach().to(torch::kCPU);
     if (t.transpose && v.dim() != 2)
       throw Error("exporting through " + map.origin() + ": " + name + " " +
-                  shapeStr(v.sizes()) + " is not 2-d, but the map transposes "
+                  shapeStr(v.sizes()) +
+                  " is not 2-d, but the map transposes "
                   "it");
     out.emplace_back(t.name, (t.transpose ? v.t() : v).contiguous());
   }
@@ -178,7 +181,8 @@ void writeWeights(const std::string &path, const NamedTensors &params,
   else if (endsWith(path, ".pt") || endsWith(path, ".pth"))
     writeTorchStateDict(path, out);
   else
-    throw Error("weights file '" + path + "': the extension says the format; "
+    throw Error("weights file '" + path +
+                "': the extension says the format; "
                 "use .safetensors, .pt or .pth");
 }
 

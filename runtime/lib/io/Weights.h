@@ -33,8 +33,8 @@ struct WeightSlot {
 };
 
 struct ImportedWeights {
-  NamedTensors tensors;   ///< s2s names and layouts, in `slots` order
-  std::string summary;    ///< "42 tensors (91,840 values) from ...; ..."
+  NamedTensors tensors; ///< s2s names and layouts, in `slots` order
+  std::string summary;  ///< "42 tensors (91,840 values) from ...; ..."
   std::vector<std::string> missing; ///< partial imports: left as they were
 };
 

@@ -22,8 +22,8 @@ constexpr RGB kLineColors[] = {{0x1F, 0x77, 0xB4}, {0xFF, 0x7F, 0x0E},
                                {0x94, 0x67, 0xBD}, {0x8C, 0x56, 0x4B}};
 constexpr RGB kGridLine = {225, 225, 225};
 
-constexpr int kPanelW = 400, kPanelH = 260, kLeft = 64, kRight = 12,
-              kTop = 22, kBottom = 34;
+constexpr int kPanelW = 400, kPanelH = 260, kLeft = 64, kRight = 12, kTop = 22,
+              kBottom = 34;
 
 /// A 2-pixel line from (x0, y0) to (x1, y1) (Bresenham).
 void drawLine(Image &img, int x0, int y0, int x1, int y1, RGB c) {
@@ -80,8 +80,8 @@ void drawPanel(Image &img, int x0, int y0, const std::vector<double> &x,
   Axis ya = valueAxis(p);
   ya.pixel0 = box.y + box.height - 1;
   ya.pixels = -(box.height - 1);
-  Axis xa{x.front(), x.back() > x.front() ? x.back() : x.front() + 1,
-          box.x + 4, box.width - 9};
+  Axis xa{x.front(), x.back() > x.front() ? x.back() : x.front() + 1, box.x + 4,
+          box.width - 9};
   const double ystep = niceStep(ya.hi - ya.lo, 5);
   for (double v = std::ceil(ya.lo / ystep) * ystep; v <= ya.hi; v += ystep) {
     const int y = ya.at(v);

@@ -42,7 +42,6 @@ using namespace canvas;
 // Colour maps
 //===----------------------------------------------------------------------===//
 
-
 // Viridis at 9 equally spaced points (the published hex values of
 // viridis(9)); linear interpolation in between stays close to the original
 // 256-entry table and keeps its monotone lightness.
@@ -81,7 +80,6 @@ template <size_t N> RGB interpolate(const RGB (&table)[N], double t) {
 //===----------------------------------------------------------------------===//
 // Numbers, coordinates, ticks
 //===----------------------------------------------------------------------===//
-
 
 /// The fractional index at which the monotone `coords` reach `v`
 /// (extrapolated at most half a cell beyond the ends), or NaN.
@@ -351,7 +349,6 @@ Image drawPanel(const PanelSpec &p, const Layout &l) {
   drawText(img, kPad, below + kTick + 3 + ch + kPad, summary, ts);
   return img;
 }
-
 
 void checkField(const Field2D &f, const char *what) {
   if (!f.values || f.nlat <= 0 || f.nlon <= 0)

@@ -35,7 +35,8 @@ bool endsWith(const std::string &s, const std::string &tail) {
 int64_t checkRun(const Program &p, const Options &o, const char *command,
                  const char *ext) {
   if (rankInfo().worldSize > 1)
-    throw UsageError(std::string(command) + " runs in one process; it was "
+    throw UsageError(std::string(command) +
+                     " runs in one process; it was "
                      "started as one of " +
                      std::to_string(rankInfo().worldSize) + " (" +
                      rankInfo().source + ")");
@@ -55,8 +56,7 @@ LoaderConfig readAhead() {
 /// The model on `grid`'s coordinates with the weights of --init,
 /// --checkpoint or the run's newest checkpoint, in evaluation mode.
 std::unique_ptr<Model> inferenceModel(const Program &p, const Settings &s,
-                                      const Options &o,
-                                      const BatchLoader &grid,
+                                      const Options &o, const BatchLoader &grid,
                                       std::string &weights) {
   auto m = std::make_unique<Model>(uint64_t(s.train.seed), s.device, s.dtype);
   m->context().latitude = grid.latitude().to(s.device);
@@ -120,7 +120,8 @@ int forecast(const Program &p, const Options &o) {
                      "2009-01-01T06:00 (UTC)");
   int64_t t0 = 0;
   if (!parseTime(o.start, t0))
-    throw UsageError("--start '" + o.start + "' is not a time; write it as "
+    throw UsageError("--start '" + o.start +
+                     "' is not a time; write it as "
                      "2009-01-01, 2009-01-01T06 or 2009-01-01T06:00 (UTC)");
   const Settings s = settle(p, o);
   // The start's year as the split read, whatever the spec's splits are.
@@ -128,9 +129,8 @@ int forecast(const Program &p, const Options &o) {
   dc.test = {yearOf(t0), yearOf(t0)};
   int64_t step = 0;
   const int64_t k = windowAt(dc, t0, o.start, step);
-  std::unique_ptr<BatchLoader> data =
-      BatchLoader::open(dc, Split::Test, 1, 1, readAhead(),
-                        uint64_t(s.train.seed), false, false);
+  std::unique_ptr<BatchLoader> data = BatchLoader::open(
+      dc, Split::Test, 1, 1, readAhead(), uint64_t(s.train.seed), false, false);
   const Batch start = data->fetch({k});
   if (start.times[0].item<int64_t>() != t0)
     throw Error("internal error: window " + std::to_string(k) + " of " +
@@ -139,8 +139,8 @@ int forecast(const Program &p, const Options &o) {
                 formatTime(t0));
   std::string weights;
   std::unique_ptr<Model> m = inferenceModel(p, s, o, *data, weights);
-  const std::vector<torch::Tensor> leads = rollOut(
-      p, *m, start.window.select(1, 0), start.times, steps, step);
+  const std::vector<torch::Tensor> leads =
+      rollOut(p, *m, start.window.select(1, 0), start.times, steps, step);
 
   const int64_t C = int64_t(data->channelNames().size());
   const torch::Tensor mean = data->mean().to(torch::kFloat64).view({C, 1, 1}),
@@ -159,12 +159,9 @@ int forecast(const Program &p, const Options &o) {
   f.channels = data->channelNames();
   f.latitude = doubles(data->latitude());
   f.longitude = doubles(data->longitude());
-  f.attributes = {{"program", p.name},
-                  {"spec", p.specFile},
-                  {"model", p.modelName},
-                  {"weights", weights},
-                  {"data", dc.pattern},
-                  {"start", formatTime(t0)},
+  f.attributes = {{"program", p.name},           {"spec", p.specFile},
+                  {"model", p.modelName},        {"weights", weights},
+                  {"data", dc.pattern},          {"start", formatTime(t0)},
                   {"step", formatDuration(step)}};
   hdf5::writeForecast(o.out, f);
   std::printf("%s: forecast of %lld steps (%s each) from %s written to '%s'\n",
@@ -259,17 +256,19 @@ int evaluate(const Program &p, const Options &o) {
   for (size_t c = 0; c < names.size(); ++c)
     channelsJson += (c ? "," : "") + jsonQuote(names[c]);
   const std::string json =
-      "{\"program\":" + jsonQuote(p.name) + ",\"weights\":" +
-      jsonQuote(weights) + ",\"data\":" + jsonQuote(s.data.pattern) +
+      "{\"program\":" + jsonQuote(p.name) +
+      ",\"weights\":" + jsonQuote(weights) +
+      ",\"data\":" + jsonQuote(s.data.pattern) +
       ",\"split\":" + jsonQuote(o.split) +
       ",\"windows\":" + std::to_string(data->size()) +
       ",\"step_hours\":" + jsonNumber(double(step) / 3600.0) +
       ",\"weighting\":\"latitude\",\"channels\":[" + channelsJson +
-      "],\"lead_hours\":[" + hoursJson + "],\"rmse\":{\"model\":" +
-      perChannel(names, rm) + ",\"persistence\":" + perChannel(names, rp) +
-      ",\"climatology\":" + perChannel(names, rc) + "},\"acc\":{\"model\":" +
-      perChannel(names, am) + ",\"persistence\":" + perChannel(names, ap) +
-      "}}\n";
+      "],\"lead_hours\":[" + hoursJson +
+      "],\"rmse\":{\"model\":" + perChannel(names, rm) +
+      ",\"persistence\":" + perChannel(names, rp) +
+      ",\"climatology\":" + perChannel(names, rc) +
+      "},\"acc\":{\"model\":" + perChannel(names, am) +
+      ",\"persistence\":" + perChannel(names, ap) + "}}\n";
   {
     AtomicFile af(o.out);
     std::ofstream out(af.tempPath(), std::ios::trunc);
@@ -293,9 +292,9 @@ int evaluate(const Program &p, const Options &o) {
                       {{"model", column(rm, c)},
                        {"persistence", column(rp, c)},
                        {"climatology", column(rc, c)}}});
-    panels.push_back({"ACC " + names[c],
-                      {{"model", column(am, c)},
-                       {"persistence", column(ap, c)}}});
+    panels.push_back(
+        {"ACC " + names[c],
+         {{"model", column(am, c)}, {"persistence", column(ap, c)}}});
   }
   const std::string png = o.out.substr(0, o.out.size() - 5) + ".png";
   plotLines(hours, "lead (h)", panels, 2,

@@ -1,4 +1,5 @@
-//===- Forecast.h - Forecasts and scorecards from trained weights -*- C++ -*-===//
+//===- Forecast.h - Forecasts and scorecards from trained weights -*- C++
+//-*-===//
 //
 // `EXE forecast`: the model rolled out --steps steps from the data's state
 // at --start, written in the data's units to an HDF5 file

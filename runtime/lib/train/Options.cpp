@@ -23,8 +23,13 @@ namespace s2s::rt {
 
 namespace {
 
-enum : unsigned { kTrain = 1, kForecast = 2, kEvaluate = 4, kRun = 6,
-                  kAll = 7 };
+enum : unsigned {
+  kTrain = 1,
+  kForecast = 2,
+  kEvaluate = 4,
+  kRun = 6,
+  kAll = 7
+};
 
 struct Flag {
   const char *name;
@@ -105,14 +110,15 @@ const Flag kFlags[] = {
 };
 
 unsigned bitOf(Command c) {
-  return c == Command::Train ? kTrain
-                             : c == Command::Forecast ? kForecast : kEvaluate;
+  return c == Command::Train      ? kTrain
+         : c == Command::Forecast ? kForecast
+                                  : kEvaluate;
 }
 
 const char *commandName(Command c) {
-  return c == Command::Train ? "train"
-                             : c == Command::Forecast ? "forecast"
-                                                      : "evaluate";
+  return c == Command::Train      ? "train"
+         : c == Command::Forecast ? "forecast"
+                                  : "evaluate";
 }
 
 int64_t parseInt(const std::string &flag, const std::string &v, int64_t min) {
@@ -331,9 +337,9 @@ void printUsage(const Program &p, const char *argv0) {
     else if (n == "epochs")
       def = std::to_string(t.epochs);
     else if (n == "steps")
-      def = f.commands == kTrain ? "all"
-                                 : std::to_string(p.rollout.order) +
-                                       ", the rollout's order";
+      def = f.commands == kTrain
+                ? "all"
+                : std::to_string(p.rollout.order) + ", the rollout's order";
     else if (n == "init")
       def = "none: the spec's initialisers";
     else if (n == "start")

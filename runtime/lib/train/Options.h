@@ -42,8 +42,8 @@ struct Options {
   std::string initFile;   ///< --init: start from these weights
   std::string map;        ///< --map: the name map of --init and --export
   bool initPartial = false;
-  std::string checkpoint; ///< forecast/evaluate: the weights' checkpoint
-  std::string start;      ///< forecast: the start time, as written
+  std::string checkpoint;     ///< forecast/evaluate: the weights' checkpoint
+  std::string start;          ///< forecast: the start time, as written
   std::string split = "test"; ///< evaluate: the split scored
   /// train: --out is the run folder, --steps the steps per epoch;
   /// forecast/evaluate: the output file and the lead steps.

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "plot/Plot.h"
+#include "TestSupport.h"
+#include "plot/Chart.h"
 #include "plot/Png.h"
 #include "s2s/runtime/Error.h"
 
@@ -453,4 +455,43 @@ TEST(Png, LibpngDecodesExactlyWhatWasEncoded) {
     EXPECT_EQ(back.rgb, rgb) << w << "x" << h;
   }
   EXPECT_THROW(s2s::rt::encodePng(nullptr, 0, 5), rt::Error);
+}
+
+TEST(Chart, PanelsLinesAndErrors) {
+  PlotDir dir;
+  const std::string path = dir / "skill.png";
+  // A falling first series: drawn from the upper left to the lower right.
+  const rt::ChartInfo info = rt::plotLines(
+      {6, 12, 18}, "lead (h)",
+      {{"RMSE u", {{"model", {2, 1, 0}}, {"persistence", {1, NAN, 1}}}},
+       {"ACC u", {{"model", {1, 0.9, 0.8}}}},
+       {"RMSE v", {{"model", {3, 3, 3}}}}},
+      2, "title", path);
+  const Png png = readPng(path);
+  EXPECT_EQ(png.width, info.width);
+  EXPECT_EQ(png.height, info.height);
+  EXPECT_EQ(info.width, 2 * info.panelWidth);   // 2 columns
+  EXPECT_GE(info.height, 2 * info.panelHeight); // 2 rows
+  const RGB blue = {0x1F, 0x77, 0xB4};
+  // Blue pixels of the first panel in its left and right fifths (the
+  // legend, top right, excluded by looking below its first rows).
+  int leftTop = png.height, rightBottom = -1;
+  for (int y = 0; y < info.panelHeight + 24; ++y)
+    for (int x = 0; x < info.panelWidth; ++x) {
+      if (png.at(x, y) != blue)
+        continue;
+      if (x < info.panelWidth * 3 / 10)
+        leftTop = std::min(leftTop, y);
+      if (x > info.panelWidth * 7 / 10 && y > info.panelHeight / 2)
+        rightBottom = std::max(rightBottom, y);
+    }
+  EXPECT_LT(leftTop, info.panelHeight / 2) << "the line starts high";
+  EXPECT_GT(rightBottom, info.panelHeight / 2) << "and ends low";
+  EXPECT_TRUE(noTempFiles(dir.path()));
+  s2s_test::expectError(
+      [&] {
+        rt::plotLines({1, 2}, "x", {{"p", {{"s", {1.0}}}}}, 1, "t",
+                      dir / "bad.png");
+      },
+      {"bad.png", "series 's' of panel 'p' has 1 values for 2 x values"});
 }

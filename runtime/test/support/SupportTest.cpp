@@ -72,6 +72,24 @@ TEST(Calendar, DaysYearsAndFormats) {
   EXPECT_EQ(rt::formatYears(1, 0), "(none)");
 }
 
+TEST(Calendar, ParseTime) {
+  int64_t t = 0;
+  ASSERT_TRUE(rt::parseTime("2001-01-01", t));
+  EXPECT_EQ(t, 978307200);
+  for (const char *s : {"2001-01-01T06", "2001-01-01T06:00", "2001-01-01 06:00",
+                        "2001-01-01T06:00:00", "2001-01-01T06:00Z"}) {
+    ASSERT_TRUE(rt::parseTime(s, t)) << s;
+    EXPECT_EQ(t, 978307200 + 6 * 3600) << s;
+  }
+  ASSERT_TRUE(rt::parseTime("2000-02-29T23:59:59", t));
+  EXPECT_EQ(rt::formatTime(t), "2000-02-29T23:59:59");
+  for (const char *s :
+       {"", "2001", "2001-1-1", "2001-13-01", "2001-02-29", "2001-04-31",
+        "2001-01-01T24", "2001-01-01T06:60", "2001-01-01X06",
+        "2001-01-01T06:00:00:00", "2001-01-01T6"})
+    EXPECT_FALSE(rt::parseTime(s, t)) << s;
+}
+
 TEST(Grid, DefaultCoordinates) {
   EXPECT_EQ(rt::defaultLatitudes(3), (std::vector<double>{90, 0, -90}));
   EXPECT_EQ(rt::defaultLatitudes(2), (std::vector<double>{45, -45}));
