@@ -17,6 +17,7 @@
 #include "train/Validation.h"
 #include "train/Weights.h"
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -226,10 +227,21 @@ int evaluate(const Program &p, const Options &o) {
                            ? s.data.stepSeconds
                            : data_detail::planSplit(s.data, split, 1).step;
   data->startEpoch(0);
+  // The model's speed: its calls after the first batch's (which set up
+  // threads, FFT plans and memory).
+  double modelSeconds = 0;
+  int64_t timedCalls = 0, batches = 0;
   while (std::optional<Batch> b = data->next()) {
     const torch::Tensor x0 = b->window.select(1, 0);
+    const auto t0 = std::chrono::steady_clock::now();
     const std::vector<torch::Tensor> leads =
         rollOut(p, *m, x0, b->times, steps, step);
+    if (batches++ > 0) {
+      modelSeconds += std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+      timedCalls += x0.size(0) * steps;
+    }
     for (int64_t l = 0; l < steps; ++l) {
       const torch::Tensor truth = b->window.select(1, l + 1);
       at[l].model[0].add(leads[l].to(torch::kCPU, torch::kFloat32), truth);
@@ -305,6 +317,11 @@ int evaluate(const Program &p, const Options &o) {
   std::printf("%s: %lld %s windows rolled out %lld steps (%s each)\n",
               p.name.c_str(), (long long)data->size(), o.split.c_str(),
               (long long)steps, formatDuration(step).c_str());
+  if (timedCalls > 0)
+    std::printf("model evaluations after the first batch: %lld in %.3g s "
+                "(%.1f/s, batch %lld)\n",
+                (long long)timedCalls, modelSeconds,
+                double(timedCalls) / modelSeconds, (long long)B);
   std::printf("  %-10s %8s   %12s %12s %12s   %9s %9s\n", "channel", "lead",
               "rmse model", "persistence", "climatology", "acc model",
               "persist.");
