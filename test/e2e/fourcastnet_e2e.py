@@ -3,7 +3,7 @@
 forecasts and scorecards out, against an independent float64 FourCastNet.
 
 Run by a Python with Debian's python3-torch and python3-h5py. On synthetic
-data (32x64, 4 channels) and test/e2e/fourcastnet_small.s2s:
+data (32x64, 4 channels) and test/e2e/Inputs/fourcastnet_small.s2s:
   1. weights drawn for FourCastNet's published module (its names, PyTorch's
      [out, in] linear layout, the unused `norm`), saved as its trainer
      saves a checkpoint (torch.save, 'model_state', DDP's `module.`);
@@ -52,7 +52,7 @@ run([os.path.join(BIN, "s2s-data"), "synth", "--out", "data", "--channels",
      "--steps-per-year", "8", "--seed", "1"])
 exe = os.path.join(WORK, "fcn")
 run([os.path.join(BIN, "s2sc"),
-     os.path.join(SRC, "test/e2e/fourcastnet_small.s2s"), "-o", exe])
+     os.path.join(SRC, "test/e2e/Inputs/fourcastnet_small.s2s"), "-o", exe])
 
 # Seed 0 puts a spectral value at the soft shrinkage's threshold for this
 # data: there fp32 itself (PyTorch's fp32 as much as s2s's) moves the head's

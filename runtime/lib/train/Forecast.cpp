@@ -237,9 +237,9 @@ int evaluate(const Program &p, const Options &o) {
     const std::vector<torch::Tensor> leads =
         rollOut(p, *m, x0, b->times, steps, step);
     if (batches++ > 0) {
-      modelSeconds += std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count();
+      modelSeconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
       timedCalls += x0.size(0) * steps;
     }
     for (int64_t l = 0; l < steps; ++l) {
