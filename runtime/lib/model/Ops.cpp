@@ -418,8 +418,14 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
   const bool all = int64_t(kept.size()) == H && kw == Wr;
   if (kept.empty() || kw <= 0)
     return x.clone(); // no mode kept: the skip alone
+  // FourCastNet's rows are one run: a view, padded back with zeros below;
+  // lowpass's two runs (both ends of the axis) are gathered and scattered.
+  const int64_t r0 = kept.front(), nr = int64_t(kept.size());
+  const bool oneRun = kept.back() - r0 + 1 == nr;
   Tensor rows;
-  if (!all) {
+  if (!all && oneRun) {
+    X = X.narrow(1, r0, nr).narrow(2, 0, kw);
+  } else if (!all) {
     rows = torch::tensor(kept, torch::TensorOptions().dtype(torch::kInt64))
                .to(x.device());
     X = X.index_select(1, rows).narrow(2, 0, kw);
@@ -429,15 +435,20 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
   auto mlp = [](const Tensor &z, const Tensor &w, const Tensor &b) {
     return at::einsum("...bi,bio->...bo", {z, w}) + b;
   };
+  // ReLU of both parts at once, on the complex tensor's real view.
   auto crelu = [](const Tensor &z) {
-    return at::complex(at::relu(at::real(z)), at::relu(at::imag(z)));
+    return at::view_as_complex(at::relu(at::view_as_real(z.contiguous())));
   };
   Tensor Y = mlp(crelu(mlp(X, cw1, cb1)), cw2, cb2);
   if (sparsity > 0)
     Y = at::view_as_complex(
         at::softshrink(at::view_as_real(Y), sparsity).contiguous());
   Y = Y.reshape({B, Y.size(1), Y.size(2), C});
-  if (!all) {
+  if (!all && oneRun) {
+    // (channel: none), (columns: Wr - kw after), (rows: r0 before, the
+    // rest after), as torch's pad lists them from the last dim.
+    Y = at::constant_pad_nd(Y, {0, 0, 0, Wr - kw, r0, H - r0 - nr}, 0);
+  } else if (!all) {
     Tensor full = at::zeros({B, H, Wr, C}, Y.options());
     full.index_put_(
         {torch::indexing::Slice(), rows, torch::indexing::Slice(0, kw)}, Y);
