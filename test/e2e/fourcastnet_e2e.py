@@ -153,6 +153,11 @@ p = run([exe, "forecast", "--checkpoint", "run", "--start",
 check("2002-01-01T00:00 to 2002-01-02T18:00 every 6h" in p.stderr,
       "a start time between samples is refused with the data's times")
 
+p = run([exe, "forecast", "--checkpoint", "run", "--start",
+         "2002-01-01T06:00", "--out", "/proc/nope/f.h5"], expect=1)
+check("cannot write forecast '/proc/nope/f.h5'" in p.stderr,
+      "an unwritable --out is named")
+
 # --- 4. what an import refuses ---------------------------------------------
 def save(d, name):
     torch.save(collections.OrderedDict(d), os.path.join(WORK, name))

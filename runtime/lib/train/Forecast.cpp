@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 namespace s2s::rt {
@@ -69,25 +70,23 @@ std::unique_ptr<Model> inferenceModel(const Program &p, const Settings &s,
 }
 
 /// Leads 1..steps from the normalised states x0 [b, C, H, W] valid at
-/// `times` [b]: the model on its own output, or a lead-time model once per
-/// lead on x0.
-std::vector<torch::Tensor> rollOut(const Program &p, Model &m,
-                                   const torch::Tensor &x0,
-                                   const torch::Tensor &times, int64_t steps,
-                                   int64_t stepSeconds) {
+/// `times` [b], each handed to `each(lead index, state)` as it is made (a
+/// long rollout holds one state at a time): the model on its own output,
+/// or a lead-time model once per lead on x0.
+void rollOut(const Program &p, Model &m, const torch::Tensor &x0,
+             const torch::Tensor &times, int64_t steps, int64_t stepSeconds,
+             const std::function<void(int64_t, const torch::Tensor &)> &each) {
   torch::NoGradGuard noGrad;
   m.context().time = times.to(m.device());
-  std::vector<torch::Tensor> out;
   torch::Tensor x = x0.to(m.device(), m.dtype());
+  const torch::Tensor start = x;
   const bool leadTime = !p.rollout.leads.empty();
   for (int64_t k = 1; k <= steps; ++k) {
     m.context().leadSeconds = leadTime ? k * stepSeconds : 0;
-    torch::Tensor y = p.forward(m, leadTime ? x0.to(x.options()) : x);
-    out.push_back(y);
-    x = y;
+    x = p.forward(m, leadTime ? start : x);
+    each(k - 1, x);
   }
   m.context().leadSeconds = 0;
-  return out;
 }
 
 std::vector<double> doubles(const torch::Tensor &t) {
@@ -140,31 +139,32 @@ int forecast(const Program &p, const Options &o) {
                 formatTime(t0));
   std::string weights;
   std::unique_ptr<Model> m = inferenceModel(p, s, o, *data, weights);
-  const std::vector<torch::Tensor> leads =
-      rollOut(p, *m, start.window.select(1, 0), start.times, steps, step);
-
-  const int64_t C = int64_t(data->channelNames().size());
+  hdf5::ForecastMeta meta;
+  for (int64_t l = 1; l <= steps; ++l) {
+    meta.validTimes.push_back(t0 + l * step);
+    meta.leadHours.push_back(double(l * step) / 3600.0);
+  }
+  meta.initTime = t0;
+  meta.channels = data->channelNames();
+  meta.latitude = doubles(data->latitude());
+  meta.longitude = doubles(data->longitude());
+  meta.attributes = {{"program", p.name},           {"spec", p.specFile},
+                     {"model", p.modelName},        {"weights", weights},
+                     {"data", dc.pattern},          {"start", formatTime(t0)},
+                     {"step", formatDuration(step)}};
+  hdf5::ForecastWriter out(o.out, meta);
+  const int64_t C = int64_t(meta.channels.size());
   const torch::Tensor mean = data->mean().to(torch::kFloat64).view({C, 1, 1}),
                       sd = data->stddev().to(torch::kFloat64).view({C, 1, 1});
-  hdf5::ForecastFile f;
-  for (size_t l = 0; l < leads.size(); ++l) {
-    torch::Tensor v = (leads[l][0].to(torch::kCPU, torch::kFloat64) * sd + mean)
-                          .to(torch::kFloat32)
-                          .contiguous();
-    f.values.insert(f.values.end(), v.data_ptr<float>(),
-                    v.data_ptr<float>() + v.numel());
-    f.validTimes.push_back(t0 + int64_t(l + 1) * step);
-    f.leadHours.push_back(double(int64_t(l + 1) * step) / 3600.0);
-  }
-  f.initTime = t0;
-  f.channels = data->channelNames();
-  f.latitude = doubles(data->latitude());
-  f.longitude = doubles(data->longitude());
-  f.attributes = {{"program", p.name},           {"spec", p.specFile},
-                  {"model", p.modelName},        {"weights", weights},
-                  {"data", dc.pattern},          {"start", formatTime(t0)},
-                  {"step", formatDuration(step)}};
-  hdf5::writeForecast(o.out, f);
+  rollOut(p, *m, start.window.select(1, 0), start.times, steps, step,
+          [&](int64_t l, const torch::Tensor &y) {
+            const torch::Tensor v =
+                (y[0].to(torch::kCPU, torch::kFloat64) * sd + mean)
+                    .to(torch::kFloat32)
+                    .contiguous();
+            out.write(l, v.data_ptr<float>());
+          });
+  out.finish();
   std::printf("%s: forecast of %lld steps (%s each) from %s written to '%s'\n",
               p.name.c_str(), (long long)steps, formatDuration(step).c_str(),
               formatTime(t0).c_str(), o.out.c_str());
@@ -234,19 +234,24 @@ int evaluate(const Program &p, const Options &o) {
   while (std::optional<Batch> b = data->next()) {
     const torch::Tensor x0 = b->window.select(1, 0);
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<torch::Tensor> leads =
-        rollOut(p, *m, x0, b->times, steps, step);
+    double scoring = 0;
+    rollOut(p, *m, x0, b->times, steps, step,
+            [&](int64_t l, const torch::Tensor &y) {
+              const auto s0 = std::chrono::steady_clock::now();
+              const torch::Tensor truth = b->window.select(1, l + 1);
+              at[l].model[0].add(y.to(torch::kCPU, torch::kFloat32), truth);
+              at[l].persistence[0].add(x0, truth);
+              at[l].climatology[0].add(climNormalised.expand_as(truth), truth);
+              scoring += std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - s0)
+                             .count();
+            });
     if (batches++ > 0) {
       modelSeconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-              .count();
+              .count() -
+          scoring;
       timedCalls += x0.size(0) * steps;
-    }
-    for (int64_t l = 0; l < steps; ++l) {
-      const torch::Tensor truth = b->window.select(1, l + 1);
-      at[l].model[0].add(leads[l].to(torch::kCPU, torch::kFloat32), truth);
-      at[l].persistence[0].add(x0, truth);
-      at[l].climatology[0].add(climNormalised.expand_as(truth), truth);
     }
   }
 
