@@ -47,11 +47,23 @@ int64_t checkRun(const Program &p, const Options &o, const char *command,
   return o.steps > 0 ? o.steps : p.rollout.order;
 }
 
-/// The data read once, in order, by one thread of reads ahead.
-LoaderConfig readAhead() {
+/// forecast: the one start state, read when asked for.
+LoaderConfig readOnce() {
   LoaderConfig lc;
   lc.mode = LoaderConfig::Mode::Lazy;
-  lc.prefetch = 2;
+  lc.prefetch = 0;
+  return lc;
+}
+
+/// evaluate: the spec's (or --memory's) way of holding the data, read by
+/// this one process; stream mode reads the split lazily instead, as
+/// validation does.
+LoaderConfig splitReader(const Settings &s, const Options &o) {
+  LoaderConfig lc = loaderConfig(s.data, o);
+  if (lc.mode == LoaderConfig::Mode::Stream)
+    lc.mode = LoaderConfig::Mode::Lazy;
+  lc.rank = 0;
+  lc.worldSize = 1;
   return lc;
 }
 
@@ -133,7 +145,7 @@ int forecast(const Program &p, const Options &o) {
   int64_t step = 0;
   const int64_t k = windowAt(dc, t0, o.start, step);
   std::unique_ptr<BatchLoader> data = BatchLoader::open(
-      dc, Split::Test, 1, 1, readAhead(), uint64_t(s.train.seed), false, false);
+      dc, Split::Test, 1, 1, readOnce(), uint64_t(s.train.seed), false, false);
   const Batch start = data->fetch({k});
   if (start.times[0].item<int64_t>() != t0)
     throw Error("internal error: window " + std::to_string(k) + " of " +
@@ -201,13 +213,13 @@ int evaluate(const Program &p, const Options &o) {
   const Split split = o.split == "valid" ? Split::Valid : Split::Test;
   const int64_t B = o.batch > 0 ? o.batch : s.train.batch;
   std::unique_ptr<BatchLoader> data =
-      BatchLoader::open(s.data, split, steps + 1, B, readAhead(),
+      BatchLoader::open(s.data, split, steps + 1, B, splitReader(s, o),
                         uint64_t(s.train.seed), false, false);
   // The climatology: z-score's mean, else the training split's mean.
   torch::Tensor clim = data->mean().to(torch::kFloat64);
   if (s.data.normalize != Normalizer::Zscore)
     clim = trainingMean(*BatchLoader::open(s.data, Split::Train, 1, B,
-                                           readAhead(), 0, false, false));
+                                           splitReader(s, o), 0, false, false));
   std::string weights;
   std::unique_ptr<Model> m = inferenceModel(p, s, o, *data, weights);
   const int64_t C = int64_t(data->channelNames().size());

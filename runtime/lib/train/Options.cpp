@@ -54,11 +54,12 @@ const Flag kFlags[] = {
      "how the data is held: eager (read before training), lazy (read per "
      "batch), stream (a buffer refreshed in the background) or shared (one "
      "copy per node)",
-     kTrain},
+     kTrain | kEvaluate},
     {"prefetch", "N", "batches assembled ahead by background threads; 0: none",
-     kTrain},
+     kTrain | kEvaluate},
     {"buffer", "N", "stream mode: samples (windows) held in memory", kTrain},
-    {"loader-threads", "N", "the data loader's reader threads", kTrain},
+    {"loader-threads", "N", "the data loader's reader threads",
+     kTrain | kEvaluate},
     {"out", "DIR", "run folder: checkpoints/, metrics.jsonl", kTrain},
     {"out", "FILE.h5",
      "the forecast: /forecast [lead, channel, lat, lon] in the data's units, "
