@@ -153,6 +153,11 @@ p = run([exe, "forecast", "--checkpoint", "run", "--start",
 check("2002-01-01T00:00 to 2002-01-02T18:00 every 6h" in p.stderr,
       "a start time between samples is refused with the data's times")
 
+p = run([exe, "forecast", "--start", "2002-01-01T06:00", "--out", "d.h5"],
+        expect=1)
+check("no checkpoint in 'runs/fourcastnet_small/ckpt'" in p.stderr,
+      "without --init or --checkpoint, forecast looks in the default run "
+      "folder (not in --out, its output file)")
 p = run([exe, "forecast", "--checkpoint", "run", "--start",
          "2002-01-01T06:00", "--out", "/proc/nope/f.h5"], expect=1)
 check("cannot write forecast '/proc/nope/f.h5'" in p.stderr,

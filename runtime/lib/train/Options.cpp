@@ -90,7 +90,7 @@ const Flag kFlags[] = {
      kTrain},
     {"checkpoint", "DIR",
      "the weights: a ckpt-* folder, a folder of them or a run folder "
-     "(default: the run's newest checkpoint, unless --init)",
+     "(default: the newest checkpoint of runs/<program>, unless --init)",
      kRun},
     {"start", "TIME", "the start time, 2009-01-01T00:00 (UTC), in the data",
      kForecast},
@@ -448,7 +448,10 @@ Settings settle(const Program &p, const Options &opt) {
     throw Error("history = " + std::to_string(p.data.history) +
                 " (several input time steps per sample) is not implemented "
                 "yet");
-  s.out = opt.out.empty() ? "runs/" + p.name : opt.out;
+  // forecast and evaluate: --out is their output file; the run folder
+  // (where their default checkpoint is) is the default one.
+  s.out = opt.out.empty() || opt.command != Command::Train ? "runs/" + p.name
+                                                           : opt.out;
   return s;
 }
 
