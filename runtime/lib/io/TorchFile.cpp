@@ -501,17 +501,8 @@ void writeTorchStateDict(const std::string &path, const NamedTensors &tensors) {
   for (const auto &[name, t] : tensors)
     dict.insert(name, t.detach().to(torch::kCPU).contiguous());
   const std::vector<char> bytes = torch::pickle_save(dict);
-  AtomicFile file(path);
-  {
-    std::ofstream out(file.tempPath(), std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-    out.flush();
-    if (!out)
-      throw Error("cannot write '" + path + "' (" +
-                  std::to_string(bytes.size()) +
-                  " bytes): the disk is full or the folder not writable");
-  }
-  file.commit();
+  writeFileAtomically(path, std::string(bytes.begin(), bytes.end()),
+                      "PyTorch state dict");
 }
 
 } // namespace s2s::rt

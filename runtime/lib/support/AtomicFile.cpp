@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 namespace s2s::rt {
 
@@ -31,6 +32,21 @@ void AtomicFile::commit() {
     throw Error("cannot write " + inQuotes(path_) + ": renaming " +
                 inQuotes(temp_) + " failed: " + std::strerror(errno));
   done_ = true;
+}
+
+void writeFileAtomically(const std::string &path, const std::string &bytes,
+                         const std::string &what) {
+  AtomicFile file(path);
+  {
+    std::ofstream out(file.tempPath(), std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    out.flush();
+    if (!out)
+      throw Error("cannot write " + what + " '" + path + "' (" +
+                  std::to_string(bytes.size()) +
+                  " bytes): is the disk full or the folder not writable?");
+  }
+  file.commit();
 }
 
 } // namespace s2s::rt

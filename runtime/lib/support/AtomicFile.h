@@ -33,6 +33,12 @@ private:
   bool done_ = false;
 };
 
+/// Writes `bytes` to `path` through an AtomicFile. Throws Error "cannot
+/// write <what> '<path>' ..." when the bytes cannot all be written (a full
+/// disk, a missing folder).
+void writeFileAtomically(const std::string &path, const std::string &bytes,
+                         const std::string &what);
+
 } // namespace s2s::rt
 
 #endif // S2S_RUNTIME_SUPPORT_ATOMICFILE_H

@@ -19,7 +19,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 
@@ -188,21 +187,144 @@ int forecast(const Program &p, const Options &o) {
 
 namespace {
 
-/// Per lead, the scores of the model, persistence and climatology.
-struct LeadScores {
-  std::vector<ChannelMetrics> model, persistence, climatology;
+/// What evaluate measured: per lead, per channel.
+struct Scorecard {
+  std::vector<std::string> channels;
+  std::vector<double> hours; ///< lead times
+  /// [lead][channel]: RMSE of the model, persistence and climatology; ACC
+  /// of the model and persistence.
+  std::vector<std::vector<double>> rmseModel, rmsePersistence, rmseClimatology,
+      accModel, accPersistence;
+  int64_t windows = 0;
+  int64_t timedCalls = 0; ///< model evaluations after the first batch
+  double modelSeconds = 0;
 };
 
-std::string perChannel(const std::vector<std::string> &names,
+/// Every window of `data` rolled out `steps` steps and scored at each lead
+/// against its truth, next to persistence and the climatology `clim`
+/// (physical units, [channel]).
+Scorecard scoreSplit(const Program &p, Model &m, BatchLoader &data,
+                     const torch::Tensor &clim, int64_t steps, int64_t step) {
+  const int64_t C = int64_t(data.channelNames().size());
+  const torch::Tensor climNormalised =
+      ((clim - data.mean().to(torch::kFloat64)) /
+       data.stddev().to(torch::kFloat64))
+          .to(torch::kFloat32)
+          .view({1, C, 1, 1});
+  // One ChannelMetrics made per lead and kind: copies would share their
+  // sums' tensors.
+  auto scores = [&] {
+    std::vector<ChannelMetrics> v;
+    for (int64_t l = 0; l < steps; ++l)
+      v.emplace_back(data.latitude(), data.mean(), data.stddev(), clim,
+                     Weighting::Latitude);
+    return v;
+  };
+  std::vector<ChannelMetrics> model = scores(), persistence = scores(),
+                              climatology = scores();
+  Scorecard card;
+  data.startEpoch(0);
+  for (int64_t batches = 0; std::optional<Batch> b = data.next(); ++batches) {
+    const torch::Tensor x0 = b->window.select(1, 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    double scoring = 0;
+    rollOut(p, m, x0, b->times, steps, step,
+            [&](int64_t l, const torch::Tensor &y) {
+              const auto s0 = std::chrono::steady_clock::now();
+              const torch::Tensor truth = b->window.select(1, l + 1);
+              model[l].add(y.to(torch::kCPU, torch::kFloat32), truth);
+              persistence[l].add(x0, truth);
+              climatology[l].add(climNormalised.expand_as(truth), truth);
+              scoring += std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - s0)
+                             .count();
+            });
+    // The model's speed: its calls after the first batch's (which set up
+    // threads, FFT plans and memory), scoring left out.
+    if (batches > 0) {
+      card.modelSeconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count() -
+          scoring;
+      card.timedCalls += x0.size(0) * steps;
+    }
+  }
+  card.channels = data.channelNames();
+  card.windows = data.size();
+  for (int64_t l = 0; l < steps; ++l) {
+    card.rmseModel.push_back(model[l].rmse());
+    card.rmsePersistence.push_back(persistence[l].rmse());
+    card.rmseClimatology.push_back(climatology[l].rmse());
+    card.accModel.push_back(model[l].acc());
+    card.accPersistence.push_back(persistence[l].acc());
+    card.hours.push_back(double((l + 1) * step) / 3600.0);
+  }
+  return card;
+}
+
+/// {"u": [lead 1, lead 2, ...], ...}
+std::string perChannel(const Scorecard &card,
                        const std::vector<std::vector<double>> &byLead) {
   std::string s = "{";
-  for (size_t c = 0; c < names.size(); ++c) {
-    s += (c ? "," : "") + jsonQuote(names[c]) + ":[";
+  for (size_t c = 0; c < card.channels.size(); ++c) {
+    s += (c ? "," : "") + jsonQuote(card.channels[c]) + ":[";
     for (size_t l = 0; l < byLead.size(); ++l)
       s += (l ? "," : "") + jsonNumber(byLead[l][c]);
     s += "]";
   }
   return s + "}";
+}
+
+/// The scorecard's JSON; `head` holds its leading fields ("program", ...).
+std::string scorecardJson(const Scorecard &card, const std::string &head) {
+  std::string hours, channels;
+  for (size_t l = 0; l < card.hours.size(); ++l)
+    hours += (l ? "," : "") + jsonNumber(card.hours[l]);
+  for (size_t c = 0; c < card.channels.size(); ++c)
+    channels += (c ? "," : "") + jsonQuote(card.channels[c]);
+  return "{" + head + ",\"windows\":" + std::to_string(card.windows) +
+         ",\"weighting\":\"latitude\",\"channels\":[" + channels +
+         "],\"lead_hours\":[" + hours +
+         "],\"rmse\":{\"model\":" + perChannel(card, card.rmseModel) +
+         ",\"persistence\":" + perChannel(card, card.rmsePersistence) +
+         ",\"climatology\":" + perChannel(card, card.rmseClimatology) +
+         "},\"acc\":{\"model\":" + perChannel(card, card.accModel) +
+         ",\"persistence\":" + perChannel(card, card.accPersistence) + "}}\n";
+}
+
+/// RMSE and ACC against lead time, a row of two panels per channel.
+void plotScorecard(const Scorecard &card, const std::string &title,
+                   const std::string &png) {
+  auto column = [](const std::vector<std::vector<double>> &v, size_t c) {
+    std::vector<double> y;
+    for (const auto &l : v)
+      y.push_back(l[c]);
+    return y;
+  };
+  std::vector<ChartPanel> panels;
+  for (size_t c = 0; c < card.channels.size(); ++c) {
+    const std::string &n = card.channels[c];
+    panels.push_back({"RMSE " + n,
+                      {{"model", column(card.rmseModel, c)},
+                       {"persistence", column(card.rmsePersistence, c)},
+                       {"climatology", column(card.rmseClimatology, c)}}});
+    panels.push_back({"ACC " + n,
+                      {{"model", column(card.accModel, c)},
+                       {"persistence", column(card.accPersistence, c)}}});
+  }
+  plotLines(card.hours, "lead (h)", panels, 2, title, png);
+}
+
+void printScorecard(const Scorecard &card) {
+  std::printf("  %-10s %8s   %12s %12s %12s   %9s %9s\n", "channel", "lead",
+              "rmse model", "persistence", "climatology", "acc model",
+              "persist.");
+  for (size_t l = 0; l < card.hours.size(); ++l)
+    for (size_t c = 0; c < card.channels.size(); ++c)
+      std::printf("  %-10s %7gh   %12.5g %12.5g %12.5g   %9.4f %9.4f\n",
+                  card.channels[c].c_str(), card.hours[l], card.rmseModel[l][c],
+                  card.rmsePersistence[l][c], card.rmseClimatology[l][c],
+                  card.accModel[l][c], card.accPersistence[l][c]);
 }
 
 } // namespace
@@ -222,134 +344,34 @@ int evaluate(const Program &p, const Options &o) {
                                            splitReader(s, o), 0, false, false));
   std::string weights;
   std::unique_ptr<Model> m = inferenceModel(p, s, o, *data, weights);
-  const int64_t C = int64_t(data->channelNames().size());
-  const torch::Tensor climNormalised =
-      ((clim - data->mean().to(torch::kFloat64)) /
-       data->stddev().to(torch::kFloat64))
-          .to(torch::kFloat32)
-          .view({1, C, 1, 1});
-  std::vector<LeadScores> at(steps);
-  auto scores = [&] {
-    return ChannelMetrics(data->latitude(), data->mean(), data->stddev(), clim,
-                          Weighting::Latitude);
-  };
-  for (LeadScores &a : at) {
-    a.model.push_back(scores());
-    a.persistence.push_back(scores());
-    a.climatology.push_back(scores());
-  }
   const int64_t step = s.data.stepSeconds > 0
                            ? s.data.stepSeconds
                            : data_detail::planSplit(s.data, split, 1).step;
-  data->startEpoch(0);
-  // The model's speed: its calls after the first batch's (which set up
-  // threads, FFT plans and memory).
-  double modelSeconds = 0;
-  int64_t timedCalls = 0, batches = 0;
-  while (std::optional<Batch> b = data->next()) {
-    const torch::Tensor x0 = b->window.select(1, 0);
-    const auto t0 = std::chrono::steady_clock::now();
-    double scoring = 0;
-    rollOut(p, *m, x0, b->times, steps, step,
-            [&](int64_t l, const torch::Tensor &y) {
-              const auto s0 = std::chrono::steady_clock::now();
-              const torch::Tensor truth = b->window.select(1, l + 1);
-              at[l].model[0].add(y.to(torch::kCPU, torch::kFloat32), truth);
-              at[l].persistence[0].add(x0, truth);
-              at[l].climatology[0].add(climNormalised.expand_as(truth), truth);
-              scoring += std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - s0)
-                             .count();
-            });
-    if (batches++ > 0) {
-      modelSeconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-              .count() -
-          scoring;
-      timedCalls += x0.size(0) * steps;
-    }
-  }
+  const Scorecard card = scoreSplit(p, *m, *data, clim, steps, step);
 
-  const std::vector<std::string> &names = data->channelNames();
-  std::vector<std::vector<double>> rm, rp, rc, am, ap;
-  std::vector<double> hours;
-  for (int64_t l = 0; l < steps; ++l) {
-    rm.push_back(at[l].model[0].rmse());
-    rp.push_back(at[l].persistence[0].rmse());
-    rc.push_back(at[l].climatology[0].rmse());
-    am.push_back(at[l].model[0].acc());
-    ap.push_back(at[l].persistence[0].acc());
-    hours.push_back(double((l + 1) * step) / 3600.0);
-  }
-  std::string hoursJson;
-  for (size_t l = 0; l < hours.size(); ++l)
-    hoursJson += (l ? "," : "") + jsonNumber(hours[l]);
-  std::string channelsJson;
-  for (size_t c = 0; c < names.size(); ++c)
-    channelsJson += (c ? "," : "") + jsonQuote(names[c]);
-  const std::string json =
-      "{\"program\":" + jsonQuote(p.name) +
-      ",\"weights\":" + jsonQuote(weights) +
-      ",\"data\":" + jsonQuote(s.data.pattern) +
-      ",\"split\":" + jsonQuote(o.split) +
-      ",\"windows\":" + std::to_string(data->size()) +
-      ",\"step_hours\":" + jsonNumber(double(step) / 3600.0) +
-      ",\"weighting\":\"latitude\",\"channels\":[" + channelsJson +
-      "],\"lead_hours\":[" + hoursJson +
-      "],\"rmse\":{\"model\":" + perChannel(names, rm) +
-      ",\"persistence\":" + perChannel(names, rp) +
-      ",\"climatology\":" + perChannel(names, rc) +
-      "},\"acc\":{\"model\":" + perChannel(names, am) +
-      ",\"persistence\":" + perChannel(names, ap) + "}}\n";
-  {
-    AtomicFile af(o.out);
-    std::ofstream out(af.tempPath(), std::ios::trunc);
-    out << json;
-    out.flush();
-    if (!out)
-      throw Error("cannot write scorecard '" + o.out +
-                  "': is the disk full or the folder not writable?");
-    out.close();
-    af.commit();
-  }
-  std::vector<ChartPanel> panels;
-  auto column = [&](const std::vector<std::vector<double>> &v, size_t c) {
-    std::vector<double> y;
-    for (const auto &l : v)
-      y.push_back(l[c]);
-    return y;
-  };
-  for (size_t c = 0; c < names.size(); ++c) {
-    panels.push_back({"RMSE " + names[c],
-                      {{"model", column(rm, c)},
-                       {"persistence", column(rp, c)},
-                       {"climatology", column(rc, c)}}});
-    panels.push_back(
-        {"ACC " + names[c],
-         {{"model", column(am, c)}, {"persistence", column(ap, c)}}});
-  }
+  writeFileAtomically(
+      o.out,
+      scorecardJson(card,
+                    "\"program\":" + jsonQuote(p.name) +
+                        ",\"weights\":" + jsonQuote(weights) +
+                        ",\"data\":" + jsonQuote(s.data.pattern) +
+                        ",\"split\":" + jsonQuote(o.split) +
+                        ",\"step_hours\":" + jsonNumber(double(step) / 3600.0)),
+      "scorecard");
   const std::string png = o.out.substr(0, o.out.size() - 5) + ".png";
-  plotLines(hours, "lead (h)", panels, 2,
-            p.name + ": " + o.split + " split, " +
-                std::to_string(data->size()) + " starts",
-            png);
-
+  plotScorecard(card,
+                p.name + ": " + o.split + " split, " +
+                    std::to_string(card.windows) + " starts",
+                png);
   std::printf("%s: %lld %s windows rolled out %lld steps (%s each)\n",
-              p.name.c_str(), (long long)data->size(), o.split.c_str(),
+              p.name.c_str(), (long long)card.windows, o.split.c_str(),
               (long long)steps, formatDuration(step).c_str());
-  if (timedCalls > 0)
+  if (card.timedCalls > 0)
     std::printf("model evaluations after the first batch: %lld in %.3g s "
                 "(%.1f/s, batch %lld)\n",
-                (long long)timedCalls, modelSeconds,
-                double(timedCalls) / modelSeconds, (long long)B);
-  std::printf("  %-10s %8s   %12s %12s %12s   %9s %9s\n", "channel", "lead",
-              "rmse model", "persistence", "climatology", "acc model",
-              "persist.");
-  for (int64_t l = 0; l < steps; ++l)
-    for (size_t c = 0; c < names.size(); ++c)
-      std::printf("  %-10s %7gh   %12.5g %12.5g %12.5g   %9.4f %9.4f\n",
-                  names[c].c_str(), hours[l], rm[l][c], rp[l][c], rc[l][c],
-                  am[l][c], ap[l][c]);
+                (long long)card.timedCalls, card.modelSeconds,
+                double(card.timedCalls) / card.modelSeconds, (long long)B);
+  printScorecard(card);
   std::printf("scorecard '%s', skill against lead time '%s'\n", o.out.c_str(),
               png.c_str());
   return 0;
