@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import check, failures  # noqa: E402
+from harness import check  # noqa: E402
 import fourcastnet_ref as ref  # noqa: E402
 
 BUILD, SRC = (os.path.abspath(p) for p in sys.argv[1:3])
@@ -280,9 +280,4 @@ png = open(os.path.join(WORK, "score.png"), "rb").read()
 check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000,
       "the skill chart is a PNG beside the scorecard")
 
-if failures:
-    print(f"\n{len(failures)} check(s) failed:")
-    for f in failures:
-        print("  - " + f)
-    sys.exit(1)
-print("all checks passed")
+harness.finish()

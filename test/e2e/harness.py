@@ -29,3 +29,14 @@ def check(cond, what):
     print(("ok: " if cond else "FAIL: ") + what)
     if not cond:
         failures.append(what)
+
+
+def finish():
+    """Exits 1 listing the failed checks, if any; else prints so."""
+    if failures:
+        print(f"\n{len(failures)} check(s) failed:")
+        for f in failures:
+            print("  - " + f)
+        raise SystemExit(1)
+    print("all checks passed")
+
