@@ -5,6 +5,7 @@
 #include "io/TorchFile.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Model.h"
+#include "support/Text.h"
 
 #include <cstdio>
 #include <fstream>
@@ -13,11 +14,6 @@
 namespace s2s::rt {
 
 namespace {
-
-bool endsWith(const std::string &s, const std::string &tail) {
-  return s.size() >= tail.size() &&
-         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 /// The file's tensors, by its content: a zip archive is torch.save's.
 NamedTensors readAny(const std::string &path, std::string &from) {
@@ -61,11 +57,9 @@ std::string dropCommonPrefix(NamedTensors &tensors) {
   return dropped;
 }
 
+/// One item per line, indented.
 std::string listOf(const std::vector<std::string> &items) {
-  std::string s;
-  for (const std::string &i : items)
-    s += "\n  " + i;
-  return s;
+  return "\n  " + join(items, "\n  ");
 }
 
 } // namespace

@@ -30,6 +30,11 @@ std::string sanitizeName(const std::string &s) {
   return out;
 }
 
+bool endsWith(const std::string &s, const std::string &tail) {
+  return s.size() >= tail.size() &&
+         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 std::string lower(std::string s) {
   for (char &c : s)
     c = char(std::tolower(static_cast<unsigned char>(c)));

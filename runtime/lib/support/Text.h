@@ -25,6 +25,9 @@ std::string inQuotes(const std::string &s);
 /// that is safe in a file name).
 std::string sanitizeName(const std::string &s);
 
+/// Whether `s` ends with `tail`.
+bool endsWith(const std::string &s, const std::string &tail);
+
 /// `s` in lower case (ASCII).
 std::string lower(std::string s);
 

@@ -12,6 +12,7 @@
 #include "support/AtomicFile.h"
 #include "support/Calendar.h"
 #include "support/Json.h"
+#include "support/Text.h"
 #include "train/Materialize.h"
 #include "train/Options.h"
 #include "train/Validation.h"
@@ -25,11 +26,6 @@
 namespace s2s::rt {
 
 namespace {
-
-bool endsWith(const std::string &s, const std::string &tail) {
-  return s.size() >= tail.size() &&
-         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
 
 /// The checks forecast and evaluate share: one process, --out FILE.<ext>;
 /// returns the lead steps.

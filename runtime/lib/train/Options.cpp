@@ -122,6 +122,18 @@ const char *commandName(Command c) {
                                   : "evaluate";
 }
 
+constexpr Command kCommands[] = {Command::Train, Command::Forecast,
+                                 Command::Evaluate};
+
+/// The names of the commands in `mask`.
+std::vector<std::string> commandsIn(unsigned mask) {
+  std::vector<std::string> names;
+  for (Command c : kCommands)
+    if (mask & bitOf(c))
+      names.push_back(commandName(c));
+  return names;
+}
+
 int64_t parseInt(const std::string &flag, const std::string &v, int64_t min) {
   errno = 0;
   char *end = nullptr;
@@ -226,13 +238,11 @@ Options parseArgs(int argc, char **argv) {
   Options o;
   int first = 1;
   if (argc > 1) {
-    const std::string c = argv[1];
-    if (c == "train" || c == "forecast" || c == "evaluate") {
-      o.command = c == "train"      ? Command::Train
-                  : c == "forecast" ? Command::Forecast
-                                    : Command::Evaluate;
-      first = 2;
-    }
+    for (Command c : kCommands)
+      if (argv[1] == std::string(commandName(c))) {
+        o.command = c;
+        first = 2;
+      }
   }
   const unsigned bit = bitOf(o.command);
   for (int i = first; i < argc; ++i) {
@@ -255,14 +265,10 @@ Options parseArgs(int argc, char **argv) {
     for (const Flag &f : kFlags)
       if (name == f.name)
         (f.commands & bit ? flag : elsewhere) = &f;
-    if (!flag && elsewhere) {
-      std::string takers;
-      for (Command c : {Command::Train, Command::Forecast, Command::Evaluate})
-        if (elsewhere->commands & bitOf(c))
-          takers += std::string(takers.empty() ? "" : " and ") + commandName(c);
-      throw UsageError("--" + name + " applies to " + takers + ", not to " +
-                       commandName(o.command) + "; see --help");
-    }
+    if (!flag && elsewhere)
+      throw UsageError("--" + name + " applies to " +
+                       join(commandsIn(elsewhere->commands), " and ") +
+                       ", not to " + commandName(o.command) + "; see --help");
     if (!flag) {
       std::vector<std::string> names;
       for (const Flag &f : kFlags)
@@ -318,13 +324,10 @@ void printUsage(const Program &p, const char *argv0) {
   auto line = [&](const Flag &f, const std::string &def) {
     std::string lhs = std::string("  --") + f.name + (f.arg ? " " : "") +
                       (f.arg ? f.arg : "");
-    std::string only;
-    if (f.commands != kAll)
-      for (Command c : {Command::Train, Command::Forecast, Command::Evaluate})
-        if (f.commands & bitOf(c))
-          only += std::string(only.empty() ? "[" : ", ") + commandName(c);
-    o << lhs << std::string(lhs.size() < 20 ? 20 - lhs.size() : 1, ' ')
-      << (only.empty() ? "" : only + "] ") << f.help;
+    const std::string only =
+        f.commands == kAll ? "" : "[" + join(commandsIn(f.commands)) + "] ";
+    o << lhs << std::string(lhs.size() < 20 ? 20 - lhs.size() : 1, ' ') << only
+      << f.help;
     if (!def.empty())
       o << " (default: " << def << ")";
     o << "\n";

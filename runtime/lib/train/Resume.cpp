@@ -73,8 +73,7 @@ std::string checkpointToRead(const Settings &s, const std::string &dir,
                    : ckpt.newest();
   if (from.empty())
     throw Error(std::string(flag) + ": no checkpoint in '" + ckpt.dir() +
-                "' (the run folder is --out's); name one with " + flag +
-                " DIR");
+                "'; name one with " + flag + " DIR");
   return from;
 }
 

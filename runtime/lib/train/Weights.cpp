@@ -23,7 +23,6 @@ std::vector<WeightSlot> slotsOf(const Model &model) {
 std::string importInto(const Options &o, Model &model) {
   const ImportedWeights w = importWeights(o.initFile, slotsOf(model),
                                           NameMap::load(o.map), o.initPartial);
-  torch::NoGradGuard noGrad;
   for (const auto &[name, value] : w.tensors)
     model.load(name, value);
   std::printf("imported %s\n", w.summary.c_str());
@@ -63,7 +62,6 @@ std::string loadInferenceWeights(const Program &p, const Settings &s,
     return importInto(o, model);
   }
   const std::string from = checkpointToRead(s, o.checkpoint, "--checkpoint");
-  torch::NoGradGuard noGrad;
   for (const auto &[name, value] : checkpointParameters(p, from))
     model.load(name, value);
   std::printf("weights of checkpoint %s\n", from.c_str());
