@@ -6,6 +6,7 @@
 #include "io/FlatShards.h"
 #include "s2s/runtime/Error.h"
 #include "support/Json.h"
+#include "support/Sha256.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -102,10 +103,23 @@ torch::Tensor rngFromText(const std::string &s) {
       .clone();
 }
 
-std::string stateToJson(const TrainState &s) {
+/// state.json's "files": the SHA-256 of each other file of the folder.
+using Checksums = std::vector<std::pair<std::string, std::string>>;
+
+/// A JSON object of strings, one member a line.
+std::string
+stringsObject(const std::vector<std::pair<std::string, std::string>> &m) {
+  std::string o = "{";
+  for (size_t i = 0; i < m.size(); ++i)
+    o += (i ? ",\n    " : "\n    ") + jsonQuote(m[i].first) + ": " +
+         jsonQuote(m[i].second);
+  return o + (m.empty() ? "}" : "\n  }");
+}
+
+std::string stateToJson(const TrainState &s, const Checksums &files) {
   std::ostringstream o;
   o << "{\n"
-    << "  \"format\": \"s2s-checkpoint-1\",\n"
+    << "  \"format\": \"s2s-checkpoint-2\",\n"
     << "  \"program\": " << jsonQuote(s.program) << ",\n"
     << "  \"spec\": " << jsonQuote(s.spec) << ",\n"
     << "  \"epoch\": " << s.epoch << ",\n"
@@ -122,12 +136,20 @@ std::string stateToJson(const TrainState &s) {
     << "  \"log_loss_sum\": " << jsonNumber(s.logLossSum) << ",\n"
     << "  \"log_loss_count\": " << s.logLossCount << ",\n"
     << "  \"model_rng\": " << jsonQuote(rngToText(s.modelRng)) << ",\n"
-    << "  \"torch_rng\": " << jsonQuote(rngToText(s.torchRng)) << "\n"
+    << "  \"torch_rng\": " << jsonQuote(rngToText(s.torchRng)) << ",\n"
+    << "  \"fingerprint\": " << stringsObject(s.fingerprint) << ",\n"
+    << "  \"files\": " << stringsObject(files) << "\n"
     << "}\n";
   return o.str();
 }
 
-TrainState stateFromJson(const std::string &text, const std::string &path) {
+/// What state.json holds.
+struct StateFile {
+  TrainState state;
+  Checksums files; ///< empty in format 1
+};
+
+StateFile stateFromJson(const std::string &text, const std::string &path) {
   Json j = Json::parse(text, "'" + path + "'");
   auto bad = [&](const std::string &msg) {
     return Error("'" + path + "' is not a valid checkpoint state: " + msg);
@@ -152,9 +174,29 @@ TrainState stateFromJson(const std::string &text, const std::string &path) {
       throw bad(std::string("missing number '") + key + "'");
     return v->number;
   };
-  if (str("format") != "s2s-checkpoint-1")
-    throw bad("unknown format '" + str("format") + "'");
-  TrainState s;
+  const std::string format = str("format");
+  if (format != "s2s-checkpoint-1" && format != "s2s-checkpoint-2")
+    throw bad("unknown format '" + format + "'");
+  auto strings = [&](const char *key) {
+    Checksums out;
+    const Json *v = j.get(key);
+    if (format == "s2s-checkpoint-1")
+      return out;
+    if (!v || v->kind != Json::Object)
+      throw bad(std::string("missing object '") + key + "'");
+    for (const auto &[k, value] : v->object) {
+      if (value.kind != Json::String)
+        throw bad(std::string("'") + key +
+                  "' holds a value that is not a "
+                  "string");
+      out.emplace_back(k, value.string);
+    }
+    return out;
+  };
+  StateFile f;
+  f.files = strings("files");
+  TrainState &s = f.state;
+  s.fingerprint = strings("fingerprint");
   s.program = str("program");
   s.spec = str("spec");
   s.epoch = integer("epoch");
@@ -181,7 +223,7 @@ TrainState stateFromJson(const std::string &text, const std::string &path) {
   }
   if (s.epoch < 0 || s.batch < 0 || s.globalStep < 0)
     throw bad("negative position");
-  return s;
+  return f;
 }
 
 void writeTextFile(const std::string &path, const std::string &text) {
@@ -340,9 +382,41 @@ ShardLayout readLayout(const fs::path &folder) {
 }
 
 /// The checkpoint folder's state.json.
-TrainState readState(const fs::path &folder) {
+StateFile readState(const fs::path &folder) {
   const std::string path = (folder / kStateFile).string();
   return stateFromJson(readTextFile(path), path);
+}
+
+/// The SHA-256 of `names` in `folder`.
+Checksums checksumsOf(const fs::path &folder,
+                      const std::vector<std::string> &names) {
+  Checksums out;
+  for (const std::string &n : names)
+    out.emplace_back(n, sha256File((folder / n).string()));
+  return out;
+}
+
+/// Checks the files of `folder` that state.json lists (those named in
+/// `only`, when not empty) against their checksums.
+void checkFiles(const fs::path &folder, const StateFile &f,
+                const std::vector<std::string> &only = {}) {
+  for (const auto &[name, sum] : f.files) {
+    if (!only.empty() &&
+        std::find(only.begin(), only.end(), name) == only.end())
+      continue;
+    const std::string path = (folder / name).string();
+    std::error_code ec;
+    if (name.find('/') != std::string::npos || !fs::is_regular_file(path, ec))
+      throw Error("'" + path + "', listed in '" +
+                  (folder / kStateFile).string() +
+                  "', is missing: the checkpoint is damaged");
+    const std::string now = sha256File(path);
+    if (now != sum)
+      throw Error("'" + path + "' is damaged: its SHA-256 is " +
+                  now.substr(0, 16) + "..., the checkpoint recorded " +
+                  sum.substr(0, 16) +
+                  "... when it was saved (overwritten or truncated since)");
+  }
 }
 
 /// The message of a shard file without flat tensor `name` of `values`.
@@ -420,15 +494,32 @@ bool isComplete(const fs::path &folder) {
 
 } // namespace
 
+namespace {
+
+/// Throws unless `folder` holds the files of a checkpoint.
+void requireComplete(const fs::path &folder) {
+  if (!isComplete(folder))
+    throw Error("'" + folder.string() +
+                "' is not a complete checkpoint (it needs " + kStateFile +
+                ", and " + kModelFile + " and " + kOptimFile + " or " +
+                kManifestFile + " and the shard files it names)");
+}
+
+} // namespace
+
+void verifyCheckpoint(const std::string &folder) {
+  requireComplete(folder);
+  checkFiles(folder, readState(folder));
+}
+
 Checkpoint loadCheckpoint(const std::string &folder) {
   fs::path p(folder);
-  if (!isComplete(p))
-    throw Error("'" + folder + "' is not a complete checkpoint (it needs " +
-                kStateFile + ", and " + kModelFile + " and " + kOptimFile +
-                " or " + kManifestFile + " and the shard files it names)");
+  requireComplete(p);
   Checkpoint c;
   c.path = folder;
-  c.state = readState(p);
+  const StateFile f = readState(p);
+  checkFiles(p, f);
+  c.state = f.state;
   if (fs::exists(p / kManifestFile)) {
     assembleShards(p, c);
     return c;
@@ -449,7 +540,9 @@ std::optional<Checkpoint> loadOwnShard(const std::string &folder, int64_t rank,
     return std::nullopt;
   Checkpoint c;
   c.path = folder;
-  c.state = readState(p);
+  const StateFile f = readState(p);
+  checkFiles(p, f, {kManifestFile, shardFileName(rank, l.world)});
+  c.state = f.state;
   c.shard =
       readSafetensors((p / shardFileName(rank, l.world)).string()).byName();
   for (const auto &[name, prefix] : l.flat) {
@@ -509,6 +602,23 @@ std::string Checkpointer::newest() const {
   }
   std::vector<std::string> all = list();
   return all.empty() ? "" : all.back();
+}
+
+std::string
+Checkpointer::newestIntact(std::vector<std::string> &damaged) const {
+  std::vector<std::string> candidates = list();
+  if (const std::string n = newest(); !n.empty())
+    candidates.push_back(n); // `latest` first
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    try {
+      verifyCheckpoint(*it);
+      return *it;
+    } catch (const Error &e) {
+      if (std::find(damaged.begin(), damaged.end(), e.what()) == damaged.end())
+        damaged.push_back(e.what());
+    }
+  }
+  return "";
 }
 
 void Checkpointer::publish(const fs::path &tmp, const std::string &name) {
@@ -582,7 +692,9 @@ std::string Checkpointer::save(const NamedTensors &model,
       crashForTest(("writing " + tmp.string()).c_str());
     writeSafetensors((tmp / kOptimFile).string(), optimizer,
                      {{"format", "pt"}, {"program", state.program}});
-    writeTextFile((tmp / kStateFile).string(), stateToJson(state));
+    writeTextFile(
+        (tmp / kStateFile).string(),
+        stateToJson(state, checksumsOf(tmp, {kModelFile, kOptimFile})));
     publish(tmp, name);
   } catch (const Error &e) {
     throw Error(failed(tmp, e.what()));
@@ -607,6 +719,11 @@ void Checkpointer::beginSharded(int64_t step) {
     throw Error(
         "cannot write a checkpoint in '" + dir_ + "': " +
         (ec ? ec.message() : std::string("cannot create ") + tmp.string()));
+}
+
+void Checkpointer::abandonSharded(int64_t step) {
+  std::error_code ec;
+  fs::remove_all(shardedTemp(step), ec);
 }
 
 void Checkpointer::writeShard(int64_t step, int64_t rank, int64_t world,
@@ -634,7 +751,11 @@ std::string Checkpointer::commitSharded(const ShardLayout &layout,
                     (tmp / shardFileName(r, layout.world)).string() +
                     "' is missing");
     writeTextFile((tmp / kManifestFile).string(), layoutToJson(layout));
-    writeTextFile((tmp / kStateFile).string(), stateToJson(state));
+    std::vector<std::string> files = {kManifestFile};
+    for (int64_t r = 0; r < layout.world; ++r)
+      files.push_back(shardFileName(r, layout.world));
+    writeTextFile((tmp / kStateFile).string(),
+                  stateToJson(state, checksumsOf(tmp, files)));
     publish(tmp, name);
   } catch (const Error &e) {
     throw Error(failed(tmp, e.what()));

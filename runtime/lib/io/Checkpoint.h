@@ -8,7 +8,11 @@
 //                          epoch, global and schedule step, the epoch's
 //                          shuffling seed, the running loss sums, the RNG
 //                          states (base64) of the model's generator and of
-//                          torch's default CPU generator, program and spec
+//                          torch's default CPU generator, program and spec;
+//                          the SHA-256 of every other file of the folder
+//                          ("files"), checked on load; and the run's
+//                          fingerprint (what a resume must match:
+//                          train/Fingerprint.h)
 //
 // A sharded checkpoint (ZeRO: no process holds the whole state) holds
 // instead of the two safetensors files
@@ -22,7 +26,8 @@
 //                          tensors are flat (and the names of their whole
 //                          parts)
 //
-// every rank writing its file into <dir>/.tmp-ckpt-<step>-shards, rank 0
+// (state.json's "files" lists the shards and the manifest) every rank
+// writing its file into <dir>/.tmp-ckpt-<step>-shards, rank 0
 // writing the manifest and state.json and renaming the folder into place
 // after all have (the strategy's barriers). loadCheckpoint assembles the
 // whole state from the shards, under the names a one-process checkpoint
@@ -31,7 +36,10 @@
 // It is written as <dir>/.tmp-ckpt-<step>-<pid> and renamed into place once
 // complete; <dir>/latest names the newest one and is replaced the same way
 // (temp file + rename). A crash leaves at most a .tmp-* folder, which the
-// next run removes; folders named ckpt-* are always complete.
+// next run removes; folders named ckpt-* are always complete. A file
+// damaged later (overwritten bytes, a truncation) fails its checksum:
+// Checkpointer::newestIntact then passes over that checkpoint to the
+// previous one. Checkpoints of format 1 (before checksums) load unchecked.
 //
 // What a checkpoint holds for a training run is the strategy's to say
 // (train/Strategy.h); this is the folder format and its atomic writes.
@@ -72,6 +80,9 @@ struct TrainState {
   int64_t logLossCount = 0;
   torch::Tensor modelRng; ///< Model::generator() state (uint8)
   torch::Tensor torchRng; ///< torch's default CPU generator (uint8)
+  /// What a resume must match (train/Fingerprint.h): key -> value; empty
+  /// in checkpoints written before fingerprints.
+  std::vector<std::pair<std::string, std::string>> fingerprint;
 };
 
 struct Checkpoint {
@@ -99,9 +110,13 @@ struct ShardLayout {
 /// The parameters' flat tensor's name in shard files.
 inline const char *const kShardParameters = "parameters";
 
-/// Reads and checks a checkpoint folder (whole or sharded). Throws
-/// s2s::rt::Error naming the file at fault.
+/// Reads and checks a checkpoint folder (whole or sharded), its files
+/// against their checksums. Throws s2s::rt::Error naming the file at fault.
 Checkpoint loadCheckpoint(const std::string &folder);
+/// Checks that `folder` is a complete checkpoint whose state.json reads
+/// and whose files match their checksums. Throws Error naming the file at
+/// fault.
+void verifyCheckpoint(const std::string &folder);
 /// A resume on the layout it was saved with: when `folder` is a sharded
 /// checkpoint whose world, segments and parameters (names and shapes, in
 /// order) are `layout`'s, its state and rank `rank`'s shard file only
@@ -125,6 +140,9 @@ public:
   /// The newest complete checkpoint: the one `latest` names when it is
   /// complete, else the highest-step ckpt-* folder; "" when there is none.
   std::string newest() const;
+  /// The newest checkpoint that verifyCheckpoint() passes; "" when none
+  /// does. The messages of the newer ones it passed over go to `damaged`.
+  std::string newestIntact(std::vector<std::string> &damaged) const;
 
   /// Writes ckpt-<state.globalStep> atomically, points `latest` at it and
   /// removes the oldest beyond `keep`. Returns the folder. Throws
@@ -143,6 +161,8 @@ public:
   void writeShard(int64_t step, int64_t rank, int64_t world,
                   const NamedTensors &tensors, const std::string &program);
   std::string commitSharded(const ShardLayout &layout, const TrainState &state);
+  /// Removes the temp folder of a sharded save that failed.
+  void abandonSharded(int64_t step);
 
 private:
   std::filesystem::path shardedTemp(int64_t step) const;

@@ -39,24 +39,40 @@ void MetricsLog::write(const std::string &jsonObject) {
     throw Error("cannot write the metrics file '" + path_ + "' (disk full?)");
 }
 
-void truncateMetrics(const std::string &path, int64_t step) {
+std::string truncateMetrics(const std::string &path, int64_t step) {
   std::ifstream in(path);
   if (!in)
-    return;
+    return "";
   std::ostringstream kept;
   std::string line;
+  bool dropped = false;
   while (std::getline(in, line)) {
     try {
       Json j = Json::parse(line);
       const Json *s = j.get("step");
-      if (s && s->kind == Json::Number && s->number <= double(step))
+      if (s && s->kind == Json::Number && s->number <= double(step)) {
         kept << line << '\n';
+        continue;
+      }
     } catch (const Error &) {
       // a line cut by a crash
     }
+    dropped = dropped || !line.empty();
   }
   in.close();
-  std::string tmp = path + ".tmp";
+  if (!dropped)
+    return "";
+  std::string before = path + ".before-resume-" + std::to_string(step);
+  for (int n = 2; fs::exists(before); ++n)
+    before = path + ".before-resume-" + std::to_string(step) + "-" +
+             std::to_string(n);
+  std::error_code ec;
+  fs::copy_file(path, before, ec);
+  if (ec)
+    throw Error("cannot keep the metrics file '" + path + "' as '" + before +
+                "' before cutting it back to step " + std::to_string(step) +
+                ": " + ec.message());
+  const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << kept.str();
@@ -65,11 +81,11 @@ void truncateMetrics(const std::string &path, int64_t step) {
       throw Error("cannot rewrite the metrics file '" + path + "' (via '" +
                   tmp + "')");
   }
-  std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec)
     throw Error("cannot rewrite the metrics file '" + path +
                 "': " + ec.message());
+  return before;
 }
 
 } // namespace s2s::rt

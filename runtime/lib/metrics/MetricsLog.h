@@ -3,7 +3,8 @@
 // One JSON object a line (support/Json.h writes the numbers): "train"
 // records every --log-every steps, an "epoch" record with the validation
 // scores after each epoch. A resumed run first drops the records past its
-// checkpoint, so the file reads as one uninterrupted run.
+// checkpoint, so the file reads as one uninterrupted run (the dropped ones
+// are kept in a copy of the file as it was).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,8 +35,10 @@ private:
 
 /// For a resume from global step `step`: keeps the records of `path` whose
 /// "step" is <= step (and drops unreadable lines, e.g. a line a crash cut),
-/// rewriting the file through a temp file + rename.
-void truncateMetrics(const std::string &path, int64_t step);
+/// rewriting the file through a temp file + rename. When that drops a
+/// record, the file as it was is first kept as
+/// `<path>.before-resume-<step>[-N]`, whose name it returns; else "".
+std::string truncateMetrics(const std::string &path, int64_t step);
 
 } // namespace s2s::rt
 

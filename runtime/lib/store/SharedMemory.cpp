@@ -34,6 +34,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <mutex>
+#include <pwd.h>
 #include <signal.h>
 #include <sstream>
 #include <sys/mman.h>
@@ -80,12 +81,14 @@ size_t headerBytes() {
 
 std::string errnoText(int err) { return std::strerror(err); }
 
-/// "s2s-<job>-<name>", shortened with a hash when too long for a file name.
+/// "s2s-u<uid>-<job>-<name>", shortened with a hash when too long for a
+/// file name.
 std::string baseName(const std::string &job, const std::string &name) {
   if (name.empty())
     throw Error("shared-memory segment of job '" + job +
                 "': the segment name is empty");
-  std::string base = "s2s-" + sanitizeName(job) + "-" + sanitizeName(name);
+  std::string base =
+      userSegmentPrefix() + sanitizeName(job) + "-" + sanitizeName(name);
   if (base.size() > 200)
     base = base.substr(0, 183) + "-" + hex16(Fnv1a().text(base).value());
   return base;
@@ -93,19 +96,6 @@ std::string baseName(const std::string &job, const std::string &name) {
 
 std::string pathOf(const std::string &base) {
   return std::string(sharedMemoryDir()) + "/" + base;
-}
-
-std::string describeBytes(uint64_t n) {
-  char buf[64];
-  if (n >= (1ull << 30))
-    std::snprintf(buf, sizeof buf, "%" PRIu64 " bytes, %.2f GiB", n,
-                  double(n) / double(1ull << 30));
-  else if (n >= (1ull << 20))
-    std::snprintf(buf, sizeof buf, "%" PRIu64 " bytes, %.1f MiB", n,
-                  double(n) / double(1ull << 20));
-  else
-    std::snprintf(buf, sizeof buf, "%" PRIu64 " bytes", n);
-  return buf;
 }
 
 /// Takes (or with F_UNLCK drops) lock byte `at`. Non-blocking: false when
@@ -144,6 +134,37 @@ bool ofdHeld(int fd, short type, off_t at, const std::string &path) {
     throw Error("shared-memory segment " + path + ": cannot query its locks (" +
                 errnoText(errno) + ")");
   return fl.l_type != F_UNLCK;
+}
+
+/// Throws (closing `fd`) unless the segment open as `fd` is a regular file
+/// of this user with mode 0600.
+void checkOwner(int fd, const std::string &path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw Error("shared-memory segment " + path + ": cannot stat it (" +
+                errnoText(err) + ")");
+  }
+  if (S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+      (st.st_mode & 07777) == 0600)
+    return;
+  ::close(fd);
+  char mode[16];
+  std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+  std::string owner = std::to_string(st.st_uid);
+  struct passwd pw, *found = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &found) == 0 && found)
+    owner += " (" + std::string(found->pw_name) + ")";
+  throw Error("shared-memory segment " + path + " belongs to uid " + owner +
+              " with mode " + mode +
+              "; s2s attaches only to segments of "
+              "this user (uid " +
+              std::to_string(::geteuid()) +
+              ") with mode 0600, which no other user can write: refusing "
+              "it. If it is not a job of yours, have it removed (rm " +
+              path + ")");
 }
 
 /// Whether `path` still names the file open as `fd`.
@@ -237,6 +258,10 @@ void failSegment(int fd, Header *h, const std::string &message,
 }
 
 } // namespace
+
+std::string userSegmentPrefix() {
+  return "s2s-u" + std::to_string(::geteuid()) + "-";
+}
 
 const char *sharedMemoryDir() { return "/dev/shm"; }
 
@@ -689,6 +714,8 @@ SharedSegment SharedSegment::acquire(const std::string &jobId,
   for (;;) {
     SharedSegment seg;
     int fd = ::shm_open(("/" + base).c_str(), O_RDWR | O_CLOEXEC, 0);
+    if (fd >= 0)
+      checkOwner(fd, path);
     if (fd < 0) {
       int err = errno;
       if (err != ENOENT)
@@ -714,7 +741,8 @@ std::vector<std::string> cleanupStaleSegments(const std::string &jobId) {
   std::vector<std::string> removed;
   const std::string dir = sharedMemoryDir();
   const std::string prefix =
-      jobId.empty() ? "s2s-" : "s2s-" + sanitizeName(jobId) + "-";
+      jobId.empty() ? userSegmentPrefix()
+                    : userSegmentPrefix() + sanitizeName(jobId) + "-";
   std::vector<std::string> names;
   if (DIR *d = ::opendir(dir.c_str())) {
     while (dirent *e = ::readdir(d))

@@ -2,7 +2,7 @@
 //
 // `memory = in_memory(shared = true)`: the local ranks of one job on one node
 // share one read-only copy of a data set in POSIX shared memory
-// (/dev/shm/s2s-<job>-<name>) instead of loading one copy each.
+// (/dev/shm/s2s-u<uid>-<job>-<name>) instead of loading one copy each.
 //
 //   auto seg = SharedSegment::acquire(jobId(), "era5-train-3f2a...", bytes,
 //                                     [&](void *p, size_t n) { load(p, n); });
@@ -36,8 +36,8 @@
 // processes, for messages only.
 //
 // Protocol details: the loader builds the header in a private file
-// (/dev/shm/s2s-<job>-<name>.tmp<pid>-<n>), takes its locks and link()s it
-// to the public name, so a process that finds the name always finds an
+// (/dev/shm/s2s-u<uid>-<job>-<name>.tmp<pid>-<n>), takes its locks and link()s
+// it to the public name, so a process that finds the name always finds an
 // initialised header. Only then does it reserve the data pages with
 // posix_fallocate (so a full /dev/shm is an Error, not a SIGBUS on first
 // touch) and fill them.
@@ -60,7 +60,7 @@ namespace s2s::rt {
 
 /// What the header of an existing segment says (SharedSegment::inspect).
 struct SegmentInfo {
-  std::string path;      ///< /dev/shm/s2s-<job>-<name>
+  std::string path;      ///< /dev/shm/s2s-u<uid>-<job>-<name>
   uint64_t bytes = 0;    ///< payload size
   std::string state;     ///< "filling", "ready" or "failed"
   int loaderPid = 0;     ///< the process that ran (runs) fill
@@ -81,8 +81,8 @@ public:
   /// environment variable S2S_SHM_TIMEOUT, else 3600.
   static double defaultTimeout();
 
-  /// Attaches to /dev/shm/s2s-<jobId>-<name>, creating and filling it when
-  /// this process is the first. `jobId` and `name` may hold letters,
+  /// Attaches to /dev/shm/s2s-u<uid>-<jobId>-<name>, creating and filling it
+  /// when this process is the first. `jobId` and `name` may hold letters,
   /// digits, '.', '_' and '-' (others are replaced by '_'); `name` must
   /// identify the content (e.g. data set, split and a hash of the data
   /// configuration): a segment of the same name with another size is an
@@ -95,7 +95,7 @@ public:
                                const Fill &fill,
                                double timeoutSeconds = defaultTimeout());
 
-  /// The header of /dev/shm/s2s-<jobId>-<name> without attaching to it;
+  /// The header of /dev/shm/s2s-u<uid>-<jobId>-<name> without attaching to it;
   /// nullopt when there is no such segment.
   static std::optional<SegmentInfo> inspect(const std::string &jobId,
                                             const std::string &name);
@@ -110,7 +110,7 @@ public:
   const void *data() const { return data_; }
   size_t size() const { return bytes_; }
   explicit operator bool() const { return fd_ >= 0; }
-  /// The POSIX shm name, "/s2s-<job>-<name>".
+  /// The POSIX shm name, "/s2s-u<uid>-<job>-<name>".
   const std::string &name() const { return name_; }
   /// True in the one process that ran `fill`.
   bool loaded() const { return loaded_; }
@@ -133,6 +133,12 @@ private:
 
 /// The folder of POSIX shared memory ("/dev/shm").
 const char *sharedMemoryDir();
+
+/// "s2s-u<uid>-": how this user's segment names start (the effective uid).
+/// A segment is attached only when this user owns it with mode 0600 (a
+/// segment another user could write could feed the run poisoned data);
+/// acquire() refuses any other, naming its owner and mode.
+std::string userSegmentPrefix();
 
 /// Removes every /dev/shm/s2s-* segment of this user that no process holds
 /// (left by crashed runs), and private files of loaders that died before

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cinttypes>
 #include <cstdio>
 #include <sstream>
 
@@ -121,6 +122,19 @@ std::string firstLines(const std::string &s, int n) {
     out += line;
   }
   return out;
+}
+
+std::string describeBytes(uint64_t n) {
+  char buf[64];
+  if (n >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " bytes, %.2f GiB", n,
+                  double(n) / double(1ull << 30));
+  else if (n >= (1ull << 20))
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " bytes, %.1f MiB", n,
+                  double(n) / double(1ull << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " bytes", n);
+  return buf;
 }
 
 } // namespace s2s::rt

@@ -68,6 +68,9 @@ std::string withCommas(int64_t v);
 /// `v` as printf's %g writes it (6 significant digits): 0.001, 1e-05, 3.
 std::string formatNumber(double v);
 
+/// "123 bytes", "12345678 bytes, 11.8 MiB", "... GiB".
+std::string describeBytes(uint64_t n);
+
 /// The first `n` lines of `s`, empty ones left out, joined by spaces (the
 /// gist of a LibTorch message, whose later lines are a backtrace).
 std::string firstLines(const std::string &s, int n = 3);

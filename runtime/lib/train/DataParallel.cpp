@@ -32,6 +32,33 @@ void sumDoubles(Communicator &comm, std::vector<double> &values) {
     values[i] = t[0][int64_t(i)].item<double>();
 }
 
+std::string agreeOnPart(Communicator &comm,
+                        const std::function<std::string()> &part) {
+  std::string out, failure;
+  try {
+    out = part();
+  } catch (const Error &e) {
+    failure = e.what();
+  }
+  // [how many failed, the lowest failed rank + 1 as a one-hot sum]
+  std::vector<double> v(size_t(comm.size()) + 1, 0.0);
+  if (!failure.empty()) {
+    v[0] = 1;
+    v[size_t(comm.rank()) + 1] = 1;
+  }
+  sumDoubles(comm, v);
+  if (v[0] == 0)
+    return out;
+  if (!failure.empty())
+    throw Error(failure);
+  size_t first = 1;
+  while (first < v.size() && v[first] == 0)
+    ++first;
+  throw Error("rank " + std::to_string(first - 1) +
+              "'s part of the checkpoint failed (its message is in its "
+              "output)");
+}
+
 void reduceMetrics(Communicator &comm, ChannelMetrics &metrics) {
   std::vector<torch::Tensor> t = {metrics.sums()};
   comm.allReduceSum(t);
@@ -84,12 +111,13 @@ void DataParallel::optimizerStep(Optimizer &optim, double lr) {
 std::string DataParallel::saveCheckpoint(Checkpointer &ckpt, Model &model,
                                          const Optimizer &optim,
                                          const TrainState &state) {
-  std::string path;
-  if (comm_->rank() == 0)
-    path = saveWholeCheckpoint(ckpt, model, optim.state(), state);
-  // No process runs ahead of a checkpoint the job may restart from.
-  comm_->barrier();
-  return path;
+  // No process runs ahead of a checkpoint the job may restart from, and
+  // all go on (or stop) knowing whether it was saved.
+  return agreeOnPart(*comm_, [&] {
+    return comm_->rank() == 0
+               ? saveWholeCheckpoint(ckpt, model, optim.state(), state)
+               : std::string();
+  });
 }
 
 void DataParallel::loadCheckpoint(const Checkpoint &c, const std::string &from,

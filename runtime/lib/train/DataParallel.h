@@ -16,7 +16,9 @@
 #include "comm/GradientReducer.h"
 #include "train/Strategy.h"
 
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace s2s::rt {
 
@@ -62,6 +64,13 @@ void broadcastParameters(Communicator &comm,
                          const std::vector<torch::Tensor> &params);
 /// `values` summed over the processes (as float64).
 void sumDoubles(Communicator &comm, std::vector<double> &values);
+/// Runs `part`, this process's share of a collective save, and agrees on
+/// the outcome with the others (a collective, so also a barrier): when the
+/// part of any process threw Error, every process throws, each with its
+/// own message or one naming the first rank that failed. Returns what
+/// `part` returned.
+std::string agreeOnPart(Communicator &comm,
+                        const std::function<std::string()> &part);
 
 } // namespace s2s::rt
 

@@ -70,12 +70,14 @@ const Flag kFlags[] = {
      "persistence and climatology) and FILE.png, skill against lead time",
      kEvaluate},
     {"resume", "[DIR]",
-     "continue from the newest complete checkpoint of the run, or of DIR "
-     "(a ckpt-* folder, a folder of them or a run folder)",
+     "continue from the newest intact checkpoint of the run, or of DIR "
+     "(a ckpt-* folder, a folder of them or a run folder), writing into "
+     "DIR's run folder unless --out names another",
      kTrain},
     {"init", "FILE",
      "start from the weights in FILE: a PyTorch state dict (.pt/.pth, "
-     "torch.save) or safetensors, renamed by --map"},
+     "torch.save) or safetensors, renamed by --map; or those of a "
+     "checkpoint folder only (a new run)"},
     {"map", "MAP",
      "the name map of --init and --export: a built-in one (fourcastnet) or a "
      "file of 'S2S_NAME OTHER_NAME [transpose]' lines (default: s2s's names "
@@ -204,7 +206,7 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
   } else if (name == "init") {
     if (value.empty())
       throw UsageError("--init needs a weights file (.pt, .pth or "
-                       ".safetensors)");
+                       ".safetensors) or a checkpoint folder");
     o.initFile = value;
   } else if (name == "map") {
     if (value.empty())
@@ -304,6 +306,45 @@ Options parseArgs(int argc, char **argv) {
     setOption(o, name, value);
   }
   return o;
+}
+
+namespace {
+
+std::string shellQuoted(const std::string &arg) {
+  const bool plain =
+      !arg.empty() && arg.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh"
+                                            "ijklmnopqrstuvwxyz0123456789_./=:,"
+                                            "+-@%") == std::string::npos;
+  if (plain)
+    return arg;
+  std::string q = "'";
+  for (char c : arg)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+} // namespace
+
+std::string resumeCommandLine(int argc, char **argv, const std::string &out) {
+  std::string line = argc > 0 ? shellQuoted(argv[0]) : std::string("PROGRAM");
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const std::string name = arg.substr(0, arg.find('='));
+    const bool inline_ = name.size() < arg.size();
+    if (name == "--init-partial")
+      continue;
+    if (name == "--init" || name == "--map" || name == "--out") {
+      i += inline_ ? 0 : 1; // and its value
+      continue;
+    }
+    if (name == "--resume") { // its value is optional
+      if (!inline_ && i + 1 < argc && argv[i + 1][0] != '-')
+        ++i;
+      continue;
+    }
+    line += " " + shellQuoted(arg);
+  }
+  return line + " --out " + shellQuoted(out) + " --resume";
 }
 
 void printUsage(const Program &p, const char *argv0) {

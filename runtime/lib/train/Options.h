@@ -78,6 +78,11 @@ struct Settings {
 /// UsageError for --device cuda without a CUDA device.
 Settings settle(const Program &p, const Options &o);
 
+/// The command line that resumes this run in `out` (quoted for a shell):
+/// argv without --init, --map, --init-partial, --resume and --out, then
+/// `--out OUT --resume`.
+std::string resumeCommandLine(int argc, char **argv, const std::string &out);
+
 /// The spec's memory arguments with the command line's overrides.
 LoaderConfig loaderConfig(const DataConfig &dc, const Options &opt);
 

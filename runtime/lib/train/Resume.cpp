@@ -8,7 +8,9 @@
 #include "metrics/MetricsLog.h"
 #include "s2s/runtime/Error.h"
 #include "support/Hash.h"
+#include "support/Text.h"
 #include "train/Banner.h"
+#include "train/Fingerprint.h"
 #include "train/Options.h"
 #include "train/Strategy.h"
 #include "train/TrainData.h"
@@ -40,8 +42,25 @@ Checkpointer openCheckpoints(const Settings &s) {
 
 namespace {
 
-/// --resume DIR: DIR itself, the newest ckpt-* in it, or the newest in its
-/// checkpoint folder.
+/// The newest intact checkpoint of `ckpt`, saying which newer ones are
+/// damaged and passed over.
+std::string newestIntact(const Checkpointer &ckpt) {
+  std::vector<std::string> damaged;
+  std::string from = ckpt.newestIntact(damaged);
+  for (const std::string &why : damaged)
+    std::printf("warning: %s\n", why.c_str());
+  if (!damaged.empty())
+    std::printf("warning: %s\n",
+                from.empty() ? "no intact checkpoint is left"
+                             : ("passing over the damaged checkpoint(s): "
+                                "using the newest intact one, '" +
+                                from + "'")
+                                   .c_str());
+  return from;
+}
+
+/// --resume DIR: DIR itself, the newest intact ckpt-* in it, or the newest
+/// intact one in its checkpoint folder.
 std::string resumeDirCheckpoint(const std::string &dir,
                                 const std::string &ckptSubdir,
                                 const char *flag = "--resume") {
@@ -51,11 +70,11 @@ std::string resumeDirCheckpoint(const std::string &dir,
     throw Error(std::string(flag) + ": '" + dir + "' is not a folder");
   std::string from;
   if (fs::is_regular_file(d / "state.json", ec))
-    from = d.string();
-  else if (std::string n = Checkpointer(d.string(), 0).newest(); !n.empty())
-    from = n;
+    from = d.string(); // named: used as it is, or refused when damaged
+  else if (!Checkpointer(d.string(), 0).list().empty())
+    from = newestIntact(Checkpointer(d.string(), 0));
   else
-    from = Checkpointer((d / ckptSubdir).string(), 0).newest();
+    from = newestIntact(Checkpointer((d / ckptSubdir).string(), 0));
   if (from.empty())
     throw Error(std::string(flag) + ": no complete checkpoint in '" + dir +
                 "' (looked for ckpt-* folders there and in '" +
@@ -70,7 +89,7 @@ std::string checkpointToRead(const Settings &s, const std::string &dir,
   const Checkpointer ckpt(checkpointDir(s), 0);
   const std::string from =
       !dir.empty() ? resumeDirCheckpoint(dir, s.train.checkpoint.dir, flag)
-                   : ckpt.newest();
+                   : newestIntact(ckpt);
   if (from.empty())
     throw Error(std::string(flag) + ": no checkpoint in '" + ckpt.dir() +
                 "'; name one with " + flag + " DIR");
@@ -92,9 +111,24 @@ NamedTensors checkpointParameters(const Program &p, const std::string &from) {
 std::string findResume(const Options &o, const Settings &s,
                        const Checkpointer &ckpt) {
   if (o.resume) {
-    if (!o.resumeDir.empty())
-      return resumeDirCheckpoint(o.resumeDir, s.train.checkpoint.dir);
-    std::string from = ckpt.newest();
+    if (!o.resumeDir.empty()) {
+      std::string from =
+          resumeDirCheckpoint(o.resumeDir, s.train.checkpoint.dir);
+      // --out names another run folder: DIR is only read, and the
+      // continued run must not mix with checkpoints already there.
+      const std::vector<std::string> have = ckpt.list();
+      const fs::path mine = fs::absolute(ckpt.dir()).lexically_normal();
+      if (!have.empty() &&
+          fs::absolute(from).lexically_normal().parent_path() != mine)
+        throw Error("--out '" + s.out + "' already holds checkpoints (" +
+                    fs::path(have.back()).filename().string() +
+                    ") of another run: continuing '" + from +
+                    "' there would mix the two; give an empty --out, or "
+                    "leave --out out to continue in '" +
+                    o.resumeDir + "'");
+      return from;
+    }
+    std::string from = newestIntact(ckpt);
     if (from.empty())
       std::printf("note: --resume: no checkpoint in '%s' yet; starting from "
                   "the beginning\n",
@@ -104,7 +138,7 @@ std::string findResume(const Options &o, const Settings &s,
   // A run the launcher restarted (torchrun --max_restarts, Slurm --requeue)
   // re-runs the same command line: it resumes by itself.
   if (const int64_t restarts = rendezvous().restartCount; restarts > 0) {
-    std::string from = ckpt.newest();
+    std::string from = newestIntact(ckpt);
     std::printf(
         "note: restart %lld of this job (%s): %s\n", (long long)restarts,
         std::getenv("TORCHELASTIC_RESTART_COUNT") ? "TORCHELASTIC_RESTART_COUNT"
@@ -134,6 +168,7 @@ TrainState freshState(const Program &p, const TrainData &data,
   st.batchSize = s.train.batch;
   st.stepsPerEpoch = data.stepsPerEpoch;
   st.trainWindows = data.windows;
+  st.fingerprint = runFingerprint(p, s, data);
   return st;
 }
 
@@ -167,6 +202,22 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
   if (c.state.program != p.name)
     throw Error("'" + from + "' is a checkpoint of program '" +
                 c.state.program + "', not of '" + p.name + "'");
+  const Fingerprint now = runFingerprint(p, s, data);
+  if (const std::vector<std::string> diff =
+          fingerprintDifferences(c.state.fingerprint, now);
+      !diff.empty())
+    throw Error("'" + from +
+                "' was written by a run that differs from this "
+                "one:\n  " +
+                join(diff, "\n  ") +
+                "\ncontinuing it would train its weights on what they were "
+                "not trained for; to start a new run from its weights only, "
+                "give --init " +
+                from + " (and another --out)");
+  if (c.state.fingerprint.empty())
+    std::printf("note: '%s' records no fingerprint (an older s2s wrote it): "
+                "whether it matches this program's data is not checked\n",
+                from.c_str());
   strategy.loadCheckpoint(c, from, model, optim, modelText(p));
   warnOnChanges(c.state, s, data);
   TrainState st = freshState(p, data, s);
@@ -177,6 +228,7 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
   st.batchSize = fresh.batchSize;
   st.stepsPerEpoch = fresh.stepsPerEpoch;
   st.trainWindows = fresh.trainWindows;
+  st.fingerprint = fresh.fingerprint;
   st.batch = std::min(st.batch, data.stepsPerEpoch);
   std::printf("resuming from %s: epoch %lld, step %lld/%lld, global step "
               "%lld\n",
@@ -188,7 +240,12 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
                 "uninterrupted one's batches\n");
   std::fflush(stdout);
   if (strategy.writesOutput()) // one process owns metrics.jsonl
-    truncateMetrics(metricsPath, st.globalStep);
+    if (const std::string kept = truncateMetrics(metricsPath, st.globalStep);
+        !kept.empty())
+      std::printf("note: '%s' held records past global step %lld (written "
+                  "after that checkpoint); they are dropped from it, and the "
+                  "file as it was is kept as '%s'\n",
+                  metricsPath.c_str(), (long long)st.globalStep, kept.c_str());
   return st;
 }
 

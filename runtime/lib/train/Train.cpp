@@ -14,7 +14,10 @@
 //   banner        what the run is (Banner.h)
 //   resume        the checkpoint loaded, metrics.jsonl cut back (Resume.h)
 //   epochs        steps (Step.h) with metrics.jsonl records and the
-//                 progress bar, validation (Validation.h), checkpoints
+//                 progress bar, validation (Validation.h), checkpoints;
+//                 a stop signal ends the run after a step with a
+//                 checkpoint (Stop.h); a failed save warns and training
+//                 goes on, up to kMaxFailedSaves in a row
 //
 // --resume continues from the newest checkpoint at the exact batch it
 // stopped at (except in stream mode, whose batches depend on I/O timing).
@@ -33,8 +36,10 @@
 #include "train/Materialize.h"
 #include "train/Options.h"
 #include "train/Resume.h"
+#include "train/RunFolder.h"
 #include "train/RunStats.h"
 #include "train/Step.h"
+#include "train/Stop.h"
 #include "train/Strategy.h"
 #include "train/TrainData.h"
 #include "train/Validation.h"
@@ -47,6 +52,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -54,6 +60,17 @@ namespace fs = std::filesystem;
 
 namespace s2s::rt {
 namespace {
+
+/// Consecutive failed checkpoint saves (a full disk that stays full, a
+/// folder gone) after which the run ends; each failure before warns and
+/// training goes on to the next cadence.
+constexpr int kMaxFailedSaves = 3;
+
+/// A run stopped by a signal (Stop.h) after the step it was in.
+struct Stopped {
+  int signal = 0;
+  bool saved = false; ///< its checkpoint was written
+};
 
 /// What an epoch's steps leave for its record.
 struct EpochSteps {
@@ -65,22 +82,31 @@ struct EpochSteps {
 /// A training run: the phases that set it up, then the epoch loop.
 class Trainer {
 public:
-  Trainer(const Program &p, Options o) : P(p), opt(std::move(o)) {}
+  Trainer(const Program &p, Options o, int argc, char **argv)
+      : P(p), opt(std::move(o)), argc(argc), argv(argv) {}
   int run();
 
 private:
   void setUp();
+  void onRankZero(const std::function<void()> &part);
+  void epochs();
+  int agreedStopSignal();
+  void stopIfAsked(Progress *progress);
+  int reportStop(const Stopped &stop);
   EpochSteps trainEpoch(int64_t epoch, double &lr);
   void logTrainLoss(int64_t epoch, double lr);
   void checkpointAfterStep(int64_t b, Progress &progress, bool &due);
   [[noreturn]] void crash(Progress &progress);
   void finishEpoch(int64_t epoch, const EpochSteps &steps, double lr);
-  void saveCheckpoint();
+  bool saveCheckpoint();
 
   const Program &P;
   Options opt;
+  int argc;
+  char **argv; ///< the command line, for the resume hint
   Settings set;
   std::unique_ptr<Strategy> strategy;
+  std::vector<FileLock> locks; ///< the run folder's (RunFolder.h)
   std::optional<Checkpointer> ckpt;
   std::string resumeFrom, metricsPath;
   TrainData data;
@@ -91,12 +117,38 @@ private:
   TrainState st;
   MetricsLog log;
   int64_t crashAtStep = 0;
+  int64_t savedStep = -1; ///< the global step of the last checkpoint saved
+  int failedSaves = 0;    ///< in a row
   std::optional<RunStats> runStats; ///< S2S_STATS=1 (RunStats.h)
 };
 
+/// Runs `part` in the process that writes the run's output; every process
+/// throws when it threw.
+void Trainer::onRankZero(const std::function<void()> &part) {
+  std::string failure;
+  if (strategy->writesOutput()) {
+    try {
+      part();
+    } catch (const Error &e) {
+      failure = e.what();
+    }
+  }
+  std::vector<double> failed = {failure.empty() ? 0.0 : 1.0};
+  strategy->sumOverProcesses(failed);
+  if (!failure.empty())
+    throw Error(failure);
+  if (failed[0] > 0)
+    throw Error("rank 0 stopped the run before training (its message says "
+                "why)");
+}
+
 void Trainer::setUp() {
   set = settle(P, opt);
+  // --resume DIR continues in DIR's run folder unless --out names another.
+  if (opt.out.empty() && !opt.resumeDir.empty())
+    set.out = runFolderOf(opt.resumeDir, set.train.checkpoint.dir, set.out);
   strategy = makeStrategy(set.parallel, set.device);
+  onRankZero([&] { locks = lockRunFolders(set); });
   torch::manual_seed(uint64_t(set.train.seed));
   // LibTorch sets up its intra-op threads lazily, at the first parallel
   // loop of each thread; ops before that (the first step's) can split
@@ -120,12 +172,17 @@ void Trainer::setUp() {
   // that resumes (a launcher's restart of the same command line) has
   // trained past them.
   if (resumeFrom.empty())
-    loadInitialWeights(opt, *model);
+    loadInitialWeights(P, set, opt, *model);
   else if (!opt.initFile.empty())
     std::printf("note: --init %s is not read: the run resumes from %s\n",
                 opt.initFile.c_str(), resumeFrom.c_str());
   strategy->prepareModel(*model);
   optim = strategy->makeOptimizer(set.train.optimizer, *model);
+  onRankZero([&] {
+    checkCheckpointRoom(
+        set, checkpointBytesEstimate(set, model->parameterCount(),
+                                     int64_t(c10::elementSize(set.dtype))));
+  });
   step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
                                      data.stepsPerEpoch, data.totalSteps,
                                      "the data's grid " + data.gridText() +
@@ -158,16 +215,89 @@ int Trainer::run() {
   if (const char *env = std::getenv("S2S_CRASH_AT_STEP"))
     crashAtStep = std::atoll(env);
 
-  double lr = step->learningRate(st);
-  for (int64_t epoch = st.epoch; epoch < tc.epochs; ++epoch) {
-    const EpochSteps steps = trainEpoch(epoch, lr);
-    finishEpoch(epoch, steps, lr);
+  try {
+    epochs();
+  } catch (const Stopped &stop) {
+    return reportStop(stop);
+  }
+  if (savedStep != st.globalStep) {
+    const std::string newest = ckpt->newest();
+    throw Error("the final checkpoint (global step " +
+                std::to_string(st.globalStep) +
+                ") could not be saved; the newest one is " +
+                (newest.empty() ? std::string("none") : "'" + newest + "'") +
+                ": free room in '" + ckpt->dir() +
+                "' and resume from it with --resume");
   }
   if (const std::string report = strategy->finalReport(); !report.empty())
     std::printf("%s\n", report.c_str());
   if (strategy->processes() > 1 || runStats)
     std::printf("%s\n", heldReport(*strategy, strategy->held(*optim)).c_str());
   return 0;
+}
+
+void Trainer::epochs() {
+  // From here on a signal stops the run after a step, with a checkpoint;
+  // before, there is nothing to save and it ends the run at once.
+  installStopHandlers();
+  double lr = step->learningRate(st);
+  for (int64_t epoch = st.epoch; epoch < set.train.epochs; ++epoch) {
+    const EpochSteps steps = trainEpoch(epoch, lr);
+    finishEpoch(epoch, steps, lr);
+    stopIfAsked(nullptr);
+  }
+}
+
+/// The stop signal of this process or, in a multi-process run, of any:
+/// every process stops after the same step.
+int Trainer::agreedStopSignal() {
+  int signal = stopSignal();
+  if (strategy->processes() > 1) {
+    std::vector<double> v = {signal ? 1.0 : 0.0, double(signal)};
+    strategy->sumOverProcesses(v);
+    if (signal == 0 && v[0] > 0)
+      signal = int(v[1] / v[0]);
+  }
+  return signal;
+}
+
+/// Saves a checkpoint of where the run stands (unless it just did) and
+/// ends the epoch loop when a stop signal came.
+void Trainer::stopIfAsked(Progress *progress) {
+  const int signal = agreedStopSignal();
+  if (signal == 0)
+    return;
+  if (progress)
+    progress->finish();
+  const bool saved = savedStep == st.globalStep || saveCheckpoint();
+  throw Stopped{signal, saved};
+}
+
+/// What a stopped run prints; its exit status.
+int Trainer::reportStop(const Stopped &stop) {
+  std::fflush(stdout);
+  const std::string newest = ckpt->newest();
+  if (strategy->writesOutput()) {
+    std::fprintf(stderr,
+                 "%s: stopped by %s after global step %lld (epoch %lld, "
+                 "batch %lld of %lld)\n",
+                 P.name.c_str(), signalName(stop.signal),
+                 (long long)st.globalStep, (long long)st.epoch + 1,
+                 (long long)st.batch, (long long)data.stepsPerEpoch);
+    if (stop.saved)
+      std::fprintf(stderr,
+                   "checkpoint '%s' holds it; metrics are in '%s'\nresume "
+                   "with: %s\n",
+                   newest.c_str(), metricsPath.c_str(),
+                   resumeCommandLine(argc, argv, set.out).c_str());
+    else
+      std::fprintf(stderr,
+                   "error: its checkpoint could not be written; the newest "
+                   "one is %s\n",
+                   newest.empty() ? "none" : ("'" + newest + "'").c_str());
+  }
+  std::fflush(stderr);
+  return stop.saved ? kExitStopped : 1;
 }
 
 EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
@@ -212,6 +342,7 @@ EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
     checkpointAfterStep(b, progress, out.checkpointDue);
     if (crashAtStep > 0 && st.globalStep == crashAtStep)
       crash(progress);
+    stopIfAsked(&progress);
   }
   progress.finish();
   if (runStats)
@@ -294,10 +425,33 @@ void Trainer::finishEpoch(int64_t epoch, const EpochSteps &steps, double lr) {
     saveCheckpoint();
 }
 
-void Trainer::saveCheckpoint() {
-  const std::string path = strategy->saveCheckpoint(*ckpt, *model, *optim, st);
-  if (!path.empty())
-    std::fprintf(stderr, "saved %s\n", path.c_str());
+/// True when the checkpoint was written; a failure warns (the previous
+/// checkpoints are kept) and training goes on, unless it is the
+/// kMaxFailedSaves-th in a row.
+bool Trainer::saveCheckpoint() {
+  try {
+    const std::string path =
+        strategy->saveCheckpoint(*ckpt, *model, *optim, st);
+    if (!path.empty())
+      std::fprintf(stderr, "saved %s\n", path.c_str());
+    savedStep = st.globalStep;
+    failedSaves = 0;
+    return true;
+  } catch (const Error &e) {
+    if (++failedSaves >= kMaxFailedSaves)
+      throw Error(std::string(e.what()) + "\n" +
+                  std::to_string(kMaxFailedSaves) +
+                  " checkpoints in a row failed: the run stops; make room "
+                  "in (or fix) '" +
+                  ckpt->dir() + "' and resume with --resume");
+    if (strategy->writesOutput())
+      std::fprintf(stderr,
+                   "warning: the checkpoint of global step %lld failed: %s\n"
+                   "warning: training goes on and tries again at the next "
+                   "checkpoint; %d failures in a row end the run\n",
+                   (long long)st.globalStep, e.what(), kMaxFailedSaves);
+    return false;
+  }
 }
 
 } // namespace
@@ -323,7 +477,7 @@ int main(const Program &program, int argc, char **argv) {
       throw UsageError("--init starts a run from imported weights and "
                        "--resume continues one from its checkpoint: give "
                        "one of them");
-    return Trainer(program, std::move(o)).run();
+    return Trainer(program, std::move(o), argc, argv).run();
   } catch (const UsageError &e) {
     std::fflush(stdout);
     std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());

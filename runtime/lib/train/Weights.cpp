@@ -8,6 +8,7 @@
 #include "train/Resume.h"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace s2s::rt {
 
@@ -29,11 +30,31 @@ std::string importInto(const Options &o, Model &model) {
   return "--init " + o.initFile + (o.map.empty() ? "" : " --map " + o.map);
 }
 
+/// The parameters of checkpoint `from` into `model`.
+void loadCheckpointWeights(const Program &p, const std::string &from,
+                           Model &model) {
+  for (const auto &[name, value] : checkpointParameters(p, from))
+    model.load(name, value);
+  std::printf("weights of checkpoint %s\n", from.c_str());
+}
+
 } // namespace
 
-void loadInitialWeights(const Options &o, Model &model) {
-  if (!o.initFile.empty())
+void loadInitialWeights(const Program &p, const Settings &s, const Options &o,
+                        Model &model) {
+  if (o.initFile.empty())
+    return;
+  if (!std::filesystem::is_directory(o.initFile)) {
     importInto(o, model);
+    return;
+  }
+  if (!o.map.empty() || o.initPartial)
+    throw UsageError("--init " + o.initFile +
+                     " is a checkpoint folder, whose names are s2s's own: "
+                     "--map and --init-partial apply to weight files");
+  loadCheckpointWeights(p, checkpointToRead(s, o.initFile, "--init"), model);
+  std::printf("note: a new run from those weights: the checkpoint's "
+              "optimizer state and position are not read\n");
 }
 
 int exportWeights(const Program &p, const Options &o) {
@@ -62,9 +83,7 @@ std::string loadInferenceWeights(const Program &p, const Settings &s,
     return importInto(o, model);
   }
   const std::string from = checkpointToRead(s, o.checkpoint, "--checkpoint");
-  for (const auto &[name, value] : checkpointParameters(p, from))
-    model.load(name, value);
-  std::printf("weights of checkpoint %s\n", from.c_str());
+  loadCheckpointWeights(p, from, model);
   return from;
 }
 

@@ -22,9 +22,12 @@ struct Options;
 struct Settings;
 
 /// --init FILE: the file's weights, through --map, into `model` (made,
-/// not yet sharded); prints what was imported. Nothing without --init.
-/// Throws Error listing every mismatch (io/Weights.h).
-void loadInitialWeights(const Options &o, Model &model);
+/// not yet sharded); prints what was imported. --init DIR: the weights of
+/// a checkpoint (a ckpt-* folder, a folder of them or a run folder) only,
+/// for a new run. Nothing without --init. Throws Error listing every
+/// mismatch (io/Weights.h).
+void loadInitialWeights(const Program &p, const Settings &s, const Options &o,
+                        Model &model);
 
 /// --export FILE: the parameters of the run's newest checkpoint (or of
 /// --resume DIR's) written under --map's names and layouts; returns the

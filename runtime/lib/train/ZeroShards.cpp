@@ -222,18 +222,30 @@ std::string ZeroShards::saveCheckpoint(Checkpointer &ckpt, Model &model,
       layout.flat.emplace_back(name, prefix);
     mine.emplace_back(name, t);
   }
-  if (comm_->rank() == 0)
-    ckpt.beginSharded(state.globalStep);
-  comm_->barrier();
-  ckpt.writeShard(state.globalStep, comm_->rank(), comm_->size(), mine,
-                  state.program);
-  comm_->barrier();
-  std::string path;
-  if (comm_->rank() == 0)
-    path = ckpt.commitSharded(layout, stateWithRng(model, state));
+  // Each phase ends with every rank knowing whether all did their part;
+  // a failed phase leaves the temp folder to rank 0 to remove.
+  const bool first = comm_->rank() == 0;
+  agreeOnPart(*comm_, [&] {
+    if (first)
+      ckpt.beginSharded(state.globalStep);
+    return std::string();
+  });
+  try {
+    agreeOnPart(*comm_, [&] {
+      ckpt.writeShard(state.globalStep, comm_->rank(), comm_->size(), mine,
+                      state.program);
+      return std::string();
+    });
+  } catch (const Error &) {
+    if (first)
+      ckpt.abandonSharded(state.globalStep);
+    throw;
+  }
   // No process runs ahead of a checkpoint the job may restart from.
-  comm_->barrier();
-  return path;
+  return agreeOnPart(*comm_, [&] {
+    return first ? ckpt.commitSharded(layout, stateWithRng(model, state))
+                 : std::string();
+  });
 }
 
 Checkpoint ZeroShards::readCheckpoint(const std::string &from) const {

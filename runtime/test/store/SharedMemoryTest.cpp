@@ -51,7 +51,7 @@ std::string uniqueJob() {
 /// /dev/shm entries of `job` (segments and loaders' private files).
 std::vector<std::string> jobFiles(const std::string &job) {
   std::vector<std::string> out;
-  std::string prefix = "s2s-" + job + "-";
+  std::string prefix = rt::userSegmentPrefix() + job + "-";
   if (DIR *d = ::opendir("/dev/shm")) {
     while (dirent *e = ::readdir(d))
       if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0)
@@ -608,8 +608,9 @@ TEST(SharedMemory, LoaderKilledMidFill) {
                 message.c_str(), seconds);
     EXPECT_NE(message.find("died while filling"), std::string::npos);
     EXPECT_NE(message.find("PID " + std::to_string(loader)), std::string::npos);
-    EXPECT_NE(message.find("/dev/shm/s2s-" + job + "-fields"),
-              std::string::npos);
+    EXPECT_NE(
+        message.find("/dev/shm/" + rt::userSegmentPrefix() + job + "-fields"),
+        std::string::npos);
     EXPECT_LT(seconds, 5.0);
     EXPECT_EQ(fills.drain(), "") << "a waiter must not load";
     EXPECT_TRUE(jobFiles(job).empty()) << "the waiter was the last holder";
@@ -727,7 +728,8 @@ TEST(SharedMemory, FillThrows) {
   std::printf("[ message ] %s", out.c_str());
   EXPECT_NE(out.find("loader: file era5_1990.h5: channel 't2m' not found"),
             std::string::npos);
-  EXPECT_NE(out.find("waiter: shared-memory segment /dev/shm/s2s-" + job +
+  EXPECT_NE(out.find("waiter: shared-memory segment /dev/shm/" +
+                     rt::userSegmentPrefix() + job +
                      "-fields: the process that loads it (PID " +
                      std::to_string(loader) +
                      ") failed: file era5_1990.h5: channel 't2m' not found"),
@@ -778,8 +780,8 @@ TEST(SharedMemory, WaitTimesOut) {
   std::printf("[ message ] %s\n", message.c_str());
   EXPECT_EQ(message.rfind("timed out after 0.25 s waiting for process " +
                               std::to_string(loader) +
-                              " to fill shared-memory segment /dev/shm/s2s-" +
-                              job + "-fields",
+                              " to fill shared-memory segment /dev/shm/" +
+                              rt::userSegmentPrefix() + job + "-fields",
                           0),
             0u);
   EXPECT_TRUE(jobFiles(job).empty());
@@ -824,8 +826,9 @@ TEST(SharedMemory, NotEnoughSpaceInDevShm) {
   });
   std::printf("[ message ] %s\n", message.c_str());
   EXPECT_NE(message.find("not enough shared memory in /dev/shm for segment "
-                         "/dev/shm/s2s-" +
-                         job + "-huge (" + std::to_string(ask) + " bytes"),
+                         "/dev/shm/" +
+                         rt::userSegmentPrefix() + job + "-huge (" +
+                         std::to_string(ask) + " bytes"),
             std::string::npos);
   EXPECT_NE(message.find("memory = in_memory(shared = false)"),
             std::string::npos);
@@ -871,8 +874,11 @@ TEST(SharedMemory, SizeMismatchAndInspectAndMove) {
     return os.str();
   });
   std::printf("%s", out.c_str());
-  EXPECT_NE(out.find("loaded=1 name=/s2s-" + job + "-x\n"), std::string::npos);
-  EXPECT_NE(out.find("mismatch: shared-memory segment /dev/shm/s2s-" + job +
+  EXPECT_NE(
+      out.find("loaded=1 name=/" + rt::userSegmentPrefix() + job + "-x\n"),
+      std::string::npos);
+  EXPECT_NE(out.find("mismatch: shared-memory segment /dev/shm/" +
+                     rt::userSegmentPrefix() + job +
                      "-x holds 8192 bytes but this process expects 4096 "
                      "bytes"),
             std::string::npos);
@@ -882,7 +888,8 @@ TEST(SharedMemory, SizeMismatchAndInspectAndMove) {
   EXPECT_NE(out.find("pids=2 state=ready"), std::string::npos);
   EXPECT_NE(out.find("release b=0 files=1"), std::string::npos);
   EXPECT_NE(out.find("release c=1 files=0"), std::string::npos);
-  EXPECT_NE(out.find("empty name=/s2s-" + job + "-a_b_c size=0"),
+  EXPECT_NE(out.find("empty name=/" + rt::userSegmentPrefix() + job +
+                     "-a_b_c size=0"),
             std::string::npos);
   EXPECT_TRUE(jobFiles(job).empty());
 }
@@ -901,6 +908,52 @@ TEST(SharedMemory, DataIsReadOnly) {
   });
   int status = kids.wait(pid);
   EXPECT_TRUE(status == 128 + SIGSEGV || status == 128 + SIGBUS) << status;
+}
+
+/// A segment another user could write (or owns) is refused before its
+/// header is read: it could feed the run poisoned data (issue 17, 6).
+TEST(SharedMemory, ForeignOrOpenSegmentIsRefused) {
+  const std::string job = uniqueJob();
+  const std::string path =
+      "/dev/shm/" + rt::userSegmentPrefix() + job + "-poisoned";
+  auto plant = [&](mode_t mode, uid_t owner) {
+    ::unlink(path.c_str());
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fchmod(fd, mode), 0);
+    if (owner != ::geteuid())
+      ASSERT_EQ(::fchown(fd, owner, ::getegid()), 0);
+    ASSERT_EQ(::ftruncate(fd, 1 << 16), 0);
+    ::close(fd);
+  };
+  auto attempt = [&] {
+    bool filled = false;
+    std::string message = "no error";
+    try {
+      auto seg = rt::SharedSegment::acquire(
+          job, "poisoned", 4096, [&](void *, size_t) { filled = true; }, 5);
+    } catch (const rt::Error &e) {
+      message = e.what();
+    }
+    std::printf("[ message ] %s\n", message.c_str());
+    EXPECT_FALSE(filled);
+    return message;
+  };
+  plant(0644, ::geteuid()); // this user's, but others may read it
+  std::string m = attempt();
+  EXPECT_NE(m.find(path), std::string::npos);
+  EXPECT_NE(m.find("with mode 0644"), std::string::npos);
+  EXPECT_NE(m.find("mode 0600"), std::string::npos);
+  plant(0666, ::geteuid()); // anyone may write it
+  EXPECT_NE(attempt().find("with mode 0666"), std::string::npos);
+  if (::geteuid() == 0) { // only root can plant a file of another uid
+    plant(0600, 65534);
+    m = attempt();
+    EXPECT_NE(m.find("belongs to uid 65534"), std::string::npos);
+  }
+  ::unlink(path.c_str());
+  EXPECT_EQ(rt::userSegmentPrefix(),
+            "s2s-u" + std::to_string(::geteuid()) + "-");
 }
 
 } // namespace
