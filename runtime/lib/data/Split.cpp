@@ -261,6 +261,16 @@ Normalization loadNormalization(const DataConfig &cfg,
                     formatNumber(y) +
                     "; z-scoring needs a finite mean and a std > 0 (a "
                     "constant channel cannot be normalised)");
+      // float32 data resolves about 1e-7 of its magnitude: a std below
+      // 1e-6 |mean| (or 1e-20) only amplifies rounding noise.
+      if (y < 1e-6 * std::fabs(x) || y < 1e-20)
+        throw Error("stats file '" + cfg.stats + "': channel '" + names[c] +
+                    "' has std " + formatNumber(y) + " with mean " +
+                    formatNumber(x) +
+                    ": too small to z-score float32 data (it needs std >= "
+                    "1e-6 |mean| and >= 1e-20; dividing by it blows float "
+                    "rounding up to huge values); recompute it with s2s-data "
+                    "stats, or drop the channel if it is constant");
       a[c] = x;
       b[c] = y;
     } else {

@@ -92,18 +92,24 @@ static void checkFiniteExact(const FileMeta &meta, int64_t t0,
                              const float *data, int64_t from, int64_t to,
                              int64_t plane, int64_t k);
 
-/// Whether any of n floats is NaN or infinite (all exponent bits set).
+/// Exponent bits from which a float is absurd as data: |x| >= 2^99
+/// (about 6.3e29) -- no physical quantity in any unit s2s sees is that
+/// large, but fill values (NetCDF's default, 9.97e36) and garbage are.
+/// NaN and infinity (all exponent bits set) are above it.
+constexpr uint32_t kAbsurdExponent = uint32_t(127 + 99) << 23;
+
+/// Whether any of n floats is NaN, infinite or absurdly large.
 /// Built for AVX2 too where the CPU has it.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static bool
-anyNonFinite(const float *data, int64_t n) {
+anyAbsurd(const float *data, int64_t n) {
   uint32_t bad = 0;
   for (int64_t e = 0; e < n; ++e) {
     uint32_t bits;
     std::memcpy(&bits, data + e, sizeof bits);
-    bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    bad |= uint32_t((bits & 0x7f800000u) >= kAbsurdExponent);
   }
   return bad != 0;
 }
@@ -119,7 +125,7 @@ void checkFinite(const FileMeta &meta, int64_t t0, int64_t n,
   constexpr int64_t kBlock = 1 << 16;
   for (int64_t b = 0; b < count; b += kBlock) {
     const int64_t end = std::min(count, b + kBlock);
-    if (anyNonFinite(data + b, end - b))
+    if (anyAbsurd(data + b, end - b))
       checkFiniteExact(meta, t0, chans, data, b, end, plane, k);
   }
 }
@@ -129,17 +135,26 @@ static void checkFiniteExact(const FileMeta &meta, int64_t t0,
                              const float *data, int64_t from, int64_t to,
                              int64_t plane, int64_t k) {
   for (int64_t e = from; e < to; ++e) {
-    if (std::isfinite(data[e]))
+    uint32_t bits;
+    std::memcpy(&bits, data + e, sizeof bits);
+    if ((bits & 0x7f800000u) < kAbsurdExponent)
       continue;
     const int64_t t = t0 + e / (k * plane);
     const int64_t c = chans[size_t((e / plane) % k)];
-    const char *what = std::isnan(data[e]) ? "NaN"
-                       : data[e] > 0       ? "+Inf"
-                                           : "-Inf";
+    const bool finite = std::isfinite(data[e]);
+    const std::string what = std::isnan(data[e]) ? "NaN"
+                             : !finite ? (data[e] > 0 ? "+Inf" : "-Inf")
+                                       : "the value " + formatNumber(data[e]);
     throw Error("file " + inQuotes(meta.path) + ": channel '" +
                 meta.channels[size_t(c)] + "' has " + what + " at time index " +
                 std::to_string(t) + " (" + formatTime(meta.times[size_t(t)]) +
-                "); fix or drop that sample");
+                ")" +
+                (finite ? std::string(": no physical quantity is that large "
+                                      "(|x| >= 2^99, 6.3e29); a fill value "
+                                      "(NetCDF's default is 9.97e36) or "
+                                      "garbage? ")
+                        : std::string("; ")) +
+                "fix or drop that sample");
   }
 }
 

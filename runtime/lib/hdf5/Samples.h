@@ -28,8 +28,9 @@ void readSamples(const FileMeta &meta, hid_t dataset, int64_t t0, int64_t n,
                  bool checkFinite = true);
 
 /// Throws the Error naming file, channel and time index for the first
-/// non-finite value of `data`, which holds samples [t0, t0 + n) of channels
-/// `chans` of `meta`'s file ([n, chans.size(), lat, lon], row major).
+/// non-finite or absurdly large (|x| >= 2^99) value of `data`, which holds
+/// samples [t0, t0 + n) of channels `chans` of `meta`'s file ([n, chans.size(),
+/// lat, lon], row major).
 void checkFinite(const FileMeta &meta, int64_t t0, int64_t n,
                  const std::vector<int64_t> &chans, const float *data);
 

@@ -7,14 +7,18 @@
 #include "support/Text.h"
 #include "train/Banner.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <sched.h>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -147,15 +151,39 @@ int64_t parseInt(const std::string &flag, const std::string &v, int64_t min) {
   return x;
 }
 
+/// A number > 0 that float32, in which training computes, holds.
 double parsePositive(const std::string &flag, const std::string &v) {
   errno = 0;
   char *end = nullptr;
   double x = std::strtod(v.c_str(), &end);
   bool ok = !v.empty() && end == v.c_str() + v.size() && errno == 0 &&
             std::isfinite(x);
-  if (!ok || !(x > 0.0))
-    throw UsageError("--" + flag + " must be a number > 0, got '" + v + "'");
+  if (!ok || !(x > 0.0) || x > double(FLT_MAX))
+    throw UsageError("--" + flag +
+                     " must be a number > 0 that float32 holds (at most "
+                     "3.4e38), got '" +
+                     v + "'");
   return x;
+}
+
+/// CPU cores this process may run on (its affinity mask).
+int64_t availableCores() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0)
+    return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// A thread count >= 1 and at most 4 per available core.
+int64_t parseThreads(const std::string &flag, const std::string &v) {
+  const int64_t n = parseInt(flag, v, 1), cores = availableCores();
+  if (n > 4 * cores)
+    throw UsageError(
+        "--" + flag + " " + v + ": this process may run on " +
+        std::to_string(cores) + " CPU core" + (cores == 1 ? "" : "s") +
+        "; more than 4 threads a core (" + std::to_string(4 * cores) +
+        ") only adds switching and memory");
+  return n;
 }
 
 /// Sets option `name` (a flag that takes a value) to `value`, checked.
@@ -179,7 +207,7 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
   } else if (name == "seed") {
     o.seed = parseInt(name, value, 0);
   } else if (name == "threads") {
-    o.threads = parseInt(name, value, 1);
+    o.threads = parseThreads(name, value);
   } else if (name == "memory") {
     if (value != "eager" && value != "lazy" && value != "stream" &&
         value != "shared")
@@ -191,7 +219,7 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
   } else if (name == "buffer") {
     o.buffer = parseInt(name, value, 1);
   } else if (name == "loader-threads") {
-    o.loaderThreads = parseInt(name, value, 1);
+    o.loaderThreads = parseThreads(name, value);
   } else if (name == "out") {
     if (value.empty())
       throw UsageError("--out needs a folder name");

@@ -21,6 +21,8 @@ namespace s2s::rt {
 std::string runFolderOf(const std::string &dir, const std::string &ckptSubdir,
                         const std::string &defaultOut) {
   std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error("--resume: '" + dir + "' is not a folder");
   const fs::path d = fs::absolute(dir, ec).lexically_normal();
   fs::path ckptDir;
   if (fs::is_regular_file(d / "state.json", ec))
@@ -37,8 +39,8 @@ std::string runFolderOf(const std::string &dir, const std::string &ckptSubdir,
     // ckptDir ends with the spec's relative checkpoint dir: strip it.
     fs::path run = ckptDir;
     bool ok = true;
-    std::vector<fs::path> parts(sub.lexically_normal().begin(),
-                                sub.lexically_normal().end());
+    const fs::path normal = sub.lexically_normal();
+    const std::vector<fs::path> parts(normal.begin(), normal.end());
     for (auto it = parts.rbegin(); ok && it != parts.rend(); ++it) {
       if (it->empty() || *it == ".")
         continue;

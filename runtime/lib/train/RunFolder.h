@@ -28,6 +28,7 @@ struct Settings;
 /// for a checkpoint folder or a ckpt-* folder in one, the folder that
 /// holds the checkpoint folder as `ckptSubdir` (the spec's checkpoint dir),
 /// or `defaultOut` when `ckptSubdir` is absolute and DIR is in it. Throws
+/// Error when DIR is not a folder;
 /// UsageError asking for --out when it cannot tell.
 std::string runFolderOf(const std::string &dir, const std::string &ckptSubdir,
                         const std::string &defaultOut);

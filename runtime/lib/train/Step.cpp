@@ -3,6 +3,7 @@
 #include "train/Step.h"
 
 #include "s2s/runtime/Error.h"
+#include "support/Calendar.h"
 #include "support/Text.h"
 #include "train/Banner.h"
 #include "train/Strategy.h"
@@ -52,19 +53,59 @@ double TrainStep::learningRate(const TrainState &st) const {
                           stepsPerEpoch_, totalSteps_);
 }
 
-/// Throws when the loss of micro-batch `b` is not finite (the message
-/// quotes `lr` as it was before the step).
+/// Why a loss is not finite when the step's inputs say so: a parameter
+/// holding NaN or infinity, or inputs far outside their normalisation;
+/// "" when neither (the training itself diverged).
+std::string TrainStep::nonFiniteCause(const torch::Tensor &window,
+                                      const torch::Tensor &times) const {
+  torch::NoGradGuard noGrad;
+  for (const auto &[name, t] : model_.namedParameters()) {
+    if (!t.defined() || t.numel() == 0 || torch::isfinite(t).all().item<bool>())
+      continue;
+    return "parameter '" + name + "' holds " +
+           (torch::isnan(t).any().item<bool>() ? "NaN" : "infinite") +
+           " values " +
+           (stepsRun_ == 0
+                ? "in the weights this run started from (the --init file or "
+                  "the checkpoint it resumed): check them"
+                : "after an earlier step: the training diverged before; try "
+                  "a lower --lr or grad_clip");
+  }
+  // [b, window, channel, lat, lon], normalised: |x| in standard deviations
+  const torch::Tensor worst =
+      window.detach().abs().nan_to_num(INFINITY).amax({1, 3, 4}).to(
+          torch::kCPU);
+  const int64_t at = worst.argmax().item<int64_t>();
+  const double value = worst.reshape({-1})[at].item<double>();
+  if (value < 1e4)
+    return "";
+  const int64_t sample = at / worst.size(1), channel = at % worst.size(1);
+  const auto &names = p_.data.channels;
+  return "the batch's inputs reach " + formatNumber(value) +
+         " standard deviations from the mean (channel '" +
+         (size_t(channel) < names.size() ? names[size_t(channel)]
+                                         : std::to_string(channel)) +
+         "', window starting " + formatTime(times[sample].item<int64_t>()) +
+         "): the data or the normalisation stats are wrong there";
+}
+
+/// Throws when the loss of micro-batch `b` is not finite, naming the cause
+/// (the message quotes `lr` as it was before the step).
 void TrainStep::checkFinite(double lossValue, int64_t epoch, int64_t b,
-                            const TrainState &st, double lr) const {
+                            const TrainState &st, double lr,
+                            const torch::Tensor &window,
+                            const torch::Tensor &times) const {
   if (std::isfinite(lossValue))
     return;
-  throw Error("the training loss became " +
-              std::string(std::isnan(lossValue) ? "NaN" : "infinite") +
-              " at epoch " + std::to_string(epoch + 1) + ", step " +
-              std::to_string(b + 1) + " (global step " +
-              std::to_string(st.globalStep + 1) + ", learning rate " +
-              formatNumber(lr) +
-              "); the training diverged: try a lower --lr (e.g. " +
+  const std::string where =
+      "the training loss became " +
+      std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at epoch " +
+      std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) +
+      " (global step " + std::to_string(st.globalStep + 1) +
+      ", learning rate " + formatNumber(lr) + ")";
+  if (const std::string cause = nonFiniteCause(window, times); !cause.empty())
+    throw Error(where + ": " + cause);
+  throw Error(where + "; the training diverged: try a lower --lr (e.g. " +
               formatNumber(tc_.optimizer.lr / 10) + ")" +
               (tc_.gradClip > 0 ? std::string()
                                 : ", a warm-up or grad_clip in the spec"));
@@ -89,7 +130,7 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
       throw Error("the rollout loss of " + modelText_ +
                   " is not a scalar (internal error)");
     const double value = loss.item<double>();
-    checkFinite(value, epoch, b, st, lr);
+    checkFinite(value, epoch, b, st, lr, window, times);
     if (!loss.requires_grad())
       throw Error("the rollout loss of " + modelText_ +
                   " does not depend on any parameter");
@@ -105,6 +146,7 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
     strategy_.clipGradients(model_, tc_.gradClip);
   lr = learningRate(st);
   strategy_.optimizerStep(optim_, lr);
+  ++stepsRun_;
   ++st.scheduleStep;
   ++st.globalStep;
   st.batch = b + 1;

@@ -54,11 +54,15 @@ private:
   int64_t stepsPerEpoch_, totalSteps_;
   std::string modelText_, dataText_;
   bool checkedGradients_ = false;
+  int64_t stepsRun_ = 0; ///< by this process
 
   torch::Tensor rolloutLoss(const torch::Tensor &window);
   void checkEveryParameterReached() const;
   void checkFinite(double lossValue, int64_t epoch, int64_t b,
-                   const TrainState &st, double lr) const;
+                   const TrainState &st, double lr, const torch::Tensor &window,
+                   const torch::Tensor &times) const;
+  std::string nonFiniteCause(const torch::Tensor &window,
+                             const torch::Tensor &times) const;
 };
 
 } // namespace s2s::rt

@@ -196,8 +196,18 @@ void Trainer::setUp() {
   if (!resumeFrom.empty())
     st = resume(resumeFrom, P, set, data, *strategy, *model, *optim,
                 metricsPath);
-  if (strategy->writesOutput())
+  if (strategy->writesOutput()) {
+    // A fresh start over the metrics of a run that never saved a
+    // checkpoint: keep them aside rather than overwrite them.
+    if (resumeFrom.empty())
+      if (const std::string kept = truncateMetrics(metricsPath, 0);
+          !kept.empty())
+        std::printf("note: '%s' held the records of an earlier run that saved "
+                    "no checkpoint; this run starts it afresh, and the file "
+                    "as it was is kept as '%s'\n",
+                    metricsPath.c_str(), kept.c_str());
     log.open(metricsPath, !resumeFrom.empty());
+  }
 }
 
 int Trainer::run() {

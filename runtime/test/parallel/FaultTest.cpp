@@ -113,3 +113,40 @@ TEST(Faults, StoppedRankFailsTheOthersAtTheTimeout) {
               "(status %d) after %.2f s\n%s",
               timeout, s.status, s.seconds, s.err.c_str());
 }
+
+/// SIGTERM to one rank of a zero2 run: every rank stops after the same
+/// step, the sharded checkpoint of that step is written, and all exit 75.
+TEST(Faults, SigtermToOneRankStopsEveryRankAtTheSameStep) {
+  Case c{"zero2", "adamw", 2, 1};
+  c.epochs = 100000;
+  c.timeout = 30;
+  c.checkpointEvery = 0;
+  std::string out;
+  const std::string base = freshRun(out);
+  const int port = freePort();
+  pid_t r0 = startRank(c, Launcher::Direct, 0, 2, port, out, base + "/rank0");
+  pid_t r1 = startRank(c, Launcher::Direct, 1, 2, port, out, base + "/rank1");
+  const bool started = waitForText(base + "/rank0.out", "epoch 1/", 60);
+  ::kill(r1, SIGTERM);
+  const auto [s0, t0] = exitWithin(r0, 60);
+  const auto [s1, t1] = exitWithin(r1, 60);
+  for (pid_t pid : {r0, r1})
+    ::kill(pid, SIGKILL);
+  const std::string err0 = readFile(base + "/rank0.err");
+  const std::string err1 = readFile(base + "/rank1.err");
+  ASSERT_TRUE(started) << err0;
+  EXPECT_EQ(s0, 75) << err0;
+  EXPECT_EQ(s1, 75) << err1;
+  const std::string tag = "stopped by SIGTERM after global step ";
+  const size_t at = err0.find(tag);
+  ASSERT_NE(at, std::string::npos) << err0;
+  const long step = std::atol(err0.c_str() + at + tag.size());
+  EXPECT_GT(step, 3) << err0; // after the first epoch's 3 steps
+  EXPECT_TRUE(fs::is_regular_file(out + "/checkpoints/ckpt-" +
+                                  std::to_string(step) + "/manifest.json"))
+      << err0;
+  EXPECT_NE(err1.find("SIGTERM received"), std::string::npos) << err1;
+  std::printf("[figures] SIGTERM to rank 1: both ranks stopped after step %ld "
+              "(exit %d and %d within %.2f and %.2f s)\n",
+              step, s0, s1, t0, t1);
+}

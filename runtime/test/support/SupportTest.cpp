@@ -3,10 +3,12 @@
 #include "s2s/runtime/Error.h"
 #include "support/AtomicFile.h"
 #include "support/Calendar.h"
+#include "support/FileLock.h"
 #include "support/Grid.h"
 #include "support/Hash.h"
 #include "support/Json.h"
 #include "support/ParallelFor.h"
+#include "support/Sha256.h"
 #include "support/Text.h"
 
 #include "TestSupport.h"
@@ -15,10 +17,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -173,4 +177,56 @@ TEST(ParallelFor, TheErrorThrownIsTheFirstInIndexOrder) {
       EXPECT_TRUE(done[size_t(i)]) << i;
     EXPECT_LT(ran.load(), 64) << "indices were claimed after the failure";
   }
+}
+
+/// Against FIPS 180-4's test vectors and coreutils' sha256sum (another
+/// implementation) on a file of 5 MiB + 3 bytes (more than one read).
+TEST(Sha256, VectorsAndSha256sum) {
+  EXPECT_EQ(rt::sha256Bytes("abc", 3),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(rt::sha256Bytes("", 0),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const std::string path = testing::TempDir() + "/sha256-input.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    uint64_t x = 1;
+    for (size_t i = 0; i < (size_t(5) << 20) + 3; ++i) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      out.put(char(x >> 56));
+    }
+  }
+  std::string expected;
+  if (FILE *p = ::popen(("sha256sum '" + path + "'").c_str(), "r")) {
+    char buf[128] = {};
+    if (std::fgets(buf, sizeof buf, p))
+      expected = std::string(buf).substr(0, 64);
+    ::pclose(p);
+  }
+  ASSERT_EQ(expected.size(), 64u) << "sha256sum did not run";
+  EXPECT_EQ(rt::sha256File(path), expected);
+  EXPECT_THROW(rt::sha256File(path + ".missing"), rt::Error);
+}
+
+/// flock is per open file: a second acquire, even in this process, finds
+/// the lock held and names the holder; it is free once the holder is gone.
+TEST(FileLock, SecondAcquireNamesTheHolder) {
+  const std::string dir = testing::TempDir() + "/filelock-test";
+  std::filesystem::remove_all(dir);
+  const std::string path = dir + "/.lock";
+  {
+    rt::FileLock held = rt::FileLock::acquire(path, "the test folder", "wait");
+    EXPECT_TRUE(held.held());
+    try {
+      rt::FileLock::acquire(path, "the test folder", "wait for it");
+      FAIL() << "expected an error";
+    } catch (const rt::Error &e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("the test folder is in use by process " +
+                       std::to_string(::getpid()) + " on host "),
+                std::string::npos)
+          << m;
+      EXPECT_NE(m.find("; wait for it"), std::string::npos) << m;
+    }
+  }
+  EXPECT_TRUE(rt::FileLock::acquire(path, "the test folder", "").held());
 }

@@ -19,6 +19,7 @@
 #include "support/Json.h"
 
 #include "TestData.h"
+#include "train/Fingerprint.h"
 #include "train/RunMain.h"
 
 #include <gtest/gtest.h>
@@ -266,8 +267,14 @@ TEST(Cli, BadValuesAndUnknownOptions) {
       {{"--batch=x"}, 2, "--batch must be an integer >= 1, got 'x'"},
       {{"--threads", "-2"}, 2, "--threads must be an integer >= 1, got '-2'"},
       {{"--seed", "-1"}, 2, "--seed must be an integer >= 0, got '-1'"},
-      {{"--lr", "0"}, 2, "--lr must be a number > 0, got '0'"},
-      {{"--lr", "nan"}, 2, "--lr must be a number > 0, got 'nan'"},
+      {{"--lr", "0"},
+       2,
+       "--lr must be a number > 0 that float32 holds (at most 3.4e38), got "
+       "'0'"},
+      {{"--lr", "nan"},
+       2,
+       "--lr must be a number > 0 that float32 holds (at most 3.4e38), got "
+       "'nan'"},
       {{"--steps"}, 2, "--steps needs a value (N)"},
       {{"--epoch", "3"},
        2,
@@ -590,4 +597,56 @@ TEST(Train, CheckpointWriteFailureKeepsThePreviousOne) {
               std::string::npos)
         << e.what();
   }
+}
+
+/// Every file of a checkpoint has its SHA-256 in state.json: a changed
+/// byte is named on load, and newestIntact passes over that checkpoint.
+TEST(Train, DamagedCheckpointIsNamedAndPassedOver) {
+  const std::string dir = freshDir("ckdamage") + "/checkpoints";
+  rt::Checkpointer ck(dir, 3);
+  rt::TrainState s;
+  s.program = "tiny";
+  s.fingerprint = {{"channels", "u,v"}};
+  for (int64_t step : {4, 8}) {
+    s.globalStep = step;
+    ck.save({{"w", torch::full({64}, double(step))}},
+            {{"adam.step", torch::tensor(step)}}, s);
+  }
+  const std::string model = dir + "/ckpt-8/model.safetensors";
+  {
+    std::fstream f(model, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('\x7f');
+  }
+  try {
+    rt::loadCheckpoint(dir + "/ckpt-8");
+    FAIL() << "expected an error";
+  } catch (const rt::Error &e) {
+    EXPECT_NE(std::string(e.what()).find("'" + model + "' is damaged"),
+              std::string::npos)
+        << e.what();
+  }
+  std::vector<std::string> damaged;
+  EXPECT_EQ(ck.newestIntact(damaged), dir + "/ckpt-4");
+  ASSERT_EQ(damaged.size(), 1u);
+  EXPECT_NE(damaged[0].find(model), std::string::npos) << damaged[0];
+  rt::Checkpoint c = rt::loadCheckpoint(dir + "/ckpt-4");
+  EXPECT_EQ(c.state.fingerprint, s.fingerprint);
+  EXPECT_EQ(c.model.at("w")[0].item<double>(), 4.0);
+}
+
+TEST(Train, FingerprintDifferencesAreListed) {
+  const rt::Fingerprint then = {
+      {"channels", "u,v,t"}, {"grid", "32x64"}, {"optimizer", "adam"}};
+  const rt::Fingerprint now = {{"channels", "v,u,t"},
+                               {"grid", "32x64"},
+                               {"normalisation of u", "mean 0, std 1"}};
+  const std::vector<std::string> d = rt::fingerprintDifferences(then, now);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0], "channels: the checkpoint's 'u,v,t', this run's 'v,u,t'");
+  EXPECT_EQ(d[1], "normalisation of u: not in the checkpoint; this run's "
+                  "'mean 0, std 1'");
+  EXPECT_EQ(d[2], "optimizer: the checkpoint's 'adam', not in this run");
+  EXPECT_TRUE(rt::fingerprintDifferences({}, now).empty());
+  EXPECT_TRUE(rt::fingerprintDifferences(now, now).empty());
 }
