@@ -312,13 +312,15 @@ private:
   std::vector<RecordField>
   fields(const std::vector<S2SParser::RecordFieldContext *> &ctxs);
   std::string unescape(antlr4::Token *tok);
+  bool deeper(llvm::SMRange at);
   ExprPtr number(antlr4::Token *tok, bool isFloat);
   ExprPtr quantity(antlr4::Token *tok);
 
   llvm::StringRef buffer;
   DiagnosticEngine &diags;
-  /// Expression depth: left-nested operator chains are not bounded by
-  /// bracket nesting, so the builder bounds its own recursion.
+  /// Expression depth: left-nested operator chains and suffix chains
+  /// (`x.a.b`, `f(1)(2)`) are not bounded by bracket nesting, so the builder
+  /// bounds its own recursion and the depth of the trees it builds.
   unsigned depth = 0;
   static constexpr unsigned maxDepth = 1000;
 };
@@ -511,17 +513,23 @@ StmtPtr ASTBuilder::stmt(S2SParser::StmtContext *ctx) {
   return std::make_unique<ReturnStmt>(expr(s->expr()), range(ctx));
 }
 
+/// Counts one more nested operation; past maxDepth, reports the expression
+/// `at` (once) and fails the module.
+bool ASTBuilder::deeper(llvm::SMRange at) {
+  if (++depth <= maxDepth)
+    return !failed;
+  if (!failed)
+    diags.error(at, llvm::Twine("expression is too deep (more than ") +
+                        llvm::Twine(maxDepth) +
+                        " nested operations); split it with 'let'");
+  failed = true;
+  return false;
+}
+
 ExprPtr ASTBuilder::expr(S2SParser::ExprContext *ctx) {
-  if (++depth > maxDepth) {
-    if (!failed)
-      diags.error(range(ctx),
-                  llvm::Twine("expression is too deep (more than ") +
-                      llvm::Twine(maxDepth) +
-                      " nested operations); split it with 'let'");
-    failed = true;
-  }
+  bool ok = deeper(range(ctx));
   llvm::scope_exit done([&] { --depth; });
-  if (failed)
+  if (!ok)
     return std::make_unique<NoneLit>(range(ctx));
 
   if (auto *e = dynamic_cast<S2SParser::PostfixExprContext *>(ctx))
@@ -551,8 +559,14 @@ ExprPtr ASTBuilder::expr(S2SParser::ExprContext *ctx) {
 ExprPtr ASTBuilder::postfix(S2SParser::PostfixContext *ctx) {
   ExprPtr e = primary(ctx->primary());
   antlr4::Token *start = ctx->getStart();
+  // Each suffix nests the expression before it one level deeper.
+  unsigned levels = 0;
+  llvm::scope_exit done([&] { depth -= levels; });
   for (auto *s : ctx->suffix()) {
     llvm::SMRange r = range(start, s->getStop());
+    ++levels;
+    if (!deeper(r))
+      return std::make_unique<NoneLit>(range(ctx));
     if (auto *c = dynamic_cast<S2SParser::CallSuffixContext *>(s))
       e = std::make_unique<CallExpr>(std::move(e), args(c->argList()), r);
     else if (auto *i = dynamic_cast<S2SParser::IndexSuffixContext *>(s))

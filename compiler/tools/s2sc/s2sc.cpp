@@ -29,6 +29,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/thread.h"
 
 #include <cstdlib>
 
@@ -107,20 +108,8 @@ static std::string defaultStdlib(const char *argv0) {
   return S2S_STDLIB_DIR;
 }
 
-int main(int argc, char **argv) {
-  llvm::InitLLVM initLLVM(argc, argv);
-  // MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing, ...)
-  // work as in mlir-opt; they stay out of --help's s2sc section.
-  mlir::registerMLIRContextCLOptions();
-  mlir::registerPassManagerCLOptions();
-  mlir::registerDefaultTimingManagerCLOptions();
-  mlir::registerAsmPrinterCLOptions();
-  cl::HideUnrelatedOptions(s2scCategory);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "s2sc - compiler for autoregressive sequence-to-sequence training "
-      "specs\n");
-
+/// The stages, in order, after the options are read.
+static int compile(const char *argv0) {
   llvm::SourceMgr srcMgr;
   s2s::DiagnosticEngine diags(srcMgr, llvm::errs(), errorLimit);
   // LLVM's own --color option decides, as for every LLVM tool.
@@ -128,7 +117,7 @@ int main(int argc, char **argv) {
 
   s2s::FrontendOptions options;
   options.includeDirs.assign(includeDirs.begin(), includeDirs.end());
-  options.stdlibDir = defaultStdlib(argv[0]);
+  options.stdlibDir = defaultStdlib(argv0);
 
   s2s::Frontend frontend(diags, options);
   s2s::Module *main = frontend.loadFile(inputFile);
@@ -218,7 +207,33 @@ int main(int argc, char **argv) {
   build.specFile = inputFile;
   build.exe = outputExe;
   build.buildDir = buildDirOpt;
-  build.runtimeDir = s2s::findRuntimeDir(argv[0], runtimeDirOpt);
+  build.runtimeDir = s2s::findRuntimeDir(argv0, runtimeDirOpt);
   build.verbose = verboseBuild;
   return s2s::buildExecutable(*cpp, build) ? 0 : 1;
+}
+
+/// The stack the stages run on. The checker and MLIRGen recurse once per
+/// level of nesting, which the front end bounds (FrontendOptions); at the
+/// bounds they need a few MiB. A stack of their own keeps that safe
+/// whatever `ulimit -s` says.
+constexpr unsigned kCompilerStackBytes = 64u << 20;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  // MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing, ...)
+  // work as in mlir-opt; they stay out of --help's s2sc section.
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  cl::HideUnrelatedOptions(s2scCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "s2sc - compiler for autoregressive sequence-to-sequence training "
+      "specs\n");
+  int status = 1;
+  llvm::thread stages(std::optional<unsigned>(kCompilerStackBytes),
+                      [&status, argv0 = argv[0]] { status = compile(argv0); });
+  stages.join();
+  return status;
 }

@@ -46,6 +46,15 @@ inline constexpr llvm::StringLiteral kSharding = "s2s.sharding";
 inline constexpr llvm::StringLiteral kMemory = "s2s.memory";
 } // namespace attrs
 
+/// Bounds of section values, held by the section ops' verifiers: past them
+/// the compiler's own work (the unrolled tableau grows with the square of
+/// the order) or the plan's arithmetic would run away.
+inline constexpr int64_t kMaxRolloutOrder = 1000;
+/// Processes of a mesh, all axes multiplied.
+inline constexpr int64_t kMaxProcesses = int64_t(1) << 20;
+/// Points along one axis of a data set's grid.
+inline constexpr int64_t kMaxGridSize = int64_t(1) << 20;
+
 /// The location of entry `key` of a section op: MLIRGen fuses the section's
 /// location with a NameLoc per entry written; the op's own location when the
 /// entry has none (it was left out, or the IR was written by hand).
