@@ -80,6 +80,8 @@ public:
       reportUnknownChar(offendingSymbol, range);
       return;
     }
+    if (reportDetachedUnit(parser->getTokenStream(), offendingSymbol))
+      return;
     antlr4::misc::IntervalSet expected;
     try {
       expected = parser->getExpectedTokens();
@@ -125,6 +127,37 @@ private:
     if (text.size() > 40)
       return (text.take_front(37) + "...").str();
     return text.str();
+  }
+
+  /// `step = 6 parsecs`: a number, blanks and a name on one line, where the
+  /// parser wanted something else, is a unit written apart from its number.
+  /// Reported at the name, not where the parser gave up (the next line).
+  bool reportDetachedUnit(antlr4::TokenStream *tokens,
+                          antlr4::Token *offending) {
+    auto isName = [](antlr4::Token *t) {
+      return t && t->getType() == S2SLexer::IDENT;
+    };
+    antlr4::Token *name = offending, *number = tokens->LT(-1);
+    if (!isName(name)) {
+      name = number;
+      number = tokens->LT(-2);
+    }
+    if (!isName(name) || !number ||
+        (number->getType() != S2SLexer::INT &&
+         number->getType() != S2SLexer::FLOAT))
+      return false;
+    size_t gapStart = number->getStopIndex() + 1;
+    size_t gapEnd = name->getStartIndex();
+    if (gapEnd <= gapStart || gapEnd > buffer.size() ||
+        buffer.slice(gapStart, gapEnd).find_first_not_of(" \t") !=
+            llvm::StringRef::npos)
+      return false;
+    diags.error(tokenRange(name),
+                "'" + tokenText(name) + "' is written apart from the number " +
+                    tokenText(number) +
+                    ": a unit follows its number with no space, as in 6h or "
+                    "512MiB");
+    return true;
   }
 
   void reportUnknownChar(antlr4::Token *tok, llvm::SMRange range) {

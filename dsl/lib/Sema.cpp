@@ -921,28 +921,22 @@ const Type *Sema::checkNode(const Module &m, Expr &e, Scope &scope,
     break;
   case Expr::Kind::Quantity: {
     auto &q = cast<QuantityLit>(e);
-    static const std::pair<const char *, double> timeUnits[] = {
-        {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
-    static const std::pair<const char *, double> byteUnits[] = {
-        {"B", 1},           {"KB", 1e3},           {"MB", 1e6},
-        {"GB", 1e9},        {"TB", 1e12},          {"KiB", 1024.0},
-        {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
-    for (auto &[u, f] : timeUnits)
-      if (q.unit == u) {
-        q.canonical = q.value * f;
+    for (const QuantityUnit &u : timeUnits())
+      if (q.unit == u.name) {
+        q.canonical = q.value * u.factor;
         t = types.get(K::Duration);
       }
-    for (auto &[u, f] : byteUnits)
-      if (q.unit == u) {
-        q.canonical = q.value * f;
+    for (const QuantityUnit &u : byteUnits())
+      if (q.unit == u.name) {
+        q.canonical = q.value * u.factor;
         t = types.get(K::Bytes);
       }
     if (t->is(K::Error)) {
       std::vector<std::string> all;
-      for (auto &p : timeUnits)
-        all.push_back(p.first);
-      for (auto &p : byteUnits)
-        all.push_back(p.first);
+      for (const QuantityUnit &u : timeUnits())
+        all.push_back(u.name);
+      for (const QuantityUnit &u : byteUnits())
+        all.push_back(u.name);
       std::string best = DiagnosticEngine::closestMatch(q.unit, all);
       diags.error(q.unitRange,
                   "unknown unit '" + q.unit + "'" +

@@ -14,6 +14,8 @@
 #include "mlir/IR/DialectImplementation.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -244,12 +246,41 @@ LogicalResult CheckpointAttr::verify(EmitFn emitError, int64_t epochs,
   return success();
 }
 
+int64_t s2s::saturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (llvm::AddOverflow(a, b, sum))
+    return b < 0 ? INT64_MIN : INT64_MAX;
+  return sum;
+}
+
+int64_t s2s::saturatingMul(int64_t a, int64_t b) {
+  int64_t product;
+  if (llvm::MulOverflow(a, b, product))
+    return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+  return product;
+}
+
+std::string s2s::formatBytes(int64_t bytes) {
+  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = bytes;
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format(u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  return s;
+}
+
 LogicalResult MemoryPlanAttr::verify(EmitFn emitError, int64_t params,
                                      int64_t grads, int64_t optimizer,
                                      int64_t activations, int64_t total) {
   if (params < 0 || grads < 0 || optimizer < 0 || activations < 0)
     return emitError() << "a memory plan has no negative sizes";
-  if (total != params + grads + optimizer + activations)
+  if (total != saturatingAdd(saturatingAdd(params, grads),
+                             saturatingAdd(optimizer, activations)))
     return emitError() << "the memory plan's total " << total
                        << " is not the sum of its parts";
   return success();

@@ -26,6 +26,8 @@
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Casting.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
@@ -208,6 +210,9 @@ private:
   FailureOr<Attribute> attrFor(const GenValue &v, const s2s::Type *declared,
                                Location l, llvm::StringRef what);
   GenValue letValue(const LetDecl &let);
+  FailureOr<int64_t> wholeSeconds(const GenValue &v, Location l,
+                                  llvm::StringRef what);
+  LogicalResult checkBatchSplit();
 
   mlir::Type f32() { return builder.getF32Type(); }
   mlir::Type unranked() { return UnrankedTensorType::get(f32()); }
@@ -220,7 +225,9 @@ private:
   std::vector<NameScope> names;
   llvm::DenseMap<const LetDecl *, GenValue> letCache;
   const s2s::Module *mainModule = nullptr;
-  static constexpr int64_t kMaxOps = 2000000;
+  /// Ops one lowering may create: unrolled repeats and inlined blocks
+  /// multiply, and a spec must not exhaust memory or time.
+  static constexpr int64_t kMaxOps = 1000000;
   int64_t opsCreated = 0;
   /// Shape of one data sample batch, [batch, channels, lat, lon], when the
   /// spec says enough to know it.
@@ -273,6 +280,19 @@ Attribute MLIRGen::toAttr(const GenValue &v) {
 }
 
 /// The attribute of a layer op for a value of declared type `declared`.
+/// A duration in seconds: the IR and the runtime count whole seconds, so a
+/// fraction is an error rather than silently rounded.
+FailureOr<int64_t> MLIRGen::wholeSeconds(const GenValue &v, Location l,
+                                         llvm::StringRef what) {
+  if (v.kind == GenValue::Int)
+    return v.i;
+  std::string shown;
+  llvm::raw_string_ostream(shown) << llvm::format("%g", v.number());
+  return emitError(l) << "'" << what << "' is " << shown
+                      << " s, but durations are whole seconds; write a "
+                         "whole number of seconds (1s, 90min, 6h)";
+}
+
 FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v,
                                       const s2s::Type *declared, Location l,
                                       llvm::StringRef what) {
@@ -288,8 +308,12 @@ FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v,
     }
     return Attribute(builder.getDenseI64ArrayAttr(ints));
   }
-  if (v.kind == GenValue::Float && declared && declared->is(K::Duration))
-    return Attribute(builder.getI64IntegerAttr(std::llround(v.f)));
+  if (declared && declared->is(K::Duration)) {
+    FailureOr<int64_t> seconds = wholeSeconds(v, l, what);
+    if (failed(seconds))
+      return failure();
+    return Attribute(builder.getI64IntegerAttr(*seconds));
+  }
   // The prelude's enums that layers take become the dialect's enums.
   if (declared && declared->is(K::Enum) && declared->getEnum()) {
     llvm::StringRef e = declared->getEnum()->getName().name;
@@ -1170,9 +1194,13 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
     grid = builder.getDenseI64ArrayAttr(sizes);
   }
   IntegerAttr step, history = builder.getI64IntegerAttr(1);
-  if (const GenValue *s = sv->get("step"))
-    step = builder.getI64IntegerAttr(
-        s->kind == GenValue::Int ? s->i : std::llround(s->f));
+  if (const GenValue *s = sv->get("step")) {
+    FailureOr<int64_t> seconds =
+        wholeSeconds(*s, sv->valueLoc("step", at), "step");
+    if (failed(seconds))
+      return failure();
+    step = builder.getI64IntegerAttr(*seconds);
+  }
   if (const GenValue *h = sv->get("history"))
     history = builder.getI64IntegerAttr(h->i);
 
@@ -1333,6 +1361,15 @@ LogicalResult MLIRGen::lowerParallel(const SectionValues &sv) {
   SmallVector<int64_t> sizes;
   if (const GenValue *mesh = sv.get("mesh"))
     for (const auto &[k, v] : mesh->fields) {
+      if (k != "data" && k != "tensor") {
+        std::string best =
+            s2s::DiagnosticEngine::closestMatch(k, {"data", "tensor"});
+        return emitError(sv.valueLoc("mesh", UnknownLoc::get(&ctx)))
+               << "unknown mesh axis '" << k << "'"
+               << (best.empty() ? "" : "; did you mean '" + best + "'?")
+               << " (the axes are data, for data parallelism, and tensor, "
+                  "for tensor parallelism)";
+      }
       axes.push_back(builder.getStringAttr(k));
       sizes.push_back(v.i);
     }
@@ -1504,6 +1541,33 @@ void MLIRGen::planSampleShape(const s2s::Module &main) {
     (*dataShape)[0] = batch * l.count();
 }
 
+/// The train section's batch against the parallel section's mesh: the
+/// batch is split evenly over the data-parallel processes, and each one's
+/// share into `accumulate` micro-batches.
+LogicalResult MLIRGen::checkBatchSplit() {
+  TrainOp train;
+  module.walk([&](TrainOp t) { train = t; });
+  if (!train)
+    return success();
+  int64_t processes = 1;
+  module.walk([&](ParallelOp p) {
+    processes = p.getNumProcesses() / p.getAxisSize("tensor");
+  });
+  int64_t batch = train.getBatch(), accumulate = train.getAccumulate();
+  if (batch % processes != 0)
+    return emitError(sectionKeyLoc(train, "batch"))
+           << "a batch of " << batch << " does not split evenly over the "
+           << processes << " data-parallel processes of the mesh; use a "
+           << "multiple of " << processes;
+  if ((batch / processes) % accumulate != 0)
+    return emitError(sectionKeyLoc(train, "accumulate"))
+           << "each process's " << batch / processes
+           << " samples of a batch do not split evenly into " << accumulate
+           << " micro-batches; use an 'accumulate' that divides "
+           << batch / processes;
+  return success();
+}
+
 OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
   mainModule = &main;
   module = ModuleOp::create(loc(llvm::SMRange()));
@@ -1524,7 +1588,7 @@ OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
   for (const DeclPtr &d : main.decls)
     if (auto *sec = dyn_cast<SectionDecl>(d.get()))
       ok &= succeeded(lowerSection(*sec));
-  if (!ok || failed(verify(module)))
+  if (!ok || failed(verify(module)) || failed(checkBatchSplit()))
     return nullptr;
   return owned;
 }

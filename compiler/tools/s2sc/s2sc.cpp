@@ -10,6 +10,7 @@
 
 #include "s2s/DSL/Diagnostics.h"
 #include "s2s/DSL/Frontend.h"
+#include "s2s/DSL/Types.h"
 #include "s2s/Driver/Codegen.h"
 #include "s2s/Driver/DiagnosticBridge.h"
 #include "s2s/Driver/ExecutableBuilder.h"
@@ -22,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -90,6 +92,27 @@ static cl::opt<std::string>
               cl::desc("Standard library root (default: $S2S_STDLIB, then "
                        "the one this s2sc was built with)"),
               cl::value_desc("dir"), cl::cat(s2scCategory));
+
+static cl::opt<std::string> maxRankMemory(
+    "max-rank-memory",
+    cl::desc("Refuse a spec whose memory plan needs more than this per rank "
+             "(default 1TiB; 0 for no bound)"),
+    cl::value_desc("size"), cl::init("1TiB"), cl::cat(s2scCategory));
+
+/// `80GiB`, `512MiB`, `0`: a whole number of bytes, with a unit as a spec
+/// writes one.
+static std::optional<int64_t> parseByteSize(llvm::StringRef text) {
+  llvm::StringRef unit = text.drop_while(llvm::isDigit);
+  uint64_t n;
+  if (text.drop_back(unit.size()).getAsInteger(10, n))
+    return std::nullopt;
+  if (unit.empty())
+    return n <= uint64_t(INT64_MAX) ? std::optional<int64_t>(n) : std::nullopt;
+  for (const s2s::QuantityUnit &u : s2s::byteUnits())
+    if (unit == u.name && n * u.factor < 9.2e18)
+      return static_cast<int64_t>(n * u.factor);
+  return std::nullopt;
+}
 
 static cl::opt<unsigned>
     errorLimit("ferror-limit", cl::desc("Stop after N errors (0: no limit)"),
@@ -161,6 +184,16 @@ static int compile(const char *argv0) {
   s2s::PipelineOptions pipeline;
   pipeline.unrollRollout = !noUnroll;
   pipeline.fuse = !noFuse;
+  std::optional<int64_t> maxRankBytes = parseByteSize(maxRankMemory);
+  if (!maxRankBytes) {
+    diags.errorNoLocation("--max-rank-memory=" + maxRankMemory +
+                          " is not a size such as 80GiB or 512MiB (a whole "
+                          "number and B, KB, MB, GB, TB, KiB, MiB, GiB or "
+                          "TiB)");
+    diags.printSummary();
+    return 1;
+  }
+  pipeline.maxRankBytes = *maxRankBytes;
   s2s::buildS2SPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*module))) {
     diags.printSummary();
