@@ -164,12 +164,16 @@ private:
     Location l = fileLoc(r);
     if (callers.empty())
       return l;
-    Location chain = callers.front();
-    for (size_t i = 1; i < callers.size(); ++i)
-      chain = CallSiteLoc::get(callers[i], chain);
-    return CallSiteLoc::get(l, chain);
+    return CallSiteLoc::get(l, callers.back());
   }
-  /// Each caller is a NameLoc("in X = Def(...)", position of the call).
+  /// Enters a call at `site`: the chain of callers grows by one, built
+  /// once per call rather than once per op.
+  void pushCaller(Location site) {
+    callers.push_back(callers.empty() ? site
+                                      : CallSiteLoc::get(site, callers.back()));
+  }
+  /// Each call being inlined, innermost last: a NameLoc("in X = Def(...)",
+  /// position of the call), chained through CallSiteLocs to the outer ones.
   std::vector<Location> callers;
 
   LogicalResult lowerInstance(const ModelInstanceDecl &inst);
@@ -203,6 +207,7 @@ private:
   LogicalResult declareModelItems(const ModelDef &def, Env &env);
   Value toTensor(const GenValue &v, Location l);
   FailureOr<GenValue> inferred(Operation *op);
+  LogicalResult countOp(Location at);
   FailureOr<RankedTensorType> inputType(const Param &in, Env &env,
                                         std::optional<ArrayRef<int64_t>> data,
                                         Location l, llvm::StringRef model);
@@ -225,9 +230,10 @@ private:
   std::vector<NameScope> names;
   llvm::DenseMap<const LetDecl *, GenValue> letCache;
   const s2s::Module *mainModule = nullptr;
-  /// Ops one lowering may create: unrolled repeats and inlined blocks
-  /// multiply, and a spec must not exhaust memory or time.
-  static constexpr int64_t kMaxOps = 1000000;
+  /// Ops and inlined block calls one lowering may create: unrolled repeats
+  /// and blocks calling blocks multiply, and a spec must not exhaust memory
+  /// or time.
+  static constexpr int64_t kMaxOps = 250000;
   int64_t opsCreated = 0;
   /// Shape of one data sample batch, [batch, channels, lat, lon], when the
   /// spec says enough to know it.
@@ -358,12 +364,18 @@ Value MLIRGen::toTensor(const GenValue &v, Location l) {
 /// Shapes are inferred as ops are created, by the same shape functions the
 /// s2s-infer-shapes pass runs, so a forward can use the sizes of the
 /// tensors it computes and mistakes are reported at the spec's line.
+LogicalResult MLIRGen::countOp(Location at) {
+  if (++opsCreated <= kMaxOps)
+    return success();
+  return emitError(at) << "the unrolled model has more than " << kMaxOps
+                       << " operations and block calls; lower a 'repeat' "
+                          "count or call blocks from fewer places";
+}
+
 FailureOr<GenValue> MLIRGen::inferred(Operation *op) {
   // Unrolled repeats multiply: stop before a spec exhausts memory.
-  if (++opsCreated > kMaxOps)
-    return emitError(op->getLoc())
-           << "the unrolled model has more than " << kMaxOps
-           << " operations; lower a 'repeat' count";
+  if (failed(countOp(op->getLoc())))
+    return failure();
   if (auto si = dyn_cast<ShapeInference>(op))
     if (failed(si.inferShapes()))
       return failure();
@@ -872,6 +884,8 @@ LogicalResult MLIRGen::runBody(const std::vector<StmtPtr> &body, Env &env,
 FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
                                          const CallExpr &call, Env &env,
                                          const std::string &name) {
+  if (failed(countOp(loc(call.getRange()))))
+    return failure();
   Env config;
   config.parent = &globals;
   if (failed(bindConfig(def.params, call, env, config, def.params.size())))
@@ -896,10 +910,9 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
   NameScope scope;
   scope.prefix = name + ".";
   names.push_back(scope);
-  callers.push_back(
-      NameLoc::get(builder.getStringAttr("in " + name + " = " +
-                                         def.getName().name + "(...)"),
-                   fileLoc(call.getRange())));
+  pushCaller(NameLoc::get(builder.getStringAttr("in " + name + " = " +
+                                                def.getName().name + "(...)"),
+                          fileLoc(call.getRange())));
   llvm::scope_exit popCaller([&] { callers.pop_back(); });
   llvm::scope_exit pop([&] { names.pop_back(); });
   if (failed(declareModelItems(def, config)))
@@ -1053,7 +1066,7 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
 
   names.push_back(NameScope());
   llvm::scope_exit pop([&] { names.pop_back(); });
-  callers.push_back(
+  pushCaller(
       NameLoc::get(builder.getStringAttr("in model " + inst.getName().name +
                                          " = " + def->getName().name + "(...)"),
                    fileLoc(inst.getName().range)));
