@@ -46,7 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!module)
     return 0;
   mlir::PassManager pm(&context);
-  s2s::buildS2SPipeline(pm, s2s::PipelineOptions());
+  s2s::PipelineOptions pipeline;
+  pipeline.maxRankBytes = int64_t(1) << 40; // s2sc's --max-rank-memory
+  s2s::buildS2SPipeline(pm, pipeline);
   if (mlir::succeeded(pm.run(*module)))
     module->print(llvm::nulls());
   return 0;
