@@ -1262,9 +1262,13 @@ LogicalResult ParallelOp::verify() {
              << " processes (axis '" << axis << "' has " << n << ")";
     processes *= n;
   }
-  if (getTimeout() < 1)
+  // Beyond a week a collective is not slow but stuck, and the seconds
+  // would overflow once the backends count them in finer units.
+  constexpr int64_t week = 7 * 24 * 3600;
+  if (getTimeout() < 1 || getTimeout() > week)
     return entryError(*this, "timeout")
-           << "'timeout' must be at least 1 second, got " << getTimeout();
+           << "'timeout' must be from 1 to " << week
+           << " seconds (a week), got " << getTimeout();
   return success();
 }
 
