@@ -1090,16 +1090,24 @@ LogicalResult MergePatchesOp::inferShapes() {
 //===----------------------------------------------------------------------===//
 
 /// Lead times in data steps: at least one, each >= 1, none twice.
+/// An error about section entry `key`, at the entry's own spec line when
+/// the op came from a spec (the op's location names each entry).
+static InFlightDiagnostic entryError(Operation *op, StringRef key) {
+  return emitError(sectionKeyLoc(op, key));
+}
+
 static LogicalResult checkLeads(Operation *op, ArrayRef<int64_t> leads) {
   if (leads.empty())
-    return op->emitOpError() << "'leads' needs at least one lead time";
+    return entryError(op, "leads") << "'leads' needs at least one lead time";
   llvm::SmallSet<int64_t, 8> seen;
   for (int64_t l : leads) {
-    if (l < 1)
-      return op->emitOpError()
-             << "lead times are in data steps and at least 1, got " << l;
+    // A window holds max(order, lead) + 1 frames: the order's bound holds.
+    if (l < 1 || l > kMaxRolloutOrder)
+      return entryError(op, "leads")
+             << "lead times are in data steps, from 1 to " << kMaxRolloutOrder
+             << ", got " << l;
     if (!seen.insert(l).second)
-      return op->emitOpError() << "lead time " << l << " is listed twice";
+      return entryError(op, "leads") << "lead time " << l << " is listed twice";
   }
   return success();
 }
@@ -1157,12 +1165,6 @@ LogicalResult ContextLeadOp::inferShapes() {
 //===----------------------------------------------------------------------===//
 // Sections
 //===----------------------------------------------------------------------===//
-
-/// An error about section entry `key`, at the entry's own spec line when
-/// the op came from a spec (the op's location names each entry).
-static InFlightDiagnostic entryError(Operation *op, StringRef key) {
-  return emitError(sectionKeyLoc(op, key));
-}
 
 LogicalResult DataOp::verify() {
   if (getChannels().empty())
