@@ -1089,13 +1089,14 @@ LogicalResult MergePatchesOp::inferShapes() {
 // Lead-time training
 //===----------------------------------------------------------------------===//
 
-/// Lead times in data steps: at least one, each >= 1, none twice.
 /// An error about section entry `key`, at the entry's own spec line when
 /// the op came from a spec (the op's location names each entry).
 static InFlightDiagnostic entryError(Operation *op, StringRef key) {
   return emitError(sectionKeyLoc(op, key));
 }
 
+/// Lead times in data steps: at least one, each from 1 to the order's
+/// bound, none twice.
 static LogicalResult checkLeads(Operation *op, ArrayRef<int64_t> leads) {
   if (leads.empty())
     return entryError(op, "leads") << "'leads' needs at least one lead time";
