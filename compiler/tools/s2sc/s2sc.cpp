@@ -138,6 +138,16 @@ static int compile(const char *argv0) {
   // LLVM's own --color option decides, as for every LLVM tool.
   diags.setShowColors(llvm::WithColor(llvm::errs()).colorsEnabled());
 
+  std::optional<int64_t> maxRankBytes = parseByteSize(maxRankMemory);
+  if (!maxRankBytes) {
+    diags.errorNoLocation("--max-rank-memory=" + maxRankMemory +
+                          " is not a size such as 80GiB or 512MiB (a whole "
+                          "number and B, KB, MB, GB, TB, KiB, MiB, GiB or "
+                          "TiB)");
+    diags.printSummary();
+    return 1;
+  }
+
   s2s::FrontendOptions options;
   options.includeDirs.assign(includeDirs.begin(), includeDirs.end());
   options.stdlibDir = defaultStdlib(argv0);
@@ -184,15 +194,6 @@ static int compile(const char *argv0) {
   s2s::PipelineOptions pipeline;
   pipeline.unrollRollout = !noUnroll;
   pipeline.fuse = !noFuse;
-  std::optional<int64_t> maxRankBytes = parseByteSize(maxRankMemory);
-  if (!maxRankBytes) {
-    diags.errorNoLocation("--max-rank-memory=" + maxRankMemory +
-                          " is not a size such as 80GiB or 512MiB (a whole "
-                          "number and B, KB, MB, GB, TB, KiB, MiB, GiB or "
-                          "TiB)");
-    diags.printSummary();
-    return 1;
-  }
   pipeline.maxRankBytes = *maxRankBytes;
   s2s::buildS2SPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*module))) {
