@@ -80,6 +80,8 @@ public:
       reportUnknownChar(offendingSymbol, range);
       return;
     }
+    if (reportDetachedUnit(parser->getTokenStream(), offendingSymbol))
+      return;
     antlr4::misc::IntervalSet expected;
     try {
       expected = parser->getExpectedTokens();
@@ -125,6 +127,37 @@ private:
     if (text.size() > 40)
       return (text.take_front(37) + "...").str();
     return text.str();
+  }
+
+  /// `step = 6 parsecs`: a number, blanks and a name on one line, where the
+  /// parser wanted something else, is a unit written apart from its number.
+  /// Reported at the name, not where the parser gave up (the next line).
+  bool reportDetachedUnit(antlr4::TokenStream *tokens,
+                          antlr4::Token *offending) {
+    auto isName = [](antlr4::Token *t) {
+      return t && t->getType() == S2SLexer::IDENT;
+    };
+    antlr4::Token *name = offending, *number = tokens->LT(-1);
+    if (!isName(name)) {
+      name = number;
+      number = tokens->LT(-2);
+    }
+    if (!isName(name) || !number ||
+        (number->getType() != S2SLexer::INT &&
+         number->getType() != S2SLexer::FLOAT))
+      return false;
+    size_t gapStart = number->getStopIndex() + 1;
+    size_t gapEnd = name->getStartIndex();
+    if (gapEnd <= gapStart || gapEnd > buffer.size() ||
+        buffer.slice(gapStart, gapEnd).find_first_not_of(" \t") !=
+            llvm::StringRef::npos)
+      return false;
+    diags.error(tokenRange(name),
+                "'" + tokenText(name) + "' is written apart from the number " +
+                    tokenText(number) +
+                    ": a unit follows its number with no space, as in 6h or "
+                    "512MiB");
+    return true;
   }
 
   void reportUnknownChar(antlr4::Token *tok, llvm::SMRange range) {
@@ -312,13 +345,15 @@ private:
   std::vector<RecordField>
   fields(const std::vector<S2SParser::RecordFieldContext *> &ctxs);
   std::string unescape(antlr4::Token *tok);
+  bool deeper(llvm::SMRange at);
   ExprPtr number(antlr4::Token *tok, bool isFloat);
   ExprPtr quantity(antlr4::Token *tok);
 
   llvm::StringRef buffer;
   DiagnosticEngine &diags;
-  /// Expression depth: left-nested operator chains are not bounded by
-  /// bracket nesting, so the builder bounds its own recursion.
+  /// Expression depth: left-nested operator chains and suffix chains
+  /// (`x.a.b`, `f(1)(2)`) are not bounded by bracket nesting, so the builder
+  /// bounds its own recursion and the depth of the trees it builds.
   unsigned depth = 0;
   static constexpr unsigned maxDepth = 1000;
 };
@@ -511,17 +546,23 @@ StmtPtr ASTBuilder::stmt(S2SParser::StmtContext *ctx) {
   return std::make_unique<ReturnStmt>(expr(s->expr()), range(ctx));
 }
 
+/// Counts one more nested operation; past maxDepth, reports the expression
+/// `at` (once) and fails the module.
+bool ASTBuilder::deeper(llvm::SMRange at) {
+  if (++depth <= maxDepth)
+    return !failed;
+  if (!failed)
+    diags.error(at, llvm::Twine("expression is too deep (more than ") +
+                        llvm::Twine(maxDepth) +
+                        " nested operations); split it with 'let'");
+  failed = true;
+  return false;
+}
+
 ExprPtr ASTBuilder::expr(S2SParser::ExprContext *ctx) {
-  if (++depth > maxDepth) {
-    if (!failed)
-      diags.error(range(ctx),
-                  llvm::Twine("expression is too deep (more than ") +
-                      llvm::Twine(maxDepth) +
-                      " nested operations); split it with 'let'");
-    failed = true;
-  }
+  bool ok = deeper(range(ctx));
   llvm::scope_exit done([&] { --depth; });
-  if (failed)
+  if (!ok)
     return std::make_unique<NoneLit>(range(ctx));
 
   if (auto *e = dynamic_cast<S2SParser::PostfixExprContext *>(ctx))
@@ -551,8 +592,14 @@ ExprPtr ASTBuilder::expr(S2SParser::ExprContext *ctx) {
 ExprPtr ASTBuilder::postfix(S2SParser::PostfixContext *ctx) {
   ExprPtr e = primary(ctx->primary());
   antlr4::Token *start = ctx->getStart();
+  // Each suffix nests the expression before it one level deeper.
+  unsigned levels = 0;
+  llvm::scope_exit done([&] { depth -= levels; });
   for (auto *s : ctx->suffix()) {
     llvm::SMRange r = range(start, s->getStop());
+    ++levels;
+    if (!deeper(r))
+      return std::make_unique<NoneLit>(range(ctx));
     if (auto *c = dynamic_cast<S2SParser::CallSuffixContext *>(s))
       e = std::make_unique<CallExpr>(std::move(e), args(c->argList()), r);
     else if (auto *i = dynamic_cast<S2SParser::IndexSuffixContext *>(s))

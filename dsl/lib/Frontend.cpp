@@ -174,6 +174,14 @@ bool Frontend::resolveImports(Module &module) {
       imp.resolved = it->second;
       continue;
     }
+    if (loading.size() >= options.maxImportDepth) {
+      diags.error(imp.range, "imports nest more than " +
+                                 llvm::Twine(options.maxImportDepth) +
+                                 " files deep; import the files this one "
+                                 "needs from a file higher up the chain");
+      ok = false;
+      continue;
+    }
     std::unique_ptr<llvm::MemoryBuffer> buf;
     if (!readFile(found, imp.range, buf)) {
       ok = false;

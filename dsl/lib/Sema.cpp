@@ -141,6 +141,7 @@ private:
   void checkParams(const Module &m, std::vector<Param> &params, Scope &scope,
                    llvm::StringRef owner);
   void checkModelDef(const Module &m, ModelDef &def);
+  void checkModelBody(const Module &m, ModelDef &def);
   void checkExtern(const Module &m, ExternDecl &x);
   void checkEnum(EnumDecl &e);
   const Type *checkLet(LetDecl &let);
@@ -160,6 +161,9 @@ private:
   // Expressions.
   const Type *check(const Module &m, Expr &e, Scope &scope,
                     const Type *expected);
+  const Type *checkNode(const Module &m, Expr &e, Scope &scope,
+                        const Type *expected);
+  unsigned depthThrough(const Expr &e) const;
   const Type *checkAgainst(const Module &m, Expr &e, Scope &scope,
                            const Type *expected,
                            llvm::function_ref<std::string()> context);
@@ -194,6 +198,20 @@ private:
   /// Models and blocks being checked, outermost first (for recursion chains).
   std::vector<const ModelDef *> checking;
   const Module *current = nullptr;
+
+  // Evaluation depth. MLIRGen evaluates an expression recursively, with a
+  // constant's value where it is used and a block's body where it is
+  // called; so does this checker, when a name is used before its
+  // definition. Both stay within maxEvalDepth levels.
+  /// check() calls on the stack now.
+  unsigned activeChecks = 0;
+  /// The depth of the deepest expression checked since it was last reset:
+  /// a let or model definition resets it, and keeps it in declDepth.
+  unsigned deepest = 0;
+  /// How deep evaluating a top-level let, or calling a model or block, goes.
+  llvm::DenseMap<const Decl *, unsigned> declDepth;
+  bool reportedTooDeep = false;
+  void measureDecl(const Decl *d, llvm::function_ref<void()> checkIt);
 };
 
 /// The value of an integer literal, possibly negated: `3`, `-1`, `-(2)`.
@@ -832,8 +850,56 @@ static const Type *joinTypes(TypeContext &types, const Type *a, const Type *b) {
   return types.getAny();
 }
 
+/// The depth a use adds beyond its own node: a constant's value or a called
+/// block's body, evaluated where it is used.
+unsigned Sema::depthThrough(const Expr &e) const {
+  if (auto *ref = dyn_cast<NameRef>(&e))
+    return ref->target == NameTarget::Decl && ref->decl
+               ? declDepth.lookup(ref->decl)
+               : 0;
+  if (auto *call = dyn_cast<CallExpr>(&e))
+    return call->target ? declDepth.lookup(call->target) : 0;
+  return 0;
+}
+
 const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
                         const Type *expected) {
+  // One report: the rest of a too deep chain would repeat it.
+  auto tooDeep = [&] {
+    if (!std::exchange(reportedTooDeep, true))
+      diags.error(e.getRange(),
+                  "evaluating this nests more than " +
+                      llvm::Twine(FrontendOptions::maxEvalDepth) +
+                      " operations deep, counting the constants and blocks it "
+                      "goes through; use fewer levels of constants defined "
+                      "from constants, or of blocks calling blocks");
+    return e.type = types.getError();
+  };
+  if (activeChecks >= FrontendOptions::maxEvalDepth)
+    return tooDeep();
+  ++activeChecks;
+  unsigned outer = std::exchange(deepest, 0);
+  const Type *t = checkNode(m, e, scope, expected);
+  --activeChecks;
+  unsigned depth = std::max(deepest, depthThrough(e)) + 1;
+  if (depth > FrontendOptions::maxEvalDepth && !t->is(Type::Kind::Error)) {
+    t = tooDeep();
+    depth = 0;
+  }
+  deepest = std::max(outer, depth);
+  return t;
+}
+
+/// Runs `checkIt` for `d` and records in declDepth how deep it evaluates.
+void Sema::measureDecl(const Decl *d, llvm::function_ref<void()> checkIt) {
+  unsigned outer = std::exchange(deepest, 0);
+  checkIt();
+  declDepth[d] = deepest;
+  deepest = outer;
+}
+
+const Type *Sema::checkNode(const Module &m, Expr &e, Scope &scope,
+                            const Type *expected) {
   using K = Type::Kind;
   const Type *t = types.getError();
   switch (e.getKind()) {
@@ -855,28 +921,22 @@ const Type *Sema::check(const Module &m, Expr &e, Scope &scope,
     break;
   case Expr::Kind::Quantity: {
     auto &q = cast<QuantityLit>(e);
-    static const std::pair<const char *, double> timeUnits[] = {
-        {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
-    static const std::pair<const char *, double> byteUnits[] = {
-        {"B", 1},           {"KB", 1e3},           {"MB", 1e6},
-        {"GB", 1e9},        {"TB", 1e12},          {"KiB", 1024.0},
-        {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
-    for (auto &[u, f] : timeUnits)
-      if (q.unit == u) {
-        q.canonical = q.value * f;
+    for (const QuantityUnit &u : timeUnits())
+      if (q.unit == u.name) {
+        q.canonical = q.value * u.factor;
         t = types.get(K::Duration);
       }
-    for (auto &[u, f] : byteUnits)
-      if (q.unit == u) {
-        q.canonical = q.value * f;
+    for (const QuantityUnit &u : byteUnits())
+      if (q.unit == u.name) {
+        q.canonical = q.value * u.factor;
         t = types.get(K::Bytes);
       }
     if (t->is(K::Error)) {
       std::vector<std::string> all;
-      for (auto &p : timeUnits)
-        all.push_back(p.first);
-      for (auto &p : byteUnits)
-        all.push_back(p.first);
+      for (const QuantityUnit &u : timeUnits())
+        all.push_back(u.name);
+      for (const QuantityUnit &u : byteUnits())
+        all.push_back(u.name);
       std::string best = DiagnosticEngine::closestMatch(q.unit, all);
       diags.error(q.unitRange,
                   "unknown unit '" + q.unit + "'" +
@@ -1107,15 +1167,17 @@ const Type *Sema::checkLet(LetDecl &let) {
   const Module &m = *let.module;
   Scope scope;
   const Type *t;
-  if (let.type) {
+  measureDecl(&let, [&] {
+    if (!let.type) {
+      t = check(m, *let.value, scope, nullptr);
+      return;
+    }
     const Type *want = resolveType(m, *let.type, scope);
     t = checkAgainst(m, *let.value, scope, want,
                      [&] { return "'" + let.getName().name + "'"; });
     if (!t->is(Type::Kind::Error))
       t = want;
-  } else {
-    t = check(m, *let.value, scope, nullptr);
-  }
+  });
   let.value->type = t;
   let.state = LetDecl::State::Checked;
   return t;
@@ -1216,6 +1278,10 @@ void Sema::checkBody(const Module &m, std::vector<StmtPtr> &body, Scope &scope,
 void Sema::checkModelDef(const Module &m, ModelDef &def) {
   if (modelState.lookup(&def) != 0)
     return;
+  measureDecl(&def, [&] { checkModelBody(m, def); });
+}
+
+void Sema::checkModelBody(const Module &m, ModelDef &def) {
   modelState[&def] = 1;
   checking.push_back(&def);
   llvm::scope_exit popChecking([&] { checking.pop_back(); });

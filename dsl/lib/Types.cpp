@@ -183,3 +183,17 @@ bool TypeContext::isAssignable(const Type *from, const Type *to) {
     return false;
   }
 }
+
+llvm::ArrayRef<QuantityUnit> s2s::timeUnits() {
+  static const QuantityUnit units[] = {
+      {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
+  return units;
+}
+
+llvm::ArrayRef<QuantityUnit> s2s::byteUnits() {
+  static const QuantityUnit units[] = {
+      {"B", 1},           {"KB", 1e3},           {"MB", 1e6},
+      {"GB", 1e9},        {"TB", 1e12},          {"KiB", 1024.0},
+      {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+  return units;
+}

@@ -610,32 +610,32 @@ func.func @loss_ranks(%p: tensor<8x3xf32>, %t: tensor<8x3x1xf32>) {
 // s2s.data
 //===----------------------------------------------------------------------===//
 
-// expected-error @+1 {{'s2s.data' op needs at least one channel}}
+// expected-error @+1 {{needs at least one channel}}
 s2s.data @d {channels = [], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
-// expected-error @+1 {{'s2s.data' op channel 'u10' is listed twice}}
+// expected-error @+1 {{channel 'u10' is listed twice}}
 s2s.data @d {channels = ["u10", "v10", "u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
-// expected-error @+1 {{'s2s.data' op 'grid' needs 2 values, got 1}}
+// expected-error @+1 {{'grid' is [lat, lon], each from 1 to 1048576, got [721]}}
 s2s.data @d {channels = ["u10"], grid = array<i64: 721>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
-// expected-error @+1 {{'s2s.data' op 'grid' values must be at least 1, got [0, 1440]}}
+// expected-error @+1 {{'grid' is [lat, lon], each from 1 to 1048576, got [0, 1440]}}
 s2s.data @d {channels = ["u10"], grid = array<i64: 0, 1440>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
-// expected-error @+1 {{'s2s.data' op 'step' must be positive, got 0}}
+// expected-error @+1 {{'step' must be positive, got 0}}
 s2s.data @d {channels = ["u10"], step = 0 : i64, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
 
-// expected-error @+1 {{'s2s.data' op 'step' must be positive, got -21600}}
+// expected-error @+1 {{'step' must be positive, got -21600}}
 s2s.data @d {channels = ["u10"], step = -21600 : i64, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
@@ -648,7 +648,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op 'order' must be at least 1, got 0}}
+// expected-error @+1 {{'order' must be from 1 to 1000, got 0}}
 s2s.rollout @net on @d {order = 0 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
@@ -658,7 +658,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op 'order' must be at least 1, got -1}}
+// expected-error @+1 {{'order' must be from 1 to 1000, got -1}}
 s2s.rollout @net on @d {order = -1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>}
 
 // -----
@@ -667,7 +667,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op 'weights' has 3 entries for order 2}}
+// expected-error @+1 {{'weights' has 3 entries for order 2}}
 s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, weights = array<f64: 1.0, 1.0, 1.0>}
 
 // -----
@@ -723,12 +723,12 @@ s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8>, strategy = #s2s.
 
 // -----
 
-// expected-error @+1 {{'s2s.parallel' op mesh axis 'data' is listed twice}}
+// expected-error @+1 {{mesh axis 'data' is listed twice}}
 s2s.parallel {axes = ["data", "data"], sizes = array<i64: 2, 4>, strategy = #s2s.strategy<ddp>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 
-// expected-error @+1 {{'s2s.parallel' op mesh axis 'tensor' must have at least 1 device, got 0}}
+// expected-error @+1 {{mesh axis 'tensor' must have at least 1 device, got 0}}
 s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 8, 0>, strategy = #s2s.strategy<ddp>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
@@ -747,7 +747,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.train' op 'epochs' must be at least 1, got 0}}
+// expected-error @+1 {{'epochs' must be at least 1, got 0}}
 s2s.train @net on @d {epochs = 0 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
@@ -756,7 +756,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.train' op 'batch' must be at least 1, got -8}}
+// expected-error @+1 {{'batch' must be at least 1, got -8}}
 s2s.train @net on @d {epochs = 1 : i64, batch = -8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
@@ -820,7 +820,7 @@ s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = 
 
 // -----
 
-// expected-error @+1 {{'s2s.data' op 'history' must be at least 1, got 0}}
+// expected-error @+1 {{'history' must be at least 1, got 0}}
 s2s.data @d {channels = ["u10"], history = 0 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 
 // -----
@@ -847,7 +847,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op alignment of order 3 needs a rollout of at least that order, got 2}}
+// expected-error @+1 {{alignment of order 3 needs a rollout of at least that order, got 2}}
 s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, align = #s2s.align<kind = mase, order = 3, weight = 1.0, lag = 1, spatial = uniform, stop_gradient = true>}
 
 // -----
@@ -901,7 +901,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.train' op 'grad_clip' must be >= 0 (0: no clipping), got -1}}
+// expected-error @+1 {{'grad_clip' must be a finite number >= 0 (0: no clipping), got -1}}
 s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = 0 : i64, grad_clip = -1.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
@@ -910,7 +910,7 @@ func.func @net(%x: tensor<8x3x32x64xf32>) -> tensor<8x3x32x64xf32> attributes {s
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.train' op 'seed' must not be negative, got -3}}
+// expected-error @+1 {{'seed' must not be negative, got -3}}
 s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precision<fp32>, seed = -3 : i64, grad_clip = 0.0 : f64, optimizer = #s2s.optimizer<kind = adamw, lr = 1.0e-3, momentum = 0.0, nesterov = false, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-8, weight_decay = 0.01>, schedule = #s2s.schedule<kind = constant, every = 0, gamma = 0.1, warmup = 0, min_lr = 0.0>, checkpoint = #s2s.checkpoint<epochs = 1, steps = 0, dir = "ckpt", keep = 3>, metrics = []}
 
 // -----
@@ -987,7 +987,7 @@ func.func @lt(%x: tensor<8x3x32x64xf32>, %l: tensor<8xf32>) -> tensor<8x3x32x64x
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op lead times are in data steps and at least 1, got 0}}
+// expected-error @+1 {{lead times are in data steps, from 1 to 1000, got 0}}
 s2s.rollout @lt on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, leads = array<i64: 0, 1>}
 
 // -----
@@ -996,7 +996,7 @@ func.func @lt(%x: tensor<8x3x32x64xf32>, %l: tensor<8xf32>) -> tensor<8x3x32x64x
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op lead time 2 is listed twice}}
+// expected-error @+1 {{lead time 2 is listed twice}}
 s2s.rollout @lt on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, leads = array<i64: 2, 1, 2>}
 
 // -----
@@ -1005,13 +1005,13 @@ func.func @lt(%x: tensor<8x3x32x64xf32>, %l: tensor<8xf32>) -> tensor<8x3x32x64x
   return %x : tensor<8x3x32x64xf32>
 }
 s2s.data @d {channels = ["u10"], history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
-// expected-error @+1 {{'s2s.rollout' op 'leads' needs at least one lead time}}
+// expected-error @+1 {{'leads' needs at least one lead time}}
 s2s.rollout @lt on @d {order = 1 : i64, loss = #s2s.loss<kind = mse, weight = uniform, delta = 1.0>, leads = array<i64>}
 
 // -----
 
 func.func @sample_leads_empty(%w: tensor<8x5x3x32x64xf32>) {
-  // expected-error @+1 {{'s2s.sample_leads' op 'leads' needs at least one lead time}}
+  // expected-error @+1 {{'leads' needs at least one lead time}}
   %l = s2s.sample_leads %w {leads = array<i64>} : tensor<8x5x3x32x64xf32> -> tensor<8xf32>
   return
 }

@@ -276,6 +276,8 @@ VALUES = {
     ("adamw", "lr"): ("1e-3", "2e-3"),
     ("step", "every"): ("5", "6"),
     ("step", "gamma"): ("0.1", "0.5"),
+    # min_lr may not exceed the optimizer's lr (1e-3 in TRAIN)
+    ("cosine", "min_lr"): ("0.0", "1e-4"),
     ("mlse", "order"): ("2", "3"),
     ("mase", "order"): ("2", "3"),
 }

@@ -52,8 +52,9 @@ FailureOr<ParameterCount> s2s::countParameters(func::FuncOp model) {
     auto [it, inserted] = index.try_emplace(p.unit, count.components.size());
     if (inserted)
       count.components.push_back({p.unit, 0});
-    count.components[it->second].second += p.info.numElements();
-    count.total += p.info.numElements();
+    int64_t &component = count.components[it->second].second;
+    component = saturatingAdd(component, p.info.numElements());
+    count.total = saturatingAdd(count.total, p.info.numElements());
   }
   return count;
 }
@@ -63,7 +64,8 @@ SmallVector<int64_t> s2s::unitLengths(ArrayRef<ModelParameter> params) {
   for (size_t i = 0; i < params.size(); ++i) {
     if (i == 0 || params[i].unit != params[i - 1].unit)
       lengths.push_back(0);
-    lengths.back() += params[i].info.numElements();
+    lengths.back() =
+        saturatingAdd(lengths.back(), params[i].info.numElements());
   }
   return lengths;
 }

@@ -14,6 +14,8 @@
 #include "mlir/IR/DialectImplementation.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -68,6 +70,13 @@ LogicalResult SourceAttr::verify(EmitFn emitError, SourceKind kind,
   return success();
 }
 
+/// `2008` or `2000..2007`, as a spec writes years.
+static std::string yearsStr(ArrayRef<int64_t> r) {
+  if (r[0] == r[1])
+    return std::to_string(r[0]);
+  return std::to_string(r[0]) + ".." + std::to_string(r[1]);
+}
+
 LogicalResult SplitAttr::verify(EmitFn emitError, ArrayRef<int64_t> train,
                                 ArrayRef<int64_t> valid,
                                 ArrayRef<int64_t> test) {
@@ -86,6 +95,22 @@ LogicalResult SplitAttr::verify(EmitFn emitError, ArrayRef<int64_t> train,
                          << " back to " << r[1]
                          << "; write the first year first";
   }
+  // A year in two splits is trained on and scored on: the scores lie.
+  std::pair<StringRef, ArrayRef<int64_t>> splits[] = {
+      {"train", train}, {"valid", valid}, {"test", test}};
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t j = i + 1; j < 3; ++j) {
+      ArrayRef<int64_t> a = splits[i].second, b = splits[j].second;
+      bool empty = (a[0] == 0 && a[1] == -1) || (b[0] == 0 && b[1] == -1);
+      if (empty || a[1] < b[0] || b[1] < a[0])
+        continue;
+      return emitError() << "splits '" << splits[i].first << "' ("
+                         << yearsStr(a) << ") and '" << splits[j].first << "' ("
+                         << yearsStr(b) << ") share "
+                         << yearsStr(
+                                {std::max(a[0], b[0]), std::min(a[1], b[1])})
+                         << "; each year belongs to one split";
+    }
   return success();
 }
 
@@ -212,9 +237,41 @@ LogicalResult CheckpointAttr::verify(EmitFn emitError, int64_t epochs,
       failed(atLeast(emitError, "every's steps", steps, 0)) ||
       failed(atLeast(emitError, "every's keep", keep, 1)))
     return failure();
+  if (epochs == 0 && steps == 0)
+    return emitError() << "every(epochs = 0, steps = 0) saves no checkpoint "
+                          "before the run ends, so a failure loses the whole "
+                          "run; set epochs or steps to at least 1";
   if (dir.empty())
     return emitError() << "every(dir = ...) needs a folder name";
   return success();
+}
+
+int64_t s2s::saturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (llvm::AddOverflow(a, b, sum))
+    return b < 0 ? INT64_MIN : INT64_MAX;
+  return sum;
+}
+
+int64_t s2s::saturatingMul(int64_t a, int64_t b) {
+  int64_t product;
+  if (llvm::MulOverflow(a, b, product))
+    return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+  return product;
+}
+
+std::string s2s::formatBytes(int64_t bytes) {
+  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = bytes;
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format(u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  return s;
 }
 
 LogicalResult MemoryPlanAttr::verify(EmitFn emitError, int64_t params,
@@ -222,7 +279,8 @@ LogicalResult MemoryPlanAttr::verify(EmitFn emitError, int64_t params,
                                      int64_t activations, int64_t total) {
   if (params < 0 || grads < 0 || optimizer < 0 || activations < 0)
     return emitError() << "a memory plan has no negative sizes";
-  if (total != params + grads + optimizer + activations)
+  if (total != saturatingAdd(saturatingAdd(params, grads),
+                             saturatingAdd(optimizer, activations)))
     return emitError() << "the memory plan's total " << total
                        << " is not the sum of its parts";
   return success();

@@ -1089,17 +1089,26 @@ LogicalResult MergePatchesOp::inferShapes() {
 // Lead-time training
 //===----------------------------------------------------------------------===//
 
-/// Lead times in data steps: at least one, each >= 1, none twice.
+/// An error about section entry `key`, at the entry's own spec line when
+/// the op came from a spec (the op's location names each entry).
+static InFlightDiagnostic entryError(Operation *op, StringRef key) {
+  return emitError(sectionKeyLoc(op, key));
+}
+
+/// Lead times in data steps: at least one, each from 1 to the order's
+/// bound, none twice.
 static LogicalResult checkLeads(Operation *op, ArrayRef<int64_t> leads) {
   if (leads.empty())
-    return op->emitOpError() << "'leads' needs at least one lead time";
+    return entryError(op, "leads") << "'leads' needs at least one lead time";
   llvm::SmallSet<int64_t, 8> seen;
   for (int64_t l : leads) {
-    if (l < 1)
-      return op->emitOpError()
-             << "lead times are in data steps and at least 1, got " << l;
+    // A window holds max(order, lead) + 1 frames: the order's bound holds.
+    if (l < 1 || l > kMaxRolloutOrder)
+      return entryError(op, "leads")
+             << "lead times are in data steps, from 1 to " << kMaxRolloutOrder
+             << ", got " << l;
     if (!seen.insert(l).second)
-      return op->emitOpError() << "lead time " << l << " is listed twice";
+      return entryError(op, "leads") << "lead time " << l << " is listed twice";
   }
   return success();
 }
@@ -1160,20 +1169,32 @@ LogicalResult ContextLeadOp::inferShapes() {
 
 LogicalResult DataOp::verify() {
   if (getChannels().empty())
-    return emitOpError() << "needs at least one channel";
+    return entryError(*this, "channels") << "needs at least one channel";
   llvm::SmallSet<StringRef, 16> seen;
   for (Attribute a : getChannels()) {
     StringRef c = cast<StringAttr>(a).getValue();
     if (!seen.insert(c).second)
-      return emitOpError() << "channel '" << c << "' is listed twice";
+      return entryError(*this, "channels")
+             << "channel '" << c << "' is listed twice";
   }
-  if (getGrid())
-    if (failed(checkPair(*this, "grid", *getGrid(), 1)))
-      return failure();
+  if (std::optional<ArrayRef<int64_t>> grid = getGrid())
+    if (grid->size() != 2 || llvm::any_of(*grid, [](int64_t n) {
+          return n < 1 || n > kMaxGridSize;
+        }))
+      return entryError(*this, "grid")
+             << "'grid' is [lat, lon], each from 1 to " << kMaxGridSize
+             << ", got " << shapeStr(*grid);
   if (getStep() && static_cast<int64_t>(*getStep()) <= 0)
-    return emitOpError() << "'step' must be positive, got "
-                         << static_cast<int64_t>(*getStep());
-  return checkPositive(*this, "history", getHistory());
+    return entryError(*this, "step") << "'step' must be positive, got "
+                                     << static_cast<int64_t>(*getStep());
+  if (NormalizeAttr n = getNormalizeAttr(); n && n.getStats().empty())
+    return entryError(*this, "normalize")
+           << stringifyNormalizerKind(n.getKind())
+           << "(stats) needs the path of a statistics file";
+  if (getHistory() < 1)
+    return entryError(*this, "history")
+           << "'history' must be at least 1, got " << getHistory();
+  return success();
 }
 
 /// The op a flat symbol reference names, checked to be a model forward or a
@@ -1195,16 +1216,26 @@ static LogicalResult verifyModelAndData(Operation *op,
 
 LogicalResult RolloutOp::verify() {
   int64_t order = getOrder();
-  if (order < 1)
-    return emitOpError() << "'order' must be at least 1, got " << order;
-  if (auto w = getWeights())
+  if (order < 1 || order > kMaxRolloutOrder)
+    return entryError(*this, "order")
+           << "'order' must be from 1 to " << kMaxRolloutOrder << ", got "
+           << order << " (the unrolled tableau grows with its square)";
+  if (auto w = getWeights()) {
     if (static_cast<int64_t>(w->size()) != order)
-      return emitOpError() << "'weights' has " << w->size()
-                           << " entries for order " << order;
+      return entryError(*this, "weights")
+             << "'weights' has " << w->size() << " entries for order " << order;
+    for (double x : *w)
+      if (!std::isfinite(x) || x < 0)
+        return entryError(*this, "weights")
+               << "loss weights must be finite numbers >= 0, got " << x;
+    if (llvm::all_of(*w, [](double x) { return x == 0; }))
+      return entryError(*this, "weights")
+             << "every loss weight is 0: nothing would be trained";
+  }
   if (AlignAttr align = getAlignAttr(); align && align.getOrder() > order)
-    return emitOpError() << "alignment of order " << align.getOrder()
-                         << " needs a rollout of at least that order, got "
-                         << order;
+    return entryError(*this, "align")
+           << "alignment of order " << align.getOrder()
+           << " needs a rollout of at least that order, got " << order;
   if (std::optional<ArrayRef<int64_t>> leads = getLeads())
     return checkLeads(*this, *leads);
   return success();
@@ -1218,17 +1249,29 @@ LogicalResult ParallelOp::verify() {
     return emitOpError() << getAxes().size() << " axes but "
                          << getSizes().size() << " sizes";
   llvm::SmallSet<StringRef, 4> seen;
+  int64_t processes = 1;
   for (auto [a, n] : llvm::zip(getAxes(), getSizes())) {
     StringRef axis = cast<StringAttr>(a).getValue();
     if (!seen.insert(axis).second)
-      return emitOpError() << "mesh axis '" << axis << "' is listed twice";
+      return entryError(*this, "mesh")
+             << "mesh axis '" << axis << "' is listed twice";
     if (n < 1)
-      return emitOpError() << "mesh axis '" << axis
-                           << "' must have at least 1 device, got " << n;
+      return entryError(*this, "mesh")
+             << "mesh axis '" << axis << "' must have at least 1 device, got "
+             << n;
+    if (n > kMaxProcesses || processes * n > kMaxProcesses)
+      return entryError(*this, "mesh")
+             << "the mesh has more than " << kMaxProcesses
+             << " processes (axis '" << axis << "' has " << n << ")";
+    processes *= n;
   }
-  if (getTimeout() < 1)
-    return emitOpError() << "'timeout' must be at least 1 second, got "
-                         << getTimeout();
+  // Beyond a week a collective is not slow but stuck, and the seconds
+  // would overflow once the backends count them in finer units.
+  constexpr int64_t week = 7 * 24 * 3600;
+  if (getTimeout() < 1 || getTimeout() > week)
+    return entryError(*this, "timeout")
+           << "'timeout' must be from 1 to " << week
+           << " seconds (a week), got " << getTimeout();
   return success();
 }
 
@@ -1247,16 +1290,28 @@ int64_t ParallelOp::getAxisSize(StringRef name) {
 }
 
 LogicalResult TrainOp::verify() {
-  if (failed(checkPositive(*this, "epochs", getEpochs())) ||
-      failed(checkPositive(*this, "batch", getBatch())) ||
-      failed(checkPositive(*this, "accumulate", getAccumulate())))
-    return failure();
+  for (auto [key, v] : {std::pair<StringRef, int64_t>{"epochs", getEpochs()},
+                        {"batch", getBatch()},
+                        {"accumulate", getAccumulate()}})
+    if (v < 1)
+      return entryError(*this, key)
+             << "'" << key << "' must be at least 1, got " << v;
   if (auto seed = static_cast<int64_t>(getSeed()); seed < 0)
-    return emitOpError() << "'seed' must not be negative, got " << seed;
+    return entryError(*this, "seed")
+           << "'seed' must not be negative, got " << seed;
   double clip = getGradClip().convertToDouble();
-  if (!(clip >= 0))
-    return emitOpError() << "'grad_clip' must be >= 0 (0: no clipping), got "
-                         << clip;
+  if (!(clip >= 0) || !std::isfinite(clip))
+    return entryError(*this, "grad_clip")
+           << "'grad_clip' must be a finite number >= 0 (0: no clipping), got "
+           << clip;
+  ScheduleAttr schedule = getSchedule();
+  double lr = getOptimizer().getLr().convertToDouble();
+  double minLr = schedule.getMinLr().convertToDouble();
+  if (schedule.getKind() == ScheduleKind::cosine && minLr > lr)
+    return entryError(*this, "schedule")
+           << "cosine's min_lr " << minLr << " is above the optimizer's lr "
+           << lr << ": the schedule would raise the rate; use a min_lr "
+           << "from 0 to lr";
   return success();
 }
 LogicalResult TrainOp::verifySymbolUses(SymbolTableCollection &symbols) {

@@ -35,21 +35,6 @@ static std::string shapeOf(mlir::Type t) {
   return s + "]";
 }
 
-/// `1.50 GiB`, `12.0 KiB`: the largest binary unit that keeps a leading digit.
-static std::string gib(int64_t bytes) {
-  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = bytes;
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << llvm::format(u ? "%.2f %s" : "%.0f %s", v, units[u]);
-  return s;
-}
-
 /// The torchinfo-like table of `--emit=summary`.
 bool s2s::printSummary(mlir::ModuleOp module, llvm::raw_ostream &os) {
   bool ok = true;
@@ -87,10 +72,11 @@ bool s2s::printSummary(mlir::ModuleOp module, llvm::raw_ostream &os) {
       os << "  output " << i << ": " << shapeOf(t) << "\n";
     os << "  total params: " << withCommas(count->total) << "\n";
     if (auto mem = fn->getAttrOfType<s2s::MemoryPlanAttr>(s2s::attrs::kMemory))
-      os << "  memory per rank: params " << gib(mem.getParams()) << ", grads "
-         << gib(mem.getGrads()) << ", optimizer " << gib(mem.getOptimizer())
-         << ", activations " << gib(mem.getActivations()) << ", total "
-         << gib(mem.getTotal()) << "\n";
+      os << "  memory per rank: params " << s2s::formatBytes(mem.getParams())
+         << ", grads " << s2s::formatBytes(mem.getGrads()) << ", optimizer "
+         << s2s::formatBytes(mem.getOptimizer()) << ", activations "
+         << s2s::formatBytes(mem.getActivations()) << ", total "
+         << s2s::formatBytes(mem.getTotal()) << "\n";
   });
   return ok;
 }

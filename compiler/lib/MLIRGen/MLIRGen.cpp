@@ -26,6 +26,8 @@
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Casting.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
@@ -162,12 +164,16 @@ private:
     Location l = fileLoc(r);
     if (callers.empty())
       return l;
-    Location chain = callers.front();
-    for (size_t i = 1; i < callers.size(); ++i)
-      chain = CallSiteLoc::get(callers[i], chain);
-    return CallSiteLoc::get(l, chain);
+    return CallSiteLoc::get(l, callers.back());
   }
-  /// Each caller is a NameLoc("in X = Def(...)", position of the call).
+  /// Enters a call at `site`: the chain of callers grows by one, built
+  /// once per call rather than once per op.
+  void pushCaller(Location site) {
+    callers.push_back(callers.empty() ? site
+                                      : CallSiteLoc::get(site, callers.back()));
+  }
+  /// Each call being inlined, innermost last: a NameLoc("in X = Def(...)",
+  /// position of the call), chained through CallSiteLocs to the outer ones.
   std::vector<Location> callers;
 
   LogicalResult lowerInstance(const ModelInstanceDecl &inst);
@@ -201,6 +207,7 @@ private:
   LogicalResult declareModelItems(const ModelDef &def, Env &env);
   Value toTensor(const GenValue &v, Location l);
   FailureOr<GenValue> inferred(Operation *op);
+  LogicalResult countOp(Location at);
   FailureOr<RankedTensorType> inputType(const Param &in, Env &env,
                                         std::optional<ArrayRef<int64_t>> data,
                                         Location l, llvm::StringRef model);
@@ -208,6 +215,9 @@ private:
   FailureOr<Attribute> attrFor(const GenValue &v, const s2s::Type *declared,
                                Location l, llvm::StringRef what);
   GenValue letValue(const LetDecl &let);
+  FailureOr<int64_t> wholeSeconds(const GenValue &v, Location l,
+                                  llvm::StringRef what);
+  LogicalResult checkBatchSplit();
 
   mlir::Type f32() { return builder.getF32Type(); }
   mlir::Type unranked() { return UnrankedTensorType::get(f32()); }
@@ -220,7 +230,10 @@ private:
   std::vector<NameScope> names;
   llvm::DenseMap<const LetDecl *, GenValue> letCache;
   const s2s::Module *mainModule = nullptr;
-  static constexpr int64_t kMaxOps = 2000000;
+  /// Ops and inlined block calls one lowering may create: unrolled repeats
+  /// and blocks calling blocks multiply, and a spec must not exhaust memory
+  /// or time.
+  static constexpr int64_t kMaxOps = 250000;
   int64_t opsCreated = 0;
   /// Shape of one data sample batch, [batch, channels, lat, lon], when the
   /// spec says enough to know it.
@@ -273,6 +286,19 @@ Attribute MLIRGen::toAttr(const GenValue &v) {
 }
 
 /// The attribute of a layer op for a value of declared type `declared`.
+/// A duration in seconds: the IR and the runtime count whole seconds, so a
+/// fraction is an error rather than silently rounded.
+FailureOr<int64_t> MLIRGen::wholeSeconds(const GenValue &v, Location l,
+                                         llvm::StringRef what) {
+  if (v.kind == GenValue::Int)
+    return v.i;
+  std::string shown;
+  llvm::raw_string_ostream(shown) << llvm::format("%g", v.number());
+  return emitError(l) << "'" << what << "' is " << shown
+                      << " s, but durations are whole seconds; write a "
+                         "whole number of seconds (1s, 90min, 6h)";
+}
+
 FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v,
                                       const s2s::Type *declared, Location l,
                                       llvm::StringRef what) {
@@ -288,8 +314,12 @@ FailureOr<Attribute> MLIRGen::attrFor(const GenValue &v,
     }
     return Attribute(builder.getDenseI64ArrayAttr(ints));
   }
-  if (v.kind == GenValue::Float && declared && declared->is(K::Duration))
-    return Attribute(builder.getI64IntegerAttr(std::llround(v.f)));
+  if (declared && declared->is(K::Duration)) {
+    FailureOr<int64_t> seconds = wholeSeconds(v, l, what);
+    if (failed(seconds))
+      return failure();
+    return Attribute(builder.getI64IntegerAttr(*seconds));
+  }
   // The prelude's enums that layers take become the dialect's enums.
   if (declared && declared->is(K::Enum) && declared->getEnum()) {
     llvm::StringRef e = declared->getEnum()->getName().name;
@@ -334,12 +364,18 @@ Value MLIRGen::toTensor(const GenValue &v, Location l) {
 /// Shapes are inferred as ops are created, by the same shape functions the
 /// s2s-infer-shapes pass runs, so a forward can use the sizes of the
 /// tensors it computes and mistakes are reported at the spec's line.
+LogicalResult MLIRGen::countOp(Location at) {
+  if (++opsCreated <= kMaxOps)
+    return success();
+  return emitError(at) << "the unrolled model has more than " << kMaxOps
+                       << " operations and block calls; lower a 'repeat' "
+                          "count or call blocks from fewer places";
+}
+
 FailureOr<GenValue> MLIRGen::inferred(Operation *op) {
   // Unrolled repeats multiply: stop before a spec exhausts memory.
-  if (++opsCreated > kMaxOps)
-    return emitError(op->getLoc())
-           << "the unrolled model has more than " << kMaxOps
-           << " operations; lower a 'repeat' count";
+  if (failed(countOp(op->getLoc())))
+    return failure();
   if (auto si = dyn_cast<ShapeInference>(op))
     if (failed(si.inferShapes()))
       return failure();
@@ -848,6 +884,8 @@ LogicalResult MLIRGen::runBody(const std::vector<StmtPtr> &body, Env &env,
 FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
                                          const CallExpr &call, Env &env,
                                          const std::string &name) {
+  if (failed(countOp(loc(call.getRange()))))
+    return failure();
   Env config;
   config.parent = &globals;
   if (failed(bindConfig(def.params, call, env, config, def.params.size())))
@@ -872,10 +910,9 @@ FailureOr<GenValue> MLIRGen::inlineModel(const ModelDef &def,
   NameScope scope;
   scope.prefix = name + ".";
   names.push_back(scope);
-  callers.push_back(
-      NameLoc::get(builder.getStringAttr("in " + name + " = " +
-                                         def.getName().name + "(...)"),
-                   fileLoc(call.getRange())));
+  pushCaller(NameLoc::get(builder.getStringAttr("in " + name + " = " +
+                                                def.getName().name + "(...)"),
+                          fileLoc(call.getRange())));
   llvm::scope_exit popCaller([&] { callers.pop_back(); });
   llvm::scope_exit pop([&] { names.pop_back(); });
   if (failed(declareModelItems(def, config)))
@@ -1029,7 +1066,7 @@ LogicalResult MLIRGen::lowerInstance(const ModelInstanceDecl &inst) {
 
   names.push_back(NameScope());
   llvm::scope_exit pop([&] { names.pop_back(); });
-  callers.push_back(
+  pushCaller(
       NameLoc::get(builder.getStringAttr("in model " + inst.getName().name +
                                          " = " + def->getName().name + "(...)"),
                    fileLoc(inst.getName().range)));
@@ -1170,9 +1207,13 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
     grid = builder.getDenseI64ArrayAttr(sizes);
   }
   IntegerAttr step, history = builder.getI64IntegerAttr(1);
-  if (const GenValue *s = sv->get("step"))
-    step = builder.getI64IntegerAttr(
-        s->kind == GenValue::Int ? s->i : std::llround(s->f));
+  if (const GenValue *s = sv->get("step")) {
+    FailureOr<int64_t> seconds =
+        wholeSeconds(*s, sv->valueLoc("step", at), "step");
+    if (failed(seconds))
+      return failure();
+    step = builder.getI64IntegerAttr(*seconds);
+  }
   if (const GenValue *h = sv->get("history"))
     history = builder.getI64IntegerAttr(h->i);
 
@@ -1333,6 +1374,15 @@ LogicalResult MLIRGen::lowerParallel(const SectionValues &sv) {
   SmallVector<int64_t> sizes;
   if (const GenValue *mesh = sv.get("mesh"))
     for (const auto &[k, v] : mesh->fields) {
+      if (k != "data" && k != "tensor") {
+        std::string best =
+            s2s::DiagnosticEngine::closestMatch(k, {"data", "tensor"});
+        return emitError(sv.valueLoc("mesh", UnknownLoc::get(&ctx)))
+               << "unknown mesh axis '" << k << "'"
+               << (best.empty() ? "" : "; did you mean '" + best + "'?")
+               << " (the axes are data, for data parallelism, and tensor, "
+                  "for tensor parallelism)";
+      }
       axes.push_back(builder.getStringAttr(k));
       sizes.push_back(v.i);
     }
@@ -1504,6 +1554,33 @@ void MLIRGen::planSampleShape(const s2s::Module &main) {
     (*dataShape)[0] = batch * l.count();
 }
 
+/// The train section's batch against the parallel section's mesh: the
+/// batch is split evenly over the data-parallel processes, and each one's
+/// share into `accumulate` micro-batches.
+LogicalResult MLIRGen::checkBatchSplit() {
+  TrainOp train;
+  module.walk([&](TrainOp t) { train = t; });
+  if (!train)
+    return success();
+  int64_t processes = 1;
+  module.walk([&](ParallelOp p) {
+    processes = p.getNumProcesses() / p.getAxisSize("tensor");
+  });
+  int64_t batch = train.getBatch(), accumulate = train.getAccumulate();
+  if (batch % processes != 0)
+    return emitError(sectionKeyLoc(train, "batch"))
+           << "a batch of " << batch << " does not split evenly over the "
+           << processes << " data-parallel processes of the mesh; use a "
+           << "multiple of " << processes;
+  if ((batch / processes) % accumulate != 0)
+    return emitError(sectionKeyLoc(train, "accumulate"))
+           << "each process's " << batch / processes
+           << " samples of a batch do not split evenly into " << accumulate
+           << " micro-batches; use an 'accumulate' that divides "
+           << batch / processes;
+  return success();
+}
+
 OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
   mainModule = &main;
   module = ModuleOp::create(loc(llvm::SMRange()));
@@ -1524,7 +1601,7 @@ OwningOpRef<ModuleOp> MLIRGen::lower(const s2s::Module &main) {
   for (const DeclPtr &d : main.decls)
     if (auto *sec = dyn_cast<SectionDecl>(d.get()))
       ok &= succeeded(lowerSection(*sec));
-  if (!ok || failed(verify(module)))
+  if (!ok || failed(verify(module)) || failed(checkBatchSplit()))
     return nullptr;
   return owned;
 }

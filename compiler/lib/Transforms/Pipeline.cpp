@@ -13,5 +13,5 @@ void s2s::buildS2SPipeline(mlir::OpPassManager &pm,
   if (options.shard)
     pm.addPass(createS2SShard());
   if (options.planMemory)
-    pm.addPass(createS2SPlanMemory());
+    pm.addPass(createS2SPlanMemory({options.maxRankBytes}));
 }

@@ -28,7 +28,12 @@ int64_t resultBytes(Operation *op, int64_t bytes) {
   if (op->getNumResults() != 1)
     return 0;
   auto t = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  return t && t.hasStaticShape() ? t.getNumElements() * bytes : 0;
+  if (!t || !t.hasStaticShape())
+    return 0;
+  int64_t total = bytes;
+  for (int64_t n : t.getShape())
+    total = saturatingMul(total, n);
+  return total;
 }
 
 /// Ops whose backward needs none of their inputs (sums, copies, views):
@@ -51,7 +56,7 @@ int64_t forwardBytes(func::FuncOp fn, int64_t bytes) {
       return isa<func::ReturnOp>(u) || !savesNoInput(u);
     });
     if (kept)
-      total += resultBytes(op, bytes);
+      total = saturatingAdd(total, resultBytes(op, bytes));
   });
   return total;
 }
@@ -92,24 +97,28 @@ int64_t rolloutBytes(func::FuncOp rollout, SymbolTable &symbols,
       calls.push_back({forwardBytes(callee, bytes),
                        largestOutput(callee, bytes), recomputed});
       if (recomputed)
-        own += resultBytes(op, bytes);
+        own = saturatingAdd(own, resultBytes(op, bytes));
       return;
     }
     if (isa<SliceOp, FlattenOp, ReshapeOp, PermuteOp, StopGradientOp,
             JacobianInputOp>(op))
       return;
-    own += resultBytes(op, bytes);
+    own = saturatingAdd(own, resultBytes(op, bytes));
   });
   int64_t before = 0, peak = 0; // kept by the calls before call i
   for (const Call &c : calls) {
-    peak = std::max(peak, before + c.kept + kBackwardWorkingSet * c.largest);
+    peak = std::max(
+        peak, saturatingAdd(saturatingAdd(before, c.kept),
+                            saturatingMul(kBackwardWorkingSet, c.largest)));
     if (!c.recomputed)
-      before += c.kept;
+      before = saturatingAdd(before, c.kept);
   }
-  return own + peak;
+  return saturatingAdd(own, peak);
 }
 
 struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
+  using S2SPlanMemoryBase::S2SPlanMemoryBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     int64_t data = 1, tensor = 1;
@@ -161,35 +170,61 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       // buckets (P values).
       SmallVector<int64_t> segments = unitLengths(*list);
       if (!zero3)
-        segments = {
-            std::accumulate(segments.begin(), segments.end(), int64_t(0))};
+        segments = {std::accumulate(segments.begin(), segments.end(),
+                                    int64_t(0), saturatingAdd)};
       auto perRank = [&](bool sharded) {
         int64_t values = 0;
         for (int64_t length : segments)
-          values +=
-              sharded ? (length / tensor + data - 1) / data : length / tensor;
+          values = saturatingAdd(values,
+                                 sharded ? (length / tensor + data - 1) / data
+                                         : length / tensor);
         return values;
       };
-      const int64_t padded = zero1 ? perRank(true) * data : perRank(false);
-      int64_t params = (zero3 ? perRank(true) : padded) * bytes;
-      int64_t grads = (zero2 ? perRank(true) : padded) * bytes;
+      const int64_t padded =
+          zero1 ? saturatingMul(perRank(true), data) : perRank(false);
+      int64_t params = saturatingMul(zero3 ? perRank(true) : padded, bytes);
+      int64_t grads = saturatingMul(zero2 ? perRank(true) : padded, bytes);
       // fp32 moments, and an fp32 master copy under reduced precision.
-      int64_t optimizer = perRank(zero1) * (4 * states + (bytes == 2 ? 4 : 0));
+      int64_t optimizer =
+          saturatingMul(perRank(zero1), 4 * states + (bytes == 2 ? 4 : 0));
       // Every layer output is kept for the backward; with a rollout, one
       // training step is the unrolled tableau (every order's batched call);
       // the batch is split over the data axis.
-      int64_t activations = forwardBytes(fn, bytes) +
-                            kBackwardWorkingSet * largestOutput(fn, bytes);
+      int64_t activations = saturatingAdd(
+          forwardBytes(fn, bytes),
+          saturatingMul(kBackwardWorkingSet, largestOutput(fn, bytes)));
       if (StringRef unrolled = rollouts.lookup(fn.getSymName());
           !unrolled.empty())
         if (auto r = symbols.lookup<func::FuncOp>(unrolled))
           activations = rolloutBytes(r, symbols, bytes);
       activations /= data;
+      int64_t total = saturatingAdd(saturatingAdd(params, grads),
+                                    saturatingAdd(optimizer, activations));
       fn->setAttr(attrs::kMemory,
-                  MemoryPlanAttr::get(
-                      &getContext(), params, grads, optimizer, activations,
-                      params + grads + optimizer + activations));
+                  MemoryPlanAttr::get(&getContext(), params, grads, optimizer,
+                                      activations, total));
+      if (maxRankBytes > 0 && total > maxRankBytes) {
+        overBudget(fn, total);
+        signalPassFailure();
+      }
     });
+  }
+
+  /// The plan of `fn` needs `total` bytes per rank, above maxRankBytes.
+  void overBudget(func::FuncOp fn, int64_t total) {
+    auto plan = fn->getAttrOfType<MemoryPlanAttr>(attrs::kMemory);
+    std::string needs = total == INT64_MAX ? "more than " + formatBytes(total)
+                                           : formatBytes(total);
+    fn.emitError() << "the memory plan of '" << fn.getSymName() << "' needs "
+                   << needs << " per rank (parameters "
+                   << formatBytes(plan.getParams()) << ", gradients "
+                   << formatBytes(plan.getGrads()) << ", optimizer state "
+                   << formatBytes(plan.getOptimizer()) << ", activations "
+                   << formatBytes(plan.getActivations()) << "), above the "
+                   << formatBytes(maxRankBytes)
+                   << " a rank may use (s2sc --max-rank-memory); make the "
+                      "model, the batch or the grid smaller, or the mesh "
+                      "larger";
   }
 };
 } // namespace

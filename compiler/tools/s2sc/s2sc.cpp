@@ -10,6 +10,7 @@
 
 #include "s2s/DSL/Diagnostics.h"
 #include "s2s/DSL/Frontend.h"
+#include "s2s/DSL/Types.h"
 #include "s2s/Driver/Codegen.h"
 #include "s2s/Driver/DiagnosticBridge.h"
 #include "s2s/Driver/ExecutableBuilder.h"
@@ -22,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -29,6 +31,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/thread.h"
 
 #include <cstdlib>
 
@@ -90,6 +93,27 @@ static cl::opt<std::string>
                        "the one this s2sc was built with)"),
               cl::value_desc("dir"), cl::cat(s2scCategory));
 
+static cl::opt<std::string> maxRankMemory(
+    "max-rank-memory",
+    cl::desc("Refuse a spec whose memory plan needs more than this per rank "
+             "(default 1TiB; 0 for no bound)"),
+    cl::value_desc("size"), cl::init("1TiB"), cl::cat(s2scCategory));
+
+/// `80GiB`, `512MiB`, `0`: a whole number of bytes, with a unit as a spec
+/// writes one.
+static std::optional<int64_t> parseByteSize(llvm::StringRef text) {
+  llvm::StringRef unit = text.drop_while(llvm::isDigit);
+  uint64_t n;
+  if (text.drop_back(unit.size()).getAsInteger(10, n))
+    return std::nullopt;
+  if (unit.empty())
+    return n <= uint64_t(INT64_MAX) ? std::optional<int64_t>(n) : std::nullopt;
+  for (const s2s::QuantityUnit &u : s2s::byteUnits())
+    if (unit == u.name && n * u.factor < 9.2e18)
+      return static_cast<int64_t>(n * u.factor);
+  return std::nullopt;
+}
+
 static cl::opt<unsigned>
     errorLimit("ferror-limit", cl::desc("Stop after N errors (0: no limit)"),
                cl::init(20), cl::cat(s2scCategory));
@@ -107,28 +131,26 @@ static std::string defaultStdlib(const char *argv0) {
   return S2S_STDLIB_DIR;
 }
 
-int main(int argc, char **argv) {
-  llvm::InitLLVM initLLVM(argc, argv);
-  // MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing, ...)
-  // work as in mlir-opt; they stay out of --help's s2sc section.
-  mlir::registerMLIRContextCLOptions();
-  mlir::registerPassManagerCLOptions();
-  mlir::registerDefaultTimingManagerCLOptions();
-  mlir::registerAsmPrinterCLOptions();
-  cl::HideUnrelatedOptions(s2scCategory);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "s2sc - compiler for autoregressive sequence-to-sequence training "
-      "specs\n");
-
+/// The stages, in order, after the options are read.
+static int compile(const char *argv0) {
   llvm::SourceMgr srcMgr;
   s2s::DiagnosticEngine diags(srcMgr, llvm::errs(), errorLimit);
   // LLVM's own --color option decides, as for every LLVM tool.
   diags.setShowColors(llvm::WithColor(llvm::errs()).colorsEnabled());
 
+  std::optional<int64_t> maxRankBytes = parseByteSize(maxRankMemory);
+  if (!maxRankBytes) {
+    diags.errorNoLocation("--max-rank-memory=" + maxRankMemory +
+                          " is not a size such as 80GiB or 512MiB (a whole "
+                          "number and B, KB, MB, GB, TB, KiB, MiB, GiB or "
+                          "TiB)");
+    diags.printSummary();
+    return 1;
+  }
+
   s2s::FrontendOptions options;
   options.includeDirs.assign(includeDirs.begin(), includeDirs.end());
-  options.stdlibDir = defaultStdlib(argv[0]);
+  options.stdlibDir = defaultStdlib(argv0);
 
   s2s::Frontend frontend(diags, options);
   s2s::Module *main = frontend.loadFile(inputFile);
@@ -172,6 +194,7 @@ int main(int argc, char **argv) {
   s2s::PipelineOptions pipeline;
   pipeline.unrollRollout = !noUnroll;
   pipeline.fuse = !noFuse;
+  pipeline.maxRankBytes = *maxRankBytes;
   s2s::buildS2SPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*module))) {
     diags.printSummary();
@@ -218,7 +241,33 @@ int main(int argc, char **argv) {
   build.specFile = inputFile;
   build.exe = outputExe;
   build.buildDir = buildDirOpt;
-  build.runtimeDir = s2s::findRuntimeDir(argv[0], runtimeDirOpt);
+  build.runtimeDir = s2s::findRuntimeDir(argv0, runtimeDirOpt);
   build.verbose = verboseBuild;
   return s2s::buildExecutable(*cpp, build) ? 0 : 1;
+}
+
+/// The stack the stages run on. The checker and MLIRGen recurse once per
+/// level of nesting, which the front end bounds (FrontendOptions); at the
+/// bounds they need a few MiB. A stack of their own keeps that safe
+/// whatever `ulimit -s` says.
+constexpr unsigned kCompilerStackBytes = 64u << 20;
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  // MLIR's debugging flags (--mlir-print-ir-after-all, --mlir-timing, ...)
+  // work as in mlir-opt; they stay out of --help's s2sc section.
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  cl::HideUnrelatedOptions(s2scCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "s2sc - compiler for autoregressive sequence-to-sequence training "
+      "specs\n");
+  int status = 1;
+  llvm::thread stages(std::optional<unsigned>(kCompilerStackBytes),
+                      [&status, argv0 = argv[0]] { status = compile(argv0); });
+  stages.join();
+  return status;
 }

@@ -46,6 +46,24 @@ inline constexpr llvm::StringLiteral kSharding = "s2s.sharding";
 inline constexpr llvm::StringLiteral kMemory = "s2s.memory";
 } // namespace attrs
 
+/// Bounds of section values, held by the section ops' verifiers: past them
+/// the compiler's own work (the unrolled tableau grows with the square of
+/// the order) or the plan's arithmetic would run away.
+inline constexpr int64_t kMaxRolloutOrder = 1000;
+/// Processes of a mesh, all axes multiplied.
+inline constexpr int64_t kMaxProcesses = int64_t(1) << 20;
+/// Points along one axis of a data set's grid.
+inline constexpr int64_t kMaxGridSize = int64_t(1) << 20;
+
+/// Byte and element counts saturate at INT64_MAX instead of wrapping: a
+/// count that large is refused anyway (s2s-plan-memory's max-rank-bytes),
+/// and must not wrap to a small or negative one first.
+int64_t saturatingAdd(int64_t a, int64_t b);
+int64_t saturatingMul(int64_t a, int64_t b);
+/// `1.50 GiB`, `12.00 KiB`, `512 B`: the largest binary unit that keeps a
+/// leading digit.
+std::string formatBytes(int64_t bytes);
+
 /// The location of entry `key` of a section op: MLIRGen fuses the section's
 /// location with a NameLoc per entry written; the op's own location when the
 /// entry has none (it was left out, or the IR was written by hand).

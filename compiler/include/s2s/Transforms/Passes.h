@@ -24,6 +24,8 @@ struct PipelineOptions {
   bool fuse = true;
   bool shard = true;
   bool planMemory = true;
+  /// s2s-plan-memory's max-rank-bytes: a plan above it is an error (0: none).
+  int64_t maxRankBytes = 0;
 };
 
 /// Builds the s2s pipeline: shape inference first (every later pass needs

@@ -102,8 +102,17 @@ def S2SPlanMemory : Pass<"s2s-plan-memory", "::mlir::ModuleOp"> {
     forward: `params`, `grads`, `optimizer` (Adam-style: two fp32 moments
     plus an fp32 master copy under reduced precision), `activations` (every
     forward result kept for the backward, per rank's micro-batch) and
-    `total`.
+    `total`. Counts saturate rather than wrap.
+
+    With `max-rank-bytes` above 0, a model whose plan needs more than that
+    per rank is an error at the model instance, with the plan's figures: a
+    spec that could only be killed for lack of memory once it runs is
+    refused when it is compiled (`s2sc --max-rank-memory`).
   }];
+  let options = [
+    Option<"maxRankBytes", "max-rank-bytes", "int64_t", /*default=*/"0",
+           "Refuse a plan above this many bytes per rank (0: no bound)">,
+  ];
   let dependentDialects = ["::s2s::S2SDialect"];
 }
 

@@ -48,6 +48,13 @@ struct FrontendOptions {
   /// Deeper bracket or operator nesting is rejected before parsing, so that
   /// no input can exhaust the stack of the recursive-descent parser.
   unsigned maxNesting = 200;
+  /// How deep the evaluation of one expression may nest, counting the
+  /// operations of the constants it uses and of the blocks it calls (each
+  /// evaluated where it is used): the checker and MLIRGen recurse per level.
+  static constexpr unsigned maxEvalDepth = 2000;
+  /// A chain of imports (a imports b imports c ...) longer than this is
+  /// rejected at the import that goes too deep: loading recurses per level.
+  unsigned maxImportDepth = 100;
   /// Larger files are rejected (an import of a device or a huge file).
   uint64_t maxFileBytes = 16u << 20;
 };

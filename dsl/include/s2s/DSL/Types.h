@@ -92,6 +92,17 @@ private:
   llvm::StringMap<std::unique_ptr<Type>> types;
 };
 
+/// A unit of a quantity and its size in the canonical unit (seconds or
+/// bytes).
+struct QuantityUnit {
+  const char *name;
+  double factor;
+};
+/// `s`, `min`, `h`, `d`, `w`.
+llvm::ArrayRef<QuantityUnit> timeUnits();
+/// `B`, `KB` .. `TB` (powers of 1000), `KiB` .. `TiB` (powers of 1024).
+llvm::ArrayRef<QuantityUnit> byteUnits();
+
 } // namespace s2s
 
 #endif // S2S_DSL_TYPES_H
