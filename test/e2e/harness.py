@@ -25,6 +25,14 @@ def run(args, cwd, env=None, expect=0, timeout=900):
     return p
 
 
+def synth(bin_dir, cwd, out, grid="32x64", channels="u,v,t"):
+    """s2s-data synth into cwd/out: 2000..2009, 48 steps of 6 h a year."""
+    return run([os.path.join(bin_dir, "s2s-data"), "synth", "--out", out,
+                "--grid", grid, "--channels", channels, "--years",
+                "2000..2009", "--steps-per-year", "48", "--step", "6h",
+                "--seed", "0"], cwd)
+
+
 def check(cond, what):
     print(("ok: " if cond else "FAIL: ") + what)
     if not cond:

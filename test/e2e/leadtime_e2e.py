@@ -30,9 +30,7 @@ def run(args, cwd=WORK, expect=0, timeout=900):
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
-run([os.path.join(BIN, "s2s-data"), "synth", "--out", "data/leadtime_synth",
-     "--grid", "16x32", "--channels", "u,v,t", "--years", "2000..2009",
-     "--steps-per-year", "48", "--step", "6h", "--seed", "0"])
+harness.synth(BIN, WORK, "data/leadtime_synth", grid="16x32")
 
 exe = os.path.join(WORK, "leadtime")
 p = run([os.path.join(BIN, "s2sc"),

@@ -117,9 +117,7 @@ def same_after(a, b, step):
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
-run([os.path.join(BIN, "s2s-data"), "synth", "--out", "data/quickstart",
-     "--grid", "32x64", "--channels", "u,v,t", "--years", "2000..2009",
-     "--steps-per-year", "48", "--step", "6h", "--seed", "0"])
+harness.synth(BIN, WORK, "data/quickstart")
 exe = os.path.join(WORK, "qs")
 run([os.path.join(BIN, "s2sc"), os.path.join(SRC, "examples/quickstart.s2s"),
      "-o", exe])

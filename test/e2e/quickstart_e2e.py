@@ -43,9 +43,7 @@ def records(run_dir, kind):
 
 
 def synth(out, grid="32x64", channels="u,v,t"):
-    run([os.path.join(BIN, "s2s-data"), "synth", "--out", out, "--grid", grid,
-         "--channels", channels, "--years", "2000..2009",
-         "--steps-per-year", "48", "--step", "6h", "--seed", "0"])
+    harness.synth(BIN, WORK, out, grid, channels)
 
 
 shutil.rmtree(WORK, ignore_errors=True)

@@ -48,6 +48,21 @@ std::pair<int, double> exitWithin(pid_t pid, double limit) {
   return {-1, limit};
 }
 
+/// Two ranks of case `c` started directly into a fresh run folder.
+struct TwoRanks {
+  std::string base, out;
+  pid_t r0 = -1, r1 = -1;
+};
+
+TwoRanks startTwoRanks(const Case &c) {
+  TwoRanks t;
+  t.base = freshRun(t.out);
+  const int port = freePort();
+  t.r0 = startRank(c, Launcher::Direct, 0, 2, port, t.out, t.base + "/rank0");
+  t.r1 = startRank(c, Launcher::Direct, 1, 2, port, t.out, t.base + "/rank1");
+  return t;
+}
+
 struct Survivor {
   int status = -1;
   double seconds = 0; ///< from the signal to its exit
@@ -61,11 +76,9 @@ Survivor signalRankOne(int signal, int timeout) {
   c.epochs = 100000;
   c.timeout = timeout;
   c.checkpointEvery = 0;
-  std::string out;
-  const std::string base = freshRun(out);
-  const int port = freePort();
-  pid_t r0 = startRank(c, Launcher::Direct, 0, 2, port, out, base + "/rank0");
-  pid_t r1 = startRank(c, Launcher::Direct, 1, 2, port, out, base + "/rank1");
+  const TwoRanks ranks = startTwoRanks(c);
+  const std::string &base = ranks.base;
+  const pid_t r0 = ranks.r0, r1 = ranks.r1;
   Survivor s;
   if (!waitForText(base + "/rank0.out", "epoch 1/", 60)) {
     ::kill(r0, SIGKILL);
@@ -121,11 +134,9 @@ TEST(Faults, SigtermToOneRankStopsEveryRankAtTheSameStep) {
   c.epochs = 100000;
   c.timeout = 30;
   c.checkpointEvery = 0;
-  std::string out;
-  const std::string base = freshRun(out);
-  const int port = freePort();
-  pid_t r0 = startRank(c, Launcher::Direct, 0, 2, port, out, base + "/rank0");
-  pid_t r1 = startRank(c, Launcher::Direct, 1, 2, port, out, base + "/rank1");
+  const TwoRanks ranks = startTwoRanks(c);
+  const std::string &base = ranks.base, &out = ranks.out;
+  const pid_t r0 = ranks.r0, r1 = ranks.r1;
   const bool started = waitForText(base + "/rank0.out", "epoch 1/", 60);
   ::kill(r1, SIGTERM);
   const auto [s0, t0] = exitWithin(r0, 60);
