@@ -20,6 +20,8 @@
 
 #include "TestData.h"
 #include "train/Fingerprint.h"
+#include "train/Options.h"
+#include "train/RunFolder.h"
 #include "train/RunMain.h"
 
 #include <gtest/gtest.h>
@@ -649,4 +651,28 @@ TEST(Train, FingerprintDifferencesAreListed) {
   EXPECT_EQ(d[2], "optimizer: the checkpoint's 'adam', not in this run");
   EXPECT_TRUE(rt::fingerprintDifferences({}, now).empty());
   EXPECT_TRUE(rt::fingerprintDifferences(now, now).empty());
+}
+
+/// Before the first step: a checkpoint folder without room for two
+/// checkpoints, or one that cannot be made, is an error with the figures.
+TEST(Train, CheckpointRoomIsCheckedBeforeTraining) {
+  rt::Settings s;
+  s.out = freshDir("room");
+  s.train.checkpoint.dir = "checkpoints";
+  EXPECT_NO_THROW(rt::checkCheckpointRoom(s, 1 << 20));
+  // Adam keeps two moments: 3 copies of the parameters.
+  const int64_t bytes = rt::checkpointBytesEstimate(s, int64_t(1) << 58, 4);
+  EXPECT_EQ(bytes, (int64_t(3) << 60));
+  try {
+    rt::checkCheckpointRoom(s, bytes);
+    FAIL() << "expected an error";
+  } catch (const rt::Error &e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(s.out + "/checkpoints' has "), std::string::npos) << m;
+    EXPECT_NE(m.find("free, less than two checkpoints"), std::string::npos)
+        << m;
+  }
+  std::ofstream(s.out + "/file") << "not a folder";
+  s.out += "/file";
+  EXPECT_THROW(rt::checkCheckpointRoom(s, 1), rt::Error);
 }
