@@ -2,6 +2,7 @@
 that prints its time and exit status, and checks that print ok/FAIL and
 collect the failures."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -31,6 +32,19 @@ def synth(bin_dir, cwd, out, grid="32x64", channels="u,v,t"):
                 "--grid", grid, "--channels", channels, "--years",
                 "2000..2009", "--steps-per-year", "48", "--step", "6h",
                 "--seed", "0"], cwd)
+
+
+def fresh_example(bin_dir, src, work, spec, exe_name):
+    """A fresh folder `work` with the synth quickstart data in
+    data/quickstart and example `spec` (relative to `src`) compiled into
+    work/exe_name, whose path it returns."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    synth(bin_dir, work, "data/quickstart")
+    exe = os.path.join(work, exe_name)
+    run([os.path.join(bin_dir, "s2sc"), os.path.join(src, spec), "-o", exe],
+        work)
+    return exe
 
 
 def check(cond, what):

@@ -115,12 +115,7 @@ def same_after(a, b, step):
     return worst < 1e-5, worst
 
 
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-harness.synth(BIN, WORK, "data/quickstart")
-exe = os.path.join(WORK, "qs")
-run([os.path.join(BIN, "s2sc"), os.path.join(SRC, "examples/quickstart.s2s"),
-     "-o", exe])
+exe = harness.fresh_example(BIN, SRC, WORK, "examples/quickstart.s2s", "qs")
 
 # The uninterrupted reference: 3 epochs of 46 steps, checkpoints at 46, 92
 # and 138 (keep 2).

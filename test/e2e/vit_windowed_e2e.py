@@ -28,12 +28,7 @@ def run(args):
     return harness.run(args, WORK)
 
 
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-harness.synth(BIN, WORK, "data/quickstart")
-exe = os.path.join(WORK, "vw")
-run([os.path.join(BIN, "s2sc"), os.path.join(SRC, "examples/vit_windowed.s2s"),
-     "-o", exe])
+exe = harness.fresh_example(BIN, SRC, WORK, "examples/vit_windowed.s2s", "vw")
 
 run([exe, "--out", "run", "--threads", "2", "--no-maps"])
 with open(os.path.join(WORK, "run/metrics.jsonl")) as f:
