@@ -202,9 +202,9 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
   if (c.state.program != p.name)
     throw Error("'" + from + "' is a checkpoint of program '" +
                 c.state.program + "', not of '" + p.name + "'");
-  const Fingerprint now = runFingerprint(p, s, data);
+  const TrainState fresh = freshState(p, data, s);
   if (const std::vector<std::string> diff =
-          fingerprintDifferences(c.state.fingerprint, now);
+          fingerprintDifferences(c.state.fingerprint, fresh.fingerprint);
       !diff.empty())
     throw Error("'" + from +
                 "' was written by a run that differs from this "
@@ -220,9 +220,7 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
                 from.c_str());
   strategy.loadCheckpoint(c, from, model, optim, modelText(p));
   warnOnChanges(c.state, s, data);
-  TrainState st = freshState(p, data, s);
-  const TrainState fresh = st;
-  st = c.state;
+  TrainState st = c.state;
   st.program = fresh.program;
   st.spec = fresh.spec;
   st.batchSize = fresh.batchSize;
