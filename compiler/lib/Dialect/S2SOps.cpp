@@ -952,9 +952,44 @@ LogicalResult ConvectiveAdjustOp::verify() {
   int64_t tau = getTau();
   if (tau <= 0)
     return emitOpError() << "'tau' must be positive, got " << tau;
+  if (getStep() <= 0)
+    return emitOpError() << "'step' must be positive, got " << getStep();
+  ArrayRef<int64_t> t = getTemperature(), q = getHumidity(), p = getLevels();
+  if (t.size() < 2 || q.size() != t.size() || p.size() != t.size())
+    return emitOpError() << "needs one temperature and one humidity channel "
+                            "at each of at least 2 levels, got "
+                         << t.size() << " temperature, " << q.size()
+                         << " humidity channels and " << p.size() << " levels";
+  llvm::SmallSet<int64_t, 16> channels, levels;
+  for (size_t k = 0; k < t.size(); ++k) {
+    if (p[k] < 1)
+      return emitOpError() << "level " << p[k] << " hPa is not positive";
+    if (!levels.insert(p[k]).second)
+      return emitOpError() << "level " << p[k] << " hPa appears twice";
+    for (int64_t c : {t[k], q[k]})
+      if (c < 0 || !channels.insert(c).second)
+        return emitOpError() << "channel " << c << " is negative or used twice";
+  }
   return success();
 }
-LogicalResult ConvectiveAdjustOp::inferShapes() { return sameAsInput(*this); }
+LogicalResult ConvectiveAdjustOp::inferShapes() {
+  auto x = ranked(getInput()), b = ranked(getBefore());
+  if (!x)
+    return success();
+  if (failed(needRank(*this, x, 4, "[batch, channels, lat, lon]")))
+    return failure();
+  for (int64_t c : llvm::concat<const int64_t>(getTemperature(), getHumidity()))
+    if (!x.isDynamicDim(1) && c >= x.getDimSize(1))
+      return emitError() << "convective_adjust: channel " << c
+                         << " is beyond the " << x.getDimSize(1)
+                         << " channels of " << shapeStr(x.getShape());
+  if (b && b.hasStaticShape() && x.hasStaticShape() &&
+      b.getShape() != x.getShape())
+    return emitError() << "convective_adjust: 'before' "
+                       << shapeStr(b.getShape()) << " and the input "
+                       << shapeStr(x.getShape()) << " differ";
+  return sameAsInput(*this);
+}
 
 //===----------------------------------------------------------------------===//
 // Losses

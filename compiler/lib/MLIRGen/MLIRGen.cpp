@@ -31,6 +31,7 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include <cmath>
+#include <map>
 
 using namespace mlir;
 using namespace s2s;
@@ -199,6 +200,9 @@ private:
                                   Env &env, const std::string &name);
   FailureOr<GenValue> lowerLayer(const ExternDecl &ext, const CallExpr &call,
                                  Env &env);
+  LogicalResult addConvectionColumns(OperationState &state,
+                                     llvm::StringRef temperature,
+                                     llvm::StringRef humidity, Location at);
   LogicalResult bindConfig(const std::vector<Param> &params,
                            const CallExpr &call, Env &callerEnv, Env &into,
                            size_t firstInput);
@@ -238,6 +242,9 @@ private:
   /// Shape of one data sample batch, [batch, channels, lat, lon], when the
   /// spec says enough to know it.
   std::optional<SmallVector<int64_t>> dataShape;
+  /// The data set the model is trained on (the rollout's, or the only
+  /// one); null when the spec has none.
+  const DataDecl *sampleData = nullptr;
 };
 
 //===----------------------------------------------------------------------===//
@@ -744,6 +751,10 @@ FailureOr<GenValue> MLIRGen::lowerLayer(const ExternDecl &ext,
     }
     if (v.kind == GenValue::None)
       continue;
+    // convective_adjust's variable names become channel indices and levels
+    // (addConvectionColumns).
+    if (callee == "convective_adjust" && v.kind == GenValue::String)
+      continue;
     // The extern's parameter names are the op's attribute names, except
     // graph_edges' `name`, which would clash with the parameter path.
     std::string attr = p.name.name;
@@ -756,8 +767,90 @@ FailureOr<GenValue> MLIRGen::lowerLayer(const ExternDecl &ext,
   }
   if (registered->hasInterface<ParameterizedOp>())
     state.addAttribute("name", builder.getStringAttr(paramName));
+  if (callee == "convective_adjust") {
+    auto var = [&](llvm::StringRef name) {
+      for (size_t j = 0; j < ext.params.size(); ++j)
+        if (ext.params[j].name.name == name && values[j])
+          return values[j]->s;
+      return std::string();
+    };
+    if (failed(addConvectionColumns(state, var("temperature"), var("humidity"),
+                                    at)))
+      return failure();
+  }
   state.addTypes(unranked());
   return inferred(builder.create(state));
+}
+
+/// convective_adjust's columns: the data section's channels named
+/// `<temperature><level>` and `<humidity><level>` (t850, q850; the level
+/// in hPa) become the op's `temperature`, `humidity` and `levels`, ordered
+/// from the top of the column down, and the data's step its `step`.
+LogicalResult MLIRGen::addConvectionColumns(OperationState &state,
+                                            llvm::StringRef temperature,
+                                            llvm::StringRef humidity,
+                                            Location at) {
+  const Entry *ch = sampleData ? sampleData->find("channels") : nullptr;
+  if (!ch)
+    return emitError(at) << "convective_adjust finds its columns among the "
+                            "data section's channels ("
+                         << temperature << "850, " << humidity
+                         << "850, ...), but the spec has no data section "
+                            "with channels";
+  FailureOr<GenValue> names = eval(*ch->value, globals);
+  if (failed(names))
+    return failure();
+  // Level (hPa) -> channel index, per variable.
+  std::map<int64_t, int64_t> levelsOf[2];
+  const llvm::StringRef vars[2] = {temperature, humidity};
+  std::string all;
+  for (size_t c = 0; c < names->elems.size(); ++c) {
+    llvm::StringRef n = names->elems[c].s;
+    all += (all.empty() ? "" : ", ") + n.str();
+    for (int v = 0; v < 2; ++v) {
+      int64_t hPa = 0;
+      if (!n.starts_with(vars[v]) ||
+          n.drop_front(vars[v].size()).getAsInteger(10, hPa))
+        continue;
+      if (hPa < 1 || hPa > 1100)
+        return emitError(at)
+               << "convective_adjust: channel '" << n << "' names level " << hPa
+               << " hPa; pressure levels lie in 1..1100 hPa";
+      levelsOf[v][hPa] = int64_t(c);
+    }
+  }
+  for (int v = 0; v < 2; ++v)
+    if (levelsOf[v].size() < 2)
+      return emitError(at) << "convective_adjust needs '" << vars[v]
+                           << "' on at least 2 pressure levels (channels like "
+                           << vars[v] << "850, " << vars[v]
+                           << "500), but the data section has "
+                           << levelsOf[v].size()
+                           << " among its channels: " << all;
+  for (int v = 0; v < 2; ++v)
+    for (const auto &[hPa, c] : levelsOf[v])
+      if (!levelsOf[1 - v].count(hPa))
+        return emitError(at)
+               << "convective_adjust: the data section has '" << vars[v] << hPa
+               << "' but no '" << vars[1 - v] << hPa
+               << "'; temperature and humidity need the same levels";
+  const Entry *stepEntry = sampleData->find("step");
+  FailureOr<GenValue> step =
+      stepEntry ? eval(*stepEntry->value, globals) : FailureOr<GenValue>();
+  if (!stepEntry || failed(step) || step->kind != GenValue::Int)
+    return emitError(at) << "convective_adjust relaxes over the data's time "
+                            "step; give the data section a 'step' (1h, 6h)";
+  SmallVector<int64_t> t, q, p;
+  for (auto it = levelsOf[0].begin(); it != levelsOf[0].end(); ++it) {
+    p.push_back(it->first);
+    t.push_back(it->second);
+    q.push_back(levelsOf[1][it->first]);
+  }
+  state.addAttribute("temperature", builder.getDenseI64ArrayAttr(t));
+  state.addAttribute("humidity", builder.getDenseI64ArrayAttr(q));
+  state.addAttribute("levels", builder.getDenseI64ArrayAttr(p));
+  state.addAttribute("step", builder.getI64IntegerAttr(step->i));
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -1518,6 +1611,7 @@ void MLIRGen::planSampleShape(const s2s::Module &main) {
   if (const Entry *b = train ? train->find("batch") : nullptr)
     if (auto *lit = dyn_cast<IntLit>(b->value.get()))
       batch = lit->value;
+  sampleData = data;
   const Entry *ch = data ? data->find("channels") : nullptr;
   auto *list = ch ? dyn_cast<ListLit>(ch->value.get()) : nullptr;
   if (!list)

@@ -716,36 +716,6 @@ Tensor lead_embed(const Tensor &lead, int64_t dim) {
   return at::cat({a.sin(), a.cos()}, 1);
 }
 
-Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
-                         double threshold) {
-  // The column is dim 1 (levels, index 0 at the top). A column is unstable
-  // where any adjacent pair has x[k+1] - x[k] > -threshold; it then relaxes
-  // towards its neutral profile, the column mean, at rate dt/tau (at most
-  // 1): y = x + r (mean - x). The column mean is kept exactly. The mask
-  // carries no gradient; the relaxation is linear in x. dt is the call's
-  // lead time when the context has one, else 6 h.
-  if (x.dim() < 2)
-    throw Error("convective_adjust needs [batch, level, ...], got " +
-                shapeStr(x.sizes()));
-  if (tauSeconds <= 0)
-    throw Error("convective_adjust: tau must be positive, got " +
-                std::to_string(tauSeconds));
-  int64_t L = x.size(1);
-  if (L < 2)
-    return x;
-  double dt = m.context().leadSeconds > 0 ? double(m.context().leadSeconds)
-                                          : 6 * 3600.0;
-  double rate = std::min(1.0, dt / double(tauSeconds));
-  Tensor unstable;
-  {
-    torch::NoGradGuard noGrad;
-    Tensor d = x.narrow(1, 1, L - 1) - x.narrow(1, 0, L - 1);
-    unstable = (d > -threshold).any(1, /*keepdim=*/true).to(x.scalar_type());
-  }
-  Tensor colMean = x.mean(1, /*keepdim=*/true);
-  return x + (colMean - x) * (unstable * rate);
-}
-
 // --- losses
 // ---------------------------------------------------------------------
 

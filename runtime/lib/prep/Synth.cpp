@@ -54,6 +54,7 @@
 #include "s2s/runtime/Error.h"
 #include "support/AtomicFile.h"
 #include "support/Calendar.h"
+#include "support/ColumnPhysics.h"
 #include "support/Grid.h"
 #include "support/Hash.h"
 #include "support/ParallelFor.h"
@@ -375,7 +376,16 @@ void runJobs(const std::vector<std::function<void()>> &jobs) {
               [&](int64_t i) { jobs[size_t(i)](); });
 }
 
-class Atmosphere {
+/// What writes the frames: one step on, the current frame.
+class SynthProcess {
+public:
+  virtual ~SynthProcess() = default;
+  virtual void step() = 0;
+  /// The current frame, [channel, lat, lon].
+  virtual void frame(std::vector<float> &out) const = 0;
+};
+
+class Atmosphere : public SynthProcess {
 public:
   Atmosphere(const SynthConfig &cfg, const Grid &g, double dt)
       : cfg_(cfg), g_(g) {
@@ -469,13 +479,12 @@ public:
 
   int64_t substeps() const { return substeps_; }
 
-  void step() {
+  void step() override {
     for (int64_t s = 0; s < substeps_; ++s)
       substep();
   }
 
-  /// The current frame, [channel, lat, lon].
-  void frame(std::vector<float> &out) const {
+  void frame(std::vector<float> &out) const override {
     out.resize(cfg_.channels.size() * size_t(g_.n));
     if (wind_)
       for (int64_t k = 0; k < g_.n; ++k) {
@@ -596,11 +605,193 @@ void check(bool ok, const std::string &message) {
     throw Error(message);
 }
 
+//===----------------------------------------------------------------------===//
+// The convective mode (--levels)
+//===----------------------------------------------------------------------===//
+
+/// Saturation specific humidity (kg/kg) at T (K) and p (hPa): Tetens'
+/// vapour pressure over water (Bolton 1980).
+double saturation(double T, double pHPa) {
+  const double es = 6.112 * std::exp(17.67 * (T - 273.15) / (T - 29.65));
+  return 0.622 * es / pHPa;
+}
+
+/// Columns of temperature and specific humidity on pressure levels over a
+/// surface temperature `ts` that moves one cell east per step (so the
+/// next frame is a function of this one). Each step, column by column,
+/// in float64:
+///  1. surface exchange: the lowest level relaxes towards ts and towards
+///     80% of saturation at ts (rate min(1, dt / 12 h)); radiative cooling
+///     spread evenly (per unit mass) over the levels above takes the same
+///     moist enthalpy out again;
+///  2. convection: a column whose equivalent potential temperature
+///     (T + L_v q / c_p) (p0 / p)^kappa falls with height relaxes at rate
+///     min(1, dt / tau) towards constant equivalent potential temperature
+///     and uniform q with the same moist enthalpy and water;
+///  3. condensation: supersaturated levels condense (q falls, T rises by
+///     L_v / c_p times as much), and the water rains out.
+/// Each keeps the column's moist enthalpy sum_k (c_p T_k + L_v q_k) dp_k / g
+/// (support/ColumnPhysics.h) exactly: the data conserve what
+/// convective_adjust conserves.
+class ConvectiveColumns : public SynthProcess {
+public:
+  ConvectiveColumns(const SynthConfig &cfg, const Grid &g)
+      : g_(g), dt_(double(cfg.stepSeconds)), tau_(double(cfg.tauSeconds)) {
+    std::vector<size_t> order(cfg.levels.size());
+    for (size_t k = 0; k < order.size(); ++k)
+      order[k] = k;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return cfg.levels[a] < cfg.levels[b];
+    });
+    const size_t K = order.size();
+    for (size_t k : order) {
+      p_.push_back(cfg.levels[k]);
+      chanT_.push_back(int64_t(k));
+      chanQ_.push_back(int64_t(K + k));
+    }
+    chanTs_ = int64_t(2 * K);
+    dp_ = column::layerThicknessPa(p_);
+    ex_ = column::exner(p_);
+    Rng r(cfg.seed, "convective columns");
+    const std::vector<double> surface = smoothField(r, g),
+                              aloft = smoothField(r, g);
+    ts_.resize(size_t(g.n));
+    T_.assign(size_t(g.n) * K, 0.0);
+    q_.assign(size_t(g.n) * K, 0.0);
+    for (int64_t i = 0; i < g.nlat; ++i) {
+      const double s = std::sin(g.lat[i]);
+      for (int64_t j = 0; j < g.nlon; ++j) {
+        const size_t c = size_t(i * g.nlon + j);
+        ts_[c] = 300.0 - 30.0 * s * s + 6.0 * surface[c];
+        for (size_t k = 0; k < K; ++k) {
+          const double T = (ts_[c] - 4.0 + 2.0 * aloft[c]) *
+                           std::pow(double(p_[k]) / double(p_[K - 1]), 0.19);
+          T_[c * K + k] = T;
+          q_[c * K + k] = 0.6 * saturation(T, double(p_[k]));
+        }
+      }
+    }
+  }
+
+  void step() override {
+    const size_t K = p_.size();
+    for (size_t c = 0; c < size_t(g_.n); ++c) {
+      double *T = &T_[c * K], *q = &q_[c * K];
+      exchange(T, q, ts_[c]);
+      convect(T, q);
+      condense(T, q);
+    }
+    for (int64_t i = 0; i < g_.nlat; ++i) {
+      double *row = &ts_[size_t(i * g_.nlon)];
+      std::rotate(row, row + g_.nlon - 1, row + g_.nlon);
+    }
+  }
+
+  void frame(std::vector<float> &out) const override {
+    const size_t K = p_.size(), n = size_t(g_.n);
+    out.resize((2 * K + 1) * n);
+    for (size_t c = 0; c < n; ++c) {
+      for (size_t k = 0; k < K; ++k) {
+        out[size_t(chanT_[k]) * n + c] = float(T_[c * K + k]);
+        out[size_t(chanQ_[k]) * n + c] = float(q_[c * K + k]);
+      }
+      out[size_t(chanTs_) * n + c] = float(ts_[c]);
+    }
+  }
+
+private:
+  void exchange(double *T, double *q, double ts) const {
+    using namespace column;
+    const size_t K = p_.size(), b = K - 1;
+    const double a = std::min(1.0, dt_ / (12 * 3600.0));
+    const double dT = a * (ts - T[b]),
+                 dq = a * (0.8 * saturation(ts, double(p_[b])) - q[b]);
+    T[b] += dT;
+    q[b] += dq;
+    double above = 0;
+    for (size_t k = 0; k < b; ++k)
+      above += dp_[k];
+    const double cool = (kCp * dT + kLv * dq) * dp_[b] / (kCp * above);
+    for (size_t k = 0; k < b; ++k)
+      T[k] -= cool;
+  }
+
+  void convect(double *T, double *q) const {
+    using namespace column;
+    const size_t K = p_.size();
+    bool unstable = false;
+    for (size_t k = 0; k + 1 < K; ++k)
+      unstable |= (T[k + 1] + kLv / kCp * q[k + 1]) / ex_[k + 1] >
+                  (T[k] + kLv / kCp * q[k]) / ex_[k];
+    if (!unstable)
+      return;
+    double te = 0, exs = 0, water = 0, mass = 0;
+    for (size_t k = 0; k < K; ++k) {
+      te += (T[k] + kLv / kCp * q[k]) * dp_[k];
+      exs += ex_[k] * dp_[k];
+      water += q[k] * dp_[k];
+      mass += dp_[k];
+    }
+    const double theta = te / exs, qRef = water / mass;
+    const double r = std::min(1.0, dt_ / tau_);
+    for (size_t k = 0; k < K; ++k) {
+      const double TRef = theta * ex_[k] - kLv / kCp * qRef;
+      T[k] += r * (TRef - T[k]);
+      q[k] += r * (qRef - q[k]);
+    }
+  }
+
+  void condense(double *T, double *q) const {
+    using namespace column;
+    for (size_t k = 0; k < p_.size(); ++k) {
+      const double qs = saturation(T[k], double(p_[k]));
+      if (q[k] <= qs)
+        continue;
+      // One Newton step on q - d = qs(T + L_v d / c_p).
+      const double slope =
+          qs * 17.67 * 243.5 / ((T[k] - 29.65) * (T[k] - 29.65));
+      const double d = (q[k] - qs) / (1.0 + kLv / kCp * slope);
+      q[k] -= d;
+      T[k] += kLv / kCp * d;
+    }
+  }
+
+  const Grid &g_;
+  double dt_, tau_;
+  std::vector<int64_t> p_;             ///< hPa, top down
+  std::vector<int64_t> chanT_, chanQ_; ///< output channel of level k
+  int64_t chanTs_ = 0;
+  std::vector<double> dp_, ex_;    ///< per level
+  std::vector<double> ts_, T_, q_; ///< [cell], [cell, level]
+};
+
 } // namespace
+
+std::vector<std::string>
+convectiveChannels(const std::vector<int64_t> &levels) {
+  std::vector<std::string> names;
+  for (const char *v : {"t", "q"})
+    for (int64_t p : levels)
+      names.push_back(v + std::to_string(p));
+  names.push_back("ts");
+  return names;
+}
 
 void synthesize(const SynthConfig &cfg) {
   silenceHdf5();
   check(!cfg.dir.empty(), "synth: no output folder given (--out DIR)");
+  if (!cfg.levels.empty()) {
+    std::set<int64_t> distinct(cfg.levels.begin(), cfg.levels.end());
+    check(cfg.levels.size() >= 2 && distinct.size() == cfg.levels.size() &&
+              *distinct.begin() >= 1 && *distinct.rbegin() <= 1100,
+          "synth: --levels needs at least 2 distinct pressure levels in "
+          "1..1100 hPa, e.g. 1000,850,700,500,300");
+    check(cfg.channels == convectiveChannels(cfg.levels),
+          "synth: the convective mode (--levels) writes the channels " +
+              join(convectiveChannels(cfg.levels), ",") +
+              "; leave --channels out");
+    check(cfg.tauSeconds > 0, "synth: --tau must be positive");
+  }
   check(!cfg.channels.empty(),
         "synth: no channels given; e.g. --channels u,v,t");
   std::set<std::string> seen;
@@ -649,7 +840,12 @@ void synthesize(const SynthConfig &cfg) {
                  "': " + ec.message());
 
   const Grid g(cfg.lat, cfg.lon);
-  Atmosphere model(cfg, g, double(cfg.stepSeconds));
+  std::unique_ptr<SynthProcess> process;
+  if (cfg.levels.empty())
+    process = std::make_unique<Atmosphere>(cfg, g, double(cfg.stepSeconds));
+  else
+    process = std::make_unique<ConvectiveColumns>(cfg, g);
+  SynthProcess &model = *process;
   const auto C = int64_t(cfg.channels.size());
   std::vector<float> frame;
   std::vector<std::string> written;

@@ -23,12 +23,24 @@ struct SynthConfig {
   int64_t stepsPerYear = 64; ///< samples per year file
   int64_t stepSeconds = 6 * 3600;
   uint64_t seed = 0;
+  /// The convective mode: pressure levels (hPa) of columns of temperature
+  /// and specific humidity under a moving surface temperature, with
+  /// convection over `tauSeconds`; `channels` must then be
+  /// convectiveChannels(levels). Empty: the advected atmosphere.
+  std::vector<int64_t> levels;
+  int64_t tauSeconds = 12 * 3600;
 };
+
+/// The channels of the convective mode: t<level> for each level, then
+/// q<level>, then ts (t850, ..., q850, ..., ts).
+std::vector<std::string> convectiveChannels(const std::vector<int64_t> &levels);
 
 /// Writes `dir/<year>.h5` for each year and `dir/stats.h5` (stats over the
 /// first year..last year - 2). Fields are advected by a known, smooth,
 /// time-constant velocity field and diffused on the periodic lat-lon grid,
-/// starting from smooth random fields; deterministic from the seed.
+/// starting from smooth random fields; with `levels`, columns with
+/// surface exchange, convection and condensation that keep each column's
+/// moist enthalpy (Synth.cpp). Deterministic from the seed.
 void synthesize(const SynthConfig &config);
 
 } // namespace s2s::rt

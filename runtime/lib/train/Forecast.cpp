@@ -70,6 +70,8 @@ std::unique_ptr<Model> inferenceModel(const Program &p, const Settings &s,
   auto m = std::make_unique<Model>(uint64_t(s.train.seed), s.device, s.dtype);
   m->context().latitude = grid.latitude().to(s.device);
   m->context().longitude = grid.longitude().to(s.device);
+  m->context().channelOffset = grid.mean().to(s.device);
+  m->context().channelScale = grid.stddev().to(s.device);
   materializeModel(p, *m);
   weights = loadInferenceWeights(p, s, o, *m);
   m->setTraining(false);

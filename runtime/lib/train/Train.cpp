@@ -167,6 +167,8 @@ void Trainer::setUp() {
       std::make_unique<Model>(uint64_t(set.train.seed), set.device, set.dtype);
   model->context().latitude = data.train->latitude().to(set.device);
   model->context().longitude = data.train->longitude().to(set.device);
+  model->context().channelOffset = data.train->mean().to(set.device);
+  model->context().channelScale = data.train->stddev().to(set.device);
   materializeModel(P, *model);
   // --init: imported weights, before the strategy spreads them. A run
   // that resumes (a launcher's restart of the same command line) has

@@ -68,6 +68,16 @@ const char *kSynthUsage =
     "64)\n"
     "  --step DURATION       time between samples: 6h, 30m, 1d, 3600s or\n"
     "                        seconds (default 6h)\n"
+    "  --levels LIST         the convective mode: columns of temperature and\n"
+    "                        specific humidity at these pressure levels (hPa,\n"
+    "                        e.g. 1000,850,700,500,300) as channels t<level>,\n"
+    "                        q<level>, and a surface temperature ts moving "
+    "one\n"
+    "                        cell east per step; surface exchange, convection\n"
+    "                        and condensation keep each column's moist\n"
+    "                        enthalpy\n"
+    "  --tau DURATION        the convective mode's convection time scale\n"
+    "                        (default 12h)\n"
     "  --seed N              random seed (default 0)\n";
 
 const char *kStatsUsage =
@@ -292,9 +302,9 @@ std::string humanBytes(double b) {
 }
 
 int synth(int argc, char **argv) {
-  Args a = parse(
-      "synth", argc, argv, 2,
-      {"out", "channels", "grid", "years", "steps-per-year", "step", "seed"});
+  Args a = parse("synth", argc, argv, 2,
+                 {"out", "channels", "grid", "years", "steps-per-year", "step",
+                  "seed", "levels", "tau"});
   if (a.help) {
     std::cout << kSynthUsage;
     return 0;
@@ -333,6 +343,19 @@ int synth(int argc, char **argv) {
     c.stepSeconds = parseDuration(a.opts["step"]);
   if (a.opts.count("seed"))
     c.seed = parseSeed(a.opts["seed"]);
+  if (a.opts.count("levels")) {
+    if (a.opts.count("channels"))
+      throw UsageError{"--levels writes its own channels (t<level>, "
+                       "q<level>, ts); leave --channels out"};
+    for (const std::string &l : splitList(a.opts["levels"]))
+      c.levels.push_back(parseInt("--levels", l, 1, 1100));
+    c.channels = s2s::rt::convectiveChannels(c.levels);
+  }
+  if (a.opts.count("tau")) {
+    if (!a.opts.count("levels"))
+      throw UsageError{"--tau is the convective mode's; give --levels too"};
+    c.tauSeconds = parseDuration(a.opts["tau"]);
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   s2s::rt::synthesize(c);

@@ -591,18 +591,43 @@ def S2S_LeadEmbedOp : S2S_UnaryOp<"lead_embed"> {
   let hasVerifier = 1;
 }
 
-def S2S_ConvectiveAdjustOp : S2S_UnaryOp<"convective_adjust"> {
-  let summary = "relax convectively unstable columns, conserving energy";
+def S2S_ConvectiveAdjustOp
+    : S2S_Op<"convective_adjust", [Pure, InferShapes]> {
+  let summary = "Betts-Miller-like convective adjustment of t and q columns";
   let description = [{
-    Relaxes each unstable column towards neutral over `tau` seconds, with
-    the column's integrated moist static energy conserved.
+    `input`, `before: [batch, channels, lat, lon]` in the data's normalised
+    units. Channels `temperature[k]` (K) and `humidity[k]` (specific
+    humidity, kg/kg) hold one variable each at pressure level `levels[k]`
+    (hPa); s2sc fills these three from the data section's channel names
+    (`t850`, `q850`). Other channels pass through unchanged. At run time the
+    columns are de-normalised with the data's per-channel statistics.
+
+    A column is unstable where the equivalent potential temperature
+    `(T + L_v q / c_p) (p0 / p)^kappa` falls with height by more than
+    `threshold` K between adjacent levels. Unstable columns relax at rate
+    `min(1, dt / tau)` towards the neutral reference: uniform specific
+    humidity (the column's pressure-weighted mean) and constant equivalent
+    potential temperature, both with the column's own moist enthalpy
+    `sum_k (c_p T_k + L_v q_k) dp_k / g`. A uniform temperature shift then
+    gives each column the moist enthalpy of the same column of `before`
+    exactly (computed in float64). `dt` is the call's lead time when the
+    context has one, else `step`, the data's time step in seconds.
 
     ```mlir
-    %y = s2s.convective_adjust %x {tau = 3600 : i64, threshold = 0.0 : f64}
-        : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+    %y = s2s.convective_adjust %x, %x0 {tau = 3600 : i64, threshold = 0.0 : f64,
+        step = 3600 : i64, temperature = array<i64: 0, 1>,
+        humidity = array<i64: 2, 3>, levels = array<i64: 850, 500>}
+        : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
     ```
   }];
-  let arguments = (ins AnyTensor:$input, I64Attr:$tau, F64Attr:$threshold);
+  let arguments = (ins AnyTensor:$input, AnyTensor:$before, I64Attr:$tau,
+                       F64Attr:$threshold, I64Attr:$step,
+                       DenseI64ArrayAttr:$temperature,
+                       DenseI64ArrayAttr:$humidity, DenseI64ArrayAttr:$levels);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $before attr-dict `:` type($input) `,` type($before) `->` type($result)
+  }];
   let hasVerifier = 1;
 }
 

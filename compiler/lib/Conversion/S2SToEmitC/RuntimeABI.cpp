@@ -345,7 +345,9 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
         return KS{"lead_embed", {"%0", "@dim"}};
       })
       .Case([](ConvectiveAdjustOp) {
-        return KS{"convective_adjust", {"m", "%0", "@tau", "@threshold"}};
+        return KS{"convective_adjust",
+                  {"m", "%0", "%1", "@temperature", "@humidity", "@levels",
+                   "@step", "@tau", "@threshold"}};
       })
       .Case([](LossOp) {
         return KS{"loss", {"m", "@kind", "%0", "%1", "@weight", "@delta"}};

@@ -94,6 +94,10 @@ struct BatchContext {
   torch::Tensor longitude;
   /// Lead time of this call in seconds (for lead-time models).
   int64_t leadSeconds = 0;
+  /// The data's normalisation, [channel] float64: a field's physical value
+  /// is channelOffset + channelScale * its normalised value (z-score: mean
+  /// and std). Undefined: the fields are in physical units.
+  torch::Tensor channelOffset, channelScale;
 };
 
 /// Where the parameters of a model sharded over processes come from

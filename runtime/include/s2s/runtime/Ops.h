@@ -146,10 +146,19 @@ Tensor grid_coords(Model &m, const Tensor &like);
 Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds);
 /// [b] or [b, 1] -> [b, dim] sinusoidal embedding.
 Tensor lead_embed(const Tensor &lead, int64_t dim);
-/// Relaxes each unstable column towards neutral over tau seconds (with the
-/// data step as the time step), conserving the column mean.
-Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
-                         double threshold);
+/// Convective adjustment (lib/model/Convection.cpp; the dialect's
+/// s2s.convective_adjust has the physics). x, before: [b, C, h, w] in the
+/// data's normalised units (m.context()'s channelOffset/channelScale).
+/// Channels temperature[k] (K) and humidity[k] (kg/kg) are the column at
+/// levels[k] hPa, from the top down. Unstable columns relax towards the
+/// neutral reference at rate min(1, dt / tau), dt = the call's lead time,
+/// else stepSeconds; each column's moist enthalpy then equals the same
+/// column's of `before`. Other channels are x's. Throws Error on a shape,
+/// channel or level out of range.
+Tensor convective_adjust(Model &m, const Tensor &x, const Tensor &before,
+                         const Ints &temperature, const Ints &humidity,
+                         const Ints &levels, int64_t stepSeconds,
+                         int64_t tauSeconds, double threshold);
 
 // --- losses
 // ---------------------------------------------------------------------
