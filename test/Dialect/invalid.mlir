@@ -552,17 +552,41 @@ func.func @lead_embed_negative(%l: tensor<8xf32>) {
 
 // -----
 
-func.func @convective_adjust_tau(%x: tensor<8x3x32x64xf32>) {
+func.func @convective_adjust_tau(%x: tensor<8x5x32x64xf32>) {
   // expected-error @+1 {{'s2s.convective_adjust' op 'tau' must be positive, got 0}}
-  %0 = s2s.convective_adjust %x {tau = 0 : i64, threshold = 0.0 : f64} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+  %0 = s2s.convective_adjust %x, %x {tau = 0 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0, 1>, humidity = array<i64: 2, 3>, levels = array<i64: 500, 850>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
   return
 }
 
 // -----
 
-func.func @convective_adjust_negative_tau(%x: tensor<8x3x32x64xf32>) {
+func.func @convective_adjust_negative_tau(%x: tensor<8x5x32x64xf32>) {
   // expected-error @+1 {{'s2s.convective_adjust' op 'tau' must be positive, got -3600}}
-  %0 = s2s.convective_adjust %x {tau = -3600 : i64, threshold = 0.0 : f64} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
+  %0 = s2s.convective_adjust %x, %x {tau = -3600 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0, 1>, humidity = array<i64: 2, 3>, levels = array<i64: 500, 850>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
+  return
+}
+
+// -----
+
+func.func @convective_adjust_one_level(%x: tensor<8x5x32x64xf32>) {
+  // expected-error @+1 {{'s2s.convective_adjust' op needs one temperature and one humidity channel at each of at least 2 levels, got 1 temperature, 1 humidity channels and 1 levels}}
+  %0 = s2s.convective_adjust %x, %x {tau = 3600 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0>, humidity = array<i64: 2>, levels = array<i64: 500>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
+  return
+}
+
+// -----
+
+func.func @convective_adjust_channel_twice(%x: tensor<8x5x32x64xf32>) {
+  // expected-error @+1 {{'s2s.convective_adjust' op channel 1 is negative or used twice}}
+  %0 = s2s.convective_adjust %x, %x {tau = 3600 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0, 1>, humidity = array<i64: 1, 3>, levels = array<i64: 500, 850>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
+  return
+}
+
+// -----
+
+func.func @convective_adjust_channel_range(%x: tensor<8x5x32x64xf32>) {
+  // expected-error @+1 {{convective_adjust: channel 7 is beyond the 5 channels of [8, 5, 32, 64]}}
+  %0 = s2s.convective_adjust %x, %x {tau = 3600 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0, 1>, humidity = array<i64: 2, 7>, levels = array<i64: 500, 850>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
   return
 }
 

@@ -251,9 +251,8 @@ func.func @fft(%x: tensor<8x3x32x64xf32>) {
 // CHECK-NEXT: %{{.+}} = s2s.time_features %[[X]] {lead = 21600 : i64} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.lead_embed %[[L]] {dim = 64 : i64} : tensor<8xf32> -> tensor<8x64xf32>
 // CHECK-NEXT: %{{.+}} = s2s.lead_embed %[[L1]] {dim = 2 : i64} : tensor<8x1xf32> -> tensor<8x2xf32>
-// CHECK-NEXT: %[[A:[^ ]+]] = s2s.convective_adjust %[[X]] {tau = 3600 : i64, threshold = 0.000000e+00 : f64} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-// CHECK-NEXT: %{{.+}} = s2s.loss mse %[[A]], %[[X]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
-// CHECK-NEXT: %{{.+}} = s2s.loss mae %[[A]], %[[X]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+// CHECK-NEXT: %{{.+}} = s2s.loss mse %[[X]], %[[X]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
+// CHECK-NEXT: %{{.+}} = s2s.loss mae %[[X]], %[[X]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
 // CHECK-NEXT: %{{.+}} = s2s.loss huber %[[L]], %[[L]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8xf32>, tensor<8xf32> -> tensor<f32>
 func.func @physics(%x: tensor<8x3x32x64xf32>, %lead: tensor<8xf32>, %lead1: tensor<8x1xf32>) {
   %g = s2s.grid_coords %x : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
@@ -261,13 +260,21 @@ func.func @physics(%x: tensor<8x3x32x64xf32>, %lead: tensor<8xf32>, %lead1: tens
   %t6 = s2s.time_features %x {lead = 21600 : i64} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
   %e = s2s.lead_embed %lead {dim = 64 : i64} : tensor<8xf32> -> tensor<8x64xf32>
   %e1 = s2s.lead_embed %lead1 {dim = 2 : i64} : tensor<8x1xf32> -> tensor<8x2xf32>
-  %a = s2s.convective_adjust %x {tau = 3600 : i64, threshold = 0.0 : f64}
-      : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
-  %l = s2s.loss mse %a, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>}
+  %l = s2s.loss mse %x, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>}
       : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
-  %m = s2s.loss mae %a, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>}
+  %m = s2s.loss mae %x, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>}
       : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
   %h = s2s.loss huber %lead, %lead {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<8xf32>, tensor<8xf32> -> tensor<f32>
+  return
+}
+
+// CHECK-LABEL: func.func @convective_adjust(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<8x5x32x64xf32>, %[[B:[^:]+]]: tensor<8x5x32x64xf32>
+// CHECK-NEXT: s2s.convective_adjust %[[X]], %[[B]] {humidity = array<i64: 2, 3>, levels = array<i64: 500, 850>, step = 3600 : i64, tau = 7200 : i64, temperature = array<i64: 0, 1>, threshold = 5.000000e-01 : f64} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
+func.func @convective_adjust(%x: tensor<8x5x32x64xf32>, %b: tensor<8x5x32x64xf32>) {
+  %a = s2s.convective_adjust %x, %b {tau = 7200 : i64, threshold = 0.5 : f64, step = 3600 : i64,
+      temperature = array<i64: 0, 1>, humidity = array<i64: 2, 3>, levels = array<i64: 500, 850>}
+      : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
   return
 }
 

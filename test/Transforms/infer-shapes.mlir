@@ -91,7 +91,6 @@ func.func @fft(%x: tensor<8x3x32x64xf32>, %z: tensor<4x7xf64>) {
 // CHECK-NEXT: s2s.time_features {{.*}} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
 // CHECK-NEXT: s2s.lead_embed {{.*}} : tensor<8xf32> -> tensor<8x16xf32>
 // CHECK-NEXT: s2s.lead_embed {{.*}} : tensor<8x1xf32> -> tensor<8x4xf32>
-// CHECK-NEXT: s2s.convective_adjust {{.*}} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
 // CHECK-NEXT: s2s.loss mse {{.*}} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
 // CHECK-NEXT: s2s.constant 2.000000e+00 : tensor<f32>
 // CHECK-NEXT: s2s.mul {{.*}} : tensor<f32>, tensor<f32> -> tensor<f32>
@@ -104,10 +103,16 @@ func.func @inputs(%x: tensor<8x3x32x64xf32>, %n: tensor<2x42x16xf32>, %ef: tenso
   %t = s2s.time_features %x {lead = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   %le = s2s.lead_embed %l {dim = 16 : i64} : tensor<8xf32> -> tensor<*xf32>
   %le1 = s2s.lead_embed %l1 {dim = 4 : i64} : tensor<8x1xf32> -> tensor<*xf32>
-  %c = s2s.convective_adjust %x {tau = 3600 : i64, threshold = 0.0 : f64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
-  %loss = s2s.loss mse %c, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<*xf32>, tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %loss = s2s.loss mse %x, %x {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<*xf32>
   %two = s2s.constant 2.0 : tensor<f32>
   %s = s2s.mul %loss, %two : tensor<*xf32>, tensor<f32> -> tensor<*xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @columns(
+// CHECK-NEXT: s2s.convective_adjust {{.*}} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
+func.func @columns(%x: tensor<8x5x32x64xf32>) {
+  %c = s2s.convective_adjust %x, %x {tau = 3600 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0, 1>, humidity = array<i64: 2, 3>, levels = array<i64: 500, 850>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<*xf32>
   return
 }
 

@@ -811,34 +811,6 @@ TEST(OpsTest, LeadEmbed) {
   EXPECT_THROW(lead_embed(lead.view({1, 3}), 4), Error);
 }
 
-TEST(OpsTest, ConvectiveAdjustConservesColumnMean) {
-  Model m = doubleModel();
-  // Column 0 stable (decreasing from the top), column 1 unstable.
-  torch::Tensor x =
-      torch::tensor({3.0, 0.0, 2.0, 1.0, 1.0, 2.0}, torch::kFloat64)
-          .view({1, 3, 1, 2});
-  torch::Tensor y = convective_adjust(m, x, 6 * 3600 * 2, 0.0); // rate 1/2
-  EXPECT_TRUE(close(y.select(3, 0), x.select(3, 0)));
-  EXPECT_TRUE(close(y.mean(1), x.mean(1), 1e-12));
-  // Unstable column [0, 1, 2], mean 1: half way to the mean.
-  EXPECT_TRUE(close(y.select(3, 1).flatten(),
-                    torch::tensor({0.5, 1.0, 1.5}, torch::kFloat64), 1e-12));
-  // tau <= dt: fully neutral; a threshold making column 0 unstable too.
-  torch::Tensor z = convective_adjust(m, x, 3600, 1.5);
-  EXPECT_TRUE(close(z.flatten(),
-                    torch::ones({6}, torch::kFloat64) *
-                        torch::tensor({2.0, 1.0}, torch::kFloat64).repeat({3}),
-                    1e-12));
-  // The call's lead time is the step when the context has one.
-  m.context().leadSeconds = 3600;
-  torch::Tensor w = convective_adjust(m, x, 4 * 3600, 0.0);
-  EXPECT_NEAR(w[0][0][0][1].item<double>(), 0.25, 1e-12);
-  // Differentiable.
-  torch::Tensor xr = x.clone().requires_grad_(true);
-  convective_adjust(m, xr, 3600 * 4, 0.0).pow(2).sum().backward();
-  EXPECT_TRUE(xr.grad().defined());
-}
-
 TEST(OpsTest, LossesAndLatitudeWeights) {
   Model m = doubleModel();
   torch::Tensor p = randn({2, 3, 5, 4}, 1), t = randn({2, 3, 5, 4}, 2);
