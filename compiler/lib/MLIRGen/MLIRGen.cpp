@@ -797,6 +797,10 @@ LogicalResult MLIRGen::addConvectionColumns(OperationState &state,
                          << temperature << "850, " << humidity
                          << "850, ...), but the spec has no data section "
                             "with channels";
+  if (temperature.empty() || humidity.empty() || temperature == humidity)
+    return emitError(at) << "convective_adjust: 'temperature' and 'humidity' "
+                            "must be two different, non-empty variable names "
+                            "(default \"t\" and \"q\")";
   FailureOr<GenValue> names = eval(*ch->value, globals);
   if (failed(names))
     return failure();
@@ -816,7 +820,11 @@ LogicalResult MLIRGen::addConvectionColumns(OperationState &state,
         return emitError(at)
                << "convective_adjust: channel '" << n << "' names level " << hPa
                << " hPa; pressure levels lie in 1..1100 hPa";
-      levelsOf[v][hPa] = int64_t(c);
+      if (!levelsOf[v].emplace(hPa, int64_t(c)).second)
+        return emitError(at)
+               << "convective_adjust: channels '"
+               << names->elems[size_t(levelsOf[v][hPa])].s << "' and '" << n
+               << "' name the same level, " << hPa << " hPa";
     }
   }
   for (int v = 0; v < 2; ++v)

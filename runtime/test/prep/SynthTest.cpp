@@ -171,6 +171,81 @@ TEST(DataSynth, AdvectionByTheBackgroundConservesTracerMeans) {
   }
 }
 
+TEST(DataSynth, ConvectiveColumnsKeepTheirMoistEnthalpyAndConvect) {
+  // --levels: t and q at 1000, 700, 500, 300 hPa (channels 0-3, 4-7), ts
+  // (8). Each column's sum_k (c_p T_k + L_v q_k) dp_k / g stays put from
+  // step to step, recomputed here with the layers written out by hand
+  // (interfaces 400, 600, 850 hPa; top 200, bottom 1150).
+  TempDir tmp;
+  SynthConfig c = small(tmp.str());
+  c.levels = {1000, 700, 500, 300};
+  c.channels = s2s::rt::convectiveChannels(c.levels);
+  ASSERT_EQ(c.channels,
+            (std::vector<std::string>{"t1000", "t700", "t500", "t300", "q1000",
+                                      "q700", "q500", "q300", "ts"}));
+  c.firstYear = c.lastYear = 2000;
+  c.stepsPerYear = 40;
+  s2s::rt::synthesize(c);
+  const Raw r = readRaw(tmp / "2000.h5");
+  ASSERT_EQ(r.nc, 9);
+  const double dp[4] = {30000, 25000, 20000, 20000}; // 1000 hPa first
+  const double p[4] = {1000, 700, 500, 300};
+  auto enthalpy = [&](int64_t t, int64_t i, int64_t j) {
+    double h = 0;
+    for (int64_t k = 0; k < 4; ++k)
+      h += (1004.64 * r.at(t, k, i, j) + 2.501e6 * r.at(t, 4 + k, i, j)) *
+           dp[k] / 9.80665;
+    return h;
+  };
+  auto unstable = [&](int64_t t, int64_t i, int64_t j) {
+    double below = 0;
+    for (int64_t k = 0; k < 4; ++k) {
+      const double te =
+          (r.at(t, k, i, j) + 2.501e6 / 1004.64 * r.at(t, 4 + k, i, j)) *
+          std::pow(1000.0 / p[k], 287.04 / 1004.64);
+      if (k && te < below)
+        return true;
+      below = te;
+    }
+    return false;
+  };
+  double worst = 0, moved = 0;
+  int64_t unstableBefore = 0, unstableAfter = 0;
+  for (int64_t t = 0; t + 1 < r.nt; ++t)
+    for (int64_t i = 0; i < r.nlat; ++i)
+      for (int64_t j = 0; j < r.nlon; ++j) {
+        const double h0 = enthalpy(t, i, j);
+        worst = std::max(worst, std::abs(enthalpy(t + 1, i, j) - h0) / h0);
+        moved = std::max(
+            moved, double(std::abs(r.at(t + 1, 3, i, j) - r.at(t, 3, i, j))));
+        // ts moves one cell east per step, exactly.
+        EXPECT_EQ(r.at(t + 1, 8, i, (j + 1) % r.nlon), r.at(t, 8, i, j));
+        unstableBefore += t == 0 && unstable(t, i, j);
+        unstableAfter += t + 2 == r.nt && unstable(t + 1, i, j);
+        for (int64_t k = 0; k < 4; ++k) {
+          EXPECT_GT(r.at(t, 4 + k, i, j), 0.0f);
+          EXPECT_GT(r.at(t, k, i, j), 150.0f);
+          EXPECT_LT(r.at(t, k, i, j), 350.0f);
+        }
+      }
+  std::printf("  [physics] convective columns: largest relative change of "
+              "a column's moist enthalpy in a step %.2e; t300 moves up to "
+              "%.2f K a step; unstable columns %lld at the start, %lld at "
+              "the end\n",
+              worst, moved, (long long)unstableBefore,
+              (long long)unstableAfter);
+  EXPECT_LT(worst, 1e-6);
+  EXPECT_GT(moved, 0.1);
+
+  SynthConfig bad = c;
+  bad.channels = {"t", "q"};
+  EXPECT_THROW(s2s::rt::synthesize(bad), s2s::rt::Error);
+  bad = c;
+  bad.levels = {1000};
+  bad.channels = s2s::rt::convectiveChannels(bad.levels);
+  EXPECT_THROW(s2s::rt::synthesize(bad), s2s::rt::Error);
+}
+
 TEST(DataSynth, WindStirsTheTracerAndFramesEvolveSmoothly) {
   TempDir tmp;
   SynthConfig c = small(tmp.str());
