@@ -83,14 +83,11 @@ void checkColumns(const Tensor &x, const Tensor &before, const Ints &t,
                 " temperature and " + std::to_string(q.size()) +
                 " humidity channels for " + std::to_string(levels.size()) +
                 " levels");
-  for (int64_t c : t)
-    if (c < 0 || c >= x.size(1))
-      throw Error("convective_adjust: channel " + std::to_string(c) +
-                  " is not one of the input's " + std::to_string(x.size(1)));
-  for (int64_t c : q)
-    if (c < 0 || c >= x.size(1))
-      throw Error("convective_adjust: channel " + std::to_string(c) +
-                  " is not one of the input's " + std::to_string(x.size(1)));
+  for (const Ints *list : {&t, &q})
+    for (int64_t c : *list)
+      if (c < 0 || c >= x.size(1))
+        throw Error("convective_adjust: channel " + std::to_string(c) +
+                    " is not one of the input's " + std::to_string(x.size(1)));
 }
 
 } // namespace
