@@ -584,14 +584,6 @@ func.func @convective_adjust_channel_twice(%x: tensor<8x5x32x64xf32>) {
 
 // -----
 
-func.func @convective_adjust_channel_range(%x: tensor<8x5x32x64xf32>) {
-  // expected-error @+1 {{convective_adjust: channel 7 is beyond the 5 channels of [8, 5, 32, 64]}}
-  %0 = s2s.convective_adjust %x, %x {tau = 3600 : i64, threshold = 0.0 : f64, step = 3600 : i64, temperature = array<i64: 0, 1>, humidity = array<i64: 2, 7>, levels = array<i64: 500, 850>} : tensor<8x5x32x64xf32>, tensor<8x5x32x64xf32> -> tensor<8x5x32x64xf32>
-  return
-}
-
-// -----
-
 //===----------------------------------------------------------------------===//
 // s2s.loss
 //===----------------------------------------------------------------------===//
