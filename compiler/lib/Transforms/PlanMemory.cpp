@@ -60,9 +60,9 @@ private:
       if (isa<LinearOp, Conv2dOp, AttentionOp, CrossAttentionOp, PatchEmbedOp,
               GraphMessageOp>(op)) {
         bytes = 2;
-      } else if (!isa<LayerNormOp, GroupNormOp, InstanceNormOp, LossOp,
-                       Rfft2Op, Irfft2Op, Fft2Op, Ifft2Op, JacobianPenaltyOp,
-                       ParamOp, ConstantOp, func::CallOp>(op)) {
+      } else if (!isa<LayerNormOp, GroupNormOp, InstanceNormOp, LossOp, Rfft2Op,
+                      Irfft2Op, Fft2Op, Ifft2Op, JacobianPenaltyOp, ParamOp,
+                      ConstantOp, func::CallOp>(op)) {
         bool any = false, allReduced = true;
         for (Value operand : op->getOperands())
           if (isa<TensorType>(operand.getType())) {
@@ -259,8 +259,8 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       // Autocast's reduced copy of every parameter, made in the forward
       // and kept for the backward (whole: zero3 gathers each unit).
       if (bytes.reduced())
-        activations = saturatingAdd(activations,
-                                    saturatingMul(perRank(false), 2));
+        activations =
+            saturatingAdd(activations, saturatingMul(perRank(false), 2));
       int64_t total = saturatingAdd(saturatingAdd(params, grads),
                                     saturatingAdd(optimizer, activations));
       fn->setAttr(attrs::kMemory,

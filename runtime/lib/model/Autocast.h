@@ -1,4 +1,5 @@
-//===- Autocast.h - Mixed-precision forward passes ---------------*- C++ -*-===//
+//===- Autocast.h - Mixed-precision forward passes ---------------*- C++
+//-*-===//
 //
 // `train { precision = bf16 | fp16 }`: the model's forward passes run under
 // LibTorch's autocast, which runs matrix products and convolutions in the
@@ -19,6 +20,7 @@
 
 #include "s2s/runtime/Config.h"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/torch.h>
 
 namespace s2s::rt {
@@ -30,6 +32,19 @@ torch::ScalarType reducedType(Precision precision);
 /// x in fp32 when it is bf16 or fp16; otherwise x itself (fp32, fp64,
 /// integers, complex).
 torch::Tensor atLeastFloat(const torch::Tensor &x);
+
+/// Inside a kernel: ops run as written, not as autocast would (LibTorch
+/// 1.13's CPU autocast casts a norm's input back to bf16 but not its fp32
+/// weights, and the norm then fails). Autocast's own wrappers do the same.
+class AutocastOff {
+public:
+  AutocastOff()
+      : exclude_(c10::DispatchKeySet(
+            {c10::DispatchKey::AutocastCPU, c10::DispatchKey::AutocastCUDA})) {}
+
+private:
+  c10::impl::ExcludeDispatchKeyGuard exclude_;
+};
 
 /// Runs the forward passes of its scope in `precision` on `device`'s kind
 /// (CPU or CUDA). fp32: does nothing. On exit the previous autocast state

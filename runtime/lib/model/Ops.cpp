@@ -262,8 +262,9 @@ Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps) {
   int64_t d = x.size(-1);
   Tensor w = getParam(m, name, "weight", {d});
   Tensor b = getParam(m, name, "bias", {d});
-  // Norms in fp32 under autocast (as CUDA's autocast does; the CPU kernels
-  // of 1.13 refuse a bf16 input with fp32 weights).
+  // Norms in fp32 under autocast, as CUDA's autocast runs them (1.13's CPU
+  // autocast would cast the input back to bf16 and fail on fp32 weights).
+  AutocastOff fp32;
   return at::layer_norm(atLeastFloat(x), {d}, w, b, eps);
 }
 
@@ -278,6 +279,7 @@ Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
   int64_t c = x.size(1);
   Tensor w = getParam(m, name, "weight", {c});
   Tensor b = getParam(m, name, "bias", {c});
+  AutocastOff fp32; // as layer_norm
   return at::group_norm(atLeastFloat(x), groups, w, b, eps);
 }
 
@@ -287,6 +289,7 @@ Tensor instance_norm(const Tensor &x, double eps) {
                 shapeStr(x.sizes()));
   // One group per channel: normalised over the spatial dims of each
   // (sample, channel), for any number of spatial dims.
+  AutocastOff fp32; // as layer_norm
   return at::group_norm(atLeastFloat(x), x.size(1), {}, {}, eps);
 }
 

@@ -1,4 +1,5 @@
-//===- LossScaler.h - Dynamic loss scaling for fp16 training -----*- C++ -*-===//
+//===- LossScaler.h - Dynamic loss scaling for fp16 training -----*- C++
+//-*-===//
 //
 // fp16 has 5 exponent bits: gradients below 2^-24 flush to zero. The loss
 // is multiplied by a scale before the backward, so the gradients are
@@ -36,8 +37,7 @@ constexpr double kMinLossScale = 5.9604644775390625e-8;
 
 class LossScaler {
 public:
-  explicit LossScaler(double scale = kInitialLossScale,
-                      int64_t goodSteps = 0,
+  explicit LossScaler(double scale = kInitialLossScale, int64_t goodSteps = 0,
                       int64_t growthInterval = kLossScaleGrowthInterval);
 
   double scale() const { return scale_; }

@@ -6,8 +6,8 @@
 #include "data/Split.h"
 #include "dist/Launch.h"
 #include "hdf5/ForecastFile.h"
-#include "model/Autocast.h"
 #include "metrics/Scores.h"
+#include "model/Autocast.h"
 #include "plot/Chart.h"
 #include "s2s/runtime/Error.h"
 #include "support/AtomicFile.h"
@@ -83,8 +83,8 @@ std::unique_ptr<Model> inferenceModel(const Program &p, const Settings &s,
 /// or a lead-time model once per lead on x0; in `precision` (the states
 /// handed on in the model's type).
 void rollOut(const Program &p, Precision precision, Model &m,
-             const torch::Tensor &x0,
-             const torch::Tensor &times, int64_t steps, int64_t stepSeconds,
+             const torch::Tensor &x0, const torch::Tensor &times, int64_t steps,
+             int64_t stepSeconds,
              const std::function<void(int64_t, const torch::Tensor &)> &each) {
   // Inference mode: no autograd bookkeeping at all (version counters,
   // view tracking), ~15% faster than no-grad for FourCastNet-small on a
@@ -174,8 +174,7 @@ int forecast(const Program &p, const Options &o) {
   const torch::Tensor mean = data->mean().to(torch::kFloat64).view({C, 1, 1}),
                       sd = data->stddev().to(torch::kFloat64).view({C, 1, 1});
   rollOut(p, s.train.precision, *m, start.window.select(1, 0), start.times,
-          steps, step,
-          [&](int64_t l, const torch::Tensor &y) {
+          steps, step, [&](int64_t l, const torch::Tensor &y) {
             const torch::Tensor v =
                 (y[0].to(torch::kCPU, torch::kFloat64) * sd + mean)
                     .to(torch::kFloat32)
@@ -208,8 +207,8 @@ struct Scorecard {
 /// against its truth, next to persistence and the climatology `clim`
 /// (physical units, [channel]).
 Scorecard scoreSplit(const Program &p, Precision precision, Model &m,
-                     BatchLoader &data,
-                     const torch::Tensor &clim, int64_t steps, int64_t step) {
+                     BatchLoader &data, const torch::Tensor &clim,
+                     int64_t steps, int64_t step) {
   const int64_t C = int64_t(data.channelNames().size());
   const torch::Tensor climNormalised =
       ((clim - data.mean().to(torch::kFloat64)) /

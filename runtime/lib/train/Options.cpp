@@ -528,9 +528,9 @@ Settings settle(const Program &p, const Options &opt) {
                  : torch::Device(torch::kCPU);
   if (tc.precision == Precision::Fp16 && !s.device.is_cuda())
     throw Error(
-        (opt.precision.empty() ? "the spec's train.precision = fp16 (" +
-                                     p.specFile + ")"
-                               : std::string("--precision fp16")) +
+        (opt.precision.empty()
+             ? "the spec's train.precision = fp16 (" + p.specFile + ")"
+             : std::string("--precision fp16")) +
         ": fp16 runs on a CUDA device only (LibTorch's CPU autocast has "
         "bf16 only) and this run is on the CPU; use precision = bf16 "
         "(--precision bf16) on a CPU, or run on a GPU (--device cuda)");

@@ -79,8 +79,8 @@ std::string precisionLine(const Program &p, const Settings &s, Model &model,
                      " (norms, FFTs and the loss in fp32), fp32 weights, "
                      "gradients and optimizer state";
   if (precision == Precision::Fp16)
-    line += "; dynamic loss scaling from " +
-            formatNumber(kInitialLossScale) + " (halved on a step with "
+    line += "; dynamic loss scaling from " + formatNumber(kInitialLossScale) +
+            " (halved on a step with "
             "non-finite gradients, which is skipped; doubled after " +
             std::to_string(kLossScaleGrowthInterval) + " good steps)";
   if (!model.device().is_cpu())

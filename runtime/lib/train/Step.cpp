@@ -109,8 +109,9 @@ void TrainStep::checkFinite(double lossValue, int64_t epoch, int64_t b,
   if (const std::string cause = nonFiniteCause(window, times); !cause.empty())
     throw Error(where + ": " + cause);
   if (tc_.precision == Precision::Fp16)
-    throw Error(where + ": an fp16 forward may have left fp16's range "
-                        "(65504); try precision = bf16, or a lower --lr (e.g. " +
+    throw Error(where +
+                ": an fp16 forward may have left fp16's range "
+                "(65504); try precision = bf16, or a lower --lr (e.g. " +
                 formatNumber(tc_.optimizer.lr / 10) + ")");
   throw Error(where + "; the training diverged: try a lower --lr (e.g. " +
               formatNumber(tc_.optimizer.lr / 10) + ")" +

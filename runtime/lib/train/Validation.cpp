@@ -3,8 +3,8 @@
 #include "train/Validation.h"
 
 #include "metrics/Maps.h"
-#include "model/Autocast.h"
 #include "metrics/Scores.h"
+#include "model/Autocast.h"
 #include "s2s/runtime/Error.h"
 #include "support/Calendar.h"
 #include "support/Json.h"

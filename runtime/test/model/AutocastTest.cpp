@@ -117,9 +117,7 @@ TEST(Autocast, GuardRestoresTheStateAndDropsTheCasts) {
       AutocastGuard none(Precision::Fp32, torch::kCPU); // does nothing
       EXPECT_TRUE(at::autocast::is_cpu_enabled());
     }
-    {
-      AutocastGuard inner(Precision::Bf16, torch::kCPU);
-    }
+    { AutocastGuard inner(Precision::Bf16, torch::kCPU); }
     EXPECT_TRUE(at::autocast::is_cpu_enabled()); // inner left it on
   }
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
@@ -188,8 +186,7 @@ TEST(Autocast, NormsFftsAndTheLossRunInFp32) {
   EXPECT_EQ(layer_norm(m, "ln", t, 1e-5).scalar_type(), torch::kFloat);
   EXPECT_EQ(rfft2(h).scalar_type(), torch::kComplexFloat);
   EXPECT_EQ(irfft2(rfft2(h), {8, 16}).scalar_type(), torch::kFloat);
-  torch::Tensor l =
-      loss(m, LossKind::Mse, h, x, Weighting::Latitude, 1.0);
+  torch::Tensor l = loss(m, LossKind::Mse, h, x, Weighting::Latitude, 1.0);
   EXPECT_EQ(l.scalar_type(), torch::kFloat);
   // The loss of the bf16 prediction, computed in fp64 from its values.
   torch::Tensor lat = torch::cos(

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "io/Checkpoint.h"
 #include "optim/LossScaler.h"
+#include "io/Checkpoint.h"
 #include "s2s/runtime/Error.h"
 
 #include <gtest/gtest.h>
@@ -113,8 +113,7 @@ TEST(LossScaler, StateRoundTripsThroughACheckpoint) {
   st.lossScale = run.scale();
   st.lossScaleGoodSteps = run.goodSteps();
   rt::Checkpointer ckpt(dir.string(), 2);
-  const std::string folder =
-      ckpt.save({{"w", torch::zeros({2})}}, {}, st);
+  const std::string folder = ckpt.save({{"w", torch::zeros({2})}}, {}, st);
   const rt::Checkpoint c = rt::loadCheckpoint(folder);
   EXPECT_EQ(c.state.precision, "fp16");
   EXPECT_EQ(c.state.lossScale, 1024.0);

@@ -698,8 +698,7 @@ TEST(Precision, Bf16TrainsOtherwiseThanFp32OnFp32State) {
   EXPECT_NE(rb.out.find("precision bf16: the forward under autocast in bf16"),
             std::string::npos)
       << rb.out;
-  EXPECT_NE(rb.out.find("ms in fp32 (measured at start-up)"),
-            std::string::npos)
+  EXPECT_NE(rb.out.find("ms in fp32 (measured at start-up)"), std::string::npos)
       << rb.out;
   // The losses differ (bf16's rounding), step by step, but not by much.
   std::vector<rt::Json> ma = readMetrics(a + "/metrics.jsonl"),
@@ -728,8 +727,8 @@ TEST(Precision, Bf16TrainsOtherwiseThanFp32OnFp32State) {
     }
   EXPECT_EQ(moments, 4); // m and v of two parameters
   // A resume in another precision is legitimate, and said.
-  Result rc = runHere(tinyProgram(), {"--epochs", "2", "--no-maps", "--out",
-                                      b, "--resume"});
+  Result rc = runHere(tinyProgram(),
+                      {"--epochs", "2", "--no-maps", "--out", b, "--resume"});
   ASSERT_EQ(rc.status, 0) << rc.out << rc.err;
   EXPECT_NE(rc.out.find("note: the checkpoint was trained in bf16; this run "
                         "continues in fp32"),
@@ -752,8 +751,8 @@ TEST(Precision, Fp16OnACpuIsRefusedNamingTheKey) {
                        "run on a GPU"),
             std::string::npos)
       << r.err;
-  Result o = runHere(tinyProgram(), {"--out", freshDir("fp16-flag"),
-                                     "--device", "cpu", "--precision", "fp16"});
+  Result o = runHere(tinyProgram(), {"--out", freshDir("fp16-flag"), "--device",
+                                     "cpu", "--precision", "fp16"});
   EXPECT_EQ(o.status, 1);
   EXPECT_NE(o.err.find("--precision fp16: fp16 runs on a CUDA device only"),
             std::string::npos)
