@@ -39,16 +39,21 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 
 // -----
 
-// bf16 under zero3 on a mesh of data 4 x tensor 2: 2-byte values, an fp32
-// master copy in the optimizer state, everything sharded over both axes and
-// the batch over the data axis.
-//   params      576 * 2 / 2 / 4     =  144
-//   grads       576 * 2 / 2 / 4     =  144
-//   optimizer   576 * 12 / 2 / 4    =  864
-//   activations 1280 * 2 / 4        =  640
-//   total                           = 1792
+// bf16 under zero3 on a mesh of data 4 x tensor 2: autocast keeps fp32
+// parameters (the master weights), gradients and moments, sharded over both
+// axes per unit (pos: ceil(16 / 4) = 4, fc: ceil(272 / 4) = 68; 72 values),
+// the batch over the data axis. The linear's output is bf16 (2 bytes), the
+// add of it and the fp32 parameter fp32 (type promotion): kept, the add's
+// 256 values at 4 bytes; the largest output the add's, 4 x 1024 bytes for
+// the backward's working set; plus a bf16 copy of this rank's 576 / 2
+// parameter values, kept for the backward.
+//   params      72 * 4              =  288
+//   grads       72 * 4              =  288
+//   optimizer   72 * 8              =  576
+//   activations (1024 + 4096) / 4 + 288 * 2 = 1856
+//   total                           = 3008
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 144, grads = 144, optimizer = 864, activations = 640, total = 1792>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 288, grads = 288, optimizer = 576, activations = 1856, total = 3008>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
@@ -62,14 +67,15 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precis
 // -----
 
 // fp16 under zero1; every axis but `tensor` counts as data (2 x 2 = 4):
-// only the optimizer state is sharded.
-//   params      576 * 2             = 1152
-//   grads       576 * 2             = 1152
-//   optimizer   576 * 12 / 4        = 1728
-//   activations 1280 * 2 / 4        =  640
-//   total                           = 4672
+// only the optimizer state is sharded; activations as above, with a
+// 2-byte copy of all 576 parameters.
+//   params      576 * 4             = 2304
+//   grads       576 * 4             = 2304
+//   optimizer   576 * 8 / 4         = 1152
+//   activations 5120 / 4 + 576 * 2  = 2432
+//   total                           = 8192
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 1152, grads = 1152, optimizer = 1728, activations = 640, total = 4672>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 1152, activations = 2432, total = 8192>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>

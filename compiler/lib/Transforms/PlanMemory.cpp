@@ -8,7 +8,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
@@ -24,13 +26,69 @@ using namespace s2s;
 
 namespace {
 
-int64_t resultBytes(Operation *op, int64_t bytes) {
+/// Bytes per element of the values of a training step, as the runtime
+/// makes them (runtime/lib/model/Autocast.h). fp32: 4 everywhere. Under
+/// autocast (bf16, fp16): 2 for the layers it runs in the reduced type
+/// (linear, conv2d, attention, patch_embed, graph_message); 4 for what the
+/// kernels keep in fp32 (norms, FFTs, losses, the Jacobian penalty), for
+/// parameters and for a function's arguments (the window is fp32; a
+/// reduced prediction passed on is counted at 4); any other op follows
+/// LibTorch's type promotion: 2 when every tensor operand is 2, else 4.
+class ElementBytes {
+public:
+  explicit ElementBytes(Precision precision)
+      : reduced_(precision != Precision::fp32) {}
+
+  bool reduced() const { return reduced_; }
+
+  int64_t of(Value v) {
+    if (!reduced_)
+      return 4;
+    if (auto fn = v.getParentRegion()->getParentOfType<func::FuncOp>())
+      fill(fn);
+    return known_.lookup(v) == 2 ? 2 : 4;
+  }
+
+private:
+  /// Every value of `fn`, once, in program order (operands first: no
+  /// recursion, however long the function).
+  void fill(func::FuncOp fn) {
+    if (!filled_.insert(fn.getOperation()).second)
+      return;
+    fn.walk([&](Operation *op) {
+      int64_t bytes = 4;
+      if (isa<LinearOp, Conv2dOp, AttentionOp, CrossAttentionOp, PatchEmbedOp,
+              GraphMessageOp>(op)) {
+        bytes = 2;
+      } else if (!isa<LayerNormOp, GroupNormOp, InstanceNormOp, LossOp, Rfft2Op,
+                      Irfft2Op, Fft2Op, Ifft2Op, JacobianPenaltyOp, ParamOp,
+                      ConstantOp, func::CallOp>(op)) {
+        bool any = false, allReduced = true;
+        for (Value operand : op->getOperands())
+          if (isa<TensorType>(operand.getType())) {
+            any = true;
+            allReduced &= known_.lookup(operand) == 2;
+          }
+        if (any && allReduced)
+          bytes = 2;
+      }
+      for (Value r : op->getResults())
+        known_[r] = bytes;
+    });
+  }
+
+  bool reduced_;
+  llvm::DenseMap<Value, int64_t> known_;
+  llvm::SmallPtrSet<Operation *, 8> filled_;
+};
+
+int64_t resultBytes(Operation *op, ElementBytes &eb) {
   if (op->getNumResults() != 1)
     return 0;
   auto t = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   if (!t || !t.hasStaticShape())
     return 0;
-  int64_t total = bytes;
+  int64_t total = eb.of(op->getResult(0));
   for (int64_t n : t.getShape())
     total = saturatingMul(total, n);
   return total;
@@ -47,7 +105,7 @@ bool savesNoInput(Operation *op) {
 /// those some op saves (a convolution's, a norm's, an activation's input,
 /// both factors of a product) and the function's result; parameters not
 /// included.
-int64_t forwardBytes(func::FuncOp fn, int64_t bytes) {
+int64_t forwardBytes(func::FuncOp fn, ElementBytes &bytes) {
   int64_t total = 0;
   fn.walk([&](Operation *op) {
     if (isa<ParamOp>(op) || op->getNumResults() != 1)
@@ -62,7 +120,7 @@ int64_t forwardBytes(func::FuncOp fn, int64_t bytes) {
 }
 
 /// The largest single layer output of `fn`.
-int64_t largestOutput(func::FuncOp fn, int64_t bytes) {
+int64_t largestOutput(func::FuncOp fn, ElementBytes &bytes) {
   int64_t most = 0;
   fn.walk(
       [&](Operation *op) { most = std::max(most, resultBytes(op, bytes)); });
@@ -81,7 +139,7 @@ constexpr int64_t kBackwardWorkingSet = 4;
 /// reached (a recomputed call keeps only its output, and its layer outputs
 /// again while its backward runs) and that call's working set.
 int64_t rolloutBytes(func::FuncOp rollout, SymbolTable &symbols,
-                     int64_t bytes) {
+                     ElementBytes &bytes) {
   struct Call {
     int64_t kept, largest;
     bool recomputed;
@@ -137,7 +195,7 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       if (t.getOptimizer().getKind() == OptimizerKind::sgd)
         states = 1;
     });
-    int64_t bytes = precision == Precision::fp32 ? 4 : 2;
+    ElementBytes bytes(precision);
     bool zero1 = strategy != Strategy::ddp;
     bool zero2 = strategy == Strategy::zero2 || strategy == Strategy::zero3 ||
                  strategy == Strategy::fsdp;
@@ -182,11 +240,11 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
       };
       const int64_t padded =
           zero1 ? saturatingMul(perRank(true), data) : perRank(false);
-      int64_t params = saturatingMul(zero3 ? perRank(true) : padded, bytes);
-      int64_t grads = saturatingMul(zero2 ? perRank(true) : padded, bytes);
-      // fp32 moments, and an fp32 master copy under reduced precision.
-      int64_t optimizer =
-          saturatingMul(perRank(zero1), 4 * states + (bytes == 2 ? 4 : 0));
+      // Parameters, gradients and optimizer state are fp32 in every
+      // precision: under autocast the parameters are the master weights.
+      int64_t params = saturatingMul(zero3 ? perRank(true) : padded, 4);
+      int64_t grads = saturatingMul(zero2 ? perRank(true) : padded, 4);
+      int64_t optimizer = saturatingMul(perRank(zero1), 4 * states);
       // Every layer output is kept for the backward; with a rollout, one
       // training step is the unrolled tableau (every order's batched call);
       // the batch is split over the data axis.
@@ -198,6 +256,11 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
         if (auto r = symbols.lookup<func::FuncOp>(unrolled))
           activations = rolloutBytes(r, symbols, bytes);
       activations /= data;
+      // Autocast's reduced copy of every parameter, made in the forward
+      // and kept for the backward (whole: zero3 gathers each unit).
+      if (bytes.reduced())
+        activations =
+            saturatingAdd(activations, saturatingMul(perRank(false), 2));
       int64_t total = saturatingAdd(saturatingAdd(params, grads),
                                     saturatingAdd(optimizer, activations));
       fn->setAttr(attrs::kMemory,

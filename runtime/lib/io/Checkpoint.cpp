@@ -135,6 +135,9 @@ std::string stateToJson(const TrainState &s, const Checksums &files) {
     << "  \"epoch_loss_count\": " << s.epochLossCount << ",\n"
     << "  \"log_loss_sum\": " << jsonNumber(s.logLossSum) << ",\n"
     << "  \"log_loss_count\": " << s.logLossCount << ",\n"
+    << "  \"precision\": " << jsonQuote(s.precision) << ",\n"
+    << "  \"loss_scale\": " << jsonNumber(s.lossScale) << ",\n"
+    << "  \"loss_scale_good_steps\": " << s.lossScaleGoodSteps << ",\n"
     << "  \"model_rng\": " << jsonQuote(rngToText(s.modelRng)) << ",\n"
     << "  \"torch_rng\": " << jsonQuote(rngToText(s.torchRng)) << ",\n"
     << "  \"fingerprint\": " << stringsObject(s.fingerprint) << ",\n"
@@ -215,6 +218,14 @@ StateFile stateFromJson(const std::string &text, const std::string &path) {
   s.epochLossCount = integer("epoch_loss_count");
   s.logLossSum = number("log_loss_sum");
   s.logLossCount = integer("log_loss_count");
+  // Absent in checkpoints written before mixed precision.
+  if (j.get("precision")) {
+    s.precision = str("precision");
+    s.lossScale = number("loss_scale");
+    s.lossScaleGoodSteps = integer("loss_scale_good_steps");
+    if (s.lossScale < 0 || s.lossScaleGoodSteps < 0)
+      throw bad("negative loss scale");
+  }
   try {
     s.modelRng = rngFromText(str("model_rng"));
     s.torchRng = rngFromText(str("torch_rng"));

@@ -8,7 +8,8 @@
 //                          epoch, global and schedule step, the epoch's
 //                          shuffling seed, the running loss sums, the RNG
 //                          states (base64) of the model's generator and of
-//                          torch's default CPU generator, program and spec;
+//                          torch's default CPU generator, program and spec,
+//                          the precision and fp16's loss scale;
 //                          the SHA-256 of every other file of the folder
 //                          ("files"), checked on load; and the run's
 //                          fingerprint (what a resume must match:
@@ -78,6 +79,14 @@ struct TrainState {
   int64_t epochLossCount = 0;
   double logLossSum = 0.0; ///< since the last metrics.jsonl train record
   int64_t logLossCount = 0;
+  /// The precision the run trained in ("fp32", "bf16", "fp16"; "" in
+  /// checkpoints written before mixed precision: fp32). Recorded, not
+  /// matched: a run may resume in another precision.
+  std::string precision;
+  /// fp16's dynamic loss scale (optim/LossScaler.h) and its good steps in
+  /// a row; 0 when the run did not scale its loss.
+  double lossScale = 0.0;
+  int64_t lossScaleGoodSteps = 0;
   torch::Tensor modelRng; ///< Model::generator() state (uint8)
   torch::Tensor torchRng; ///< torch's default CPU generator (uint8)
   /// What a resume must match (train/Fingerprint.h): key -> value; empty

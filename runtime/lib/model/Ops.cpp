@@ -9,6 +9,7 @@
 
 #include "s2s/runtime/Ops.h"
 
+#include "model/Autocast.h"
 #include "model/Graph.h"
 #include "s2s/runtime/Error.h"
 #include "support/Calendar.h"
@@ -261,7 +262,10 @@ Tensor layer_norm(Model &m, const char *name, const Tensor &x, double eps) {
   int64_t d = x.size(-1);
   Tensor w = getParam(m, name, "weight", {d});
   Tensor b = getParam(m, name, "bias", {d});
-  return at::layer_norm(x, {d}, w, b, eps);
+  // Norms in fp32 under autocast, as CUDA's autocast runs them (1.13's CPU
+  // autocast would cast the input back to bf16 and fail on fp32 weights).
+  AutocastOff fp32;
+  return at::layer_norm(atLeastFloat(x), {d}, w, b, eps);
 }
 
 Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
@@ -275,7 +279,8 @@ Tensor group_norm(Model &m, const char *name, const Tensor &x, int64_t groups,
   int64_t c = x.size(1);
   Tensor w = getParam(m, name, "weight", {c});
   Tensor b = getParam(m, name, "bias", {c});
-  return at::group_norm(x, groups, w, b, eps);
+  AutocastOff fp32; // as layer_norm
+  return at::group_norm(atLeastFloat(x), groups, w, b, eps);
 }
 
 Tensor instance_norm(const Tensor &x, double eps) {
@@ -284,7 +289,8 @@ Tensor instance_norm(const Tensor &x, double eps) {
                 shapeStr(x.sizes()));
   // One group per channel: normalised over the spatial dims of each
   // (sample, channel), for any number of spatial dims.
-  return at::group_norm(x, x.size(1), {}, {}, eps);
+  AutocastOff fp32; // as layer_norm
+  return at::group_norm(atLeastFloat(x), x.size(1), {}, {}, eps);
 }
 
 Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
@@ -598,12 +604,14 @@ Tensor pad_sphere(const Tensor &x, const Ints &p) {
 
 // --- spectral ----------------------------------------------------------------
 
-Tensor rfft2(const Tensor &x) { return at::fft_rfft2(x); }
+// LibTorch has no bf16 FFTs (and cuFFT's fp16 ones need powers of two):
+// under autocast they run in fp32.
+Tensor rfft2(const Tensor &x) { return at::fft_rfft2(atLeastFloat(x)); }
 Tensor irfft2(const Tensor &x, const Ints &size) {
-  return at::fft_irfft2(x, size);
+  return at::fft_irfft2(atLeastFloat(x), size);
 }
-Tensor fft2(const Tensor &x) { return at::fft_fft2(x); }
-Tensor ifft2(const Tensor &x) { return at::fft_ifft2(x); }
+Tensor fft2(const Tensor &x) { return at::fft_fft2(atLeastFloat(x)); }
+Tensor ifft2(const Tensor &x) { return at::fft_ifft2(atLeastFloat(x)); }
 
 // --- static inputs and physics
 // --------------------------------------------------
@@ -650,7 +658,9 @@ Tensor grid_coords(Model &m, const Tensor &like) {
   Tensor g =
       cached(m,
              "grid_coords:" + std::to_string(H) + "x" + std::to_string(W) +
-                 (m.context().latitude.defined() ? ":data" : ":derived"),
+                 (m.context().latitude.defined() ? ":data" : ":derived") +
+                 // per type: under autocast an input may be reduced
+                 ":" + c10::toString(like.scalar_type()),
              [&] {
                Tensor lat = latitudes(m, H) * (kPi / 180.0);
                Tensor lon = longitudes(m, W) * (kPi / 180.0);
@@ -719,8 +729,11 @@ Tensor lead_embed(const Tensor &lead, int64_t dim) {
 // --- losses
 // ---------------------------------------------------------------------
 
-Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
-            const Tensor &target, Weighting weight, double delta) {
+Tensor loss(Model &m, LossKind kind, const Tensor &predictionIn,
+            const Tensor &targetIn, Weighting weight, double delta) {
+  // In fp32 at least, whatever precision the forward ran in.
+  const Tensor prediction = atLeastFloat(predictionIn),
+               target = atLeastFloat(targetIn);
   if (prediction.sizes() != target.sizes())
     throw Error("loss: prediction " + shapeStr(prediction.sizes()) +
                 " and target " + shapeStr(target.sizes()) + " differ");

@@ -109,6 +109,10 @@ const Flag kFlags[] = {
      "(truth | prediction | error of a validation sample)",
      kTrain},
     {"device", "D", "cpu, cuda or auto"},
+    {"precision", "P",
+     "the forward's arithmetic: fp32, bf16 (autocast on a CPU or GPU) or fp16 "
+     "(autocast with loss scaling, GPU only); weights and optimizer state "
+     "stay fp32"},
     {"timeout", "S",
      "seconds a collective may wait for the other processes before the run "
      "fails (a peer died or hangs)",
@@ -259,6 +263,11 @@ void setOption(Options &o, const std::string &name, const std::string &value) {
       throw UsageError("--device must be cpu, cuda or auto, got '" + value +
                        "'");
     o.device = value;
+  } else if (name == "precision") {
+    if (value != "fp32" && value != "bf16" && value != "fp16")
+      throw UsageError("--precision must be fp32, bf16 or fp16, got '" + value +
+                       "'");
+    o.precision = value;
   }
 }
 
@@ -453,6 +462,8 @@ void printUsage(const Program &p, const char *argv0) {
       def = "10";
     else if (n == "device")
       def = "auto: cuda when available";
+    else if (n == "precision")
+      def = std::string(rt::name(t.precision)) + ", the spec's";
     else if (n == "timeout")
       def = std::to_string(p.parallel.timeoutSeconds);
     line(f, def);
@@ -491,6 +502,10 @@ Settings settle(const Program &p, const Options &opt) {
     tc.seed = opt.seed;
   if (opt.lr > 0)
     tc.optimizer.lr = opt.lr;
+  if (!opt.precision.empty())
+    tc.precision = opt.precision == "bf16"   ? Precision::Bf16
+                   : opt.precision == "fp16" ? Precision::Fp16
+                                             : Precision::Fp32;
   s.parallel = p.parallel;
   if (opt.timeout > 0)
     s.parallel.timeoutSeconds = opt.timeout;
@@ -511,11 +526,14 @@ Settings settle(const Program &p, const Options &opt) {
               (opt.device == "auto" && torch::cuda::is_available()))
                  ? torch::Device(torch::kCUDA, cudaIndexOfThisProcess())
                  : torch::Device(torch::kCPU);
-  // s2sc refuses these; a Spec built by hand must not train in another
-  // precision than it says.
-  if (tc.precision != Precision::Fp32)
-    throw Error(std::string("precision ") + rt::name(tc.precision) +
-                " is not implemented yet: this runtime trains in fp32");
+  if (tc.precision == Precision::Fp16 && !s.device.is_cuda())
+    throw Error(
+        (opt.precision.empty()
+             ? "the spec's train.precision = fp16 (" + p.specFile + ")"
+             : std::string("--precision fp16")) +
+        ": fp16 runs on a CUDA device only (LibTorch's CPU autocast has "
+        "bf16 only) and this run is on the CPU; use precision = bf16 "
+        "(--precision bf16) on a CPU, or run on a GPU (--device cuda)");
   if (p.data.history != 1)
     throw Error("history = " + std::to_string(p.data.history) +
                 " (several input time steps per sample) is not implemented "

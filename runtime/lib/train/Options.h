@@ -36,6 +36,7 @@ struct Options {
   bool help = false;
   bool maps = true;
   std::string data, stats, out, device = "auto";
+  std::string precision; ///< "": the spec's
   bool resume = false;
   std::string resumeDir;
   std::string exportFile; ///< --export: write the weights and exit
@@ -73,8 +74,7 @@ struct Settings {
 };
 
 /// Merges `o` into the program's values and applies the process-wide ones
-/// (threads); prints a note when the spec asks for what this runtime does
-/// not do (another precision). Throws Error for an invalid train section,
+/// (threads). Throws Error for an invalid train section or fp16 on a CPU,
 /// UsageError for --device cuda without a CUDA device.
 Settings settle(const Program &p, const Options &o);
 

@@ -6,6 +6,7 @@
 
 #include "data/Loader.h"
 #include "metrics/MetricsLog.h"
+#include "optim/LossScaler.h"
 #include "s2s/runtime/Error.h"
 #include "support/Hash.h"
 #include "support/Text.h"
@@ -169,6 +170,8 @@ TrainState freshState(const Program &p, const TrainData &data,
   st.stepsPerEpoch = data.stepsPerEpoch;
   st.trainWindows = data.windows;
   st.fingerprint = runFingerprint(p, s, data);
+  st.precision = name(s.train.precision);
+  st.lossScale = s.train.precision == Precision::Fp16 ? kInitialLossScale : 0;
   return st;
 }
 
@@ -187,6 +190,13 @@ void warnOnChanges(const TrainState &s, const Settings &set,
                 (long long)s.batchSize, (long long)s.stepsPerEpoch,
                 (long long)s.trainWindows, (long long)B,
                 (long long)data.stepsPerEpoch, (long long)data.windows);
+  // Another precision is a legitimate change (fp32 weights train on in
+  // bf16), said once.
+  const std::string then = s.precision.empty() ? "fp32" : s.precision;
+  if (then != name(set.train.precision))
+    std::printf("note: the checkpoint was trained in %s; this run continues "
+                "in %s\n",
+                then.c_str(), name(set.train.precision));
   if (s.batch > 0 && s.shuffleSeed != shuffleSeed(set.train.seed, s.epoch))
     std::printf("warning: the checkpoint's shuffling seed differs (another "
                 "--seed?); the rest of epoch %lld is shuffled anew\n",
@@ -227,6 +237,13 @@ TrainState resume(const std::string &from, const Program &p, const Settings &s,
   st.stepsPerEpoch = fresh.stepsPerEpoch;
   st.trainWindows = fresh.trainWindows;
   st.fingerprint = fresh.fingerprint;
+  st.precision = fresh.precision;
+  // fp16 continues the checkpoint's loss scale; one that did not scale its
+  // loss starts fp16 at the initial scale.
+  if (s.train.precision != Precision::Fp16 || st.lossScale <= 0) {
+    st.lossScale = fresh.lossScale;
+    st.lossScaleGoodSteps = 0;
+  }
   st.batch = std::min(st.batch, data.stepsPerEpoch);
   std::printf("resuming from %s: epoch %lld, step %lld/%lld, global step "
               "%lld\n",

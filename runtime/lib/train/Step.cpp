@@ -2,6 +2,8 @@
 
 #include "train/Step.h"
 
+#include "model/Autocast.h"
+#include "optim/LossScaler.h"
 #include "s2s/runtime/Error.h"
 #include "support/Calendar.h"
 #include "support/Text.h"
@@ -24,6 +26,7 @@ TrainStep::TrainStep(const Program &p, const TrainConfig &tc,
 /// not fit) is reported with the model and the data it was given.
 torch::Tensor TrainStep::rolloutLoss(const torch::Tensor &window) {
   try {
+    AutocastGuard autocast(tc_.precision, model_.device());
     return p_.rolloutLoss(model_, window);
   } catch (const c10::Error &e) {
     throw Error(modelText_ + " failed on a batch of " + dataText_ + ": " +
@@ -105,10 +108,32 @@ void TrainStep::checkFinite(double lossValue, int64_t epoch, int64_t b,
       ", learning rate " + formatNumber(lr) + ")";
   if (const std::string cause = nonFiniteCause(window, times); !cause.empty())
     throw Error(where + ": " + cause);
+  if (tc_.precision == Precision::Fp16)
+    throw Error(where +
+                ": an fp16 forward may have left fp16's range "
+                "(65504); try precision = bf16, or a lower --lr (e.g. " +
+                formatNumber(tc_.optimizer.lr / 10) + ")");
   throw Error(where + "; the training diverged: try a lower --lr (e.g. " +
               formatNumber(tc_.optimizer.lr / 10) + ")" +
               (tc_.gradClip > 0 ? std::string()
                                 : ", a warm-up or grad_clip in the spec"));
+}
+
+/// fp16: unscales the gradients the optimizer reads and updates the loss
+/// scale in `st`; whether they are finite on every process (the same
+/// answer everywhere, so every process takes or skips the step).
+bool TrainStep::unscaledGradientsFinite(TrainState &st) {
+  LossScaler scaler(st.lossScale, st.lossScaleGoodSteps);
+  std::vector<torch::Tensor> grads;
+  for (const auto &[name, p] : optim_.parameters())
+    grads.push_back(p.grad());
+  std::vector<double> bad = {scaler.unscale(grads) ? 0.0 : 1.0};
+  strategy_.sumOverProcesses(bad);
+  const bool finite = bad[0] == 0;
+  scaler.update(finite);
+  st.lossScale = scaler.scale();
+  st.lossScaleGoodSteps = scaler.goodSteps();
+  return finite;
 }
 
 double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
@@ -134,7 +159,11 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
     if (!loss.requires_grad())
       throw Error("the rollout loss of " + modelText_ +
                   " does not depend on any parameter");
-    strategy_.backward(n == 1 ? loss : loss / double(n), i + 1 == n);
+    if (n > 1)
+      loss = loss / double(n);
+    if (tc_.precision == Precision::Fp16)
+      loss = loss * st.lossScale;
+    strategy_.backward(loss, i + 1 == n);
     lossValue += n == 1 ? value : value / double(n);
   }
   if (!checkedGradients_) {
@@ -142,10 +171,17 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
     checkedGradients_ = true;
   }
   strategy_.afterBackward(model_);
-  if (tc_.gradClip > 0)
-    strategy_.clipGradients(model_, tc_.gradClip);
   lr = learningRate(st);
-  strategy_.optimizerStep(optim_, lr);
+  // A skipped fp16 step leaves the weights and the optimizer's state (its
+  // step counter too) as they were; the schedule goes on, as a PyTorch
+  // loop's scheduler.step() after GradScaler skipped optimizer.step().
+  if (tc_.precision != Precision::Fp16 || unscaledGradientsFinite(st)) {
+    if (tc_.gradClip > 0)
+      strategy_.clipGradients(model_, tc_.gradClip);
+    strategy_.optimizerStep(optim_, lr);
+  } else {
+    ++skipped_;
+  }
   ++stepsRun_;
   ++st.scheduleStep;
   ++st.globalStep;

@@ -7,6 +7,12 @@
 // handling and clipping, and the optimizer update at the schedule's
 // learning rate.
 //
+// Under `precision = bf16 | fp16` the rollout runs under autocast
+// (model/Autocast.h) and the backward outside it; fp16 scales the loss
+// (optim/LossScaler.h): the gradients are unscaled after the strategy's
+// handling and before clipping, and a step whose gradients are not finite
+// on any process is skipped by every process.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef S2S_RUNTIME_TRAIN_STEP_H
@@ -45,6 +51,10 @@ public:
   double run(const Batch &batch, int64_t epoch, int64_t b, TrainState &st,
              double &lr);
 
+  /// fp16: the steps skipped so far by this process's run (gradients not
+  /// finite); 0 otherwise.
+  int64_t skippedSteps() const { return skipped_; }
+
 private:
   const Program &p_;
   const TrainConfig &tc_;
@@ -55,6 +65,9 @@ private:
   std::string modelText_, dataText_;
   bool checkedGradients_ = false;
   int64_t stepsRun_ = 0; ///< by this process
+  int64_t skipped_ = 0;  ///< fp16 steps skipped by this process
+
+  bool unscaledGradientsFinite(TrainState &st);
 
   torch::Tensor rolloutLoss(const torch::Tensor &window);
   void checkEveryParameterReached() const;

@@ -35,6 +35,7 @@
 #include "train/Forecast.h"
 #include "train/Materialize.h"
 #include "train/Options.h"
+#include "train/Precision.h"
 #include "train/Resume.h"
 #include "train/RunFolder.h"
 #include "train/RunStats.h"
@@ -193,6 +194,12 @@ void Trainer::setUp() {
   printBanner(P, set, data, model->parameterCount(), strategy->name());
   if (const std::string where = strategy->placement(*optim); !where.empty())
     std::printf("%s\n", where.c_str());
+  if (const std::string line = precisionLine(
+          P, set, *model, data.train->batch() / set.train.accumulate,
+          data.channels, data.lat, data.lon);
+      !line.empty())
+    std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
 
   st = freshState(P, data, set);
   if (!resumeFrom.empty())
@@ -419,6 +426,13 @@ void Trainer::finishEpoch(int64_t epoch, const EpochSteps &steps, double lr) {
               (long long)stepsRun, steps.seconds,
               steps.seconds > 0 ? double(stepsRun) / steps.seconds : 0.0,
               steps.dataWait);
+  if (set.train.precision == Precision::Fp16) {
+    std::printf("  fp16 loss scale %g; %lld step%s skipped so far by this run "
+                "(gradients not finite)\n",
+                st.lossScale, (long long)step->skippedSteps(),
+                step->skippedSteps() == 1 ? "" : "s");
+    record += ",\"loss_scale\":" + jsonNumber(st.lossScale);
+  }
   if (validation->enabled())
     record += validation->run(*model, *strategy, epoch + 1);
   std::fflush(stdout);

@@ -4,6 +4,7 @@
 
 #include "metrics/Maps.h"
 #include "metrics/Scores.h"
+#include "model/Autocast.h"
 #include "s2s/runtime/Error.h"
 #include "support/Calendar.h"
 #include "support/Json.h"
@@ -37,7 +38,7 @@ torch::Tensor trainingMean(BatchLoader &train) {
 Validation::Validation(const Program &p, const Settings &s,
                        const TrainData &data, std::string mapsDir)
     : p_(p), data_(data), mapsDir_(std::move(mapsDir)),
-      metrics_(s.train.metrics) {
+      metrics_(s.train.metrics), precision_(s.train.precision) {
   if (metrics_.empty())
     metrics_ = TrainConfig().metrics;
   // z-score: the normalisation mean (0 in normalised units); otherwise the
@@ -148,7 +149,12 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
         model.context().leadSeconds =
             spec.empty() ? 0 : leads[l] * stepSeconds_;
         torch::Tensor truth = w.select(1, leads[l]);
-        torch::Tensor pred = p_.forward(model, x0);
+        torch::Tensor pred;
+        {
+          AutocastGuard autocast(precision_, device);
+          pred = p_.forward(model, x0);
+        }
+        pred = pred.to(model.dtype());
         if (!count)
           continue;
         for (size_t i = 0; i < at[l].model.size(); ++i) {

@@ -66,6 +66,7 @@ private:
   std::string mapsDir_;
   std::vector<MetricConfig> metrics_;
   torch::Tensor climatology_;
+  Precision precision_;     ///< the forward's (model/Autocast.h)
   int64_t stepSeconds_ = 0; ///< the data step, for lead times
 };
 

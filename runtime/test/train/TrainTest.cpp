@@ -676,3 +676,90 @@ TEST(Train, CheckpointRoomIsCheckedBeforeTraining) {
   s.out += "/file";
   EXPECT_THROW(rt::checkCheckpointRoom(s, 1), rt::Error);
 }
+
+//===----------------------------------------------------------------------===//
+// Precision
+//===----------------------------------------------------------------------===//
+
+TEST(Precision, Bf16TrainsOtherwiseThanFp32OnFp32State) {
+  const std::string a = freshDir("fp32"), b = freshDir("bf16");
+  const std::vector<std::string> args = {"--epochs", "1", "--log-every", "1",
+                                         "--no-maps"};
+  rt::Program p = tinyProgram();
+  std::vector<std::string> argsA = args, argsB = args;
+  argsA.insert(argsA.end(), {"--out", a});
+  argsB.insert(argsB.end(), {"--out", b});
+  Result ra = runHere(p, argsA);
+  ASSERT_EQ(ra.status, 0) << ra.out << ra.err;
+  p.train.precision = rt::Precision::Bf16;
+  Result rb = runHere(p, argsB);
+  ASSERT_EQ(rb.status, 0) << rb.out << rb.err;
+  EXPECT_EQ(ra.out.find("precision"), std::string::npos) << ra.out;
+  EXPECT_NE(rb.out.find("precision bf16: the forward under autocast in bf16"),
+            std::string::npos)
+      << rb.out;
+  EXPECT_NE(rb.out.find("ms in fp32 (measured at start-up)"), std::string::npos)
+      << rb.out;
+  // The losses differ (bf16's rounding), step by step, but not by much.
+  std::vector<rt::Json> ma = readMetrics(a + "/metrics.jsonl"),
+                        mb = readMetrics(b + "/metrics.jsonl");
+  ASSERT_EQ(ma.size(), mb.size());
+  int differ = 0;
+  for (size_t i = 0; i < ma.size(); ++i) {
+    if (ma[i].get("kind")->string != "train")
+      continue;
+    const double x = ma[i].get("loss")->number, y = mb[i].get("loss")->number;
+    differ += x != y;
+    EXPECT_TRUE(relClose(x, y, 0.05)) << i << ": " << x << " vs " << y;
+  }
+  EXPECT_GT(differ, 0) << "bf16 losses bit-identical to fp32's";
+  // Master weights and optimizer state stay fp32; the checkpoint says bf16.
+  rt::Checkpoint c = rt::loadCheckpoint(b + "/checkpoints/ckpt-11");
+  EXPECT_EQ(c.state.precision, "bf16");
+  EXPECT_EQ(c.state.lossScale, 0.0);
+  for (const auto &[name, t] : c.model)
+    EXPECT_EQ(t.scalar_type(), torch::kFloat) << name;
+  int moments = 0;
+  for (const auto &[name, t] : c.optimizer)
+    if (t.dim() > 0) {
+      EXPECT_EQ(t.scalar_type(), torch::kFloat) << name;
+      ++moments;
+    }
+  EXPECT_EQ(moments, 4); // m and v of two parameters
+  // A resume in another precision is legitimate, and said.
+  Result rc = runHere(tinyProgram(),
+                      {"--epochs", "2", "--no-maps", "--out", b, "--resume"});
+  ASSERT_EQ(rc.status, 0) << rc.out << rc.err;
+  EXPECT_NE(rc.out.find("note: the checkpoint was trained in bf16; this run "
+                        "continues in fp32"),
+            std::string::npos)
+      << rc.out;
+  EXPECT_EQ(rt::loadCheckpoint(b + "/checkpoints/ckpt-22").state.precision,
+            "fp32");
+}
+
+TEST(Precision, Fp16OnACpuIsRefusedNamingTheKey) {
+  rt::Program p = tinyProgram();
+  p.train.precision = rt::Precision::Fp16;
+  Result r = runHere(p, {"--out", freshDir("fp16"), "--device", "cpu"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("the spec's train.precision = fp16 (tiny.s2s): fp16 "
+                       "runs on a CUDA device only"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("use precision = bf16 (--precision bf16) on a CPU, or "
+                       "run on a GPU"),
+            std::string::npos)
+      << r.err;
+  Result o = runHere(tinyProgram(), {"--out", freshDir("fp16-flag"), "--device",
+                                     "cpu", "--precision", "fp16"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_NE(o.err.find("--precision fp16: fp16 runs on a CUDA device only"),
+            std::string::npos)
+      << o.err;
+  Result bad = runHere(tinyProgram(), {"--precision", "fp8"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--precision must be fp32, bf16 or fp16, got 'fp8'"),
+            std::string::npos)
+      << bad.err;
+}

@@ -99,9 +99,12 @@ def S2SPlanMemory : Pass<"s2s-plan-memory", "::mlir::ModuleOp"> {
     From the inferred shapes, the precision and batch of `s2s.train` and
     the mesh and strategy of `s2s.parallel`, computes for each model the
     bytes each rank holds and attaches them as `s2s.memory` to the model's
-    forward: `params`, `grads`, `optimizer` (Adam-style: two fp32 moments
-    plus an fp32 master copy under reduced precision), `activations` (every
-    forward result kept for the backward, per rank's micro-batch) and
+    forward: `params`, `grads`, `optimizer` (Adam-style: two fp32 moments;
+    all three fp32 in every precision, as the runtime's autocast keeps
+    them), `activations` (every forward result kept for the backward, per
+    rank's micro-batch; under bf16/fp16 at 2 bytes for the layers autocast
+    runs in the reduced type and what follows them, 4 for norms, FFTs,
+    losses and promoted sums, plus a 2-byte copy of the parameters) and
     `total`. Counts saturate rather than wrap.
 
     With `max-rank-bytes` above 0, a model whose plan needs more than that

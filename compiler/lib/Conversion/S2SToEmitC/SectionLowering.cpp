@@ -241,13 +241,6 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
       ok = false;
     }
   }
-  if (train && train.getPrecision() != Precision::fp32) {
-    notYet(train, "precision")
-        << "precision " << stringifyPrecision(train.getPrecision())
-        << " is not implemented yet: this runtime trains in fp32; use "
-           "precision = fp32";
-    ok = false;
-  }
   return success(ok);
 }
 
