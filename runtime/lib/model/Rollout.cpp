@@ -200,6 +200,9 @@ struct RecomputeStep : torch::autograd::Function<RecomputeStep> {
     ctx->saved_data["fn"] = reinterpret_cast<int64_t>(fn);
     ctx->saved_data["rng"] = m->generator().get_state();
     ctx->saved_data["lead"] = m->context().leadSeconds;
+    ctx->saved_data["first_step"] = m->context().firstStep;
+    ctx->saved_data["blocks"] = m->context().blocks;
+    ctx->saved_data["step_seconds"] = m->context().stepSeconds;
     ctx->saved_data["has_time"] = m->context().time.defined();
     if (m->context().time.defined())
       ctx->saved_data["time"] = m->context().time;
@@ -218,6 +221,9 @@ struct RecomputeStep : torch::autograd::Function<RecomputeStep> {
     BatchContext ctxNow = m->context();
     m->generator().set_state(ctx->saved_data["rng"].toTensor());
     m->context().leadSeconds = ctx->saved_data["lead"].toInt();
+    m->context().firstStep = ctx->saved_data["first_step"].toInt();
+    m->context().blocks = ctx->saved_data["blocks"].toInt();
+    m->context().stepSeconds = ctx->saved_data["step_seconds"].toInt();
     m->context().time = ctx->saved_data["has_time"].toBool()
                             ? ctx->saved_data["time"].toTensor()
                             : Tensor();

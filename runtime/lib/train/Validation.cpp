@@ -144,6 +144,8 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       torch::Tensor w = vb.window.to(device, model.dtype());
       torch::Tensor x0 = w.select(1, 0);
       model.context().time = vb.times.to(device);
+      model.context().firstStep = 0;
+      model.context().blocks = 1;
       for (size_t l = 0; l < leads.size(); ++l) {
         model.context().leadSeconds =
             spec.empty() ? 0 : leads[l] * stepSeconds_;
