@@ -908,8 +908,8 @@ LogicalResult Ifft2Op::inferShapes() { return complexSameShape(*this); }
 
 static LogicalResult checkRefinement(Operation *op, int64_t refinement) {
   if (refinement < 0 || refinement > rt::geometry::kMaxRefinement)
-    return op->emitOpError() << "'refinement' must be in 0..12, got "
-                             << refinement;
+    return op->emitOpError()
+           << "'refinement' must be in 0..12, got " << refinement;
   return success();
 }
 
@@ -932,8 +932,8 @@ static int64_t graphEdgeCount(StringRef graph, int64_t refinement,
   auto it = counts.find(key);
   if (it == counts.end())
     it = counts
-             .emplace(key, rt::geometry::defaultGridEdgeCount(
-                               graph.str(), refinement, H, W))
+             .emplace(key, rt::geometry::defaultGridEdgeCount(graph.str(),
+                                                              refinement, H, W))
              .first;
   return it->second;
 }
@@ -1013,8 +1013,7 @@ LogicalResult GraphGatherOp::inferShapes() {
 }
 
 LogicalResult GraphScatterSumOp::inferShapes() {
-  auto m = ranked(getMessages()), e = ranked(getEdges()),
-       l = ranked(getLike());
+  auto m = ranked(getMessages()), e = ranked(getEdges()), l = ranked(getLike());
   if (!m || !e || !l)
     return success();
   if (failed(needRank(*this, m, 3, "messages [batch, edges, dim]")) ||

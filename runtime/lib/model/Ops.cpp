@@ -673,8 +673,7 @@ Tensor graph_edges(Model &m, const Tensor &like, const char *graph,
                    int64_t refinement) {
   std::string g = graph ? graph : "";
   if (!geometry::isGraphName(g))
-    throw Error("unknown graph '" + g +
-                "' (multimesh, grid2mesh, mesh2grid)");
+    throw Error("unknown graph '" + g + "' (multimesh, grid2mesh, mesh2grid)");
   checkRefinement("graph_edges", refinement);
   GraphGrid grid = graphGrid(m, like, "graph_edges");
   std::string key = "graph_edges:" + g + ":" + std::to_string(refinement) +
@@ -686,8 +685,10 @@ Tensor graph_edges(Model &m, const Tensor &like, const char *graph,
     if (grid.lat != defaultLatitudes(H) || grid.lon != defaultLongitudes(W)) {
       int64_t planned = geometry::defaultGridEdgeCount(g, refinement, H, W);
       if ((int64_t)e.size() != planned)
-        throw Error("graph_edges(\"" + g + "\"): the data's latitudes and "
-                    "longitudes give " + std::to_string(e.size()) +
+        throw Error("graph_edges(\"" + g +
+                    "\"): the data's latitudes and "
+                    "longitudes give " +
+                    std::to_string(e.size()) +
                     " edges, but the program was compiled for the " +
                     std::to_string(planned) + " of the default " +
                     std::to_string(H) + "x" + std::to_string(W) +
@@ -704,8 +705,9 @@ Tensor graph_edge_features(Model &m, const Tensor &like, const char *graph,
   GraphGrid grid = graphGrid(m, like, "graph_edge_features");
   std::string g = graph;
   return cached(
-      m, "graph_edge_features:" + g + ":" + std::to_string(refinement) + ":" +
-             grid.key,
+      m,
+      "graph_edge_features:" + g + ":" + std::to_string(refinement) + ":" +
+          grid.key,
       [&] {
         geometry::Icosphere ico = geometry::icosphere(refinement);
         geometry::Nodes mesh = geometry::meshNodes(ico);
@@ -714,9 +716,9 @@ Tensor graph_edge_features(Model &m, const Tensor &like, const char *graph,
                                      : geometry::gridNodes(grid.lat, grid.lon);
         const geometry::Nodes &senders = g == "grid2mesh" ? points : mesh;
         const geometry::Nodes &receivers = g == "mesh2grid" ? points : mesh;
-        return rowsTensor(geometry::edgeFeatures(senders, receivers,
-                                                 tensorPairs(edges)),
-                          4, like);
+        return rowsTensor(
+            geometry::edgeFeatures(senders, receivers, tensorPairs(edges)), 4,
+            like);
       });
 }
 

@@ -124,9 +124,9 @@ void expectEveryPointConnected(int64_t R, int64_t H, int64_t W) {
     ++receives[size_t(g)];
   }
   for (int64_t p = 0; p < H * W; ++p) {
-    ASSERT_GE(sends[size_t(p)], 1) << "grid point " << p / W << "," << p % W
-                                   << " sends to no mesh node (M" << R << ", "
-                                   << H << "x" << W << ")";
+    ASSERT_GE(sends[size_t(p)], 1)
+        << "grid point " << p / W << "," << p % W << " sends to no mesh node (M"
+        << R << ", " << H << "x" << W << ")";
     ASSERT_EQ(receives[size_t(p)], 3) << "grid point " << p;
   }
 }
@@ -148,18 +148,18 @@ TEST(GraphGeometryTest, EveryGridPointIsConnected) {
 TEST(GraphGeometryTest, EveryGridPointIsConnectedAtPaperSize) {
   auto start = std::chrono::steady_clock::now();
   expectEveryPointConnected(6, 721, 1440);
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start)
-                 .count();
+  double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("[figures] M6 at 721x1440: %.2f s\n", s);
 }
 
 // grid2mesh against a brute-force search over every (grid point, mesh
 // node) pair, with the radius from a brute-force longest edge.
 TEST(GraphGeometryTest, Grid2MeshIsTheRadiusQuery) {
-  for (auto [R, H, W] : {std::array<int64_t, 3>{1, 16, 32},
-                         std::array<int64_t, 3>{2, 17, 32},
-                         std::array<int64_t, 3>{3, 33, 64}}) {
+  for (auto [R, H, W] :
+       {std::array<int64_t, 3>{1, 16, 32}, std::array<int64_t, 3>{2, 17, 32},
+        std::array<int64_t, 3>{3, 33, 64}}) {
     Icosphere m = icosphere(R);
     double longest = 0;
     for (const Face &f : m.finest())
@@ -179,8 +179,9 @@ TEST(GraphGeometryTest, Grid2MeshIsTheRadiusQuery) {
                z = std::sin(la);
         for (size_t v = 0; v < m.vertices.size(); ++v) {
           const Vec3 &p = m.vertices[v];
-          double d = std::sqrt((x - p[0]) * (x - p[0]) + (y - p[1]) * (y - p[1]) +
-                               (z - p[2]) * (z - p[2]));
+          double d =
+              std::sqrt((x - p[0]) * (x - p[0]) + (y - p[1]) * (y - p[1]) +
+                        (z - p[2]) * (z - p[2]));
           if (d <= 0.6 * longest)
             want.emplace(i * W + j, int64_t(v));
         }
@@ -197,9 +198,9 @@ TEST(GraphGeometryTest, Grid2MeshIsTheRadiusQuery) {
 // the crossing (Cramer's rule on p = t * (a + u (b - a) + v (c - a))) all
 // at least 0.
 TEST(GraphGeometryTest, Mesh2GridTrianglesContainTheirPoints) {
-  for (auto [R, H, W] : {std::array<int64_t, 3>{1, 16, 32},
-                         std::array<int64_t, 3>{2, 17, 32},
-                         std::array<int64_t, 3>{4, 91, 180}}) {
+  for (auto [R, H, W] :
+       {std::array<int64_t, 3>{1, 16, 32}, std::array<int64_t, 3>{2, 17, 32},
+        std::array<int64_t, 3>{4, 91, 180}}) {
     Icosphere m = icosphere(R);
     std::set<std::array<int64_t, 3>> faces;
     for (Face f : m.finest()) {

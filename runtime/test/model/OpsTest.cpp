@@ -719,8 +719,7 @@ TEST(OpsTest, GraphEdgesAreTheGeometrys) {
   EXPECT_NEAR(gn[0][4][2].item<double>(), 1.0, 1e-6);
   EXPECT_THROW(graph_edges(m, like, "hexmesh", 1), Error);
   EXPECT_THROW(graph_node_features(m, like, "edges", 1), Error);
-  EXPECT_THROW(graph_edges(m, torch::zeros({2, 9, 16}), "grid2mesh", 1),
-               Error);
+  EXPECT_THROW(graph_edges(m, torch::zeros({2, 9, 16}), "grid2mesh", 1), Error);
   EXPECT_THROW(graph_edges(m, like, "multimesh", 13), Error);
 }
 
@@ -740,8 +739,7 @@ TEST(OpsTest, GraphEdgesOnTheDataGrid) {
     graph_edges(n, like, "grid2mesh", 1);
     FAIL() << "a grid of another edge count was accepted";
   } catch (const Error &e) {
-    EXPECT_NE(std::string(e.what()).find("compiled for the"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("compiled for the"), std::string::npos)
         << e.what();
   }
 }

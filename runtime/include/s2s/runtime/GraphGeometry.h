@@ -1,4 +1,4 @@
-//===- GraphGeometry.h - GraphCast's multimesh and grid-mesh graphs -*- C++ -*-===//
+//===- GraphGeometry.h - GraphCast's graphs ---------------------*- C++ -*-===//
 //
 // The one statement of the graphs of GraphCast (Lam et al. 2023, Section 3
 // and the supplement's graph description) that both s2sc (the static edge
@@ -111,19 +111,21 @@ inline Icosphere icosphere(int64_t refinement) {
                                  {phi, 0, 1},   {-phi, 0, -1}, {-phi, 0, 1}};
   for (const auto &c : corners)
     m.vertices.push_back(normalised({c[0], c[1], c[2]}));
-  m.faces.push_back({{0, 11, 5}, {0, 5, 1},  {0, 1, 7},   {0, 7, 10},
-                     {0, 10, 11}, {1, 5, 9},  {5, 11, 4},  {11, 10, 2},
-                     {10, 7, 6},  {7, 1, 8},  {3, 9, 4},   {3, 4, 2},
-                     {3, 2, 6},   {3, 6, 8},  {3, 8, 9},   {4, 9, 5},
-                     {2, 4, 11},  {6, 2, 10}, {8, 6, 7},   {9, 8, 1}});
+  m.faces.push_back({{0, 11, 5},  {0, 5, 1},  {0, 1, 7},  {0, 7, 10},
+                     {0, 10, 11}, {1, 5, 9},  {5, 11, 4}, {11, 10, 2},
+                     {10, 7, 6},  {7, 1, 8},  {3, 9, 4},  {3, 4, 2},
+                     {3, 2, 6},   {3, 6, 8},  {3, 8, 9},  {4, 9, 5},
+                     {2, 4, 11},  {6, 2, 10}, {8, 6, 7},  {9, 8, 1}});
   for (int64_t r = 0; r < refinement; ++r) {
     std::unordered_map<uint64_t, int64_t> midpoints;
     auto midpoint = [&](int64_t a, int64_t b) {
-      uint64_t key = (uint64_t(std::min(a, b)) << 32) | uint64_t(std::max(a, b));
+      uint64_t key =
+          (uint64_t(std::min(a, b)) << 32) | uint64_t(std::max(a, b));
       auto [it, fresh] = midpoints.emplace(key, int64_t(m.vertices.size()));
       if (fresh) {
         const Vec3 &p = m.vertices[a], &q = m.vertices[b];
-        m.vertices.push_back(normalised({p[0] + q[0], p[1] + q[1], p[2] + q[2]}));
+        m.vertices.push_back(
+            normalised({p[0] + q[0], p[1] + q[1], p[2] + q[2]}));
       }
       return it->second;
     };
@@ -207,7 +209,8 @@ inline Edges grid2meshEdges(const Icosphere &m, const std::vector<double> &lat,
   std::sort(rows.begin(), rows.end());
   std::sort(cols.begin(), cols.end());
   auto colsIn = [&](double lo, double hi, auto &&visit) {
-    auto it = std::lower_bound(cols.begin(), cols.end(), std::make_pair(lo, int64_t(-1)));
+    auto it = std::lower_bound(cols.begin(), cols.end(),
+                               std::make_pair(lo, int64_t(-1)));
     for (; it != cols.end() && it->first <= hi; ++it)
       visit(it->second);
   };
@@ -223,11 +226,12 @@ inline Edges grid2meshEdges(const Icosphere &m, const std::vector<double> &lat,
         if (chord(pv, unitVector(lat[i], lon[j])) <= radius)
           e.emplace_back(i * W + j, v);
       };
-      double half = std::abs(la) + cap >= 90.0
-                        ? 180.0
-                        : degrees(std::asin(std::min(
-                              1.0, std::sin(radians(cap)) /
-                                       std::cos(radians(la))))) + 1e-9;
+      double half =
+          std::abs(la) + cap >= 90.0
+              ? 180.0
+              : degrees(std::asin(std::min(1.0, std::sin(radians(cap)) /
+                                                    std::cos(radians(la))))) +
+                    1e-9;
       if (half >= 180.0) {
         for (int64_t j = 0; j < W; ++j)
           consider(j);
@@ -251,8 +255,8 @@ inline Edges grid2meshEdges(const Icosphere &m, const std::vector<double> &lat,
 inline double insideness(const Icosphere &m, const Face &f, const Vec3 &p) {
   const Vec3 &a = m.vertices[f[0]], &b = m.vertices[f[1]],
              &c = m.vertices[f[2]];
-  return std::min({dot(cross(a, b), p), dot(cross(b, c), p),
-                   dot(cross(c, a), p)});
+  return std::min(
+      {dot(cross(a, b), p), dot(cross(b, c), p), dot(cross(c, a), p)});
 }
 
 /// The index of the finest face containing p: the best of M0's 20 faces,
@@ -327,9 +331,8 @@ inline std::vector<double> nodeFeatures(const Nodes &n) {
 
 /// Per edge: [length, radial, east, north] of sender - receiver in the
 /// receiver's local frame, divided by the graph's longest edge; 4 per edge.
-inline std::vector<double> edgeFeatures(const Nodes &senders,
-                                        const Nodes &receivers,
-                                        const Edges &edges) {
+inline std::vector<double>
+edgeFeatures(const Nodes &senders, const Nodes &receivers, const Edges &edges) {
   std::vector<double> f;
   f.reserve(edges.size() * 4);
   double longest = 0;

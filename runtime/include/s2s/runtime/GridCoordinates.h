@@ -1,4 +1,4 @@
-//===- GridCoordinates.h - Default coordinates of a lat-lon grid -*- C++ -*-===//
+//===- GridCoordinates.h - Default lat-lon coordinates ----------*- C++ -*-===//
 //
 // What a data file without /lat or /lon is taken to hold (Config.h's file
 // layout), for the loader, s2s-data, the maps, the graph kernels and the
