@@ -5,7 +5,8 @@
 // counts of graph_edges and friends) and the runtime (the kernels that build
 // the edges and their features) follow:
 //
-//  - M0 is the unit icosahedron (12 nodes, 20 faces). M(r+1) splits each
+//  - M0 is the unit icosahedron (12 nodes, 20 faces), oriented as GraphCast
+//    orients it (two faces parallel to the equator). M(r+1) splits each
 //    face of Mr into four at its edge midpoints, pushed out onto the unit
 //    sphere. Numbering is nested: Mr's nodes are the first 10*4^r+2 of
 //    M(r+1)'s, and the children of face f of Mr are faces 4f..4f+3 of
@@ -109,8 +110,15 @@ inline Icosphere icosphere(int64_t refinement) {
                                  {1, -phi, 0},  {0, -1, phi},  {0, 1, phi},
                                  {0, -1, -phi}, {0, 1, -phi},  {phi, 0, -1},
                                  {phi, 0, 1},   {-phi, 0, -1}, {-phi, 0, 1}};
-  for (const auto &c : corners)
-    m.vertices.push_back(normalised({c[0], c[1], c[2]}));
+  // GraphCast's orientation: turned about the y axis by half the
+  // supplement of the angle between adjacent faces, so that two faces are
+  // parallel to the equator (the poles sit at face centres, not vertices).
+  const double turn =
+      (3.14159265358979323846 - 2.0 * std::asin(phi / std::sqrt(3.0))) / 2.0;
+  const double c = std::cos(turn), s = std::sin(turn);
+  for (const auto &p : corners)
+    m.vertices.push_back(
+        normalised({c * p[0] - s * p[2], p[1], s * p[0] + c * p[2]}));
   m.faces.push_back({{0, 11, 5},  {0, 5, 1},  {0, 1, 7},  {0, 7, 10},
                      {0, 10, 11}, {1, 5, 9},  {5, 11, 4}, {11, 10, 2},
                      {10, 7, 6},  {7, 1, 8},  {3, 9, 4},  {3, 4, 2},
@@ -263,15 +271,21 @@ inline double insideness(const Icosphere &m, const Face &f, const Vec3 &p) {
 /// then at each level the best of its four children (which tile it).
 inline int64_t containingFace(const Icosphere &m, const Vec3 &p) {
   int64_t best = 0;
+  double inside = insideness(m, m.faces[0][0], p);
   for (int64_t f = 1; f < 20; ++f)
-    if (insideness(m, m.faces[0][f], p) > insideness(m, m.faces[0][best], p))
+    if (double in = insideness(m, m.faces[0][f], p); in > inside) {
       best = f;
+      inside = in;
+    }
   for (int64_t r = 1; r <= m.refinement(); ++r) {
     int64_t first = 4 * best;
     best = first;
+    inside = insideness(m, m.faces[r][first], p);
     for (int64_t c = first + 1; c < first + 4; ++c)
-      if (insideness(m, m.faces[r][c], p) > insideness(m, m.faces[r][best], p))
+      if (double in = insideness(m, m.faces[r][c], p); in > inside) {
         best = c;
+        inside = in;
+      }
   }
   return best;
 }
