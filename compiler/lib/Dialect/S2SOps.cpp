@@ -945,11 +945,17 @@ static LogicalResult needGrid(Operation *op, Value like) {
   return needRank(op, t, 4, "a field [batch, channel, lat, lon] for its grid");
 }
 
-LogicalResult GraphEdgesOp::verify() {
-  if (failed(checkRefinement(*this, getRefinement())))
+/// A graph's name and refinement (graph_edges, graph_edge_features).
+static LogicalResult checkGraph(Operation *op, StringRef graph,
+                                int64_t refinement) {
+  if (failed(checkRefinement(op, refinement)))
     return failure();
-  return checkOneOf(*this, "graph", getGraph(),
+  return checkOneOf(op, "graph", graph,
                     {"multimesh", "grid2mesh", "mesh2grid"});
+}
+
+LogicalResult GraphEdgesOp::verify() {
+  return checkGraph(*this, getGraph(), getRefinement());
 }
 LogicalResult GraphEdgesOp::inferShapes() {
   if (failed(needGrid(*this, getLike())))
@@ -961,10 +967,7 @@ LogicalResult GraphEdgesOp::inferShapes() {
 }
 
 LogicalResult GraphEdgeFeaturesOp::verify() {
-  if (failed(checkRefinement(*this, getRefinement())))
-    return failure();
-  return checkOneOf(*this, "graph", getGraph(),
-                    {"multimesh", "grid2mesh", "mesh2grid"});
+  return checkGraph(*this, getGraph(), getRefinement());
 }
 LogicalResult GraphEdgeFeaturesOp::inferShapes() {
   auto t = ranked(getLike());
