@@ -772,9 +772,8 @@ Tensor call_times(Model &m, const Tensor &x, int64_t first, int64_t blocks,
     throw Error("call_times: first " + std::to_string(first) + ", blocks " +
                 std::to_string(blocks) + ", step " +
                 std::to_string(stepSeconds) + " s (internal error)");
-  m.context().firstStep = first;
-  m.context().blocks = blocks;
-  m.context().stepSeconds = stepSeconds;
+  m.cache(kCallTimesSlot) =
+      torch::tensor({first, blocks, stepSeconds}, torch::kInt64);
   return x;
 }
 
@@ -804,20 +803,25 @@ Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds) {
     throw Error("time_features needs [batch, channel, lat, lon], got " +
                 shapeStr(like.sizes()));
   int64_t B = like.size(0), H = like.size(2), W = like.size(3);
-  const BatchContext &ctx = m.context();
-  const Tensor &time = ctx.time;
+  const Tensor &time = m.context().time;
   if (!time.defined())
     return at::zeros({B, 4, H, W}, like.options());
   // A batched rollout call stacks `blocks` start times of the batch, block
-  // s valid firstStep + s steps after the batch's times.
-  const int64_t T = time.numel(), blocks = ctx.blocks;
+  // s valid first + s steps after the batch's times (call_times).
+  int64_t first = 0, blocks = 1, stepSeconds = 0;
+  if (const Tensor &ct = m.cache(kCallTimesSlot); ct.defined()) {
+    first = ct[0].item<int64_t>();
+    blocks = ct[1].item<int64_t>();
+    stepSeconds = ct[2].item<int64_t>();
+  }
+  const int64_t T = time.numel();
   if (B != blocks * T && !(T == 1 && blocks == 1))
     throw Error("time_features: the call has " + std::to_string(B) +
                 " samples but the batch's context has " + std::to_string(T) +
                 " times in " + std::to_string(blocks) +
                 " block(s); time features under patches are not "
                 "implemented yet");
-  if (ctx.stepSeconds == 0 && (ctx.firstStep > 0 || blocks > 1))
+  if (stepSeconds == 0 && (first > 0 || blocks > 1))
     throw Error("time_features in a rollout needs the data's time step "
                 "(`step = 6h` in the data section)");
   Tensor t0 = time.to(torch::kCPU, torch::kInt64).contiguous().view({-1});
@@ -826,7 +830,7 @@ Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds) {
   auto tw = t.accessor<int64_t, 1>();
   const int64_t perBlock = B / blocks;
   for (int64_t i = 0; i < B; ++i)
-    tw[i] = t0a[i % T] + (ctx.firstStep + i / perBlock) * ctx.stepSeconds;
+    tw[i] = t0a[i % T] + (first + i / perBlock) * stepSeconds;
   Tensor f = torch::empty({t.numel(), 4},
                           torch::TensorOptions().dtype(torch::kFloat64));
   auto ta = t.accessor<int64_t, 1>();

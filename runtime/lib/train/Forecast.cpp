@@ -9,6 +9,7 @@
 #include "metrics/Scores.h"
 #include "plot/Chart.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/Ops.h"
 #include "support/AtomicFile.h"
 #include "support/Calendar.h"
 #include "support/Json.h"
@@ -91,17 +92,15 @@ void rollOut(const Program &p, Model &m, const torch::Tensor &x0,
   torch::Tensor x = x0.to(m.device(), m.dtype());
   const torch::Tensor start = x;
   const bool leadTime = !p.rollout.leads.empty();
-  m.context().blocks = 1;
-  m.context().stepSeconds = stepSeconds;
   for (int64_t k = 1; k <= steps; ++k) {
     m.context().leadSeconds = leadTime ? k * stepSeconds : 0;
     // The input of step k is valid k - 1 steps after the start.
-    m.context().firstStep = leadTime ? 0 : k - 1;
+    call_times(m, x, leadTime ? 0 : k - 1, 1, stepSeconds);
     x = p.forward(m, leadTime ? start : x);
     each(k - 1, x);
   }
   m.context().leadSeconds = 0;
-  m.context().firstStep = 0;
+  call_times(m, x, 0, 1, 0);
 }
 
 std::vector<double> doubles(const torch::Tensor &t) {

@@ -839,7 +839,7 @@ TEST(OpsTest, TimeFeaturesOfARolloutCall) {
     EXPECT_TRUE(f[i].equal(want[0])) << i;
   }
   // Without the data's step, or a batch that is not blocks x times.
-  m.context().stepSeconds = 0;
+  call_times(m, x, 1, 3, 0);
   EXPECT_THROW(time_features(m, x, 0), Error);
   call_times(m, x, 1, 2, step);
   EXPECT_THROW(time_features(m, x, 0), Error);

@@ -861,7 +861,7 @@ def S2S_CallTimesOp : S2S_Op<"call_times", [InferShapes]> {
     Placed by `s2s-unroll-rollout` on the input of each batched model call:
     the call holds `blocks` start times of the batch stacked along the
     batch, block s valid `first + s` data steps (`step_seconds`) after the
-    batch's times. The runtime records it in the call's context (what
+    batch's times. The runtime records it for the call (what
     `time_features` reads) and returns the input unchanged. Not `Pure`: it
     sets the context for the call that uses its result.
 

@@ -94,13 +94,6 @@ struct BatchContext {
   torch::Tensor longitude;
   /// Lead time of this call in seconds (for lead-time models).
   int64_t leadSeconds = 0;
-  /// Where the input of this call is in time (set by the unrolled
-  /// rollout's call_times before each batched call, and by forecasts): a
-  /// call on `blocks` x batch samples (start times stacked, time's batch
-  /// each) holds block s valid at time + (firstStep + s) * stepSeconds.
-  int64_t firstStep = 0;
-  int64_t blocks = 1;
-  int64_t stepSeconds = 0;
 };
 
 /// Where the parameters of a model sharded over processes come from

@@ -162,15 +162,19 @@ Tensor graph_scatter_sum(const Tensor &messages, const Tensor &edges,
                          const Tensor &like);
 /// Marks the input of a batched model call of the unrolled rollout: its
 /// `blocks` stacked start times are valid `first`, first + 1, ... data
-/// steps (of `stepSeconds`) after the batch's times (BatchContext). Sets
-/// the context and returns x.
+/// steps (of `stepSeconds`) after the batch's times (BatchContext::time).
+/// Records them in the model's cache slot kCallTimesSlot, where
+/// time_features reads them, and returns x. Training steps, validation and
+/// forecasts set it before their calls (call_times(m, x, 0, 1, 0) for a
+/// call on the batch's own times).
 Tensor call_times(Model &m, const Tensor &x, int64_t first, int64_t blocks,
                   int64_t stepSeconds);
+inline constexpr const char *kCallTimesSlot = "call_times";
 /// [b, 4, h, w]: sin/cos latitude, sin/cos longitude (from m.context()).
 Tensor grid_coords(Model &m, const Tensor &like);
 /// [b, 4, h, w]: sin/cos day of year, sin/cos time of day at each sample's
-/// valid time + leadSeconds (from m.context(): time, and with blocks > 1
-/// or firstStep > 0 the step offsets of call_times; zeros when unknown).
+/// valid time + leadSeconds (m.context().time moved by the steps
+/// call_times recorded; zeros when the data has no times).
 Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds);
 /// [b] or [b, 1] -> [b, dim] sinusoidal embedding.
 Tensor lead_embed(const Tensor &lead, int64_t dim);
