@@ -343,25 +343,57 @@ func.func @graph_message_out(%n: tensor<2x42x8xf32>, %ef: tensor<2x240x4xf32>, %
 
 // -----
 
-func.func @graph_edges_refinement() {
+func.func @graph_edges_refinement(%x: tensor<1x1x4x8xf32>) {
   // expected-error @+1 {{'s2s.graph_edges' op 'refinement' must be in 0..12, got 13}}
-  %0 = s2s.graph_edges {graph = "multimesh", refinement = 13 : i64} : tensor<2x?xi64>
+  %0 = s2s.graph_edges %x {graph = "multimesh", refinement = 13 : i64} : tensor<1x1x4x8xf32> -> tensor<2x?xi64>
   return
 }
 
 // -----
 
-func.func @graph_edges_negative_refinement() {
+func.func @graph_edges_negative_refinement(%x: tensor<1x1x4x8xf32>) {
   // expected-error @+1 {{'s2s.graph_edges' op 'refinement' must be in 0..12, got -1}}
-  %0 = s2s.graph_edges {graph = "multimesh", refinement = -1 : i64} : tensor<2x?xi64>
+  %0 = s2s.graph_edges %x {graph = "multimesh", refinement = -1 : i64} : tensor<1x1x4x8xf32> -> tensor<2x?xi64>
   return
 }
 
 // -----
 
-func.func @graph_edges_graph() {
+func.func @graph_edges_graph(%x: tensor<1x1x4x8xf32>) {
   // expected-error @+1 {{'s2s.graph_edges' op 'graph' must be one of multimesh, grid2mesh, mesh2grid, got 'knn'}}
-  %0 = s2s.graph_edges {graph = "knn", refinement = 1 : i64} : tensor<2x240xi64>
+  %0 = s2s.graph_edges %x {graph = "knn", refinement = 1 : i64} : tensor<1x1x4x8xf32> -> tensor<2x300xi64>
+  return
+}
+
+// -----
+
+func.func @graph_node_features_nodes(%x: tensor<1x1x4x8xf32>) {
+  // expected-error @+1 {{'s2s.graph_node_features' op 'nodes' must be one of mesh, grid, got 'edges'}}
+  %0 = s2s.graph_node_features %x {nodes = "edges", refinement = 1 : i64} : tensor<1x1x4x8xf32> -> tensor<1x42x3xf32>
+  return
+}
+
+// -----
+
+func.func @graph_edge_features_refinement(%x: tensor<1x1x4x8xf32>) {
+  // expected-error @+1 {{'s2s.graph_edge_features' op 'refinement' must be in 0..12, got 13}}
+  %0 = s2s.graph_edge_features %x {graph = "multimesh", refinement = 13 : i64} : tensor<1x1x4x8xf32> -> tensor<1x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @graph_gather_end(%n: tensor<1x42x8xf32>, %e: tensor<2x300xi64>) {
+  // expected-error @+1 {{'s2s.graph_gather' op 'end' must be one of sender, receiver, got 'middle'}}
+  %0 = s2s.graph_gather %n, %e {end = "middle"} : tensor<1x42x8xf32>, tensor<2x300xi64> -> tensor<1x300x8xf32>
+  return
+}
+
+// -----
+
+func.func @call_times_blocks(%x: tensor<2x3x4x8xf32>) {
+  // expected-error @+1 {{'s2s.call_times' op 'blocks' must be at least 1, got 0}}
+  %0 = s2s.call_times %x {first = 0 : i64, blocks = 0 : i64, step_seconds = 0 : i64} : tensor<2x3x4x8xf32> -> tensor<2x3x4x8xf32>
   return
 }
 

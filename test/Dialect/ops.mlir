@@ -149,17 +149,27 @@ func.func @patches(%x: tensor<8x7x720x1440xf32>) -> tensor<8x7x720x1440xf32> {
 }
 
 // CHECK-LABEL: func.func @graph(
-// CHECK-SAME: %[[N:[^:]+]]: tensor<2x42x64xf32>, %[[EF:[^:]+]]: tensor<2x240x4xf32>
-// CHECK-NEXT: %[[E:[^ ]+]] = s2s.graph_edges {graph = "multimesh", refinement = 1 : i64} : tensor<2x240xi64>
-// CHECK-NEXT: %{{.+}} = s2s.graph_message %[[N]], %[[EF]], %[[E]] {hidden = 64 : i64, name = "proc0", out = 32 : i64} : tensor<2x42x64xf32>, tensor<2x240x4xf32>, tensor<2x240xi64> -> tensor<2x42x32xf32>
-// CHECK-NEXT: %{{.+}} = s2s.graph_edges {graph = "grid2mesh", refinement = 0 : i64} : tensor<2x60xi64>
-// CHECK-NEXT: %{{.+}} = s2s.graph_edges {graph = "mesh2grid", refinement = 12 : i64} : tensor<2x?xi64>
-func.func @graph(%n: tensor<2x42x64xf32>, %ef: tensor<2x240x4xf32>) {
-  %e = s2s.graph_edges {graph = "multimesh", refinement = 1 : i64} : tensor<2x240xi64>
+// CHECK-SAME: %[[N:[^:]+]]: tensor<2x42x64xf32>, %[[EF:[^:]+]]: tensor<2x300x4xf32>, %[[X:[^:]+]]: tensor<2x3x16x32xf32>
+// CHECK-NEXT: %[[E:[^ ]+]] = s2s.graph_edges %[[X]] {graph = "multimesh", refinement = 1 : i64} : tensor<2x3x16x32xf32> -> tensor<2x300xi64>
+// CHECK-NEXT: %{{.+}} = s2s.graph_message %[[N]], %[[EF]], %[[E]] {hidden = 64 : i64, name = "proc0", out = 32 : i64} : tensor<2x42x64xf32>, tensor<2x300x4xf32>, tensor<2x300xi64> -> tensor<2x42x32xf32>
+// CHECK-NEXT: %{{.+}} = s2s.graph_edges %[[X]] {graph = "grid2mesh", refinement = 0 : i64} : tensor<2x3x16x32xf32> -> tensor<2x?xi64>
+// CHECK-NEXT: %{{.+}} = s2s.graph_edges %[[X]] {graph = "mesh2grid", refinement = 12 : i64} : tensor<2x3x16x32xf32> -> tensor<2x1536xi64>
+// CHECK-NEXT: %{{.+}} = s2s.graph_edge_features %[[X]] {graph = "multimesh", refinement = 1 : i64} : tensor<2x3x16x32xf32> -> tensor<1x300x4xf32>
+// CHECK-NEXT: %[[NM:[^ ]+]] = s2s.graph_node_features %[[X]] {nodes = "mesh", refinement = 1 : i64} : tensor<2x3x16x32xf32> -> tensor<1x42x3xf32>
+// CHECK-NEXT: %{{.+}} = s2s.graph_gather %[[N]], %[[E]] {end = "receiver"} : tensor<2x42x64xf32>, tensor<2x300xi64> -> tensor<2x300x64xf32>
+// CHECK-NEXT: %{{.+}} = s2s.graph_scatter_sum %[[EF]], %[[E]], %[[NM]] : tensor<2x300x4xf32>, tensor<2x300xi64>, tensor<1x42x3xf32> -> tensor<2x42x4xf32>
+// CHECK-NEXT: %{{.+}} = s2s.call_times %[[X]] {blocks = 2 : i64, first = 1 : i64, step_seconds = 21600 : i64} : tensor<2x3x16x32xf32> -> tensor<2x3x16x32xf32>
+func.func @graph(%n: tensor<2x42x64xf32>, %ef: tensor<2x300x4xf32>, %x: tensor<2x3x16x32xf32>) {
+  %e = s2s.graph_edges %x {graph = "multimesh", refinement = 1 : i64} : tensor<2x3x16x32xf32> -> tensor<2x300xi64>
   %h = s2s.graph_message %n, %ef, %e {hidden = 64 : i64, out = 32 : i64, name = "proc0"}
-      : tensor<2x42x64xf32>, tensor<2x240x4xf32>, tensor<2x240xi64> -> tensor<2x42x32xf32>
-  %g = s2s.graph_edges {graph = "grid2mesh", refinement = 0 : i64} : tensor<2x60xi64>
-  %m = s2s.graph_edges {graph = "mesh2grid", refinement = 12 : i64} : tensor<2x?xi64>
+      : tensor<2x42x64xf32>, tensor<2x300x4xf32>, tensor<2x300xi64> -> tensor<2x42x32xf32>
+  %g = s2s.graph_edges %x {graph = "grid2mesh", refinement = 0 : i64} : tensor<2x3x16x32xf32> -> tensor<2x?xi64>
+  %m = s2s.graph_edges %x {graph = "mesh2grid", refinement = 12 : i64} : tensor<2x3x16x32xf32> -> tensor<2x1536xi64>
+  %f = s2s.graph_edge_features %x {graph = "multimesh", refinement = 1 : i64} : tensor<2x3x16x32xf32> -> tensor<1x300x4xf32>
+  %nm = s2s.graph_node_features %x {nodes = "mesh", refinement = 1 : i64} : tensor<2x3x16x32xf32> -> tensor<1x42x3xf32>
+  %ga = s2s.graph_gather %n, %e {end = "receiver"} : tensor<2x42x64xf32>, tensor<2x300xi64> -> tensor<2x300x64xf32>
+  %sc = s2s.graph_scatter_sum %ef, %e, %nm : tensor<2x300x4xf32>, tensor<2x300xi64>, tensor<1x42x3xf32> -> tensor<2x42x4xf32>
+  %ct = s2s.call_times %x {first = 1 : i64, blocks = 2 : i64, step_seconds = 21600 : i64} : tensor<2x3x16x32xf32> -> tensor<2x3x16x32xf32>
   return
 }
 

@@ -84,9 +84,17 @@ func.func @fft(%x: tensor<8x3x32x64xf32>, %z: tensor<4x7xf64>) {
 }
 
 // CHECK-LABEL: func.func @inputs(
-// CHECK-NEXT: s2s.graph_edges {graph = "multimesh", refinement = 0 : i64} : tensor<2x60xi64>
-// CHECK-NEXT: s2s.graph_edges {graph = "multimesh", refinement = 2 : i64} : tensor<2x960xi64>
-// CHECK-NEXT: s2s.graph_message {{.*}} : tensor<2x42x16xf32>, tensor<2x960x4xf32>, tensor<2x960xi64> -> tensor<2x42x8xf32>
+// CHECK-NEXT: s2s.graph_edges {{.*}}"multimesh", refinement = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<2x60xi64>
+// CHECK-NEXT: s2s.graph_edges {{.*}}"multimesh", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<2x1260xi64>
+// CHECK-NEXT: s2s.graph_message {{.*}} : tensor<2x42x16xf32>, tensor<2x1260x4xf32>, tensor<2x1260xi64> -> tensor<2x42x8xf32>
+// CHECK-NEXT: s2s.graph_edges {{.*}}"mesh2grid", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<2x6144xi64>
+// CHECK-NEXT: s2s.graph_edges {{.*}}"grid2mesh", refinement = 2 : i64} : tensor<8x3x?x64xf32> -> tensor<2x?xi64>
+// CHECK-NEXT: s2s.graph_edge_features {{.*}}"multimesh", refinement = 1 : i64} : tensor<8x3x32x64xf32> -> tensor<1x300x4xf32>
+// CHECK-NEXT: s2s.graph_node_features {{.*}}"mesh", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<1x162x3xf32>
+// CHECK-NEXT: s2s.graph_node_features {{.*}}"grid", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<1x2048x3xf32>
+// CHECK-NEXT: s2s.graph_gather {{.*}} : tensor<2x42x16xf32>, tensor<2x1260xi64> -> tensor<2x1260x16xf32>
+// CHECK-NEXT: s2s.graph_scatter_sum {{.*}} : tensor<2x1260x4xf32>, tensor<2x1260xi64>, tensor<1x162x3xf32> -> tensor<2x162x4xf32>
+// CHECK-NEXT: s2s.call_times {{.*}} : tensor<8x3x32x64xf32> -> tensor<8x3x32x64xf32>
 // CHECK-NEXT: s2s.grid_coords {{.*}} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
 // CHECK-NEXT: s2s.time_features {{.*}} : tensor<8x3x32x64xf32> -> tensor<8x4x32x64xf32>
 // CHECK-NEXT: s2s.lead_embed {{.*}} : tensor<8xf32> -> tensor<8x16xf32>
@@ -94,11 +102,21 @@ func.func @fft(%x: tensor<8x3x32x64xf32>, %z: tensor<4x7xf64>) {
 // CHECK-NEXT: s2s.loss mse {{.*}} : tensor<8x3x32x64xf32>, tensor<8x3x32x64xf32> -> tensor<f32>
 // CHECK-NEXT: s2s.constant 2.000000e+00 : tensor<f32>
 // CHECK-NEXT: s2s.mul {{.*}} : tensor<f32>, tensor<f32> -> tensor<f32>
-func.func @inputs(%x: tensor<8x3x32x64xf32>, %n: tensor<2x42x16xf32>, %ef: tensor<2x960x4xf32>, %l: tensor<8xf32>, %l1: tensor<8x1xf32>) {
-  %e0 = s2s.graph_edges {graph = "multimesh", refinement = 0 : i64} : tensor<*xi64>
-  // 60 * 4^2 = 960 edges.
-  %e2 = s2s.graph_edges {graph = "multimesh", refinement = 2 : i64} : tensor<*xi64>
-  %h = s2s.graph_message %n, %ef, %e2 {hidden = 32 : i64, out = 8 : i64, name = "proc"} : tensor<2x42x16xf32>, tensor<2x960x4xf32>, tensor<*xi64> -> tensor<*xf32>
+func.func @inputs(%x: tensor<8x3x32x64xf32>, %xd: tensor<8x3x?x64xf32>, %n: tensor<2x42x16xf32>, %ef: tensor<2x1260x4xf32>, %l: tensor<8xf32>, %l1: tensor<8x1xf32>) {
+  %e0 = s2s.graph_edges %x {graph = "multimesh", refinement = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<*xi64>
+  // Both ways, the edges of M0, M1, M2: 2 * (30 + 120 + 480) = 1260.
+  %e2 = s2s.graph_edges %x {graph = "multimesh", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<*xi64>
+  %h = s2s.graph_message %n, %ef, %e2 {hidden = 32 : i64, out = 8 : i64, name = "proc"} : tensor<2x42x16xf32>, tensor<2x1260x4xf32>, tensor<*xi64> -> tensor<*xf32>
+  // Three per grid point: 3 * 32 * 64.
+  %m2g = s2s.graph_edges %x {graph = "mesh2grid", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<*xi64>
+  // Grid graphs of a grid not known yet.
+  %g2m = s2s.graph_edges %xd {graph = "grid2mesh", refinement = 2 : i64} : tensor<8x3x?x64xf32> -> tensor<*xi64>
+  %ef1 = s2s.graph_edge_features %x {graph = "multimesh", refinement = 1 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %nm = s2s.graph_node_features %x {nodes = "mesh", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %ng = s2s.graph_node_features %x {nodes = "grid", refinement = 2 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
+  %ga = s2s.graph_gather %n, %e2 {end = "sender"} : tensor<2x42x16xf32>, tensor<*xi64> -> tensor<*xf32>
+  %sc = s2s.graph_scatter_sum %ef, %e2, %nm : tensor<2x1260x4xf32>, tensor<*xi64>, tensor<*xf32> -> tensor<*xf32>
+  %ct = s2s.call_times %x {first = 1 : i64, blocks = 2 : i64, step_seconds = 21600 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   %g = s2s.grid_coords %x : tensor<8x3x32x64xf32> -> tensor<*xf32>
   %t = s2s.time_features %x {lead = 0 : i64} : tensor<8x3x32x64xf32> -> tensor<*xf32>
   %le = s2s.lead_embed %l {dim = 16 : i64} : tensor<8xf32> -> tensor<*xf32>

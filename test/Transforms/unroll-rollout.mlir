@@ -8,7 +8,7 @@ func.func @net(%x: tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32> attributes {s2s.m
   %0 = s2s.linear %x {out = 8 : i64, bias = true, name = "fc"} : tensor<2x3x4x8xf32> -> tensor<2x3x4x8xf32>
   return %0 : tensor<2x3x4x8xf32>
 }
-s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 8>, history = 1 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
+s2s.data @d {channels = ["u", "v", "t"], grid = array<i64: 4, 8>, history = 1 : i64, step = 21600 : i64, source = #s2s.source<kind = hdf5, pattern = "d/*.h5", field = "fields", address = "", name = "">, memory = #s2s.memory<mode = eager, shared = false, prefetch = 2, buffer = 0, refresh = 0.25>}
 s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mae, weight = latitude, delta = 1.0>, weights = array<f64: 1.0, 0.5, 2.0>}
 
 // The model is kept; clones for the other batch sizes follow it, shapes
@@ -36,12 +36,16 @@ s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mae, weight = l
 // CHECK-NEXT:    %[[X3:.*]] = s2s.flatten %[[S3]]
 // Order 1: x0, x1, x2 stacked along the batch, one call, against x1, x2, x3.
 // CHECK-NEXT:    %[[IN1:.*]] = s2s.concat %[[X0]], %[[X1]], %[[X2]] {dim = 0 : i64} : {{.*}} -> tensor<6x3x4x8xf32>
-// CHECK-NEXT:    %[[P1:.*]] = call @net__batch6(%[[IN1]]) : (tensor<6x3x4x8xf32>) -> tensor<6x3x4x8xf32>
+// Each call's input says when its start times are valid: block s of order
+// j is s + j - 1 steps after x0.
+// CHECK-NEXT:    %[[TI1:.*]] = s2s.call_times %[[IN1]] {blocks = 3 : i64, first = 0 : i64, step_seconds = 21600 : i64} : tensor<6x3x4x8xf32> -> tensor<6x3x4x8xf32>
+// CHECK-NEXT:    %[[P1:.*]] = call @net__batch6(%[[TI1]]) : (tensor<6x3x4x8xf32>) -> tensor<6x3x4x8xf32>
 // CHECK-NEXT:    %[[T1:.*]] = s2s.concat %[[X1]], %[[X2]], %[[X3]] {dim = 0 : i64} : {{.*}} -> tensor<6x3x4x8xf32>
 // CHECK-NEXT:    %[[L1:.*]] = s2s.loss mae %[[P1]], %[[T1]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<6x3x4x8xf32>, tensor<6x3x4x8xf32> -> tensor<f32>
 // Order 2: the first two start times of order 1, against x2, x3; weight 0.5.
 // CHECK-NEXT:    %[[IN2:.*]] = s2s.slice %[[P1]] {dim = 0 : i64, end = 4 : i64, start = 0 : i64} : tensor<6x3x4x8xf32> -> tensor<4x3x4x8xf32>
-// CHECK-NEXT:    %[[P2:.*]] = call @net__batch4(%[[IN2]]) : (tensor<4x3x4x8xf32>) -> tensor<4x3x4x8xf32>
+// CHECK-NEXT:    %[[TI2:.*]] = s2s.call_times %[[IN2]] {blocks = 2 : i64, first = 1 : i64, step_seconds = 21600 : i64}
+// CHECK-NEXT:    %[[P2:.*]] = call @net__batch4(%[[TI2]]) : (tensor<4x3x4x8xf32>) -> tensor<4x3x4x8xf32>
 // CHECK-NEXT:    %[[T2:.*]] = s2s.concat %[[X2]], %[[X3]] {dim = 0 : i64} : {{.*}} -> tensor<4x3x4x8xf32>
 // CHECK-NEXT:    %[[L2:.*]] = s2s.loss mae %[[P2]], %[[T2]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>} : tensor<4x3x4x8xf32>, tensor<4x3x4x8xf32> -> tensor<f32>
 // CHECK-NEXT:    %[[H:.*]] = s2s.constant 5.000000e-01 : tensor<f32>
@@ -49,7 +53,8 @@ s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mae, weight = l
 // CHECK-NEXT:    %[[SUM2:.*]] = s2s.add %[[L1]], %[[WL2]] : tensor<f32>, tensor<f32> -> tensor<f32>
 // Order 3: the model itself at its own batch, against x3 alone; an integer weight 2.
 // CHECK-NEXT:    %[[IN3:.*]] = s2s.slice %[[P2]] {dim = 0 : i64, end = 2 : i64, start = 0 : i64} : tensor<4x3x4x8xf32> -> tensor<2x3x4x8xf32>
-// CHECK-NEXT:    %[[P3:.*]] = call @net(%[[IN3]]) : (tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32>
+// CHECK-NEXT:    %[[TI3:.*]] = s2s.call_times %[[IN3]] {blocks = 1 : i64, first = 2 : i64, step_seconds = 21600 : i64}
+// CHECK-NEXT:    %[[P3:.*]] = call @net(%[[TI3]]) : (tensor<2x3x4x8xf32>) -> tensor<2x3x4x8xf32>
 // CHECK-NEXT:    %[[L3:.*]] = s2s.loss mae %[[P3]], %[[X3]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<latitude>}
 // CHECK-NEXT:    %[[TWO:.*]] = s2s.constant 2.000000e+00 : tensor<f32>
 // CHECK-NEXT:    %[[WL3:.*]] = s2s.mul %[[L3]], %[[TWO]]
@@ -70,7 +75,8 @@ s2s.rollout @net on @d {order = 3 : i64, loss = #s2s.loss<kind = mse, weight = u
 // CHECK-LABEL: func.func @net_rollout(
 // Order 1: the penalty's input marked, patches out, one call, merged.
 // CHECK:         %[[IN1:.*]] = s2s.concat %{{.*}} -> tensor<12x3x4x16xf32>
-// CHECK-NEXT:    %[[J1:.*]] = s2s.jacobian_input %[[IN1]] : tensor<12x3x4x16xf32> -> tensor<12x3x4x16xf32>
+// CHECK-NEXT:    %[[TI1:.*]] = s2s.call_times %[[IN1]] {blocks = 3 : i64, first = 0 : i64, step_seconds = 0 : i64}
+// CHECK-NEXT:    %[[J1:.*]] = s2s.jacobian_input %[[TI1]] : tensor<12x3x4x16xf32> -> tensor<12x3x4x16xf32>
 // CHECK-NEXT:    %[[E1:.*]] = s2s.extract_patches %[[J1]] {size = array<i64: 4, 8>, stride = array<i64: 4, 8>} : tensor<12x3x4x16xf32> -> tensor<24x3x4x8xf32>
 // CHECK-NEXT:    %[[C1:.*]] = call @net__batch24(%[[E1]])
 // CHECK-NEXT:    %[[P1:.*]] = s2s.merge_patches %[[C1]] {grid = array<i64: 4, 16>, halo = array<i64: 0, 0>, size = array<i64: 4, 8>, stride = array<i64: 4, 8>} : tensor<24x3x4x8xf32> -> tensor<12x3x4x16xf32>
@@ -125,7 +131,8 @@ s2s.rollout @step on @d {order = 1 : i64, loss = #s2s.loss<kind = huber, weight 
 // CHECK-NEXT:    %[[X0:.*]] = s2s.flatten
 // CHECK-NEXT:    s2s.slice %[[W]] {dim = 1 : i64, end = 2 : i64, start = 1 : i64}
 // CHECK-NEXT:    %[[X1:.*]] = s2s.flatten
-// CHECK-NEXT:    %[[P:.*]] = call @step(%[[X0]]) : (tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16>
+// CHECK-NEXT:    %[[TI:.*]] = s2s.call_times %[[X0]] {blocks = 1 : i64, first = 0 : i64, step_seconds = 0 : i64}
+// CHECK-NEXT:    %[[P:.*]] = call @step(%[[TI]]) : (tensor<4x2x8x16xbf16>) -> tensor<4x2x8x16xbf16>
 // CHECK-NEXT:    %[[L:.*]] = s2s.loss huber %[[P]], %[[X1]] {delta = 1.000000e+00 : f64, weight = #s2s.weighting<uniform>} : tensor<4x2x8x16xbf16>, tensor<4x2x8x16xbf16> -> tensor<bf16>
 // CHECK-NEXT:    return %[[L]] : tensor<bf16>
 // CHECK-NEXT:  }

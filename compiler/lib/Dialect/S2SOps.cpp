@@ -9,6 +9,7 @@
 
 #include "s2s/Dialect/S2SOps.h"
 
+#include "s2s/runtime/GraphGeometry.h"
 #include "s2s/runtime/PatchGeometry.h"
 
 #include "mlir/IR/Builders.h"
@@ -19,6 +20,10 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <mutex>
+#include <tuple>
 
 using namespace mlir;
 using namespace s2s;
@@ -901,18 +906,132 @@ LogicalResult Ifft2Op::inferShapes() { return complexSameShape(*this); }
 // Runtime inputs and physics
 //===----------------------------------------------------------------------===//
 
-LogicalResult GraphEdgesOp::verify() {
-  int64_t refinement = getRefinement();
-  if (refinement < 0 || refinement > 12)
-    return emitOpError() << "'refinement' must be in 0..12, got " << refinement;
-  return checkOneOf(*this, "graph", getGraph(),
+static LogicalResult checkRefinement(Operation *op, int64_t refinement) {
+  if (refinement < 0 || refinement > rt::geometry::kMaxRefinement)
+    return op->emitOpError()
+           << "'refinement' must be in 0..12, got " << refinement;
+  return success();
+}
+
+/// The edge count of a graph (GraphGeometry.h) at refinement r on the
+/// default H x W grid; dynamic when a grid graph's grid is not static.
+/// Computed once per process for each (graph, r, H, W): a model's forward
+/// is re-inferred for every batch clone.
+static int64_t graphEdgeCount(StringRef graph, int64_t refinement,
+                              RankedTensorType like) {
+  bool grid = graph != "multimesh";
+  if (grid && (!like || like.getRank() != 4 || like.isDynamicDim(2) ||
+               like.isDynamicDim(3)))
+    return ShapedType::kDynamic;
+  int64_t H = grid ? like.getDimSize(2) : 0, W = grid ? like.getDimSize(3) : 0;
+  static std::mutex mutex;
+  static std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, int64_t>
+      counts;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto key = std::make_tuple(graph.str(), refinement, H, W);
+  auto it = counts.find(key);
+  if (it == counts.end())
+    it = counts
+             .emplace(key, rt::geometry::defaultGridEdgeCount(graph.str(),
+                                                              refinement, H, W))
+             .first;
+  return it->second;
+}
+
+static LogicalResult needGrid(Operation *op, Value like) {
+  auto t = ranked(like);
+  if (!t)
+    return success();
+  return needRank(op, t, 4, "a field [batch, channel, lat, lon] for its grid");
+}
+
+/// A graph's name and refinement (graph_edges, graph_edge_features).
+static LogicalResult checkGraph(Operation *op, StringRef graph,
+                                int64_t refinement) {
+  if (failed(checkRefinement(op, refinement)))
+    return failure();
+  return checkOneOf(op, "graph", graph,
                     {"multimesh", "grid2mesh", "mesh2grid"});
 }
+
+LogicalResult GraphEdgesOp::verify() {
+  return checkGraph(*this, getGraph(), getRefinement());
+}
 LogicalResult GraphEdgesOp::inferShapes() {
-  int64_t edges = 60;
-  for (int64_t i = 0; i < getRefinement(); ++i)
-    edges *= 4;
-  setResult(*this, {2, edges}, IntegerType::get(getContext(), 64));
+  if (failed(needGrid(*this, getLike())))
+    return failure();
+  setResult(*this,
+            {2, graphEdgeCount(getGraph(), getRefinement(), ranked(getLike()))},
+            IntegerType::get(getContext(), 64));
+  return success();
+}
+
+LogicalResult GraphEdgeFeaturesOp::verify() {
+  return checkGraph(*this, getGraph(), getRefinement());
+}
+LogicalResult GraphEdgeFeaturesOp::inferShapes() {
+  auto t = ranked(getLike());
+  if (!t)
+    return success();
+  if (failed(needGrid(*this, getLike())))
+    return failure();
+  setResult(*this, {1, graphEdgeCount(getGraph(), getRefinement(), t), 4},
+            t.getElementType());
+  return success();
+}
+
+LogicalResult GraphNodeFeaturesOp::verify() {
+  if (failed(checkRefinement(*this, getRefinement())))
+    return failure();
+  return checkOneOf(*this, "nodes", getNodes(), {"mesh", "grid"});
+}
+LogicalResult GraphNodeFeaturesOp::inferShapes() {
+  auto t = ranked(getLike());
+  if (!t)
+    return success();
+  if (failed(needGrid(*this, getLike())))
+    return failure();
+  int64_t n = rt::geometry::meshNodeCount(getRefinement());
+  if (getNodes() == "grid")
+    n = t.isDynamicDim(2) || t.isDynamicDim(3)
+            ? ShapedType::kDynamic
+            : t.getDimSize(2) * t.getDimSize(3);
+  setResult(*this, {1, n, 3}, t.getElementType());
+  return success();
+}
+
+LogicalResult GraphGatherOp::verify() {
+  return checkOneOf(*this, "end", getEnd(), {"sender", "receiver"});
+}
+LogicalResult GraphGatherOp::inferShapes() {
+  auto n = ranked(getNodes()), e = ranked(getEdges());
+  if (!n || !e)
+    return success();
+  if (failed(needRank(*this, n, 3, "nodes [batch, nodes, dim]")) ||
+      failed(needRank(*this, e, 2, "edges [2, edges]")))
+    return failure();
+  setResult(*this, {n.getDimSize(0), e.getDimSize(1), n.getDimSize(2)},
+            n.getElementType());
+  return success();
+}
+
+LogicalResult GraphScatterSumOp::inferShapes() {
+  auto m = ranked(getMessages()), e = ranked(getEdges()), l = ranked(getLike());
+  if (!m || !e || !l)
+    return success();
+  if (failed(needRank(*this, m, 3, "messages [batch, edges, dim]")) ||
+      failed(needRank(*this, e, 2, "edges [2, edges]")) ||
+      failed(needRank(*this, l, 3, "nodes [batch, nodes, dim]")))
+    return failure();
+  if (!m.isDynamicDim(1) && !e.isDynamicDim(1) &&
+      m.getDimSize(1) != e.getDimSize(1))
+    return emitError() << "graph_scatter_sum: messages "
+                       << shapeStr(m.getShape()) << " and edges "
+                       << shapeStr(e.getShape())
+                       << " disagree (edges are [2, E], messages [batch, E, "
+                          "dim])";
+  setResult(*this, {m.getDimSize(0), l.getDimSize(1), m.getDimSize(2)},
+            m.getElementType());
   return success();
 }
 
@@ -1183,6 +1302,16 @@ LogicalResult SelectLeadOp::inferShapes() {
   setResult(*this, shape, w.getElementType());
   return success();
 }
+
+LogicalResult CallTimesOp::verify() {
+  if (getFirst() < 0)
+    return emitOpError() << "'first' must be at least 0, got " << getFirst();
+  if (getStepSeconds() < 0)
+    return emitOpError() << "'step_seconds' must be at least 0, got "
+                         << getStepSeconds();
+  return checkPositive(*this, "blocks", getBlocks());
+}
+LogicalResult CallTimesOp::inferShapes() { return sameAsInput(*this); }
 
 LogicalResult ContextLeadOp::verify() {
   return checkPositive(*this, "default_seconds", getDefaultSeconds());

@@ -755,11 +755,8 @@ FailureOr<GenValue> MLIRGen::lowerLayer(const ExternDecl &ext,
     // (addConvectionColumns).
     if (callee == "convective_adjust" && v.kind == GenValue::String)
       continue;
-    // The extern's parameter names are the op's attribute names, except
-    // graph_edges' `name`, which would clash with the parameter path.
+    // The extern's parameter names are the op's attribute names.
     std::string attr = p.name.name;
-    if (callee == "graph_edges" && attr == "name")
-      attr = "graph";
     FailureOr<Attribute> a = attrFor(v, declared, at, p.name.name);
     if (failed(a))
       return failure();

@@ -94,11 +94,13 @@ int64_t resultBytes(Operation *op, ElementBytes &eb) {
   return total;
 }
 
-/// Ops whose backward needs none of their inputs (sums, copies, views):
+/// Ops whose backward needs none of their inputs (sums, copies, views,
+/// gathers and scatters by a static index):
 /// a value only they use is freed once the forward has moved on.
 bool savesNoInput(Operation *op) {
   return isa<AddOp, SubOp, NegOp, PadOp, PadSphereOp, ConcatOp, SliceOp,
-             FlattenOp, ReshapeOp, PermuteOp, StopGradientOp>(op);
+             FlattenOp, ReshapeOp, PermuteOp, StopGradientOp, CallTimesOp,
+             GraphGatherOp, GraphScatterSumOp>(op);
 }
 
 /// Bytes of the layer outputs of `fn` that autograd keeps for the backward:
@@ -159,7 +161,7 @@ int64_t rolloutBytes(func::FuncOp rollout, SymbolTable &symbols,
       return;
     }
     if (isa<SliceOp, FlattenOp, ReshapeOp, PermuteOp, StopGradientOp,
-            JacobianInputOp>(op))
+            JacobianInputOp, CallTimesOp>(op))
       return;
     own = saturatingAdd(own, resultBytes(op, bytes));
   });

@@ -8,6 +8,10 @@
 // is cloned once per batch size it is called with (`@net__batch24`), with
 // shapes re-inferred, so every call is statically shaped.
 //
+// Each call's input is marked with `s2s.call_times` (which start times it
+// holds, how many steps after the window's first frame), so time-dependent
+// layers see the valid time of every stacked sample.
+//
 // The rollout's plugins are expanded here too, on the same K calls:
 // alignment losses compare the order-j predictions with rows of the
 // order-(j - lag) ones (no extra model call), Jacobian penalties take the
@@ -298,6 +302,10 @@ FailureOr<Value> Tableau::orders() {
   bool recompute = false;
   module.walk([&](ParallelOp p) { recompute = p.getCheckpointActivations(); });
 
+  int64_t dataStep = 0;
+  if (auto data = module.lookupSymbol<DataOp>(r.getData()))
+    if (data.getStep())
+      dataStep = static_cast<int64_t>(*data.getStep());
   FailureOr<Value> first = stack(ArrayRef<Value>(frames).take_front(k));
   if (failed(first))
     return failure();
@@ -314,6 +322,13 @@ FailureOr<Value> Tableau::orders() {
         return failure();
       input = *sliced;
     }
+    // Where the call's input is in time: start time s of this order's
+    // input is valid order - 1 + s steps after the window's first frame.
+    FailureOr<Value> timed = shaped(CallTimesOp::create(
+        b, loc, unranked, input, order - 1, starts, dataStep));
+    if (failed(timed))
+      return failure();
+    input = *timed;
     bool regularise = jac && (order == 1 || jac.getAt() == JacobianAt::all);
     if (regularise) {
       FailureOr<Value> x =

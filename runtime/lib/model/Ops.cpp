@@ -10,8 +10,8 @@
 #include "s2s/runtime/Ops.h"
 
 #include "model/Autocast.h"
-#include "model/Graph.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/GraphGeometry.h"
 #include "support/Calendar.h"
 
 #include <ATen/ATen.h>
@@ -616,38 +616,173 @@ Tensor ifft2(const Tensor &x) { return at::fft_ifft2(atLeastFloat(x)); }
 // --- static inputs and physics
 // --------------------------------------------------
 
-Tensor graph_edges(Model &m, const char *graph, int64_t refinement) {
-  bool mesh = is(graph, "multimesh"), g2m = is(graph, "grid2mesh"),
-       m2g = is(graph, "mesh2grid");
-  if (!mesh && !g2m && !m2g)
-    throw Error(std::string("unknown graph '") + (graph ? graph : "") +
-                "' (multimesh, grid2mesh, mesh2grid)");
-  std::string key =
-      std::string("graph_edges:") + graph + ":" + std::to_string(refinement);
-  if (!mesh) {
-    const auto &ctx = m.context();
-    if (!ctx.latitude.defined() || !ctx.longitude.defined())
-      throw Error(std::string("graph_edges(\"") + graph +
-                  "\") needs the grid's latitude and longitude, which the "
-                  "data set did not provide");
-    key += ":" + std::to_string(ctx.latitude.numel()) + "x" +
-           std::to_string(ctx.longitude.numel());
+namespace {
+
+/// The grid of `like` [b, c, lat, lon]: its coordinates (the context's,
+/// else the defaults) and a cache key naming them.
+struct GraphGrid {
+  std::vector<double> lat, lon;
+  std::string key;
+};
+GraphGrid graphGrid(Model &m, const Tensor &like, const char *what) {
+  if (like.dim() != 4)
+    throw Error(std::string(what) +
+                " needs a field [batch, channel, lat, lon] for its grid, got " +
+                shapeStr(like.sizes()));
+  int64_t H = like.size(2), W = like.size(3);
+  GraphGrid g{toVector(latitudes(m, H)), toVector(longitudes(m, W)), ""};
+  g.key = std::to_string(H) + "x" + std::to_string(W) +
+          (m.context().latitude.defined() || m.context().longitude.defined()
+               ? ":data"
+               : ":derived");
+  for (double la : g.lat)
+    if (!(la >= -90.0 && la <= 90.0))
+      throw Error(std::string(what) + ": the grid's latitude " +
+                  std::to_string(la) + " is outside -90..90 degrees");
+  return g;
+}
+
+void checkRefinement(const char *what, int64_t refinement) {
+  if (refinement < 0 || refinement > geometry::kMaxRefinement)
+    throw Error(std::string(what) + ": refinement must be in 0..12, got " +
+                std::to_string(refinement));
+}
+
+Tensor pairsTensor(const geometry::Edges &e) {
+  Tensor t = torch::empty({2, (int64_t)e.size()},
+                          torch::TensorOptions().dtype(torch::kInt64));
+  auto a = t.accessor<int64_t, 2>();
+  for (size_t i = 0; i < e.size(); ++i) {
+    a[0][i] = e[i].first;
+    a[1][i] = e[i].second;
   }
+  return t;
+}
+
+geometry::Edges tensorPairs(const Tensor &t) {
+  Tensor c = t.to(torch::kCPU).contiguous();
+  auto a = c.accessor<int64_t, 2>();
+  geometry::Edges e(size_t(c.size(1)));
+  for (int64_t i = 0; i < c.size(1); ++i)
+    e[size_t(i)] = {a[0][i], a[1][i]};
+  return e;
+}
+
+/// Rows of `n` values per item as a [1, items, n] tensor like `like`.
+Tensor rowsTensor(const std::vector<double> &v, int64_t n, const Tensor &like) {
+  return torch::tensor(v, torch::TensorOptions().dtype(torch::kFloat64))
+      .view({1, -1, n})
+      .to(like.device(), like.scalar_type());
+}
+
+} // namespace
+
+Tensor graph_edges(Model &m, const Tensor &like, const char *graph,
+                   int64_t refinement) {
+  std::string g = graph ? graph : "";
+  if (!geometry::isGraphName(g))
+    throw Error("unknown graph '" + g + "' (multimesh, grid2mesh, mesh2grid)");
+  checkRefinement("graph_edges", refinement);
+  GraphGrid grid = graphGrid(m, like, "graph_edges");
+  std::string key = "graph_edges:" + g + ":" + std::to_string(refinement) +
+                    (g == "multimesh" ? std::string() : ":" + grid.key);
   return cached(m, key, [&] {
-    graph::Mesh ico = graph::icosphere(refinement);
-    std::vector<std::pair<int64_t, int64_t>> e =
-        mesh ? graph::directedEdges(ico)
-             : graph::gridMeshEdges(ico, toVector(m.context().latitude),
-                                    toVector(m.context().longitude), g2m);
-    Tensor t = torch::empty({2, (int64_t)e.size()},
-                            torch::TensorOptions().dtype(torch::kInt64));
-    auto a = t.accessor<int64_t, 2>();
-    for (size_t i = 0; i < e.size(); ++i) {
-      a[0][i] = e[i].first;
-      a[1][i] = e[i].second;
+    geometry::Icosphere ico = geometry::icosphere(refinement);
+    geometry::Edges e = geometry::graphEdges(g, ico, grid.lat, grid.lon);
+    int64_t H = like.size(2), W = like.size(3);
+    if (grid.lat != defaultLatitudes(H) || grid.lon != defaultLongitudes(W)) {
+      int64_t planned = geometry::defaultGridEdgeCount(g, refinement, H, W);
+      if ((int64_t)e.size() != planned)
+        throw Error("graph_edges(\"" + g +
+                    "\"): the data's latitudes and "
+                    "longitudes give " +
+                    std::to_string(e.size()) +
+                    " edges, but the program was compiled for the " +
+                    std::to_string(planned) + " of the default " +
+                    std::to_string(H) + "x" + std::to_string(W) +
+                    " grid (equally spaced, from 90 north and 0 east); "
+                    "regrid the data or give it those coordinates");
     }
-    return t.to(m.device());
+    return pairsTensor(e).to(m.device());
   });
+}
+
+Tensor graph_edge_features(Model &m, const Tensor &like, const char *graph,
+                           int64_t refinement) {
+  Tensor edges = graph_edges(m, like, graph, refinement);
+  GraphGrid grid = graphGrid(m, like, "graph_edge_features");
+  std::string g = graph;
+  return cached(
+      m,
+      "graph_edge_features:" + g + ":" + std::to_string(refinement) + ":" +
+          grid.key,
+      [&] {
+        geometry::Icosphere ico = geometry::icosphere(refinement);
+        geometry::Nodes mesh = geometry::meshNodes(ico);
+        geometry::Nodes points = g == "multimesh"
+                                     ? geometry::Nodes()
+                                     : geometry::gridNodes(grid.lat, grid.lon);
+        const geometry::Nodes &senders = g == "grid2mesh" ? points : mesh;
+        const geometry::Nodes &receivers = g == "mesh2grid" ? points : mesh;
+        return rowsTensor(
+            geometry::edgeFeatures(senders, receivers, tensorPairs(edges)), 4,
+            like);
+      });
+}
+
+Tensor graph_node_features(Model &m, const Tensor &like, const char *nodes,
+                           int64_t refinement) {
+  bool mesh = is(nodes, "mesh");
+  if (!mesh && !is(nodes, "grid"))
+    throw Error(std::string("unknown node set '") + (nodes ? nodes : "") +
+                "' (mesh, grid)");
+  checkRefinement("graph_node_features", refinement);
+  GraphGrid grid = graphGrid(m, like, "graph_node_features");
+  std::string key = mesh ? "graph_nodes:mesh:" + std::to_string(refinement)
+                         : "graph_nodes:grid:" + grid.key;
+  return cached(m, key, [&] {
+    geometry::Nodes n =
+        mesh ? geometry::meshNodes(geometry::icosphere(refinement))
+             : geometry::gridNodes(grid.lat, grid.lon);
+    return rowsTensor(geometry::nodeFeatures(n), 3, like);
+  });
+}
+
+Tensor graph_gather(const Tensor &nodes, const Tensor &edges, const char *end) {
+  bool sender = is(end, "sender");
+  if (!sender && !is(end, "receiver"))
+    throw Error(std::string("graph_gather: end must be sender or receiver, "
+                            "got '") +
+                (end ? end : "") + "'");
+  if (nodes.dim() != 3 || edges.dim() != 2 || edges.size(0) != 2)
+    throw Error("graph_gather needs nodes [batch, N, dim] and edges [2, E], "
+                "got " +
+                shapeStr(nodes.sizes()) + " and " + shapeStr(edges.sizes()));
+  return nodes.index_select(1, edges[sender ? 0 : 1]);
+}
+
+Tensor graph_scatter_sum(const Tensor &messages, const Tensor &edges,
+                         const Tensor &like) {
+  if (messages.dim() != 3 || edges.dim() != 2 || edges.size(0) != 2 ||
+      edges.size(1) != messages.size(1) || like.dim() != 3)
+    throw Error("graph_scatter_sum needs messages [batch, E, dim], edges [2, "
+                "E] and nodes [batch, N, dim], got " +
+                shapeStr(messages.sizes()) + ", " + shapeStr(edges.sizes()) +
+                " and " + shapeStr(like.sizes()));
+  return at::zeros({messages.size(0), like.size(1), messages.size(2)},
+                   messages.options())
+      .index_add(1, edges[1], messages);
+}
+
+Tensor call_times(Model &m, const Tensor &x, int64_t first, int64_t blocks,
+                  int64_t stepSeconds) {
+  if (first < 0 || blocks < 1 || stepSeconds < 0)
+    throw Error("call_times: first " + std::to_string(first) + ", blocks " +
+                std::to_string(blocks) + ", step " +
+                std::to_string(stepSeconds) + " s (internal error)");
+  m.cache(kCallTimesSlot) =
+      torch::tensor({first, blocks, stepSeconds}, torch::kInt64);
+  return x;
 }
 
 Tensor grid_coords(Model &m, const Tensor &like) {
@@ -681,11 +816,31 @@ Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds) {
   const Tensor &time = m.context().time;
   if (!time.defined())
     return at::zeros({B, 4, H, W}, like.options());
-  if (time.numel() != B && time.numel() != 1)
-    throw Error("time_features: the batch has " + std::to_string(B) +
-                " samples but the model's context has " +
-                std::to_string(time.numel()) + " times");
-  Tensor t = time.to(torch::kCPU, torch::kInt64).contiguous().view({-1});
+  // A batched rollout call stacks `blocks` start times of the batch, block
+  // s valid first + s steps after the batch's times (call_times).
+  int64_t first = 0, blocks = 1, stepSeconds = 0;
+  if (const Tensor &ct = m.cache(kCallTimesSlot); ct.defined()) {
+    first = ct[0].item<int64_t>();
+    blocks = ct[1].item<int64_t>();
+    stepSeconds = ct[2].item<int64_t>();
+  }
+  const int64_t T = time.numel();
+  if (B != blocks * T && !(T == 1 && blocks == 1))
+    throw Error("time_features: the call has " + std::to_string(B) +
+                " samples but the batch's context has " + std::to_string(T) +
+                " times in " + std::to_string(blocks) +
+                " block(s); time features under patches are not "
+                "implemented yet");
+  if (stepSeconds == 0 && (first > 0 || blocks > 1))
+    throw Error("time_features in a rollout needs the data's time step "
+                "(`step = 6h` in the data section)");
+  Tensor t0 = time.to(torch::kCPU, torch::kInt64).contiguous().view({-1});
+  auto t0a = t0.accessor<int64_t, 1>();
+  Tensor t = torch::empty({B}, torch::TensorOptions().dtype(torch::kInt64));
+  auto tw = t.accessor<int64_t, 1>();
+  const int64_t perBlock = B / blocks;
+  for (int64_t i = 0; i < B; ++i)
+    tw[i] = t0a[i % T] + (first + i / perBlock) * stepSeconds;
   Tensor f = torch::empty({t.numel(), 4},
                           torch::TensorOptions().dtype(torch::kFloat64));
   auto ta = t.accessor<int64_t, 1>();

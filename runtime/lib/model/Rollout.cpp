@@ -200,6 +200,10 @@ struct RecomputeStep : torch::autograd::Function<RecomputeStep> {
     ctx->saved_data["fn"] = reinterpret_cast<int64_t>(fn);
     ctx->saved_data["rng"] = m->generator().get_state();
     ctx->saved_data["lead"] = m->context().leadSeconds;
+    const Tensor &callTimes = m->cache(kCallTimesSlot);
+    ctx->saved_data["has_call_times"] = callTimes.defined();
+    if (callTimes.defined())
+      ctx->saved_data["call_times"] = callTimes.clone();
     ctx->saved_data["has_time"] = m->context().time.defined();
     if (m->context().time.defined())
       ctx->saved_data["time"] = m->context().time;
@@ -218,6 +222,10 @@ struct RecomputeStep : torch::autograd::Function<RecomputeStep> {
     BatchContext ctxNow = m->context();
     m->generator().set_state(ctx->saved_data["rng"].toTensor());
     m->context().leadSeconds = ctx->saved_data["lead"].toInt();
+    Tensor callTimesNow = m->cache(kCallTimesSlot);
+    m->cache(kCallTimesSlot) = ctx->saved_data["has_call_times"].toBool()
+                                   ? ctx->saved_data["call_times"].toTensor()
+                                   : Tensor();
     m->context().time = ctx->saved_data["has_time"].toBool()
                             ? ctx->saved_data["time"].toTensor()
                             : Tensor();
@@ -239,6 +247,7 @@ struct RecomputeStep : torch::autograd::Function<RecomputeStep> {
     }
     m->generator().set_state(rngNow);
     m->context() = ctxNow;
+    m->cache(kCallTimesSlot) = callTimesNow;
     variable_list out{Tensor(), Tensor(), xGrad ? grads[0] : Tensor()};
     out.insert(out.end(), grads.begin() + (xGrad ? 1 : 0), grads.end());
     return out;

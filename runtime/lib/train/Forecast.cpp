@@ -10,6 +10,7 @@
 #include "model/Autocast.h"
 #include "plot/Chart.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/Ops.h"
 #include "support/AtomicFile.h"
 #include "support/Calendar.h"
 #include "support/Json.h"
@@ -98,6 +99,8 @@ void rollOut(const Program &p, Precision precision, Model &m,
   const bool leadTime = !p.rollout.leads.empty();
   for (int64_t k = 1; k <= steps; ++k) {
     m.context().leadSeconds = leadTime ? k * stepSeconds : 0;
+    // The input of step k is valid k - 1 steps after the start.
+    call_times(m, x, leadTime ? 0 : k - 1, 1, stepSeconds);
     {
       AutocastGuard autocast(precision, m.device());
       x = p.forward(m, leadTime ? start : x);
@@ -106,6 +109,7 @@ void rollOut(const Program &p, Precision precision, Model &m,
     each(k - 1, x);
   }
   m.context().leadSeconds = 0;
+  call_times(m, x, 0, 1, 0);
 }
 
 std::vector<double> doubles(const torch::Tensor &t) {

@@ -5,6 +5,7 @@
 #include "model/Autocast.h"
 #include "optim/LossScaler.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/Ops.h"
 #include "support/Calendar.h"
 #include "support/Text.h"
 #include "train/Banner.h"
@@ -149,6 +150,7 @@ double TrainStep::run(const Batch &batch, int64_t epoch, int64_t b,
   for (int64_t i = 0; i < n; ++i) {
     model_.context().time = n == 1 ? times : times.narrow(0, i * micro, micro);
     model_.context().leadSeconds = 0;
+    call_times(model_, window, 0, 1, 0);
     torch::Tensor loss =
         rolloutLoss(n == 1 ? window : window.narrow(0, i * micro, micro));
     if (!loss.defined() || loss.numel() != 1)

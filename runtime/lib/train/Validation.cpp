@@ -6,6 +6,7 @@
 #include "metrics/Scores.h"
 #include "model/Autocast.h"
 #include "s2s/runtime/Error.h"
+#include "s2s/runtime/Ops.h"
 #include "support/Calendar.h"
 #include "support/Json.h"
 #include "train/Options.h"
@@ -145,6 +146,7 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       torch::Tensor w = vb.window.to(device, model.dtype());
       torch::Tensor x0 = w.select(1, 0);
       model.context().time = vb.times.to(device);
+      call_times(model, w, 0, 1, 0);
       for (size_t l = 0; l < leads.size(); ++l) {
         model.context().leadSeconds =
             spec.empty() ? 0 : leads[l] * stepSeconds_;

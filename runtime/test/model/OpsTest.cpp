@@ -4,7 +4,7 @@
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Model.h"
 
-#include "model/Graph.h"
+#include "s2s/runtime/GraphGeometry.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
@@ -688,68 +688,89 @@ TEST(OpsTest, FftRoundTrips) {
 // --- static inputs and physics
 // ------------------------------------------------------
 
-TEST(OpsTest, GraphEdgesCountAndSymmetry) {
-  for (int64_t r = 0; r <= 3; ++r) {
-    Model m;
-    torch::Tensor e = graph_edges(m, "multimesh", r);
-    int64_t edges = 60, nodes = 12;
-    for (int64_t i = 0; i < r; ++i)
-      edges *= 4;
-    nodes = edges / 6 + 2; // 10 * 4^r + 2
-    ASSERT_EQ(e.sizes(), (std::vector<int64_t>{2, edges})) << r;
-    EXPECT_EQ(e.scalar_type(), torch::kInt64);
-    EXPECT_EQ(e.min().item<int64_t>(), 0);
-    EXPECT_EQ(e.max().item<int64_t>(), nodes - 1);
-    std::set<std::pair<int64_t, int64_t>> set;
-    auto a = e.accessor<int64_t, 2>();
-    for (int64_t i = 0; i < edges; ++i) {
-      EXPECT_NE(a[0][i], a[1][i]);
-      set.emplace(a[0][i], a[1][i]);
-    }
-    EXPECT_EQ((int64_t)set.size(), edges) << "duplicate edges";
-    for (auto [s, t] : set)
-      EXPECT_TRUE(set.count({t, s})) << s << "->" << t;
-    // Degrees: 12 vertices of 5, the rest of 6.
-    torch::Tensor deg = torch::bincount(e[0]);
-    EXPECT_EQ(deg.eq(5).sum().item<int64_t>(), 12);
-    EXPECT_EQ(deg.eq(6).sum().item<int64_t>(), nodes - 12);
-    // Cached: the same tensor on the next call.
-    EXPECT_TRUE(graph_edges(m, "multimesh", r).is_same(e));
-  }
-  // Nested numbering; unit vertices.
-  auto m1 = s2s::rt::graph::icosphere(1), m2 = s2s::rt::graph::icosphere(2);
-  EXPECT_EQ(m2.faces.size(), 320u);
-  for (size_t i = 0; i < m1.vertices.size(); ++i)
-    for (int k = 0; k < 3; ++k)
-      EXPECT_DOUBLE_EQ(m1.vertices[i][k], m2.vertices[i][k]);
+TEST(OpsTest, GraphEdgesAreTheGeometrys) {
+  // The kernels hand out GraphGeometry.h's graphs (tested there) on the
+  // grid of `like`: its data coordinates, else the defaults.
+  namespace geo = s2s::rt::geometry;
   Model m;
-  EXPECT_THROW(graph_edges(m, "hexmesh", 1), Error);
+  torch::Tensor like = torch::zeros({2, 1, 9, 16});
+  geo::Icosphere ico = geo::icosphere(1);
+  std::vector<double> lat = defaultLatitudes(9), lon = defaultLongitudes(16);
+  for (const char *g : {"multimesh", "grid2mesh", "mesh2grid"}) {
+    torch::Tensor e = graph_edges(m, like, g, 1);
+    geo::Edges want = geo::graphEdges(g, ico, lat, lon);
+    ASSERT_EQ(e.sizes(), (std::vector<int64_t>{2, (int64_t)want.size()})) << g;
+    EXPECT_EQ(e.scalar_type(), torch::kInt64);
+    auto a = e.accessor<int64_t, 2>();
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(std::make_pair(a[0][i], a[1][i]), want[i]) << g << " " << i;
+    EXPECT_TRUE(graph_edges(m, like, g, 1).is_same(e)) << "cached";
+    torch::Tensor f = graph_edge_features(m, like, g, 1);
+    ASSERT_EQ(f.sizes(), (std::vector<int64_t>{1, e.size(1), 4})) << g;
+    EXPECT_NEAR(f.select(2, 0).max().item<double>(), 1.0, 1e-6) << g;
+  }
+  EXPECT_EQ(graph_node_features(m, like, "mesh", 1).sizes(),
+            (std::vector<int64_t>{1, 42, 3}));
+  torch::Tensor gn = graph_node_features(m, like, "grid", 1);
+  ASSERT_EQ(gn.sizes(), (std::vector<int64_t>{1, 9 * 16, 3}));
+  // Point (0, 4): the north pole at 90 east: cos colatitude 1, lon (0, 1).
+  EXPECT_NEAR(gn[0][4][0].item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(gn[0][4][1].item<double>(), 0.0, 1e-6);
+  EXPECT_NEAR(gn[0][4][2].item<double>(), 1.0, 1e-6);
+  EXPECT_THROW(graph_edges(m, like, "hexmesh", 1), Error);
+  EXPECT_THROW(graph_node_features(m, like, "edges", 1), Error);
+  EXPECT_THROW(graph_edges(m, torch::zeros({2, 9, 16}), "grid2mesh", 1), Error);
+  EXPECT_THROW(graph_edges(m, like, "multimesh", 13), Error);
 }
 
-TEST(OpsTest, GridMeshEdges) {
+TEST(OpsTest, GraphEdgesOnTheDataGrid) {
+  // Data coordinates other than the defaults: used when they give the
+  // edge count the compiler planned with, refused otherwise.
   Model m;
-  EXPECT_THROW(graph_edges(m, "grid2mesh", 1), Error);
-  m.context().latitude = torch::linspace(90, -90, 7, torch::kFloat64);
-  m.context().longitude = torch::arange(0, 360, 30, torch::kFloat64);
-  int64_t P = 7 * 12, nodes = 42;
-  torch::Tensor g2m = graph_edges(m, "grid2mesh", 1);
-  torch::Tensor m2g = graph_edges(m, "mesh2grid", 1);
-  ASSERT_EQ(g2m.sizes(), (std::vector<int64_t>{2, 240}));
-  EXPECT_TRUE(g2m[0].lt(P).all().item<bool>());
-  EXPECT_TRUE(g2m[1].ge(P).all().item<bool>());
-  EXPECT_TRUE(g2m[1].lt(P + nodes).all().item<bool>());
-  EXPECT_TRUE(m2g.equal(g2m.flip(0)));
-  // Every mesh node receives.
-  EXPECT_EQ(std::get<0>(torch::_unique(g2m[1])).numel(), nodes);
-  // Each grid point sends to a mesh vertex near it (r = 1: edges of about
-  // 32 degrees, grid rows 30 degrees apart).
-  torch::Tensor lat = m.context().latitude;
-  auto verts = s2s::rt::graph::icosphere(1).vertices;
-  for (int64_t i = 0; i < 240; ++i) {
-    int64_t g = g2m[0][i].item<int64_t>(), v = g2m[1][i].item<int64_t>() - P;
-    double vlat = std::asin(verts[v][2]) * 180 / kPi;
-    EXPECT_LT(std::fabs(vlat - lat[g / 12].item<double>()), 35.0);
+  torch::Tensor like = torch::zeros({1, 1, 9, 16});
+  m.context().latitude = torch::linspace(90, -90, 9, torch::kFloat64);
+  m.context().longitude =
+      torch::arange(16, torch::kFloat64) * 22.5 + 1e-9; // same count
+  EXPECT_EQ(graph_edges(m, like, "mesh2grid", 1).size(1), 3 * 9 * 16);
+  Model n;
+  n.context().latitude = torch::linspace(10, -10, 9, torch::kFloat64);
+  n.context().longitude = torch::arange(16, torch::kFloat64) * 1.0;
+  try {
+    graph_edges(n, like, "grid2mesh", 1);
+    FAIL() << "a grid of another edge count was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("compiled for the"), std::string::npos)
+        << e.what();
   }
+}
+
+TEST(OpsTest, GraphGatherAndScatterSum) {
+  // Against plain loops: gather picks rows, scatter adds them up.
+  torch::Tensor nodes = randn({2, 5, 3});
+  torch::Tensor edges = torch::tensor({0, 4, 4, 2, 1, 1, 3, 0}).view({2, 4});
+  torch::Tensor s = graph_gather(nodes, edges, "sender");
+  torch::Tensor r = graph_gather(nodes, edges, "receiver");
+  ASSERT_EQ(s.sizes(), (std::vector<int64_t>{2, 4, 3}));
+  torch::Tensor msg = randn({2, 4, 3});
+  torch::Tensor agg = graph_scatter_sum(msg, edges, nodes);
+  ASSERT_EQ(agg.sizes(), (std::vector<int64_t>{2, 5, 3}));
+  auto e = edges.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t d = 0; d < 3; ++d) {
+      for (int64_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(s[b][i][d].item<float>(), nodes[b][e[0][i]][d].item<float>());
+        EXPECT_EQ(r[b][i][d].item<float>(), nodes[b][e[1][i]][d].item<float>());
+      }
+      for (int64_t n = 0; n < 5; ++n) {
+        double want = 0;
+        for (int64_t i = 0; i < 4; ++i)
+          if (e[1][i] == n)
+            want += msg[b][i][d].item<float>();
+        EXPECT_NEAR(agg[b][n][d].item<float>(), want, 1e-6);
+      }
+    }
+  EXPECT_THROW(graph_gather(nodes, edges, "middle"), Error);
+  EXPECT_THROW(graph_scatter_sum(randn({2, 3, 3}), edges, nodes), Error);
 }
 
 TEST(OpsTest, GridCoords) {
@@ -796,6 +817,32 @@ TEST(OpsTest, TimeFeatures) {
   EXPECT_NEAR(n[0][1][0][0].item<double>(), 1.0, 1e-3);
   m.context().time = torch::tensor({int64_t(0), int64_t(0), int64_t(0)});
   EXPECT_THROW(time_features(m, like, 0), Error);
+}
+
+TEST(OpsTest, TimeFeaturesOfARolloutCall) {
+  // A batched call of 3 start times of a 2-sample batch, 1 step after the
+  // batch's times (order 2): sample i is block i / 2, at time[i % 2] +
+  // (1 + i / 2) steps, computed one by one without blocks.
+  Model m = doubleModel();
+  int64_t t0 = 946684800, t1 = 978307200 + 7 * 3600, step = 6 * 3600;
+  m.context().time = torch::tensor({t0, t1}, torch::kInt64);
+  torch::Tensor x = torch::zeros({6, 1, 2, 3}, torch::kFloat64);
+  EXPECT_TRUE(call_times(m, x, 1, 3, step).is_same(x));
+  torch::Tensor f = time_features(m, x, 0);
+  ASSERT_EQ(f.sizes(), (std::vector<int64_t>{6, 4, 2, 3}));
+  Model one = doubleModel();
+  torch::Tensor single = torch::zeros({1, 1, 2, 3}, torch::kFloat64);
+  for (int64_t i = 0; i < 6; ++i) {
+    one.context().time =
+        torch::tensor({(i % 2 ? t1 : t0) + (1 + i / 2) * step}, torch::kInt64);
+    torch::Tensor want = time_features(one, single, 0);
+    EXPECT_TRUE(f[i].equal(want[0])) << i;
+  }
+  // Without the data's step, or a batch that is not blocks x times.
+  call_times(m, x, 1, 3, 0);
+  EXPECT_THROW(time_features(m, x, 0), Error);
+  call_times(m, x, 1, 2, step);
+  EXPECT_THROW(time_features(m, x, 0), Error);
 }
 
 TEST(OpsTest, LeadEmbed) {
@@ -914,7 +961,7 @@ TEST(OpsTest, GradientsReachEveryParameter) {
   }
   {
     Model m = doubleModel();
-    torch::Tensor edges = graph_edges(m, "multimesh", 0);
+    torch::Tensor edges = graph_edges(m, randn({1, 1, 4, 8}), "multimesh", 0);
     expectGradients(m, graph_message(m, "g", randn({2, 12, 3}),
                                      randn({1, 60, 2}), edges, 5, 4));
   }

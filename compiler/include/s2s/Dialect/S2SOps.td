@@ -537,20 +537,103 @@ def S2S_Ifft2Op : S2S_UnaryOp<"ifft2"> {
 //===----------------------------------------------------------------------===//
 
 def S2S_GraphEdgesOp : S2S_Op<"graph_edges", [Pure, InferShapes]> {
-  let summary = "the edges of a named graph the runtime builds";
+  let summary = "the edges of one of GraphCast's graphs";
   let description = [{
-    `multimesh` is the icosahedral mesh refined `refinement` times, with
-    both directions of each of its `30 * 4^refinement` edges:
-    `[2, 60 * 4^refinement]` indices.
+    GraphCast's graphs (Lam et al. 2023) on the grid of `like`
+    `[batch, c, lat, lon]` and the icosahedral mesh M_r, r = `refinement`,
+    as `runtime/include/s2s/runtime/GraphGeometry.h` states them (one
+    implementation, used here for the shapes and by the runtime's kernel):
+    `multimesh`, both directions of the edges of M_0..M_r (`2 * sum_k 30 *
+    4^k` of them); `grid2mesh`, every grid point within 0.6 x the longest
+    M_r edge of a mesh node; `mesh2grid`, the three nodes of the M_r face
+    containing each grid point (`3 * lat * lon`). `[2, E]` (sender,
+    receiver) indices, each into its own node set: grid points row-major,
+    mesh nodes. E is computed for the grid's default coordinates (equally
+    spaced, from 90 north and 0 east); the runtime checks the data's.
 
     ```mlir
-    %e = s2s.graph_edges {graph = "multimesh", refinement = 1 : i64} : tensor<2x240xi64>
+    %e = s2s.graph_edges %x {graph = "multimesh", refinement = 1 : i64} : tensor<8x3x16x32xf32> -> tensor<2x300xi64>
     ```
   }];
-  let arguments = (ins StrAttr:$graph, I64Attr:$refinement);
+  let arguments = (ins AnyTensor:$like, StrAttr:$graph, I64Attr:$refinement);
   let results = (outs AnyTensor:$result);
-  let assemblyFormat = "attr-dict `:` type($result)";
+  let assemblyFormat = "$like attr-dict `:` type($like) `->` type($result)";
   let hasVerifier = 1;
+}
+
+def S2S_GraphEdgeFeaturesOp
+    : S2S_Op<"graph_edge_features", [Pure, InferShapes]> {
+  let summary = "the geometric features of a graph's edges";
+  let description = [{
+    `[1, E, 4]` for the edges of `s2s.graph_edges` with the same `like`,
+    `graph` and `refinement`: each edge's length and the sender's position
+    minus the receiver's in the receiver's local frame (radial, east,
+    north), divided by the graph's longest edge.
+
+    ```mlir
+    %f = s2s.graph_edge_features %x {graph = "multimesh", refinement = 1 : i64} : tensor<8x3x16x32xf32> -> tensor<1x300x4xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$like, StrAttr:$graph, I64Attr:$refinement);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$like attr-dict `:` type($like) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def S2S_GraphNodeFeaturesOp
+    : S2S_Op<"graph_node_features", [Pure, InferShapes]> {
+  let summary = "the geometric features of a graph's nodes";
+  let description = [{
+    `[1, N, 3]`: cos colatitude, cos and sin longitude of each node of
+    `nodes`: `mesh` (the `10 * 4^refinement + 2` nodes of M_r) or `grid`
+    (the `lat * lon` points of `like`'s grid).
+
+    ```mlir
+    %n = s2s.graph_node_features %x {nodes = "mesh", refinement = 1 : i64} : tensor<8x3x16x32xf32> -> tensor<1x42x3xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$like, StrAttr:$nodes, I64Attr:$refinement);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$like attr-dict `:` type($like) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def S2S_GraphGatherOp : S2S_Op<"graph_gather", [Pure, InferShapes]> {
+  let summary = "each edge's sender or receiver row";
+  let description = [{
+    `nodes: [batch, N, D]`, `edges: [2, E]` -> `[batch, E, D]`, the row of
+    each edge's `end` (`sender` or `receiver`).
+
+    ```mlir
+    %s = s2s.graph_gather %n, %e {end = "sender"} : tensor<8x42x16xf32>, tensor<2x300xi64> -> tensor<8x300x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$nodes, AnyTensor:$edges, StrAttr:$end);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $nodes `,` $edges attr-dict `:` type($nodes) `,` type($edges) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def S2S_GraphScatterSumOp : S2S_Op<"graph_scatter_sum", [Pure, InferShapes]> {
+  let summary = "messages summed onto their receivers";
+  let description = [{
+    `messages: [batch, E, D]`, `edges: [2, E]`, `like: [b, N, d]` ->
+    `[batch, N, D]`: each edge's message added onto its receiver; `like`
+    gives the node count N only.
+
+    ```mlir
+    %a = s2s.graph_scatter_sum %m, %e, %n : tensor<8x300x16xf32>, tensor<2x300xi64>, tensor<8x42x16xf32> -> tensor<8x42x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$messages, AnyTensor:$edges, AnyTensor:$like);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = [{
+    $messages `,` $edges `,` $like attr-dict `:` type($messages) `,`
+    type($edges) `,` type($like) `->` type($result)
+  }];
 }
 
 def S2S_GridCoordsOp : S2S_UnaryOp<"grid_coords"> {
@@ -795,6 +878,27 @@ def S2S_SelectLeadOp : S2S_Op<"select_lead", [Pure, InferShapes]> {
     $window `,` $leads attr-dict `:` type($window) `,` type($leads) `->`
     type($result)
   }];
+}
+
+def S2S_CallTimesOp : S2S_Op<"call_times", [InferShapes]> {
+  let summary = "when the input of a batched rollout call is valid";
+  let description = [{
+    Placed by `s2s-unroll-rollout` on the input of each batched model call:
+    the call holds `blocks` start times of the batch stacked along the
+    batch, block s valid `first + s` data steps (`step_seconds`) after the
+    batch's times. The runtime records it for the call (what
+    `time_features` reads) and returns the input unchanged. Not `Pure`: it
+    sets the context for the call that uses its result.
+
+    ```mlir
+    %y = s2s.call_times %x {first = 1 : i64, blocks = 2 : i64, step_seconds = 21600 : i64} : tensor<16x3x32x64xf32> -> tensor<16x3x32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$first, I64Attr:$blocks,
+                       I64Attr:$step_seconds);
+  let results = (outs AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
 }
 
 def S2S_ContextLeadOp : S2S_Op<"context_lead", [InferShapes]> {

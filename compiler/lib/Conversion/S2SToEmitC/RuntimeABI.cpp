@@ -333,7 +333,23 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
         return KS{"ifft2", {"%0"}};
       })
       .Case([](GraphEdgesOp) {
-        return KS{"graph_edges", {"m", "@graph", "@refinement"}};
+        return KS{"graph_edges", {"m", "%0", "@graph", "@refinement"}};
+      })
+      .Case([](GraphEdgeFeaturesOp) {
+        return KS{"graph_edge_features", {"m", "%0", "@graph", "@refinement"}};
+      })
+      .Case([](GraphNodeFeaturesOp) {
+        return KS{"graph_node_features", {"m", "%0", "@nodes", "@refinement"}};
+      })
+      .Case([](GraphGatherOp) {
+        return KS{"graph_gather", {"%0", "%1", "@end"}};
+      })
+      .Case([](GraphScatterSumOp) {
+        return KS{"graph_scatter_sum", {"%0", "%1", "%2"}};
+      })
+      .Case([](CallTimesOp) {
+        return KS{"call_times",
+                  {"m", "%0", "@first", "@blocks", "@step_seconds"}};
       })
       .Case([](GridCoordsOp) {
         return KS{"grid_coords", {"m", "%0"}};

@@ -136,13 +136,45 @@ Tensor ifft2(const Tensor &x);
 
 // --- static inputs and physics
 // --------------------------------------------------
-/// [2, E] int64 edges of graph `graph` ("multimesh": icosahedral mesh refined
-/// `refinement` times, both directions of each edge); cached in the model.
-Tensor graph_edges(Model &m, const char *graph, int64_t refinement);
+/// GraphCast's graphs on the grid of `like` [b, c, lat, lon] (its
+/// latitudes and longitudes from m.context(), else the defaults) and the
+/// icosahedral mesh refined `refinement` times, as GraphGeometry.h states
+/// them: `graph` is "multimesh", "grid2mesh" or "mesh2grid". [2, E] int64
+/// (sender, receiver) indices, each into its own node set (grid points
+/// row-major, mesh nodes); cached in the model. Error when the data's
+/// coordinates give another edge count than the default coordinates the
+/// compiler planned with.
+Tensor graph_edges(Model &m, const Tensor &like, const char *graph,
+                   int64_t refinement);
+/// [1, E, 4]: length and local displacement of each edge of graph_edges.
+Tensor graph_edge_features(Model &m, const Tensor &like, const char *graph,
+                           int64_t refinement);
+/// [1, N, 3]: cos colatitude, cos and sin longitude of each "mesh" node
+/// (N = 10 * 4^refinement + 2) or "grid" point (N = lat * lon).
+Tensor graph_node_features(Model &m, const Tensor &like, const char *nodes,
+                           int64_t refinement);
+/// [b, N, d] -> [b, E, d]: the row of each edge's `end` ("sender" or
+/// "receiver").
+Tensor graph_gather(const Tensor &nodes, const Tensor &edges, const char *end);
+/// [b, E, d] -> [b, N, d]: each edge's row added onto its receiver,
+/// N = like.size(1).
+Tensor graph_scatter_sum(const Tensor &messages, const Tensor &edges,
+                         const Tensor &like);
+/// Marks the input of a batched model call of the unrolled rollout: its
+/// `blocks` stacked start times are valid `first`, first + 1, ... data
+/// steps (of `stepSeconds`) after the batch's times (BatchContext::time).
+/// Records them in the model's cache slot kCallTimesSlot, where
+/// time_features reads them, and returns x. Training steps, validation and
+/// forecasts set it before their calls (call_times(m, x, 0, 1, 0) for a
+/// call on the batch's own times).
+Tensor call_times(Model &m, const Tensor &x, int64_t first, int64_t blocks,
+                  int64_t stepSeconds);
+inline constexpr const char *kCallTimesSlot = "call_times";
 /// [b, 4, h, w]: sin/cos latitude, sin/cos longitude (from m.context()).
 Tensor grid_coords(Model &m, const Tensor &like);
-/// [b, 4, h, w]: sin/cos day of year, sin/cos time of day at the batch's
-/// valid time + leadSeconds (from m.context().time; zeros when unknown).
+/// [b, 4, h, w]: sin/cos day of year, sin/cos time of day at each sample's
+/// valid time + leadSeconds (m.context().time moved by the steps
+/// call_times recorded; zeros when the data has no times).
 Tensor time_features(Model &m, const Tensor &like, int64_t leadSeconds);
 /// [b] or [b, 1] -> [b, dim] sinusoidal embedding.
 Tensor lead_embed(const Tensor &lead, int64_t dim);
