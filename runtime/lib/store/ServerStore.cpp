@@ -148,10 +148,9 @@ void ServerStore::putMeta(const ServerSetMeta &m) {
                    "dtype", m.dtype, "latitudes", la, "longitudes", lo});
 }
 
-int64_t ServerStore::put(const std::vector<int64_t> &times, const char *data,
-                         int64_t sampleBytes) {
-  if (times.empty())
-    return 0;
+std::vector<ServerSample>
+ServerStore::writeVersions(const std::vector<int64_t> &times, const char *data,
+                           int64_t sampleBytes) {
   const int64_t n = int64_t(times.size()), chunks = chunksOf(sampleBytes);
   const uint64_t last = uint64_t(
       client_.command({"INCRBY", key("version"), std::to_string(n)}).integer());
@@ -176,6 +175,28 @@ int64_t ServerStore::put(const std::vector<int64_t> &times, const char *data,
   }
   for (int64_t i = 0; i < n * chunks; ++i)
     client_.reply();
+  return fresh;
+}
+
+void ServerStore::deleteChunks(const std::vector<ServerSample> &dead) {
+  std::vector<std::string> keys;
+  for (const ServerSample &e : dead)
+    for (int64_t k = 0; k < e.chunks; ++k)
+      keys.push_back(chunkKey(e.time, e.version, k));
+  if (keys.empty())
+    return;
+  std::vector<std::string_view> del = {"UNLINK"};
+  for (const std::string &d : keys)
+    del.push_back(d);
+  client_.command(del);
+}
+
+int64_t ServerStore::put(const std::vector<int64_t> &times, const char *data,
+                         int64_t sampleBytes) {
+  if (times.empty())
+    return 0;
+  const std::vector<ServerSample> fresh =
+      writeVersions(times, data, sampleBytes);
 
   // The swap: the old entries read and the new ones written atomically.
   const std::string ik = key("index");
@@ -203,21 +224,107 @@ int64_t ServerStore::put(const std::vector<int64_t> &times, const char *data,
 
   // The replaced versions' chunks, deleted once no index names them.
   const redisReply *old = exec.element(0);
-  std::vector<std::string> dead;
-  int64_t replaced = 0;
+  std::vector<ServerSample> dead;
   for (size_t i = 0; i < old->elements; ++i)
-    if (auto e = parseEntry(fresh[i].time, replyText(old->element[i]))) {
-      ++replaced;
-      for (int64_t k = 0; k < e->chunks; ++k)
-        dead.push_back(chunkKey(e->time, e->version, k));
+    if (auto e = parseEntry(fresh[i].time, replyText(old->element[i])))
+      dead.push_back(*e);
+  deleteChunks(dead);
+  return int64_t(dead.size());
+}
+
+namespace {
+std::string ringEntryText(const ServerSample &s) {
+  return std::to_string(s.time) + " " + entryText(s);
+}
+std::optional<ServerSample> parseRingEntry(std::string_view text) {
+  const size_t sp = text.find(' ');
+  if (sp == std::string_view::npos)
+    return std::nullopt;
+  return parseEntry(
+      std::strtoll(std::string(text.substr(0, sp)).c_str(), nullptr, 10),
+      text.substr(sp + 1));
+}
+} // namespace
+
+int64_t ServerStore::ringAppend(int64_t time, const char *data, int64_t bytes,
+                                int64_t capacity) {
+  if (capacity < 1)
+    throw Error(describe() + ": a ring needs a capacity of at least 1");
+  const ServerSample s = writeVersions({time}, data, bytes).front();
+  const std::string rk = key("ring"), entry = ringEntryText(s);
+  const std::string from = std::to_string(capacity),
+                    to = std::to_string(capacity - 1);
+  client_.append({"MULTI"});
+  client_.append({"LPUSH", rk, entry});
+  client_.append({"LRANGE", rk, from, "-1"});
+  client_.append({"LTRIM", rk, "0", to});
+  client_.append({"EXEC"});
+  for (int i = 0; i < 4; ++i)
+    client_.reply();
+  RedisReply exec = client_.reply();
+  if (exec.size() != 3)
+    throw Error("data server '" + client_.address() +
+                "' did not carry out the ring append of " + describe());
+  const redisReply *dropped = exec.element(1);
+  std::vector<ServerSample> dead;
+  for (size_t i = 0; i < dropped->elements; ++i)
+    if (auto e = parseRingEntry(replyText(dropped->element[i])))
+      dead.push_back(*e);
+  deleteChunks(dead);
+  return int64_t(dead.size());
+}
+
+int64_t ServerStore::ringSize() {
+  return client_.command({"LLEN", key("ring")}).integer();
+}
+
+std::vector<int64_t> ServerStore::ringSample(int64_t k, uint64_t seed,
+                                             char *out, int64_t bytes) {
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> times(size_t(k), 0);
+  std::vector<size_t> todo;
+  for (int64_t i = 0; i < k; ++i)
+    todo.push_back(size_t(i));
+  for (int attempt = 0; !todo.empty(); ++attempt) {
+    if (attempt > 8)
+      throw Error(describe() + ": the ring changed faster than it could be "
+                               "read (8 tries)");
+    RedisReply r = client_.command({"LRANGE", key("ring"), "0", "-1"});
+    std::vector<ServerSample> ring;
+    for (size_t i = 0; i < r.size(); ++i)
+      if (auto e = parseRingEntry(replyText(r.element(i))))
+        ring.push_back(*e);
+    if (int64_t(ring.size()) < int64_t(todo.size()))
+      throw Error(describe() + ": its ring holds " +
+                  std::to_string(ring.size()) + " samples, fewer than the " +
+                  std::to_string(todo.size()) + " asked for");
+    // Fisher-Yates over the ring's positions, as many as needed.
+    std::vector<size_t> pos(ring.size());
+    for (size_t i = 0; i < pos.size(); ++i)
+      pos[i] = i;
+    std::vector<ServerSample> picked;
+    std::vector<char *> dst;
+    std::vector<size_t> which;
+    for (size_t j = 0; j < todo.size(); ++j) {
+      std::uniform_int_distribution<size_t> d(j, pos.size() - 1);
+      std::swap(pos[j], pos[d(rng)]);
+      const ServerSample &e = ring[pos[j]];
+      if (e.bytes != bytes)
+        throw Error(describe() + ": ring sample at " + formatTime(e.time) +
+                    " has " + std::to_string(e.bytes) + " bytes, not " +
+                    std::to_string(bytes));
+      picked.push_back(e);
+      dst.push_back(out + int64_t(todo[j]) * bytes);
+      which.push_back(j);
+      times[todo[j]] = e.time;
     }
-  if (!dead.empty()) {
-    std::vector<std::string_view> del = {"UNLINK"};
-    for (const std::string &d : dead)
-      del.push_back(d);
-    client_.command(del);
+    std::vector<size_t> missing = fetch(picked, which, dst);
+    std::vector<size_t> again;
+    for (size_t j : missing)
+      again.push_back(todo[j]);
+    todo = std::move(again);
   }
-  return replaced;
+  return times;
 }
 
 std::vector<ServerSample> ServerStore::index() {

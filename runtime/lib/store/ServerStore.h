@@ -44,6 +44,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -102,12 +103,42 @@ public:
   /// sample deleted from the index.
   void read(std::vector<ServerSample> &entries, char *out);
 
-  /// Removes every key of the data set (index, chunks, meta); returns the
-  /// number of keys removed.
+  /// Removes every key of the data set (index, chunks, meta, ring);
+  /// returns the number of keys removed.
   int64_t clear();
+
+  // The ring: the newest `capacity` samples of an unbounded stream
+  // (s2s:<name>:ring, a list of "<time> <version> <bytes> <chunks> <crc>",
+  // newest first, chunks under the same keys as the index's samples).
+  // An append writes the sample's chunks, then in one MULTI/EXEC pushes
+  // its entry, reads the entries beyond `capacity` and trims them off;
+  // their chunks are deleted after. The server thus holds at most
+  // capacity samples (plus those being appended), whatever the stream's
+  // length.
+
+  /// Appends a sample, keeping the newest `capacity`; returns how many
+  /// samples dropped out of the ring.
+  int64_t ringAppend(int64_t time, const char *data, int64_t bytes,
+                     int64_t capacity);
+  int64_t ringSize();
+  /// The sampling rule: `k` distinct samples drawn uniformly from the ring
+  /// as it is at the call (a seeded Fisher-Yates over its entries), into
+  /// out (bytes each); returns their times. A sample trimmed off while it
+  /// was being read is replaced by a new draw from the ring as it is
+  /// then (which may repeat one drawn already). Every rank may draw from one
+  /// ring: draws do not consume samples (each is used until the producers push
+  /// it out).
+  std::vector<int64_t> ringSample(int64_t k, uint64_t seed, char *out,
+                                  int64_t bytes);
 
 private:
   std::string key(const std::string &suffix) const;
+  /// Writes `n` samples as new versions (their chunks pipelined); returns
+  /// their entries.
+  std::vector<ServerSample> writeVersions(const std::vector<int64_t> &times,
+                                          const char *data,
+                                          int64_t sampleBytes);
+  void deleteChunks(const std::vector<ServerSample> &dead);
   std::string chunkKey(int64_t time, uint64_t version, int64_t k) const;
   /// Fetches `entries`; returns the indices of those with a chunk missing.
   std::vector<size_t> fetch(const std::vector<ServerSample> &entries,

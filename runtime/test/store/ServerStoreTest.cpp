@@ -248,3 +248,56 @@ TEST(ServerStore, ServerRefusesToStartWithoutAPassword) {
   c.password.clear();
   expectError([&] { rt::RedisServer s(c); }, {"needs a password"});
 }
+
+namespace {
+int64_t usedMemory(rt::RedisClient &c) {
+  const std::string info(c.command({"INFO", "memory"}).text());
+  const size_t at = info.find("used_memory:");
+  return std::strtoll(info.c_str() + at + 12, nullptr, 10);
+}
+} // namespace
+
+// An unbounded stream through a ring of N: after 10N appends it holds
+// exactly the newest N (their chunks and nothing else), and the server's
+// memory after 10N appends is what it was after N, give or take a sample.
+TEST(ServerStore, RingHoldsExactlyNAndMemoryStaysBounded) {
+  TempDir dir;
+  rt::RedisServer server(serverConfig(dir));
+  rt::RedisClient client(server.address(), options());
+  rt::ServerStore store(client, "stream");
+  const int64_t N = 8, bytes = int64_t(1) << 20; // 1 MiB samples
+  std::vector<char> v(static_cast<size_t>(bytes));
+  int64_t dropped = 0, memAfterN = 0, memMax = 0;
+  for (int64_t i = 0; i < 10 * N; ++i) {
+    std::memset(v.data(), int(i % 251), v.size());
+    dropped += store.ringAppend(1000 + i, v.data(), bytes, N);
+    EXPECT_EQ(store.ringSize(), std::min(i + 1, N));
+    const int64_t mem = usedMemory(client);
+    if (i + 1 == N)
+      memAfterN = mem;
+    if (i + 1 > N)
+      memMax = std::max(memMax, mem);
+  }
+  EXPECT_EQ(dropped, 9 * N);
+  EXPECT_EQ(store.ringSize(), N);
+  EXPECT_EQ(countKeys(client, "s2s:stream:c:*"), N);
+  std::printf("used_memory after N = %lld, max after N..10N = %lld (samples "
+              "of %lld bytes)\n",
+              (long long)memAfterN, (long long)memMax, (long long)bytes);
+  EXPECT_LT(memMax, memAfterN + bytes + (int64_t(1) << 20));
+
+  // Draws: distinct, from the newest N only, bytes as appended.
+  std::vector<char> out(static_cast<size_t>(4 * bytes));
+  const std::vector<int64_t> t = store.ringSample(4, 7, out.data(), bytes);
+  ASSERT_EQ(t.size(), 4u);
+  for (size_t j = 0; j < t.size(); ++j) {
+    EXPECT_GE(t[j], 1000 + 9 * N);
+    for (size_t i = 0; i < j; ++i)
+      EXPECT_NE(t[i], t[j]);
+    const char want = char((t[j] - 1000) % 251);
+    EXPECT_EQ(out[j * size_t(bytes)], want);
+    EXPECT_EQ(out[(j + 1) * size_t(bytes) - 1], want);
+  }
+  expectError([&] { store.ringSample(N + 1, 0, nullptr, bytes); },
+              {"ring holds 8 samples", "fewer than the 9"});
+}
