@@ -20,7 +20,6 @@ by a training program whose spec says source = server(...)
      says so;
   6. serve stops its redis-server on SIGTERM and prints what it moved.
 """
-import json
 import os
 import shutil
 import signal
@@ -68,13 +67,19 @@ def push():
 
 
 def records(run_dir, kind):
-    out = []
-    with open(os.path.join(WORK, run_dir, "metrics.jsonl")) as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("kind") == kind:
-                out.append(r)
-    return out
+    return harness.records(os.path.join(WORK, run_dir, "metrics.jsonl"), kind)
+
+
+def train_until_checkpoint(out_dir, args):
+    """Starts the program in the background; returns it once its first
+    checkpoint is written (or it ended)."""
+    t = subprocess.Popen([exe, "--out", out_dir] + args + common, cwd=WORK,
+                         env=dict(os.environ, **ENV), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    ckpt = os.path.join(WORK, out_dir, "checkpoints")
+    while t.poll() is None and not (os.path.isdir(ckpt) and os.listdir(ckpt)):
+        time.sleep(0.002)
+    return t
 
 
 def raw_losses(run_dir):
@@ -133,13 +138,8 @@ check(p.returncode != 0 and "refused the password" in p.stderr and
       address in p.stderr, "training with a wrong password stops, saying so")
 
 # 3. the server killed mid-run, then resumed once it is back
-t = subprocess.Popen([exe, "--out", "killed", "--memory", "lazy",
-                      "--prefetch", "0"] + common, cwd=WORK,
-                     env=dict(os.environ, **ENV), stdout=subprocess.PIPE,
-                     stderr=subprocess.PIPE, text=True)
+t = train_until_checkpoint("killed", ["--memory", "lazy", "--prefetch", "0"])
 ckpt = os.path.join(WORK, "killed", "checkpoints")
-while t.poll() is None and not (os.path.isdir(ckpt) and os.listdir(ckpt)):
-    time.sleep(0.002)
 os.kill(t.pid, signal.SIGSTOP)  # mid-epoch 2, whatever the machine's speed
 os.kill(redis_pid, signal.SIGKILL)
 killed_at = time.time()
@@ -193,13 +193,8 @@ run([DATA, "push", "--address", address, "--name", "syn", "--clear"] +
     [f"d/{y}.h5" for y in range(2000, 2004)])
 run([DATA, "synth", "--out", "d48", "--grid", "16x32", "--years", "2001",
      "--steps-per-year", "48", "--step", "6h", "--seed", "1"])
-t = subprocess.Popen([exe, "--out", "growing", "--memory", "lazy",
-                      "--loader-threads", "2"] + common, cwd=WORK,
-                     env=dict(os.environ, **ENV), stdout=subprocess.PIPE,
-                     stderr=subprocess.PIPE, text=True)
-ckpt = os.path.join(WORK, "growing", "checkpoints")
-while t.poll() is None and not (os.path.isdir(ckpt) and os.listdir(ckpt)):
-    time.sleep(0.002)
+t = train_until_checkpoint("growing",
+                           ["--memory", "lazy", "--loader-threads", "2"])
 p = run([DATA, "push", "--address", address, "--name", "syn",
          "d48/2001.h5"])
 check(t.poll() is None, "the push ran while the program was training")

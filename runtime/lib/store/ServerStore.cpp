@@ -357,6 +357,8 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
   for (const std::string &k : keys)
     client_.append({"GET", k});
   std::vector<size_t> missing;
+  std::string corrupt; // thrown once every reply is read: the connection
+                       // stays in step
   for (size_t i : which) {
     const ServerSample &s = entries[i];
     bool gone = false;
@@ -375,13 +377,15 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
       missing.push_back(i);
       continue;
     }
-    if (sampleChecksum(dst[i], size_t(s.bytes)) != s.crc)
-      throw Error(describe() + ": sample at " + formatTime(s.time) + " (time " +
-                  std::to_string(s.time) + ", version " +
-                  std::to_string(s.version) +
-                  ") fails its CRC-32 check: its bytes are not the ones "
-                  "pushed; push it again (s2s-data push)");
+    if (corrupt.empty() && sampleChecksum(dst[i], size_t(s.bytes)) != s.crc)
+      corrupt = describe() + ": sample at " + formatTime(s.time) + " (time " +
+                std::to_string(s.time) + ", version " +
+                std::to_string(s.version) +
+                ") fails its CRC-32 check: its bytes are not the ones "
+                "pushed; push it again (s2s-data push)";
   }
+  if (!corrupt.empty())
+    throw Error(corrupt);
   return missing;
 }
 
