@@ -14,7 +14,7 @@ by a training program whose spec says source = server(...)
      kept; once the server is back (serve again, push again) --resume
      finishes the run with the losses of the uninterrupted one;
   4. a sample whose bytes changed on the server stops training with the
-     sample named (CRC-32);
+     sample named (CRC-32C);
   5. a producer pushes while the program trains (lazy): 2001 replaced and
      16 samples added; no torn sample, a later epoch picks up the 16 and
      says so;
@@ -181,7 +181,7 @@ subprocess.run(["redis-cli", "-s", address[len("unix://"):], "SETRANGE",
                stdout=subprocess.PIPE, check=True)
 p = run([exe, "--out", "corrupt"] + common, expect=None)
 check(p.returncode != 0 and "2000-01-01T00:00" in p.stderr and
-      "CRC-32" in p.stderr,
+      "CRC-32C" in p.stderr,
       "a sample whose bytes changed stops training, naming the sample")
 
 # 5. a producer pushing while training reads (lazy mode): 2001 again with
@@ -203,7 +203,7 @@ check("16 replaced" not in p.stdout and "32 replaced" in p.stdout,
 out, err = t.communicate(timeout=600)
 print(out[-1500:])
 check(t.returncode == 0, "training read through the push without a torn "
-      "sample (every read checks its CRC-32)")
+      "sample (every read checks its CRC-32C)")
 check("data: 16 new samples on the data server" in out,
       "a later epoch picks up the 16 new samples and says so")
 

@@ -8,10 +8,10 @@
 
 #include "s2s/runtime/Error.h"
 #include "support/Calendar.h"
+#include "support/Crc32c.h"
 #include "support/Text.h"
 
 #include <hiredis/hiredis.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -21,17 +21,7 @@
 
 namespace s2s::rt {
 
-uint32_t sampleChecksum(const void *data, size_t n) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto *p = static_cast<const Bytef *>(data);
-  while (n > 0) { // zlib takes uInt lengths
-    const uInt k = uInt(std::min<size_t>(n, size_t(1) << 30));
-    crc = crc32(crc, p, k);
-    p += k;
-    n -= k;
-  }
-  return uint32_t(crc);
-}
+uint32_t sampleChecksum(const void *data, size_t n) { return crc32c(data, n); }
 
 namespace {
 
@@ -381,7 +371,7 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
       corrupt = describe() + ": sample at " + formatTime(s.time) + " (time " +
                 std::to_string(s.time) + ", version " +
                 std::to_string(s.version) +
-                ") fails its CRC-32 check: its bytes are not the ones "
+                ") fails its CRC-32C check: its bytes are not the ones "
                 "pushed; push it again (s2s-data push)";
   }
   if (!corrupt.empty())

@@ -7,7 +7,7 @@
 //                       (sizes), dtype ("float32"), latitudes, longitudes
 //                       (float64 little-endian bytes; may be empty)
 //   s2s:<name>:index    hash: time (seconds since 1970, decimal) ->
-//                       "<version> <bytes> <chunks> <crc32, 8 hex digits>"
+//                       "<version> <bytes> <chunks> <crc32c, 8 hex digits>"
 //   s2s:<name>:version  counter: the last version number handed out
 //   s2s:<name>:c:<time>:<version>:<k>
 //                       chunk k of that version of the sample: at most
@@ -21,12 +21,13 @@
 // from the index and fetches its chunks; when one is gone (the sample was
 // replaced and the old version deleted in between) it takes the new entry
 // and fetches again, so it sees whole samples, old or new, never a mix.
-// Every sample carries a CRC-32 (zlib's) of its bytes, checked by every
-// read: a mismatch (a sample torn or corrupted by whatever wrote it) stops
-// the read with an Error naming the data set, time and version. CRC-32
-// rather than support/Sha256: the threat is a torn or damaged value, not an
-// adversary (the server wants a password), and zlib's CRC runs at several
-// GB/s, well above what the server delivers, where SHA-256 would be the
+// Every sample carries a CRC-32C (support/Crc32c.h) of its bytes, checked
+// by every read: a mismatch (a sample torn or corrupted by whatever wrote
+// it) stops the read with an Error naming the data set, time and version.
+// CRC-32C rather than support/Sha256: the threat is a torn or damaged
+// value, not an adversary (the server wants a password), and the CRC runs
+// in hardware at several GB/s, faster than the server delivers, where
+// SHA-256 (and zlib's CRC-32, a third of memcpy's speed) would be the
 // slowest step of a read.
 //
 // Chunks move pipelined: all GETs (or SETs) of a call are sent before the
@@ -69,7 +70,7 @@ struct ServerSample {
   uint32_t crc = 0;
 };
 
-/// zlib's CRC-32 of n bytes.
+/// CRC-32C of n bytes.
 uint32_t sampleChecksum(const void *data, size_t n);
 
 class ServerStore {

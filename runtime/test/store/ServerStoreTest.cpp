@@ -244,7 +244,7 @@ TEST(ServerStore, ChecksumMismatchNamesTheSample) {
   client.command({"SETRANGE", "s2s:c:c:86400:1:0", "100", "X"});
   auto idx = store.index();
   expectError([&] { store.read(idx, v.data()); },
-              {"data set 'c'", "1970-01-02", "version 1", "CRC-32"});
+              {"data set 'c'", "1970-01-02", "version 1", "CRC-32C"});
 }
 
 TEST(ServerStore, ServerRefusesToStartWithoutAPassword) {
