@@ -15,9 +15,9 @@ by a training program whose spec says source = server(...)
      finishes the run with the losses of the uninterrupted one;
   4. a sample whose bytes changed on the server stops training with the
      sample named (CRC-32C);
-  5. a producer pushes while the program trains (lazy): 2001 replaced and
-     16 samples added; no torn sample, a later epoch picks up the 16 and
-     says so;
+  5. a producer (s2s-data push --follow DIR) pushes while the program
+     trains (lazy): 2001 replaced and 16 samples added; no torn sample, a
+     later epoch picks up the 16 and says so;
   6. serve stops its redis-server on SIGTERM and prints what it moved.
 """
 import os
@@ -184,22 +184,36 @@ check(p.returncode != 0 and "2000-01-01T00:00" in p.stderr and
       "CRC-32C" in p.stderr,
       "a sample whose bytes changed stops training, naming the sample")
 
-# 5. a producer pushing while training reads (lazy mode): 2001 again with
-# 48 samples instead of 32 (32 replaced, 16 new), pushed once the first
-# epoch is done; a later epoch picks the new ones up and says so, and no
-# read sees a torn sample (every read checks the CRC: a torn one would stop
-# the run).
+# 5. a producer pushing while training reads (lazy mode): s2s-data push
+# --follow watches a folder; once the first epoch is done, 2001 again with
+# 48 samples instead of 32 (32 replaced, 16 new) is moved into it; a later
+# epoch picks the new ones up and says so, and no read sees a torn sample
+# (every read checks the CRC-32C: a torn one would stop the run).
 run([DATA, "push", "--address", address, "--name", "syn", "--clear"] +
     [f"d/{y}.h5" for y in range(2000, 2004)])
 run([DATA, "synth", "--out", "d48", "--grid", "16x32", "--years", "2001",
      "--steps-per-year", "48", "--step", "6h", "--seed", "1"])
+os.makedirs(os.path.join(WORK, "incoming"))
+producer = subprocess.Popen(
+    [DATA, "push", "--address", address, "--name", "syn", "--follow",
+     "incoming"], cwd=WORK, env=dict(os.environ, **ENV),
+    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+print("producer: " + producer.stdout.readline().rstrip())
 t = train_until_checkpoint("growing",
                            ["--memory", "lazy", "--loader-threads", "2"])
-p = run([DATA, "push", "--address", address, "--name", "syn",
-         "d48/2001.h5"])
+shutil.copy(os.path.join(WORK, "d48", "2001.h5"),
+            os.path.join(WORK, "d48", "2001.h5.part"))
+os.rename(os.path.join(WORK, "d48", "2001.h5.part"),
+          os.path.join(WORK, "incoming", "2001.h5"))
+pushed = producer.stdout.readline()
+print("producer: " + pushed.rstrip())
 check(t.poll() is None, "the push ran while the program was training")
-check("16 replaced" not in p.stdout and "32 replaced" in p.stdout,
-      "the push replaced 2001's 32 samples and added 16")
+check("pushed 48 samples" in pushed and "32 replaced" in pushed,
+      "push --follow pushed the new file: 2001's 32 samples replaced, 16 "
+      "added")
+producer.send_signal(signal.SIGINT)
+producer.wait(timeout=30)
+check(producer.returncode == 0, "push --follow stops on Ctrl-C")
 out, err = t.communicate(timeout=600)
 print(out[-1500:])
 check(t.returncode == 0, "training read through the push without a torn "

@@ -9,7 +9,8 @@
 //   s2s-data plot FILE --channel NAME [--time I] [--out MAP.png]
 //   s2s-data serve [--dir DIR] [--bind HOST --port N] [--maxmemory SIZE]
 //                  [--persist] [--password-file FILE]
-//   s2s-data push --address ADDR --name NAME [--clear] [--ring N] FILE...
+//   s2s-data push --address ADDR --name NAME [--clear] [--ring N]
+//                 [--follow DIR] FILE...
 //
 // Exit status: 0 on success, 1 on an s2s::rt::Error (printed as
 // "s2s-data: error: ..."), 2 on a bad command line.
@@ -32,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -180,6 +182,10 @@ const char *kPushUsage =
     "  --name NAME           the data set (server(..., name = NAME) in a "
     "spec)\n"
     "  --clear               remove the set's samples first\n"
+    "  --follow DIR          then push the .h5 files that appear or change in\n"
+    "                        DIR (checked every second; a file is pushed once\n"
+    "                        untouched for a second: write it elsewhere and\n"
+    "                        move it in) until Ctrl-C\n"
     "  --ring N              append to the set's ring of the newest N samples\n"
     "                        (an unbounded stream in bounded memory) instead\n"
     "                        of its index\n"
@@ -699,36 +705,12 @@ int serve(int argc, char **argv) {
   return 0;
 }
 
-int push(int argc, char **argv) {
-  Args a =
-      parse("push", argc, argv, 2, {"address", "name", "field"}, {"clear"});
-  if (a.help) {
-    std::cout << kPushUsage;
-    return 0;
-  }
-  if (!a.opts.count("address"))
-    throw UsageError{"missing --address ADDR (what s2s-data serve printed)"};
-  if (!a.opts.count("name"))
-    throw UsageError{"missing --name NAME (the data set's name)"};
-  if (a.positional.empty() && !a.opts.count("clear"))
-    throw UsageError{"no files given; usage: s2s-data push --address ADDR "
-                     "--name NAME FILE.h5..."};
-  const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
-  const int64_t ring = a.opts.count("ring")
-                           ? parseInt("--ring", a.opts["ring"], 1, INT64_MAX)
-                           : 0;
-  s2s::rt::RedisClient::Options o;
-  o.password = s2s::rt::passwordFromEnvironment();
-  o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
-  s2s::rt::RedisClient client(a.opts["address"], o);
-  s2s::rt::ServerStore store(client, a.opts["name"]);
-  if (a.opts.count("clear"))
-    std::cout << "s2s-data: cleared " << store.describe() << " ("
-              << store.clear() << " keys)\n";
-  if (a.positional.empty())
-    return 0;
+/// One push of `files`, its line printed.
+void pushAndReport(const std::vector<std::string> &files,
+                   const std::string &field, s2s::rt::ServerStore &store,
+                   int64_t ring) {
   const auto t0 = std::chrono::steady_clock::now();
-  s2s::rt::PushSummary s = s2s::rt::pushFiles(a.positional, field, store, ring);
+  s2s::rt::PushSummary s = s2s::rt::pushFiles(files, field, store, ring);
   const double sec =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -743,7 +725,79 @@ int push(int argc, char **argv) {
                     ? " dropped out of the ring of " + std::to_string(ring) +
                           " (it holds " + std::to_string(store.ringSize()) + ")"
                     : std::string(" replaced"))
-            << "\n";
+            << "\n"
+            << std::flush;
+}
+
+/// --follow DIR: every second, the .h5 files of DIR that are new or
+/// changed (size or modification time) and untouched for a second are
+/// pushed, until SIGINT or SIGTERM.
+void follow(const std::string &dir, const std::string &field,
+            s2s::rt::ServerStore &store, int64_t ring) {
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  namespace fs = std::filesystem;
+  std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> seen;
+  std::cout << "s2s-data: following '" << dir << "' (Ctrl-C stops)\n"
+            << std::flush;
+  while (!gInterrupted) {
+    std::vector<std::string> fresh;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(dir, ec)) {
+      if (e.path().extension() != ".h5" || !e.is_regular_file())
+        continue;
+      const auto stamp = std::make_pair(e.file_size(), e.last_write_time());
+      const bool settled = fs::file_time_type::clock::now() - stamp.second >
+                           std::chrono::seconds(1);
+      auto it = seen.find(e.path().string());
+      if (settled && (it == seen.end() || it->second != stamp)) {
+        fresh.push_back(e.path().string());
+        seen[e.path().string()] = stamp;
+      }
+    }
+    if (ec)
+      throw Error("cannot list '" + dir + "' (--follow): " + ec.message());
+    std::sort(fresh.begin(), fresh.end());
+    if (!fresh.empty())
+      pushAndReport(fresh, field, store, ring);
+    for (int i = 0; i < 10 && !gInterrupted; ++i)
+      ::usleep(100000);
+  }
+  std::cout << "s2s-data: stopped following '" << dir << "'\n";
+}
+
+int push(int argc, char **argv) {
+  Args a = parse("push", argc, argv, 2,
+                 {"address", "name", "field", "ring", "follow"}, {"clear"});
+  if (a.help) {
+    std::cout << kPushUsage;
+    return 0;
+  }
+  if (!a.opts.count("address"))
+    throw UsageError{"missing --address ADDR (what s2s-data serve printed)"};
+  if (!a.opts.count("name"))
+    throw UsageError{"missing --name NAME (the data set's name)"};
+  if (a.positional.empty() && !a.opts.count("clear") && !a.opts.count("follow"))
+    throw UsageError{"no files given; usage: s2s-data push --address ADDR "
+                     "--name NAME FILE.h5..."};
+  const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
+  const int64_t ring = a.opts.count("ring")
+                           ? parseInt("--ring", a.opts["ring"], 1, INT64_MAX)
+                           : 0;
+  s2s::rt::RedisClient::Options o;
+  o.password = s2s::rt::passwordFromEnvironment();
+  o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
+  s2s::rt::RedisClient client(a.opts["address"], o);
+  s2s::rt::ServerStore store(client, a.opts["name"]);
+  if (a.opts.count("clear"))
+    std::cout << "s2s-data: cleared " << store.describe() << " ("
+              << store.clear() << " keys)\n";
+  if (!a.positional.empty())
+    pushAndReport(a.positional, field, store, ring);
+  if (a.opts.count("follow"))
+    follow(a.opts["follow"], field, store, ring);
   return 0;
 }
 
