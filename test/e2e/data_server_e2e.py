@@ -199,10 +199,10 @@ producer = subprocess.Popen(
      "incoming"], cwd=WORK, env=dict(os.environ, **ENV),
     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 print("producer: " + producer.stdout.readline().rstrip())
-t = train_until_checkpoint("growing",
-                           ["--memory", "lazy", "--loader-threads", "2"])
-shutil.copy(os.path.join(WORK, "d48", "2001.h5"),
-            os.path.join(WORK, "d48", "2001.h5.part"))
+t = train_until_checkpoint("growing", ["--memory", "lazy", "--loader-threads",
+                                      "2", "--epochs", "6"])
+shutil.copy2(os.path.join(WORK, "d48", "2001.h5"),  # mtime kept: settled
+               os.path.join(WORK, "d48", "2001.h5.part"))
 os.rename(os.path.join(WORK, "d48", "2001.h5.part"),
           os.path.join(WORK, "incoming", "2001.h5"))
 pushed = producer.stdout.readline()

@@ -213,7 +213,8 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
            : " (years " + formatYears(years.first, years.last) + ")");
   if (plan.total == 0)
     throw Error(plan.splitText + " of " + plan.setName +
-                " has no samples: " + sourceText(cfg) + " covers " +
+                " has no samples: " + sourceText(cfg) +
+                (cfg.server.empty() ? " cover " : " covers ") +
                 formatYears(avail.first, avail.last) +
                 "; change the data section's split");
   checkNoMissingYear(cfg, plan);
