@@ -2,14 +2,18 @@
 //-------------===//
 //
 //   s2s-bench-data --data 'DIR/*.h5' --stats DIR/stats.h5 --channels a,b,c
-//                  --mode eager|lazy|stream|shared|raw|raw-fresh
-//                  [--prefetch N]
+//                  --mode eager|lazy|stream|shared|raw|raw-fresh|raw-get
+//                  [--server ADDR --name NAME] [--prefetch N]
 //                  [--threads N] [--buffer N] [--batches N] [--batch N]
 //                  [--window N] [--step-ms N]     (--batches 0: one epoch)
 //
 // Iterates --batches batches of --batch windows of --window frames through
 // s2s::rt::BatchLoader in the given mode (raw: plain sequential read() of
 // the files' bytes, the machine's limit) and prints one line: samples/s,
+// (--server: the loader reads data set NAME from the data server at ADDR,
+// s2s-data push's, instead of the files; raw-get: plain pipelined hiredis
+// GETs of every chunk of that data set by --threads connections, bytes
+// dropped, the server's limit)
 // GB/s of field data delivered, time to the first batch, and the process's
 // memory (anonymous and shared resident). --step-ms simulates a training
 // step's compute between batches (what prefetch hides).
@@ -20,6 +24,8 @@
 #include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/Runtime.h"
+#include "store/Redis.h"
+#include "store/ServerStore.h"
 #include "support/Allocator.h"
 #include "support/Proc.h"
 
@@ -56,10 +62,56 @@ std::vector<std::string> split(const std::string &s, char sep) {
   return out;
 }
 
+/// raw-get: every chunk of data set `name` fetched with pipelined GETs
+/// (8 at a time, 64 MB) by `threads` connections, the bytes dropped.
+int rawGet(const std::string &address, const std::string &name,
+           int64_t threads) {
+  s2s::rt::RedisClient::Options o;
+  o.password = s2s::rt::passwordFromEnvironment();
+  o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
+  std::vector<std::string> keys;
+  {
+    s2s::rt::RedisClient c(address, o);
+    s2s::rt::ServerStore store(c, name);
+    for (const s2s::rt::ServerSample &e : store.index())
+      for (int64_t k = 0; k < e.chunks; ++k) // ServerStore.h's layout
+        keys.push_back("s2s:" + name + ":c:" + std::to_string(e.time) + ":" +
+                       std::to_string(e.version) + ":" + std::to_string(k));
+  }
+  std::vector<double> bytes(size_t(threads), 0.0);
+  const auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      s2s::rt::RedisClient c(address, o);
+      std::vector<size_t> mine;
+      for (size_t i = size_t(t); i < keys.size(); i += size_t(threads))
+        mine.push_back(i);
+      for (size_t at = 0; at < mine.size(); at += 8) {
+        const size_t n = std::min<size_t>(8, mine.size() - at);
+        for (size_t j = 0; j < n; ++j)
+          c.append({"GET", keys[mine[at + j]]});
+        for (size_t j = 0; j < n; ++j)
+          bytes[size_t(t)] += double(c.reply().text().size());
+      }
+    });
+  for (std::thread &t : pool)
+    t.join();
+  const double s = since(t0);
+  double total = 0;
+  for (double b : bytes)
+    total += b;
+  std::printf("raw-get (hiredis GET, pipelined 8 deep, %lld connection%s): "
+              "%.3f GB in %.2f s: %.3f GB/s\n",
+              (long long)threads, threads == 1 ? "" : "s", total / 1e9, s,
+              total / 1e9 / s);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string data, stats, mode = "eager", channels = "u,v,t";
+  std::string data, stats, mode = "eager", channels = "u,v,t", server, name;
   int64_t prefetch = 0, threads = 1, buffer = 0, batches = 0, batch = 8,
           window = 3, stepMs = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -68,6 +120,10 @@ int main(int argc, char **argv) {
       data = v;
     else if (k == "--stats")
       stats = v;
+    else if (k == "--server")
+      server = v;
+    else if (k == "--name")
+      name = v;
     else if (k == "--channels")
       channels = v;
     else if (k == "--mode")
@@ -94,6 +150,8 @@ int main(int argc, char **argv) {
   s2s::rt::tuneAllocator(); // what a generated program does (run())
   try {
     auto t0 = Clock::now();
+    if (mode == "raw-get")
+      return rawGet(server, name, threads);
     if (mode == "raw" || mode == "raw-fresh") {
       // raw: read(2) of every file into one 8 MiB buffer, the page cache's
       // limit. raw-fresh: the same bytes into fresh memory (one mapping
@@ -148,6 +206,8 @@ int main(int argc, char **argv) {
     s2s::rt::DataConfig cfg;
     cfg.name = "bench";
     cfg.pattern = data;
+    cfg.server = server;
+    cfg.serverSet = name;
     cfg.channels = split(channels, ',');
     cfg.normalize =
         stats.empty() ? s2s::rt::Normalizer::None : s2s::rt::Normalizer::Zscore;
@@ -202,16 +262,18 @@ int main(int argc, char **argv) {
     const double steady =
         n > 1 ? double(n - 1) * batch * window * frameBytes / 1e9 / (s - first)
               : 0;
-    std::printf("%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s "
+    std::printf("%s%s (%s): %.0f samples in %.2f s: %.1f samples/s, %.3f GB/s "
                 "delivered (%.3f GB/s after the first batch); open %.2f s, "
-                "first batch after %.2f s, data wait %.2f s; read %.3f GB; "
+                "first batch after %.2f s, data wait %.2f s; read %.3f GB "
+                "(%.3f GB/s); "
                 "rss anon %ld MiB (%ld MiB before opening, peak %ld MiB), "
                 "shmem %ld MiB; one copy %.0f MiB; batch %.1f MiB\n",
-                mode.c_str(), lc.describe().c_str(), samples, s, samples / s,
-                gb / s, steady, openSeconds, first, st.waitSeconds,
-                st.bytesRead / 1e9, s2s::rt::procStatusKb("RssAnon:") / 1024,
-                anonBefore / 1024, peakAnon / 1024,
-                s2s::rt::procStatusKb("RssShmem:") / 1024,
+                server.empty() ? "" : "server ", mode.c_str(),
+                lc.describe().c_str(), samples, s, samples / s, gb / s, steady,
+                openSeconds, first, st.waitSeconds, st.bytesRead / 1e9,
+                st.bytesRead / 1e9 / s,
+                s2s::rt::procStatusKb("RssAnon:") / 1024, anonBefore / 1024,
+                peakAnon / 1024, s2s::rt::procStatusKb("RssShmem:") / 1024,
                 double(mode == "eager" || mode == "shared"
                            ? st.residentSamples // the split's samples
                            : loader->size() + window - 1) *

@@ -1,6 +1,7 @@
 """test/e2e/harness.py - what the end-to-end scripts share: a command run
 that prints its time and exit status, and checks that print ok/FAIL and
 collect the failures."""
+import json
 import os
 import shutil
 import subprocess
@@ -45,6 +46,17 @@ def fresh_example(bin_dir, src, work, spec, exe_name):
     run([os.path.join(bin_dir, "s2sc"), os.path.join(src, spec), "-o", exe],
         work)
     return exe
+
+
+def records(metrics, kind):
+    """The records of `kind` in a metrics.jsonl file, in order."""
+    out = []
+    with open(metrics) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("kind") == kind:
+                out.append(r)
+    return out
 
 
 def check(cond, what):

@@ -261,7 +261,7 @@ KIND_KEY = {"source": "data.source", "normalizer": "data.normalize",
             "schedule": "train.schedule", "checkpoint": "train.checkpoint",
             "metric": "train.metrics"}
 # Kinds the runtime does not carry out yet: every use must be refused.
-NOT_YET_FUNCTIONS = {"server"}
+NOT_YET_FUNCTIONS = set()
 # Values for required parameters (no default) and for parameters whose
 # generic changed value would be out of range: (base, changed).
 VALUES = {

@@ -13,7 +13,6 @@ A shorter version of ./scripts/quickstart, plus what a user relies on:
   5. bad input (missing data, unknown channel, wrong grid, NaN) ends with one
      clear message naming the file/channel/index and a non-zero exit.
 """
-import json
 import os
 import shutil
 import sys
@@ -33,13 +32,7 @@ def run(args, cwd=WORK, env=None, expect=0, timeout=900):
 
 
 def records(run_dir, kind):
-    out = []
-    with open(os.path.join(WORK, run_dir, "metrics.jsonl")) as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("kind") == kind:
-                out.append(r)
-    return out
+    return harness.records(os.path.join(WORK, run_dir, "metrics.jsonl"), kind)
 
 
 def synth(out, grid="32x64", channels="u,v,t"):

@@ -58,6 +58,7 @@ namespace {
 /// What every mode knows about the split before reading field values.
 struct Core {
   DataConfig cfg;
+  Split split = Split::Train;
   SplitPlan plan;
   Normalization norm;
   std::vector<int64_t> starts; ///< first sample of each window
@@ -182,6 +183,8 @@ public:
   const std::vector<std::string> &files() const override { return core_.files; }
   std::vector<std::pair<std::string, std::string>> hdf5Files() const override {
     std::vector<std::pair<std::string, std::string>> out;
+    if (core_.plan.external) // a data server: no file
+      return out;
     for (const FileMeta &f : core_.plan.files)
       if (!hdf5::readsItself(f))
         out.emplace_back(f.path, hdf5::hdf5ReadsForced()
@@ -267,8 +270,7 @@ public:
   using LoaderBase::LoaderBase;
 
   int64_t batchesPerEpoch() const override {
-    const int64_t per = samplesPerRank(size(), config_.worldSize, dropLast_);
-    return dropLast_ ? per / batch_ : (per + batch_ - 1) / batch_;
+    return firstBatches_ >= 0 ? firstBatches_ : batchesPerEpochNow();
   }
 
   void startEpoch(int64_t epoch, int64_t first) override {
@@ -277,6 +279,7 @@ public:
       throw Error("startEpoch(" + std::to_string(epoch) + ", " +
                   std::to_string(first) +
                   "): the epoch and first batch must be >= 0");
+    added_ = pickUpNewSamples();
     order_ = epochIndices(size(), config_.rank, config_.worldSize, seed_, epoch,
                           shuffle_, dropLast_);
     const int64_t n = batchesPerEpoch();
@@ -292,9 +295,36 @@ public:
 
   std::optional<Batch> next() override { return take(pf_); }
 
+  LoaderStats stats() const override {
+    LoaderStats s = LoaderBase::stats();
+    s.samplesAdded = added_;
+    return s;
+  }
+
 protected:
   int64_t queuedWindows() const { return pf_.queued() * batch_; }
+  /// A data server's split planned again from its index (lazy mode, no
+  /// read in flight), so that this epoch draws from the samples pushed
+  /// since; returns how many were added. An epoch keeps the first one's
+  /// number of batches (the schedule and checkpoints count on it), drawn
+  /// from all the windows present now.
+  int64_t pickUpNewSamples() {
+    if (!core_.plan.external || config_.mode != LoaderConfig::Mode::Lazy)
+      return 0;
+    if (firstBatches_ < 0)
+      firstBatches_ = batchesPerEpochNow();
+    SplitPlan plan = planSplit(core_.cfg, core_.split, core_.window);
+    const int64_t added = plan.total - core_.plan.total;
+    core_.plan = std::move(plan); // in place: the reader refers to it
+    core_.starts = windowStarts(core_.plan, core_.window);
+    return added;
+  }
+  int64_t batchesPerEpochNow() const {
+    const int64_t per = samplesPerRank(size(), config_.worldSize, dropLast_);
+    return dropLast_ ? per / batch_ : (per + batch_ - 1) / batch_;
+  }
   std::vector<int64_t> order_;
+  int64_t added_ = 0, firstBatches_ = -1;
   Prefetcher pf_;
 };
 
@@ -676,6 +706,7 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
 
   Core core;
   core.cfg = data;
+  core.split = split;
   core.window = window;
   // planSplit and loadNormalization take hdf5Mutex() themselves; the eager
   // load's threads need it free.

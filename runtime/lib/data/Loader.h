@@ -42,6 +42,15 @@
 // queued, whatever the data size. startEpoch(epoch, first) only resets the
 // epoch's count (the buffer is kept); resuming is not exact.
 //
+// A server(...) source (data/ServerSource.h) works in every mode. In lazy
+// mode each startEpoch plans the split again from the server's index:
+// samples pushed since are in the epoch (stats().samplesAdded counts
+// them; the epoch keeps the first epoch's number of batches, drawn from
+// every window present), and samples replaced are read in their new
+// version. The other modes keep the samples they loaded. With several
+// ranks each plans at its own epoch start: a push at that moment may give
+// ranks different windows for that epoch.
+//
 // Field values are read with pread(2) straight from the files where their
 // layout allows (float32, no compression; contiguous or chunked in whole
 // lat-lon planes: what s2s-data synth and import write by default), so
@@ -114,6 +123,9 @@ struct LoaderStats {
   /// lazy, the windows of the batches built ahead; stream, the windows in
   /// the buffer and being read into it.
   int64_t residentSamples = 0;
+  /// Samples a data server gained since the previous epoch, picked up by
+  /// the last startEpoch (lazy mode; see ServerSource.h).
+  int64_t samplesAdded = 0;
 };
 
 class BatchLoader {

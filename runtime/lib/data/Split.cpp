@@ -9,6 +9,7 @@
 
 #include "data/Split.h"
 
+#include "data/ServerSource.h"
 #include "hdf5/Hdf5.h"
 #include "s2s/runtime/Error.h"
 #include "support/Calendar.h"
@@ -43,6 +44,14 @@ const char *splitName(Split s) {
 namespace data_detail {
 
 namespace {
+
+/// Where the samples come from, for messages.
+std::string sourceText(const DataConfig &cfg) {
+  if (!cfg.server.empty())
+    return "data set '" + cfg.serverSet + "' on data server '" + cfg.server +
+           "'";
+  return "the files matching '" + cfg.pattern + "'";
+}
 
 /// The data section's values that need no file.
 void checkConfig(const DataConfig &cfg, const std::string &setName,
@@ -102,8 +111,8 @@ void planStep(const DataConfig &cfg, const std::vector<int64_t> &all,
   if (step % spacing != 0)
     throw Error("the data section's step " + formatDuration(step) +
                 " is not a multiple of the files' time spacing " +
-                formatDuration(spacing) + " (files matching '" + cfg.pattern +
-                "'); use a multiple of " + formatDuration(spacing));
+                formatDuration(spacing) + " (" + sourceText(cfg) +
+                "); use a multiple of " + formatDuration(spacing));
   plan.step = step;
   plan.stride = step / spacing;
 }
@@ -168,8 +177,8 @@ void checkNoMissingYear(const DataConfig &cfg, const SplitPlan &plan) {
                   " has no samples in " + std::to_string(y) + ", between " +
                   std::to_string(*present.begin()) + " and " +
                   std::to_string(*present.rbegin()) + ": is the file for " +
-                  std::to_string(y) + " missing from '" + cfg.pattern +
-                  "'? Add it, or change the data section's split");
+                  std::to_string(y) + " missing from " + sourceText(cfg) +
+                  "? Add it, or change the data section's split");
 }
 
 } // namespace
@@ -181,7 +190,14 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
   plan.setName = cfg.name.empty() ? std::string("the data set")
                                   : "data set '" + cfg.name + "'";
   checkConfig(cfg, plan.setName, window);
-  std::vector<FileMeta> files = hdf5::scanFiles(cfg.pattern, cfg.field);
+  std::vector<FileMeta> files;
+  if (cfg.server.empty()) {
+    files = hdf5::scanFiles(cfg.pattern, cfg.field);
+  } else {
+    ServerSource src = openServerSource(cfg);
+    files.push_back(std::move(src.meta));
+    plan.external = std::move(src.samples);
+  }
   selectChannels(cfg, files.front(), plan);
   std::vector<int64_t> all;
   for (const auto &f : files)
@@ -197,8 +213,9 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
            : " (years " + formatYears(years.first, years.last) + ")");
   if (plan.total == 0)
     throw Error(plan.splitText + " of " + plan.setName +
-                " has no samples: the files matching '" + cfg.pattern +
-                "' cover " + formatYears(avail.first, avail.last) +
+                " has no samples: " + sourceText(cfg) +
+                (cfg.server.empty() ? " cover " : " covers ") +
+                formatYears(avail.first, avail.last) +
                 "; change the data section's split");
   checkNoMissingYear(cfg, plan);
   plan.files = std::move(files);

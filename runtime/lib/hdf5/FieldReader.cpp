@@ -418,10 +418,26 @@ void FieldReader::readDeflate(size_t f, int64_t t0, int64_t n, float *out) {
   }
 }
 
+ExternalSamples::~ExternalSamples() = default;
+
+void FieldReader::readExternal(size_t f, int64_t t0, int64_t n, float *out) {
+  const FileMeta &m = plan_.files[f];
+  const auto k = int64_t(plan_.chans.size());
+  const int64_t plane = m.nlat * m.nlon;
+  plan_.external->read(f, t0, n, plan_.chans, out);
+  if (bytes_)
+    *bytes_ += n * k * plane * int64_t(sizeof(float));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t j = 0; j < k; ++j)
+      finishPlane(m, t0 + t, j, out + (t * k + j) * plane);
+}
+
 void FieldReader::readPart(const SampleRuns::Part &part, int64_t t0, int64_t n,
                            float *out) {
   const FileMeta &m = plan_.files[part.file];
-  if (hdf5Only_)
+  if (plan_.external)
+    readExternal(part.file, t0, n, out);
+  else if (hdf5Only_)
     readHdf5(part.file, t0, n, out);
   else if (m.rawFloat32)
     readDirect(part.file, t0, n, out);

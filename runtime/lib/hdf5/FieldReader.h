@@ -54,11 +54,25 @@
 
 namespace s2s::rt::hdf5 {
 
+/// Samples held outside files (a data server: data/ServerSource.h), read
+/// raw by FieldReader and then checked finite and normalised like a
+/// file's. The "files" of a SampleRuns with these are descriptions only.
+class ExternalSamples {
+public:
+  virtual ~ExternalSamples();
+  /// Samples [t0, t0 + n) of "file" f, channels `chans`, as float32 into
+  /// out ([n, chans.size(), lat, lon]); thread-safe. `bytes` counts them.
+  virtual void read(size_t f, int64_t t0, int64_t n,
+                    const std::vector<int64_t> &chans, float *out) = 0;
+};
+
 /// Samples of some files read as one sequence: the files' metadata (sorted
 /// by first time), the channels wanted (indices into the files' channels,
 /// in the order wanted) and which samples of which file, in order.
 struct SampleRuns {
   std::vector<FileMeta> files;
+  /// Set: the samples come from here, not from the files.
+  std::shared_ptr<ExternalSamples> external;
   std::vector<int64_t> chans;
   struct Part {
     size_t file;   ///< index into files
@@ -131,6 +145,7 @@ private:
                 float *out);
   void readDirect(size_t f, int64_t t0, int64_t n, float *out);
   void readHdf5(size_t f, int64_t t0, int64_t n, float *out);
+  void readExternal(size_t f, int64_t t0, int64_t n, float *out);
   /// Checks plane (t, selected channel j) of file m finite, normalises it.
   void finishPlane(const FileMeta &m, int64_t t, int64_t j, float *p);
   int64_t chunkOffset(size_t f, int64_t t, int64_t c);

@@ -70,10 +70,14 @@ void printBanner(const Program &p, const Settings &s, const TrainData &data,
   const DataConfig &dc = s.data;
   const TrainConfig &tc = s.train;
   const BatchLoader *valid = data.valid.get();
-  std::printf("%s: %s, %s parameters; data %s: train %lld windows (%s), "
+  const std::string from = dc.server.empty()
+                               ? std::string()
+                               : " (data set '" + dc.serverSet +
+                                     "' on data server '" + dc.server + "')";
+  std::printf("%s: %s, %s parameters; data %s%s: train %lld windows (%s), "
               "valid %lld (%s); grid %s; memory %s\n",
               p.name.c_str(), modelText(p).c_str(),
-              withCommas(parameters).c_str(), dc.name.c_str(),
+              withCommas(parameters).c_str(), dc.name.c_str(), from.c_str(),
               (long long)data.windows, yearsText(dc.train).c_str(),
               (long long)(valid ? valid->size() : 0),
               valid ? yearsText(dc.valid).c_str() : "none",

@@ -43,7 +43,9 @@ struct Flag {
 };
 
 const Flag kFlags[] = {
-    {"data", "PATTERN", "HDF5 files to read, a glob"},
+    {"data", "PATTERN",
+     "HDF5 files to read, a glob (instead of the spec's source, a data "
+     "server's too)"},
     {"stats", "FILE", "normalisation statistics, HDF5 /mean and /std"},
     {"epochs", "N", "passes over the training split", kTrain},
     {"steps", "N", "at most N optimizer steps per epoch, for quick runs",
@@ -413,7 +415,10 @@ void printUsage(const Program &p, const char *argv0) {
   for (const Flag &f : kFlags) {
     std::string n = f.name, def;
     if (n == "data")
-      def = "'" + p.data.pattern + "'";
+      def = p.data.server.empty()
+                ? "'" + p.data.pattern + "'"
+                : "server '" + p.data.server + "', data set '" +
+                      p.data.serverSet + "'";
     else if (n == "stats")
       def = p.data.stats.empty() ? "none" : "'" + p.data.stats + "'";
     else if (n == "epochs")
@@ -490,8 +495,11 @@ Settings settle(const Program &p, const Options &opt) {
   DataConfig &dc = s.data;
   tc = p.train;
   dc = p.data;
-  if (!opt.data.empty())
-    dc.pattern = opt.data;
+  if (!opt.data.empty()) {
+    dc.pattern = opt.data; // files, even where the spec names a server
+    dc.server.clear();
+    dc.serverSet.clear();
+  }
   if (!opt.stats.empty())
     dc.stats = opt.stats;
   if (opt.epochs)

@@ -336,6 +336,11 @@ EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
   // The loader's order depends on (seed, epoch) only: resuming at batch
   // `first` gives the batches the uninterrupted run had.
   train.startEpoch(epoch, out.first);
+  if (const int64_t added = train.stats().samplesAdded;
+      added > 0 && strategy->writesOutput())
+    std::printf("data: %lld new samples on the data server since the last "
+                "epoch (%lld windows now)\n",
+                (long long)added, (long long)train.size());
   const double wait0 = train.stats().waitSeconds;
   const RunSample before = runStats ? runStats->sample() : RunSample{};
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" +

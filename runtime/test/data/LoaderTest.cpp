@@ -15,6 +15,7 @@
 #include "s2s/runtime/Error.h"
 #include "support/Proc.h"
 
+#include "ChildProcess.h"
 #include "TestData.h"
 #include "TestSupport.h"
 
@@ -54,6 +55,8 @@ double since(Clock::time_point t0) {
 }
 
 using s2s_test::buildDir;
+using s2s_test::Child;
+using s2s_test::startChild;
 
 /// Removed at the end (S2S_TEST_KEEP=1 keeps it).
 const fs::path &root() {
@@ -518,68 +521,6 @@ TEST(Loader, PrefetchHidesTheReadsBehindASlowConsumer) {
 // Stream mode
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-struct Child {
-  pid_t pid = -1;
-  std::string outPath;
-  int status = -1;
-  std::string out;
-
-  /// Waits for it; fills status and out.
-  Child &wait() {
-    int st = 0;
-    if (pid > 0 && ::waitpid(pid, &st, 0) == pid)
-      status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    pid = -1;
-    std::ifstream in(outPath);
-    std::ostringstream o;
-    o << in.rdbuf();
-    out = o.str();
-    return *this;
-  }
-};
-
-/// Starts test `name` of this binary (a DISABLED_ one) in a fresh process,
-/// so that its memory is measured from a clean start; `env` added to ours.
-Child startChild(const std::string &name,
-                 const std::map<std::string, std::string> &env) {
-  static int serial = 0;
-  Child c;
-  c.outPath =
-      (root() / ("child-" + std::to_string(++serial) + ".out")).string();
-  fs::create_directories(root());
-  std::vector<std::string> envStrings;
-  for (char **e = environ; *e; ++e)
-    envStrings.push_back(*e);
-  for (const auto &[k, v] : env)
-    envStrings.push_back(k + "=" + v);
-  std::vector<char *> envp;
-  for (std::string &e : envStrings)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string self = fs::read_symlink("/proc/self/exe").string();
-  std::string filter = "--gtest_filter=" + name;
-  std::string disabled = "--gtest_also_run_disabled_tests";
-  std::vector<char *> argv = {self.data(), filter.data(), disabled.data(),
-                              nullptr};
-  std::fflush(nullptr);
-  c.pid = ::fork();
-  if (c.pid == 0) {
-    const int fd =
-        ::open(c.outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-      ::_exit(126);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execve(self.c_str(), argv.data(), envp.data());
-    ::_exit(127);
-  }
-  return c;
-}
-
-} // namespace
-
 /// The child of StreamHoldsTheBufferNotTheData: iterates two epochs of
 /// S2S_LOADER_DATA in mode S2S_LOADER_MODE (stream or eager) in a fresh
 /// process and prints how much its anonymous memory grew.
@@ -636,7 +577,7 @@ TEST(Loader, StreamHoldsTheBufferNotTheData) {
     double growthMb, windows, distinct, resident, readMb;
   };
   auto start = [](const std::string &dir, const char *how) {
-    return startChild("LoaderChild.DISABLED_Memory",
+    return startChild(root(), "LoaderChild.DISABLED_Memory",
                       {{"S2S_LOADER_DATA", dir}, {"S2S_LOADER_MODE", how}});
   };
   auto measure = [](Child &c) {

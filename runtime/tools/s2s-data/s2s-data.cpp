@@ -7,6 +7,10 @@
 //   s2s-data inspect FILE...
 //   s2s-data import --out DIR [--variables t2m,u10,t850] FILE.nc...
 //   s2s-data plot FILE --channel NAME [--time I] [--out MAP.png]
+//   s2s-data serve [--dir DIR] [--bind HOST --port N] [--maxmemory SIZE]
+//                  [--persist] [--password-file FILE]
+//   s2s-data push --address ADDR --name NAME [--clear] [--ring N]
+//                 [--follow DIR] FILE...
 //
 // Exit status: 0 on success, 1 on an s2s::rt::Error (printed as
 // "s2s-data: error: ..."), 2 on a bad command line.
@@ -15,16 +19,28 @@
 
 #include "plot/Plot.h"
 #include "prep/Import.h"
+#include "prep/Push.h"
 #include "prep/Slice.h"
 #include "prep/Stats.h"
 #include "prep/Synth.h"
 #include "s2s/runtime/Error.h"
+#include "store/Redis.h"
+#include "store/RedisServer.h"
+#include "store/ServerStore.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -46,6 +62,8 @@ const char *kUsage =
     "  import   convert ERA5 NetCDF-4 files (Copernicus CDS) to the HDF5 "
     "layout\n"
     "  plot     draw one channel at one time of a data file as a PNG map\n"
+    "  serve    run a data server (redis-server) for training jobs\n"
+    "  push     load HDF5 data files into a data server\n"
     "\n"
     "'s2s-data <command> --help' describes a command.\n";
 
@@ -137,6 +155,52 @@ const char *kPlotUsage =
     "  --out FILE            the PNG to write (default <channel>-<time>.png)\n"
     "  --field NAME          dataset holding the fields (default fields)\n";
 
+const char *kServeUsage =
+    "usage: s2s-data serve [options]\n"
+    "\n"
+    "Starts a redis-server (Debian's redis-server package) that holds data\n"
+    "sets for training jobs, owns it and stops it on Ctrl-C or SIGTERM. It\n"
+    "always wants a password: $S2S_REDIS_PASSWORD, else the first line of\n"
+    "--password-file, else a random one written to DIR/password (mode\n"
+    "0600). Clients read it from S2S_REDIS_PASSWORD or the file named by\n"
+    "S2S_REDIS_PASSWORD_FILE; it never goes on a command line. Prints the\n"
+    "address and how to connect; on exit, the bytes moved and the rate.\n"
+    "\n"
+    "options:\n"
+    "  --dir DIR             its folder: config, socket, log, password\n"
+    "                        (default s2s-server)\n"
+    "  --bind HOST           listen on this interface (TCP) instead of a\n"
+    "                        Unix socket in DIR; needs --port\n"
+    "  --port N              the TCP port (with --bind)\n"
+    "  --maxmemory SIZE      memory limit, e.g. 64G, 512M (default none);\n"
+    "                        a full server refuses pushes, never evicts\n"
+    "  --persist             keep RDB snapshots in DIR (default: none)\n"
+    "  --password-file FILE  the password's file (created, 0600, if absent)\n";
+
+const char *kPushUsage =
+    "usage: s2s-data push --address ADDR --name NAME [options] FILE...\n"
+    "\n"
+    "Loads every sample of the HDF5 data files ([time, channel, lat, lon]\n"
+    "float32, all channels) into data set NAME on the data server at ADDR\n"
+    "(what s2s-data serve printed: unix:///path/redis.sock or host:port).\n"
+    "A time already there is replaced; a training job reading the set sees\n"
+    "the old sample or the new one, whole. The password comes from\n"
+    "S2S_REDIS_PASSWORD or S2S_REDIS_PASSWORD_FILE. Prints the rate.\n"
+    "\n"
+    "options:\n"
+    "  --address ADDR        the data server\n"
+    "  --name NAME           the data set (server(..., name = NAME) in a "
+    "spec)\n"
+    "  --clear               remove the set's samples first\n"
+    "  --follow DIR          then push the .h5 files that appear or change in\n"
+    "                        DIR (checked every second; a file is pushed once\n"
+    "                        untouched for a second: write it elsewhere and\n"
+    "                        move it in) until Ctrl-C\n"
+    "  --ring N              append to the set's ring of the newest N samples\n"
+    "                        (an unbounded stream in bounded memory) instead\n"
+    "                        of its index\n"
+    "  --field NAME          dataset holding the fields (default fields)\n";
+
 /// A bad command line: message printed with the command's usage hint,
 /// exit status 2.
 struct UsageError {
@@ -149,9 +213,11 @@ struct Args {
   bool help = false;
 };
 
-/// Parses `--name value`, `--name=value` and `-h/--help` against `known`.
+/// Parses `--name value`, `--name=value` and `-h/--help` against `known`;
+/// the `flags` take no value (present: "1").
 Args parse(const std::string &cmd, int argc, char **argv, int first,
-           const std::vector<std::string> &known) {
+           const std::vector<std::string> &known,
+           const std::vector<std::string> &flags = {}) {
   Args a;
   for (int i = first; i < argc; ++i) {
     std::string s = argv[i];
@@ -177,12 +243,18 @@ Args parse(const std::string &cmd, int argc, char **argv, int first,
       name = name.substr(0, eq);
       hasValue = true;
     }
-    bool ok = false;
+    bool ok = false, flag = false;
     for (const auto &k : known)
       ok |= k == name;
-    if (!ok)
+    for (const auto &k : flags)
+      flag |= k == name;
+    if (!ok && !flag)
       throw UsageError{"unknown option '--" + name + "'"};
-    if (!hasValue) {
+    if (flag && hasValue)
+      throw UsageError{"option '--" + name + "' takes no value"};
+    if (flag)
+      value = "1";
+    else if (!hasValue) {
       if (i + 1 >= argc)
         throw UsageError{"option '--" + name + "' needs a value"};
       value = argv[++i];
@@ -502,6 +574,256 @@ int plot(int argc, char **argv) {
   return 0;
 }
 
+volatile sig_atomic_t gInterrupted = 0;
+void onSignal(int) { gInterrupted = 1; }
+
+int64_t parseSize(const std::string &v) {
+  std::string num = v;
+  int64_t unit = 1;
+  if (!v.empty()) {
+    const char u = char(std::toupper(v.back()));
+    const int64_t units[] = {int64_t(1) << 10, int64_t(1) << 20,
+                             int64_t(1) << 30, int64_t(1) << 40};
+    const char *names = "KMGT";
+    if (const char *at = std::strchr(names, u); at && *at) {
+      unit = units[at - names];
+      num.pop_back();
+    }
+  }
+  try {
+    return parseInt("--maxmemory", num, 1, int64_t(1) << 50) * unit;
+  } catch (const UsageError &) {
+    throw UsageError{"invalid --maxmemory '" + v +
+                     "': expected a size such as 64G, 512M or bytes"};
+  }
+}
+
+/// The server's password: $S2S_REDIS_PASSWORD, else the file's first line,
+/// else a new random one written to the file (0600).
+std::string servePassword(const std::string &file) {
+  if (const char *p = std::getenv("S2S_REDIS_PASSWORD"); p && *p)
+    return p;
+  std::string line;
+  if (std::ifstream in(file); in && std::getline(in, line) && !line.empty())
+    return line;
+  unsigned char raw[16];
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  if (!rnd.read(reinterpret_cast<char *>(raw), sizeof raw))
+    throw Error("cannot read /dev/urandom for a password");
+  std::string pw;
+  for (unsigned char c : raw) {
+    char h[3];
+    std::snprintf(h, sizeof h, "%02x", c);
+    pw += h;
+  }
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0)
+    throw Error("cannot write the password file '" + file +
+                "': " + std::strerror(errno));
+  const std::string text = pw + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  ::close(fd);
+  if (!ok)
+    throw Error("cannot write the password file '" + file + "'");
+  return pw;
+}
+
+/// Bytes in and out of a server and its uptime (INFO).
+struct ServerTraffic {
+  double in = 0, out = 0, seconds = 0;
+};
+ServerTraffic traffic(s2s::rt::RedisClient &c) {
+  ServerTraffic t;
+  const std::string info(c.command({"INFO", "all"}).text());
+  auto field = [&](const std::string &name) {
+    const size_t at = info.find(name + ":");
+    return at == std::string::npos
+               ? 0.0
+               : std::strtod(info.c_str() + at + name.size() + 1, nullptr);
+  };
+  t.in = field("total_net_input_bytes");
+  t.out = field("total_net_output_bytes");
+  t.seconds = field("uptime_in_seconds");
+  return t;
+}
+
+std::string rate(double bytes, double seconds) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f GB/s",
+                seconds > 0 ? bytes / seconds / 1e9 : 0.0);
+  return buf;
+}
+
+int serve(int argc, char **argv) {
+  Args a =
+      parse("serve", argc, argv, 2,
+            {"dir", "bind", "port", "maxmemory", "password-file"}, {"persist"});
+  if (a.help) {
+    std::cout << kServeUsage;
+    return 0;
+  }
+  if (!a.positional.empty())
+    throw UsageError{"unexpected argument '" + a.positional[0] + "'"};
+  s2s::rt::RedisServerConfig c;
+  c.dir = a.opts.count("dir") ? a.opts["dir"] : "s2s-server";
+  if (a.opts.count("bind") != a.opts.count("port"))
+    throw UsageError{"--bind HOST and --port N go together (a TCP server); "
+                     "without both it listens on a Unix socket in --dir"};
+  if (a.opts.count("bind")) {
+    c.bind = a.opts["bind"];
+    c.port = int(parseInt("--port", a.opts["port"], 1, 65535));
+  }
+  if (a.opts.count("maxmemory"))
+    c.maxmemoryBytes = parseSize(a.opts["maxmemory"]);
+  c.persist = a.opts.count("persist") > 0;
+  ::mkdir(c.dir.c_str(), 0700);
+  const std::string pwFile =
+      std::filesystem::absolute(a.opts.count("password-file")
+                                    ? a.opts["password-file"]
+                                    : c.dir + "/password")
+          .string();
+  c.password = servePassword(pwFile);
+
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  s2s::rt::RedisServer server(c);
+  const bool pwFromEnv =
+      std::getenv("S2S_REDIS_PASSWORD") && *std::getenv("S2S_REDIS_PASSWORD");
+  std::cout << "s2s-data: serving at " << server.address()
+            << " (redis-server pid " << server.pid() << ", maxmemory "
+            << (c.maxmemoryBytes ? humanBytes(double(c.maxmemoryBytes))
+                                 : std::string("none"))
+            << ", " << (c.persist ? "snapshots in " + c.dir : "no persistence")
+            << ")\n"
+            << "  password: "
+            << (pwFromEnv ? std::string("$S2S_REDIS_PASSWORD")
+                          : "in '" + pwFile + "'")
+            << "\n  connect:  export S2S_REDIS_PASSWORD_FILE="
+            << (pwFromEnv ? std::string("<a file holding it>") : pwFile)
+            << "\n            s2s-data push --address " << server.address()
+            << " --name NAME FILE.h5...\n"
+            << "            spec: source = server(\"" << server.address()
+            << "\", name = \"NAME\")\n"
+            << "  stop:     Ctrl-C (or SIGTERM)\n"
+            << std::flush;
+  const bool died = server.waitUntil(gInterrupted);
+  if (died)
+    throw Error("redis-server at '" + server.address() +
+                "' exited by itself: " + server.logTail());
+  ServerTraffic t;
+  try {
+    s2s::rt::RedisClient::Options o;
+    o.password = c.password;
+    s2s::rt::RedisClient client(server.address(), o);
+    t = traffic(client);
+  } catch (const Error &) {
+  }
+  server.stop();
+  std::cout << "s2s-data: stopped the server at " << server.address()
+            << " after " << t.seconds << " s: received " << humanBytes(t.in)
+            << " (" << rate(t.in, t.seconds) << " averaged), sent "
+            << humanBytes(t.out) << " (" << rate(t.out, t.seconds) << ")\n";
+  return 0;
+}
+
+/// One push of `files`, its line printed.
+void pushAndReport(const std::vector<std::string> &files,
+                   const std::string &field, s2s::rt::ServerStore &store,
+                   int64_t ring) {
+  const auto t0 = std::chrono::steady_clock::now();
+  s2s::rt::PushSummary s = s2s::rt::pushFiles(files, field, store, ring);
+  const double sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::cout << "s2s-data: pushed " << s.samples << " samples ("
+            << humanBytes(double(s.bytes)) << ") of " << s.files
+            << " file(s) to " << store.describe() << " in " << sec
+            << " s: " << rate(double(s.bytes), sec) << " overall, "
+            << rate(double(s.bytes), s.writeSeconds) << " to the server, "
+            << rate(double(s.bytes), s.readSeconds) << " from the files; "
+            << s.replaced
+            << (ring
+                    ? " dropped out of the ring of " + std::to_string(ring) +
+                          " (it holds " + std::to_string(store.ringSize()) + ")"
+                    : std::string(" replaced"))
+            << "\n"
+            << std::flush;
+}
+
+/// --follow DIR: every second, the .h5 files of DIR that are new or
+/// changed (size or modification time) and untouched for a second are
+/// pushed, until SIGINT or SIGTERM.
+void follow(const std::string &dir, const std::string &field,
+            s2s::rt::ServerStore &store, int64_t ring) {
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  namespace fs = std::filesystem;
+  std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> seen;
+  std::cout << "s2s-data: following '" << dir << "' (Ctrl-C stops)\n"
+            << std::flush;
+  while (!gInterrupted) {
+    std::vector<std::string> fresh;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(dir, ec)) {
+      if (e.path().extension() != ".h5" || !e.is_regular_file())
+        continue;
+      const auto stamp = std::make_pair(e.file_size(), e.last_write_time());
+      const bool settled = fs::file_time_type::clock::now() - stamp.second >
+                           std::chrono::seconds(1);
+      auto it = seen.find(e.path().string());
+      if (settled && (it == seen.end() || it->second != stamp)) {
+        fresh.push_back(e.path().string());
+        seen[e.path().string()] = stamp;
+      }
+    }
+    if (ec)
+      throw Error("cannot list '" + dir + "' (--follow): " + ec.message());
+    std::sort(fresh.begin(), fresh.end());
+    if (!fresh.empty())
+      pushAndReport(fresh, field, store, ring);
+    for (int i = 0; i < 10 && !gInterrupted; ++i)
+      ::usleep(100000);
+  }
+  std::cout << "s2s-data: stopped following '" << dir << "'\n";
+}
+
+int push(int argc, char **argv) {
+  Args a = parse("push", argc, argv, 2,
+                 {"address", "name", "field", "ring", "follow"}, {"clear"});
+  if (a.help) {
+    std::cout << kPushUsage;
+    return 0;
+  }
+  if (!a.opts.count("address"))
+    throw UsageError{"missing --address ADDR (what s2s-data serve printed)"};
+  if (!a.opts.count("name"))
+    throw UsageError{"missing --name NAME (the data set's name)"};
+  if (a.positional.empty() && !a.opts.count("clear") && !a.opts.count("follow"))
+    throw UsageError{"no files given; usage: s2s-data push --address ADDR "
+                     "--name NAME FILE.h5..."};
+  const std::string field = a.opts.count("field") ? a.opts["field"] : "fields";
+  const int64_t ring = a.opts.count("ring")
+                           ? parseInt("--ring", a.opts["ring"], 1, INT64_MAX)
+                           : 0;
+  s2s::rt::RedisClient::Options o;
+  o.password = s2s::rt::passwordFromEnvironment();
+  o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
+  s2s::rt::RedisClient client(a.opts["address"], o);
+  s2s::rt::ServerStore store(client, a.opts["name"]);
+  if (a.opts.count("clear"))
+    std::cout << "s2s-data: cleared " << store.describe() << " ("
+              << store.clear() << " keys)\n";
+  if (!a.positional.empty())
+    pushAndReport(a.positional, field, store, ring);
+  if (a.opts.count("follow"))
+    follow(a.opts["follow"], field, store, ring);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -525,9 +847,14 @@ int main(int argc, char **argv) {
       return import(argc, argv);
     if (cmd == "plot")
       return plot(argc, argv);
+    if (cmd == "serve")
+      return serve(argc, argv);
+    if (cmd == "push")
+      return push(argc, argv);
     std::cerr
         << "s2s-data: unknown command '" << cmd
-        << "'; the commands are synth, stats, inspect, import and plot (see "
+        << "'; the commands are synth, stats, inspect, import, plot, serve "
+           "and push (see "
            "s2s-data --help)\n";
     return 2;
   } catch (const UsageError &e) {

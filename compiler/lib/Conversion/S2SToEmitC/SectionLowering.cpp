@@ -113,6 +113,10 @@ void setData(SpecBuilder &s, DataOp data) {
   SourceAttr src = data.getSource();
   s.str("data.pattern", src.getPattern());
   s.str("data.field", src.getField());
+  if (src.getKind() == SourceKind::server) {
+    s.str("data.server", src.getAddress());
+    s.str("data.serverSet", src.getName());
+  }
   if (SplitAttr split = data.getSplitAttr()) {
     s.set("data.train", "s2s::rt::YearRange", yearRange(split.getTrain()));
     s.set("data.valid", "s2s::rt::YearRange", yearRange(split.getValid()));
@@ -203,12 +207,6 @@ InFlightDiagnostic notYet(Operation *op, StringRef key) {
 LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
                                        ParallelOp parallel, TrainOp train) {
   bool ok = true;
-  if (data && data.getSource().getKind() != SourceKind::hdf5) {
-    notYet(data, "source")
-        << "data source server(...) is not implemented yet: this runtime "
-           "reads HDF5 files; use hdf5(\"pattern\")";
-    ok = false;
-  }
   if (data && data.getHistory() != 1) {
     notYet(data, "history")
         << "history = " << static_cast<int64_t>(data.getHistory())

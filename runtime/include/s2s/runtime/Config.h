@@ -135,9 +135,12 @@ struct MemoryConfig {
 };
 
 struct DataConfig {
-  std::string name;                  ///< the spec's data set name
-  std::string pattern;               ///< hdf5(pattern): a glob
-  std::string field = "fields";      ///< hdf5(field)
+  std::string name;             ///< the spec's data set name
+  std::string pattern;          ///< hdf5(pattern): a glob
+  std::string field = "fields"; ///< hdf5(field)
+  /// server(address, name): the data server's address ("unix:///...sock"
+  /// or "host:port") and the data set's name there; empty for files.
+  std::string server, serverSet;
   std::vector<std::string> channels; ///< names, in model order
   std::vector<int64_t> grid;         ///< [lat, lon] or empty (the files')
   int64_t stepSeconds = 0;           ///< 0: the files' own spacing
