@@ -181,6 +181,27 @@ void ServerStore::deleteChunks(const std::vector<ServerSample> &dead) {
   client_.command(del);
 }
 
+namespace {
+/// Runs `commands` as one MULTI/EXEC transaction, pipelined, and returns
+/// EXEC's reply (one element per command); `what` names it in the error.
+RedisReply
+transaction(RedisClient &client,
+            const std::vector<std::vector<std::string_view>> &commands,
+            const std::string &what) {
+  client.append({"MULTI"});
+  for (const auto &c : commands)
+    client.append(c);
+  client.append({"EXEC"});
+  for (size_t i = 0; i <= commands.size(); ++i)
+    client.reply(); // OK and QUEUED
+  RedisReply exec = client.reply();
+  if (exec.size() != commands.size())
+    throw Error("data server '" + client.address() + "' did not carry out " +
+                what);
+  return exec;
+}
+} // namespace
+
 int64_t ServerStore::put(const std::vector<int64_t> &times, const char *data,
                          int64_t sampleBytes) {
   if (times.empty())
@@ -201,16 +222,8 @@ int64_t ServerStore::put(const std::vector<int64_t> &times, const char *data,
     hset.push_back(ts[i]);
     hset.push_back(es[i]);
   }
-  client_.append({"MULTI"});
-  client_.append(hmget);
-  client_.append(hset);
-  client_.append({"EXEC"});
-  for (int i = 0; i < 3; ++i)
-    client_.reply();
-  RedisReply exec = client_.reply();
-  if (exec.size() != 2)
-    throw Error("data server '" + client_.address() +
-                "' did not carry out the index swap of " + describe());
+  RedisReply exec =
+      transaction(client_, {hmget, hset}, "the index swap of " + describe());
 
   // The replaced versions' chunks, deleted once no index names them.
   const redisReply *old = exec.element(0);
@@ -244,17 +257,11 @@ int64_t ServerStore::ringAppend(int64_t time, const char *data, int64_t bytes,
   const std::string rk = key("ring"), entry = ringEntryText(s);
   const std::string from = std::to_string(capacity),
                     to = std::to_string(capacity - 1);
-  client_.append({"MULTI"});
-  client_.append({"LPUSH", rk, entry});
-  client_.append({"LRANGE", rk, from, "-1"});
-  client_.append({"LTRIM", rk, "0", to});
-  client_.append({"EXEC"});
-  for (int i = 0; i < 4; ++i)
-    client_.reply();
-  RedisReply exec = client_.reply();
-  if (exec.size() != 3)
-    throw Error("data server '" + client_.address() +
-                "' did not carry out the ring append of " + describe());
+  RedisReply exec = transaction(client_,
+                                {{"LPUSH", rk, entry},
+                                 {"LRANGE", rk, from, "-1"},
+                                 {"LTRIM", rk, "0", to}},
+                                "the ring append of " + describe());
   const redisReply *dropped = exec.element(1);
   std::vector<ServerSample> dead;
   for (size_t i = 0; i < dropped->elements; ++i)
