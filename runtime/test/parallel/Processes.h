@@ -17,7 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -114,6 +117,22 @@ inline std::string freshRun(std::string &out) {
   fs::create_directories(out);
   return base;
 }
+
+/// Removes tempRoot() when the test process ends, unless S2S_TEST_KEEP is
+/// set or this process is a rank (`rankVariable` set): register one per
+/// test binary with ::testing::AddGlobalTestEnvironment.
+class TempRootCleanup : public ::testing::Environment {
+public:
+  explicit TempRootCleanup(const char *rankVariable)
+      : rankVariable_(rankVariable) {}
+  void TearDown() override {
+    if (!std::getenv("S2S_TEST_KEEP") && !std::getenv(rankVariable_))
+      fs::remove_all(tempRoot());
+  }
+
+private:
+  const char *rankVariable_;
+};
 
 } // namespace s2s_test
 

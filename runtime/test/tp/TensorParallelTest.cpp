@@ -29,16 +29,8 @@ namespace rt = s2s::rt;
 
 namespace {
 
-class CleanupEnvironment : public ::testing::Environment {
-public:
-  void TearDown() override {
-    if (!std::getenv("S2S_TEST_KEEP") && !std::getenv("S2S_TP_CASE"))
-      fs::remove_all(tempRoot());
-  }
-};
-
 [[maybe_unused]] ::testing::Environment *const cleanupEnv =
-    ::testing::AddGlobalTestEnvironment(new CleanupEnvironment);
+    ::testing::AddGlobalTestEnvironment(new TempRootCleanup("S2S_TP_CASE"));
 
 constexpr int64_t kBatch = 2, kTokens = 5, kEmbed = 16, kHeads = 4,
                   kHidden = 32;
