@@ -134,6 +134,21 @@ Tensor gatherFull(Communicator &tp, const Tensor &shard, ShardSpec spec) {
   return torch::cat(blocks, spec.dim);
 }
 
+void materializeShards(Model &m, const Manifest &manifest, int64_t rank,
+                       int64_t size) {
+  Model whole(m.seed(), m.device(), m.dtype());
+  whole.materialize(manifest);
+  const auto &params = whole.namedParameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto &[name, value] = params[i];
+    Tensor shard =
+        tensorShard(value.detach(),
+                    shardSpec(name, manifest[i].sharding.tensor), rank, size);
+    m.create(name, shard.sizes(), Init{});
+    m.load(name, shard);
+  }
+}
+
 Tensor columnLinear(Model &m, Communicator &tp, const char *name,
                     const Tensor &x, int64_t out, bool bias, Activation act) {
   const int64_t local = part(name, "outputs", out, tp.size());

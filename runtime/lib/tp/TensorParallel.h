@@ -62,6 +62,15 @@ torch::Tensor tensorShard(const torch::Tensor &full, ShardSpec spec,
 torch::Tensor gatherFull(Communicator &tp, const torch::Tensor &shard,
                          ShardSpec spec);
 
+/// Creates in `m` (empty, unsealed) tensor rank `rank` of `size`'s slice
+/// of every parameter of `manifest`, valued as the whole parameter
+/// Model::materialize would create (its draw by name, then sliced), so the
+/// ranks together hold one process's model. The whole model exists in
+/// memory for a moment: fine at the sizes trained here, a slice-wise
+/// draw is the step a model larger than one rank's memory needs.
+void materializeShards(Model &m, const Manifest &manifest, int64_t rank,
+                       int64_t size);
+
 /// The layers (see the header); `out` is the full output width.
 torch::Tensor columnLinear(Model &m, Communicator &tp, const char *name,
                            const torch::Tensor &x, int64_t out, bool bias,

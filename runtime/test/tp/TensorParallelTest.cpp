@@ -11,7 +11,8 @@
 // max |difference| < 1e-6 for a linear layer, 5e-6 attention, 5e-5 a
 // pre-norm transformer block. In a block the layer norms' gradients must
 // be the same on every tensor rank (replicated parameters), and every
-// parameter gathered from the ranks' slices must be the full one.
+// parameter gathered from the ranks' slices must be the full one (also
+// for a manifest created sliced, materializeShards).
 //
 //===----------------------------------------------------------------------===//
 
@@ -148,6 +149,29 @@ void runRank(const std::string &layer, rt::MeshGroups &g,
     a.write("full." + name,
             rt::gatherFull(*g.tensor, p.detach(),
                            rt::shardSpec(name, layoutOf(name))));
+  // The fixture's layers as a manifest, created sliced on this rank: put
+  // back together they must be the whole model materialize creates.
+  rt::Manifest manifest;
+  for (const auto &[name, value] : full)
+    if (name.find('.') != std::string::npos) {
+      rt::Sharding sharding;
+      sharding.tensor = layoutOf(name);
+      rt::declare(manifest, name, value.sizes().vec(),
+                  rt::Init{rt::InitKind::FanIn, 16.0, 0.0}, sharding);
+    }
+  rt::Model sliced(7), whole(7);
+  rt::materializeShards(sliced, manifest, t, T);
+  whole.materialize(manifest);
+  double initDiff = 0.0;
+  for (size_t i = 0; i < manifest.size(); ++i) {
+    const auto &[name, shard] = sliced.namedParameters()[i];
+    torch::Tensor back = rt::gatherFull(*g.tensor, shard.detach(),
+                                        rt::shardSpec(name, layoutOf(name)));
+    initDiff = std::max(
+        initDiff,
+        (back - whole.namedParameters()[i].second).abs().max().item<double>());
+  }
+  a.write("initdiff", torch::full({1}, initDiff, torch::kFloat64));
   // The data group: the sum of the world ranks in it.
   std::vector<torch::Tensor> sum = {
       torch::full({1}, double(g.dataIndex * T + t))};
@@ -357,6 +381,10 @@ void expectEqualsFloat64(int world, int tensor) {
         else if (name.find('.') != std::string::npos)
           ADD_FAILURE() << "rank " << r << " gathered no " << name;
       }
+      torch::Tensor initDiff;
+      a.read("initdiff", initDiff);
+      EXPECT_EQ(initDiff.item<double>(), 0.0)
+          << "materializeShards on rank " << r << " (T = " << tensor << ")";
       torch::Tensor datasum;
       a.read("datasum", datasum);
       double want_sum = 0;
