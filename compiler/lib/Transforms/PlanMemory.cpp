@@ -40,7 +40,8 @@ int64_t resultBytes(Operation *op, int64_t bytes) {
 /// a value only they use is freed once the forward has moved on.
 bool savesNoInput(Operation *op) {
   return isa<AddOp, SubOp, NegOp, PadOp, PadSphereOp, ConcatOp, SliceOp,
-             FlattenOp, ReshapeOp, PermuteOp, StopGradientOp>(op);
+             FlattenOp, ReshapeOp, PermuteOp, StopGradientOp, TpCopyOp,
+             TpAllReduceOp>(op);
 }
 
 /// Bytes of the layer outputs of `fn` that autograd keeps for the backward:
