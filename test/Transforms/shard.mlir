@@ -110,14 +110,23 @@ s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = #s2s.strategy<f
 // reaches another through pointwise ops only (activation, dropout) is column
 // and that one row; the third of a chain starts no pair; a layer norm breaks
 // a pair; a linear with two uses pairs with nothing.
+// The collectives around them: f (tp_copy) on each column layer's input,
+// g (tp_all_reduce) on each row layer's and attention's output, holding
+// the bias (and activation) of the layer, added once after the sum.
 // CHECK-LABEL: func.func @megatron(
-// CHECK-NEXT:    s2s.attention {{.*}}name = "attn", qkv_bias = true, s2s.sharding = #s2s.sharding<params = replicated, grads = sharded, optimizer = sharded, tensor = column>}
-// CHECK-NEXT:    s2s.linear {{.*}}name = "mlp.fc1", out = 256 : i64, s2s.sharding = {{.*}}tensor = column>}
+// CHECK-NEXT:    %[[F0:.*]] = s2s.tp_copy %{{.*}} {size = 2 : i64}
+// CHECK-NEXT:    %[[A:.*]] = s2s.attention %[[F0]] {{.*}}name = "attn", qkv_bias = true, s2s.sharding = #s2s.sharding<params = replicated, grads = sharded, optimizer = sharded, tensor = column>}
+// CHECK-NEXT:    %[[G0:.*]] = s2s.tp_all_reduce %[[A]] {bias_of = "attn.proj", size = 2 : i64}
+// CHECK-NEXT:    %[[F1:.*]] = s2s.tp_copy %[[G0]] {size = 2 : i64}
+// CHECK-NEXT:    s2s.linear %[[F1]] {{.*}}name = "mlp.fc1", out = 256 : i64, s2s.sharding = {{.*}}tensor = column>}
 // CHECK-NEXT:    s2s.activation gelu
 // CHECK-NEXT:    s2s.dropout
-// CHECK-NEXT:    s2s.linear {{.*}}name = "mlp.fc2", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>}
+// CHECK-NEXT:    %[[R:.*]] = s2s.linear {{.*}}name = "mlp.fc2", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>}
+// CHECK-NEXT:    %[[G1:.*]] = s2s.tp_all_reduce %[[R]] {bias_of = "mlp.fc2", size = 2 : i64}
+// CHECK-NEXT:    s2s.tp_copy %[[G1]]
 // CHECK-NEXT:    s2s.linear {{.*}}name = "a", out = 64 : i64, s2s.sharding = {{.*}}tensor = column>}
 // CHECK-NEXT:    s2s.linear {{.*}}name = "b", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>}
+// CHECK-NEXT:    s2s.tp_all_reduce {{.*}}bias_of = "b"
 // CHECK-NEXT:    s2s.linear {{.*}}name = "c", out = 64 : i64, s2s.sharding = {{.*}}tensor = replicated>}
 // CHECK-NEXT:    s2s.add
 // CHECK-NEXT:    s2s.linear {{.*}}name = "d", out = 64 : i64, s2s.sharding = {{.*}}tensor = replicated>}
@@ -150,6 +159,29 @@ func.func @megatron(%x: tensor<8x16x64xf32>) -> tensor<8x16x64xf32> attributes {
   return %13 : tensor<8x16x64xf32>
 }
 s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 4, 2>, strategy = #s2s.strategy<zero2>, backend = #s2s.backend<auto>, checkpoint_activations = false}
+
+// -----
+
+// A row linear's activation (fused by s2s-fuse) and bias move to the
+// all-reduce; a row linear without a bias gives it no bias_of.
+// CHECK-LABEL: func.func @row_activation(
+// CHECK-NEXT:    s2s.tp_copy
+// CHECK-NEXT:    s2s.linear {{.*}}name = "fc1"
+// CHECK-NEXT:    %[[R:.*]] = s2s.linear %{{.*}} {bias = true, name = "fc2", out = 4 : i64, s2s.sharding
+// CHECK-NEXT:    %[[G:.*]] = s2s.tp_all_reduce %[[R]] {activation = #s2s<activation gelu>, bias_of = "fc2", size = 4 : i64}
+// CHECK-NEXT:    s2s.tp_copy %[[G]]
+// CHECK-NEXT:    s2s.linear {{.*}}name = "fc3"
+// CHECK-NEXT:    %[[R2:.*]] = s2s.linear {{.*}}bias = false, name = "fc4"
+// CHECK-NEXT:    s2s.tp_all_reduce %[[R2]] {size = 4 : i64}
+// CHECK-NEXT:    return
+func.func @row_activation(%x: tensor<8x16xf32>) -> tensor<8x4xf32> attributes {s2s.model = "Net"} {
+  %0 = s2s.linear %x {out = 8 : i64, bias = true, name = "fc1"} : tensor<8x16xf32> -> tensor<8x8xf32>
+  %1 = s2s.linear %0 {out = 4 : i64, bias = true, name = "fc2", activation = #s2s<activation gelu>} : tensor<8x8xf32> -> tensor<8x4xf32>
+  %2 = s2s.linear %1 {out = 8 : i64, bias = true, name = "fc3"} : tensor<8x4xf32> -> tensor<8x8xf32>
+  %3 = s2s.linear %2 {out = 4 : i64, bias = false, name = "fc4"} : tensor<8x8xf32> -> tensor<8x4xf32>
+  return %3 : tensor<8x4xf32>
+}
+s2s.parallel {axes = ["data", "tensor"], sizes = array<i64: 1, 4>, strategy = #s2s.strategy<ddp>, backend = #s2s.backend<auto>, checkpoint_activations = false}
 
 // -----
 

@@ -204,6 +204,8 @@ LogicalResult DropoutOp::verify() {
   return checkProbability(*this, "p", getP().convertToDouble());
 }
 LogicalResult DropoutOp::inferShapes() { return sameAsInput(*this); }
+LogicalResult TpCopyOp::inferShapes() { return sameAsInput(*this); }
+LogicalResult TpAllReduceOp::inferShapes() { return sameAsInput(*this); }
 LogicalResult DropPathOp::verify() {
   return checkProbability(*this, "p", getP().convertToDouble());
 }

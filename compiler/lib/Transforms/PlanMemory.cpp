@@ -100,7 +100,7 @@ int64_t resultBytes(Operation *op, ElementBytes &eb) {
 bool savesNoInput(Operation *op) {
   return isa<AddOp, SubOp, NegOp, PadOp, PadSphereOp, ConcatOp, SliceOp,
              FlattenOp, ReshapeOp, PermuteOp, StopGradientOp, CallTimesOp,
-             GraphGatherOp, GraphScatterSumOp>(op);
+             GraphGatherOp, GraphScatterSumOp, TpCopyOp, TpAllReduceOp>(op);
 }
 
 /// Bytes of the layer outputs of `fn` that autograd keeps for the backward:

@@ -7,7 +7,15 @@
 // ZeRO stages); `tensor` is the Megatron layout on the `tensor` axis:
 // `column` for the first linear of a pair and for attention's QKV, `row` for
 // the second of a pair (and attention's output projection, which attention
-// owns), so each pair needs one all-reduce; `replicated` otherwise.
+// owns), so each pair needs one all-reduce; `replicated` otherwise. On a
+// tensor axis of size T > 1 the pass then writes that all-reduce and its
+// conjugate into the IR: `s2s.tp_copy` (Megatron's f: identity forward,
+// all-reduce backward) before each column linear and attention,
+// `s2s.tp_all_reduce` (g: all-reduce forward, identity backward) after each
+// row linear and attention, holding the layer's bias and activation (a
+// row layer on a tensor rank computes only its partial product). The
+// shapes in the IR stay the full ones; a rank's parameters are the slices
+// runtime/lib/tp/TensorParallel.h's tensorShard takes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +46,43 @@ LinearOp nextLinear(Value v) {
     v = user->getResult(0);
   }
   return nullptr;
+}
+
+/// Megatron's conjugate operators around the tensor-parallel ops: f
+/// (`s2s.tp_copy`) on the input of each column-parallel linear and
+/// attention, g (`s2s.tp_all_reduce`) on the output of each row-parallel
+/// linear and attention, taking over the layer's bias (added once, after
+/// the sum) and activation.
+void insertCollectives(const llvm::DenseMap<Operation *, TensorLayout> &layout,
+                       int64_t tp) {
+  for (auto [op, l] : layout) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    IntegerAttr size = b.getI64IntegerAttr(tp);
+    Value in = op->getOperand(0);
+    if (l == TensorLayout::column) {
+      auto f = TpCopyOp::create(b, loc, in.getType(), in, size);
+      op->setOperand(0, f.getResult());
+    }
+    StringAttr biasOf;
+    ActivationKindAttr act;
+    if (auto attn = dyn_cast<AttentionOp>(op)) {
+      biasOf = b.getStringAttr(attn.getName() + ".proj");
+    } else if (auto lin = dyn_cast<LinearOp>(op);
+               lin && l == TensorLayout::row) {
+      if (lin.getBias())
+        biasOf = lin.getNameAttr();
+      act = lin.getActivationAttr();
+      lin.removeActivationAttr();
+    } else {
+      continue;
+    }
+    b.setInsertionPointAfter(op);
+    Value out = op->getResult(0);
+    auto g =
+        TpAllReduceOp::create(b, loc, out.getType(), out, size, biasOf, act);
+    out.replaceAllUsesExcept(g.getResult(), g);
+  }
 }
 
 struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
@@ -103,6 +148,8 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
                                       state(shardGrads), state(shardOptimizer),
                                       tensor));
       });
+      if (tp > 1)
+        insertCollectives(layout, tp);
     });
     if (failedAny)
       signalPassFailure();

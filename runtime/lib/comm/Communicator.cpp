@@ -13,6 +13,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -92,6 +93,7 @@ Communicator::connect(const LaunchEnv &env, Backend backend,
   c->rank_ = env.ranks.rank;
   c->size_ = env.ranks.worldSize;
   c->timeout_ = timeout;
+  c->meet_ = env.meet;
   const Millis ms = std::chrono::duration_cast<Millis>(timeout);
   const std::string where =
       env.meet.masterAddr.empty()
@@ -130,6 +132,45 @@ Communicator::connect(const LaunchEnv &env, Backend backend,
 }
 
 Communicator::~Communicator() = default;
+
+std::unique_ptr<Communicator>
+Communicator::subgroup(const std::string &name,
+                       const std::vector<int64_t> &ranks) {
+  auto at = std::find(ranks.begin(), ranks.end(), rank_);
+  if (at == ranks.end())
+    throw Error("internal error: rank " + std::to_string(rank_) +
+                " asked for group '" + name + "' it is not a member of");
+  std::unique_ptr<Communicator> c(new Communicator());
+  c->rank_ = at - ranks.begin();
+  c->size_ = int64_t(ranks.size());
+  c->timeout_ = timeout_;
+  c->meet_ = meet_;
+  c->backendName_ = backendName_;
+  const Millis ms = std::chrono::duration_cast<Millis>(timeout_);
+  try {
+    c->store_ = c10::make_intrusive<c10d::PrefixStore>(name + "/", store_);
+#ifdef USE_C10D_NCCL
+    if (backendName_ == "nccl") {
+      auto o = c10d::ProcessGroupNCCL::Options::create();
+      o->timeout = ms;
+      c->group_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          c->store_, int(c->rank_), int(c->size_), o);
+      return c;
+    }
+#endif
+    auto o = c10d::ProcessGroupGloo::Options::create(ms);
+    o->devices.push_back(glooDevice(meet_));
+    c->group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        c->store_, int(c->rank_), int(c->size_), o);
+  } catch (const std::exception &e) {
+    throw Error("rank " + std::to_string(rank_) + " could not form group '" +
+                name + "' of " + std::to_string(ranks.size()) +
+                " processes within " + std::to_string(timeout_.count()) +
+                " s: " + firstLines(e.what(), 2) +
+                "; every member must start it (check the mesh sizes)");
+  }
+  return c;
+}
 
 c10::intrusive_ptr<c10d::ProcessGroup> Communicator::group() const {
   return group_;

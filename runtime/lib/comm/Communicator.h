@@ -83,6 +83,13 @@ public:
   torch::Tensor allGather(const torch::Tensor &shard);
   void barrier();
 
+  /// A group of the processes `ranks` (ranks of this group, ascending,
+  /// this process among them) on the same store under prefix `name`, for
+  /// a mesh axis (comm/Mesh.h); only its members call it. Its rank() is
+  /// this process's index in `ranks`. Throws Error as connect() does.
+  std::unique_ptr<Communicator> subgroup(const std::string &name,
+                                         const std::vector<int64_t> &ranks);
+
   /// The c10d group, for c10d's Reducer.
   c10::intrusive_ptr<c10d::ProcessGroup> group() const;
   const CommStats &stats() const { return stats_; }
@@ -105,6 +112,7 @@ private:
   int64_t rank_ = 0, size_ = 1;
   std::string backendName_;
   std::chrono::seconds timeout_{600};
+  Rendezvous meet_; ///< where Gloo's device comes from (subgroup())
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   CommStats stats_;

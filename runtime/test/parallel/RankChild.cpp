@@ -12,16 +12,8 @@ using namespace s2s_test;
 
 namespace {
 
-class CleanupEnvironment : public ::testing::Environment {
-public:
-  void TearDown() override {
-    if (!std::getenv("S2S_TEST_KEEP") && !std::getenv("S2S_TEST_CASE"))
-      fs::remove_all(tempRoot());
-  }
-};
-
 [[maybe_unused]] ::testing::Environment *const cleanupEnv =
-    ::testing::AddGlobalTestEnvironment(new CleanupEnvironment);
+    ::testing::AddGlobalTestEnvironment(new TempRootCleanup("S2S_TEST_CASE"));
 
 } // namespace
 

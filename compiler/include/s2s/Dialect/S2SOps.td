@@ -238,6 +238,42 @@ def S2S_AttentionOp : S2S_UnaryOp<"attention", [OwnsParams]> {
   let hasVerifier = 1;
 }
 
+def S2S_TpCopyOp : S2S_UnaryOp<"tp_copy"> {
+  let summary = "Megatron's f: identity forward, all-reduce of the gradient";
+  let description = [{
+    Inserted by `s2s-shard` before a column-parallel linear or attention on
+    a mesh with a `tensor` axis of `size` > 1: the forward passes its input
+    (replicated on every tensor rank) unchanged; the backward sums the
+    input's gradient over the tensor ranks (runtime
+    `tp/TensorParallel.h`, `copyToTensorRanks`).
+
+    ```mlir
+    %a = s2s.tp_copy %x {size = 2 : i64} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$size);
+}
+
+def S2S_TpAllReduceOp : S2S_UnaryOp<"tp_all_reduce"> {
+  let summary = "Megatron's g: all-reduce forward, identity backward";
+  let description = [{
+    Inserted by `s2s-shard` after a row-parallel linear (and after
+    attention, whose output projection is row-parallel) on a tensor axis of
+    `size` > 1: sums each tensor rank's partial product (runtime
+    `reduceFromTensorRanks`); the backward hands the gradient through.
+    `bias_of` names the layer whose bias is added once, after the sum (the
+    layer still owns it), and `activation` the nonlinearity moved here from
+    that layer.
+
+    ```mlir
+    %y = s2s.tp_all_reduce %p {size = 2 : i64, bias_of = "mlp.fc2"} : tensor<8x16x64xf32> -> tensor<8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$size,
+                       OptionalAttr<StrAttr>:$bias_of,
+                       OptionalAttr<S2S_ActivationKindAttr>:$activation);
+}
+
 def S2S_CrossAttentionOp
     : S2S_Op<"cross_attention", [Pure, InferShapes, OwnsParams]> {
   let summary = "multi-head attention of queries over a context";

@@ -1,0 +1,199 @@
+//===- TensorParallel.cpp - Megatron's f and g, column and row layers -----===//
+
+#include "tp/TensorParallel.h"
+
+#include "s2s/runtime/Error.h"
+
+#include <cstdint>
+
+namespace s2s::rt {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+/// The group travels through autograd's saved data as an integer.
+int64_t handle(Communicator &tp) { return reinterpret_cast<intptr_t>(&tp); }
+Communicator &group(AutogradContext *ctx) {
+  return *reinterpret_cast<Communicator *>(
+      intptr_t(ctx->saved_data["tp"].toInt()));
+}
+
+/// The sum of `x` over the group, in a fresh tensor.
+Tensor summed(Communicator &tp, const Tensor &x) {
+  std::vector<Tensor> t = {x.contiguous().clone()};
+  tp.allReduceSum(t);
+  return t[0];
+}
+
+struct CopyToTensorRanks : torch::autograd::Function<CopyToTensorRanks> {
+  static Tensor forward(AutogradContext *ctx, const Tensor &x, int64_t tp) {
+    ctx->saved_data["tp"] = tp;
+    return x;
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grad) {
+    return {summed(group(ctx), grad[0]), Tensor()};
+  }
+};
+
+struct ReduceFromTensorRanks
+    : torch::autograd::Function<ReduceFromTensorRanks> {
+  static Tensor forward(AutogradContext *ctx, const Tensor &x, int64_t tp) {
+    (void)ctx;
+    return summed(*reinterpret_cast<Communicator *>(intptr_t(tp)), x);
+  }
+  static variable_list backward(AutogradContext *, variable_list grad) {
+    return {grad[0], Tensor()};
+  }
+};
+
+bool endsWith(const std::string &s, const std::string &tail) {
+  return s.size() >= tail.size() &&
+         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+/// The parameter `name.suffix` of this rank, which must have `shape`.
+Tensor shardParam(Model &m, const char *name, const char *suffix,
+                  torch::IntArrayRef shape) {
+  return m.param(std::string(name) + "." + suffix, shape);
+}
+
+/// `n` split over `size` ranks, or Error naming the layer.
+int64_t part(const char *name, const char *what, int64_t n, int64_t size) {
+  if (n % size != 0)
+    throw Error(std::string("tensor parallel layer '") + name + "': its " +
+                std::to_string(n) + " " + what + " do not split over " +
+                std::to_string(size) + " tensor ranks");
+  return n / size;
+}
+
+} // namespace
+
+Tensor copyToTensorRanks(Communicator &tp, const Tensor &x) {
+  return CopyToTensorRanks::apply(x, handle(tp));
+}
+
+Tensor reduceFromTensorRanks(Communicator &tp, const Tensor &x) {
+  return ReduceFromTensorRanks::apply(x, handle(tp));
+}
+
+ShardSpec shardSpec(const std::string &path, TensorLayout layout) {
+  const bool weight = endsWith(path, ".weight");
+  switch (layout) {
+  case TensorLayout::Replicated:
+    return {};
+  case TensorLayout::Row:
+    return weight ? ShardSpec{0, 1} : ShardSpec{};
+  case TensorLayout::Column:
+    if (endsWith(path, "qkv.weight"))
+      return {1, 3};
+    if (endsWith(path, "qkv.bias"))
+      return {0, 3};
+    if (endsWith(path, "proj.weight")) // attention's row-parallel half
+      return {0, 1};
+    if (endsWith(path, "proj.bias"))
+      return {};
+    return weight ? ShardSpec{1, 1} : ShardSpec{0, 1};
+  }
+  return {};
+}
+
+Tensor tensorShard(const Tensor &full, ShardSpec spec, int64_t rank,
+                   int64_t size) {
+  if (spec.dim < 0 || size == 1)
+    return full;
+  const int64_t n = full.size(spec.dim);
+  if (n % (spec.groups * size) != 0)
+    throw Error("a parameter of shape " + shapeStr(full.sizes()) +
+                " does not split over " + std::to_string(size) +
+                " tensor ranks along dim " + std::to_string(spec.dim));
+  std::vector<Tensor> parts;
+  for (const Tensor &block : full.chunk(spec.groups, spec.dim))
+    parts.push_back(block.chunk(size, spec.dim)[size_t(rank)]);
+  return torch::cat(parts, spec.dim).contiguous();
+}
+
+Tensor gatherFull(Communicator &tp, const Tensor &shard, ShardSpec spec) {
+  const int64_t size = tp.size();
+  if (spec.dim < 0 || size == 1)
+    return shard;
+  // Every rank's shard in rank order, then each group's parts side by side.
+  Tensor all =
+      tp.allGather(shard.detach().reshape({-1})).view({size, shard.numel()});
+  std::vector<Tensor> ranks;
+  for (int64_t r = 0; r < size; ++r)
+    ranks.push_back(all[r].view(shard.sizes()));
+  std::vector<Tensor> blocks;
+  for (int64_t g = 0; g < spec.groups; ++g) {
+    std::vector<Tensor> parts;
+    for (const Tensor &s : ranks)
+      parts.push_back(s.chunk(spec.groups, spec.dim)[size_t(g)]);
+    blocks.push_back(torch::cat(parts, spec.dim));
+  }
+  return torch::cat(blocks, spec.dim);
+}
+
+void materializeShards(Model &m, const Manifest &manifest, int64_t rank,
+                       int64_t size) {
+  Model whole(m.seed(), m.device(), m.dtype());
+  whole.materialize(manifest);
+  const auto &params = whole.namedParameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto &[name, value] = params[i];
+    Tensor shard =
+        tensorShard(value.detach(),
+                    shardSpec(name, manifest[i].sharding.tensor), rank, size);
+    m.create(name, shard.sizes(), Init{});
+    m.load(name, shard);
+  }
+}
+
+Tensor columnLinear(Model &m, Communicator &tp, const char *name,
+                    const Tensor &x, int64_t out, bool bias, Activation act) {
+  const int64_t local = part(name, "outputs", out, tp.size());
+  Tensor w = shardParam(m, name, "weight", {x.size(-1), local});
+  Tensor b = bias ? shardParam(m, name, "bias", {local}) : Tensor();
+  Tensor y = torch::matmul(copyToTensorRanks(tp, x), w);
+  return activation(b.defined() ? y + b : y, act);
+}
+
+Tensor rowLinear(Model &m, Communicator &tp, const char *name, const Tensor &x,
+                 int64_t out, bool bias, Activation act) {
+  Tensor w = shardParam(m, name, "weight", {x.size(-1), out});
+  Tensor b = bias ? shardParam(m, name, "bias", {out}) : Tensor();
+  Tensor y = reduceFromTensorRanks(tp, torch::matmul(x, w));
+  return activation(b.defined() ? y + b : y, act);
+}
+
+Tensor parallelAttention(Model &m, Communicator &tp, const char *name,
+                         const Tensor &x, int64_t heads, bool qkvBias,
+                         double dropoutP) {
+  if (x.dim() != 3)
+    throw Error(std::string("attention '") + name +
+                "' needs [batch, tokens, embed], got " + shapeStr(x.sizes()));
+  if (dropoutP > 0 && m.isTraining())
+    throw Error(std::string("attention '") + name +
+                "': attention dropout is not implemented under tensor "
+                "parallel yet (each rank would draw its own mask); set "
+                "its dropout to 0 or the tensor axis to 1");
+  const int64_t e = x.size(2), b = x.size(0), n = x.size(1);
+  const int64_t h = part(name, "heads", heads, tp.size());
+  const int64_t d = part(name, "embedding values", e, heads);
+  Tensor wqkv = shardParam(m, name, "qkv.weight", {e, 3 * h * d});
+  Tensor bqkv =
+      qkvBias ? shardParam(m, name, "qkv.bias", {3 * h * d}) : Tensor();
+  Tensor wp = shardParam(m, name, "proj.weight", {h * d, e});
+  Tensor bp = shardParam(m, name, "proj.bias", {e});
+  Tensor qkv = torch::matmul(copyToTensorRanks(tp, x), wqkv);
+  if (bqkv.defined())
+    qkv = qkv + bqkv;
+  // [b, n, 3 h d] -> [3, b, h, n, d]
+  qkv = qkv.view({b, n, 3, h, d}).permute({2, 0, 3, 1, 4});
+  Tensor o =
+      std::get<0>(at::_scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]));
+  o = o.transpose(1, 2).reshape({b, n, h * d});
+  return reduceFromTensorRanks(tp, torch::matmul(o, wp)) + bp;
+}
+
+} // namespace s2s::rt
