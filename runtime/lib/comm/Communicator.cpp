@@ -198,7 +198,7 @@ void Communicator::allReduceSum(std::vector<torch::Tensor> &tensors) {
   int64_t bytes = 0;
   for (const torch::Tensor &t : tensors)
     bytes += t.numel() * t.element_size();
-  record(bytes);
+  record(Collective::AllReduce, bytes);
   run("allreduce", [&] { return group_->allreduce(tensors); });
 }
 
@@ -206,7 +206,7 @@ void Communicator::broadcast(torch::Tensor &tensor, int64_t root) {
   std::vector<torch::Tensor> ts = {tensor};
   c10d::BroadcastOptions o;
   o.rootRank = root;
-  record(tensor.numel() * tensor.element_size());
+  record(Collective::Broadcast, tensor.numel() * tensor.element_size());
   run("broadcast", [&] { return group_->broadcast(ts, o); });
 }
 
@@ -234,7 +234,7 @@ Communicator::reduceScatterSum(const torch::Tensor &flat,
   torch::Tensor in = flat.contiguous();
   torch::Tensor out = torch::empty({size_ * mine}, in.options());
   std::vector<int64_t> outLengths(size_t(size_), mine), inLengths = lengths;
-  record(in.numel() * in.element_size());
+  record(Collective::ReduceScatter, in.numel() * in.element_size());
   run("reduce-scatter (alltoall)",
       [&] { return group_->alltoall_base(out, in, outLengths, inLengths); });
   return out.view({size_, mine}).sum(0);
@@ -244,23 +244,24 @@ torch::Tensor Communicator::allGather(const torch::Tensor &shard) {
   torch::Tensor in = shard.contiguous().repeat({size_});
   torch::Tensor out = torch::empty_like(in);
   std::vector<int64_t> splits;
-  record(in.numel() * in.element_size());
+  record(Collective::AllGather, in.numel() * in.element_size());
   run("all-gather (alltoall)",
       [&] { return group_->alltoall_base(out, in, splits, splits); });
   return out;
 }
 
-void Communicator::record(int64_t bytes) {
-  stats_.bytes += bytes;
-  ++stats_.calls;
-  gProcessTotals.bytes += bytes;
-  ++gProcessTotals.calls;
+void Communicator::record(Collective kind, int64_t bytes) {
+  for (CommStats *s : {&stats_, &gProcessTotals}) {
+    s->bytes += bytes;
+    s->byKind[int(kind)] += bytes;
+    ++s->calls;
+  }
 }
 
 CommStats Communicator::processTotals() { return gProcessTotals; }
 
 void Communicator::barrier() {
-  record(0);
+  record(Collective::AllReduce, 0);
   run("barrier", [&] { return group_->barrier(); });
 }
 
