@@ -57,7 +57,7 @@ int64_t attentionInternals(AttentionOp op) {
   auto [b, s, e] = *bse;
   int64_t scores =
       saturatingMul(saturatingMul(b, op.getHeads()), saturatingMul(s, s));
-  int64_t copies = op.getDropout() > 0 ? 3 : 1;
+  int64_t copies = op.getDropout().convertToDouble() > 0 ? 3 : 1;
   return saturatingAdd(saturatingMul(4, saturatingMul(b, saturatingMul(s, e))),
                        saturatingMul(copies, scores));
 }
@@ -128,15 +128,14 @@ double forwardFlops(func::FuncOp fn) {
       auto t = dyn_cast<RankedTensorType>(op->getResult(0).getType());
       if (!t || !t.hasStaticShape() || t.getRank() < 2)
         return;
-      int64_t weights = 0;
-      for (const ParameterInfo &p : owner.getParameters())
-        if (p.shape.size() >= 2) {
-          int64_t n = 1;
-          for (int64_t d : p.shape)
-            n *= d;
-          weights += n;
-        }
-      bool channelsFirst = isa<Conv2dOp>(op) || t.getRank() == 4;
+      SmallVector<ParameterInfo> params;
+      if (failed(owner.getParameters(params)))
+        return;
+      int64_t weights = 0; // matrices and kernels, not biases or scales
+      for (const ParameterInfo &p : params)
+        if (p.shape.size() >= 2)
+          weights = saturatingAdd(weights, p.numElements());
+      bool channelsFirst = isa<Conv2dOp>(op);
       int64_t channels = channelsFirst ? t.getShape()[1] : t.getShape().back();
       flops += 2.0 * double(weights) * double(numel(op->getResult(0))) /
                double(std::max<int64_t>(channels, 1));
@@ -304,7 +303,7 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   for (int64_t u : cost.units)
     largestUnit = std::max(largestUnit, (u / t + n - 1) / n * n);
   if (zero3)
-    p.transient = saturatingMul(3 * largestUnit, bytes);
+    p.transient = saturatingMul(2 * largestUnit, bytes);
   else if (zero1 && n > 1)
     p.transient = saturatingMul(2 * padded, bytes);
   p.peak = saturatingAdd(saturatingAdd(p.params, p.grads),

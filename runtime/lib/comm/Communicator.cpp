@@ -2,6 +2,8 @@
 
 #include "comm/Communicator.h"
 
+#include "comm/CollectiveBytes.h"
+
 #include "s2s/runtime/Error.h"
 #include "support/Text.h"
 
@@ -25,6 +27,11 @@ using Millis = std::chrono::milliseconds;
 
 /// Communicator::processTotals(): every instance's record() adds here too.
 CommStats gProcessTotals;
+/// collectiveBytes(): the same by kind (but all-reduces).
+int64_t gByKind[kCollectives] = {};
+
+/// A collective of `kind` and `bytes`, besides record()'s count.
+void countKind(Collective kind, int64_t bytes) { gByKind[int(kind)] += bytes; }
 
 /// The store the ranks meet at (see the header).
 c10::intrusive_ptr<c10d::Store> openStore(const LaunchEnv &env,
@@ -198,7 +205,7 @@ void Communicator::allReduceSum(std::vector<torch::Tensor> &tensors) {
   int64_t bytes = 0;
   for (const torch::Tensor &t : tensors)
     bytes += t.numel() * t.element_size();
-  record(Collective::AllReduce, bytes);
+  record(bytes);
   run("allreduce", [&] { return group_->allreduce(tensors); });
 }
 
@@ -206,7 +213,8 @@ void Communicator::broadcast(torch::Tensor &tensor, int64_t root) {
   std::vector<torch::Tensor> ts = {tensor};
   c10d::BroadcastOptions o;
   o.rootRank = root;
-  record(Collective::Broadcast, tensor.numel() * tensor.element_size());
+  record(tensor.numel() * tensor.element_size());
+  countKind(Collective::Broadcast, tensor.numel() * tensor.element_size());
   run("broadcast", [&] { return group_->broadcast(ts, o); });
 }
 
@@ -234,7 +242,8 @@ Communicator::reduceScatterSum(const torch::Tensor &flat,
   torch::Tensor in = flat.contiguous();
   torch::Tensor out = torch::empty({size_ * mine}, in.options());
   std::vector<int64_t> outLengths(size_t(size_), mine), inLengths = lengths;
-  record(Collective::ReduceScatter, in.numel() * in.element_size());
+  record(in.numel() * in.element_size());
+  countKind(Collective::ReduceScatter, in.numel() * in.element_size());
   run("reduce-scatter (alltoall)",
       [&] { return group_->alltoall_base(out, in, outLengths, inLengths); });
   return out.view({size_, mine}).sum(0);
@@ -244,24 +253,35 @@ torch::Tensor Communicator::allGather(const torch::Tensor &shard) {
   torch::Tensor in = shard.contiguous().repeat({size_});
   torch::Tensor out = torch::empty_like(in);
   std::vector<int64_t> splits;
-  record(Collective::AllGather, in.numel() * in.element_size());
+  record(in.numel() * in.element_size());
+  countKind(Collective::AllGather, in.numel() * in.element_size());
   run("all-gather (alltoall)",
       [&] { return group_->alltoall_base(out, in, splits, splits); });
   return out;
 }
 
-void Communicator::record(Collective kind, int64_t bytes) {
-  for (CommStats *s : {&stats_, &gProcessTotals}) {
-    s->bytes += bytes;
-    s->byKind[int(kind)] += bytes;
-    ++s->calls;
-  }
+void Communicator::record(int64_t bytes) {
+  stats_.bytes += bytes;
+  ++stats_.calls;
+  gProcessTotals.bytes += bytes;
+  ++gProcessTotals.calls;
+}
+
+int64_t collectiveBytes(Collective kind) {
+  if (kind != Collective::AllReduce)
+    return gByKind[int(kind)];
+  // What record() counted and no other kind did: c10d's Reducer's buckets
+  // and allReduceSum.
+  int64_t rest = gProcessTotals.bytes;
+  for (int k = 1; k < kCollectives; ++k)
+    rest -= gByKind[k];
+  return rest;
 }
 
 CommStats Communicator::processTotals() { return gProcessTotals; }
 
 void Communicator::barrier() {
-  record(Collective::AllReduce, 0);
+  record(0);
   run("barrier", [&] { return group_->barrier(); });
 }
 

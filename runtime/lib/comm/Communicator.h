@@ -40,19 +40,12 @@
 
 namespace s2s::rt {
 
-/// The kinds of collective CommStats counts apart.
-enum class Collective { AllReduce, ReduceScatter, AllGather, Broadcast };
-constexpr int kCollectives = 4;
-
-/// Bytes this process handed to collectives, in all and by kind (what a
-/// ring moves per rank is a fixed multiple of it: an all-reduce sends
-/// 2(n-1)/n of its input, a reduce-scatter (n-1)/n of its input, an
-/// all-gather (n-1)/n of its gathered output); for benchmarks, tests and
-/// the plan's check (docs/plan.md).
+/// Bytes this process handed to collectives (what a ring moves per rank is
+/// a fixed multiple of it: an all-reduce sends 2(n-1)/n of its input, an
+/// alltoall (n-1)/n); for benchmarks and tests.
 struct CommStats {
   int64_t calls = 0;
   int64_t bytes = 0;
-  int64_t byKind[kCollectives] = {0, 0, 0, 0};
 };
 
 class Communicator {
@@ -95,7 +88,7 @@ public:
   const CommStats &stats() const { return stats_; }
   /// Counts a collective of `bytes` launched on group() directly (c10d's
   /// Reducer), so stats() covers every collective of the run.
-  void record(Collective kind, int64_t bytes);
+  void record(int64_t bytes);
   /// The sum of stats() over this process's Communicators (a run has one),
   /// for what the program reports without a handle on its strategy.
   static CommStats processTotals();

@@ -50,7 +50,7 @@ std::vector<torch::Tensor> GradientReducer::bucketBuffers() const {
 
 void GradientReducer::recordBuckets() {
   for (const torch::Tensor &b : bucketBuffers())
-    comm_.record(Collective::AllReduce, b.numel() * b.element_size());
+    comm_.record(b.numel() * b.element_size());
 }
 
 void GradientReducer::backward(const torch::Tensor &loss) {

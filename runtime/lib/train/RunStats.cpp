@@ -2,6 +2,7 @@
 
 #include "train/RunStats.h"
 
+#include "comm/CollectiveBytes.h"
 #include "comm/Communicator.h"
 #include "dist/Launch.h"
 #include "support/Proc.h"
@@ -50,7 +51,7 @@ RunSample RunStats::sample() const {
   s.commCalls = comm.calls;
   s.written = writtenBytes();
   for (int k = 0; k < kCollectives; ++k)
-    s.commByKind[k] = comm.byKind[k];
+    s.commByKind[k] = collectiveBytes(Collective(k));
   return s;
 }
 
