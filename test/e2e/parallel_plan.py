@@ -25,6 +25,7 @@ loopback (RANK, WORLD_SIZE, MASTER_ADDR, ... as torchrun sets them):
      copy of the data set, and each rank's private memory is smaller by
      about that copy than when every rank loads its own (--memory eager).
 """
+import concurrent.futures
 import os
 import re
 import shutil
@@ -187,23 +188,39 @@ run([os.path.join(BIN, "s2s-data"), "synth", "--out", data, "--grid",
 
 exes = {}
 table = []  # (config, figure, plan, measured)
-STEPS = 3
-for strategy, ranks, order, recompute in (
-        ("ddp", 2, 2, False), ("zero1", 2, 2, False), ("zero2", 2, 2, False),
-        ("zero3", 2, 2, False), ("zero2", 4, 2, False), ("ddp", 1, 1, False),
-        ("ddp", 2, 3, True), ("zero3", 2, 3, True)):
-    name = f"{strategy}_{ranks}" + ("" if order == 2 else f"_o{order}") + \
+CONFIGS = (("ddp", 2, 2, False), ("zero3", 2, 3, True), ("zero1", 2, 2, False),
+           ("ddp", 1, 1, False), ("zero2", 4, 2, False), ("ddp", 2, 3, True),
+           ("zero2", 2, 2, False), ("zero3", 2, 2, False))
+
+
+def config_name(strategy, ranks, order, recompute):
+    return f"{strategy}_{ranks}" + ("" if order == 2 else f"_o{order}") + \
         ("_re" if recompute else "")
+
+
+def build(config):
+    """Writes the spec of `config`, builds it; (spec, exe)."""
+    strategy, ranks, order, recompute = config
+    name = config_name(*config)
     spec = os.path.join(WORK, name + ".s2s")
     with open(spec, "w") as f:
         f.write(SPEC.format(strategy=strategy, ranks=ranks, data=data,
                             h=GRID[0], w=GRID[1], batch=2 * ranks,
                             order=order,
                             recompute="true" if recompute else "false"))
-    plan = plan_of(spec)
-    figures = plan_figures(spec)
     exe = os.path.join(WORK, name)
     run([os.path.join(BIN, "s2sc"), spec, "-o", exe])
+    return spec, exe
+
+
+# The programs build two at a time (each build is one translation unit).
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    built = list(pool.map(build, CONFIGS))
+
+for (strategy, ranks, order, recompute), (spec, exe) in zip(CONFIGS, built):
+    name = config_name(strategy, ranks, order, recompute)
+    plan = plan_of(spec)
+    figures = plan_figures(spec)
     exes[name] = exe
     outs = launch(exe, ranks, "run_" + name)
     compare(name, figures, [held_of(o) for o in outs],
