@@ -213,11 +213,11 @@ def build(config):
     return spec, exe
 
 
-# The programs build two at a time (each build is one translation unit).
-with concurrent.futures.ThreadPoolExecutor(2) as pool:
-    built = list(pool.map(build, CONFIGS))
-
-for (strategy, ranks, order, recompute), (spec, exe) in zip(CONFIGS, built):
+# The programs build two at a time (each build is one translation unit),
+# each run as soon as it is built.
+pool = concurrent.futures.ThreadPoolExecutor(2)
+for (strategy, ranks, order, recompute), (spec, exe) in zip(
+        CONFIGS, pool.map(build, CONFIGS)):
     name = config_name(strategy, ranks, order, recompute)
     plan = plan_of(spec)
     figures = plan_figures(spec)

@@ -345,3 +345,13 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   p.flops = forward * double(3 * calls + recomputed) / double(n * t);
   return p;
 }
+
+Layout s2s::specLayout(ModuleOp module) {
+  Layout layout;
+  module.walk([&](ParallelOp p) {
+    layout.strategy = p.getStrategy();
+    layout.tensor = p.getAxisSize("tensor");
+    layout.data = p.getNumProcesses() / layout.tensor;
+  });
+  return layout;
+}

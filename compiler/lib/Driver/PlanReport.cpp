@@ -20,17 +20,6 @@ using namespace s2s;
 
 namespace {
 
-/// The spec's layout (its parallel section; one process without one).
-Layout specLayout(ModuleOp module) {
-  Layout layout;
-  module.walk([&](ParallelOp p) {
-    layout.strategy = p.getStrategy();
-    layout.tensor = p.getAxisSize("tensor");
-    layout.data = p.getNumProcesses() / layout.tensor;
-  });
-  return layout;
-}
-
 std::string strategyName(Strategy s) { return stringifyStrategy(s).str(); }
 
 struct StepTime {

@@ -23,12 +23,7 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Layout layout;
-    module.walk([&](ParallelOp p) {
-      layout.strategy = p.getStrategy();
-      layout.tensor = p.getAxisSize("tensor");
-      layout.data = p.getNumProcesses() / layout.tensor;
-    });
+    const Layout layout = specLayout(module);
     module.walk([&](func::FuncOp fn) {
       if (!fn->hasAttr(attrs::kModel))
         return;

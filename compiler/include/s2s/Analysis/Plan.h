@@ -69,6 +69,9 @@ struct RankPlan {
 
 RankPlan planRank(const ModelCost &cost, const Layout &layout);
 
+/// The layout of `module`'s parallel section (one process without one).
+Layout specLayout(mlir::ModuleOp module);
+
 } // namespace s2s
 
 #endif // S2S_ANALYSIS_PLAN_H
