@@ -10,7 +10,7 @@
 //  - a hand-written LibTorch tableau computing the same loss (plain, align,
 //    hutchinson) with the same model as torch::nn modules.
 // Prints steps/s and the peak growth of live CPU tensor bytes during the
-// step (MemoryMeter), one line per case, from one run.
+// step (train/StorageCounter.h), one line per case, from one run.
 //
 //   s2s-bench-rollout [--iters N] [--threads T]
 //
@@ -18,8 +18,8 @@
 
 #include "s2s/runtime/Runtime.h"
 
-#include "common/MemoryMeter.h"
 #include "common/ResConvNet.h"
+#include "train/StorageCounter.h"
 
 #include <chrono>
 #include <cmath>
@@ -57,10 +57,9 @@ Tensor latitudes() {
 std::pair<double, int64_t> measure(const std::function<void()> &step,
                                    int iters) {
   step(); // warm-up
-  MemoryMeter &meter = MemoryMeter::get();
-  int64_t base = meter.start();
+  int64_t base = s2s::rt::resetStoragePeak();
   step();
-  int64_t peak = meter.peakGrowth(base);
+  int64_t peak = s2s::rt::storagePeak() - base;
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < iters; ++i)
     step();
@@ -127,7 +126,7 @@ int main(int argc, char **argv) {
     }
   }
   torch::set_num_threads(threads);
-  MemoryMeter::get();
+  s2s::rt::installStorageCounter();
   Tensor lat = latitudes();
   Tensor latW = torch::cos(lat * (kPi / 180.0));
   latW = (latW / latW.mean()).to(torch::kFloat32).view({1, 1, -1, 1});

@@ -12,11 +12,20 @@ loopback (RANK, WORLD_SIZE, MASTER_ADDR, ... as torchrun sets them):
      ("rank R of N holds between steps: ..."), equal the compiler's
      #s2s.memory_plan for that strategy (s2sc --emit=mlir-opt) exactly;
      zero2's gradient buckets in flight stay below the whole gradient.
-  2. node-shared data (--memory shared) at 2 and 4 ranks: the ranks' shares
+  2. plan within 15% of measurement (docs/plan.md): for every run above
+     and ddp over 1 process with order 1, ddp and zero3 over 2 with order 3
+     and checkpoint_activations, `s2sc --emit=plan`'s step memory
+     (activations and what is in flight) and peak, and its bytes handed to
+     each collective per step, against what the program measures with
+     S2S_STATS=1 (a counting CPU allocator's peak above the step's start;
+     the Communicator's bytes by collective); a table, and a failure for
+     any figure more than 15% off.
+  3. node-shared data (--memory shared) at 2 and 4 ranks: the ranks' shares
      of the shared memory they map (Pss_Shmem, S2S_STATS=1) add up to one
      copy of the data set, and each rank's private memory is smaller by
      about that copy than when every rank loads its own (--memory eager).
 """
+import concurrent.futures
 import os
 import re
 import shutil
@@ -52,11 +61,11 @@ model net = FieldViT(channels = 3, grid = [{h}, {w}], patch = [8, 8],
                      embed = 25, depth = 4, heads = 5, mlp_ratio = 2)
 
 rollout {{
-  order = 2
+  order = {order}
   loss  = mse(weight = latitude)
 }}
 
-parallel {{ mesh = [data: {ranks}]; strategy = {strategy}; backend = gloo; timeout = 120 }}
+parallel {{ mesh = [data: {ranks}]; strategy = {strategy}; backend = gloo; timeout = 120; checkpoint_activations = {recompute} }}
 
 train {{
   optimizer = adamw(lr = 1e-3)
@@ -109,6 +118,25 @@ def plan_of(spec):
     return {k: int(v) for k, v in re.findall(r"(\w+) = (\d+)", m.group(1))}
 
 
+def plan_figures(spec):
+    """`s2sc --emit=plan`'s figures: bytes per rank, handed per collective."""
+    p = run([os.path.join(BIN, "s2sc"), spec, "--emit=plan"])
+    fig = {}
+    for key, label in (("params", "parameters"), ("grads", "gradients"),
+                       ("optimizer", "optimizer state"),
+                       ("activations", "activations"),
+                       ("transient", r"in flight \(gathers, shards\)"),
+                       ("peak", "peak")):
+        m = re.search(r"^  " + label + r" +([\d,]+) ", p.stdout, re.M)
+        fig[key] = int(m.group(1).replace(",", ""))
+    for key, label in (("allreduce", r"all-reduce \(data\)"),
+                       ("reduce_scatter", r"reduce-scatter \(data\)"),
+                       ("all_gather", r"all-gather \(data\)")):
+        m = re.search(r"^  " + label + r" +([\d,]+) ", p.stdout, re.M)
+        fig[key] = int(m.group(1).replace(",", ""))
+    return fig
+
+
 def held_of(out):
     """The rank's "holds between steps" figures, in bytes."""
     m = re.search(r"holds between steps: parameters ([\d,]+) bytes, "
@@ -126,6 +154,30 @@ def stats_of(out):
     return {k: float(v) for k, v in (f.split("=") for f in lines[-1].split()[1:])}
 
 
+def compare(name, plan, helds, stats, table):
+    """The plan's step memory, peak and bytes per collective per step
+    against every rank's measurement (the largest over the ranks)."""
+    step = max(s["step_peak_bytes"] for s in stats)
+    held = max(h["params"] + h["grads"] + h["optimizer"] if h else 0
+               for h in helds)
+    rows = [("step memory", plan["activations"] + plan["transient"], step),
+            ("peak (no batch)", plan["peak"] - plan_batch(plan), held + step)]
+    for kind in ("allreduce", "reduce_scatter", "all_gather"):
+        measured = max(st[kind + "_bytes"] / st["steps"] for st in stats)
+        if plan[kind] or measured > 1024:  # the loss's few bytes aside
+            rows.append((kind + " / step", plan[kind], measured))
+    for figure, planned, measured in rows:
+        table.append((name, figure, planned, measured))
+        off = abs(planned - measured) / max(measured, 1)
+        check(off <= 0.15, f"{name}: {figure} planned {planned:,.0f} B, "
+              f"measured {measured:,.0f} B ({100 * off:.1f}% off)")
+
+
+def plan_batch(plan):
+    return plan["peak"] - plan["params"] - plan["grads"] - \
+        plan["optimizer"] - plan["activations"] - plan["transient"]
+
+
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 data = os.path.join(WORK, "data")
@@ -135,18 +187,44 @@ run([os.path.join(BIN, "s2s-data"), "synth", "--out", data, "--grid",
      "6h", "--seed", "0"])
 
 exes = {}
-for strategy, ranks in (("ddp", 2), ("zero1", 2), ("zero2", 2), ("zero3", 2),
-                        ("zero2", 4)):
-    name = f"{strategy}_{ranks}"
+table = []  # (config, figure, plan, measured)
+CONFIGS = (("ddp", 2, 2, False), ("zero3", 2, 3, True), ("zero1", 2, 2, False),
+           ("ddp", 1, 1, False), ("zero2", 4, 2, False), ("ddp", 2, 3, True),
+           ("zero2", 2, 2, False), ("zero3", 2, 2, False))
+
+
+def config_name(strategy, ranks, order, recompute):
+    return f"{strategy}_{ranks}" + ("" if order == 2 else f"_o{order}") + \
+        ("_re" if recompute else "")
+
+
+def build(config):
+    """Writes the spec of `config`, builds it; (spec, exe)."""
+    strategy, ranks, order, recompute = config
+    name = config_name(*config)
     spec = os.path.join(WORK, name + ".s2s")
     with open(spec, "w") as f:
         f.write(SPEC.format(strategy=strategy, ranks=ranks, data=data,
-                            h=GRID[0], w=GRID[1], batch=2 * ranks))
-    plan = plan_of(spec)
+                            h=GRID[0], w=GRID[1], batch=2 * ranks,
+                            order=order,
+                            recompute="true" if recompute else "false"))
     exe = os.path.join(WORK, name)
     run([os.path.join(BIN, "s2sc"), spec, "-o", exe])
+    return spec, exe
+
+
+# The programs build two at a time (each build is one translation unit),
+# each run as soon as it is built.
+pool = concurrent.futures.ThreadPoolExecutor(2)
+for (strategy, ranks, order, recompute), (spec, exe) in zip(
+        CONFIGS, pool.map(build, CONFIGS)):
+    name = config_name(strategy, ranks, order, recompute)
+    plan = plan_of(spec)
+    figures = plan_figures(spec)
     exes[name] = exe
     outs = launch(exe, ranks, "run_" + name)
+    compare(name, figures, [held_of(o) for o in outs],
+            [stats_of(o) for o in outs], table)
     m = re.search(r"([\d,]+) parameters;", outs[0])
     params = int(m.group(1).replace(",", "")) if m else 0
     for r, out in enumerate(outs):
@@ -168,6 +246,14 @@ for strategy, ranks in (("ddp", 2), ("zero1", 2), ("zero2", 2), ("zero3", 2),
     if name in ("zero1_2", "zero2_4"):
         check(params % ranks != 0, f"the model's {params} parameters do not "
               f"divide over {ranks} ranks (the shards are padded)")
+
+print("\nplan vs measured, per rank per step (largest rank):")
+print(f"  {'config':<14} {'figure':<22} {'plan B':>14} {'measured B':>14} "
+      f"{'off':>7}")
+for name, figure, planned, measured in table:
+    off = 100 * (planned - measured) / max(measured, 1)
+    print(f"  {name:<14} {figure:<22} {planned:>14,.0f} {measured:>14,.0f} "
+          f"{off:>+6.1f}%")
 
 # Node-shared data: one copy for all local ranks.
 frames = YEARS * PER_YEAR  # train and validation years

@@ -1,6 +1,7 @@
 //===- s2sc.cpp - The s2s compiler driver ---------------------------------===//
 //
-// `s2sc FILE.s2s [--emit=ast|mlir|mlir-opt|summary|emitc|cpp] [-o EXE]`:
+// `s2sc FILE.s2s [--emit=ast|mlir|mlir-opt|summary|plan|emitc|cpp] [-o EXE]`,
+// `s2sc plan FILE.s2s --gpus N [--gpu-mem 80GiB]` (--emit=plan):
 // the options and the order of the stages; the stages themselves are the
 // front end (dsl/), MLIRGen, the pass pipeline and the driver library
 // (compiler/lib/Driver: diagnostics, summary, code generation, the build).
@@ -14,6 +15,7 @@
 #include "s2s/Driver/Codegen.h"
 #include "s2s/Driver/DiagnosticBridge.h"
 #include "s2s/Driver/ExecutableBuilder.h"
+#include "s2s/Driver/PlanReport.h"
 #include "s2s/Driver/Summary.h"
 #include "s2s/MLIRGen/MLIRGen.h"
 #include "s2s/Transforms/Passes.h"
@@ -42,7 +44,7 @@ static cl::OptionCategory s2scCategory("s2sc options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<spec.s2s>"),
                                       cl::Required, cl::cat(s2scCategory));
 
-enum class EmitKind { None, AST, MLIR, MLIROpt, Summary, EmitC, Cpp };
+enum class EmitKind { None, AST, MLIR, MLIROpt, Summary, Plan, EmitC, Cpp };
 static cl::opt<EmitKind> emit(
     "emit", cl::desc("What to print"), cl::init(EmitKind::None),
     cl::values(
@@ -54,6 +56,9 @@ static cl::opt<EmitKind> emit(
                    "the s2s dialect after the pass pipeline"),
         clEnumValN(EmitKind::Summary, "summary",
                    "parameter counts and shapes per model component"),
+        clEnumValN(EmitKind::Plan, "plan",
+                   "bytes and communication per rank of the mesh, and "
+                   "whether it fits (docs/plan.md)"),
         clEnumValN(EmitKind::EmitC, "emitc",
                    "the program in MLIR's EmitC dialect (s2s-to-emitc)"),
         clEnumValN(EmitKind::Cpp, "cpp", "the program's C++ source")),
@@ -114,6 +119,32 @@ static std::optional<int64_t> parseByteSize(llvm::StringRef text) {
   return std::nullopt;
 }
 
+static cl::opt<int64_t>
+    planGpus("gpus",
+             cl::desc("--emit=plan: every mesh and strategy on this many "
+                      "GPUs instead of the spec's mesh"),
+             cl::value_desc("n"), cl::init(0), cl::cat(s2scCategory));
+static cl::opt<std::string>
+    planGpuMemory("gpu-mem",
+                  cl::desc("--emit=plan: the memory of one GPU (default: "
+                           "not checked)"),
+                  cl::value_desc("size"), cl::init("0"), cl::cat(s2scCategory));
+static cl::opt<double> planGpuFlops(
+    "gpu-flops",
+    cl::desc("--emit=plan: peak FLOP/s of one GPU (default 989e12, H100 SXM "
+             "bf16 dense)"),
+    cl::init(989e12), cl::cat(s2scCategory));
+static cl::opt<double> planNetBandwidth(
+    "net-bandwidth",
+    cl::desc("--emit=plan: bytes/s per GPU between data-parallel ranks "
+             "(default 50e9, 400 Gb/s InfiniBand)"),
+    cl::init(50e9), cl::cat(s2scCategory));
+static cl::opt<double> planLinkBandwidth(
+    "link-bandwidth",
+    cl::desc("--emit=plan: bytes/s per GPU between tensor-parallel ranks "
+             "(default 450e9, NVLink 4)"),
+    cl::init(450e9), cl::cat(s2scCategory));
+
 static cl::opt<unsigned>
     errorLimit("ferror-limit", cl::desc("Stop after N errors (0: no limit)"),
                cl::init(20), cl::cat(s2scCategory));
@@ -144,6 +175,24 @@ static int compile(const char *argv0) {
                           " is not a size such as 80GiB or 512MiB (a whole "
                           "number and B, KB, MB, GB, TB, KiB, MiB, GiB or "
                           "TiB)");
+    diags.printSummary();
+    return 1;
+  }
+
+  std::optional<int64_t> gpuMemory = parseByteSize(planGpuMemory);
+  if (!gpuMemory || planGpus < 0 || planGpus > s2s::kMaxProcesses ||
+      !(planGpuFlops > 0) || !(planNetBandwidth > 0) ||
+      !(planLinkBandwidth > 0)) {
+    diags.errorNoLocation(
+        "--gpu-mem must be a size such as 80GiB, --gpus a count of at most " +
+        std::to_string(s2s::kMaxProcesses) +
+        ", --gpu-flops and the bandwidths positive numbers");
+    diags.printSummary();
+    return 1;
+  }
+  if (emit != EmitKind::Plan && (planGpus > 0 || *gpuMemory > 0)) {
+    diags.errorNoLocation("--gpus and --gpu-mem are for the plan: add "
+                          "--emit=plan (or run `s2sc plan SPEC ...`)");
     diags.printSummary();
     return 1;
   }
@@ -194,7 +243,8 @@ static int compile(const char *argv0) {
   s2s::PipelineOptions pipeline;
   pipeline.unrollRollout = !noUnroll;
   pipeline.fuse = !noFuse;
-  pipeline.maxRankBytes = *maxRankBytes;
+  // The plan says itself what fits.
+  pipeline.maxRankBytes = emit == EmitKind::Plan ? 0 : *maxRankBytes;
   s2s::buildS2SPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*module))) {
     diags.printSummary();
@@ -208,6 +258,17 @@ static int compile(const char *argv0) {
   }
   if (emit == EmitKind::Summary) {
     ok = s2s::printSummary(*module, llvm::outs());
+    diags.printSummary();
+    return ok ? 0 : 1;
+  }
+  if (emit == EmitKind::Plan) {
+    s2s::PlanOptions plan;
+    plan.gpus = planGpus;
+    plan.gpuMemory = *gpuMemory;
+    plan.gpuFlops = planGpuFlops;
+    plan.netBandwidth = planNetBandwidth;
+    plan.linkBandwidth = planLinkBandwidth;
+    ok = s2s::printPlan(*module, plan, llvm::outs());
     diags.printSummary();
     return ok ? 0 : 1;
   }
@@ -261,8 +322,14 @@ int main(int argc, char **argv) {
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::registerAsmPrinterCLOptions();
   cl::HideUnrelatedOptions(s2scCategory);
+  // `s2sc plan SPEC ...` is `s2sc SPEC --emit=plan ...`.
+  std::vector<const char *> args(argv, argv + argc);
+  if (args.size() > 1 && llvm::StringRef(args[1]) == "plan") {
+    args.erase(args.begin() + 1);
+    args.push_back("--emit=plan");
+  }
   cl::ParseCommandLineOptions(
-      argc, argv,
+      int(args.size()), args.data(),
       "s2sc - compiler for autoregressive sequence-to-sequence training "
       "specs\n");
   int status = 1;

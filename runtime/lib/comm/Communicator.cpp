@@ -2,6 +2,8 @@
 
 #include "comm/Communicator.h"
 
+#include "comm/CollectiveBytes.h"
+
 #include "s2s/runtime/Error.h"
 #include "support/Text.h"
 
@@ -26,6 +28,11 @@ using Millis = std::chrono::milliseconds;
 
 /// Communicator::processTotals(): every instance's record() adds here too.
 CommStats gProcessTotals;
+/// collectiveBytes(): the same by kind (but all-reduces).
+int64_t gByKind[kCollectives] = {};
+
+/// A collective of `kind` and `bytes`, besides record()'s count.
+void countKind(Collective kind, int64_t bytes) { gByKind[int(kind)] += bytes; }
 
 /// The store the ranks meet at (see the header).
 c10::intrusive_ptr<c10d::Store> openStore(const LaunchEnv &env,
@@ -248,6 +255,7 @@ void Communicator::broadcast(torch::Tensor &tensor, int64_t root) {
   c10d::BroadcastOptions o;
   o.rootRank = root;
   record(tensor.numel() * tensor.element_size());
+  countKind(Collective::Broadcast, tensor.numel() * tensor.element_size());
   run("broadcast", [&] { return group_->broadcast(ts, o); });
 }
 
@@ -276,6 +284,7 @@ Communicator::reduceScatterSum(const torch::Tensor &flat,
   torch::Tensor out = torch::empty({size_ * mine}, in.options());
   std::vector<int64_t> outLengths(size_t(size_), mine), inLengths = lengths;
   record(in.numel() * in.element_size());
+  countKind(Collective::ReduceScatter, in.numel() * in.element_size());
   run("reduce-scatter (alltoall)",
       [&] { return group_->alltoall_base(out, in, outLengths, inLengths); });
   return out.view({size_, mine}).sum(0);
@@ -286,6 +295,7 @@ torch::Tensor Communicator::allGather(const torch::Tensor &shard) {
   torch::Tensor out = torch::empty_like(in);
   std::vector<int64_t> splits;
   record(in.numel() * in.element_size());
+  countKind(Collective::AllGather, in.numel() * in.element_size());
   run("all-gather (alltoall)",
       [&] { return group_->alltoall_base(out, in, splits, splits); });
   return out;
@@ -296,6 +306,17 @@ void Communicator::record(int64_t bytes) {
   ++stats_.calls;
   gProcessTotals.bytes += bytes;
   ++gProcessTotals.calls;
+}
+
+int64_t collectiveBytes(Collective kind) {
+  if (kind != Collective::AllReduce)
+    return gByKind[int(kind)];
+  // What record() counted and no other kind did: c10d's Reducer's buckets
+  // and allReduceSum.
+  int64_t rest = gProcessTotals.bytes;
+  for (int k = 1; k < kCollectives; ++k)
+    rest -= gByKind[k];
+  return rest;
 }
 
 CommStats Communicator::processTotals() { return gProcessTotals; }

@@ -7,7 +7,9 @@
 //
 //   s2s-stats epoch=2 rank=0 size=2 steps=8 seconds=3.2 comm_bytes=..
 //     comm_calls=.. written_bytes=.. rss_before_model_kb=.. hwm_kb=..
-//     rss_anon_kb=.. rss_shmem_kb=.. pss_shmem_kb=..
+//     rss_anon_kb=.. rss_shmem_kb=.. pss_shmem_kb=.. allreduce_bytes=..
+//     reduce_scatter_bytes=.. all_gather_bytes=.. broadcast_bytes=..
+//     step_peak_bytes=.. step_start_bytes=..
 //
 // comm_bytes: bytes handed to collectives (Communicator's CommStats, DDP's
 // gradient buckets included); written_bytes: bytes the process passed to
@@ -20,7 +22,12 @@
 // parts now (a node-shared data set is shared memory, counted whole in
 // every rank's rss_shmem_kb); pss_shmem_kb: this rank's share of the shared
 // pages (each page divided by the processes mapping it), so its sum over a
-// node's ranks is the shared memory they hold, counted once.
+// node's ranks is the shared memory they hold, counted once;
+// allreduce_bytes ..: comm_bytes by collective; step_peak_bytes: the most
+// bytes of CPU tensor storage a step allocated on top of what was alive
+// when it began (its activations, gathered parameters, buckets, ...),
+// the largest over the epoch's steps (StorageCounter.h); step_start_bytes:
+// the storage alive at that step's start.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +45,7 @@ struct RunSample {
   int64_t commBytes = 0; ///< handed to collectives so far
   int64_t commCalls = 0; ///< collectives so far
   int64_t written = 0;   ///< /proc/self/io wchar; -1 when unreadable
+  int64_t commByKind[4] = {0, 0, 0, 0}; ///< CommStats::byKind
 };
 
 class RunStats {
@@ -47,11 +55,15 @@ public:
   static std::optional<RunStats> fromEnvironment();
 
   RunSample sample() const;
+  /// Around one training step: its storage peak above its start.
+  void beginStep();
+  void endStep();
   /// The line for `steps` steps of `epoch` (0-based) since `before`.
-  void printEpoch(int64_t epoch, int64_t steps, const RunSample &before) const;
+  void printEpoch(int64_t epoch, int64_t steps, const RunSample &before);
 
 private:
   long rssBeforeModelKb_ = -1;
+  int64_t stepStart_ = 0, stepPeak_ = 0, peakStart_ = 0; ///< this epoch
 };
 
 } // namespace s2s::rt

@@ -359,7 +359,11 @@ EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
       throw Error("internal error: the data loader ended epoch " +
                   std::to_string(epoch + 1) + " after " + std::to_string(b) +
                   " of " + std::to_string(data.stepsPerEpoch) + " batches");
+    if (runStats)
+      runStats->beginStep();
     step->run(*batch, epoch, b, st, lr);
+    if (runStats)
+      runStats->endStep();
     if (st.globalStep % opt.logEvery == 0)
       logTrainLoss(epoch, lr);
     progress.update(b + 1, st.epochLossSum / double(st.epochLossCount));

@@ -6,6 +6,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <string>
+
 namespace llvm {
 class raw_ostream;
 }
@@ -17,6 +19,9 @@ namespace s2s {
 /// s2s-plan-memory's bytes per rank. False (with an error on the model) if
 /// some parameter shape is not known.
 bool printSummary(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+/// `12,441,600`.
+std::string withCommas(int64_t n);
 
 } // namespace s2s
 

@@ -1,0 +1,80 @@
+//===- Plan.h - What a training step costs each rank of a mesh -*- C++ -*-===//
+//
+// The model of s2s-plan-memory and `s2sc --emit=plan` (docs/plan.md): from
+// the IR after the pipeline, what one training step of a model costs
+// independent of the mesh (ModelCost: parameter units, the activations the
+// backward keeps with and without recomputation, the batch, FLOPs), and
+// from that, what each rank of a layout holds and sends (planRank).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef S2S_ANALYSIS_PLAN_H
+#define S2S_ANALYSIS_PLAN_H
+
+#include "s2s/Dialect/S2SOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+namespace s2s {
+
+/// One training step of a model, for the whole (global) batch.
+struct ModelCost {
+  llvm::SmallVector<int64_t> units; ///< values per zero3 gather unit
+  int64_t parameters = 0;           ///< values
+  /// Under autocast (bf16, fp16) the layers that run in the reduced type
+  /// keep 2-byte outputs and every parameter has a 2-byte copy in the
+  /// step; parameters, gradients and optimizer state stay fp32.
+  bool reducedPrecision = false;
+  int64_t optimizerStates = 2;      ///< fp32 values per parameter
+  /// Bytes the backward needs at its peak (the step's layer outputs kept
+  /// for it and its working set): as the spec recomputes, with nothing
+  /// recomputed, and with every model call recomputed.
+  int64_t activations = 0, activationsKept = 0, activationsRecomputed = 0;
+  int64_t batchBytes = 0;  ///< the step's input window and targets
+  int64_t modelCalls = 1;  ///< forward calls per step (the rollout's)
+  int64_t recomputed = 0;  ///< of those, recomputed in the backward
+  double forwardFlops = 0; ///< of the step's forward calls
+  /// b s h bytes summed over the transformer layers (attention ops) of
+  /// the step's model calls: what a tensor axis all-reduces per layer.
+  int64_t tensorBlockBytes = 0;
+};
+
+/// The cost of `model` in `module` (after the pipeline); fails when a
+/// parameter shape is known only at run time.
+mlir::FailureOr<ModelCost> modelCost(mlir::ModuleOp module,
+                                     mlir::func::FuncOp model);
+
+/// A mesh and strategy.
+struct Layout {
+  int64_t data = 1, tensor = 1;
+  Strategy strategy = Strategy::ddp;
+  bool recompute = false; ///< every model call recomputed
+  /// The spec's own choice of recomputation (ModelCost::activations).
+  bool asSpec = true;
+};
+
+/// What one rank holds and sends in one step under a layout.
+struct RankPlan {
+  int64_t params = 0, grads = 0, optimizer = 0; ///< between steps
+  int64_t activations = 0; ///< the step's peak above the state and batch
+  int64_t transient = 0;   ///< gathered units, gradient shards in flight
+  int64_t batch = 0;       ///< this rank's share of the batch
+  int64_t peak = 0;        ///< all of the above
+  /// Bytes handed to each collective per step (input sizes: what the
+  /// runtime counts, S2S_STATS) and sent on the wire by a ring.
+  int64_t allReduce = 0, reduceScatter = 0, allGather = 0, tensorReduce = 0;
+  int64_t wire = 0;
+  double flops = 0; ///< per rank per step, forward and backward
+};
+
+RankPlan planRank(const ModelCost &cost, const Layout &layout);
+
+/// The layout of `module`'s parallel section (one process without one).
+Layout specLayout(mlir::ModuleOp module);
+
+} // namespace s2s
+
+#endif // S2S_ANALYSIS_PLAN_H
