@@ -17,16 +17,10 @@
 #include "s2s/runtime/Ops.h"
 #include "s2s/runtime/Program.h"
 
+#include "Processes.h"
 #include "TestData.h"
 
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -34,8 +28,6 @@
 #include <functional>
 #include <map>
 #include <sstream>
-
-extern char **environ;
 
 namespace s2s_test {
 
@@ -203,31 +195,6 @@ constexpr int64_t kParameters = 3 * (3 * 3 * 3 * 3 + 3) + 3; // 255
 // Processes
 //===----------------------------------------------------------------------===//
 
-inline std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream o;
-  o << in.rdbuf();
-  return o.str();
-}
-
-inline int freePort() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr *>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr *>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
-struct Rank {
-  pid_t pid = -1;
-  int status = -1;
-  std::string out, err;
-};
-
 /// How the ranks are started.
 enum class Launcher {
   Direct,   ///< one process per rank with torchrun's variables
@@ -247,43 +214,6 @@ inline std::string caseText(const Case &c) {
 
 /// How gtest prints a case (the parameterised suites' names and logs).
 inline void PrintTo(const Case &c, std::ostream *os) { *os << caseText(c); }
-
-/// Forks and execs `argv` with this environment plus `vars` (minus other
-/// launchers' variables), stdout and stderr into `log`.out/.err.
-inline pid_t spawn(std::vector<std::string> argv,
-                   const std::map<std::string, std::string> &vars,
-                   const std::string &log) {
-  std::vector<std::string> strings;
-  for (char **e = environ; *e; ++e) {
-    std::string s = *e, key = s.substr(0, s.find('='));
-    if (!vars.count(key) && key != "RANK" && key != "WORLD_SIZE" &&
-        key.rfind("SLURM_", 0) && key.rfind("OMPI_", 0) &&
-        key.rfind("MASTER_", 0) && key.rfind("LOCAL_", 0) &&
-        key.rfind("TORCHELASTIC_", 0))
-      strings.push_back(s);
-  }
-  for (const auto &[k, v] : vars)
-    strings.push_back(k + "=" + v);
-  std::vector<char *> envp, args;
-  for (std::string &s : strings)
-    envp.push_back(s.data());
-  envp.push_back(nullptr);
-  for (std::string &a : argv)
-    args.push_back(a.data());
-  args.push_back(nullptr);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0); // a launcher's whole tree can be killed
-    int o = ::open((log + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open((log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execvpe(args[0], args.data(), envp.data());
-    ::_exit(127);
-  }
-  return pid;
-}
 
 /// This binary's command line for one rank.
 inline std::vector<std::string> childCommand() {
@@ -361,13 +291,6 @@ inline pid_t startLauncher(const Case &c, Launcher how, int world, int port,
   for (const std::string &a : childCommand())
     argv.push_back(a);
   return spawn(argv, vars, log);
-}
-
-/// The exit status of `pid`, waited for.
-inline int waitStatus(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /// A fresh folder for a run; `out` is its output folder.

@@ -1,8 +1,8 @@
 //===- SpatialTest.cpp - Latitude bands over Gloo equal the serial model --===//
 //
 // Real processes on loopback (this binary re-executed as each rank, with
-// torchrun's variables), S = 2 and 4 bands, against the serial ops on the
-// whole grid (each rank computes that reference itself):
+// torchrun's variables; runtime/test/Processes.h), S = 2 and 4 bands, against
+// the serial ops on the whole grid (each rank computes that reference itself):
 //   - pad_sphere's halos against a plain loop over the padded grid (rows
 //     across the poles rolled by half the longitudes, the date line
 //     wrapped), on a field with features at the pole rows and the date
@@ -13,6 +13,8 @@
 //     latitude-weighted loss: the gathered output, the loss, the input
 //     gradient and the parameters' gradients (summed over the bands) equal
 //     the serial ones to 1e-5 (fp32);
+//   - five SGD steps of ResConvNet on the bands equal one process (the
+//     loss of every step, the parameters after);
 //   - the distributed afno2d alone on an uneven split of rows and
 //     frequency columns, for both mode cutoffs.
 // A rank prints "[figures] ..." and exits non-zero when a bound fails.
@@ -20,15 +22,21 @@
 //===----------------------------------------------------------------------===//
 
 #include "spatial/Spatial.h"
-#include "RankProcesses.h"
+
+#include "Processes.h"
 
 #include "s2s/runtime/Model.h"
+#include "s2s/runtime/Ops.h"
 
 #include <gtest/gtest.h>
 
 #include <array>
+#include <filesystem>
+#include <functional>
 
 using namespace s2s_test;
+namespace fs = std::filesystem;
+namespace rt = s2s::rt;
 namespace sp = s2s::rt::spatial;
 using rt::Activation;
 using torch::Tensor;
@@ -227,6 +235,48 @@ void checkModel(const sp::Space &s, const sp::Bands &pixels, Worst &w,
   w.diffs[label + " parameter grads"] = worst;
 }
 
+/// Five SGD steps of `body` on fresh batches: one process on the whole
+/// grid, and the bands with their parameter gradients summed over the
+/// ranks (the bands' parts of one loss). The losses of every step and the
+/// parameters after the last must agree.
+void checkTraining(const sp::Space &s, Worst &w, const std::string &label,
+                   const Body &body) {
+  const int64_t H = s.bands.rows, W = 12;
+  rt::Model one(3), banded(3);
+  Tensor probe = torch::zeros({1, 3, H, W});
+  body(one, Ops{}, probe);
+  body(banded, Ops{}, probe);
+  randomize(one);
+  randomize(banded);
+  auto sgd = [](rt::Model &m, const std::map<std::string, Tensor> &grads) {
+    torch::NoGradGuard noGrad;
+    for (const auto &[name, t] : m.namedParameters())
+      t.sub_(0.05 * grads.at(name));
+  };
+  torch::manual_seed(21);
+  for (int step = 0; step < 5; ++step) {
+    Tensor x = torch::randn({2, 3, H, W}), t = torch::randn({2, 3, H, W});
+    Tensor ls = Ops{}.loss(one, body(one, Ops{}, x), t);
+    ls.backward();
+    sgd(one, takeGrads(one));
+    Ops ops{&s};
+    Tensor lb =
+        ops.loss(banded, body(banded, ops, sp::band(x, s.bands, s.rank(), 2)),
+                 sp::band(t, s.bands, s.rank(), 2));
+    lb.backward();
+    auto grads = takeGrads(banded);
+    for (auto &[name, g] : grads) {
+      std::vector<Tensor> ts = {g};
+      s.comm->allReduceSum(ts);
+    }
+    sgd(banded, grads);
+    w.note(label + " training loss per step", lb, ls);
+  }
+  for (const auto &[name, t] : banded.namedParameters())
+    w.note(label + " training parameters after 5 steps", t,
+           one.param(name, t.sizes()));
+}
+
 void checkAfnoOp(const sp::Space &s, Worst &w, rt::AfnoCutoff cutoff,
                  double modes) {
   const int64_t h = s.bands.rows, wd = 10, C = 8;
@@ -284,6 +334,10 @@ int rankMain() {
                  body);
     }
   }
+  checkTraining(sp::Space{comm.get(), sp::Bands{10, S}}, w, "ResConvNet",
+                [](rt::Model &m, const Ops &ops, const Tensor &in) {
+                  return resConvNet(m, ops, in, 3);
+                });
   { // AFNONet: 8 token rows of patch 2 (whole patches per band)
     const int64_t h = 8, p = 2, H = h * p, W = 16;
     Tensor x = torch::randn({2, 3, H, W}), t = torch::randn({2, 3, H, W});
@@ -344,10 +398,11 @@ class SpatialBands : public ::testing::TestWithParam<int> {};
 /// S ranks over Gloo; each checks its band against the serial ops.
 TEST_P(SpatialBands, EqualTheSerialModel) {
   const int world = GetParam();
-  std::string out;
-  const std::string base = freshRun(out);
+  std::string base =
+      (fs::temp_directory_path() / "s2s-spatial-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(base.data()), nullptr);
   const int port = freePort();
-  std::vector<Rank> ranks(size_t(world));
+  std::vector<Rank> ranks(static_cast<size_t>(world));
   for (int r = 0; r < world; ++r) {
     const std::string n = std::to_string(world), rs = std::to_string(r);
     ranks[size_t(r)].pid = spawn({fs::read_symlink("/proc/self/exe").string(),
@@ -375,6 +430,8 @@ TEST_P(SpatialBands, EqualTheSerialModel) {
       std::printf("%s\n", line.c_str());
   EXPECT_NE(ranks[0].out.find("ResConvNet k3 input grad"), std::string::npos)
       << ranks[0].out;
+  if (!::testing::Test::HasFailure())
+    fs::remove_all(base);
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, SpatialBands, ::testing::Values(2, 4));
