@@ -8,6 +8,9 @@
 
 #include <torch/torch.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace s2s::rt::spatial {
 
 using torch::autograd::AutogradContext;
@@ -55,6 +58,9 @@ Communicator *commOf(AutogradContext *ctx) {
 
 torch::Tensor summed(Communicator *c, const torch::Tensor &x) {
   std::vector<torch::Tensor> ts = {x.clone(at::MemoryFormat::Contiguous)};
+  if (std::getenv("S2S_SPATIAL_TRACE"))
+    std::fprintf(stderr, "trace rank %lld allreduce %s\n",
+                 (long long)c->rank(), shapeStr(x.sizes()).c_str());
   c->allReduceSum(ts);
   return ts[0];
 }
@@ -106,6 +112,9 @@ struct HaloRows : torch::autograd::Function<HaloRows> {
       recvs.push_back({r + 1, fromNext});
       sends.push_back({r + 1, toNext.contiguous()});
     }
+    if (std::getenv("S2S_SPATIAL_TRACE"))
+      std::fprintf(stderr, "trace rank %lld halo %s\n", (long long)r,
+                   shapeStr(shape).c_str());
     c->exchange(sends, recvs);
     shape[shape.size() - 2] = 0;
     return {r > 0 ? fromPrev : torch::empty(shape, options),
