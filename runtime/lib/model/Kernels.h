@@ -27,6 +27,11 @@ afnoModes(int64_t h, int64_t wr, double modes, AfnoCutoff cutoff);
 Tensor afnoMlp(Model &m, const char *name, const Tensor &z, int64_t blocks,
                double sparsity);
 
+/// The loss of each value (`reduction` at::Reduction::None) or their
+/// mean (Mean); Error on differing shapes or a Huber delta <= 0.
+Tensor pointwiseLoss(LossKind kind, const Tensor &prediction,
+                     const Tensor &target, double delta, int64_t reduction);
+
 /// The latitude weights of an `h`-row grid, cos(latitude) / its mean over
 /// the rows, [h, 1], on `like`'s device and type (cached in the model).
 Tensor latitudeWeights(Model &m, int64_t h, const Tensor &like);

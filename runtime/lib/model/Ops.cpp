@@ -751,27 +751,30 @@ Tensor convective_adjust(Model &m, const Tensor &x, int64_t tauSeconds,
 // --- losses
 // ---------------------------------------------------------------------
 
-Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
-            const Tensor &target, Weighting weight, double delta) {
+Tensor pointwiseLoss(LossKind kind, const Tensor &prediction,
+                     const Tensor &target, double delta, int64_t reduction) {
   if (prediction.sizes() != target.sizes())
     throw Error("loss: prediction " + shapeStr(prediction.sizes()) +
                 " and target " + shapeStr(target.sizes()) + " differ");
   if (kind == LossKind::Huber && !(delta > 0))
     throw Error("huber loss: delta must be > 0, got " + std::to_string(delta));
-  bool latitude = weight == Weighting::Latitude;
-  auto red = latitude ? at::Reduction::None : at::Reduction::Mean;
-  Tensor l;
   switch (kind) {
   case LossKind::Mse:
-    l = at::mse_loss(prediction, target, red);
-    break;
+    return at::mse_loss(prediction, target, reduction);
   case LossKind::Mae:
-    l = at::l1_loss(prediction, target, red);
-    break;
+    return at::l1_loss(prediction, target, reduction);
   case LossKind::Huber:
-    l = at::huber_loss(prediction, target, red, delta);
-    break;
+    return at::huber_loss(prediction, target, reduction, delta);
   }
+  throw Error("internal error: unknown loss kind");
+}
+
+Tensor loss(Model &m, LossKind kind, const Tensor &prediction,
+            const Tensor &target, Weighting weight, double delta) {
+  bool latitude = weight == Weighting::Latitude;
+  Tensor l =
+      pointwiseLoss(kind, prediction, target, delta,
+                    latitude ? at::Reduction::None : at::Reduction::Mean);
   if (!latitude)
     return l;
   if (prediction.dim() < 2)

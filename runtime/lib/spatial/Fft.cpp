@@ -17,9 +17,6 @@
 #include "model/Kernels.h"
 #include "s2s/runtime/Error.h"
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace s2s::rt::spatial {
 
 using torch::autograd::AutogradContext;
@@ -55,10 +52,6 @@ torch::Tensor exchangeParts(Communicator *c, const torch::Tensor &x,
     shapes.push_back(shape);
     outLengths.push_back(numel);
   }
-  if (std::getenv("S2S_SPATIAL_TRACE"))
-    std::fprintf(stderr, "trace rank %lld transpose %s split %lld cat %lld\n",
-                 (long long)r, shapeStr(x.sizes()).c_str(), (long long)splitDim,
-                 (long long)catDim);
   torch::Tensor all = c->allToAll(torch::cat(parts), inLengths, outLengths);
   std::vector<torch::Tensor> pieces;
   at = 0;

@@ -8,9 +8,6 @@
 
 #include <torch/torch.h>
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace s2s::rt::spatial {
 
 using torch::autograd::AutogradContext;
@@ -58,9 +55,6 @@ Communicator *commOf(AutogradContext *ctx) {
 
 torch::Tensor summed(Communicator *c, const torch::Tensor &x) {
   std::vector<torch::Tensor> ts = {x.clone(at::MemoryFormat::Contiguous)};
-  if (std::getenv("S2S_SPATIAL_TRACE"))
-    std::fprintf(stderr, "trace rank %lld allreduce %s\n",
-                 (long long)c->rank(), shapeStr(x.sizes()).c_str());
   c->allReduceSum(ts);
   return ts[0];
 }
@@ -112,9 +106,6 @@ struct HaloRows : torch::autograd::Function<HaloRows> {
       recvs.push_back({r + 1, fromNext});
       sends.push_back({r + 1, toNext.contiguous()});
     }
-    if (std::getenv("S2S_SPATIAL_TRACE"))
-      std::fprintf(stderr, "trace rank %lld halo %s\n", (long long)r,
-                   shapeStr(shape).c_str());
     c->exchange(sends, recvs);
     shape[shape.size() - 2] = 0;
     return {r > 0 ? fromPrev : torch::empty(shape, options),
@@ -245,23 +236,11 @@ torch::Tensor groupNorm(Model &m, const char *name, const Space &s,
 torch::Tensor loss(Model &m, const Space &s, LossKind kind,
                    const torch::Tensor &prediction, const torch::Tensor &target,
                    Weighting weight, double delta) {
-  if (prediction.sizes() != target.sizes() || prediction.dim() < 2)
+  if (prediction.dim() < 2)
     throw Error("loss: prediction " + shapeStr(prediction.sizes()) +
-                " and target " + shapeStr(target.sizes()) +
-                " differ or have no [lat, lon]");
-  const auto none = at::Reduction::None;
-  torch::Tensor l;
-  switch (kind) {
-  case LossKind::Mse:
-    l = at::mse_loss(prediction, target, none);
-    break;
-  case LossKind::Mae:
-    l = at::l1_loss(prediction, target, none);
-    break;
-  case LossKind::Huber:
-    l = at::huber_loss(prediction, target, none, delta);
-    break;
-  }
+                " has no [lat, lon]");
+  torch::Tensor l =
+      pointwiseLoss(kind, prediction, target, delta, at::Reduction::None);
   if (weight == Weighting::Latitude)
     l = l * latitudeWeights(m, s.bands.rows, prediction)
                 .narrow(0, s.begin(), s.rows());
