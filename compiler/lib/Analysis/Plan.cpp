@@ -157,10 +157,9 @@ int64_t largestOutput(func::FuncOp fn, ElementBytes &bytes) {
       if (auto bse = tokens(a.getInput()))
         most = std::max(
             most,
-            saturatingMul(
-                saturatingMul((*bse)[0], a.getHeads()),
-                saturatingMul(saturatingMul((*bse)[1], (*bse)[1]),
-                              bytes.of(a.getResult()))));
+            saturatingMul(saturatingMul((*bse)[0], a.getHeads()),
+                          saturatingMul(saturatingMul((*bse)[1], (*bse)[1]),
+                                        bytes.of(a.getResult()))));
   });
   return most;
 }
@@ -174,9 +173,9 @@ int64_t layerTokens(func::FuncOp fn, ElementBytes &bytes) {
   int64_t total = 0;
   fn.walk([&](AttentionOp a) {
     if (auto bse = tokens(a.getInput()))
-      total = saturatingAdd(
-          total, saturatingMul((*bse)[0] * (*bse)[1],
-                               (*bse)[2] * bytes.of(a.getResult())));
+      total = saturatingAdd(total,
+                            saturatingMul((*bse)[0] * (*bse)[1],
+                                          (*bse)[2] * bytes.of(a.getResult())));
   });
   return total;
 }
@@ -354,7 +353,8 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   // Autocast's reduced copy of every parameter, made in the forward and
   // kept for the backward (whole: zero3 gathers each unit).
   if (cost.reducedPrecision)
-    p.activations = saturatingAdd(p.activations, saturatingMul(perRank(false), 2));
+    p.activations =
+        saturatingAdd(p.activations, saturatingMul(perRank(false), 2));
   p.batch = cost.batchBytes / n;
   const int64_t calls = std::max<int64_t>(1, cost.modelCalls);
   const int64_t recomputed = layout.asSpec      ? cost.recomputed

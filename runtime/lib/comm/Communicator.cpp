@@ -301,6 +301,51 @@ torch::Tensor Communicator::allGather(const torch::Tensor &shard) {
   return out;
 }
 
+void Communicator::exchange(const std::vector<Message> &sends,
+                            std::vector<Message> &recvs) {
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  std::vector<std::vector<torch::Tensor>> bufs;
+  bufs.reserve(sends.size() + recvs.size());
+  int64_t bytes = 0;
+  try {
+    // Tags count each peer's messages, so several to one peer pair up in
+    // order.
+    std::vector<int> recvTag(size_t(size_), 0), sendTag(size_t(size_), 0);
+    for (Message &m : recvs) {
+      bufs.push_back({m.second});
+      works.push_back(
+          group_->recv(bufs.back(), int(m.first), recvTag[size_t(m.first)]++));
+    }
+    for (const Message &m : sends) {
+      bufs.push_back({m.second.contiguous()});
+      bytes += m.second.numel() * m.second.element_size();
+      works.push_back(
+          group_->send(bufs.back(), int(m.first), sendTag[size_t(m.first)]++));
+    }
+    for (auto &w : works)
+      w->wait(std::chrono::duration_cast<Millis>(timeout_));
+  } catch (const c10::Error &e) {
+    fail("halo exchange (send/recv)", e.what_without_backtrace());
+  } catch (const std::exception &e) {
+    fail("halo exchange (send/recv)", e.what());
+  }
+  record(bytes);
+}
+
+torch::Tensor Communicator::allToAll(const torch::Tensor &in,
+                                     const std::vector<int64_t> &inLengths,
+                                     const std::vector<int64_t> &outLengths) {
+  int64_t total = 0;
+  for (int64_t l : outLengths)
+    total += l;
+  torch::Tensor src = in.contiguous();
+  torch::Tensor out = torch::empty({total}, src.options());
+  std::vector<int64_t> o = outLengths, i = inLengths;
+  record(src.numel() * src.element_size());
+  run("all-to-all", [&] { return group_->alltoall_base(out, src, o, i); });
+  return out;
+}
+
 void Communicator::record(int64_t bytes) {
   stats_.bytes += bytes;
   ++stats_.calls;

@@ -82,6 +82,19 @@ public:
   /// Every rank's `shard` (all the same numel), concatenated in rank order.
   torch::Tensor allGather(const torch::Tensor &shard);
   void barrier();
+  /// Point to point, all at once: receives into each `recvs[i].second`
+  /// from rank `recvs[i].first` and sends each `sends[i].second` to rank
+  /// `sends[i].first`. Every receive is posted before any send (Gloo's
+  /// pairs can deadlock otherwise); returns when all have completed. A
+  /// rank's messages to one peer arrive in the order they were listed.
+  using Message = std::pair<int64_t, torch::Tensor>;
+  void exchange(const std::vector<Message> &sends, std::vector<Message> &recvs);
+  /// alltoall_base of flat tensors: part q of `in` (inLengths[q] values)
+  /// goes to rank q; part p of the result (outLengths[p] values) came
+  /// from rank p.
+  torch::Tensor allToAll(const torch::Tensor &in,
+                         const std::vector<int64_t> &inLengths,
+                         const std::vector<int64_t> &outLengths);
 
   /// A group of the processes `ranks` (ranks of this group, ascending,
   /// this process among them) on the same store under prefix `name`, for

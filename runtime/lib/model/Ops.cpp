@@ -10,6 +10,7 @@
 #include "s2s/runtime/Ops.h"
 
 #include "model/Autocast.h"
+#include "model/Kernels.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/GraphGeometry.h"
 #include "support/Calendar.h"
@@ -367,10 +368,6 @@ Tensor unpatch(const Tensor &x, const Ints &patch, const Ints &grid,
       .reshape({x.size(0), channels, grid[0], grid[1]});
 }
 
-namespace {
-
-/// The rows of the unshifted FFT over h and the leading columns of the
-/// half axis (h rows, wr columns) that afno2d keeps for `modes`.
 std::pair<std::vector<int64_t>, int64_t>
 afnoModes(int64_t h, int64_t wr, double modes, AfnoCutoff cutoff) {
   std::vector<int64_t> rows;
@@ -392,7 +389,37 @@ afnoModes(int64_t h, int64_t wr, double modes, AfnoCutoff cutoff) {
   return {rows, std::min(wr, (int64_t)(wr * modes))};
 }
 
-} // namespace
+Tensor afnoMlp(Model &m, const char *name, const Tensor &z, int64_t blocks,
+               double sparsity) {
+  const int64_t C = z.size(-1), bs = C / blocks;
+  Tensor w1 = getParam(m, name, "w1", {2, blocks, bs, bs});
+  Tensor b1 = getParam(m, name, "b1", {2, blocks, bs});
+  Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs});
+  Tensor b2 = getParam(m, name, "b2", {2, blocks, bs});
+  // As FourCastNet, the spectral part runs in float32 (float64 stays).
+  auto ct = z.scalar_type() == torch::kComplexDouble ? torch::kFloat64
+                                                     : torch::kFloat32;
+  auto complexOf = [&](const Tensor &p) {
+    return at::complex(p[0].to(ct), p[1].to(ct));
+  };
+  // Block-diagonal complex MLP: (a + ib)(c + id) with ReLU applied to the
+  // real and imaginary parts separately, as FourCastNet.
+  auto mlp = [](const Tensor &v, const Tensor &w, const Tensor &b) {
+    return at::einsum("...bi,bio->...bo", {v, w}) + b;
+  };
+  // ReLU of both parts at once, on the complex tensor's real view.
+  auto crelu = [](const Tensor &v) {
+    return at::view_as_complex(at::relu(at::view_as_real(v.contiguous())));
+  };
+  std::vector<int64_t> split(z.sizes().begin(), z.sizes().end() - 1);
+  split.insert(split.end(), {blocks, bs});
+  Tensor Y = mlp(crelu(mlp(z.reshape(split), complexOf(w1), complexOf(b1))),
+                 complexOf(w2), complexOf(b2));
+  if (sparsity > 0)
+    Y = at::view_as_complex(
+        at::softshrink(at::view_as_real(Y), sparsity).contiguous());
+  return Y.reshape(z.sizes());
+}
 
 Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
               double sparsity, double modes, AfnoCutoff cutoff) {
@@ -402,23 +429,11 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
                 "embed] with embed divisible into " +
                 std::to_string(blocks) + " blocks, got " + shapeStr(x.sizes()));
   int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3),
-          bs = C / blocks, Wr = W / 2 + 1;
-  Tensor w1 = getParam(m, name, "w1", {2, blocks, bs, bs});
-  Tensor b1 = getParam(m, name, "b1", {2, blocks, bs});
-  Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs});
-  Tensor b2 = getParam(m, name, "b2", {2, blocks, bs});
-
-  // As FourCastNet, the spectral part runs in float32 (float64 stays).
+          Wr = W / 2 + 1;
   auto ct =
       x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  auto complexOf = [&](const Tensor &p) {
-    return at::complex(p[0].to(ct), p[1].to(ct));
-  };
-  Tensor cw1 = complexOf(w1), cb1 = complexOf(b1), cw2 = complexOf(w2),
-         cb2 = complexOf(b2);
-
   Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho")
-                 .reshape({B, H, Wr, blocks, bs});
+                 .reshape({B, H, Wr, C});
   // The kept frequencies; the MLP (biases included) acts on them only.
   auto [kept, kw] = afnoModes(H, Wr, modes, cutoff);
   const bool all = int64_t(kept.size()) == H && kw == Wr;
@@ -436,20 +451,7 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
                .to(x.device());
     X = X.index_select(1, rows).narrow(2, 0, kw);
   }
-  // Block-diagonal complex MLP: (a + ib)(c + id) with ReLU applied to the
-  // real and imaginary parts separately, as FourCastNet.
-  auto mlp = [](const Tensor &z, const Tensor &w, const Tensor &b) {
-    return at::einsum("...bi,bio->...bo", {z, w}) + b;
-  };
-  // ReLU of both parts at once, on the complex tensor's real view.
-  auto crelu = [](const Tensor &z) {
-    return at::view_as_complex(at::relu(at::view_as_real(z.contiguous())));
-  };
-  Tensor Y = mlp(crelu(mlp(X, cw1, cb1)), cw2, cb2);
-  if (sparsity > 0)
-    Y = at::view_as_complex(
-        at::softshrink(at::view_as_real(Y), sparsity).contiguous());
-  Y = Y.reshape({B, Y.size(1), Y.size(2), C});
+  Tensor Y = afnoMlp(m, name, X, blocks, sparsity);
   if (!all && oneRun) {
     // (channel: none), (columns: Wr - kw after), (rows: r0 before, the
     // rest after), as torch's pad lists them from the last dim.
@@ -884,48 +886,52 @@ Tensor lead_embed(const Tensor &lead, int64_t dim) {
 // --- losses
 // ---------------------------------------------------------------------
 
-Tensor loss(Model &m, LossKind kind, const Tensor &predictionIn,
-            const Tensor &targetIn, Weighting weight, double delta) {
-  // In fp32 at least, whatever precision the forward ran in.
-  const Tensor prediction = atLeastFloat(predictionIn),
-               target = atLeastFloat(targetIn);
+Tensor pointwiseLoss(LossKind kind, const Tensor &prediction,
+                     const Tensor &target, double delta, int64_t reduction) {
   if (prediction.sizes() != target.sizes())
     throw Error("loss: prediction " + shapeStr(prediction.sizes()) +
                 " and target " + shapeStr(target.sizes()) + " differ");
   if (kind == LossKind::Huber && !(delta > 0))
     throw Error("huber loss: delta must be > 0, got " + std::to_string(delta));
-  bool latitude = weight == Weighting::Latitude;
-  auto red = latitude ? at::Reduction::None : at::Reduction::Mean;
-  Tensor l;
   switch (kind) {
   case LossKind::Mse:
-    l = at::mse_loss(prediction, target, red);
-    break;
+    return at::mse_loss(prediction, target, reduction);
   case LossKind::Mae:
-    l = at::l1_loss(prediction, target, red);
-    break;
+    return at::l1_loss(prediction, target, reduction);
   case LossKind::Huber:
-    l = at::huber_loss(prediction, target, red, delta);
-    break;
+    return at::huber_loss(prediction, target, reduction, delta);
   }
+  throw Error("internal error: unknown loss kind");
+}
+
+Tensor loss(Model &m, LossKind kind, const Tensor &predictionIn,
+            const Tensor &targetIn, Weighting weight, double delta) {
+  // In fp32 at least, whatever precision the forward ran in.
+  const Tensor prediction = atLeastFloat(predictionIn),
+               target = atLeastFloat(targetIn);
+  bool latitude = weight == Weighting::Latitude;
+  Tensor l =
+      pointwiseLoss(kind, prediction, target, delta,
+                    latitude ? at::Reduction::None : at::Reduction::Mean);
   if (!latitude)
     return l;
   if (prediction.dim() < 2)
     throw Error("a latitude-weighted loss needs [..., lat, lon], got " +
                 shapeStr(prediction.sizes()));
-  int64_t H = prediction.size(-2);
-  Tensor w =
-      cached(m,
-             "latitude_weights:" + std::to_string(H) +
-                 (m.context().latitude.defined() ? ":data" : ":derived"),
-             [&] {
-               Tensor c =
-                   at::cos(latitudes(m, H) * (kPi / 180.0)).clamp_min(0.0);
-               return (c / c.mean())
-                   .view({H, 1})
-                   .to(prediction.device(), prediction.scalar_type());
-             });
-  return (l * w).mean();
+  return (l * latitudeWeights(m, prediction.size(-2), prediction)).mean();
+}
+
+Tensor latitudeWeights(Model &m, int64_t h, const Tensor &like) {
+  return cached(m,
+                "latitude_weights:" + std::to_string(h) +
+                    (m.context().latitude.defined() ? ":data" : ":derived"),
+                [&] {
+                  Tensor c =
+                      at::cos(latitudes(m, h) * (kPi / 180.0)).clamp_min(0.0);
+                  return (c / c.mean())
+                      .view({h, 1})
+                      .to(like.device(), like.scalar_type());
+                });
 }
 
 } // namespace s2s::rt

@@ -17,8 +17,8 @@
 #include "s2s/runtime/Ops.h"
 #include "s2s/runtime/Program.h"
 
+#include "Processes.h"
 #include "TestData.h"
-#include "parallel/Processes.h"
 
 #include <gtest/gtest.h>
 
@@ -182,12 +182,6 @@ constexpr int64_t kParameters = 3 * (3 * 3 * 3 * 3 + 3) + 3; // 255
 //===----------------------------------------------------------------------===//
 // Processes
 //===----------------------------------------------------------------------===//
-
-struct Rank {
-  pid_t pid = -1;
-  int status = -1;
-  std::string out, err;
-};
 
 /// How the ranks are started.
 enum class Launcher {

@@ -16,7 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "parallel/Processes.h"
+#include "Processes.h"
 
 #include "comm/Mesh.h"
 #include "dist/Launch.h"

@@ -1,14 +1,14 @@
 //===- Processes.h - Real processes for the multi-process tests -*- C++ -*-===//
 //
-// What the parallel and tensor-parallel tests share to start their ranks
-// as real processes: a temp folder per test process, a free loopback port,
-// fork/exec with a chosen environment (other launchers' variables
+// What the parallel, tensor-parallel and spatial tests share to start their
+// ranks as real processes: a temp folder per test process, a free loopback
+// port, fork/exec with a chosen environment (other launchers' variables
 // removed), the exit status, a file's text.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef S2S_RUNTIME_TEST_PARALLEL_PROCESSES_H
-#define S2S_RUNTIME_TEST_PARALLEL_PROCESSES_H
+#ifndef S2S_RUNTIME_TEST_PROCESSES_H
+#define S2S_RUNTIME_TEST_PROCESSES_H
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -63,6 +63,13 @@ inline int freePort() {
   ::close(s);
   return ntohs(a.sin_port);
 }
+
+/// A rank started by a test: its process, exit status and output files.
+struct Rank {
+  pid_t pid = -1;
+  int status = -1;
+  std::string out, err;
+};
 
 /// Forks and execs `argv` with this environment plus `vars` (minus other
 /// launchers' variables), stdout and stderr into `log`.out/.err.
@@ -136,4 +143,4 @@ private:
 
 } // namespace s2s_test
 
-#endif // S2S_RUNTIME_TEST_PARALLEL_PROCESSES_H
+#endif // S2S_RUNTIME_TEST_PROCESSES_H
