@@ -59,6 +59,7 @@ void insertCollectives(const llvm::DenseMap<Operation *, TensorLayout> &layout,
     OpBuilder b(op);
     Location loc = op->getLoc();
     IntegerAttr size = b.getI64IntegerAttr(tp);
+    op->setAttr(attrs::kTensorParts, size);
     Value in = op->getOperand(0);
     if (l == TensorLayout::column) {
       auto f = TpCopyOp::create(b, loc, in.getType(), in, size);

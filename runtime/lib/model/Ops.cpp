@@ -294,20 +294,61 @@ Tensor instance_norm(const Tensor &x, double eps) {
   return at::group_norm(atLeastFloat(x), x.size(1), {}, {}, eps);
 }
 
-Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
-                 bool qkvBias, double dropoutP) {
+namespace {
+
+/// Self-attention on `heads / parts` of `heads` heads: the whole layer for
+/// parts = 1; a tensor rank's heads (its slices of qkv and proj) otherwise,
+/// returning the output projection's partial product without its bias.
+Tensor headsAttention(Model &m, const char *name, const Tensor &x,
+                      int64_t heads, bool qkvBias, double dropoutP,
+                      int64_t parts) {
   checkHeads("attention", x, heads);
-  int64_t e = x.size(2);
-  Tensor wqkv = getParam(m, name, "qkv.weight", {e, 3 * e});
-  Tensor bqkv = qkvBias ? getParam(m, name, "qkv.bias", {3 * e}) : Tensor();
-  Tensor wp = getParam(m, name, "proj.weight", {e, e});
-  Tensor bp = getParam(m, name, "proj.bias", {e});
-  int64_t b = x.size(0), n = x.size(1), d = e / heads;
-  // [b, n, 3e] -> [3, b, heads, n, d]
+  if (parts < 1 || heads % parts != 0)
+    throw Error(std::string("attention '") + name + "': its " +
+                std::to_string(heads) + " heads do not split over " +
+                std::to_string(parts) + " tensor ranks");
+  if (parts > 1 && dropoutP > 0 && m.isTraining())
+    throw Error(std::string("attention '") + name +
+                "': attention dropout is not implemented under tensor "
+                "parallel yet (each rank would draw its own mask); set its "
+                "dropout to 0 or the tensor axis to 1");
+  int64_t e = x.size(2), h = heads / parts, d = e / heads;
+  Tensor wqkv = getParam(m, name, "qkv.weight", {e, 3 * h * d});
+  Tensor bqkv = qkvBias ? getParam(m, name, "qkv.bias", {3 * h * d}) : Tensor();
+  Tensor wp = getParam(m, name, "proj.weight", {h * d, e});
+  Tensor bp = parts == 1 ? getParam(m, name, "proj.bias", {e}) : Tensor();
+  int64_t b = x.size(0), n = x.size(1);
+  // [b, n, 3hd] -> [3, b, h, n, d]
   Tensor qkv =
-      affine(x, wqkv, bqkv).view({b, n, 3, heads, d}).permute({2, 0, 3, 1, 4});
+      affine(x, wqkv, bqkv).view({b, n, 3, h, d}).permute({2, 0, 3, 1, 4});
   Tensor o = multiHead(m, qkv[0], qkv[1], qkv[2], dropoutP);
   return affine(mergeHeads(o), wp, bp);
+}
+
+} // namespace
+
+Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
+                 bool qkvBias, double dropoutP) {
+  return headsAttention(m, name, x, heads, qkvBias, dropoutP, 1);
+}
+
+Tensor attention_heads(Model &m, const char *name, const Tensor &x,
+                       int64_t heads, bool qkvBias, double dropoutP,
+                       int64_t parts) {
+  return headsAttention(m, name, x, heads, qkvBias, dropoutP, parts);
+}
+
+Tensor linear_column(Model &m, const char *name, const Tensor &x, int64_t out,
+                     bool bias, Activation act, int64_t parts) {
+  if (parts < 1 || out % parts != 0)
+    throw Error(std::string("linear '") + name + "': its " +
+                std::to_string(out) + " outputs do not split over " +
+                std::to_string(parts) + " tensor ranks");
+  return linear(m, name, x, out / parts, bias, act);
+}
+
+Tensor linear_row(Model &m, const char *name, const Tensor &x, int64_t out) {
+  return linear(m, name, x, out, /*bias=*/false, Activation::None);
 }
 
 Tensor cross_attention(Model &m, const char *name, const Tensor &x,

@@ -139,14 +139,20 @@ void materializeShards(Model &m, const Manifest &manifest, int64_t rank,
   Model whole(m.seed(), m.device(), m.dtype());
   whole.materialize(manifest);
   const auto &params = whole.namedParameters();
+  // This rank's manifest: the slices' shapes, the same names and units.
+  Manifest mine = manifest;
+  std::vector<Tensor> shards;
   for (size_t i = 0; i < params.size(); ++i) {
     const auto &[name, value] = params[i];
-    Tensor shard =
-        tensorShard(value.detach(),
-                    shardSpec(name, manifest[i].sharding.tensor), rank, size);
-    m.create(name, shard.sizes(), Init{});
-    m.load(name, shard);
+    shards.push_back(tensorShard(
+        value.detach(), shardSpec(name, manifest[i].sharding.tensor), rank,
+        size));
+    mine[i].shape = shards.back().sizes().vec();
+    mine[i].init = Init{};
   }
+  m.materialize(mine);
+  for (size_t i = 0; i < shards.size(); ++i)
+    m.load(mine[i].path, shards[i]);
 }
 
 Tensor columnLinear(Model &m, Communicator &tp, const char *name,
@@ -194,6 +200,44 @@ Tensor parallelAttention(Model &m, Communicator &tp, const char *name,
       std::get<0>(at::_scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]));
   o = o.transpose(1, 2).reshape({b, n, h * d});
   return reduceFromTensorRanks(tp, torch::matmul(o, wp)) + bp;
+}
+
+// --- the kernels generated code calls (s2s/runtime/Ops.h) -----------------
+
+namespace {
+
+/// The model's tensor group, which must have the compiler's `parts` ranks.
+Communicator &tensorGroupOf(Model &m, int64_t parts, const char *op) {
+  Communicator *tp = m.tensorGroup();
+  if (!tp)
+    throw Error(std::string(op) +
+                ": the program was compiled for a tensor axis of " +
+                std::to_string(parts) +
+                " but this run has no tensor group: a tensor-parallel "
+                "program trains on the mesh it was compiled for (forecast "
+                "and evaluate run in one process: compile the spec with "
+                "[tensor: 1]; its checkpoints hold whole tensors and load "
+                "there)");
+  if (tp->size() != parts)
+    throw Error(std::string(op) + ": the program was compiled for a tensor "
+                                  "axis of " +
+                std::to_string(parts) + " but the run's tensor group has " +
+                std::to_string(tp->size()) + " ranks");
+  return *tp;
+}
+
+} // namespace
+
+Tensor tp_copy(Model &m, const Tensor &x, int64_t parts) {
+  return copyToTensorRanks(tensorGroupOf(m, parts, "tp_copy"), x);
+}
+
+Tensor tp_all_reduce(Model &m, const Tensor &x, int64_t parts,
+                     const char *biasOf, Activation act) {
+  Tensor y = reduceFromTensorRanks(tensorGroupOf(m, parts, "tp_all_reduce"), x);
+  if (biasOf)
+    y = y + m.param(std::string(biasOf) + ".bias", {x.size(-1)});
+  return activation(y, act);
 }
 
 } // namespace s2s::rt

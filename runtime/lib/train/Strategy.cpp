@@ -3,10 +3,13 @@
 #include "train/Strategy.h"
 
 #include "comm/Communicator.h"
+#include "comm/Mesh.h"
 #include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
 #include "support/Text.h"
 #include "train/DataParallel.h"
+#include "train/Materialize.h"
+#include "train/TensorParallelRun.h"
 #include "train/ZeroShards.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -190,16 +193,16 @@ std::string SingleProcess::name() const {
 namespace {
 
 /// The mesh's size; throws for an axis this runtime does not spread over.
-int64_t dataParallelSize(const ParallelConfig &parallel) {
+int64_t meshSizeOf(const ParallelConfig &parallel) {
   int64_t meshSize = 1;
   for (size_t i = 0; i < parallel.sizes.size(); ++i) {
     const int64_t n = std::max<int64_t>(parallel.sizes[i], 1);
     const std::string axis =
         i < parallel.axes.size() ? parallel.axes[i] : std::string("?");
-    if (n > 1 && axis != "data")
+    if (n > 1 && axis != "data" && axis != "tensor")
       throw Error("mesh axis '" + axis + "' of size " + std::to_string(n) +
                   " is not implemented yet: this runtime spreads training "
-                  "over the data axis only");
+                  "over the data and tensor axes only");
     meshSize *= n;
   }
   return meshSize;
@@ -207,9 +210,20 @@ int64_t dataParallelSize(const ParallelConfig &parallel) {
 
 } // namespace
 
+void Strategy::materialize(const Program &p, Model &model) {
+  materializeModel(p, model);
+}
+
+int64_t meshAxisSize(const ParallelConfig &parallel, const std::string &axis) {
+  for (size_t i = 0; i < parallel.axes.size() && i < parallel.sizes.size(); ++i)
+    if (parallel.axes[i] == axis)
+      return std::max<int64_t>(parallel.sizes[i], 1);
+  return 1;
+}
+
 std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
                                        torch::Device device) {
-  const int64_t meshSize = dataParallelSize(parallel);
+  const int64_t meshSize = meshSizeOf(parallel);
   const LaunchEnv env = launchEnv();
   const int64_t world = env.ranks.worldSize;
   if (meshSize != world)
@@ -227,6 +241,22 @@ std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
   std::shared_ptr<Communicator> comm = Communicator::connect(
       env, parallel.backend, std::chrono::seconds(parallel.timeoutSeconds),
       device);
+  if (const int64_t tensor = meshAxisSize(parallel, "tensor"); tensor > 1) {
+    if (parallel.strategy != StrategyKind::Ddp)
+      throw Error(std::string("strategy ") + rt::name(parallel.strategy) +
+                  " on a mesh with a tensor axis is not implemented yet: "
+                  "tensor parallel composes with ddp over the data axis");
+    MeshGroups groups = splitMesh(*comm, tensor);
+    std::shared_ptr<Communicator> data = std::move(groups.data);
+    std::unique_ptr<Strategy> inner =
+        data->size() > 1
+            ? std::unique_ptr<Strategy>(
+                  std::make_unique<DataParallel>(parallel, data))
+            : std::make_unique<SingleProcess>(parallel);
+    return std::make_unique<TensorParallelRun>(
+        std::move(inner), std::move(comm), std::move(groups.tensor),
+        groups.tensorIndex);
+  }
   if (parallel.strategy == StrategyKind::Ddp)
     return std::make_unique<DataParallel>(parallel, std::move(comm));
   const int stage = parallel.strategy == StrategyKind::Zero1   ? 1

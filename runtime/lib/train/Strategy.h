@@ -62,6 +62,9 @@ public:
   /// For messages: "single process".
   virtual std::string name() const = 0;
 
+  /// Creates the model's parameters from the program's manifest (a tensor
+  /// rank: its slices of them).
+  virtual void materialize(const Program &p, Model &model);
   /// After the model's parameters exist, before the optimizer is built:
   /// makes them trainable (and, in parallel strategies, the same on every
   /// process or sharded across them).
@@ -174,11 +177,14 @@ void loadModelAndRng(const Checkpoint &c, const std::string &from, Model &model,
 /// line's timeout) and the processes the launcher started: SingleProcess
 /// for one; else the spec's strategy over a Communicator. Throws Error
 /// when the mesh's process count is not the launcher's, the mesh has an
-/// axis other than data larger than one, or the strategy is not
+/// axis other than data and tensor larger than one, or the strategy is not
 /// implemented (s2sc refuses these at their line; a Program built by
 /// hand must not train otherwise than it says).
 std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
                                        torch::Device device);
+
+/// The size of mesh axis `axis` (1 when the mesh has none).
+int64_t meshAxisSize(const ParallelConfig &parallel, const std::string &axis);
 
 /// Validation scores summed over the processes (each scored its share).
 void reduceMetrics(Communicator &comm, ChannelMetrics &metrics);

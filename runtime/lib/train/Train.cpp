@@ -170,7 +170,7 @@ void Trainer::setUp() {
   model->context().longitude = data.train->longitude().to(set.device);
   model->context().channelOffset = data.train->mean().to(set.device);
   model->context().channelScale = data.train->stddev().to(set.device);
-  materializeModel(P, *model);
+  strategy->materialize(P, *model);
   // --init: imported weights, before the strategy spreads them. A run
   // that resumes (a launcher's restart of the same command line) has
   // trained past them.

@@ -2,6 +2,8 @@
 
 #include "train/TrainData.h"
 
+#include "train/Strategy.h"
+
 #include "train/Banner.h"
 
 #include <algorithm>
@@ -31,8 +33,10 @@ TrainData openData(const Program &p, const Settings &s, const Options &o) {
   LoaderConfig &lc = d.config;
   lc = loaderConfig(dc, o);
   d.ranks = rankInfo();
-  lc.rank = d.ranks.rank;
-  lc.worldSize = d.ranks.worldSize;
+  // The tensor ranks of one data index (rank / T) read the same windows.
+  const int64_t tensor = meshAxisSize(s.parallel, "tensor");
+  lc.rank = d.ranks.rank / tensor;
+  lc.worldSize = std::max<int64_t>(d.ranks.worldSize / tensor, 1);
   if (B % lc.worldSize != 0)
     throw Error("the global batch " + std::to_string(B) +
                 " is not a multiple of the " + std::to_string(lc.worldSize) +

@@ -42,6 +42,10 @@ inline constexpr llvm::StringLiteral kStepOf = "s2s.step_of";
 inline constexpr llvm::StringLiteral kRecompute = "s2s.recompute";
 /// On a parameter-owning op: its ShardingAttr (s2s-shard).
 inline constexpr llvm::StringLiteral kSharding = "s2s.sharding";
+/// On a column- or row-parallel linear and on attention, with a tensor
+/// axis of T > 1: T (s2s-shard). The op then runs on this rank's slices
+/// (linear_column, linear_row, attention_heads).
+inline constexpr llvm::StringLiteral kTensorParts = "s2s.tensor_parts";
 /// On a model forward: its MemoryPlanAttr (s2s-plan-memory).
 inline constexpr llvm::StringLiteral kMemory = "s2s.memory";
 } // namespace attrs

@@ -253,7 +253,18 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
       .Case([](DropPathOp) {
         return KS{"drop_path", {"m", "%0", "@p"}};
       })
-      .Case([](LinearOp) {
+      .Case([](LinearOp op) {
+        // On a tensor axis (s2s-shard): this rank's columns, or a row
+        // layer's partial product (its bias and activation follow the
+        // tp_all_reduce after it).
+        if (op->hasAttr(attrs::kTensorParts)) {
+          auto sh = op->getAttrOfType<ShardingAttr>(attrs::kSharding);
+          if (sh && sh.getTensor() == TensorLayout::row)
+            return KS{"linear_row", {"m", "@name", "%0", "@out"}};
+          return KS{"linear_column",
+                    {"m", "@name", "%0", "@out", "@bias", "@activation?",
+                     "@s2s.tensor_parts"}};
+        }
         return KS{"linear",
                   {"m", "@name", "%0", "@out", "@bias", "@activation?"}};
       })
@@ -271,9 +282,20 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
       .Case([](InstanceNormOp) {
         return KS{"instance_norm", {"%0", "@eps"}};
       })
-      .Case([](AttentionOp) {
+      .Case([](AttentionOp op) {
+        if (op->hasAttr(attrs::kTensorParts))
+          return KS{"attention_heads",
+                    {"m", "@name", "%0", "@heads", "@qkv_bias", "@dropout",
+                     "@s2s.tensor_parts"}};
         return KS{"attention",
                   {"m", "@name", "%0", "@heads", "@qkv_bias", "@dropout"}};
+      })
+      .Case([](TpCopyOp) {
+        return KS{"tp_copy", {"m", "%0", "@size"}};
+      })
+      .Case([](TpAllReduceOp) {
+        return KS{"tp_all_reduce",
+                  {"m", "%0", "@size", "@bias_of?", "@activation?"}};
       })
       .Case([](CrossAttentionOp) {
         return KS{"cross_attention", {"m", "@name", "%0", "%1", "@heads"}};
@@ -400,5 +422,7 @@ std::optional<abi::KernelSig> abi::kernelFor(mlir::Operation *op) {
 std::optional<std::string> abi::absentLiteral(llvm::StringRef attr) {
   if (attr == "activation")
     return cxxEnum("Activation", "none");
+  if (attr == "bias_of")
+    return std::string("nullptr");
   return std::nullopt;
 }

@@ -215,20 +215,31 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
     ok = false;
   }
   if (parallel) {
+    Strategy s = parallel.getStrategy();
     for (auto [a, n] : llvm::zip(parallel.getAxes(), parallel.getSizes())) {
       StringRef axis = cast<StringAttr>(a).getValue();
       if (axis == "data" || n == 1)
         continue;
+      if (axis == "tensor") {
+        if (s == Strategy::ddp)
+          continue;
+        notYet(parallel, "strategy")
+            << "strategy " << stringifyStrategy(s)
+            << " on a mesh with a tensor axis is not implemented yet: "
+               "tensor parallel composes with ddp over the data axis; use "
+               "strategy = ddp or [tensor: 1]";
+        ok = false;
+        continue;
+      }
       notYet(parallel, "mesh")
           << "mesh axis '" << axis << "' of size " << n
           << " is not implemented yet: this runtime spreads training over "
-             "the data axis only; use ["
+             "the data and tensor axes only; use ["
           << axis
-          << ": 1] to compile it now (s2sc --emit=summary plans memory for "
+          << ": 1] to compile it now (s2sc --emit=plan plans memory for "
              "any mesh)";
       ok = false;
     }
-    Strategy s = parallel.getStrategy();
     if (rollout && rollout.getJacobianAttr() &&
         (s == Strategy::zero3 || s == Strategy::fsdp) &&
         parallel.getAxisSize("data") > 1) {

@@ -29,6 +29,8 @@
 
 namespace s2s::rt {
 
+class Communicator; // runtime/lib/comm: a tensor-parallel run's group
+
 /// `[8, 3, 32, 64]`: a shape as messages write it.
 std::string shapeStr(torch::IntArrayRef shape);
 
@@ -174,6 +176,12 @@ public:
   /// Replace a parameter's values (checkpoint restore); shape must match.
   void load(const std::string &name, const torch::Tensor &value);
 
+  /// The tensor axis' process group of a tensor-parallel run, which
+  /// Megatron's f and g (tp_copy, tp_all_reduce) run over; null in a run
+  /// without one. The parameters are then this rank's slices.
+  Communicator *tensorGroup() const { return tensorGroup_; }
+  void setTensorGroup(Communicator *group) { tensorGroup_ = group; }
+
   /// Cached static tensors kernels build once (graph edges, coordinate
   /// grids, latitude weights), keyed by a string the kernel chooses.
   torch::Tensor &cache(const std::string &key) { return cache_[key]; }
@@ -191,6 +199,7 @@ private:
   std::unordered_map<std::string, size_t> index_;
   std::unordered_map<std::string, torch::Tensor> cache_;
   ParameterSource *source_ = nullptr;
+  Communicator *tensorGroup_ = nullptr;
   std::vector<bool> requested_;
 };
 

@@ -71,6 +71,32 @@ Tensor instance_norm(const Tensor &x, double eps);
 /// qkvBias, proj.weight [e, e], proj.bias [e].
 Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
                  bool qkvBias, double dropout);
+
+// --- tensor parallel (Megatron; s2s-shard writes these on a tensor axis of
+// size T > 1, and the model holds this rank's slices of the parameters:
+// runtime/lib/tp/TensorParallel.h) -------------------------------------------
+/// A column-parallel linear: weight [in, out/T], bias [out/T]; the output
+/// is this rank's out/T columns.
+Tensor linear_column(Model &m, const char *name, const Tensor &x, int64_t out,
+                     bool bias, Activation activation, int64_t parts);
+/// A row-parallel linear's partial product: weight [in/T, out] on an input
+/// split on its last dim; its bias and activation follow tp_all_reduce.
+Tensor linear_row(Model &m, const char *name, const Tensor &x, int64_t out);
+/// Attention on heads/T of its heads: qkv [e, 3e/T] (this rank's q, k and
+/// v columns), proj [e/T, e] row-parallel; returns the partial product of
+/// the output projection (its bias follows tp_all_reduce). Attention
+/// dropout is refused (each rank would draw its own mask).
+Tensor attention_heads(Model &m, const char *name, const Tensor &x,
+                       int64_t heads, bool qkvBias, double dropout,
+                       int64_t parts);
+/// Megatron's f: identity forward, the gradient summed over the model's
+/// tensor group backward. `parts` is the compiler's T, checked against the
+/// group.
+Tensor tp_copy(Model &m, const Tensor &x, int64_t parts);
+/// Megatron's g: the sum over the tensor group forward, identity
+/// backward; then layer `biasOf`'s bias (nullptr: none) and `activation`.
+Tensor tp_all_reduce(Model &m, const Tensor &x, int64_t parts,
+                     const char *biasOf, Activation activation);
 /// q.weight [e,e], q.bias [e], kv.weight [ce,2e], kv.bias [2e],
 /// proj.weight [e,e], proj.bias [e].
 Tensor cross_attention(Model &m, const char *name, const Tensor &x,
