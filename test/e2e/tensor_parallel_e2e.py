@@ -66,7 +66,7 @@ parallel {{ mesh = {mesh}; strategy = {strategy}; backend = gloo; timeout = 120 
 
 train {{
   optimizer = adamw(lr = 1e-3, weight_decay = 0.01)
-  clip_grad = 0.5
+  grad_clip = 0.5
   epochs    = 1
   batch     = 8
   seed      = 3
