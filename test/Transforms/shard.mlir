@@ -115,17 +115,17 @@ s2s.parallel {axes = ["data"], sizes = array<i64: 8>, strategy = #s2s.strategy<f
 // the bias (and activation) of the layer, added once after the sum.
 // CHECK-LABEL: func.func @megatron(
 // CHECK-NEXT:    %[[F0:.*]] = s2s.tp_copy %{{.*}} {size = 2 : i64}
-// CHECK-NEXT:    %[[A:.*]] = s2s.attention %[[F0]] {{.*}}name = "attn", qkv_bias = true, s2s.sharding = #s2s.sharding<params = replicated, grads = sharded, optimizer = sharded, tensor = column>}
+// CHECK-NEXT:    %[[A:.*]] = s2s.attention %[[F0]] {{.*}}name = "attn", qkv_bias = true, s2s.sharding = #s2s.sharding<params = replicated, grads = sharded, optimizer = sharded, tensor = column>, s2s.tensor_parts = 2 : i64}
 // CHECK-NEXT:    %[[G0:.*]] = s2s.tp_all_reduce %[[A]] {bias_of = "attn.proj", size = 2 : i64}
 // CHECK-NEXT:    %[[F1:.*]] = s2s.tp_copy %[[G0]] {size = 2 : i64}
-// CHECK-NEXT:    s2s.linear %[[F1]] {{.*}}name = "mlp.fc1", out = 256 : i64, s2s.sharding = {{.*}}tensor = column>}
+// CHECK-NEXT:    s2s.linear %[[F1]] {{.*}}name = "mlp.fc1", out = 256 : i64, s2s.sharding = {{.*}}tensor = column>, s2s.tensor_parts = 2 : i64}
 // CHECK-NEXT:    s2s.activation gelu
 // CHECK-NEXT:    s2s.dropout
-// CHECK-NEXT:    %[[R:.*]] = s2s.linear {{.*}}name = "mlp.fc2", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>}
+// CHECK-NEXT:    %[[R:.*]] = s2s.linear {{.*}}name = "mlp.fc2", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>, s2s.tensor_parts = 2 : i64}
 // CHECK-NEXT:    %[[G1:.*]] = s2s.tp_all_reduce %[[R]] {bias_of = "mlp.fc2", size = 2 : i64}
 // CHECK-NEXT:    s2s.tp_copy %[[G1]]
-// CHECK-NEXT:    s2s.linear {{.*}}name = "a", out = 64 : i64, s2s.sharding = {{.*}}tensor = column>}
-// CHECK-NEXT:    s2s.linear {{.*}}name = "b", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "a", out = 64 : i64, s2s.sharding = {{.*}}tensor = column>, s2s.tensor_parts = 2 : i64}
+// CHECK-NEXT:    s2s.linear {{.*}}name = "b", out = 64 : i64, s2s.sharding = {{.*}}tensor = row>, s2s.tensor_parts = 2 : i64}
 // CHECK-NEXT:    s2s.tp_all_reduce {{.*}}bias_of = "b"
 // CHECK-NEXT:    s2s.linear {{.*}}name = "c", out = 64 : i64, s2s.sharding = {{.*}}tensor = replicated>}
 // CHECK-NEXT:    s2s.add

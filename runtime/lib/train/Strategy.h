@@ -116,6 +116,11 @@ public:
   /// This process's rank and the number of processes.
   virtual int64_t rank() const { return 0; }
   virtual int64_t processes() const { return 1; }
+  /// This process's index on the data axis and the axis' size: the
+  /// processes that read different samples (a tensor axis' ranks share
+  /// theirs).
+  virtual int64_t dataRank() const { return rank(); }
+  virtual int64_t dataProcesses() const { return processes(); }
   /// Whether the model's forward itself runs collectives (zero3 gathers
   /// parameters), so every process must run the same number of them.
   virtual bool collectiveForward() const { return false; }

@@ -73,6 +73,8 @@ public:
   }
   int64_t rank() const override { return world_->rank(); }
   int64_t processes() const override { return world_->size(); }
+  int64_t dataRank() const override { return data_->rank(); }
+  int64_t dataProcesses() const override { return data_->processes(); }
   /// f and g are collectives: every rank runs every forward.
   bool collectiveForward() const override { return true; }
   std::string placement(const Optimizer &optim) const override;

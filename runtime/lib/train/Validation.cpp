@@ -173,7 +173,7 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
         }
       }
     };
-    const int64_t ranks = strategy.processes();
+    const int64_t ranks = strategy.dataProcesses();
     if (ranks == 1) {
       valid.startEpoch(0);
       while (std::optional<Batch> vb = valid.next())
@@ -187,7 +187,7 @@ std::string Validation::run(Model &model, Strategy &strategy, int64_t epoch) {
       const int64_t batches = (n + B - 1) / B;
       const int64_t rounds = (batches + ranks - 1) / ranks;
       for (int64_t round = 0; round < rounds; ++round) {
-        const int64_t b = round * ranks + strategy.rank();
+        const int64_t b = round * ranks + strategy.dataRank();
         if (b >= batches && !strategy.collectiveForward())
           continue;
         const int64_t from = (b % batches) * B;
