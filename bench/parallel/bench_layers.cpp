@@ -291,10 +291,17 @@ Figures runSpatial(const Sizes &z, rt::Communicator *comm,
     clearGrads(m);
     Tensor y = banded(m, SpatialOps{&body}, in);
     SpatialOps{&pixels}.loss(m, y, tb).backward();
+    // One flat all-reduce (Gloo's takes tensors of one size).
     std::vector<Tensor> grads;
     for (const auto &[name, p] : m.namedParameters())
-      grads.push_back(p.grad());
-    comm->allReduceSum(grads);
+      grads.push_back(p.grad().flatten());
+    std::vector<Tensor> flat = {torch::cat(grads)};
+    comm->allReduceSum(flat);
+    int64_t at = 0;
+    for (const auto &[name, p] : m.namedParameters()) {
+      p.mutable_grad().copy_(flat[0].narrow(0, at, p.numel()).view_as(p));
+      at += p.numel();
+    }
     return y;
   };
   { // the guard: the bands' output and input gradient against serial
