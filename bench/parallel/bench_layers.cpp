@@ -450,9 +450,9 @@ std::string loadAverage() {
 double modelBytes(const Sizes &z, const std::string &what, double params) {
   if (what == "tp") // Megatron: 2 all-reduces forward, 2 backward of [b,s,h]
     return 4.0 * z.tpBatch * z.tokens * z.embed * 4;
-  if (what == "conv") // 5 pads, one row each way (fwd + bwd) at S = 2
-    return 2.0 * z.batch * z.width * 4 * (z.channels + 5 * z.convWidth) +
-           params;
+  if (what == "conv") // one halo row forward of each of the 5 sphere convs'
+    // inputs, backward of the 4 whose input needs a gradient (not x), at S = 2
+    return z.batch * z.width * 4.0 * (z.channels + 10 * z.convWidth) + params;
   // afno: 2 blocks x 4 transposes (2 fwd, 2 bwd) of [B, h/2, w/2+1, E]
   // complex (8 B), plus the parameter gradients.
   const double h = z.height / 2, w = z.width / 2;
@@ -488,7 +488,10 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
   std::printf("%-5s %-9s %8s %6s %6s | %8s %8s %8s | %7s %7s %8s | %9s %9s\n",
               "case", "x threads", "steps/s", "1x1", "1x2", "handed", "model",
               "sent", "params", "field", "peak", "output", "in grad");
-  std::map<std::string, double> one, two;
+  std::map<std::string, double> one, two; // the baselines' steps/s
+  for (const Row &r : rows)
+    if (r.error.empty() && r.ranks == 1)
+      (r.threads == 1 ? one : two)[r.what] = double(z.steps) / r.max("seconds");
   for (const Row &r : rows) {
     if (!r.error.empty()) {
       std::printf("%-5s %d x %-5d FAILED: %s\n", r.what.c_str(), r.ranks,
@@ -496,8 +499,6 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
       continue;
     }
     const double sps = double(z.steps) / r.max("seconds");
-    if (r.ranks == 1)
-      (r.threads == 1 ? one : two)[r.what] = sps;
     auto ratio = [&](std::map<std::string, double> &base) {
       return base.count(r.what) ? sps / base[r.what] : 0.0;
     };
@@ -519,17 +520,22 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
                 r.max("peak") / kMiB, diffs);
   }
   std::printf(
-      "\nhanded: bytes given to the Communicator's collectives; sent: "
-      "/proc/self/io wchar (Gloo's TCP writes); model: tp 4*b*s*h*4 B "
-      "(Megatron: 2 all-reduces forward, 2 backward per block), conv 2 "
-      "halo rows (forward, backward) of each of the 5 sphere convs' inputs "
-      "+ the parameter gradients' sum, afno 8 all-to-all transposes of "
-      "[b, h/2, w/2+1, E] complex + the parameter gradients' sum (group "
-      "norm statistics and the loss's sums are not modelled); field: one "
-      "[b, s, h] (tp), [b, width, rows, W] (conv), [b, rows, w, E] (afno) "
-      "activation of a rank; peak: VmHWM growth over the timed steps. "
-      "Each process runs the intra-op threads of its row "
-      "(torch::set_num_threads, OMP_NUM_THREADS).\n");
+      "\nhanded  bytes given to the Communicator's collectives\n"
+      "sent    /proc/self/io wchar: what the rank wrote (Gloo's TCP)\n"
+      "model   tp: Megatron's 4*b*s*h*4 B (2 all-reduces of [b, s, h] "
+      "forward, 2 backward)\n"
+      "        conv: one halo row of each of the 5 sphere convs' inputs "
+      "forward, of the 4 but the\n"
+      "        first backward, + the parameter gradients' sum; afno: 8 "
+      "all-to-all transposes of\n"
+      "        [b, h/2, w/2+1, E] complex + the parameter gradients' sum "
+      "(group norm statistics\n"
+      "        and the loss's sums left out)\n"
+      "field   one activation of a rank: [b, s, h] (tp), [b, width, rows, "
+      "W] (conv), [b, rows, w, E] (afno)\n"
+      "peak    VmHWM growth over the timed steps\n"
+      "threads each process runs the intra-op threads of its row "
+      "(torch::set_num_threads, OMP_NUM_THREADS)\n");
 }
 
 int launcherMain(char **argv, const Sizes &z) {
