@@ -30,7 +30,11 @@
 //   params    the parameters this rank holds
 //   field     one activation [batch, width, rows, W] (tp: [b, s, h]) of
 //             this rank
-//   peak      VmHWM over the timed steps less VmRSS before them (after a
+//   live      the most tensor storage bytes alive at once during the
+//             timed steps less those alive before them (activations,
+//             gradients, workspace): train/StorageCounter's counting CPU
+//             allocator, independent of malloc's caching
+//   hwm       VmHWM over the timed steps less VmRSS before them (after a
 //             malloc_trim; /proc/self/clear_refs resets the peak)
 //
 //===----------------------------------------------------------------------===//
@@ -41,6 +45,7 @@
 #include "comm/Communicator.h"
 #include "dist/Launch.h"
 #include "tp/TensorParallel.h"
+#include "train/StorageCounter.h"
 
 #include <malloc.h>
 
@@ -140,7 +145,7 @@ int64_t writtenBytes() {
 /// What a rank measured, printed as one `s2s-bench k=v ...` line.
 struct Figures {
   double seconds = 0, diffOut = -1, diffGrad = -1;
-  int64_t handed = 0, sent = 0, params = 0, field = 0, peak = 0;
+  int64_t handed = 0, sent = 0, params = 0, field = 0, live = 0, hwm = 0;
 };
 
 int64_t parameterBytes(const rt::Model &m) {
@@ -166,7 +171,7 @@ void timeSteps(const Sizes &z, rt::Communicator *comm,
     step();
   ::malloc_trim(0);
   std::ofstream("/proc/self/clear_refs") << "5"; // VmHWM := VmRSS
-  const int64_t base = statusKb("VmRSS");
+  const int64_t base = statusKb("VmRSS"), alive = rt::resetStoragePeak();
   if (comm)
     comm->barrier();
   const int64_t handed = comm ? comm->stats().bytes : 0, sent = writtenBytes();
@@ -178,7 +183,8 @@ void timeSteps(const Sizes &z, rt::Communicator *comm,
           .count();
   f.sent = writtenBytes() - sent;
   f.handed = comm ? comm->stats().bytes - handed : 0;
-  f.peak = (statusKb("VmHWM") - base) * 1024;
+  f.live = rt::storagePeak() - alive;
+  f.hwm = (statusKb("VmHWM") - base) * 1024;
 }
 
 Tensor mse(const Tensor &y, const Tensor &t) { return (y - t).pow(2).mean(); }
@@ -353,11 +359,11 @@ int rankMain(const Sizes &z, const std::string &what) {
                                      std::chrono::seconds(600), torch::kCPU);
   const Figures f = runCase(what, z, comm.get());
   std::printf("s2s-bench rank=%lld seconds=%.6f handed=%lld sent=%lld "
-              "params=%lld field=%lld peak=%lld diff_out=%.3g "
+              "params=%lld field=%lld live=%lld hwm=%lld diff_out=%.3g "
               "diff_grad=%.3g\n",
               (long long)env.ranks.rank, f.seconds, (long long)f.handed,
               (long long)f.sent, (long long)f.params, (long long)f.field,
-              (long long)f.peak, f.diffOut, f.diffGrad);
+              (long long)f.live, (long long)f.hwm, f.diffOut, f.diffGrad);
   if (comm)
     comm->barrier();
   return 0;
@@ -482,12 +488,13 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
               "modes) on %lldx%lld, batch %lld\n\n",
               (long long)z.afnoEmbed, (long long)z.height, (long long)z.width,
               (long long)z.batch);
-  std::printf("%-5s %-9s %8s %6s %6s | %-26s | %-24s | %s\n", "", "ranks", "",
+  std::printf("%-5s %-9s %8s %6s %6s | %-26s | %-32s | %s\n", "", "ranks", "",
               "speed", "up vs", "MiB / step / rank", "MiB / rank",
               "max |par - serial|");
-  std::printf("%-5s %-9s %8s %6s %6s | %8s %8s %8s | %7s %7s %8s | %9s %9s\n",
-              "case", "x threads", "steps/s", "1x1", "1x2", "handed", "model",
-              "sent", "params", "field", "peak", "output", "in grad");
+  std::printf(
+      "%-5s %-9s %8s %6s %6s | %8s %8s %8s | %7s %7s %8s %7s | %9s %9s\n",
+      "case", "x threads", "steps/s", "1x1", "1x2", "handed", "model", "sent",
+      "params", "field", "live", "hwm", "output", "in grad");
   std::map<std::string, double> one, two; // the baselines' steps/s
   for (const Row &r : rows)
     if (r.error.empty() && r.ranks == 1)
@@ -514,10 +521,10 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
                     modelBytes(z, r.what, r.mean("params")) / kMiB,
                     r.mean("sent") / double(z.steps) / kMiB);
     std::printf("%-5s %d x %-5d %8.3f %6.2f %6.2f | %-26s | %7.2f %7.2f "
-                "%8.1f | %s\n",
+                "%8.1f %7.1f | %s\n",
                 r.what.c_str(), r.ranks, r.threads, sps, ratio(one), ratio(two),
                 comm, r.mean("params") / kMiB, r.mean("field") / kMiB,
-                r.max("peak") / kMiB, diffs);
+                r.max("live") / kMiB, r.max("hwm") / kMiB, diffs);
   }
   std::printf(
       "\nhanded  bytes given to the Communicator's collectives\n"
@@ -533,7 +540,9 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
       "        and the loss's sums left out)\n"
       "field   one activation of a rank: [b, s, h] (tp), [b, width, rows, "
       "W] (conv), [b, rows, w, E] (afno)\n"
-      "peak    VmHWM growth over the timed steps\n"
+      "live    the most tensor bytes alive at once in a step less those "
+      "before it (counting allocator)\n"
+      "hwm     VmHWM growth over the timed steps\n"
       "threads each process runs the intra-op threads of its row "
       "(torch::set_num_threads, OMP_NUM_THREADS)\n");
 }
@@ -579,6 +588,7 @@ int main(int argc, char **argv) {
   try {
     const char *threads = std::getenv("OMP_NUM_THREADS");
     torch::set_num_threads(threads ? std::atoi(threads) : 1);
+    rt::installStorageCounter(); // before any tensor
     const int rc = rankMain(z, what);
     std::fflush(nullptr);
     std::_Exit(rc);
