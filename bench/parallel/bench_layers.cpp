@@ -25,6 +25,7 @@
 //
 //   steps/s   steps / the slowest rank's seconds, the best of --repeat
 //             rounds (every configuration once per round)
+//   cpu       CPU seconds per step of a rank (all threads)
 //   handed    bytes given to collectives (Communicator::stats())
 //   sent      /proc/self/io wchar: what the process wrote (Gloo's TCP)
 //   model     the bytes a formula predicts handed (see printTable)
@@ -146,9 +147,16 @@ int64_t writtenBytes() {
   return 0;
 }
 
+/// CPU seconds of this process, all its threads (Gloo's included).
+double cpuSeconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 /// What a rank measured, printed as one `s2s-bench k=v ...` line.
 struct Figures {
-  double seconds = 0, diffOut = -1, diffGrad = -1;
+  double seconds = 0, cpu = 0, diffOut = -1, diffGrad = -1;
   int64_t handed = 0, sent = 0, params = 0, field = 0, live = 0, hwm = 0;
 };
 
@@ -179,12 +187,14 @@ void timeSteps(const Sizes &z, rt::Communicator *comm,
   if (comm)
     comm->barrier();
   const int64_t handed = comm ? comm->stats().bytes : 0, sent = writtenBytes();
+  const double cpu = cpuSeconds();
   auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < z.steps; ++i)
     step();
   f.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
+  f.cpu = cpuSeconds() - cpu;
   f.sent = writtenBytes() - sent;
   f.handed = comm ? comm->stats().bytes - handed : 0;
   f.live = rt::storagePeak() - alive;
@@ -362,10 +372,10 @@ int rankMain(const Sizes &z, const std::string &what) {
     comm = rt::Communicator::connect(env, rt::Backend::Gloo,
                                      std::chrono::seconds(600), torch::kCPU);
   const Figures f = runCase(what, z, comm.get());
-  std::printf("s2s-bench rank=%lld seconds=%.6f handed=%lld sent=%lld "
+  std::printf("s2s-bench rank=%lld seconds=%.6f cpu=%.6f handed=%lld sent=%lld "
               "params=%lld field=%lld live=%lld hwm=%lld diff_out=%.3g "
               "diff_grad=%.3g\n",
-              (long long)env.ranks.rank, f.seconds, (long long)f.handed,
+              (long long)env.ranks.rank, f.seconds, f.cpu, (long long)f.handed,
               (long long)f.sent, (long long)f.params, (long long)f.field,
               (long long)f.live, (long long)f.hwm, f.diffOut, f.diffGrad);
   if (comm)
@@ -493,13 +503,13 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
               "modes) on %lldx%lld, batch %lld\n\n",
               (long long)z.afnoEmbed, (long long)z.height, (long long)z.width,
               (long long)z.batch);
-  std::printf("%-5s %-9s %8s %6s %6s | %-26s | %-32s | %s\n", "", "ranks", "",
-              "speed", "up vs", "MiB / step / rank", "MiB / rank",
+  std::printf("%-5s %-9s %8s %6s %6s %6s | %-26s | %-32s | %s\n", "", "ranks",
+              "", "speed", "up vs", "cpu s", "MiB / step / rank", "MiB / rank",
               "max |par - serial|");
   std::printf(
-      "%-5s %-9s %8s %6s %6s | %8s %8s %8s | %7s %7s %8s %7s | %9s %9s\n",
-      "case", "x threads", "steps/s", "1x1", "1x2", "handed", "model", "sent",
-      "params", "field", "live", "hwm", "output", "in grad");
+      "%-5s %-9s %8s %6s %6s %6s | %8s %8s %8s | %7s %7s %8s %7s | %9s %9s\n",
+      "case", "x threads", "steps/s", "1x1", "1x2", "/step", "handed", "model",
+      "sent", "params", "field", "live", "hwm", "output", "in grad");
   std::map<std::string, double> one, two; // the baselines' steps/s
   for (const Row &r : rows)
     if (r.error.empty() && r.ranks == 1)
@@ -525,14 +535,18 @@ void printTable(const Sizes &z, const std::vector<Row> &rows,
                     r.mean("handed") / double(z.steps) / kMiB,
                     modelBytes(z, r.what, r.mean("params")) / kMiB,
                     r.mean("sent") / double(z.steps) / kMiB);
-    std::printf("%-5s %d x %-5d %8.3f %6.2f %6.2f | %-26s | %7.2f %7.2f "
+    std::printf("%-5s %d x %-5d %8.3f %6.2f %6.2f %6.2f | %-26s | %7.2f %7.2f "
                 "%8.1f %7.1f | %s\n",
                 r.what.c_str(), r.ranks, r.threads, sps, ratio(one), ratio(two),
-                comm, r.mean("params") / kMiB, r.mean("field") / kMiB,
-                r.max("live") / kMiB, r.max("hwm") / kMiB, diffs);
+                r.mean("cpu") / double(z.steps), comm, r.mean("params") / kMiB,
+                r.mean("field") / kMiB, r.max("live") / kMiB,
+                r.max("hwm") / kMiB, diffs);
   }
   std::printf(
-      "\nhanded  bytes given to the Communicator's collectives\n"
+      "\ncpu s   CPU seconds a rank (all its threads) ran per step, mean "
+      "over the ranks: below 1/steps/s x threads, the rank waited (for "
+      "the cores, or for its peer)\n"
+      "handed  bytes given to the Communicator's collectives\n"
       "sent    /proc/self/io wchar: what the rank wrote (Gloo's TCP)\n"
       "model   tp: Megatron's 4*b*s*h*4 B (2 all-reduces of [b, s, h] "
       "forward, 2 backward)\n"
