@@ -25,6 +25,7 @@
 #include "spatial/Spatial.h"
 
 #include "Processes.h"
+#include "spatial/SpatialModels.h"
 
 #include "s2s/runtime/Model.h"
 #include "s2s/runtime/Ops.h"
@@ -100,88 +101,9 @@ void checkHalo(const sp::Space &s, Worst &w, int64_t H, int64_t W, int64_t pl,
          serial.narrow(0, s.begin(), s.rows() + 2 * pl));
 }
 
-// --- models
-// -------------------------------------------------------------------
+// --- models: SpatialModels.h ---------------------------------------------
 
-/// The ops a model body calls: the serial ones, or the banded ones.
-struct Ops {
-  const sp::Space *space = nullptr; ///< null: serial
-  Tensor padSphere(const Tensor &x, int64_t p) const {
-    return space ? sp::padSphere(*space, x, {p, p}) : rt::pad_sphere(x, {p, p});
-  }
-  Tensor groupNorm(rt::Model &m, const char *name, const Tensor &x,
-                   int64_t g) const {
-    return space ? sp::groupNorm(m, name, *space, x, g, 1e-5)
-                 : rt::group_norm(m, name, x, g, 1e-5);
-  }
-  Tensor afno2d(rt::Model &m, const char *name, const Tensor &x, int64_t blocks,
-                double sparsity, double modes, rt::AfnoCutoff cutoff) const {
-    return space
-               ? sp::afno2d(m, name, *space, x, blocks, sparsity, modes, cutoff)
-               : rt::afno2d(m, name, x, blocks, sparsity, modes, cutoff);
-  }
-  Tensor loss(rt::Model &m, const Tensor &y, const Tensor &t) const {
-    return space ? sp::loss(m, *space, rt::LossKind::Mse, y, t,
-                            rt::Weighting::Latitude)
-                 : rt::loss(m, rt::LossKind::Mse, y, t, rt::Weighting::Latitude,
-                            1.0);
-  }
-};
-
-/// std/blocks.s2s SphereConv.
-Tensor sphereConv(rt::Model &m, const Ops &ops, const std::string &name,
-                  const Tensor &x, int64_t out, int64_t k) {
-  return rt::conv2d(m, name.c_str(), ops.padSphere(x, k / 2), out, {k, k},
-                    {1, 1}, {0, 0}, rt::PadMode::Zeros, true, Activation::None);
-}
-
-/// std/models/conv.s2s ResConvNet(channels, width 8, depth 2, kernel k,
-/// groups 2).
-Tensor resConvNet(rt::Model &m, const Ops &ops, const Tensor &x, int64_t k) {
-  const int64_t width = 8, groups = 2;
-  Tensor h =
-      rt::activation(sphereConv(m, ops, "in", x, width, k), Activation::Gelu);
-  for (int i = 0; i < 2; ++i) {
-    const std::string at = "res." + std::to_string(i) + ".";
-    Tensor a = rt::activation(
-        ops.groupNorm(m, (at + "n1").c_str(),
-                      sphereConv(m, ops, at + "c1", h, width, k), groups),
-        Activation::Gelu);
-    a = ops.groupNorm(m, (at + "n2").c_str(),
-                      sphereConv(m, ops, at + "c2", a, width, k), groups);
-    h = rt::activation(h + a, Activation::Gelu);
-  }
-  return x + sphereConv(m, ops, "out", h, x.size(1), k);
-}
-
-/// std/models/afno.s2s AFNONet on a grid the patch divides (no crop):
-/// `rows` token rows of h on this rank (all of them serially).
-Tensor afnoNet(rt::Model &m, const Ops &ops, const Tensor &x, int64_t h,
-               int64_t rows, int64_t rowBegin, rt::AfnoCutoff cutoff,
-               double modes) {
-  const int64_t C = x.size(1), W = x.size(3), p = 2, embed = 16, w = W / p;
-  Tensor pos = rt::param(m, "pos", {1, h * w, embed})
-                   .view({1, h, w, embed})
-                   .narrow(1, rowBegin, rows)
-                   .reshape({1, rows * w, embed});
-  Tensor f = (rt::patch_embed(m, "embed", x, {p, p}, embed) + pos)
-                 .reshape({-1, rows, w, embed});
-  for (int i = 0; i < 2; ++i) {
-    const std::string at = "blk." + std::to_string(i) + ".";
-    Tensor a = ops.afno2d(m, (at + "filter").c_str(),
-                          rt::layer_norm(m, (at + "n1").c_str(), f, 1e-6), 4,
-                          0.01, modes, cutoff);
-    f = a + f;
-    Tensor n = rt::layer_norm(m, (at + "n2").c_str(), f, 1e-6);
-    Tensor hidden = rt::linear(m, (at + "fc1").c_str(), n, 4 * embed, true,
-                               Activation::Gelu);
-    f = f + rt::linear(m, (at + "fc2").c_str(), hidden, embed, true,
-                       Activation::None);
-  }
-  Tensor y = rt::linear(m, "head", f.reshape({-1, rows * w, embed}), C * p * p,
-                        false, Activation::None);
-  return rt::unpatch(y, {p, p}, {rows * p, W}, C);
-}
+using Ops = SpatialOps;
 
 /// Gives every parameter of `m` (created by a first forward) a draw of
 /// O(1) values, the same on every rank.
