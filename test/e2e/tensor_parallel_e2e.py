@@ -46,12 +46,12 @@ SPEC = """\
 import "std/models/vit.s2s"
 
 data synth {{
-  source    = hdf5("data/*.h5")
+  source    = hdf5("{data}/*.h5")
   channels  = [u, v, t]
   grid      = [16, 32]
   step      = 6h
   split     = {{ train: 2000..2001, valid: 2002 }}
-  normalize = zscore("data/stats.h5")
+  normalize = zscore("{data}/stats.h5")
 }}
 
 model net = FieldViT(channels = 3, grid = [16, 32], patch = [4, 4],
@@ -65,7 +65,7 @@ rollout {{
 parallel {{ mesh = {mesh}; strategy = {strategy}; backend = gloo; timeout = 120 }}
 
 train {{
-  optimizer = adamw(lr = 1e-3, weight_decay = 0.01)
+  optimizer = {optimizer}
   grad_clip = 0.5
   epochs    = 1
   batch     = 8
@@ -84,15 +84,25 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_spec(name, mesh, strategy="ddp", heads=4):
-    path = os.path.join(WORK, name + ".s2s")
+SGD = "sgd(lr = 0.05, momentum = 0.9)"
+ADAMW = "adamw(lr = 1e-3, weight_decay = 0.01)"
+
+
+def write_spec(name, mesh, strategy="ddp", heads=4, optimizer=SGD):
+    """WORK/name/vit.s2s: every spec compiles to program 'vit', so their
+    checkpoints are one program's (a resume checks the program's name)."""
+    os.makedirs(os.path.join(WORK, name), exist_ok=True)
+    path = os.path.join(WORK, name, "vit.s2s")
     with open(path, "w") as f:
-        f.write(SPEC.format(mesh=mesh, strategy=strategy, heads=heads))
+        f.write(SPEC.format(mesh=mesh, strategy=strategy, heads=heads,
+                            optimizer=optimizer,
+                            data=os.path.join(WORK, "data")))
     return path
 
 
 def launch(exe, ranks, out, extra=()):
     """EXE on `ranks` local processes with torchrun's variables."""
+    out = "run-" + out
     shutil.rmtree(os.path.join(WORK, out), ignore_errors=True)
     port = str(free_port())
     procs = []
@@ -134,7 +144,7 @@ def safetensors(path):
 
 
 def final_model(out):
-    ckpts = os.path.join(WORK, out, "checkpoints")
+    ckpts = os.path.join(WORK, "run-" + out, "checkpoints")
     newest = sorted((d for d in os.listdir(ckpts) if d.startswith("ckpt-")),
                     key=lambda d: int(d.split("-")[1]))[-1]
     return newest, safetensors(os.path.join(ckpts, newest,
@@ -143,12 +153,53 @@ def final_model(out):
 
 def losses(out):
     return [r["loss"] for r in harness.records(
-        os.path.join(WORK, out, "metrics.jsonl"), "train")]
+        os.path.join(WORK, "run-" + out, "metrics.jsonl"), "train")]
 
 
 def close(a, b, rtol=1.3e-6, atol=1e-5):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+# AdamW divides each gradient by its running RMS: a parameter whose exact
+# gradient is zero moves by up to lr a step, driven by rounding alone. The
+# key third of attention's qkv bias is one (softmax ignores a shift of every
+# score by the same amount), so there the two runs' rounding differs
+# visibly; every other value is held to the issue's bound.
+def key_bias(name, shape):
+    return name.endswith("qkv.bias") and len(shape) == 1
+
+
+def compare_models(name, ref_name, skip_key_bias=False):
+    """The final checkpoints of runs `name` and `ref_name`, parameter by
+    parameter, to the issue's bound (with skip_key_bias: the key third of
+    each qkv bias within AdamW's bound of lr a step per run instead)."""
+    ck_ref, p_ref = final_model(ref_name)
+    ck, p = final_model(name)
+    worst, where, key_worst = 0.0, "", 0.0
+    ok = ck == ck_ref and sorted(p) == sorted(p_ref)
+    for k in p_ref:
+        if k not in p or p[k].shape != p_ref[k].shape:
+            ok = False
+            continue
+        a, b = p[k], p_ref[k]
+        if skip_key_bias and key_bias(k, b.shape):
+            e = len(b) // 3
+            key_worst = max(key_worst, float(np.max(np.abs(a[e:2 * e] -
+                                                          b[e:2 * e]))))
+            # Each run moves them at most lr (1e-3) a step.
+            ok = ok and key_worst <= 2 * STEPS * 1e-3
+            a = np.concatenate([a[:e], a[2 * e:]])
+            b = np.concatenate([b[:e], b[2 * e:]])
+        d = float(np.max(np.abs(a - b)))
+        if d > worst:
+            worst, where = d, k
+        ok = ok and close(a, b)
+    extra = (f"; the qkv biases' key thirds differ by {key_worst:.3g} and "
+             f"within 2 x {STEPS} x lr" if skip_key_bias else "")
+    check(ok, f"{name}: the final checkpoint ({ck}, {len(p)} parameters, "
+              f"whole shapes) equals {ref_name}'s; largest difference "
+              f"{worst:.3g} in {where}{extra}")
 
 
 shutil.rmtree(WORK, ignore_errors=True)
@@ -160,10 +211,13 @@ harness.run([os.path.join(BIN, "s2s-data"), "synth", "--out", "data",
 
 specs = {"one": write_spec("one", "[data: 1]"),
          "d2t2": write_spec("d2t2", "[data: 2, tensor: 2]"),
-         "d1t2": write_spec("d1t2", "[data: 1, tensor: 2]")}
+         "d1t2": write_spec("d1t2", "[data: 1, tensor: 2]"),
+         "one-adamw": write_spec("one-adamw", "[data: 1]", optimizer=ADAMW),
+         "d2t2-adamw": write_spec("d2t2-adamw", "[data: 2, tensor: 2]",
+                                  optimizer=ADAMW)}
 exes = {}
 for name, spec in specs.items():
-    exes[name] = os.path.join(WORK, name)
+    exes[name] = os.path.join(WORK, "exe-" + name)
     run([os.path.join(BIN, "s2sc"), spec, "-o", exes[name]])
 
 # --- 1. the collectives in the IR and the kernels in the C++ ----------------
@@ -173,10 +227,12 @@ copies, reduces = ir.count("s2s.tp_copy"), ir.count("s2s.tp_all_reduce")
 check(copies >= 4 and reduces >= 4 and copies == reduces,
       f"--emit=mlir-opt: {copies} s2s.tp_copy and {reduces} s2s.tp_all_reduce "
       "(f and g around each block's attention and MLP)")
-check(re.search(r"s2s\.tp_all_reduce .*bias_of = \"[^\"]*fc2\"", ir) is not None
-      or re.search(r"s2s\.tp_all_reduce .*bias_of = \"[^\"]*mlp[^\"]*\"", ir)
+check(re.search(r"s2s\.tp_all_reduce .*bias_of = \"[^\"]*Mlp[^\"]*\"", ir)
+      is not None and re.search(
+          r"s2s\.tp_all_reduce .*bias_of = \"[^\"]*attention[^\"]*proj\"", ir)
       is not None,
-      "the row layer's bias is added after the all-reduce (bias_of)")
+      "the row layers' biases (MLP, attention's projection) are added after "
+      "the all-reduce (bias_of)")
 cpp = run([os.path.join(BIN, "s2sc"), specs["d2t2"], "--emit=cpp"]).stdout
 check(all(k in cpp for k in ("s2s::rt::tp_copy", "s2s::rt::tp_all_reduce",
                              "s2s::rt::linear_column", "s2s::rt::linear_row",
@@ -203,21 +259,16 @@ for name in ("d2t2", "d1t2"):
     check(len(got) == STEPS and close(got, ref),
           f"{name}: {STEPS} step losses equal one process's "
           f"(largest difference {diff:.3g}): {got}")
-    ck_ref, p_ref = final_model("one")
-    ck, p = final_model(name)
-    worst, where = 0.0, ""
-    ok = ck == ck_ref and sorted(p) == sorted(p_ref)
-    for k in p_ref:
-        if k not in p or p[k].shape != p_ref[k].shape:
-            ok = False
-            continue
-        d = float(np.max(np.abs(p[k] - p_ref[k])))
-        if d > worst:
-            worst, where = d, k
-        ok = ok and close(p[k], p_ref[k])
-    check(ok, f"{name}: the final checkpoint ({ck}, {len(p)} parameters, "
-              f"whole shapes) equals one process's; largest difference "
-              f"{worst:.3g} in {where}")
+    compare_models(name, "one")
+
+
+launch(exes["one-adamw"], 1, "one-adamw", ["--steps", str(STEPS)])
+launch(exes["d2t2-adamw"], 4, "d2t2-adamw", ["--steps", str(STEPS)])
+got, ref = losses("d2t2-adamw"), losses("one-adamw")
+check(len(got) == STEPS and close(got, ref),
+      f"adamw, d2t2: {STEPS} step losses equal one process's (largest "
+      f"difference {max(abs(a - b) for a, b in zip(got, ref)):.3g})")
+compare_models("d2t2-adamw", "one-adamw", skip_key_bias=True)
 
 # --- 3. resume, from its own checkpoint and from one process's ---------------
 launch(exes["d2t2"], 4, "d2t2", ["--steps", str(STEPS), "--epochs", "2",
@@ -228,8 +279,7 @@ a, b = losses("d2t2"), losses("one")
 check(len(a) == 2 * STEPS and close(a, b),
       f"resumed for a second epoch: {len(a)} step losses equal one "
       "process's resumed run")
-shutil.rmtree(os.path.join(WORK, "cross"), ignore_errors=True)
-shutil.copytree(os.path.join(WORK, "one", "checkpoints"),
+shutil.copytree(os.path.join(WORK, "run-one", "checkpoints"),
                 os.path.join(WORK, "cross-ckpts"), dirs_exist_ok=True)
 ck_one = os.path.join("cross-ckpts", final_model("one")[0])
 launch(exes["d1t2"], 2, "cross", ["--steps", str(STEPS), "--epochs", "3",
@@ -245,7 +295,7 @@ check(len(c) >= STEPS and close(c[-STEPS:], d[-STEPS:]),
 bad = write_spec("zero2", "[data: 2, tensor: 2]", strategy="zero2")
 r = run([os.path.join(BIN, "s2sc"), bad, "-o", os.path.join(WORK, "x")],
         expect=1)
-check("zero2.s2s:" in r.stderr and "not implemented yet" in r.stderr,
+check(bad + ":" in r.stderr and "not implemented yet" in r.stderr,
       "zero2 with a tensor axis: " + r.stderr.strip().splitlines()[0])
 bad = write_spec("heads", "[data: 1, tensor: 3]", heads=4)
 r = run([os.path.join(BIN, "s2sc"), bad, "-o", os.path.join(WORK, "x")],

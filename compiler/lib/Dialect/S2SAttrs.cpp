@@ -337,6 +337,13 @@ LogicalResult S2SDialect::verifyOperationAttribute(Operation *op,
              << "'" << name << "' belongs on an op that owns parameters";
     return expect(isa<ShardingAttr>(value), "a #s2s.sharding");
   }
+  if (name == attrs::kTensorParts) {
+    if (!isa<LinearOp, AttentionOp>(op))
+      return op->emitOpError()
+             << "'" << name << "' belongs on s2s.linear or s2s.attention";
+    auto parts = dyn_cast<IntegerAttr>(value);
+    return expect(parts && parts.getInt() > 1, "an integer larger than 1");
+  }
   return op->emitOpError() << "unknown s2s attribute '" << name << "'";
 }
 

@@ -3,6 +3,7 @@
 #include "train/TensorParallelRun.h"
 
 #include "s2s/runtime/Error.h"
+#include "train/Banner.h"
 #include "train/DataParallel.h"
 #include "train/Materialize.h"
 
