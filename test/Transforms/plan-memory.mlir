@@ -42,7 +42,9 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 // bf16 under zero3 on a mesh of data 4 x tensor 2: autocast keeps fp32
 // parameters (the master weights), gradients and moments, sharded over both
 // axes per unit (pos: ceil(16 / 4) = 4, fc: ceil(272 / 4) = 68; 72 values),
-// the batch over the data axis. The linear's output is bf16 (2 bytes), the
+// the batch over both axes (docs/plan.md: sequence parallelism splits a
+// layer's activations over the tensor axis too). The linear's output is
+// bf16 (2 bytes), the
 // add of it and the fp32 parameter fp32 (type promotion): kept, the add's
 // 256 values at 4 bytes; the largest output the add's, 4 x 1024 bytes for
 // the backward's working set; plus a bf16 copy of this rank's 576 / 2
@@ -50,10 +52,10 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 //   params      72 * 4              =  288
 //   grads       72 * 4              =  288
 //   optimizer   72 * 8              =  576
-//   activations (1024 + 4096) / 4 + 288 * 2 = 1856
-//   total                           = 3008
+//   activations (1024 + 4096) / 8 + 288 * 2 = 1216
+//   total                           = 2368
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 288, grads = 288, optimizer = 576, activations = 1856, total = 3008>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 288, grads = 288, optimizer = 576, activations = 1216, total = 2368>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>

@@ -144,9 +144,9 @@ void materializeShards(Model &m, const Manifest &manifest, int64_t rank,
   std::vector<Tensor> shards;
   for (size_t i = 0; i < params.size(); ++i) {
     const auto &[name, value] = params[i];
-    shards.push_back(tensorShard(
-        value.detach(), shardSpec(name, manifest[i].sharding.tensor), rank,
-        size));
+    shards.push_back(tensorShard(value.detach(),
+                                 shardSpec(name, manifest[i].sharding.tensor),
+                                 rank, size));
     mine[i].shape = shards.back().sizes().vec();
     mine[i].init = Init{};
   }
@@ -219,8 +219,9 @@ Communicator &tensorGroupOf(Model &m, int64_t parts, const char *op) {
                 "[tensor: 1]; its checkpoints hold whole tensors and load "
                 "there)");
   if (tp->size() != parts)
-    throw Error(std::string(op) + ": the program was compiled for a tensor "
-                                  "axis of " +
+    throw Error(std::string(op) +
+                ": the program was compiled for a tensor "
+                "axis of " +
                 std::to_string(parts) + " but the run's tensor group has " +
                 std::to_string(tp->size()) + " ranks");
   return *tp;

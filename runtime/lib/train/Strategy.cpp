@@ -249,10 +249,9 @@ std::unique_ptr<Strategy> makeStrategy(const ParallelConfig &parallel,
     MeshGroups groups = splitMesh(*comm, tensor);
     std::shared_ptr<Communicator> data = std::move(groups.data);
     std::unique_ptr<Strategy> inner =
-        data->size() > 1
-            ? std::unique_ptr<Strategy>(
-                  std::make_unique<DataParallel>(parallel, data))
-            : std::make_unique<SingleProcess>(parallel);
+        data->size() > 1 ? std::unique_ptr<Strategy>(
+                               std::make_unique<DataParallel>(parallel, data))
+                         : std::make_unique<SingleProcess>(parallel);
     return std::make_unique<TensorParallelRun>(
         std::move(inner), std::move(comm), std::move(groups.tensor),
         groups.tensorIndex);

@@ -52,7 +52,8 @@ double TensorParallelRun::clipGradients(Model &model, double maxNorm) {
       continue;
     grads.push_back(g);
     bool sliced = specs_.at(i).second.dim >= 0;
-    squares[sliced ? 0 : 1] += g.to(torch::kFloat64).pow(2).sum().item<double>();
+    squares[sliced ? 0 : 1] +=
+        g.to(torch::kFloat64).pow(2).sum().item<double>();
   }
   std::vector<double> sliced = {squares[0]};
   sumDoubles(*tensor_, sliced);
@@ -95,8 +96,9 @@ std::string TensorParallelRun::saveCheckpoint(Checkpointer &ckpt, Model &model,
   for (const auto &[name, t] : optim.state())
     moments.emplace_back(name, gatherFull(*tensor_, t, specOf(name)));
   return agreeOnPart(*world_, [&] {
-    return writesOutput() ? ckpt.save(params, moments, stateWithRng(model, state))
-                          : std::string();
+    return writesOutput()
+               ? ckpt.save(params, moments, stateWithRng(model, state))
+               : std::string();
   });
 }
 
@@ -112,8 +114,7 @@ void TensorParallelRun::loadCheckpoint(const Checkpoint &c,
       const ShardSpec spec = specOf(name);
       if (spec.dim < 0)
         continue;
-      if (t.dim() <= spec.dim ||
-          t.size(spec.dim) % (spec.groups * size) != 0)
+      if (t.dim() <= spec.dim || t.size(spec.dim) % (spec.groups * size) != 0)
         throw Error("the checkpoint '" + from + "' has tensor '" + name +
                     "' of shape " + c10::str(t.sizes()) +
                     ", which does not split over " + std::to_string(size) +

@@ -1,4 +1,5 @@
-//===- TensorParallelRun.h - Megatron's tensor axis around a strategy -*- C++ -*-===//
+//===- TensorParallelRun.h - Megatron's tensor axis around a strategy -*- C++
+//-*-===//
 //
 // A run on a mesh [data: D, tensor: T] (comm/Mesh.h: rank r at data index
 // r / T, tensor index r % T). Each rank holds its tensor slices of the
