@@ -6,14 +6,16 @@
 //                  [--server ADDR --name NAME] [--prefetch N]
 //                  [--threads N] [--buffer N] [--batches N] [--batch N]
 //                  [--window N] [--step-ms N]     (--batches 0: one epoch)
+//                  [--depth N]                    (raw-get's pipeline)
 //
 // Iterates --batches batches of --batch windows of --window frames through
 // s2s::rt::BatchLoader in the given mode (raw: plain sequential read() of
 // the files' bytes, the machine's limit) and prints one line: samples/s,
 // (--server: the loader reads data set NAME from the data server at ADDR,
 // s2s-data push's, instead of the files; raw-get: plain pipelined hiredis
-// GETs of every chunk of that data set by --threads connections, bytes
-// dropped, the server's limit)
+// GETs (--depth at a time) of every chunk of that data set by --threads
+// connections, bytes dropped, the server's limit; with RANK and
+// WORLD_SIZE set, a rank's share of either, for several processes)
 // GB/s of field data delivered, time to the first batch, and the process's
 // memory (anonymous and shared resident). --step-ms simulates a training
 // step's compute between batches (what prefetch hides).
@@ -62,10 +64,12 @@ std::vector<std::string> split(const std::string &s, char sep) {
   return out;
 }
 
-/// raw-get: every chunk of data set `name` fetched with pipelined GETs
-/// (8 at a time, 64 MB) by `threads` connections, the bytes dropped.
-int rawGet(const std::string &address, const std::string &name,
-           int64_t threads) {
+/// raw-get: every chunk of data set `name` (this rank's share: every
+/// world-th, from RANK/WORLD_SIZE) fetched with pipelined GETs (`depth`
+/// at a time) by `threads` connections, the bytes dropped.
+int rawGet(const std::string &address, const std::string &name, int64_t threads,
+           int64_t depth) {
+  const s2s::rt::RankInfo ri = s2s::rt::rankInfo();
   s2s::rt::RedisClient::Options o;
   o.password = s2s::rt::passwordFromEnvironment();
   o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
@@ -73,10 +77,12 @@ int rawGet(const std::string &address, const std::string &name,
   {
     s2s::rt::RedisClient c(address, o);
     s2s::rt::ServerStore store(c, name);
+    int64_t at = 0;
     for (const s2s::rt::ServerSample &e : store.index())
       for (int64_t k = 0; k < e.chunks; ++k) // ServerStore.h's layout
-        keys.push_back("s2s:" + name + ":c:" + std::to_string(e.time) + ":" +
-                       std::to_string(e.version) + ":" + std::to_string(k));
+        if (at++ % ri.worldSize == ri.rank)
+          keys.push_back("s2s:" + name + ":c:" + std::to_string(e.time) + ":" +
+                         std::to_string(e.version) + ":" + std::to_string(k));
   }
   std::vector<double> bytes(size_t(threads), 0.0);
   const auto t0 = Clock::now();
@@ -87,8 +93,8 @@ int rawGet(const std::string &address, const std::string &name,
       std::vector<size_t> mine;
       for (size_t i = size_t(t); i < keys.size(); i += size_t(threads))
         mine.push_back(i);
-      for (size_t at = 0; at < mine.size(); at += 8) {
-        const size_t n = std::min<size_t>(8, mine.size() - at);
+      for (size_t at = 0; at < mine.size(); at += size_t(depth)) {
+        const size_t n = std::min<size_t>(size_t(depth), mine.size() - at);
         for (size_t j = 0; j < n; ++j)
           c.append({"GET", keys[mine[at + j]]});
         for (size_t j = 0; j < n; ++j)
@@ -101,9 +107,10 @@ int rawGet(const std::string &address, const std::string &name,
   double total = 0;
   for (double b : bytes)
     total += b;
-  std::printf("raw-get (hiredis GET, pipelined 8 deep, %lld connection%s): "
-              "%.3f GB in %.2f s: %.3f GB/s\n",
-              (long long)threads, threads == 1 ? "" : "s", total / 1e9, s,
+  std::printf("raw-get (hiredis GET, pipelined %lld deep, %lld connection%s, "
+              "rank %lld of %lld): %.3f GB in %.2f s: %.3f GB/s\n",
+              (long long)depth, (long long)threads, threads == 1 ? "" : "s",
+              (long long)ri.rank, (long long)ri.worldSize, total / 1e9, s,
               total / 1e9 / s);
   return 0;
 }
@@ -113,7 +120,7 @@ int rawGet(const std::string &address, const std::string &name,
 int main(int argc, char **argv) {
   std::string data, stats, mode = "eager", channels = "u,v,t", server, name;
   int64_t prefetch = 0, threads = 1, buffer = 0, batches = 0, batch = 8,
-          window = 3, stepMs = 0;
+          window = 3, stepMs = 0, depth = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--data")
@@ -140,6 +147,8 @@ int main(int argc, char **argv) {
       batch = std::atoll(v.c_str());
     else if (k == "--window")
       window = std::atoll(v.c_str());
+    else if (k == "--depth")
+      depth = std::atoll(v.c_str());
     else if (k == "--step-ms")
       stepMs = std::atoll(v.c_str());
     else {
@@ -151,7 +160,7 @@ int main(int argc, char **argv) {
   try {
     auto t0 = Clock::now();
     if (mode == "raw-get")
-      return rawGet(server, name, threads);
+      return rawGet(server, name, threads, std::max<int64_t>(1, depth));
     if (mode == "raw" || mode == "raw-fresh") {
       // raw: read(2) of every file into one 8 MiB buffer, the page cache's
       // limit. raw-fresh: the same bytes into fresh memory (one mapping

@@ -275,53 +275,31 @@ int64_t ServerStore::ringSize() {
   return client_.command({"LLEN", key("ring")}).integer();
 }
 
-std::vector<int64_t> ServerStore::ringSample(int64_t k, uint64_t seed,
-                                             char *out, int64_t bytes) {
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> times(size_t(k), 0);
-  std::vector<size_t> todo;
-  for (int64_t i = 0; i < k; ++i)
-    todo.push_back(size_t(i));
-  for (int attempt = 0; !todo.empty(); ++attempt) {
-    if (attempt > 8)
-      throw Error(describe() + ": the ring changed faster than it could be "
-                               "read (8 tries)");
-    RedisReply r = client_.command({"LRANGE", key("ring"), "0", "-1"});
-    std::vector<ServerSample> ring;
-    for (size_t i = 0; i < r.size(); ++i)
-      if (auto e = parseRingEntry(replyText(r.element(i))))
-        ring.push_back(*e);
-    if (int64_t(ring.size()) < int64_t(todo.size()))
-      throw Error(describe() + ": its ring holds " +
-                  std::to_string(ring.size()) + " samples, fewer than the " +
-                  std::to_string(todo.size()) + " asked for");
-    // Fisher-Yates over the ring's positions, as many as needed.
-    std::vector<size_t> pos(ring.size());
-    for (size_t i = 0; i < pos.size(); ++i)
-      pos[i] = i;
-    std::vector<ServerSample> picked;
-    std::vector<char *> dst;
-    std::vector<size_t> which;
-    for (size_t j = 0; j < todo.size(); ++j) {
-      std::uniform_int_distribution<size_t> d(j, pos.size() - 1);
-      std::swap(pos[j], pos[d(rng)]);
-      const ServerSample &e = ring[pos[j]];
-      if (e.bytes != bytes)
-        throw Error(describe() + ": ring sample at " + formatTime(e.time) +
-                    " has " + std::to_string(e.bytes) + " bytes, not " +
-                    std::to_string(bytes));
-      picked.push_back(e);
-      dst.push_back(out + int64_t(todo[j]) * bytes);
-      which.push_back(j);
-      times[todo[j]] = e.time;
-    }
-    std::vector<size_t> missing = fetch(picked, which, dst);
-    std::vector<size_t> again;
-    for (size_t j : missing)
-      again.push_back(todo[j]);
-    todo = std::move(again);
+std::vector<ServerSample> ServerStore::ring() {
+  RedisReply r = client_.command({"LRANGE", key("ring"), "0", "-1"});
+  std::vector<ServerSample> out;
+  for (size_t i = 0; i < r.size(); ++i) {
+    auto e = parseRingEntry(replyText(r.element(i)));
+    if (!e)
+      throw Error(describe() + ": ring entry '" +
+                  std::string(replyText(r.element(i))) +
+                  "' is malformed; clear the set (s2s-data push --clear) "
+                  "and push again");
+    out.push_back(*e);
   }
-  return times;
+  return out;
+}
+
+std::vector<size_t>
+ServerStore::readListed(const std::vector<ServerSample> &entries, char *out) {
+  std::vector<char *> dst;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    dst.push_back(out);
+    out += entries[i].bytes;
+    which.push_back(i);
+  }
+  return fetch(entries, which, dst);
 }
 
 std::vector<ServerSample> ServerStore::index() {

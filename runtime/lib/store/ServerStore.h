@@ -45,7 +45,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -122,15 +121,15 @@ public:
   int64_t ringAppend(int64_t time, const char *data, int64_t bytes,
                      int64_t capacity);
   int64_t ringSize();
-  /// The sampling rule: `k` distinct samples drawn uniformly from the ring
-  /// as it is at the call (a seeded Fisher-Yates over its entries), into
-  /// out (bytes each); returns their times. A sample trimmed off while it
-  /// was being read is replaced by a new draw from the ring as it is
-  /// then (which may repeat one drawn already). Every rank may draw from one
-  /// ring: draws do not consume samples (each is used until the producers push
-  /// it out).
-  std::vector<int64_t> ringSample(int64_t k, uint64_t seed, char *out,
-                                  int64_t bytes);
+  /// The ring's entries as they are now, newest first. Training draws its
+  /// windows from them (data/Ring.h's sampling rule).
+  std::vector<ServerSample> ring();
+  /// Samples `entries` into out (entries[i].bytes each, consecutive), all
+  /// chunks pipelined, every CRC checked (an Error as read's); returns the
+  /// indices of those whose chunks are gone (trimmed off the ring since
+  /// the entries were listed), left unfilled.
+  std::vector<size_t> readListed(const std::vector<ServerSample> &entries,
+                                 char *out);
 
 private:
   std::string key(const std::string &suffix) const;
