@@ -672,8 +672,12 @@ public:
   RingLoader(Core core, const LoaderConfig &config, int64_t batch,
              uint64_t seed)
       : LoaderBase(std::move(core), config, batch, seed, true, true),
-        reader_(core_, bytesRead_),
-        perEpoch_(size() / (batch_ * config_.worldSize)) {
+        reader_(core_, bytesRead_) {
+    // The windows of the full ring (the same on every rank, however the
+    // ring moves while they start), else those of the ring as it is.
+    const int64_t full =
+        ringCapacity(core_.cfg) - (core_.window - 1) * core_.plan.stride;
+    perEpoch_ = std::max(full, size()) / (batch_ * config_.worldSize);
     atOpen_.insert(core_.plan.times.begin(), core_.plan.times.end());
     listed_ = atOpen_;
   }
@@ -786,7 +790,7 @@ private:
   }
 
   FileReader reader_;
-  int64_t perEpoch_;
+  int64_t perEpoch_ = 0;
   std::set<int64_t> atOpen_, listed_; ///< sample times in the ring
   int64_t added_ = 0, usedLast_ = 0, usedNewLast_ = 0;
   std::mutex m_;

@@ -19,11 +19,11 @@
 //     second) x (its life in the ring) / (windows in the ring) times;
 //   - a window trimmed off between the listing and its read (RingMoved):
 //     the ring is listed again and the batch drawn anew, at most 8 times;
-//   - an epoch is a fixed number of steps, the ring's windows when
-//     training starts over the global batch; each epoch start counts the
-//     samples appended since the previous one and how many of the
-//     previous epoch's distinct samples were appended during training
-//     (ringStats; the training program prints them).
+//   - an epoch is a fixed number of steps: the full ring's windows (its
+//     capacity as appends record it) over the global batch, on every rank;
+//     each epoch start counts the samples appended since the previous one
+//     and how many of the previous epoch's distinct samples were appended
+//     during training (ringStats; the training program prints them).
 //
 // Normalisation and the finiteness check are the file modes' (FieldReader
 // over the ring's samples). Memory: the batches built ahead plus the

@@ -121,10 +121,22 @@ std::vector<ServerSample> ringByTime(ServerStore &store) {
 }
 } // namespace
 
-ServerSource openServerSource(const DataConfig &cfg, bool ring) {
+namespace {
+RedisClient::Options clientOptions() {
   RedisClient::Options o;
   o.password = passwordFromEnvironment();
   o.timeoutSeconds = timeoutFromEnvironment();
+  return o;
+}
+} // namespace
+
+int64_t ringCapacity(const DataConfig &cfg) {
+  RedisClient client(cfg.server, clientOptions());
+  return ServerStore(client, cfg.serverSet).ringCapacity();
+}
+
+ServerSource openServerSource(const DataConfig &cfg, bool ring) {
+  const RedisClient::Options o = clientOptions();
   RedisClient client(cfg.server, o);
   ServerStore store(client, cfg.serverSet);
   std::optional<ServerSetMeta> meta = store.meta();

@@ -55,6 +55,10 @@ struct ServerSource {
 /// samples not float32.
 ServerSource openServerSource(const DataConfig &cfg, bool ring = false);
 
+/// The capacity of cfg.serverSet's ring (s2s-data push --ring N); 0 when
+/// nothing was appended to it.
+int64_t ringCapacity(const DataConfig &cfg);
+
 } // namespace s2s::rt::data_detail
 
 #endif // S2S_RUNTIME_DATA_SERVERSOURCE_H

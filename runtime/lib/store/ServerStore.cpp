@@ -260,7 +260,8 @@ int64_t ServerStore::ringAppend(int64_t time, const char *data, int64_t bytes,
   RedisReply exec = transaction(client_,
                                 {{"LPUSH", rk, entry},
                                  {"LRANGE", rk, from, "-1"},
-                                 {"LTRIM", rk, "0", to}},
+                                 {"LTRIM", rk, "0", to},
+                                 {"HSET", key("meta"), "ring", from}},
                                 "the ring append of " + describe());
   const redisReply *dropped = exec.element(1);
   std::vector<ServerSample> dead;
@@ -273,6 +274,12 @@ int64_t ServerStore::ringAppend(int64_t time, const char *data, int64_t bytes,
 
 int64_t ServerStore::ringSize() {
   return client_.command({"LLEN", key("ring")}).integer();
+}
+
+int64_t ServerStore::ringCapacity() {
+  RedisReply r = client_.command({"HGET", key("meta"), "ring"});
+  return r.isNil() ? 0
+                   : std::strtoll(std::string(r.text()).c_str(), nullptr, 10);
 }
 
 std::vector<ServerSample> ServerStore::ring() {

@@ -111,8 +111,9 @@ public:
   // (s2s:<name>:ring, a list of "<time> <version> <bytes> <chunks> <crc>",
   // newest first, chunks under the same keys as the index's samples).
   // An append writes the sample's chunks, then in one MULTI/EXEC pushes
-  // its entry, reads the entries beyond `capacity` and trims them off;
-  // their chunks are deleted after. The server thus holds at most
+  // its entry, reads the entries beyond `capacity` and trims them off
+  // (and records the capacity: meta's "ring"); their chunks are deleted
+  // after. The server thus holds at most
   // capacity samples (plus those being appended), whatever the stream's
   // length.
 
@@ -121,6 +122,8 @@ public:
   int64_t ringAppend(int64_t time, const char *data, int64_t bytes,
                      int64_t capacity);
   int64_t ringSize();
+  /// The capacity the last append kept the ring to (0: none appended).
+  int64_t ringCapacity();
   /// The ring's entries as they are now, newest first. Training draws its
   /// windows from them (data/Ring.h's sampling rule).
   std::vector<ServerSample> ring();

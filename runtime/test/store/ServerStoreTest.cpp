@@ -284,6 +284,7 @@ TEST(ServerStore, RingHoldsExactlyNAndMemoryStaysBounded) {
   }
   EXPECT_EQ(dropped, 9 * N);
   EXPECT_EQ(store.ringSize(), N);
+  EXPECT_EQ(store.ringCapacity(), N);
   EXPECT_EQ(countKeys(client, "s2s:stream:c:*"), N);
   std::printf("used_memory after N = %lld, max after N..10N = %lld (samples "
               "of %lld bytes)\n",
