@@ -2,7 +2,8 @@
 //-------------===//
 //
 //   s2s-bench-data --data 'DIR/*.h5' --stats DIR/stats.h5 --channels a,b,c
-//                  --mode eager|lazy|stream|shared|raw|raw-fresh|raw-get
+//                  --mode eager|lazy|stream|shared|raw|raw-fresh|raw-get|
+//                         store-read
 //                  [--server ADDR --name NAME] [--prefetch N]
 //                  [--threads N] [--buffer N] [--batches N] [--batch N]
 //                  [--window N] [--step-ms N]     (--batches 0: one epoch)
@@ -15,7 +16,9 @@
 // s2s-data push's, instead of the files; raw-get: plain pipelined hiredis
 // GETs (--depth at a time) of every chunk of that data set by --threads
 // connections, bytes dropped, the server's limit; with RANK and
-// WORLD_SIZE set, a rank's share of either, for several processes)
+// WORLD_SIZE set, a rank's share of either, for several processes;
+// store-read: the same samples through ServerStore::read, --batch a call,
+// with its copy and CRC check but not the loader's normalisation)
 // GB/s of field data delivered, time to the first batch, and the process's
 // memory (anonymous and shared resident). --step-ms simulates a training
 // step's compute between batches (what prefetch hides).
@@ -115,6 +118,57 @@ int rawGet(const std::string &address, const std::string &name, int64_t threads,
   return 0;
 }
 
+/// store-read: every sample of data set `name` (this rank's share) read
+/// through ServerStore::read, `per` consecutive samples a call (as the
+/// loader's reads), by `threads` connections: the store's GETs, copy into
+/// place and CRC-32C check, without the loader's normalisation.
+int storeRead(const std::string &address, const std::string &name,
+              int64_t threads, int64_t per) {
+  const s2s::rt::RankInfo ri = s2s::rt::rankInfo();
+  s2s::rt::RedisClient::Options o;
+  o.password = s2s::rt::passwordFromEnvironment();
+  o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
+  std::vector<std::vector<s2s::rt::ServerSample>> calls;
+  {
+    s2s::rt::RedisClient c(address, o);
+    s2s::rt::ServerStore store(c, name);
+    const std::vector<s2s::rt::ServerSample> index = store.index();
+    for (size_t at = 0, n = 0; at < index.size(); at += size_t(per), ++n)
+      if (int64_t(n) % ri.worldSize == ri.rank)
+        calls.emplace_back(index.begin() + at,
+                           index.begin() +
+                               std::min(index.size(), at + size_t(per)));
+  }
+  std::vector<double> bytes(size_t(threads), 0.0);
+  const auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      s2s::rt::RedisClient c(address, o);
+      s2s::rt::ServerStore store(c, name);
+      std::vector<char> buf;
+      for (size_t i = size_t(t); i < calls.size(); i += size_t(threads)) {
+        std::vector<s2s::rt::ServerSample> e = calls[i];
+        buf.resize(size_t(e.size() * e.front().bytes));
+        store.read(e, buf.data());
+        bytes[size_t(t)] += double(buf.size());
+      }
+    });
+  for (std::thread &t : pool)
+    t.join();
+  const double s = since(t0);
+  double total = 0;
+  for (double b : bytes)
+    total += b;
+  std::printf("store-read (ServerStore::read, %lld samples a call, %lld "
+              "connection%s, rank %lld of %lld): %.3f GB in %.2f s: %.3f "
+              "GB/s\n",
+              (long long)per, (long long)threads, threads == 1 ? "" : "s",
+              (long long)ri.rank, (long long)ri.worldSize, total / 1e9, s,
+              total / 1e9 / s);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -159,6 +213,8 @@ int main(int argc, char **argv) {
   s2s::rt::tuneAllocator(); // what a generated program does (run())
   try {
     auto t0 = Clock::now();
+    if (mode == "store-read")
+      return storeRead(server, name, threads, std::max<int64_t>(1, batch));
     if (mode == "raw-get")
       return rawGet(server, name, threads, std::max<int64_t>(1, depth));
     if (mode == "raw" || mode == "raw-fresh") {

@@ -333,11 +333,25 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
                                        const std::vector<size_t> &which,
                                        const std::vector<char *> &dst) {
   std::vector<std::string> keys;
+  std::vector<int64_t> sizes; // of each chunk, as pushed
   for (size_t i : which)
-    for (int64_t k = 0; k < entries[i].chunks; ++k)
+    for (int64_t k = 0; k < entries[i].chunks; ++k) {
       keys.push_back(chunkKey(entries[i].time, entries[i].version, k));
-  for (const std::string &k : keys)
-    client_.append({"GET", k});
+      sizes.push_back(
+          std::min(kChunkBytes, entries[i].bytes - k * kChunkBytes));
+    }
+  // A sliding pipeline: the next GET goes out as soon as a reply is read,
+  // with at most kInFlightBytes of replies outstanding (one GET at least).
+  size_t sent = 0, got = 0;
+  int64_t inFlight = 0;
+  auto pump = [&] {
+    while (sent < keys.size() &&
+           (sent == got || inFlight + sizes[sent] <= kInFlightBytes)) {
+      client_.append({"GET", keys[sent]});
+      inFlight += sizes[sent++];
+    }
+  };
+  pump();
   std::vector<size_t> missing;
   std::string corrupt; // thrown once every reply is read: the connection
                        // stays in step
@@ -347,6 +361,8 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
     int64_t at = 0;
     for (int64_t k = 0; k < s.chunks; ++k) {
       RedisReply r = client_.reply();
+      inFlight -= sizes[got++];
+      pump();
       const std::string_view v = r.text();
       if (r.isNil() || at + int64_t(v.size()) > s.bytes) {
         gone = true;
