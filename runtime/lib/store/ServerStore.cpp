@@ -145,6 +145,11 @@ ServerStore::writeVersions(const std::vector<int64_t> &times, const char *data,
   const uint64_t last = uint64_t(
       client_.command({"INCRBY", key("version"), std::to_string(n)}).integer());
   std::vector<ServerSample> fresh;
+  // A sliding pipeline, as fetch's: a reply read whenever more than
+  // kInFlightBytes of SETs are unanswered.
+  std::vector<int64_t> unanswered;
+  size_t answered = 0;
+  int64_t inFlight = 0;
   for (int64_t i = 0; i < n; ++i) {
     ServerSample s;
     s.time = times[size_t(i)];
@@ -155,15 +160,19 @@ ServerStore::writeVersions(const std::vector<int64_t> &times, const char *data,
     s.crc = sampleChecksum(p, size_t(sampleBytes));
     for (int64_t k = 0; k < chunks; ++k) {
       const int64_t at = k * kChunkBytes;
+      const int64_t size = std::min(kChunkBytes, sampleBytes - at);
       const std::string ck = chunkKey(s.time, s.version, k);
-      client_.append(
-          {"SET", ck,
-           std::string_view(p + at,
-                            size_t(std::min(kChunkBytes, sampleBytes - at)))});
+      client_.append({"SET", ck, std::string_view(p + at, size_t(size))});
+      unanswered.push_back(size);
+      for (inFlight += size;
+           inFlight > kInFlightBytes && answered + 1 < unanswered.size();) {
+        client_.reply();
+        inFlight -= unanswered[answered++];
+      }
     }
     fresh.push_back(s);
   }
-  for (int64_t i = 0; i < n * chunks; ++i)
+  for (; answered < unanswered.size(); ++answered)
     client_.reply();
   return fresh;
 }
