@@ -67,6 +67,32 @@ std::vector<std::string> split(const std::string &s, char sep) {
   return out;
 }
 
+/// Runs work(t, bytes) on `threads` threads, each adding the bytes it
+/// moved to its own counter; prints "WHAT: X GB in S s: R GB/s".
+template <typename Work>
+void timedThreads(int64_t threads, const std::string &what, Work work) {
+  std::vector<double> bytes(size_t(threads), 0.0);
+  const auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { work(size_t(t), bytes[size_t(t)]); });
+  for (std::thread &t : pool)
+    t.join();
+  const double s = since(t0);
+  double total = 0;
+  for (double b : bytes)
+    total += b;
+  std::printf("%s: %.3f GB in %.2f s: %.3f GB/s\n", what.c_str(), total / 1e9,
+              s, total / 1e9 / s);
+}
+
+/// "N connection(s), rank R of W".
+std::string connectionsText(int64_t threads, const s2s::rt::RankInfo &ri) {
+  return std::to_string(threads) + " connection" + (threads == 1 ? "" : "s") +
+         ", rank " + std::to_string(ri.rank) + " of " +
+         std::to_string(ri.worldSize);
+}
+
 /// raw-get: every chunk of data set `name` (this rank's share: every
 /// world-th, from RANK/WORLD_SIZE) fetched with pipelined GETs (`depth`
 /// at a time) by `threads` connections, the bytes dropped.
@@ -87,34 +113,21 @@ int rawGet(const std::string &address, const std::string &name, int64_t threads,
           keys.push_back("s2s:" + name + ":c:" + std::to_string(e.time) + ":" +
                          std::to_string(e.version) + ":" + std::to_string(k));
   }
-  std::vector<double> bytes(size_t(threads), 0.0);
-  const auto t0 = Clock::now();
-  std::vector<std::thread> pool;
-  for (int64_t t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      s2s::rt::RedisClient c(address, o);
-      std::vector<size_t> mine;
-      for (size_t i = size_t(t); i < keys.size(); i += size_t(threads))
-        mine.push_back(i);
-      for (size_t at = 0; at < mine.size(); at += size_t(depth)) {
-        const size_t n = std::min<size_t>(size_t(depth), mine.size() - at);
-        for (size_t j = 0; j < n; ++j)
-          c.append({"GET", keys[mine[at + j]]});
-        for (size_t j = 0; j < n; ++j)
-          bytes[size_t(t)] += double(c.reply().text().size());
-      }
-    });
-  for (std::thread &t : pool)
-    t.join();
-  const double s = since(t0);
-  double total = 0;
-  for (double b : bytes)
-    total += b;
-  std::printf("raw-get (hiredis GET, pipelined %lld deep, %lld connection%s, "
-              "rank %lld of %lld): %.3f GB in %.2f s: %.3f GB/s\n",
-              (long long)depth, (long long)threads, threads == 1 ? "" : "s",
-              (long long)ri.rank, (long long)ri.worldSize, total / 1e9, s,
-              total / 1e9 / s);
+  timedThreads(threads,
+               "raw-get (hiredis GET, pipelined " + std::to_string(depth) +
+                   " deep, " + connectionsText(threads, ri) + ")",
+               [&](size_t t, double &bytes) {
+                 s2s::rt::RedisClient c(address, o);
+                 for (size_t at = t; at < keys.size();
+                      at += size_t(depth) * size_t(threads)) {
+                   size_t n = 0;
+                   for (size_t i = at; n < size_t(depth) && i < keys.size();
+                        i += size_t(threads), ++n)
+                     c.append({"GET", keys[i]});
+                   for (size_t j = 0; j < n; ++j)
+                     bytes += double(c.reply().text().size());
+                 }
+               });
   return 0;
 }
 
@@ -139,33 +152,20 @@ int storeRead(const std::string &address, const std::string &name,
                            index.begin() +
                                std::min(index.size(), at + size_t(per)));
   }
-  std::vector<double> bytes(size_t(threads), 0.0);
-  const auto t0 = Clock::now();
-  std::vector<std::thread> pool;
-  for (int64_t t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      s2s::rt::RedisClient c(address, o);
-      s2s::rt::ServerStore store(c, name);
-      std::vector<char> buf;
-      for (size_t i = size_t(t); i < calls.size(); i += size_t(threads)) {
-        std::vector<s2s::rt::ServerSample> e = calls[i];
-        buf.resize(size_t(e.size() * e.front().bytes));
-        store.read(e, buf.data());
-        bytes[size_t(t)] += double(buf.size());
-      }
-    });
-  for (std::thread &t : pool)
-    t.join();
-  const double s = since(t0);
-  double total = 0;
-  for (double b : bytes)
-    total += b;
-  std::printf("store-read (ServerStore::read, %lld samples a call, %lld "
-              "connection%s, rank %lld of %lld): %.3f GB in %.2f s: %.3f "
-              "GB/s\n",
-              (long long)per, (long long)threads, threads == 1 ? "" : "s",
-              (long long)ri.rank, (long long)ri.worldSize, total / 1e9, s,
-              total / 1e9 / s);
+  timedThreads(threads,
+               "store-read (ServerStore::read, " + std::to_string(per) +
+                   " samples a call, " + connectionsText(threads, ri) + ")",
+               [&](size_t t, double &bytes) {
+                 s2s::rt::RedisClient c(address, o);
+                 s2s::rt::ServerStore store(c, name);
+                 std::vector<char> buf;
+                 for (size_t i = t; i < calls.size(); i += size_t(threads)) {
+                   std::vector<s2s::rt::ServerSample> e = calls[i];
+                   buf.resize(size_t(e.size() * e.front().bytes));
+                   store.read(e, buf.data());
+                   bytes += double(buf.size());
+                 }
+               });
   return 0;
 }
 
