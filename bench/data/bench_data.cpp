@@ -2,18 +2,23 @@
 //-------------===//
 //
 //   s2s-bench-data --data 'DIR/*.h5' --stats DIR/stats.h5 --channels a,b,c
-//                  --mode eager|lazy|stream|shared|raw|raw-fresh|raw-get
+//                  --mode eager|lazy|stream|shared|raw|raw-fresh|raw-get|
+//                         store-read
 //                  [--server ADDR --name NAME] [--prefetch N]
 //                  [--threads N] [--buffer N] [--batches N] [--batch N]
 //                  [--window N] [--step-ms N]     (--batches 0: one epoch)
+//                  [--depth N]                    (raw-get's pipeline)
 //
 // Iterates --batches batches of --batch windows of --window frames through
 // s2s::rt::BatchLoader in the given mode (raw: plain sequential read() of
 // the files' bytes, the machine's limit) and prints one line: samples/s,
 // (--server: the loader reads data set NAME from the data server at ADDR,
 // s2s-data push's, instead of the files; raw-get: plain pipelined hiredis
-// GETs of every chunk of that data set by --threads connections, bytes
-// dropped, the server's limit)
+// GETs (--depth at a time) of every chunk of that data set by --threads
+// connections, bytes dropped, the server's limit; with RANK and
+// WORLD_SIZE set, a rank's share of either, for several processes;
+// store-read: the same samples through ServerStore::read, --batch a call,
+// with its copy and CRC check but not the loader's normalisation)
 // GB/s of field data delivered, time to the first batch, and the process's
 // memory (anonymous and shared resident). --step-ms simulates a training
 // step's compute between batches (what prefetch hides).
@@ -62,10 +67,38 @@ std::vector<std::string> split(const std::string &s, char sep) {
   return out;
 }
 
-/// raw-get: every chunk of data set `name` fetched with pipelined GETs
-/// (8 at a time, 64 MB) by `threads` connections, the bytes dropped.
-int rawGet(const std::string &address, const std::string &name,
-           int64_t threads) {
+/// Runs work(t, bytes) on `threads` threads, each adding the bytes it
+/// moved to its own counter; prints "WHAT: X GB in S s: R GB/s".
+template <typename Work>
+void timedThreads(int64_t threads, const std::string &what, Work work) {
+  std::vector<double> bytes(size_t(threads), 0.0);
+  const auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] { work(size_t(t), bytes[size_t(t)]); });
+  for (std::thread &t : pool)
+    t.join();
+  const double s = since(t0);
+  double total = 0;
+  for (double b : bytes)
+    total += b;
+  std::printf("%s: %.3f GB in %.2f s: %.3f GB/s\n", what.c_str(), total / 1e9,
+              s, total / 1e9 / s);
+}
+
+/// "N connection(s), rank R of W".
+std::string connectionsText(int64_t threads, const s2s::rt::RankInfo &ri) {
+  return std::to_string(threads) + " connection" + (threads == 1 ? "" : "s") +
+         ", rank " + std::to_string(ri.rank) + " of " +
+         std::to_string(ri.worldSize);
+}
+
+/// raw-get: every chunk of data set `name` (this rank's share: every
+/// world-th, from RANK/WORLD_SIZE) fetched with pipelined GETs (`depth`
+/// at a time) by `threads` connections, the bytes dropped.
+int rawGet(const std::string &address, const std::string &name, int64_t threads,
+           int64_t depth) {
+  const s2s::rt::RankInfo ri = s2s::rt::rankInfo();
   s2s::rt::RedisClient::Options o;
   o.password = s2s::rt::passwordFromEnvironment();
   o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
@@ -73,38 +106,66 @@ int rawGet(const std::string &address, const std::string &name,
   {
     s2s::rt::RedisClient c(address, o);
     s2s::rt::ServerStore store(c, name);
+    int64_t at = 0;
     for (const s2s::rt::ServerSample &e : store.index())
       for (int64_t k = 0; k < e.chunks; ++k) // ServerStore.h's layout
-        keys.push_back("s2s:" + name + ":c:" + std::to_string(e.time) + ":" +
-                       std::to_string(e.version) + ":" + std::to_string(k));
+        if (at++ % ri.worldSize == ri.rank)
+          keys.push_back("s2s:" + name + ":c:" + std::to_string(e.time) + ":" +
+                         std::to_string(e.version) + ":" + std::to_string(k));
   }
-  std::vector<double> bytes(size_t(threads), 0.0);
-  const auto t0 = Clock::now();
-  std::vector<std::thread> pool;
-  for (int64_t t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      s2s::rt::RedisClient c(address, o);
-      std::vector<size_t> mine;
-      for (size_t i = size_t(t); i < keys.size(); i += size_t(threads))
-        mine.push_back(i);
-      for (size_t at = 0; at < mine.size(); at += 8) {
-        const size_t n = std::min<size_t>(8, mine.size() - at);
-        for (size_t j = 0; j < n; ++j)
-          c.append({"GET", keys[mine[at + j]]});
-        for (size_t j = 0; j < n; ++j)
-          bytes[size_t(t)] += double(c.reply().text().size());
-      }
-    });
-  for (std::thread &t : pool)
-    t.join();
-  const double s = since(t0);
-  double total = 0;
-  for (double b : bytes)
-    total += b;
-  std::printf("raw-get (hiredis GET, pipelined 8 deep, %lld connection%s): "
-              "%.3f GB in %.2f s: %.3f GB/s\n",
-              (long long)threads, threads == 1 ? "" : "s", total / 1e9, s,
-              total / 1e9 / s);
+  timedThreads(threads,
+               "raw-get (hiredis GET, pipelined " + std::to_string(depth) +
+                   " deep, " + connectionsText(threads, ri) + ")",
+               [&](size_t t, double &bytes) {
+                 s2s::rt::RedisClient c(address, o);
+                 for (size_t at = t; at < keys.size();
+                      at += size_t(depth) * size_t(threads)) {
+                   size_t n = 0;
+                   for (size_t i = at; n < size_t(depth) && i < keys.size();
+                        i += size_t(threads), ++n)
+                     c.append({"GET", keys[i]});
+                   for (size_t j = 0; j < n; ++j)
+                     bytes += double(c.reply().text().size());
+                 }
+               });
+  return 0;
+}
+
+/// store-read: every sample of data set `name` (this rank's share) read
+/// through ServerStore::read, `per` consecutive samples a call (as the
+/// loader's reads), by `threads` connections: the store's GETs, copy into
+/// place and CRC-32C check, without the loader's normalisation.
+int storeRead(const std::string &address, const std::string &name,
+              int64_t threads, int64_t per) {
+  const s2s::rt::RankInfo ri = s2s::rt::rankInfo();
+  s2s::rt::RedisClient::Options o;
+  o.password = s2s::rt::passwordFromEnvironment();
+  o.timeoutSeconds = s2s::rt::timeoutFromEnvironment();
+  std::vector<std::vector<s2s::rt::ServerSample>> calls;
+  {
+    s2s::rt::RedisClient c(address, o);
+    s2s::rt::ServerStore store(c, name);
+    const std::vector<s2s::rt::ServerSample> index = store.index();
+    for (size_t at = 0, n = 0; at < index.size(); at += size_t(per), ++n)
+      if (int64_t(n) % ri.worldSize == ri.rank)
+        calls.emplace_back(index.begin() + at,
+                           index.begin() +
+                               std::min(index.size(), at + size_t(per)));
+  }
+  timedThreads(threads,
+               "store-read (ServerStore::read, " + std::to_string(per) +
+                   " samples a call, " + connectionsText(threads, ri) + ")",
+               [&](size_t t, double &bytes) {
+                 s2s::rt::RedisClient c(address, o);
+                 s2s::rt::ServerStore store(c, name);
+                 std::vector<char> buf;
+                 for (size_t i = t; i < calls.size(); i += size_t(threads)) {
+                   std::vector<s2s::rt::ServerSample> e = calls[i];
+                   buf.resize(size_t(e.size() * e.front().bytes));
+                   store.read(e, buf.data());
+                   bytes += double(buf.size());
+                 }
+               });
   return 0;
 }
 
@@ -113,7 +174,7 @@ int rawGet(const std::string &address, const std::string &name,
 int main(int argc, char **argv) {
   std::string data, stats, mode = "eager", channels = "u,v,t", server, name;
   int64_t prefetch = 0, threads = 1, buffer = 0, batches = 0, batch = 8,
-          window = 3, stepMs = 0;
+          window = 3, stepMs = 0, depth = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--data")
@@ -140,6 +201,8 @@ int main(int argc, char **argv) {
       batch = std::atoll(v.c_str());
     else if (k == "--window")
       window = std::atoll(v.c_str());
+    else if (k == "--depth")
+      depth = std::atoll(v.c_str());
     else if (k == "--step-ms")
       stepMs = std::atoll(v.c_str());
     else {
@@ -150,8 +213,10 @@ int main(int argc, char **argv) {
   s2s::rt::tuneAllocator(); // what a generated program does (run())
   try {
     auto t0 = Clock::now();
+    if (mode == "store-read")
+      return storeRead(server, name, threads, std::max<int64_t>(1, batch));
     if (mode == "raw-get")
-      return rawGet(server, name, threads);
+      return rawGet(server, name, threads, std::max<int64_t>(1, depth));
     if (mode == "raw" || mode == "raw-fresh") {
       // raw: read(2) of every file into one 8 MiB buffer, the page cache's
       // limit. raw-fresh: the same bytes into fresh memory (one mapping

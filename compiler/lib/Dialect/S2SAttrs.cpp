@@ -67,6 +67,12 @@ LogicalResult SourceAttr::verify(EmitFn emitError, SourceKind kind,
   }
   if (address.empty() || name.empty())
     return emitError() << "server(address, name) needs both";
+  // A server source's field says which of the set's stores the train split
+  // reads: "" its index, "ring" its ring (server(..., ring = true)).
+  if (!field.empty() && field != "ring")
+    return emitError() << "server(...) reads a data set's index (field \"\") "
+                          "or its ring (field \"ring\"), not '"
+                       << field << "'";
   return success();
 }
 

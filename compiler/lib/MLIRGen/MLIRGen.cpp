@@ -1316,9 +1316,13 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
     history = builder.getI64IntegerAttr(h->i);
 
   const GenValue &src = *sv->get("source");
+  // server(..., ring = true) reads the set's ring: its field is "ring"
+  // (data/Ring.h), lowered as data.field like hdf5's dataset name.
+  const bool ring = src.s == "server" && field(src, "ring").b;
   FailureOr<SourceAttr> source = checked<SourceAttr>(
       sv->valueLoc("source", at), enumOf(symbolizeSourceKind, src.s),
-      StringRef(field(src, "pattern").s), StringRef(field(src, "field").s),
+      StringRef(field(src, "pattern").s),
+      StringRef(ring ? "ring" : field(src, "field").s),
       StringRef(field(src, "address").s), StringRef(field(src, "name").s));
 
   SplitAttr split;
@@ -1362,6 +1366,16 @@ LogicalResult MLIRGen::lowerData(const DataDecl &data) {
       APFloat(stream ? num(*mem, "refresh") : 0.25));
   if (failed(source) || failed(memory))
     return failure();
+  // A ring is sampled batch by batch (data/Ring.h): only prefetch
+  // applies; a memory value that holds or streams the data set would be
+  // ignored.
+  if (ring &&
+      (stream || memory->getShared() || memory->getMode() != MemoryMode::eager))
+    return emitError(sv->valueLoc("memory", at))
+           << "memory = " << (stream ? "stream(...)" : mem->s + "(...)")
+           << " does not apply to server(..., ring = true): training draws "
+              "each batch from the ring as it is then; write memory = "
+              "in_memory(prefetch = N) or leave memory out";
 
   builder.setInsertionPointToEnd(module.getBody());
   DataOp::create(builder, FusedLoc::get(&ctx, sv->fused),

@@ -18,7 +18,9 @@
 #include "data/Loader.h"
 
 #include "data/Prefetch.h"
+#include "data/Ring.h"
 #include "data/Sampler.h"
+#include "data/ServerSource.h"
 #include "data/Split.h"
 #include "dist/Launch.h"
 #include "s2s/runtime/Error.h"
@@ -663,7 +665,146 @@ private:
   Prefetcher pf_; ///< last: stopped (in the destructor) before the rest
 };
 
+/// server(..., ring = true), the train split: each batch drawn from the
+/// data server's ring as it is when the batch is made (Ring.h's rule).
+class RingLoader final : public LoaderBase {
+public:
+  RingLoader(Core core, const LoaderConfig &config, int64_t batch,
+             uint64_t seed)
+      : LoaderBase(std::move(core), config, batch, seed, true, true),
+        reader_(core_, bytesRead_) {
+    // The windows of the full ring (the same on every rank, however the
+    // ring moves while they start), else those of the ring as it is.
+    const int64_t full =
+        ringCapacity(core_.cfg) - (core_.window - 1) * core_.plan.stride;
+    perEpoch_ = std::max(full, size()) / (batch_ * config_.worldSize);
+    atOpen_.insert(core_.plan.times.begin(), core_.plan.times.end());
+    listed_ = atOpen_;
+  }
+  ~RingLoader() override { pf_.stop(); }
+
+  int64_t batchesPerEpoch() const override { return perEpoch_; }
+
+  void startEpoch(int64_t epoch, int64_t first) override {
+    pf_.stop();
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      usedLast_ = int64_t(used_.size());
+      usedNewLast_ = 0;
+      for (int64_t t : used_)
+        usedNewLast_ += atOpen_.count(t) ? 0 : 1;
+      used_.clear();
+    }
+    // The samples appended since the last epoch started (or training).
+    const SplitPlan now = planSplit(core_.cfg, core_.split, core_.window);
+    std::set<int64_t> listed(now.times.begin(), now.times.end());
+    added_ = 0;
+    for (int64_t t : listed)
+      added_ += listed_.count(t) ? 0 : 1;
+    listed_ = std::move(listed);
+    const int64_t n = batchesPerEpoch();
+    pf_.start(std::min(first, n), n, config_.prefetch, prefetchThreads(),
+              [this, epoch](int64_t b) { return draw(epoch, b); });
+  }
+
+  std::optional<Batch> next() override { return take(pf_); }
+
+  LoaderStats stats() const override {
+    LoaderStats s = LoaderBase::stats();
+    s.samplesAdded = added_;
+    return s;
+  }
+  RingStats ringStats() const {
+    RingStats s;
+    s.samples = int64_t(listed_.size());
+    s.appended = added_;
+    s.drawn = usedLast_;
+    s.drawnNew = usedNewLast_;
+    return s;
+  }
+
+protected:
+  /// fetch(): the ring's windows as listed when training started.
+  void assemble(const std::vector<int64_t> &idx, float *out) override {
+    reader_.windows(idx, out);
+  }
+  int64_t resident() const override {
+    return pf_.queued() * batch_ * core_.window;
+  }
+
+private:
+  /// Batch b of epoch `epoch`: batch_ distinct windows, uniformly over the
+  /// windows of the ring as listed now (a seeded shuffle's first batch_
+  /// of them, the seed from (seed, rank, epoch, b)). A window trimmed off
+  /// before it was read: the ring listed again and the batch drawn anew.
+  Batch draw(int64_t epoch, int64_t b) {
+    const uint64_t seed = splitmix64(
+        seed_ ^ splitmix64(uint64_t(config_.rank) ^ splitmix64(uint64_t(b))));
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      Core now;
+      now.cfg = core_.cfg;
+      now.split = core_.split;
+      now.window = core_.window;
+      now.plan = planSplit(now.cfg, now.split, now.window);
+      now.norm = core_.norm;
+      now.starts = windowStarts(now.plan, now.window);
+      const int64_t n = int64_t(now.starts.size());
+      if (n < batch_)
+        throw Error("the ring of " + ringText() + " holds " +
+                    std::to_string(n) + " windows of " +
+                    std::to_string(now.window) + " consecutive samples, " +
+                    "fewer than a batch of " + std::to_string(batch_) +
+                    "; push more (s2s-data push --ring N) or lower --batch");
+      std::vector<int64_t> order =
+          epochIndices(n, 0, 1, seed + uint64_t(attempt), epoch, true, false);
+      order.resize(size_t(batch_));
+      Batch out;
+      const SplitPlan &p = now.plan;
+      out.window =
+          pool_.take({batch_, now.window, p.channels(), p.lat(), p.lon()});
+      try {
+        FileReader(now, bytesRead_)
+            .windows(order, out.window.data_ptr<float>());
+      } catch (const RingMoved &) {
+        continue;
+      }
+      out.times = torch::empty({batch_}, torch::kInt64);
+      std::lock_guard<std::mutex> lock(m_);
+      for (int64_t j = 0; j < batch_; ++j) {
+        out.times.data_ptr<int64_t>()[j] =
+            p.times[size_t(now.starts[size_t(order[size_t(j)])])];
+        for (int64_t k = 0; k < now.window; ++k)
+          used_.insert(p.times[size_t(now.sample(order[size_t(j)], k))]);
+      }
+      out.indices = std::move(order);
+      return out;
+    }
+    throw Error("the ring of " + ringText() +
+                " was trimmed faster than a batch could be read (8 tries); "
+                "give it a larger capacity (s2s-data push --ring N)");
+  }
+
+  std::string ringText() const {
+    return "data set '" + core_.cfg.serverSet + "' on data server '" +
+           core_.cfg.server + "'";
+  }
+
+  FileReader reader_;
+  int64_t perEpoch_ = 0;
+  std::set<int64_t> atOpen_, listed_; ///< sample times in the ring
+  int64_t added_ = 0, usedLast_ = 0, usedNewLast_ = 0;
+  std::mutex m_;
+  std::set<int64_t> used_; ///< sample times drawn this epoch
+  Prefetcher pf_;          ///< last: stopped before the rest
+};
+
 } // namespace
+
+std::optional<RingStats> ringStats(const BatchLoader &loader) {
+  if (const auto *r = dynamic_cast<const RingLoader *>(&loader))
+    return r->ringStats();
+  return std::nullopt;
+}
 
 std::unique_ptr<BatchLoader>
 BatchLoader::open(const DataConfig &data, Split split, int64_t window,
@@ -704,6 +845,13 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
                             "with eager loading only, not ") +
                 LoaderConfig::modeName(config.mode));
 
+  if (ringSplit(data, split) &&
+      (config.mode != LoaderConfig::Mode::Eager || config.shared))
+    throw Error("memory mode " + config.name() +
+                " does not apply to a server(..., ring = true) source: "
+                "training draws each batch from the ring as it is then; "
+                "leave --memory out (prefetch applies)");
+
   Core core;
   core.cfg = data;
   core.split = split;
@@ -712,7 +860,12 @@ BatchLoader::open(const DataConfig &data, Split split, int64_t window,
   // load's threads need it free.
   core.plan = planSplit(data, split, window);
   std::unique_ptr<BatchLoader> out;
-  if (config.mode == LoaderConfig::Mode::Eager) {
+  if (ringSplit(data, split)) {
+    core.norm = loadNormalization(data, core.plan.names);
+    core.starts = windowStarts(core.plan, window);
+    core.finish();
+    out = std::make_unique<RingLoader>(std::move(core), config, batch, seed);
+  } else if (config.mode == LoaderConfig::Mode::Eager) {
     auto e = std::make_unique<EagerLoader>(std::move(core), config, batch, seed,
                                            shuffle, dropLast);
     e->load(data, split);

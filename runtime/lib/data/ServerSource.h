@@ -21,6 +21,11 @@
 // modes (the server holds samples only): `s2s-data stats` over the files
 // that were pushed writes it.
 //
+// The ring (server(..., ring = true), the train split only): the source
+// is the set's ring as listed when opened (its times, newest version of
+// each); a sample trimmed off the ring before it is read throws
+// RingMoved, and the ring loader (data/Ring.h) lists the ring again.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef S2S_RUNTIME_DATA_SERVERSOURCE_H
@@ -28,10 +33,16 @@
 
 #include "hdf5/FieldReader.h"
 #include "s2s/runtime/Config.h"
+#include "s2s/runtime/Error.h"
 
 #include <memory>
 
 namespace s2s::rt::data_detail {
+
+/// A listed ring sample was trimmed off before it could be read.
+struct RingMoved : Error {
+  using Error::Error;
+};
 
 struct ServerSource {
   hdf5::FileMeta meta;
@@ -39,9 +50,14 @@ struct ServerSource {
 };
 
 /// Connects to cfg.server, reads data set cfg.serverSet's metadata and
-/// index. Throws Error naming the address and set: no server, a wrong
-/// password, no such data set (push it), samples not float32.
-ServerSource openServerSource(const DataConfig &cfg);
+/// index (ring: its ring). Throws Error naming the address and set: no
+/// server, a wrong password, no such data set (push it), an empty ring,
+/// samples not float32.
+ServerSource openServerSource(const DataConfig &cfg, bool ring = false);
+
+/// The capacity of cfg.serverSet's ring (s2s-data push --ring N); 0 when
+/// nothing was appended to it.
+int64_t ringCapacity(const DataConfig &cfg);
 
 } // namespace s2s::rt::data_detail
 

@@ -9,6 +9,7 @@
 
 #include "data/Split.h"
 
+#include "data/Ring.h"
 #include "data/ServerSource.h"
 #include "hdf5/Hdf5.h"
 #include "s2s/runtime/Error.h"
@@ -194,7 +195,7 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
   if (cfg.server.empty()) {
     files = hdf5::scanFiles(cfg.pattern, cfg.field);
   } else {
-    ServerSource src = openServerSource(cfg);
+    ServerSource src = openServerSource(cfg, ringSplit(cfg, split));
     files.push_back(std::move(src.meta));
     plan.external = std::move(src.samples);
   }
@@ -217,7 +218,8 @@ SplitPlan planSplit(const DataConfig &cfg, Split split, int64_t window) {
                 (cfg.server.empty() ? " cover " : " covers ") +
                 formatYears(avail.first, avail.last) +
                 "; change the data section's split");
-  checkNoMissingYear(cfg, plan);
+  if (!ringSplit(cfg, split)) // a ring holds the newest samples, any years
+    checkNoMissingYear(cfg, plan);
   plan.files = std::move(files);
   return plan;
 }

@@ -145,6 +145,11 @@ ServerStore::writeVersions(const std::vector<int64_t> &times, const char *data,
   const uint64_t last = uint64_t(
       client_.command({"INCRBY", key("version"), std::to_string(n)}).integer());
   std::vector<ServerSample> fresh;
+  // A sliding pipeline, as fetch's: a reply read whenever more than
+  // kInFlightBytes of SETs are unanswered.
+  std::vector<int64_t> unanswered;
+  size_t answered = 0;
+  int64_t inFlight = 0;
   for (int64_t i = 0; i < n; ++i) {
     ServerSample s;
     s.time = times[size_t(i)];
@@ -155,15 +160,19 @@ ServerStore::writeVersions(const std::vector<int64_t> &times, const char *data,
     s.crc = sampleChecksum(p, size_t(sampleBytes));
     for (int64_t k = 0; k < chunks; ++k) {
       const int64_t at = k * kChunkBytes;
+      const int64_t size = std::min(kChunkBytes, sampleBytes - at);
       const std::string ck = chunkKey(s.time, s.version, k);
-      client_.append(
-          {"SET", ck,
-           std::string_view(p + at,
-                            size_t(std::min(kChunkBytes, sampleBytes - at)))});
+      client_.append({"SET", ck, std::string_view(p + at, size_t(size))});
+      unanswered.push_back(size);
+      for (inFlight += size;
+           inFlight > kInFlightBytes && answered + 1 < unanswered.size();) {
+        client_.reply();
+        inFlight -= unanswered[answered++];
+      }
     }
     fresh.push_back(s);
   }
-  for (int64_t i = 0; i < n * chunks; ++i)
+  for (; answered < unanswered.size(); ++answered)
     client_.reply();
   return fresh;
 }
@@ -260,7 +269,8 @@ int64_t ServerStore::ringAppend(int64_t time, const char *data, int64_t bytes,
   RedisReply exec = transaction(client_,
                                 {{"LPUSH", rk, entry},
                                  {"LRANGE", rk, from, "-1"},
-                                 {"LTRIM", rk, "0", to}},
+                                 {"LTRIM", rk, "0", to},
+                                 {"HSET", key("meta"), "ring", from}},
                                 "the ring append of " + describe());
   const redisReply *dropped = exec.element(1);
   std::vector<ServerSample> dead;
@@ -275,53 +285,37 @@ int64_t ServerStore::ringSize() {
   return client_.command({"LLEN", key("ring")}).integer();
 }
 
-std::vector<int64_t> ServerStore::ringSample(int64_t k, uint64_t seed,
-                                             char *out, int64_t bytes) {
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> times(size_t(k), 0);
-  std::vector<size_t> todo;
-  for (int64_t i = 0; i < k; ++i)
-    todo.push_back(size_t(i));
-  for (int attempt = 0; !todo.empty(); ++attempt) {
-    if (attempt > 8)
-      throw Error(describe() + ": the ring changed faster than it could be "
-                               "read (8 tries)");
-    RedisReply r = client_.command({"LRANGE", key("ring"), "0", "-1"});
-    std::vector<ServerSample> ring;
-    for (size_t i = 0; i < r.size(); ++i)
-      if (auto e = parseRingEntry(replyText(r.element(i))))
-        ring.push_back(*e);
-    if (int64_t(ring.size()) < int64_t(todo.size()))
-      throw Error(describe() + ": its ring holds " +
-                  std::to_string(ring.size()) + " samples, fewer than the " +
-                  std::to_string(todo.size()) + " asked for");
-    // Fisher-Yates over the ring's positions, as many as needed.
-    std::vector<size_t> pos(ring.size());
-    for (size_t i = 0; i < pos.size(); ++i)
-      pos[i] = i;
-    std::vector<ServerSample> picked;
-    std::vector<char *> dst;
-    std::vector<size_t> which;
-    for (size_t j = 0; j < todo.size(); ++j) {
-      std::uniform_int_distribution<size_t> d(j, pos.size() - 1);
-      std::swap(pos[j], pos[d(rng)]);
-      const ServerSample &e = ring[pos[j]];
-      if (e.bytes != bytes)
-        throw Error(describe() + ": ring sample at " + formatTime(e.time) +
-                    " has " + std::to_string(e.bytes) + " bytes, not " +
-                    std::to_string(bytes));
-      picked.push_back(e);
-      dst.push_back(out + int64_t(todo[j]) * bytes);
-      which.push_back(j);
-      times[todo[j]] = e.time;
-    }
-    std::vector<size_t> missing = fetch(picked, which, dst);
-    std::vector<size_t> again;
-    for (size_t j : missing)
-      again.push_back(todo[j]);
-    todo = std::move(again);
+int64_t ServerStore::ringCapacity() {
+  RedisReply r = client_.command({"HGET", key("meta"), "ring"});
+  return r.isNil() ? 0
+                   : std::strtoll(std::string(r.text()).c_str(), nullptr, 10);
+}
+
+std::vector<ServerSample> ServerStore::ring() {
+  RedisReply r = client_.command({"LRANGE", key("ring"), "0", "-1"});
+  std::vector<ServerSample> out;
+  for (size_t i = 0; i < r.size(); ++i) {
+    auto e = parseRingEntry(replyText(r.element(i)));
+    if (!e)
+      throw Error(describe() + ": ring entry '" +
+                  std::string(replyText(r.element(i))) +
+                  "' is malformed; clear the set (s2s-data push --clear) "
+                  "and push again");
+    out.push_back(*e);
   }
-  return times;
+  return out;
+}
+
+std::vector<size_t>
+ServerStore::readListed(const std::vector<ServerSample> &entries, char *out) {
+  std::vector<char *> dst;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    dst.push_back(out);
+    out += entries[i].bytes;
+    which.push_back(i);
+  }
+  return fetch(entries, which, dst);
 }
 
 std::vector<ServerSample> ServerStore::index() {
@@ -348,11 +342,25 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
                                        const std::vector<size_t> &which,
                                        const std::vector<char *> &dst) {
   std::vector<std::string> keys;
+  std::vector<int64_t> sizes; // of each chunk, as pushed
   for (size_t i : which)
-    for (int64_t k = 0; k < entries[i].chunks; ++k)
+    for (int64_t k = 0; k < entries[i].chunks; ++k) {
       keys.push_back(chunkKey(entries[i].time, entries[i].version, k));
-  for (const std::string &k : keys)
-    client_.append({"GET", k});
+      sizes.push_back(
+          std::min(kChunkBytes, entries[i].bytes - k * kChunkBytes));
+    }
+  // A sliding pipeline: the next GET goes out as soon as a reply is read,
+  // with at most kInFlightBytes of replies outstanding (one GET at least).
+  size_t sent = 0, got = 0;
+  int64_t inFlight = 0;
+  auto pump = [&] {
+    while (sent < keys.size() &&
+           (sent == got || inFlight + sizes[sent] <= kInFlightBytes)) {
+      client_.append({"GET", keys[sent]});
+      inFlight += sizes[sent++];
+    }
+  };
+  pump();
   std::vector<size_t> missing;
   std::string corrupt; // thrown once every reply is read: the connection
                        // stays in step
@@ -362,6 +370,8 @@ std::vector<size_t> ServerStore::fetch(const std::vector<ServerSample> &entries,
     int64_t at = 0;
     for (int64_t k = 0; k < s.chunks; ++k) {
       RedisReply r = client_.reply();
+      inFlight -= sizes[got++];
+      pump();
       const std::string_view v = r.text();
       if (r.isNil() || at + int64_t(v.size()) > s.bytes) {
         gone = true;

@@ -30,11 +30,12 @@
 // SHA-256 (and zlib's CRC-32, a third of memcpy's speed) would be the
 // slowest step of a read.
 //
-// Chunks move pipelined: all GETs (or SETs) of a call are sent before the
-// first reply is read, so one round trip serves many 8 MB values (0.86 GB/s
-// measured, against 0.3-0.4 GB/s for whole 290 MB values;
-// ../shared/DISTRIBUTED.md). One ServerStore uses one RedisClient and is not
-// thread-safe; parallel readers each have their own. Torch-free.
+// Chunks move pipelined: all SETs of a call are sent before the first reply
+// is read, so one round trip serves many 8 MB values (0.86 GB/s measured,
+// against 0.3-0.4 GB/s for whole 290 MB values; ../shared/DISTRIBUTED.md);
+// GETs go out in a sliding window of kInFlightBytes. One ServerStore uses one
+// RedisClient and is not thread-safe; parallel readers each have their own.
+// Torch-free.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,7 +46,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -76,6 +76,11 @@ uint32_t sampleChecksum(const void *data, size_t n);
 class ServerStore {
 public:
   static constexpr int64_t kChunkBytes = int64_t(8) << 20;
+  /// Replies a read keeps outstanding at most (at least one GET): 4 MiB.
+  /// Deeper pipelines of large values fall off a cliff on Redis 7.0 (2 MB
+  /// values over a Unix socket, bench/data: 1.4 GB/s with 2 GETs in
+  /// flight, 0.13 GB/s with 4 or 8).
+  static constexpr int64_t kInFlightBytes = int64_t(4) << 20;
 
   ServerStore(RedisClient &client, std::string name);
 
@@ -112,8 +117,9 @@ public:
   // (s2s:<name>:ring, a list of "<time> <version> <bytes> <chunks> <crc>",
   // newest first, chunks under the same keys as the index's samples).
   // An append writes the sample's chunks, then in one MULTI/EXEC pushes
-  // its entry, reads the entries beyond `capacity` and trims them off;
-  // their chunks are deleted after. The server thus holds at most
+  // its entry, reads the entries beyond `capacity` and trims them off
+  // (and records the capacity: meta's "ring"); their chunks are deleted
+  // after. The server thus holds at most
   // capacity samples (plus those being appended), whatever the stream's
   // length.
 
@@ -122,15 +128,17 @@ public:
   int64_t ringAppend(int64_t time, const char *data, int64_t bytes,
                      int64_t capacity);
   int64_t ringSize();
-  /// The sampling rule: `k` distinct samples drawn uniformly from the ring
-  /// as it is at the call (a seeded Fisher-Yates over its entries), into
-  /// out (bytes each); returns their times. A sample trimmed off while it
-  /// was being read is replaced by a new draw from the ring as it is
-  /// then (which may repeat one drawn already). Every rank may draw from one
-  /// ring: draws do not consume samples (each is used until the producers push
-  /// it out).
-  std::vector<int64_t> ringSample(int64_t k, uint64_t seed, char *out,
-                                  int64_t bytes);
+  /// The capacity the last append kept the ring to (0: none appended).
+  int64_t ringCapacity();
+  /// The ring's entries as they are now, newest first. Training draws its
+  /// windows from them (data/Ring.h's sampling rule).
+  std::vector<ServerSample> ring();
+  /// Samples `entries` into out (entries[i].bytes each, consecutive), all
+  /// chunks pipelined, every CRC checked (an Error as read's); returns the
+  /// indices of those whose chunks are gone (trimmed off the ring since
+  /// the entries were listed), left unfilled.
+  std::vector<size_t> readListed(const std::vector<ServerSample> &entries,
+                                 char *out);
 
 private:
   std::string key(const std::string &suffix) const;

@@ -2,6 +2,7 @@
 
 #include "train/Banner.h"
 
+#include "data/Ring.h"
 #include "hdf5/FieldReader.h"
 #include "support/Text.h"
 #include "train/Options.h"
@@ -70,10 +71,16 @@ void printBanner(const Program &p, const Settings &s, const TrainData &data,
   const DataConfig &dc = s.data;
   const TrainConfig &tc = s.train;
   const BatchLoader *valid = data.valid.get();
+  const bool ring = ringSplit(dc, Split::Train);
   const std::string from = dc.server.empty()
                                ? std::string()
-                               : " (data set '" + dc.serverSet +
+                               : std::string(ring ? " (the ring of " : " (") +
+                                     "data set '" + dc.serverSet +
                                      "' on data server '" + dc.server + "')";
+  const std::string memory =
+      ring ? "drawn from the ring batch by batch, prefetch " +
+                 std::to_string(data.config.prefetch)
+           : data.config.describe();
   std::printf("%s: %s, %s parameters; data %s%s: train %lld windows (%s), "
               "valid %lld (%s); grid %s; memory %s\n",
               p.name.c_str(), modelText(p).c_str(),
@@ -81,7 +88,7 @@ void printBanner(const Program &p, const Settings &s, const TrainData &data,
               (long long)data.windows, yearsText(dc.train).c_str(),
               (long long)(valid ? valid->size() : 0),
               valid ? yearsText(dc.valid).c_str() : "none",
-              data.gridText().c_str(), data.config.describe().c_str());
+              data.gridText().c_str(), memory.c_str());
   printHdf5Note(dc, *data.train);
   std::printf(
       "%s: %lld epoch%s x %lld steps, batch %lld, %s lr %s, schedule "

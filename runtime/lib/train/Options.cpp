@@ -497,9 +497,9 @@ Settings settle(const Program &p, const Options &opt) {
   dc = p.data;
   if (!opt.data.empty()) {
     dc.pattern = opt.data; // files, even where the spec names a server
-    // A server source has no dataset name; files hold theirs under the
-    // default one (DataConfig::field).
-    if (!dc.server.empty() && dc.field.empty())
+    // A server source has no dataset name (a ring's field, "ring", names
+    // the set's ring); files hold theirs under the default one.
+    if (!dc.server.empty() && (dc.field.empty() || dc.field == "ring"))
       dc.field = DataConfig{}.field;
     dc.server.clear();
     dc.serverSet.clear();

@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Ring.h"
 #include "io/Checkpoint.h"
 #include "metrics/MetricsLog.h"
 #include "metrics/Progress.h"
@@ -336,8 +337,15 @@ EpochSteps Trainer::trainEpoch(int64_t epoch, double &lr) {
   // The loader's order depends on (seed, epoch) only: resuming at batch
   // `first` gives the batches the uninterrupted run had.
   train.startEpoch(epoch, out.first);
-  if (const int64_t added = train.stats().samplesAdded;
-      added > 0 && strategy->writesOutput())
+  const std::optional<RingStats> ring = ringStats(train);
+  if (ring && epoch > 0 && strategy->writesOutput())
+    std::printf("data: ring of %lld samples: %lld appended since the last "
+                "epoch; the last epoch drew %lld distinct samples, %lld of "
+                "them appended during training\n",
+                (long long)ring->samples, (long long)ring->appended,
+                (long long)ring->drawn, (long long)ring->drawnNew);
+  else if (const int64_t added = train.stats().samplesAdded;
+           added > 0 && strategy->writesOutput())
     std::printf("data: %lld new samples on the data server since the last "
                 "epoch (%lld windows now)\n",
                 (long long)added, (long long)train.size());

@@ -8,7 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Dataset.h"
 #include "data/Loader.h"
+#include "data/Ring.h"
 #include "prep/Push.h"
 #include "store/RedisServer.h"
 #include "store/ServerStore.h"
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -215,4 +218,103 @@ TEST(ServerLoader, ReaderProcessesReadDisjointShares) {
                 (long long)world, (long long)owner.size(),
                 (long long)files->size());
   }
+}
+
+// server(..., ring = true): the ring of 20 holds the newest samples of the
+// 48 pushed (2001's last 4, 2002's 16); two ranks draw batches of windows
+// from it. Every window drawn is inside the ring (its frames consecutive
+// samples of it) and equals, bit for bit, the files' window of the same
+// start time (Dataset: read eagerly from HDF5, normalised by torch): the
+// ring's windows and normalisation are the file modes'. 2003's 16 samples
+// appended after an epoch are counted at the next one and drawn.
+TEST(ServerLoader, RingDrawsWindowsOfTheNewestSamples) {
+  ServerData &d = serverData();
+  rt::RedisClient::Options o;
+  o.password = kPassword;
+  rt::RedisClient client(d.address, o);
+  rt::ServerStore store(client, "ring");
+  store.clear();
+  std::vector<std::string> first, last;
+  for (int y = 2000; y <= 2002; ++y)
+    first.push_back(d.dir + "/" + std::to_string(y) + ".h5");
+  last.push_back(d.dir + "/2003.h5");
+  rt::pushFiles(first, "fields", store, 20);
+  ASSERT_EQ(store.ringSize(), 20);
+  const rt::Dataset files =
+      rt::Dataset::open(filesConfig(d.dir), rt::Split::Train, 3);
+  std::map<int64_t, int64_t> windowAt; // start time -> files' window
+  for (int64_t i = 0; i < files.size(); ++i)
+    windowAt[files.times({i}).item<int64_t>()] = i;
+
+  rt::DataConfig rc = serverConfig(d.dir, d.address);
+  rc.serverSet = "ring";
+  rc.field = "ring"; // server(..., ring = true)
+  std::vector<std::unique_ptr<BatchLoader>> ranks;
+  for (int64_t r = 0; r < 2; ++r)
+    ranks.push_back(BatchLoader::open(rc, rt::Split::Train, 3, 2,
+                                      loaderConfig(Mode::Eager, 1, r, 2), 9,
+                                      true, true));
+  // 20 samples of 2002 (16) and 2001's last 4: 14 + 2 windows of 3.
+  EXPECT_EQ(ranks[0]->size(), 16);
+  EXPECT_EQ(ranks[0]->batchesPerEpoch(), 4); // 16 windows / global batch 4
+  std::set<int64_t> ringTimes;
+  for (const rt::ServerSample &e : store.ring())
+    ringTimes.insert(e.time);
+  std::map<int64_t, int> drawn;
+  auto epoch = [&](int64_t e, const std::set<int64_t> &inRing) {
+    for (int64_t r = 0; r < 2; ++r) {
+      ranks[size_t(r)]->startEpoch(e);
+      int64_t n = 0;
+      while (auto b = ranks[size_t(r)]->next()) {
+        ++n;
+        for (int64_t j = 0; j < 2; ++j) {
+          const int64_t t = b->times[j].item<int64_t>();
+          ++drawn[t];
+          EXPECT_TRUE(inRing.count(t) && inRing.count(t + 2 * 6 * 3600))
+              << "window at " << t << " is not in the ring";
+          ASSERT_TRUE(windowAt.count(t)) << t;
+          EXPECT_TRUE(torch::equal(b->window[j], files.batch({windowAt[t]})[0]))
+              << "epoch " << e << " rank " << r << " window at " << t;
+        }
+      }
+      EXPECT_EQ(n, 4);
+    }
+  };
+  epoch(0, ringTimes);
+  EXPECT_GT(drawn.size(), 4u); // uniform over 16: distinct draws
+  // A producer appends 2003 (16 samples): the ring holds 2003 only.
+  rt::pushFiles(last, "fields", store, 20);
+  EXPECT_EQ(store.ringSize(), 20);
+  std::set<int64_t> now;
+  for (const rt::ServerSample &e : store.ring())
+    now.insert(e.time);
+  drawn.clear();
+  epoch(1, now);
+  EXPECT_EQ(ranks[0]->stats().samplesAdded, 16);
+  EXPECT_EQ(rt::ringStats(*ranks[0])->samples, 20);
+  EXPECT_EQ(rt::ringStats(*ranks[0])->drawnNew, 0); // epoch 0 drew old ones
+  epoch(2, now);
+  EXPECT_GT(rt::ringStats(*ranks[0])->drawnNew, 0); // epoch 1 drew 2003's
+  for (const auto &[t, k] : drawn)
+    EXPECT_GE(t, *now.begin());
+  store.clear();
+}
+
+TEST(ServerLoader, RingRefusesMemoryModesThatHoldTheSet) {
+  ServerData &d = serverData();
+  rt::DataConfig rc = serverConfig(d.dir, d.address);
+  rc.serverSet = "small";
+  rc.field = "ring"; // server(..., ring = true)
+  s2s_test::expectError(
+      [&] {
+        BatchLoader::open(rc, rt::Split::Train, 3, 2,
+                          loaderConfig(Mode::Lazy, 1), 0, true, true);
+      },
+      {"memory mode lazy does not apply", "ring = true"});
+  s2s_test::expectError(
+      [&] {
+        BatchLoader::open(rc, rt::Split::Train, 3, 2,
+                          loaderConfig(Mode::Eager, 1), 0, true, true);
+      },
+      {"has no samples in its ring", "--ring N"});
 }

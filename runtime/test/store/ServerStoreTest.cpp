@@ -284,24 +284,29 @@ TEST(ServerStore, RingHoldsExactlyNAndMemoryStaysBounded) {
   }
   EXPECT_EQ(dropped, 9 * N);
   EXPECT_EQ(store.ringSize(), N);
+  EXPECT_EQ(store.ringCapacity(), N);
   EXPECT_EQ(countKeys(client, "s2s:stream:c:*"), N);
   std::printf("used_memory after N = %lld, max after N..10N = %lld (samples "
               "of %lld bytes)\n",
               (long long)memAfterN, (long long)memMax, (long long)bytes);
   EXPECT_LT(memMax, memAfterN + bytes + (int64_t(1) << 20));
 
-  // Draws: distinct, from the newest N only, bytes as appended.
-  std::vector<char> out(static_cast<size_t>(4 * bytes));
-  const std::vector<int64_t> t = store.ringSample(4, 7, out.data(), bytes);
-  ASSERT_EQ(t.size(), 4u);
-  for (size_t j = 0; j < t.size(); ++j) {
-    EXPECT_GE(t[j], 1000 + 9 * N);
-    for (size_t i = 0; i < j; ++i)
-      EXPECT_NE(t[i], t[j]);
-    const char want = char((t[j] - 1000) % 251);
-    EXPECT_EQ(out[j * size_t(bytes)], want);
-    EXPECT_EQ(out[(j + 1) * size_t(bytes) - 1], want);
+  // The listing: the newest N, newest first, bytes as appended.
+  const std::vector<rt::ServerSample> ring = store.ring();
+  ASSERT_EQ(int64_t(ring.size()), N);
+  for (int64_t j = 0; j < N; ++j)
+    EXPECT_EQ(ring[size_t(j)].time, 1000 + 10 * N - 1 - j);
+  std::vector<char> out(static_cast<size_t>(N * bytes));
+  EXPECT_TRUE(store.readListed(ring, out.data()).empty());
+  for (int64_t j = 0; j < N; ++j) {
+    const char want = char((ring[size_t(j)].time - 1000) % 251);
+    EXPECT_EQ(out[size_t(j * bytes)], want);
+    EXPECT_EQ(out[size_t((j + 1) * bytes - 1)], want);
   }
-  expectError([&] { store.ringSample(N + 1, 0, nullptr, bytes); },
-              {"ring holds 8 samples", "fewer than the 9"});
+  // One more append trims the oldest listed: reading the old listing
+  // names it as gone (the ring loader lists again), the rest are read.
+  store.ringAppend(1000 + 10 * N, v.data(), bytes, N);
+  const std::vector<size_t> gone = store.readListed(ring, out.data());
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0], size_t(N - 1));
 }

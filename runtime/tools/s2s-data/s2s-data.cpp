@@ -665,7 +665,14 @@ int serve(int argc, char **argv) {
   if (!a.positional.empty())
     throw UsageError{"unexpected argument '" + a.positional[0] + "'"};
   s2s::rt::RedisServerConfig c;
-  c.dir = a.opts.count("dir") ? a.opts["dir"] : "s2s-server";
+  // Absolute and normal ("./a/../srv" is "$PWD/srv"), its parents made:
+  // the config, socket and password file all name it, whatever the cwd.
+  c.dir = std::filesystem::absolute(a.opts.count("dir") ? a.opts["dir"]
+                                                        : "s2s-server")
+              .lexically_normal()
+              .string();
+  if (c.dir.size() > 1 && c.dir.back() == '/')
+    c.dir.pop_back();
   if (a.opts.count("bind") != a.opts.count("port"))
     throw UsageError{"--bind HOST and --port N go together (a TCP server); "
                      "without both it listens on a Unix socket in --dir"};
@@ -676,7 +683,12 @@ int serve(int argc, char **argv) {
   if (a.opts.count("maxmemory"))
     c.maxmemoryBytes = parseSize(a.opts["maxmemory"]);
   c.persist = a.opts.count("persist") > 0;
-  ::mkdir(c.dir.c_str(), 0700);
+  std::error_code made;
+  std::filesystem::create_directories(c.dir, made);
+  if (made)
+    throw Error("cannot create the data server's folder '" + c.dir +
+                "': " + made.message());
+  ::chmod(c.dir.c_str(), 0700);
   const std::string pwFile =
       std::filesystem::absolute(a.opts.count("password-file")
                                     ? a.opts["password-file"]

@@ -161,8 +161,9 @@ def S2S_SourceAttr : S2S_Attr<"Source", "source"> {
   let description = [{
     `hdf5(pattern, field)`: files matched by a glob, the field dataset
     `[time, channel, lat, lon]` in each. `server(address, name)`: a data
-    set held by a server (`address` and `name`; `pattern` and `field` are
-    empty).
+    set held by a server (`address` and `name`; `pattern` is empty and
+    `field` is "" for the set's index or "ring" for its ring, written
+    `server(..., ring = true)`).
 
     ```mlir
     #s2s.source<kind = hdf5, pattern = "data/*.h5", field = "fields", address = "", name = "">

@@ -137,7 +137,7 @@ struct MemoryConfig {
 struct DataConfig {
   std::string name;             ///< the spec's data set name
   std::string pattern;          ///< hdf5(pattern): a glob
-  std::string field = "fields"; ///< hdf5(field)
+  std::string field = "fields"; ///< hdf5(field); server: "ring" (Ring.h)
   /// server(address, name): the data server's address ("unix:///...sock"
   /// or "host:port") and the data set's name there; empty for files.
   std::string server, serverSet;
