@@ -10,6 +10,7 @@
 #include "s2s/runtime/Ops.h"
 
 #include "model/Autocast.h"
+#include "model/Fused.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/GraphGeometry.h"
 #include "support/Calendar.h"
@@ -193,6 +194,27 @@ Tensor activation(const Tensor &x, Activation kind) {
               std::to_string(static_cast<int>(kind)));
 }
 
+namespace {
+/// activation(x, kind) written over x, for a fresh x no graph records.
+Tensor activationInPlace(Tensor x, Activation kind) {
+  switch (kind) {
+  case Activation::Gelu:
+    return at::gelu_(x);
+  case Activation::Relu:
+    return at::relu_(x);
+  case Activation::Silu:
+    return at::silu_(x);
+  case Activation::Tanh:
+    return at::tanh_(x);
+  case Activation::Sigmoid:
+    return at::sigmoid_(x);
+  case Activation::None:
+    break;
+  }
+  return activation(x, kind);
+}
+} // namespace
+
 Tensor softmax(const Tensor &x, int64_t dim) { return x.softmax(dim); }
 
 Tensor dropout(Model &m, const Tensor &x, double p) {
@@ -230,7 +252,11 @@ Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
   int64_t in = x.size(-1);
   Tensor w = getParam(m, name, "weight", {in, out});
   Tensor b = bias ? getParam(m, name, "bias", {out}) : Tensor();
-  return activation(affine(floating(x, w), w, b), act);
+  Tensor y = affine(floating(x, w), w, b);
+  // Evaluation: the activation over the product's own fresh buffer.
+  if (act != Activation::None && fused::fusable({y}))
+    return activationInPlace(y, act);
+  return activation(y, act);
 }
 
 Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
@@ -302,9 +328,11 @@ Tensor attention(Model &m, const char *name, const Tensor &x, int64_t heads,
   Tensor wp = getParam(m, name, "proj.weight", {e, e});
   Tensor bp = getParam(m, name, "proj.bias", {e});
   int64_t b = x.size(0), n = x.size(1), d = e / heads;
+  Tensor packed = affine(x, wqkv, bqkv);
+  if ((dropoutP <= 0 || !m.isTraining()) && fused::fusable({packed}))
+    return affine(fused::attention(packed, heads), wp, bp);
   // [b, n, 3e] -> [3, b, heads, n, d]
-  Tensor qkv =
-      affine(x, wqkv, bqkv).view({b, n, 3, heads, d}).permute({2, 0, 3, 1, 4});
+  Tensor qkv = packed.view({b, n, 3, heads, d}).permute({2, 0, 3, 1, 4});
   Tensor o = multiHead(m, qkv[0], qkv[1], qkv[2], dropoutP);
   return affine(mergeHeads(o), wp, bp);
 }
@@ -411,19 +439,26 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
   // As FourCastNet, the spectral part runs in float32 (float64 stays).
   auto ct =
       x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  auto complexOf = [&](const Tensor &p) {
-    return at::complex(p[0].to(ct), p[1].to(ct));
-  };
-  Tensor cw1 = complexOf(w1), cb1 = complexOf(b1), cw2 = complexOf(w2),
-         cb2 = complexOf(b2);
-
-  Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho")
-                 .reshape({B, H, Wr, blocks, bs});
+  Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho");
   // The kept frequencies; the MLP (biases included) acts on them only.
   auto [kept, kw] = afnoModes(H, Wr, modes, cutoff);
   const bool all = int64_t(kept.size()) == H && kw == Wr;
   if (kept.empty() || kw <= 0)
     return x.clone(); // no mode kept: the skip alone
+  // FourCastNet's AFNO2D returns the filtered field plus its input (its
+  // `bias = x ... return x + bias`), the skip inside the spectral mixer.
+  if (fused::fusable({x, X, w1, b1, w2, b2})) {
+    Tensor Y = fused::afnoSpectralMlp(X, w1, b1, w2, b2, kept, kw, sparsity);
+    return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho")
+        .to(x.scalar_type())
+        .add_(x);
+  }
+  auto complexOf = [&](const Tensor &p) {
+    return at::complex(p[0].to(ct), p[1].to(ct));
+  };
+  Tensor cw1 = complexOf(w1), cb1 = complexOf(b1), cw2 = complexOf(w2),
+         cb2 = complexOf(b2);
+  X = X.reshape({B, H, Wr, blocks, bs});
   // FourCastNet's rows are one run: a view, padded back with zeros below;
   // lowpass's two runs (both ends of the axis) are gathered and scattered.
   const int64_t r0 = kept.front(), nr = int64_t(kept.size());
@@ -460,8 +495,6 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
         {torch::indexing::Slice(), rows, torch::indexing::Slice(0, kw)}, Y);
     Y = full;
   }
-  // FourCastNet's AFNO2D returns the filtered field plus its input (its
-  // `bias = x ... return x + bias`), the skip inside the spectral mixer.
   return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type()) + x;
 }
 
