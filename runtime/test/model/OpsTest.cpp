@@ -543,6 +543,14 @@ torch::Tensor fourcastnetAfno(const torch::Tensor &x, const torch::Tensor &w1,
       torch::view_as_complex(s.contiguous()).reshape({B, H, Wr, C});
   return torch::fft::irfft2(Y, std::vector<int64_t>{H, W}, {1, 2}, "ortho") + x;
 }
+
+/// Multiplies afno2d "f"'s weights and biases by k (larger weights make
+/// the soft shrinkage matter).
+void scaleAfnoWeights(Model &m, double k) {
+  torch::NoGradGuard ng;
+  for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
+    named(m, p).mul_(k);
+}
 } // namespace
 
 TEST(OpsTest, Afno2dMatchesFourCastNet) {
@@ -554,12 +562,7 @@ TEST(OpsTest, Afno2dMatchesFourCastNet) {
   ASSERT_EQ(y.sizes(), x.sizes());
   EXPECT_EQ(named(m, "f.w1").sizes(), (std::vector<int64_t>{2, 2, 4, 4}));
   EXPECT_EQ(named(m, "f.b2").sizes(), (std::vector<int64_t>{2, 2, 4}));
-  // Larger weights so that the soft shrinkage matters.
-  {
-    torch::NoGradGuard ng;
-    for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
-      named(m, p).mul_(20);
-  }
+  scaleAfnoWeights(m, 20);
   for (double fraction : {1.0, 0.5, 0.25}) {
     y = afno2d(m, "f", x, 2, 0.01, fraction);
     torch::Tensor ref =
@@ -581,11 +584,7 @@ TEST(OpsTest, FusedAfno2dMatchesFourCastNet) {
   Model m = doubleModel();
   torch::Tensor x = randn({2, 6, 12, 8});
   afno2d(m, "f", x, 2, 0.01, 1.0);
-  {
-    torch::NoGradGuard ng;
-    for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
-      named(m, p).mul_(20);
-  }
+  scaleAfnoWeights(m, 20);
   for (double fraction : {1.0, 0.5, 0.25}) {
     torch::Tensor ref =
         fourcastnetAfno(x, named(m, "f.w1"), named(m, "f.b1"), named(m, "f.w2"),
@@ -605,11 +604,7 @@ TEST(OpsTest, FusedAfno2dMatchesFourCastNet) {
   Model f(1, torch::kCPU, torch::kFloat32);
   torch::Tensor xf = x.to(torch::kFloat32);
   afno2d(f, "f", xf, 2, 0.01, 1.0);
-  {
-    torch::NoGradGuard ng;
-    for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
-      named(f, p).mul_(20);
-  }
+  scaleAfnoWeights(f, 20);
   auto d = [&](const char *p) { return named(f, p).to(torch::kFloat64); };
   torch::Tensor ref =
       fourcastnetAfno(x, d("f.w1"), d("f.b1"), d("f.w2"), d("f.b2"), 0.01, 1.0);
