@@ -1,4 +1,4 @@
-//===- Fused.cpp - Fused kernels for passes that record no graph ----------===//
+//===- Fused.cpp - Fused kernels for passes without a graph ---------------===//
 
 #include "model/Fused.h"
 
@@ -6,7 +6,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
-#include <algorithm>
 #include <cmath>
 
 namespace s2s::rt::fused {
@@ -56,102 +55,6 @@ torch::Tensor attention(const torch::Tensor &qkvIn, int64_t heads) {
     }
   });
   return out;
-}
-
-namespace {
-
-/// One kept mode's blocks: x and y point at `blocks * bs` complex values
-/// stored as (real, imaginary) pairs; t is scratch for 2 * bs values.
-template <typename T> struct SpectralMlp {
-  const T *w1, *b1, *w2, *b2; // [2, blocks, bs, bs] and [2, blocks, bs]
-  int64_t blocks, bs;
-  T lambda;
-
-  /// y = W^T x + b on one block of complex values in (re, im) pairs, into
-  /// separate real and imaginary rows.
-  void layer(const T *x, int64_t xStride, const T *w, const T *bias, int64_t k,
-             T *re, T *im) const {
-    const int64_t planeW = blocks * bs * bs, planeB = blocks * bs;
-    const T *wr = w + k * bs * bs, *wi = wr + planeW;
-    const T *br = bias + k * bs, *bi = br + planeB;
-    for (int64_t o = 0; o < bs; ++o) {
-      re[o] = br[o];
-      im[o] = bi[o];
-    }
-    for (int64_t i = 0; i < bs; ++i) {
-      const T xr = x[i * xStride], xi = x[i * xStride + 1];
-      const T *wro = wr + i * bs, *wio = wi + i * bs;
-      for (int64_t o = 0; o < bs; ++o) {
-        re[o] += xr * wro[o] - xi * wio[o];
-        im[o] += xr * wio[o] + xi * wro[o];
-      }
-    }
-  }
-
-  T shrink(T v) const {
-    return v > lambda ? v - lambda : (v < -lambda ? v + lambda : T(0));
-  }
-
-  void operator()(const T *x, T *y, T *t) const {
-    for (int64_t k = 0; k < blocks; ++k) {
-      T *hr = t, *hi = t + bs, *orr = t + 2 * bs, *oi = t + 3 * bs;
-      layer(x + 2 * k * bs, 2, w1, b1, k, hr, hi);
-      for (int64_t o = 0; o < bs; ++o) {
-        hr[o] = std::max(hr[o], T(0));
-        hi[o] = std::max(hi[o], T(0));
-      }
-      // The hidden layer back in (re, im) pairs for the second product.
-      T *h = t + 4 * bs;
-      for (int64_t o = 0; o < bs; ++o) {
-        h[2 * o] = hr[o];
-        h[2 * o + 1] = hi[o];
-      }
-      layer(h, 2, w2, b2, k, orr, oi);
-      T *yk = y + 2 * k * bs;
-      for (int64_t o = 0; o < bs; ++o) {
-        yk[2 * o] = shrink(orr[o]);
-        yk[2 * o + 1] = shrink(oi[o]);
-      }
-    }
-  }
-};
-
-} // namespace
-
-torch::Tensor afnoSpectralMlp(const torch::Tensor &X, const torch::Tensor &w1,
-                              const torch::Tensor &b1, const torch::Tensor &w2,
-                              const torch::Tensor &b2,
-                              const std::vector<int64_t> &rows, int64_t kw,
-                              double sparsity) {
-  const int64_t B = X.size(0), H = X.size(1), Wr = X.size(2), C = X.size(3),
-                blocks = w1.size(1), bs = w1.size(2);
-  const torch::Tensor x = at::view_as_real(X.contiguous());
-  torch::Tensor Y = at::zeros_like(X, at::MemoryFormat::Contiguous);
-  torch::Tensor y = at::view_as_real(Y);
-  const auto rt = x.scalar_type();
-  const torch::Tensor W1 = w1.to(rt).contiguous(), B1 = b1.to(rt).contiguous(),
-                      W2 = w2.to(rt).contiguous(), B2 = b2.to(rt).contiguous();
-  const int64_t nr = int64_t(rows.size()), modes = B * nr * kw;
-  AT_DISPATCH_FLOATING_TYPES(rt, "afnoSpectralMlp", [&] {
-    const SpectralMlp<scalar_t> mlp{W1.data_ptr<scalar_t>(),
-                                    B1.data_ptr<scalar_t>(),
-                                    W2.data_ptr<scalar_t>(),
-                                    B2.data_ptr<scalar_t>(),
-                                    blocks,
-                                    bs,
-                                    scalar_t(sparsity)};
-    const scalar_t *xp = x.data_ptr<scalar_t>();
-    scalar_t *yp = y.data_ptr<scalar_t>();
-    at::parallel_for(0, modes, 16, [&](int64_t lo, int64_t hi) {
-      std::vector<scalar_t> scratch(6 * bs);
-      for (int64_t m = lo; m < hi; ++m) {
-        const int64_t bi = m / (nr * kw), r = rows[(m / kw) % nr], col = m % kw;
-        const int64_t at = ((bi * H + r) * Wr + col) * C * 2;
-        mlp(xp + at, yp + at, scratch.data());
-      }
-    });
-  });
-  return Y;
 }
 
 } // namespace s2s::rt::fused

@@ -439,26 +439,19 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
   // As FourCastNet, the spectral part runs in float32 (float64 stays).
   auto ct =
       x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho");
-  // The kept frequencies; the MLP (biases included) acts on them only.
-  auto [kept, kw] = afnoModes(H, Wr, modes, cutoff);
-  const bool all = int64_t(kept.size()) == H && kw == Wr;
-  if (kept.empty() || kw <= 0)
-    return x.clone(); // no mode kept: the skip alone
-  // FourCastNet's AFNO2D returns the filtered field plus its input (its
-  // `bias = x ... return x + bias`), the skip inside the spectral mixer.
-  if (fused::fusable({x, X, w1, b1, w2, b2})) {
-    Tensor Y = fused::afnoSpectralMlp(X, w1, b1, w2, b2, kept, kw, sparsity);
-    return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho")
-        .to(x.scalar_type())
-        .add_(x);
-  }
   auto complexOf = [&](const Tensor &p) {
     return at::complex(p[0].to(ct), p[1].to(ct));
   };
   Tensor cw1 = complexOf(w1), cb1 = complexOf(b1), cw2 = complexOf(w2),
          cb2 = complexOf(b2);
-  X = X.reshape({B, H, Wr, blocks, bs});
+
+  Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho")
+                 .reshape({B, H, Wr, blocks, bs});
+  // The kept frequencies; the MLP (biases included) acts on them only.
+  auto [kept, kw] = afnoModes(H, Wr, modes, cutoff);
+  const bool all = int64_t(kept.size()) == H && kw == Wr;
+  if (kept.empty() || kw <= 0)
+    return x.clone(); // no mode kept: the skip alone
   // FourCastNet's rows are one run: a view, padded back with zeros below;
   // lowpass's two runs (both ends of the axis) are gathered and scattered.
   const int64_t r0 = kept.front(), nr = int64_t(kept.size());
@@ -495,6 +488,8 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
         {torch::indexing::Slice(), rows, torch::indexing::Slice(0, kw)}, Y);
     Y = full;
   }
+  // FourCastNet's AFNO2D returns the filtered field plus its input (its
+  // `bias = x ... return x + bias`), the skip inside the spectral mixer.
   return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type()) + x;
 }
 

@@ -578,9 +578,9 @@ TEST(OpsTest, Afno2dMatchesFourCastNet) {
   EXPECT_GT(Y.narrow(2, 0, 4).max().item<double>(), 1e-3);
 }
 
-// Evaluation takes the fused spectral MLP (model/Fused.h): the same
-// reference, every cut-off, float64 and float32.
-TEST(OpsTest, FusedAfno2dMatchesFourCastNet) {
+// Evaluation (inference mode, no-grad) against the same reference, every
+// cut-off, float64 and float32.
+TEST(OpsTest, Afno2dInEvaluationMatchesFourCastNet) {
   Model m = doubleModel();
   torch::Tensor x = randn({2, 6, 12, 8});
   afno2d(m, "f", x, 2, 0.01, 1.0);
@@ -593,7 +593,7 @@ TEST(OpsTest, FusedAfno2dMatchesFourCastNet) {
     EXPECT_TRUE(close(afno2d(m, "f", x, 2, 0.01, fraction), ref, 1e-10))
         << "fraction " << fraction;
   }
-  // lowpass (two runs of rows) and no shrinkage: the graph-recording path.
+  // lowpass (two runs of rows) and no shrinkage: as with a graph.
   for (double modes : {1.0, 0.5}) {
     torch::Tensor ref = afno2d(m, "f", x, 2, 0.0, modes, AfnoCutoff::Lowpass);
     torch::NoGradGuard noGrad;
