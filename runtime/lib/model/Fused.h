@@ -19,7 +19,7 @@ namespace s2s::rt::fused {
 
 /// True when the fused kernels may replace the op chain for `xs`: autograd
 /// is not recording, autocast is off, and every tensor is a dense CPU
-/// float32 or float64 tensor of one type.
+/// tensor of float32 or float64 values (complex ones of those too).
 bool fusable(std::initializer_list<torch::Tensor> xs);
 
 /// Multi-head self-attention from the packed projection qkv [b, n, 3e]
