@@ -10,6 +10,7 @@
 #include "s2s/runtime/Ops.h"
 
 #include "model/Autocast.h"
+#include "model/Fused.h"
 #include "model/Kernels.h"
 #include "s2s/runtime/Error.h"
 #include "s2s/runtime/GraphGeometry.h"
@@ -194,6 +195,27 @@ Tensor activation(const Tensor &x, Activation kind) {
               std::to_string(static_cast<int>(kind)));
 }
 
+namespace {
+/// activation(x, kind) written over x, for a fresh x no graph records.
+Tensor activationInPlace(Tensor x, Activation kind) {
+  switch (kind) {
+  case Activation::Gelu:
+    return at::gelu_(x);
+  case Activation::Relu:
+    return at::relu_(x);
+  case Activation::Silu:
+    return at::silu_(x);
+  case Activation::Tanh:
+    return at::tanh_(x);
+  case Activation::Sigmoid:
+    return at::sigmoid_(x);
+  case Activation::None:
+    break;
+  }
+  return activation(x, kind);
+}
+} // namespace
+
 Tensor softmax(const Tensor &x, int64_t dim) { return x.softmax(dim); }
 
 Tensor dropout(Model &m, const Tensor &x, double p) {
@@ -231,7 +253,11 @@ Tensor linear(Model &m, const char *name, const Tensor &x, int64_t out,
   int64_t in = x.size(-1);
   Tensor w = getParam(m, name, "weight", {in, out});
   Tensor b = bias ? getParam(m, name, "bias", {out}) : Tensor();
-  return activation(affine(floating(x, w), w, b), act);
+  Tensor y = affine(floating(x, w), w, b);
+  // Evaluation: the activation over the product's own fresh buffer.
+  if (act != Activation::None && fused::fusable({y}))
+    return activationInPlace(y, act);
+  return activation(y, act);
 }
 
 Tensor conv2d(Model &m, const char *name, const Tensor &x, int64_t out,
@@ -318,9 +344,11 @@ Tensor headsAttention(Model &m, const char *name, const Tensor &x,
   Tensor wp = getParam(m, name, "proj.weight", {h * d, e});
   Tensor bp = parts == 1 ? getParam(m, name, "proj.bias", {e}) : Tensor();
   int64_t b = x.size(0), n = x.size(1);
+  Tensor packed = affine(x, wqkv, bqkv);
+  if ((dropoutP <= 0 || !m.isTraining()) && fused::fusable({packed}))
+    return affine(fused::attention(packed, h), wp, bp);
   // [b, n, 3hd] -> [3, b, h, n, d]
-  Tensor qkv =
-      affine(x, wqkv, bqkv).view({b, n, 3, h, d}).permute({2, 0, 3, 1, 4});
+  Tensor qkv = packed.view({b, n, 3, h, d}).permute({2, 0, 3, 1, 4});
   Tensor o = multiHead(m, qkv[0], qkv[1], qkv[2], dropoutP);
   return affine(mergeHeads(o), wp, bp);
 }

@@ -259,6 +259,15 @@ TEST(OpsTest, LinearMatchesManualSum) {
   EXPECT_TRUE(close(y, ref, 1e-12));
   EXPECT_TRUE(close(linear(m, "fc", x, 5, true, Activation::Relu),
                     ref.clamp_min(0), 1e-12));
+  {
+    // Evaluation applies the activation in place on the product.
+    c10::InferenceMode inference;
+    EXPECT_TRUE(close(linear(m, "fc", x, 5, true, Activation::Relu),
+                      ref.clamp_min(0), 1e-12));
+    torch::Tensor gelu = 0.5 * ref * (1 + torch::erf(ref / std::sqrt(2.0)));
+    EXPECT_TRUE(
+        close(linear(m, "fc", x, 5, true, Activation::Gelu), gelu, 1e-12));
+  }
   // Without bias: no bias parameter.
   Model n = doubleModel();
   linear(n, "nb", x, 2, false, Activation::None);
@@ -409,6 +418,46 @@ TEST(OpsTest, AttentionMatchesNaiveLoop) {
   EXPECT_EQ(n.namedParameters().size(), 3u);
 }
 
+// Evaluation (no graph recorded) takes the fused kernel (model/Fused.h):
+// one pass per sample and head over the packed projection.
+TEST(OpsTest, FusedAttentionMatchesNaiveLoop) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({3, 7, 12});
+  attention(m, "attn", x, 3, true, 0.0);
+  torch::Tensor qkv =
+      x.matmul(named(m, "attn.qkv.weight")) + named(m, "attn.qkv.bias");
+  torch::Tensor ref =
+      naiveAttention(qkv.narrow(2, 0, 12), qkv.narrow(2, 12, 12),
+                     qkv.narrow(2, 24, 12), 3)
+          .matmul(named(m, "attn.proj.weight")) +
+      named(m, "attn.proj.bias");
+  {
+    c10::InferenceMode inference;
+    EXPECT_TRUE(close(attention(m, "attn", x, 3, true, 0.0), ref, 1e-12));
+  }
+  {
+    torch::NoGradGuard noGrad; // validation's guard, dropout off in eval
+    m.setTraining(false);
+    EXPECT_TRUE(close(attention(m, "attn", x, 3, true, 0.3), ref, 1e-12));
+  }
+  // float32 weights and input against the float64 loop.
+  Model f(1, torch::kCPU, torch::kFloat32);
+  torch::Tensor xf = x.to(torch::kFloat32);
+  attention(f, "attn", xf, 3, true, 0.0);
+  torch::Tensor qkvf =
+      x.matmul(named(f, "attn.qkv.weight").to(torch::kFloat64)) +
+      named(f, "attn.qkv.bias").to(torch::kFloat64);
+  torch::Tensor reff =
+      naiveAttention(qkvf.narrow(2, 0, 12), qkvf.narrow(2, 12, 12),
+                     qkvf.narrow(2, 24, 12), 3)
+          .matmul(named(f, "attn.proj.weight").to(torch::kFloat64)) +
+      named(f, "attn.proj.bias").to(torch::kFloat64);
+  c10::InferenceMode inference;
+  torch::Tensor yf = attention(f, "attn", xf, 3, true, 0.0);
+  EXPECT_EQ(yf.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(close(yf.to(torch::kFloat64), reff, 1e-5));
+}
+
 TEST(OpsTest, CrossAttentionMatchesNaiveLoop) {
   Model m = doubleModel();
   torch::Tensor x = randn({2, 3, 4}, 5), c = randn({2, 5, 6}, 6);
@@ -494,6 +543,14 @@ torch::Tensor fourcastnetAfno(const torch::Tensor &x, const torch::Tensor &w1,
       torch::view_as_complex(s.contiguous()).reshape({B, H, Wr, C});
   return torch::fft::irfft2(Y, std::vector<int64_t>{H, W}, {1, 2}, "ortho") + x;
 }
+
+/// Multiplies afno2d "f"'s weights and biases by k (larger weights make
+/// the soft shrinkage matter).
+void scaleAfnoWeights(Model &m, double k) {
+  torch::NoGradGuard ng;
+  for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
+    named(m, p).mul_(k);
+}
 } // namespace
 
 TEST(OpsTest, Afno2dMatchesFourCastNet) {
@@ -505,12 +562,7 @@ TEST(OpsTest, Afno2dMatchesFourCastNet) {
   ASSERT_EQ(y.sizes(), x.sizes());
   EXPECT_EQ(named(m, "f.w1").sizes(), (std::vector<int64_t>{2, 2, 4, 4}));
   EXPECT_EQ(named(m, "f.b2").sizes(), (std::vector<int64_t>{2, 2, 4}));
-  // Larger weights so that the soft shrinkage matters.
-  {
-    torch::NoGradGuard ng;
-    for (const char *p : {"f.w1", "f.b1", "f.w2", "f.b2"})
-      named(m, p).mul_(20);
-  }
+  scaleAfnoWeights(m, 20);
   for (double fraction : {1.0, 0.5, 0.25}) {
     y = afno2d(m, "f", x, 2, 0.01, fraction);
     torch::Tensor ref =
@@ -524,6 +576,42 @@ TEST(OpsTest, Afno2dMatchesFourCastNet) {
                         .abs();
   EXPECT_LT(Y.narrow(2, 4, 3).max().item<double>(), 1e-10);
   EXPECT_GT(Y.narrow(2, 0, 4).max().item<double>(), 1e-3);
+}
+
+// Evaluation (inference mode, no-grad) against the same reference, every
+// cut-off, float64 and float32.
+TEST(OpsTest, Afno2dInEvaluationMatchesFourCastNet) {
+  Model m = doubleModel();
+  torch::Tensor x = randn({2, 6, 12, 8});
+  afno2d(m, "f", x, 2, 0.01, 1.0);
+  scaleAfnoWeights(m, 20);
+  for (double fraction : {1.0, 0.5, 0.25}) {
+    torch::Tensor ref =
+        fourcastnetAfno(x, named(m, "f.w1"), named(m, "f.b1"), named(m, "f.w2"),
+                        named(m, "f.b2"), 0.01, fraction);
+    c10::InferenceMode inference;
+    EXPECT_TRUE(close(afno2d(m, "f", x, 2, 0.01, fraction), ref, 1e-10))
+        << "fraction " << fraction;
+  }
+  // lowpass (two runs of rows) and no shrinkage: as with a graph.
+  for (double modes : {1.0, 0.5}) {
+    torch::Tensor ref = afno2d(m, "f", x, 2, 0.0, modes, AfnoCutoff::Lowpass);
+    torch::NoGradGuard noGrad;
+    EXPECT_TRUE(close(afno2d(m, "f", x, 2, 0.0, modes, AfnoCutoff::Lowpass),
+                      ref, 1e-12))
+        << "lowpass modes " << modes;
+  }
+  Model f(1, torch::kCPU, torch::kFloat32);
+  torch::Tensor xf = x.to(torch::kFloat32);
+  afno2d(f, "f", xf, 2, 0.01, 1.0);
+  scaleAfnoWeights(f, 20);
+  auto d = [&](const char *p) { return named(f, p).to(torch::kFloat64); };
+  torch::Tensor ref =
+      fourcastnetAfno(x, d("f.w1"), d("f.b1"), d("f.w2"), d("f.b2"), 0.01, 1.0);
+  c10::InferenceMode inference;
+  torch::Tensor yf = afno2d(f, "f", xf, 2, 0.01, 1.0);
+  EXPECT_EQ(yf.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(close(yf.to(torch::kFloat64), ref, 1e-5));
 }
 
 TEST(OpsTest, Afno2dZeroWeightsGiveTheInputAndLowpassFilters) {
