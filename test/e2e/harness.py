@@ -4,6 +4,7 @@ collect the failures."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 
@@ -25,6 +26,41 @@ def run(args, cwd, env=None, expect=0, timeout=900):
         print(p.stderr[-4000:])
         raise SystemExit(f"FAIL: expected exit {expect}, got {p.returncode}")
     return p
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_ranks(argv, ranks, cwd, env=None, timeout=900):
+    """argv on `ranks` local processes with torchrun's variables (RANK,
+    WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT on
+    loopback, one OpenMP thread) and `env` added; each rank's stdout. Exits
+    the script, printing the rank's output, when one fails."""
+    port = str(free_port())
+    procs = []
+    for r in range(ranks):
+        e = dict(os.environ, RANK=str(r), WORLD_SIZE=str(ranks),
+                 LOCAL_RANK=str(r), LOCAL_WORLD_SIZE=str(ranks),
+                 MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
+                 OMP_NUM_THREADS="1")
+        e.update(env or {})
+        procs.append(subprocess.Popen(argv, cwd=cwd, env=e,
+                                      stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outs = []
+    for r, p in enumerate(procs):
+        o, err = p.communicate(timeout=timeout)
+        print(f"$ {os.path.basename(argv[0])} {' '.join(argv[1:])} "
+              f"rank {r}/{ranks}   [exit {p.returncode}]")
+        if p.returncode != 0:
+            print(o[-3000:], err[-3000:])
+            raise SystemExit(f"FAIL: rank {r} of {argv[0]} exited "
+                             f"{p.returncode}")
+        outs.append(o)
+    return outs
 
 
 def synth(bin_dir, cwd, out, grid="32x64", channels="u,v,t"):

@@ -29,8 +29,6 @@ import concurrent.futures
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -80,36 +78,12 @@ def run(args, env=None, expect=0, timeout=900):
     return harness.run(args, WORK, env, expect, timeout)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def launch(exe, ranks, out, extra=()):
     """EXE on `ranks` local processes; their outputs (exits on a failure)."""
     shutil.rmtree(os.path.join(WORK, out), ignore_errors=True)
-    port = str(free_port())
-    procs = []
-    for r in range(ranks):
-        env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(ranks),
-                   LOCAL_RANK=str(r), LOCAL_WORLD_SIZE=str(ranks),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=port, S2S_STATS="1",
-                   OMP_NUM_THREADS="1")
-        procs.append(subprocess.Popen(
-            [exe, "--out", out, "--steps", "3", "--threads", "1",
-             "--no-maps", *extra], cwd=WORK, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True))
-    outs = []
-    for r, p in enumerate(procs):
-        o, e = p.communicate(timeout=600)
-        print(f"$ {os.path.basename(exe)} {' '.join(extra)} rank {r}/{ranks}"
-              f"   [exit {p.returncode}]")
-        if p.returncode != 0:
-            print(o[-3000:], e[-3000:])
-            raise SystemExit(f"FAIL: rank {r} of {exe} exited {p.returncode}")
-        outs.append(o)
-    return outs
+    return harness.launch_ranks(
+        [exe, "--out", out, "--steps", "3", "--threads", "1", "--no-maps",
+         *extra], ranks, WORK, {"S2S_STATS": "1"}, timeout=600)
 
 
 def plan_of(spec):

@@ -25,9 +25,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import struct
-import subprocess
 import sys
 
 import numpy as np
@@ -78,12 +76,6 @@ def run(args, expect=0):
     return harness.run(args, WORK, None, expect)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 SGD = "sgd(lr = 0.05, momentum = 0.9)"
 ADAMW = "adamw(lr = 1e-3, weight_decay = 0.01)"
 
@@ -101,30 +93,12 @@ def write_spec(name, mesh, strategy="ddp", heads=4, optimizer=SGD):
 
 
 def launch(exe, ranks, out, extra=()):
-    """EXE on `ranks` local processes with torchrun's variables."""
+    """EXE on `ranks` local processes; their outputs (exits on a failure)."""
     out = "run-" + out
     shutil.rmtree(os.path.join(WORK, out), ignore_errors=True)
-    port = str(free_port())
-    procs = []
-    for r in range(ranks):
-        env = dict(os.environ, RANK=str(r), WORLD_SIZE=str(ranks),
-                   LOCAL_RANK=str(r), LOCAL_WORLD_SIZE=str(ranks),
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=port,
-                   OMP_NUM_THREADS="1")
-        procs.append(subprocess.Popen(
-            [exe, "--out", out, "--threads", "1", "--no-maps",
-             "--log-every", "1", *extra], cwd=WORK, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outs = []
-    for r, p in enumerate(procs):
-        o, e = p.communicate(timeout=900)
-        print(f"$ {os.path.basename(exe)} {' '.join(extra)} rank {r}/{ranks}"
-              f"   [exit {p.returncode}]")
-        if p.returncode != 0:
-            print(o[-3000:], e[-3000:])
-            raise SystemExit(f"FAIL: rank {r} of {exe} exited {p.returncode}")
-        outs.append(o)
-    return outs
+    return harness.launch_ranks(
+        [exe, "--out", out, "--threads", "1", "--no-maps", "--log-every", "1",
+         *extra], ranks, WORK)
 
 
 def safetensors(path):
