@@ -218,11 +218,16 @@ check("tp_copy" not in cpp1 and "linear_column" not in cpp1,
       "one process: no tensor-parallel kernels")
 
 # --- 2. equal to one process --------------------------------------------------
-launch(exes["one"], 1, "one", ["--steps", str(STEPS)])
+one_out = launch(exes["one"], 1, "one", ["--steps", str(STEPS)])
 out = launch(exes["d2t2"], 4, "d2t2", ["--steps", str(STEPS)])
 check("tensor parallel over 2 ranks" in out[0],
       "the banner names the tensor axis: " +
       next((l for l in out[0].splitlines() if "tensor" in l), "?"))
+count = [re.search(r"([\d,]+) parameters", o).group(1)
+         for o in (one_out[0], out[0])]
+check(count[0] == count[1],
+      f"the banner counts the whole model on a tensor rank: {count[1]} "
+      f"parameters, as one process ({count[0]})")
 launch(exes["d1t2"], 2, "d1t2", ["--steps", str(STEPS)])
 
 ref = losses("one")

@@ -63,6 +63,19 @@ namespace fs = std::filesystem;
 namespace s2s::rt {
 namespace {
 
+/// The values of the whole model, as the manifest declares it (a tensor
+/// rank holds a slice; its checkpoints hold the whole).
+int64_t wholeModelValues(const Program &p) {
+  int64_t n = 0;
+  for (const ParameterSpec &s : p.parameters) {
+    int64_t k = 1;
+    for (int64_t d : s.shape)
+      k *= d;
+    n += k;
+  }
+  return n;
+}
+
 /// Consecutive failed checkpoint saves (a full disk that stays full, a
 /// folder gone) after which the run ends; each failure before warns and
 /// training goes on to the next cadence.
@@ -184,7 +197,7 @@ void Trainer::setUp() {
   optim = strategy->makeOptimizer(set.train.optimizer, *model);
   onRankZero([&] {
     checkCheckpointRoom(
-        set, checkpointBytesEstimate(set, model->parameterCount(),
+        set, checkpointBytesEstimate(set, wholeModelValues(P),
                                      int64_t(c10::elementSize(set.dtype))));
   });
   step = std::make_unique<TrainStep>(P, set.train, *strategy, *model, *optim,
@@ -192,7 +205,7 @@ void Trainer::setUp() {
                                      "the data's grid " + data.gridText() +
                                          " (file '" + data.firstFile + "')");
 
-  printBanner(P, set, data, model->parameterCount(), strategy->name());
+  printBanner(P, set, data, wholeModelValues(P), strategy->name());
   if (const std::string where = strategy->placement(*optim); !where.empty())
     std::printf("%s\n", where.c_str());
   if (const std::string line = precisionLine(
