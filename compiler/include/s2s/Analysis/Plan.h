@@ -28,7 +28,7 @@ struct ModelCost {
   /// keep 2-byte outputs and every parameter has a 2-byte copy in the
   /// step; parameters, gradients and optimizer state stay fp32.
   bool reducedPrecision = false;
-  int64_t optimizerStates = 2;      ///< fp32 values per parameter
+  int64_t optimizerStates = 2; ///< fp32 values per parameter
   /// Bytes the backward needs at its peak (the step's layer outputs kept
   /// for it and its working set): as the spec recomputes, with nothing
   /// recomputed, and with every model call recomputed.
