@@ -104,11 +104,10 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
       return sharded ? StateLayout::sharded : StateLayout::replicated;
     };
 
-    bool failedAny = false, splitAny = false, anyModel = false;
+    bool failedAny = false;
     module.walk([&](func::FuncOp fn) {
       if (!fn->hasAttr(attrs::kModel) && !fn->hasAttr(attrs::kVariantOf))
         return;
-      anyModel = true;
       // Megatron pairs: a linear whose result reaches another linear through
       // pointwise ops only.
       llvm::DenseMap<Operation *, TensorLayout> layout;
@@ -150,20 +149,9 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
                                       state(shardGrads), state(shardOptimizer),
                                       tensor));
       });
-      splitAny |= !layout.empty();
       if (tp > 1)
         insertCollectives(layout, tp);
     });
-    // A tensor axis over a model with nothing to split would run the same
-    // computation on every tensor rank: refused, not silently replicated.
-    if (tp > 1 && anyModel && !splitAny) {
-      emitError(sectionKeyLoc(parallel, "mesh"))
-          << "mesh axis 'tensor' of size " << tp
-          << ": the model has no layer a tensor axis splits (attention, or "
-             "a linear whose result reaches another linear through "
-             "pointwise ops); use [tensor: 1]";
-      failedAny = true;
-    }
     if (failedAny)
       signalPassFailure();
   }

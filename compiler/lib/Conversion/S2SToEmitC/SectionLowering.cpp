@@ -221,8 +221,25 @@ LogicalResult s2s::checkRuntimeSupport(DataOp data, RolloutOp rollout,
       if (axis == "data" || n == 1)
         continue;
       if (axis == "tensor") {
-        if (s == Strategy::ddp)
+        if (s == Strategy::ddp) {
+          // A tensor axis over a model with nothing to split would run the
+          // same computation on every tensor rank: refused, not silently
+          // replicated.
+          bool split = false;
+          if (auto module = parallel->getParentOfType<ModuleOp>())
+            module.walk([&](Operation *op) {
+              split |= op->hasAttr(attrs::kTensorParts);
+            });
+          if (!split) {
+            notYet(parallel, "mesh")
+                << "mesh axis 'tensor' of size " << n
+                << ": the model has no layer a tensor axis splits "
+                   "(attention, or a linear whose result reaches another "
+                   "linear through pointwise ops); use [tensor: 1]";
+            ok = false;
+          }
           continue;
+        }
         notYet(parallel, "strategy")
             << "strategy " << stringifyStrategy(s)
             << " on a mesh with a tensor axis is not implemented yet: "
