@@ -169,14 +169,20 @@ double clipGradNorm(const std::vector<torch::Tensor> &params, double maxNorm) {
   for (const torch::Tensor &g : grads)
     sq = sq + g.to(torch::kFloat64).pow(2).sum();
   double norm = std::sqrt(sq.item<double>());
-  if (maxNorm > 0.0 && std::isfinite(norm)) {
-    // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when < 1.
-    double coef = maxNorm / (norm + 1e-6);
-    if (coef < 1.0)
-      for (torch::Tensor g : grads)
-        g.mul_(coef);
-  }
+  scaleToNorm(grads, norm, maxNorm);
   return norm;
+}
+
+void scaleToNorm(const std::vector<torch::Tensor> &grads, double norm,
+                 double maxNorm) {
+  if (!(maxNorm > 0.0) || !std::isfinite(norm))
+    return;
+  // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when < 1.
+  torch::NoGradGuard noGrad;
+  const double coef = maxNorm / (norm + 1e-6);
+  if (coef < 1.0)
+    for (torch::Tensor g : grads)
+      g.mul_(coef);
 }
 
 } // namespace s2s::rt

@@ -76,6 +76,11 @@ private:
 /// Scales all gradients so their global 2-norm is at most maxNorm (as
 /// torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
 double clipGradNorm(const std::vector<torch::Tensor> &params, double maxNorm);
+/// Scales `grads` by maxNorm / (norm + 1e-6) when that is below 1 (torch's
+/// clip coefficient), for a global `norm` computed elsewhere (a tensor axis
+/// sums it over ranks); nothing when maxNorm is 0 or norm not finite.
+void scaleToNorm(const std::vector<torch::Tensor> &grads, double norm,
+                 double maxNorm);
 
 } // namespace s2s::rt
 

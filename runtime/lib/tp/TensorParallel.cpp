@@ -53,21 +53,6 @@ bool endsWith(const std::string &s, const std::string &tail) {
          s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-/// The parameter `name.suffix` of this rank, which must have `shape`.
-Tensor shardParam(Model &m, const char *name, const char *suffix,
-                  torch::IntArrayRef shape) {
-  return m.param(std::string(name) + "." + suffix, shape);
-}
-
-/// `n` split over `size` ranks, or Error naming the layer.
-int64_t part(const char *name, const char *what, int64_t n, int64_t size) {
-  if (n % size != 0)
-    throw Error(std::string("tensor parallel layer '") + name + "': its " +
-                std::to_string(n) + " " + what + " do not split over " +
-                std::to_string(size) + " tensor ranks");
-  return n / size;
-}
-
 } // namespace
 
 Tensor copyToTensorRanks(Communicator &tp, const Tensor &x) {
@@ -155,51 +140,43 @@ void materializeShards(Model &m, const Manifest &manifest, int64_t rank,
     m.load(mine[i].path, shards[i]);
 }
 
+namespace {
+
+/// g, then layer `biasOf`'s bias (nullptr: none) and `act`: the tail of a
+/// row-parallel layer, added once after the sum.
+Tensor reducedWithBias(Communicator &tp, Model &m, const Tensor &partial,
+                       const char *biasOf, Activation act) {
+  Tensor y = reduceFromTensorRanks(tp, partial);
+  if (biasOf)
+    y = y + m.param(std::string(biasOf) + ".bias", {partial.size(-1)});
+  return activation(y, act);
+}
+
+} // namespace
+
+// The layers are f, the sliced kernels generated code calls (Ops.h:
+// linear_column, linear_row, attention_heads) and g: one copy of the math.
+
 Tensor columnLinear(Model &m, Communicator &tp, const char *name,
                     const Tensor &x, int64_t out, bool bias, Activation act) {
-  const int64_t local = part(name, "outputs", out, tp.size());
-  Tensor w = shardParam(m, name, "weight", {x.size(-1), local});
-  Tensor b = bias ? shardParam(m, name, "bias", {local}) : Tensor();
-  Tensor y = torch::matmul(copyToTensorRanks(tp, x), w);
-  return activation(b.defined() ? y + b : y, act);
+  return linear_column(m, name, copyToTensorRanks(tp, x), out, bias, act,
+                       tp.size());
 }
 
 Tensor rowLinear(Model &m, Communicator &tp, const char *name, const Tensor &x,
                  int64_t out, bool bias, Activation act) {
-  Tensor w = shardParam(m, name, "weight", {x.size(-1), out});
-  Tensor b = bias ? shardParam(m, name, "bias", {out}) : Tensor();
-  Tensor y = reduceFromTensorRanks(tp, torch::matmul(x, w));
-  return activation(b.defined() ? y + b : y, act);
+  return reducedWithBias(tp, m, linear_row(m, name, x, out),
+                         bias ? name : nullptr, act);
 }
 
 Tensor parallelAttention(Model &m, Communicator &tp, const char *name,
                          const Tensor &x, int64_t heads, bool qkvBias,
                          double dropoutP) {
-  if (x.dim() != 3)
-    throw Error(std::string("attention '") + name +
-                "' needs [batch, tokens, embed], got " + shapeStr(x.sizes()));
-  if (dropoutP > 0 && m.isTraining())
-    throw Error(std::string("attention '") + name +
-                "': attention dropout is not implemented under tensor "
-                "parallel yet (each rank would draw its own mask); set "
-                "its dropout to 0 or the tensor axis to 1");
-  const int64_t e = x.size(2), b = x.size(0), n = x.size(1);
-  const int64_t h = part(name, "heads", heads, tp.size());
-  const int64_t d = part(name, "embedding values", e, heads);
-  Tensor wqkv = shardParam(m, name, "qkv.weight", {e, 3 * h * d});
-  Tensor bqkv =
-      qkvBias ? shardParam(m, name, "qkv.bias", {3 * h * d}) : Tensor();
-  Tensor wp = shardParam(m, name, "proj.weight", {h * d, e});
-  Tensor bp = shardParam(m, name, "proj.bias", {e});
-  Tensor qkv = torch::matmul(copyToTensorRanks(tp, x), wqkv);
-  if (bqkv.defined())
-    qkv = qkv + bqkv;
-  // [b, n, 3 h d] -> [3, b, h, n, d]
-  qkv = qkv.view({b, n, 3, h, d}).permute({2, 0, 3, 1, 4});
-  Tensor o =
-      std::get<0>(at::_scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]));
-  o = o.transpose(1, 2).reshape({b, n, h * d});
-  return reduceFromTensorRanks(tp, torch::matmul(o, wp)) + bp;
+  const std::string proj = std::string(name) + ".proj";
+  return reducedWithBias(tp, m,
+                         attention_heads(m, name, copyToTensorRanks(tp, x),
+                                         heads, qkvBias, dropoutP, tp.size()),
+                         proj.c_str(), Activation::None);
 }
 
 // --- the kernels generated code calls (s2s/runtime/Ops.h) -----------------
@@ -235,10 +212,8 @@ Tensor tp_copy(Model &m, const Tensor &x, int64_t parts) {
 
 Tensor tp_all_reduce(Model &m, const Tensor &x, int64_t parts,
                      const char *biasOf, Activation act) {
-  Tensor y = reduceFromTensorRanks(tensorGroupOf(m, parts, "tp_all_reduce"), x);
-  if (biasOf)
-    y = y + m.param(std::string(biasOf) + ".bias", {x.size(-1)});
-  return activation(y, act);
+  return reducedWithBias(tensorGroupOf(m, parts, "tp_all_reduce"), m, x, biasOf,
+                         act);
 }
 
 } // namespace s2s::rt

@@ -5,7 +5,6 @@
 #include "s2s/runtime/Error.h"
 #include "train/Banner.h"
 #include "train/DataParallel.h"
-#include "train/Materialize.h"
 
 #include <cmath>
 
@@ -58,13 +57,7 @@ double TensorParallelRun::clipGradients(Model &model, double maxNorm) {
   std::vector<double> sliced = {squares[0]};
   sumDoubles(*tensor_, sliced);
   const double norm = std::sqrt(sliced[0] + squares[1]);
-  if (maxNorm > 0.0 && std::isfinite(norm)) {
-    // As clipGradNorm (torch's clip_grad_norm_).
-    const double coef = maxNorm / (norm + 1e-6);
-    if (coef < 1.0)
-      for (torch::Tensor g : grads)
-        g.mul_(coef);
-  }
+  scaleToNorm(grads, norm, maxNorm);
   return norm;
 }
 
