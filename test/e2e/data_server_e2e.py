@@ -199,8 +199,20 @@ producer = subprocess.Popen(
      "incoming"], cwd=WORK, env=dict(os.environ, **ENV),
     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 print("producer: " + producer.stdout.readline().rstrip())
-t = train_until_checkpoint("growing", ["--memory", "lazy", "--loader-threads",
-                                      "2", "--epochs", "6"])
+# Training runs for many epochs (an epoch takes ~0.1 s; push --follow looks
+# once a second), its output in a file, which it flushes at each epoch's
+# end; once that file says the new samples arrived, SIGTERM stops the run
+# (exit 75, a checkpoint written). No timing guess decides the outcome.
+grow_out = os.path.join(WORK, "growing.out")
+grow_err = os.path.join(WORK, "growing.err")
+with open(grow_out, "w") as fo, open(grow_err, "w") as fe:
+    t = subprocess.Popen([exe, "--out", "growing", "--memory", "lazy",
+                          "--loader-threads", "2", "--epochs", "100000"] +
+                         common, cwd=WORK, env=dict(os.environ, **ENV),
+                         stdout=fo, stderr=fe, text=True)
+ckpt = os.path.join(WORK, "growing", "checkpoints")
+while t.poll() is None and not (os.path.isdir(ckpt) and os.listdir(ckpt)):
+    time.sleep(0.002)
 shutil.copy2(os.path.join(WORK, "d48", "2001.h5"),  # mtime kept: settled
                os.path.join(WORK, "d48", "2001.h5.part"))
 os.rename(os.path.join(WORK, "d48", "2001.h5.part"),
@@ -214,11 +226,29 @@ check("pushed 48 samples" in pushed and "32 replaced" in pushed,
 producer.send_signal(signal.SIGINT)
 producer.wait(timeout=30)
 check(producer.returncode == 0, "push --follow stops on Ctrl-C")
-out, err = t.communicate(timeout=600)
-print(out[-1500:])
-check(t.returncode == 0, "training read through the push without a torn "
-      "sample (every read checks its CRC-32C)")
-check("data: 16 new samples on the data server" in out,
+NEW = "data: 16 new samples on the data server"
+deadline = time.time() + 300
+while t.poll() is None and time.time() < deadline:
+    with open(grow_out) as f:
+        if NEW in f.read():
+            break
+    time.sleep(0.05)
+if t.poll() is None:
+    t.send_signal(signal.SIGTERM)
+try:
+    t.wait(timeout=120)
+except subprocess.TimeoutExpired:
+    t.kill()
+    t.wait()
+out, err = open(grow_out).read(), open(grow_err).read()
+at = out.find(NEW)
+print(out[max(0, at - 600):at + 900] if at >= 0 else out[-1500:])
+print(err[-800:])
+check(t.returncode == 75 and "CRC-32C" not in err,
+      "training read through the push without a torn sample (every read "
+      "checks its CRC-32C), then stopped on SIGTERM with a checkpoint "
+      f"(exit {t.returncode}, 75 expected)")
+check(NEW in out,
       "a later epoch picks up the 16 new samples and says so")
 
 # 6. serve stops on SIGTERM
