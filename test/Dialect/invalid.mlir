@@ -941,7 +941,7 @@ s2s.rollout @net on @d {order = 2 : i64, loss = #s2s.loss<kind = mse, weight = u
 // -----
 
 // expected-error @+1 {{the memory plan's total 10 is not the sum of its parts}}
-"test.plan"() {p = #s2s.memory_plan<params = 1, grads = 2, optimizer = 3, activations = 5, total = 10>} : () -> ()
+"test.plan"() {p = #s2s.memory_plan<params = 1, grads = 2, optimizer = 3, step = 5, total = 10>} : () -> ()
 
 // -----
 

@@ -1,22 +1,27 @@
 // s2s-plan-memory: bytes per rank for parameters, gradients, optimizer state
-// and activations of each model forward, as `s2s.memory` on the function;
-// with a rollout, the activations of one training step (plan-memory-rollout.mlir).
+// and the training step's peak above them (`step`) of each model forward, as
+// `s2s.memory` on the function; with a rollout, the step of the unrolled
+// rollout (plan-memory-rollout.mlir). The model (docs/plan.md): the
+// generated code keeps every value of a function alive until it returns
+// (views have no storage of their own); autograd keeps what the backward
+// saves; the backward's working set is 2 x the largest value; one process
+// drops its gradients at the step's start (set_to_none).
 //
 // RUN: s2s-opt %s -split-input-file -s2s-plan-memory -verify-diagnostics | FileCheck %s
 
 // No s2s.train and no s2s.parallel: fp32 on one rank.
 // Parameters: pos 1x32 = 32, fc 16x32 + 32 = 544; 576 in all.
-// Activations: what the backward keeps, the add's result (8x32, returned);
-// fc's result feeds only the add, whose backward needs no input, and is
-// freed. Plus the backward's working set, 4 times the largest output: 256 +
-// 1024 values.
-//   params      576 * 4           =  2304
-//   grads       576 * 4           =  2304
-//   optimizer   576 * 8           =  4608   (two fp32 moments)
-//   activations 1280 * 4          =  5120
-//   total                         = 14336
+// The values: fc's result and the add's, 256 each. The forward's peak at
+// the return: 512 values. The backward keeps nothing (fc saves x, the
+// input; the add saves nothing) but the result (256) and its working set,
+// 2 x 256: 768 values. One process frees its 576 gradient values first.
+//   params      576 * 4                 =  2304
+//   grads       576 * 4                 =  2304
+//   optimizer   576 * 8                 =  4608   (two fp32 moments)
+//   step        max(512, 768) * 4 - 2304 =  768
+//   total                               =  9984
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 4608, activations = 5120, total = 14336>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 4608, step = 768, total = 9984>, s2s.model = "Net"}
 // Functions that are not model forwards are not planned.
 // CHECK-LABEL: func.func @helper(
 // CHECK-NOT:   s2s.memory
@@ -44,18 +49,21 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 // axes per unit (pos: ceil(16 / 4) = 4, fc: ceil(272 / 4) = 68; 72 values),
 // the batch over both axes (docs/plan.md: sequence parallelism splits a
 // layer's activations over the tensor axis too). The linear's output is
-// bf16 (2 bytes), the
-// add of it and the fp32 parameter fp32 (type promotion): kept, the add's
-// 256 values at 4 bytes; the largest output the add's, 4 x 1024 bytes for
-// the backward's working set; plus a bf16 copy of this rank's 576 / 2
-// parameter values, kept for the backward.
+// bf16 (512 bytes), the add of it and the fp32 parameter fp32 (type
+// promotion, 1024 bytes): forward 1536, backward 1024 + 2 x 1024 = 3072
+// bytes, over 8 ranks 192 and 384, each plus a bf16 copy of this rank's
+// 576 / 2 parameter values (576 bytes): 768 and 960. In flight: the
+// largest unit gathered, fc's 272 values (a multiple of 4) = 1088 bytes,
+// twice in the forward (the resident and the next), three times in the
+// backward (two resident, one's gradient): 768 + 2176 = 2944 and
+// 960 + 3264 = 4224. zero3 frees its 288 bytes of gradient shard first.
 //   params      72 * 4              =  288
 //   grads       72 * 4              =  288
 //   optimizer   72 * 8              =  576
-//   activations (1024 + 4096) / 8 + 288 * 2 = 1216
-//   total                           = 2368
+//   step        4224 - 288          = 3936
+//   total                           = 5088
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 288, grads = 288, optimizer = 576, activations = 1216, total = 2368>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 288, grads = 288, optimizer = 576, step = 3936, total = 5088>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
@@ -69,15 +77,18 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precis
 // -----
 
 // fp16 under zero1; every axis but `tensor` counts as data (2 x 2 = 4):
-// only the optimizer state is sharded; activations as above, with a
-// 2-byte copy of all 576 parameters.
+// only the optimizer state is sharded. Forward and backward 1536 and 3072
+// bytes as above, over 4 ranks 384 and 768, each with a 2-byte copy of all
+// 576 parameters: 1536 and 1920. After the backward, the all-gather of the
+// updated parameters: its input (the shard repeated) and output, 2 x 576
+// values, 4608 bytes, the step's peak.
 //   params      576 * 4             = 2304
 //   grads       576 * 4             = 2304
 //   optimizer   576 * 8 / 4         = 1152
-//   activations 5120 / 4 + 576 * 2  = 2432
-//   total                           = 8192
+//   step        max(1920, 4608)     = 4608
+//   total                           = 10368
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 1152, activations = 2432, total = 8192>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 2304, grads = 2304, optimizer = 1152, step = 4608, total = 10368>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>
@@ -92,14 +103,16 @@ s2s.train @net on @d {epochs = 1 : i64, batch = 8 : i64, precision = #s2s.precis
 
 // zero2, fp32, data 8: gradients and optimizer state sharded, parameters not.
 // A conv2d: 4 * 3 * 3 * 3 + 4 = 112 parameters; its result 2x4x8x8 = 512
-// values, kept, and 4 * 512 for the backward's working set.
+// values (the conv saves its input, the batch): forward 512, backward the
+// result and 2 x 512 of working set, 1536 values, 768 bytes on each of 8
+// ranks; below the all-gather after the backward, 2 x 112 values.
 //   params      112 * 4             =  448
 //   grads       112 * 4 / 8         =   56
 //   optimizer   112 * 8 / 8         =  112
-//   activations 2560 * 4 / 8        = 1280
-//   total                           = 1896
+//   step        max(768, 896)       =  896
+//   total                           = 1512
 // CHECK-LABEL: func.func @conv(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 448, grads = 56, optimizer = 112, activations = 1280, total = 1896>, s2s.model = "Conv"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 448, grads = 56, optimizer = 112, step = 896, total = 1512>, s2s.model = "Conv"}
 func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
   %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
   return %0 : tensor<2x4x8x8xf32>
@@ -122,14 +135,16 @@ func.func @dynamic(%x: tensor<8x?xf32>) -> tensor<8x4xf32> attributes {s2s.model
 
 // zero3 with SGD over data 3: 112 values do not divide by 3, so each rank
 // holds the padded flat shard, ceil(112 / 3) = 38 values (what the runtime
-// allocates), and SGD keeps one momentum buffer.
+// allocates), and SGD keeps one momentum buffer. The backward's 6144 bytes
+// over 3 ranks, 2048, with three gathered units of 114 values in flight
+// (1368 bytes), less the 152 bytes of gradient shard zero3 frees first.
 //   params      38 * 4              =  152
 //   grads       38 * 4              =  152
 //   optimizer   38 * 4              =  152
-//   activations 2560 * 4 / 3        = 3413
-//   total                           = 3869
+//   step        2048 + 1368 - 152   = 3264
+//   total                           = 3720
 // CHECK-LABEL: func.func @conv(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 152, grads = 152, optimizer = 152, activations = 3413, total = 3869>, s2s.model = "Conv"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 152, grads = 152, optimizer = 152, step = 3264, total = 3720>, s2s.model = "Conv"}
 func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
   %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
   return %0 : tensor<2x4x8x8xf32>
@@ -142,14 +157,15 @@ s2s.train @conv on @d {epochs = 1 : i64, batch = 6 : i64, precision = #s2s.preci
 
 // zero1 with SGD over data 3: the parameters and their gradients are views
 // of one flat buffer padded to 3 * ceil(112 / 3) = 114 values (what the
-// runtime allocates); the momentum buffer is this rank's 38 values.
+// runtime allocates); the momentum buffer is this rank's 38 values. The
+// backward's 6144 bytes over 3 ranks, 2048, above the all-gather's 912.
 //   params      114 * 4             =  456
 //   grads       114 * 4             =  456
 //   optimizer   38 * 4              =  152
-//   activations 2560 * 4 / 3        = 3413
-//   total                           = 4477
+//   step        max(2048, 912)      = 2048
+//   total                           = 3112
 // CHECK-LABEL: func.func @conv(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 456, grads = 456, optimizer = 152, activations = 3413, total = 4477>, s2s.model = "Conv"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 456, grads = 456, optimizer = 152, step = 2048, total = 3112>, s2s.model = "Conv"}
 func.func @conv(%x: tensor<2x3x8x8xf32>) -> tensor<2x4x8x8xf32> attributes {s2s.model = "Conv"} {
   %0 = s2s.conv2d %x {out = 4 : i64, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, pad_mode = #s2s.pad_mode<zeros>, bias = true, name = "c"} : tensor<2x3x8x8xf32> -> tensor<2x4x8x8xf32>
   return %0 : tensor<2x4x8x8xf32>

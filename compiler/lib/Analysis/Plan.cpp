@@ -101,10 +101,10 @@ std::optional<std::array<int64_t, 3>> tokens(Value v) {
 }
 
 /// Values an attention op keeps inside itself for the backward (LibTorch
-/// 1.13's math path, Ops.cpp multiHead): the q/k/v projection (3 b s e),
-/// the scaled scores' softmax (b a s^2) and the merged heads the output
-/// projection reads (b s e); with dropout on the weights, the mask and
-/// the dropped weights (2 b a s^2).
+/// 1.13's math path, Ops.cpp multiHead): the q, k and v copies its batched
+/// products read and the merged heads the output projection reads
+/// (4 b s e), the softmax (b a s^2); with dropout on the weights, the mask
+/// and the dropped weights (2 b a s^2).
 int64_t attentionInternals(AttentionOp op) {
   auto bse = tokens(op.getInput());
   if (!bse)
@@ -117,56 +117,251 @@ int64_t attentionInternals(AttentionOp op) {
                        saturatingMul(copies, scores));
 }
 
-/// Ops whose backward needs none of their inputs (sums, copies, views,
-/// gathers and scatters by a static index, the tensor axis' f and g):
-/// a value only they use is freed once the forward has moved on.
+/// Ops whose result is a view of their input in the runtime (no storage of
+/// its own): views, and dropout, drop_path and a zero pad, which return
+/// their input when they change nothing.
+bool isAlias(Operation *op) {
+  if (isa<SliceOp, FlattenOp, ReshapeOp, PermuteOp, StopGradientOp, CallTimesOp,
+          TpCopyOp>(op))
+    return true;
+  if (auto d = dyn_cast<DropoutOp>(op))
+    return d.getP().convertToDouble() <= 0;
+  if (auto d = dyn_cast<DropPathOp>(op))
+    return d.getP().convertToDouble() <= 0;
+  if (auto p = dyn_cast<PadOp>(op))
+    return llvm::all_of(p.getPad(), [](int64_t v) { return v == 0; });
+  return false;
+}
+
+/// Ops whose backward needs none of their inputs (sums, copies, gathers
+/// and scatters by a static index, the tensor axis' g).
 bool savesNoInput(Operation *op) {
-  return isa<AddOp, SubOp, NegOp, PadOp, PadSphereOp, ConcatOp, SliceOp,
-             FlattenOp, ReshapeOp, PermuteOp, StopGradientOp, CallTimesOp,
-             GraphGatherOp, GraphScatterSumOp, TpCopyOp, TpAllReduceOp>(op);
+  return isAlias(op) ||
+         isa<AddOp, SubOp, NegOp, PadOp, PadSphereOp, ConcatOp, DropPathOp,
+             UnpatchOp, ExtractPatchesOp, GraphGatherOp, GraphScatterSumOp,
+             TpAllReduceOp, ParamOp, ConstantOp, func::ReturnOp, func::CallOp>(
+             op);
 }
 
-/// Bytes of the layer outputs of `fn` that autograd keeps for the backward:
-/// those some op saves (a convolution's, a norm's, an activation's input,
-/// both factors of a product), what attention keeps inside, and the
-/// function's result; parameters not included.
-int64_t forwardBytes(func::FuncOp fn, ElementBytes &bytes) {
-  int64_t total = 0;
+bool savesOwnResult(std::optional<ActivationKind> kind) {
+  return kind &&
+         (*kind == ActivationKind::relu || *kind == ActivationKind::tanh ||
+          *kind == ActivationKind::sigmoid);
+}
+
+/// What autograd keeps of one op for the backward (LibTorch 1.13's
+/// derivatives, the runtime's kernels in Ops.cpp): the operands it saves,
+/// whether it saves its own result, and bytes it keeps of its own; and the
+/// bytes it allocates and frees again within itself.
+struct Saves {
+  SmallVector<Value, 2> operands;
+  bool result = false;
+  int64_t internal = 0, transient = 0;
+};
+
+Saves savesOf(Operation *op, ElementBytes &bytes) {
+  Saves s;
+  if (savesNoInput(op)) {
+    if (auto d = dyn_cast<DropoutOp>(op); d && !isAlias(op))
+      s.internal = resultBytes(op, bytes); // the scaled mask
+    return s;
+  }
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    s.operands.push_back(a.getInput());
+    int64_t e = bytes.of(a.getResult());
+    s.internal = saturatingMul(attentionInternals(a), e);
+    if (auto bse = tokens(a.getInput())) // the packed q, k, v
+      s.transient = saturatingMul(3 * (*bse)[0] * (*bse)[1] * (*bse)[2], e);
+    return s;
+  }
+  if (auto n = dyn_cast<LayerNormOp>(op)) { // and its mean and 1/std
+    s.operands.push_back(n.getInput());
+    auto t = cast<RankedTensorType>(n.getInput().getType());
+    if (t.hasStaticShape() && t.getRank() > 0)
+      s.internal =
+          saturatingMul(2 * 4, numel(n.getInput()) / t.getShape().back());
+    return s;
+  }
+  std::optional<ActivationKind> act;
+  if (auto l = dyn_cast<LinearOp>(op))
+    act = l.getActivation();
+  else if (auto c = dyn_cast<Conv2dOp>(op))
+    act = c.getActivation();
+  if (isa<LinearOp, Conv2dOp>(op)) {
+    s.operands.push_back(op->getOperand(0));
+    s.result = savesOwnResult(act);
+    if (act && !s.result) // gelu, silu: the product before the activation
+      s.internal = resultBytes(op, bytes);
+    return s;
+  }
+  if (auto a = dyn_cast<ActivationOp>(op)) {
+    s.result = savesOwnResult(a.getKind());
+    if (!s.result)
+      s.operands.push_back(a.getInput());
+    return s;
+  }
+  if (isa<SoftmaxOp>(op)) {
+    s.result = true;
+    return s;
+  }
+  if (auto l = dyn_cast<LossOp>(op)) {
+    // The pointwise loss keeps the prediction (the target is data); with
+    // latitude weights its elementwise values and their weighted copy
+    // exist at once before the mean.
+    s.operands.push_back(l.getPrediction());
+    s.transient = saturatingMul(l.getWeight() == Weighting::latitude ? 2 : 1,
+                                saturatingMul(numel(l.getPrediction()), 4));
+    return s;
+  }
+  for (Value v : op->getOperands())
+    if (isa<TensorType>(v.getType()))
+      s.operands.push_back(v);
+  return s;
+}
+
+/// A model function's storage in one training step, as the generated code
+/// runs it: every value is a local of the C++ function until it returns,
+/// so at its return all of them are alive (`all`); autograd keeps what the
+/// backward saves (`kept`) after it. Values that are views (isAlias) and
+/// the function's arguments have no storage of their own here.
+struct FunctionMemory {
+  int64_t all = 0;    ///< alive at its return, with gradients
+  int64_t values = 0; ///< the same without gradients (no internals)
+  int64_t kept = 0;   ///< kept for the backward, its result aside
+  int64_t output = 0; ///< its result's own storage
+  bool outputSaved = false;
+  int64_t largest = 0; ///< its largest value
+  llvm::SmallVector<bool> argumentSaved;
+};
+
+/// The value whose storage `v` is.
+Value storageOf(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isAlias(def) || def->getNumOperands() == 0)
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+FunctionMemory functionMemory(func::FuncOp fn, ElementBytes &bytes) {
+  FunctionMemory m;
+  llvm::DenseSet<Value> saved;
+  int64_t internals = 0, allocated = 0;
   fn.walk([&](Operation *op) {
-    if (auto a = dyn_cast<AttentionOp>(op))
-      total = saturatingAdd(
-          total, saturatingMul(attentionInternals(a), bytes.of(a.getResult())));
-    if (isa<ParamOp>(op) || op->getNumResults() != 1)
+    Saves s = savesOf(op, bytes);
+    for (Value v : s.operands)
+      saved.insert(storageOf(v));
+    if (s.result && op->getNumResults() == 1)
+      saved.insert(op->getResult(0));
+    internals = saturatingAdd(internals, s.internal);
+    if (isAlias(op) || isa<ParamOp, ConstantOp>(op))
       return;
-    bool kept = llvm::any_of(op->getResult(0).getUsers(), [](Operation *u) {
-      return isa<func::ReturnOp>(u) || !savesNoInput(u);
-    });
-    if (kept)
-      total = saturatingAdd(total, resultBytes(op, bytes));
+    int64_t r = resultBytes(op, bytes);
+    allocated = saturatingAdd(allocated, r);
+    m.largest = std::max(m.largest, r);
+    if (auto a = dyn_cast<AttentionOp>(op)) // its score matrix
+      m.largest = std::max(m.largest, saturatingMul(attentionInternals(a) -
+                                                        4 * numel(a.getInput()),
+                                                    bytes.of(a.getResult())));
   });
-  return total;
+  Value result = storageOf(fn.front().getTerminator()->getOperand(0));
+  bool own = !isa<BlockArgument>(result);
+  m.output = own ? resultBytes(result.getDefiningOp(), bytes) : 0;
+  m.outputSaved = own && saved.contains(result);
+  for (Value v : saved)
+    if (!isa<BlockArgument>(v) && v != result)
+      m.kept = saturatingAdd(m.kept, resultBytes(v.getDefiningOp(), bytes));
+  m.kept = saturatingAdd(m.kept, internals);
+  m.values = allocated;
+  m.all = saturatingAdd(allocated, internals);
+  for (BlockArgument a : fn.getArguments())
+    m.argumentSaved.push_back(saved.contains(a));
+  return m;
 }
 
-/// The largest single layer output of `fn` (an attention's score matrix
-/// counted as one).
-int64_t largestOutput(func::FuncOp fn, ElementBytes &bytes) {
-  int64_t most = 0;
-  fn.walk([&](Operation *op) {
-    most = std::max(most, resultBytes(op, bytes));
-    if (auto a = dyn_cast<AttentionOp>(op))
-      if (auto bse = tokens(a.getInput()))
-        most = std::max(
-            most,
-            saturatingMul(saturatingMul((*bse)[0], a.getHeads()),
-                          saturatingMul(saturatingMul((*bse)[1], (*bse)[1]),
-                                        bytes.of(a.getResult()))));
+/// One model call of the rollout.
+struct Call {
+  FunctionMemory callee;
+  bool recomputed;
+};
+
+/// The backward's working set through a call: the gradient arriving at a
+/// value and the one it hands on, at most its largest value each
+/// (measured: LibTorch's engine frees a node's saved values and incoming
+/// gradient as it moves on).
+constexpr int64_t kBackwardWorkingSet = 2;
+
+/// The rollout function's own storage: its values (the calls' results,
+/// concatenations, losses) stay alive until it returns, as the model
+/// functions' do; a call keeps what its callee keeps (a recomputed call
+/// only its input, and runs its forward again in the backward).
+/// `recompute`: 0 none, 1 every call, -1 as the spec says.
+StepPeaks rolloutPeaks(func::FuncOp rollout, SymbolTable &symbols,
+                       ElementBytes &bytes, int recompute,
+                       SmallVectorImpl<Call> &calls) {
+  llvm::DenseSet<Value> saved;
+  int64_t alive = 0, keptByCalls = 0, internals = 0, forward = 0;
+  calls.clear();
+  rollout.walk([&](Operation *op) {
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (!callee)
+        return;
+      FunctionMemory m = functionMemory(callee, bytes);
+      bool re = recompute < 0 ? call->hasAttr(attrs::kRecompute) : recompute;
+      calls.push_back({m, re});
+      int64_t base =
+          saturatingAdd(saturatingAdd(alive, keptByCalls), internals);
+      forward = std::max(forward, saturatingAdd(base, re ? m.values : m.all));
+      for (auto [i, arg] : llvm::enumerate(call.getOperands()))
+        if (re || m.argumentSaved[i])
+          saved.insert(storageOf(arg));
+      if (!re)
+        keptByCalls = saturatingAdd(keptByCalls, m.kept);
+      if (m.outputSaved && !re)
+        saved.insert(call.getResult(0));
+      alive = saturatingAdd(alive, m.output);
+      return;
+    }
+    Saves s = savesOf(op, bytes);
+    for (Value v : s.operands)
+      saved.insert(storageOf(v));
+    internals = saturatingAdd(internals, s.internal);
+    if (!isAlias(op))
+      alive = saturatingAdd(alive, resultBytes(op, bytes));
+    forward =
+        std::max(forward, saturatingAdd(saturatingAdd(alive, keptByCalls),
+                                        saturatingAdd(internals, s.transient)));
   });
-  return most;
+  // The backward starts once the rollout has returned its loss: what the
+  // calls keep, and the rollout's saved values. Going back through the
+  // calls, a recomputed one runs its forward again (every value of it
+  // alive until it returns) before its backward.
+  int64_t rolloutKept = internals;
+  for (Value v : saved)
+    if (!isa<BlockArgument>(v))
+      rolloutKept =
+          saturatingAdd(rolloutKept, resultBytes(v.getDefiningOp(), bytes));
+  StepPeaks peaks;
+  peaks.forward = forward;
+  int64_t before = rolloutKept;
+  for (const Call &c : calls) {
+    const FunctionMemory &m = c.callee;
+    int64_t backward =
+        saturatingAdd(m.kept, saturatingMul(kBackwardWorkingSet, m.largest));
+    // A recomputed call: its forward again (the peak at its return), then
+    // the backward through what it keeps, from its result's gradient.
+    if (c.recomputed)
+      backward = std::max(m.all, saturatingAdd(backward, m.output));
+    int64_t here = saturatingAdd(before, backward);
+    peaks.backward = std::max(peaks.backward, here);
+    if (!c.recomputed)
+      before = saturatingAdd(before, c.callee.kept);
+  }
+  return peaks;
 }
 
-/// Multiply-adds x 2 of `fn`'s forward: each layer with weights applies
-/// them once per output position (a linear or attention projection per
-/// token, a convolution per pixel), attention adds its two s x s products.
 /// b s h bytes (attention's output type) summed over the attention layers
 /// of `fn`.
 int64_t layerTokens(func::FuncOp fn, ElementBytes &bytes) {
@@ -180,6 +375,9 @@ int64_t layerTokens(func::FuncOp fn, ElementBytes &bytes) {
   return total;
 }
 
+/// Multiply-adds x 2 of `fn`'s forward: each layer with weights applies
+/// them once per output position (a linear or attention projection per
+/// token, a convolution per pixel), attention adds its two s x s products.
 double forwardFlops(func::FuncOp fn) {
   double flops = 0;
   fn.walk([&](Operation *op) {
@@ -208,38 +406,6 @@ double forwardFlops(func::FuncOp fn) {
   return flops;
 }
 
-/// The backward's working set while it runs through one call, in layer
-/// outputs of that call: the gradient arriving and the one leaving, and
-/// the copies a convolution's backward makes of its input and gradient.
-constexpr int64_t kBackwardWorkingSet = 4;
-
-struct Call {
-  int64_t kept, largest, output;
-  bool recomputed;
-};
-
-/// The peak of one training step: the unrolled rollout's own tensors
-/// (views of the window and of predictions, which share memory, left out)
-/// and, as the backward runs through the model calls from the last to the
-/// first, the largest sum of the kept layer outputs of the calls it has not
-/// reached (a recomputed call keeps only its output, and its layer outputs
-/// again while its backward runs) and that call's working set. `recompute`
-/// overrides the spec's choice: 0 none, 1 every call, -1 as the spec says.
-int64_t stepPeak(ArrayRef<Call> calls, int64_t own, int recompute) {
-  int64_t before = 0, peak = 0; // kept by the calls before call i
-  for (const Call &c : calls) {
-    bool re = recompute < 0 ? c.recomputed : recompute > 0;
-    if (re)
-      own = saturatingAdd(own, c.output);
-    peak = std::max(
-        peak, saturatingAdd(saturatingAdd(before, c.kept),
-                            saturatingMul(kBackwardWorkingSet, c.largest)));
-    if (!re)
-      before = saturatingAdd(before, c.kept);
-  }
-  return saturatingAdd(own, peak);
-}
-
 } // namespace
 
 FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
@@ -266,47 +432,39 @@ FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
     if (auto u = r->getAttrOfType<FlatSymbolRefAttr>(attrs::kUnrolled))
       rollout = symbols.lookup<func::FuncOp>(u.getValue());
   });
-  SmallVector<Call> calls;
-  int64_t own = 0;
   if (!rollout) {
-    calls.push_back({forwardBytes(fn, bytes), largestOutput(fn, bytes),
-                     resultBytes(fn.front().getTerminator(), bytes), false});
+    // A model without a rollout: one call whose result is the loss.
+    FunctionMemory m = functionMemory(fn, bytes);
     cost.forwardFlops = forwardFlops(fn);
     cost.tensorBlockBytes = layerTokens(fn, bytes);
     for (BlockArgument a : fn.getArguments())
       cost.batchBytes =
           saturatingAdd(cost.batchBytes, saturatingMul(numel(a), 4));
-  } else {
-    cost.modelCalls = 0;
-    rollout.walk([&](Operation *op) {
-      if (auto call = dyn_cast<func::CallOp>(op)) {
-        auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
-        if (!callee)
-          return;
-        bool re = call->hasAttr(attrs::kRecompute);
-        calls.push_back({forwardBytes(callee, bytes),
-                         largestOutput(callee, bytes), resultBytes(op, bytes),
-                         re});
-        cost.forwardFlops += forwardFlops(callee);
-        cost.tensorBlockBytes =
-            saturatingAdd(cost.tensorBlockBytes, layerTokens(callee, bytes));
-        ++cost.modelCalls;
-        cost.recomputed += re;
-        return;
-      }
-      if (isa<SliceOp, FlattenOp, ReshapeOp, PermuteOp, StopGradientOp,
-              JacobianInputOp, CallTimesOp>(op))
-        return;
-      own = saturatingAdd(own, resultBytes(op, bytes));
-    });
-    for (BlockArgument a : rollout.getArguments())
-      cost.batchBytes =
-          saturatingAdd(cost.batchBytes, saturatingMul(numel(a), 4));
+    int64_t backward =
+        saturatingAdd(saturatingAdd(m.kept, m.output),
+                      saturatingMul(kBackwardWorkingSet, m.largest));
+    cost.activations = cost.activationsKept = {m.all, backward};
+    cost.activationsRecomputed = {m.values, saturatingAdd(m.output, backward)};
+    return cost;
   }
-  // A recomputed call keeps its output for the rollout's next steps.
-  cost.activations = stepPeak(calls, own, -1);
-  cost.activationsKept = stepPeak(calls, own, 0);
-  cost.activationsRecomputed = stepPeak(calls, own, 1);
+  SmallVector<Call> calls;
+  cost.activations = rolloutPeaks(rollout, symbols, bytes, -1, calls);
+  cost.activationsKept = rolloutPeaks(rollout, symbols, bytes, 0, calls);
+  cost.activationsRecomputed = rolloutPeaks(rollout, symbols, bytes, 1, calls);
+  cost.modelCalls = 0;
+  rollout.walk([&](func::CallOp call) {
+    auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+    if (!callee)
+      return;
+    cost.forwardFlops += forwardFlops(callee);
+    cost.tensorBlockBytes =
+        saturatingAdd(cost.tensorBlockBytes, layerTokens(callee, bytes));
+    ++cost.modelCalls;
+    cost.recomputed += call->hasAttr(attrs::kRecompute);
+  });
+  for (BlockArgument a : rollout.getArguments())
+    cost.batchBytes =
+        saturatingAdd(cost.batchBytes, saturatingMul(numel(a), 4));
   return cost;
 }
 
@@ -346,34 +504,49 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   // The batch and every activation split over the data axis; over the
   // tensor axis too, with sequence parallelism (Korthikanti et al. 2022,
   // sbh(34/t + 5as/(ht)) per layer).
-  const int64_t acts = layout.asSpec      ? cost.activations
-                       : layout.recompute ? cost.activationsRecomputed
-                                          : cost.activationsKept;
-  p.activations = acts / n / t;
+  const StepPeaks &acts = layout.asSpec      ? cost.activations
+                          : layout.recompute ? cost.activationsRecomputed
+                                             : cost.activationsKept;
+  int64_t forward = acts.forward / n / t, backward = acts.backward / n / t;
   // Autocast's reduced copy of every parameter, made in the forward and
   // kept for the backward (whole: zero3 gathers each unit).
-  if (cost.reducedPrecision)
-    p.activations =
-        saturatingAdd(p.activations, saturatingMul(perRank(false), 2));
+  if (cost.reducedPrecision) {
+    forward = saturatingAdd(forward, saturatingMul(perRank(false), 2));
+    backward = saturatingAdd(backward, saturatingMul(perRank(false), 2));
+  }
+  p.activations = std::max(forward, backward);
   p.batch = cost.batchBytes / n;
   const int64_t calls = std::max<int64_t>(1, cost.modelCalls);
   const int64_t recomputed = layout.asSpec      ? cost.recomputed
                              : layout.recompute ? calls
                                                 : 0;
-  // In flight during the step: zero3's gathered units (the one in use and
-  // the next, ZeRO §5.3), zero2's gradient of a unit before it is
-  // reduce-scattered, zero1's all-gather buffers (its input is this rank's
-  // shard repeated, its output the whole parameter vector).
+  // In flight during the step (train/ShardedParameters.h, ZeroShards.h):
+  // zero3's gathered units, one resident and the next being gathered in
+  // the forward, two resident and the gradient of one before its
+  // reduce-scatter in the backward (ZeRO §5.3); zero1/2's all-gather after
+  // the backward (its input is this rank's shard repeated, its output the
+  // whole parameter vector), which is not at the same time as the
+  // activations.
   int64_t largestUnit = 0;
   for (int64_t u : cost.units)
     largestUnit = std::max(largestUnit, (u / t + n - 1) / n * n);
-  if (zero3)
-    p.transient = saturatingMul(2 * largestUnit, bytes);
-  else if (zero1 && n > 1)
-    p.transient = saturatingMul(2 * padded, bytes);
+  const int64_t unitBytes = saturatingMul(largestUnit, bytes);
+  int64_t afterBackward = 0;
+  if (zero3) {
+    p.transient = saturatingMul(3, unitBytes);
+    forward = saturatingAdd(forward, saturatingMul(2, unitBytes));
+    backward = saturatingAdd(backward, p.transient);
+  } else if (zero1 && n > 1) {
+    p.transient = afterBackward = saturatingMul(2 * padded, bytes);
+  }
+  // One process (and zero3's shards) drops the gradients at the step's
+  // start (zero_grad(set_to_none)); the backward makes them again.
+  const int64_t freed = (n == 1 || zero3) ? p.grads : 0;
+  p.step = std::max<int64_t>(0, std::max({forward, backward, afterBackward}) -
+                                    freed);
   p.peak = saturatingAdd(saturatingAdd(p.params, p.grads),
                          saturatingAdd(p.optimizer, p.batch));
-  p.peak = saturatingAdd(p.peak, saturatingAdd(p.activations, p.transient));
+  p.peak = saturatingAdd(p.peak, p.step);
   // Communication per step (Rajbhandari et al. 2020, §7.2.1: DDP 2Ψ,
   // ZeRO-1/2 2Ψ as a reduce-scatter and an all-gather, ZeRO-3 3Ψ).
   const int64_t grad = saturatingMul(padded, bytes);
@@ -406,8 +579,8 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
       saturatingAdd(ring(p.allGather, n, 1), ring(p.tensorReduce, t, 2)));
   // Forward and backward: 3 forwards' FLOPs (the backward twice the
   // forward), a fourth for the recomputed calls.
-  double forward = cost.forwardFlops / double(calls > 0 ? calls : 1);
-  p.flops = forward * double(3 * calls + recomputed) / double(n * t);
+  double perCall = cost.forwardFlops / double(calls > 0 ? calls : 1);
+  p.flops = perCall * double(3 * calls + recomputed) / double(n * t);
   return p;
 }
 

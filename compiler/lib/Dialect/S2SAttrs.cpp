@@ -282,11 +282,11 @@ std::string s2s::formatBytes(int64_t bytes) {
 
 LogicalResult MemoryPlanAttr::verify(EmitFn emitError, int64_t params,
                                      int64_t grads, int64_t optimizer,
-                                     int64_t activations, int64_t total) {
-  if (params < 0 || grads < 0 || optimizer < 0 || activations < 0)
+                                     int64_t step, int64_t total) {
+  if (params < 0 || grads < 0 || optimizer < 0 || step < 0)
     return emitError() << "a memory plan has no negative sizes";
   if (total != saturatingAdd(saturatingAdd(params, grads),
-                             saturatingAdd(optimizer, activations)))
+                             saturatingAdd(optimizer, step)))
     return emitError() << "the memory plan's total " << total
                        << " is not the sum of its parts";
   return success();

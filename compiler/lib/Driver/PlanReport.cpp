@@ -67,6 +67,8 @@ bool printOne(func::FuncOp fn, const ModelCost &cost, const Layout &l,
   row(os, "activations, nothing recomputed", pk.activations);
   row(os, "activations, every call recomputed", pr.activations);
   row(os, "in flight (gathers, shards)", p.transient);
+  row(os, "step, above the state", p.step,
+      "the step's peak (S2S_STATS=1 step_peak_bytes)");
   row(os, "data batch", p.batch);
   row(os, "peak", p.peak);
   os << "communication per step per rank           handed         on the "
@@ -140,7 +142,7 @@ void printAll(func::FuncOp fn, const ModelCost &cost, int64_t heads,
   os << llvm::format("  %-6s %-6s %-6s %-9s %11s %11s %11s %11s %11s %9s "
                      "%9s  %s\n",
                      "data", "tensor", "zero", "recompute", "params", "grads",
-                     "optimizer", "activations", "peak", "comm/step", "step s",
+                     "optimizer", "step mem", "peak", "comm/step", "step s",
                      "fits");
   for (const Option &x : options)
     os << llvm::format(
@@ -149,8 +151,7 @@ void printAll(func::FuncOp fn, const ModelCost &cost, int64_t heads,
         strategyName(x.layout.strategy).c_str(),
         x.layout.recompute ? "yes" : "no", formatBytes(x.plan.params).c_str(),
         formatBytes(x.plan.grads).c_str(),
-        formatBytes(x.plan.optimizer).c_str(),
-        formatBytes(x.plan.activations).c_str(),
+        formatBytes(x.plan.optimizer).c_str(), formatBytes(x.plan.step).c_str(),
         formatBytes(x.plan.peak).c_str(), formatBytes(x.plan.wire).c_str(),
         x.time.total(), x.fits ? "yes" : "no");
   if (!options.empty() && !options.front().fits)

@@ -73,8 +73,8 @@ bool s2s::printSummary(mlir::ModuleOp module, llvm::raw_ostream &os) {
     if (auto mem = fn->getAttrOfType<s2s::MemoryPlanAttr>(s2s::attrs::kMemory))
       os << "  memory per rank: params " << s2s::formatBytes(mem.getParams())
          << ", grads " << s2s::formatBytes(mem.getGrads()) << ", optimizer "
-         << s2s::formatBytes(mem.getOptimizer()) << ", activations "
-         << s2s::formatBytes(mem.getActivations()) << ", total "
+         << s2s::formatBytes(mem.getOptimizer()) << ", step "
+         << s2s::formatBytes(mem.getStep()) << ", total "
          << s2s::formatBytes(mem.getTotal()) << "\n";
   });
   return ok;

@@ -35,15 +35,14 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
                             "only at run time (give the data set a 'grid')";
         return;
       }
-      // docs/plan.md: the state between steps and the activations the
-      // backward needs at its peak, per rank.
+      // docs/plan.md: the state between steps and the step's peak above
+      // it (activations and what is in flight), per rank.
       RankPlan plan = planRank(*cost, layout);
-      int64_t total =
-          saturatingAdd(saturatingAdd(plan.params, plan.grads),
-                        saturatingAdd(plan.optimizer, plan.activations));
+      int64_t total = saturatingAdd(saturatingAdd(plan.params, plan.grads),
+                                    saturatingAdd(plan.optimizer, plan.step));
       fn->setAttr(attrs::kMemory,
                   MemoryPlanAttr::get(&getContext(), plan.params, plan.grads,
-                                      plan.optimizer, plan.activations, total));
+                                      plan.optimizer, plan.step, total));
       if (maxRankBytes > 0 && total > maxRankBytes) {
         overBudget(fn, total);
         signalPassFailure();
@@ -60,8 +59,8 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
                    << needs << " per rank (parameters "
                    << formatBytes(plan.getParams()) << ", gradients "
                    << formatBytes(plan.getGrads()) << ", optimizer state "
-                   << formatBytes(plan.getOptimizer()) << ", activations "
-                   << formatBytes(plan.getActivations()) << "), above the "
+                   << formatBytes(plan.getOptimizer()) << ", the step "
+                   << formatBytes(plan.getStep()) << "), above the "
                    << formatBytes(maxRankBytes)
                    << " a rank may use (s2sc --max-rank-memory); make the "
                       "model, the batch or the grid smaller, or the mesh "

@@ -62,6 +62,10 @@ void RunStats::beginStep() {
 
 void RunStats::endStep() {
   const int64_t above = storagePeak() - stepStart_;
+  if (stepsSeen_++ == 0) {
+    firstStepPeak_ = above;
+    return;
+  }
   if (above > stepPeak_) {
     stepPeak_ = above;
     peakStart_ = stepStart_;
@@ -78,7 +82,8 @@ void RunStats::printEpoch(int64_t epoch, int64_t steps,
       "written_bytes=%lld rss_before_model_kb=%ld hwm_kb=%ld "
       "rss_anon_kb=%ld rss_shmem_kb=%ld pss_shmem_kb=%ld "
       "allreduce_bytes=%lld reduce_scatter_bytes=%lld all_gather_bytes=%lld "
-      "broadcast_bytes=%lld step_peak_bytes=%lld step_start_bytes=%lld\n",
+      "broadcast_bytes=%lld step_peak_bytes=%lld step_start_bytes=%lld "
+      "first_step_peak_bytes=%lld\n",
       (long long)epoch + 1, (long long)ranks.rank, (long long)ranks.worldSize,
       (long long)steps, now.seconds - before.seconds,
       (long long)(now.commBytes - before.commBytes),
@@ -90,9 +95,9 @@ void RunStats::printEpoch(int64_t epoch, int64_t steps,
       (long long)(now.commByKind[1] - before.commByKind[1]),
       (long long)(now.commByKind[2] - before.commByKind[2]),
       (long long)(now.commByKind[3] - before.commByKind[3]),
-      (long long)stepPeak_, (long long)peakStart_);
+      (long long)stepPeak_, (long long)peakStart_, (long long)firstStepPeak_);
   std::fflush(stdout);
-  stepPeak_ = peakStart_ = 0;
+  stepPeak_ = peakStart_ = firstStepPeak_ = 0;
 }
 
 } // namespace s2s::rt

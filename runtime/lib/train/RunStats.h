@@ -9,7 +9,7 @@
 //     comm_calls=.. written_bytes=.. rss_before_model_kb=.. hwm_kb=..
 //     rss_anon_kb=.. rss_shmem_kb=.. pss_shmem_kb=.. allreduce_bytes=..
 //     reduce_scatter_bytes=.. all_gather_bytes=.. broadcast_bytes=..
-//     step_peak_bytes=.. step_start_bytes=..
+//     step_peak_bytes=.. step_start_bytes=.. first_step_peak_bytes=..
 //
 // comm_bytes: bytes handed to collectives (Communicator's CommStats, DDP's
 // gradient buckets included); written_bytes: bytes the process passed to
@@ -26,8 +26,13 @@
 // allreduce_bytes ..: comm_bytes by collective; step_peak_bytes: the most
 // bytes of CPU tensor storage a step allocated on top of what was alive
 // when it began (its activations, gathered parameters, buckets, ...),
-// the largest over the epoch's steps (StorageCounter.h); step_start_bytes:
-// the storage alive at that step's start.
+// the largest over the epoch's steps after the process's first
+// (StorageCounter.h; the plan's "step" figure, docs/plan.md);
+// step_start_bytes: the storage alive at that step's start;
+// first_step_peak_bytes: the same for the process's first step, which also
+// makes the gradients and the optimizer state (0 after the first epoch).
+// Storage is counted in every thread: the data loader's batches assembled
+// ahead (--prefetch N) count too; --prefetch 0 leaves them out.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,6 +69,7 @@ public:
 private:
   long rssBeforeModelKb_ = -1;
   int64_t stepStart_ = 0, stepPeak_ = 0, peakStart_ = 0; ///< this epoch
+  int64_t stepsSeen_ = 0, firstStepPeak_ = 0;
 };
 
 } // namespace s2s::rt

@@ -20,6 +20,14 @@
 
 namespace s2s {
 
+/// Bytes of storage a training step has alive on top of what lives between
+/// steps, at the forward's peak and at the backward's, for the whole
+/// (global) batch: the values of the generated code (each a local until its
+/// function returns) and what autograd keeps for the backward.
+struct StepPeaks {
+  int64_t forward = 0, backward = 0;
+};
+
 /// One training step of a model, for the whole (global) batch.
 struct ModelCost {
   llvm::SmallVector<int64_t> units; ///< values per zero3 gather unit
@@ -29,10 +37,9 @@ struct ModelCost {
   /// step; parameters, gradients and optimizer state stay fp32.
   bool reducedPrecision = false;
   int64_t optimizerStates = 2; ///< fp32 values per parameter
-  /// Bytes the backward needs at its peak (the step's layer outputs kept
-  /// for it and its working set): as the spec recomputes, with nothing
-  /// recomputed, and with every model call recomputed.
-  int64_t activations = 0, activationsKept = 0, activationsRecomputed = 0;
+  /// The step's peaks: as the spec recomputes, with nothing recomputed,
+  /// and with every model call recomputed.
+  StepPeaks activations, activationsKept, activationsRecomputed;
   int64_t batchBytes = 0;  ///< the step's input window and targets
   int64_t modelCalls = 1;  ///< forward calls per step (the rollout's)
   int64_t recomputed = 0;  ///< of those, recomputed in the backward
@@ -59,10 +66,15 @@ struct Layout {
 /// What one rank holds and sends in one step under a layout.
 struct RankPlan {
   int64_t params = 0, grads = 0, optimizer = 0; ///< between steps
-  int64_t activations = 0; ///< the step's peak above the state and batch
+  int64_t activations = 0; ///< the larger of the step's peaks (values)
   int64_t transient = 0;   ///< gathered units, gradient shards in flight
-  int64_t batch = 0;       ///< this rank's share of the batch
-  int64_t peak = 0;        ///< all of the above
+  /// The step's peak above the state between steps and the batch: the
+  /// activations with what is in flight at that moment, less the
+  /// gradients a strategy frees at the step's start (what S2S_STATS=1
+  /// measures as step_peak_bytes).
+  int64_t step = 0;
+  int64_t batch = 0; ///< this rank's share of the batch
+  int64_t peak = 0;  ///< the state between steps, the batch and the step
   /// Bytes handed to each collective per step (input sizes: what the
   /// runtime counts, S2S_STATS) and sent on the wire by a ring.
   int64_t allReduce = 0, reduceScatter = 0, allGather = 0, tensorReduce = 0;

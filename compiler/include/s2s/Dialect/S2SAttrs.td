@@ -384,14 +384,17 @@ def S2S_ShardingAttr : S2S_Attr<"Sharding", "sharding"> {
 def S2S_MemoryPlanAttr : S2S_Attr<"MemoryPlan", "memory_plan"> {
   let summary = "bytes per rank of one model's training state";
   let description = [{
-    Set by `s2s-plan-memory` on each model forward, as `s2s.memory`.
+    Set by `s2s-plan-memory` on each model forward, as `s2s.memory`:
+    what a rank holds between steps (parameters, gradients, optimizer
+    state) and the training step's peak above that (`step`: activations
+    and what is in flight, docs/plan.md); `total` is their sum.
 
     ```mlir
-    #s2s.memory_plan<params = 41164, grads = 41164, optimizer = 82328, activations = 1048576, total = 1213232>
+    #s2s.memory_plan<params = 41164, grads = 41164, optimizer = 82328, step = 1048576, total = 1213232>
     ```
   }];
   let parameters = (ins "int64_t":$params, "int64_t":$grads,
-                        "int64_t":$optimizer, "int64_t":$activations,
+                        "int64_t":$optimizer, "int64_t":$step,
                         "int64_t":$total);
   let genVerifyDecl = 1;
 }
