@@ -45,25 +45,27 @@ func.func @net__batch16(%x: tensor<16x16xf32>) -> tensor<16x32xf32> attributes {
 // -----
 
 // bf16 under zero3 on a mesh of data 4 x tensor 2: autocast keeps fp32
-// parameters (the master weights), gradients and moments, sharded over both
-// axes per unit (pos: ceil(16 / 4) = 4, fc: ceil(272 / 4) = 68; 72 values),
-// the batch over both axes (docs/plan.md: sequence parallelism splits a
-// layer's activations over the tensor axis too). The linear's output is
-// bf16 (512 bytes), the add of it and the fp32 parameter fp32 (type
-// promotion, 1024 bytes): forward 1536, backward 1024 + 2 x 1024 = 3072
-// bytes, over 8 ranks 192 and 384, each plus a bf16 copy of this rank's
-// 576 / 2 parameter values (576 bytes): 768 and 960. In flight: the
-// largest unit gathered, fc's 272 values (a multiple of 4) = 1088 bytes,
-// twice in the forward (the resident and the next), three times in the
-// backward (two resident, one's gradient): 768 + 2176 = 2944 and
-// 960 + 3264 = 4224. zero3 frees its 288 bytes of gradient shard first.
-//   params      72 * 4              =  288
-//   grads       72 * 4              =  288
-//   optimizer   72 * 8              =  576
-//   step        4224 - 288          = 3936
-//   total                           = 5088
+// parameters (the master weights), gradients and moments, sharded over the
+// data axis per unit. The tensor axis splits nothing here: fc is a lone
+// linear, not the first of a Megatron pair (Analysis/TensorRoles.h), so
+// every tensor rank holds pos and fc whole (s2sc -o refuses such a mesh;
+// the plan still says what it would cost). Per rank: pos ceil(32 / 4) = 8,
+// fc ceil(544 / 4) = 136; 144 values. The linear's output is bf16 (512
+// bytes), the add of it and the fp32 parameter fp32 (type promotion, 1024
+// bytes): forward 1536, backward 1024 + 2 x 1024 = 3072 bytes, over the 4
+// data ranks 384 and 768, each plus a bf16 copy of the 576 parameter
+// values (1152 bytes): 1536 and 1920. In flight: the largest unit
+// gathered, fc's 544 values = 2176 bytes, twice in the forward (the
+// resident and the next), three times in the backward (two resident, one's
+// gradient): 1536 + 4352 = 5888 and 1920 + 6528 = 8448. zero3 frees its
+// 576 bytes of gradient shard first.
+//   params      144 * 4             =   576
+//   grads       144 * 4             =   576
+//   optimizer   144 * 8             =  1152
+//   step        8448 - 576          =  7872
+//   total                           = 10176
 // CHECK-LABEL: func.func @net(
-// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 288, grads = 288, optimizer = 576, step = 3936, total = 5088>, s2s.model = "Net"}
+// CHECK-SAME:      attributes {s2s.memory = #s2s.memory_plan<params = 576, grads = 576, optimizer = 1152, step = 7872, total = 10176>, s2s.model = "Net"}
 func.func @net(%x: tensor<8x16xf32>) -> tensor<8x32xf32> attributes {s2s.model = "Net"} {
   %p = s2s.param {name = "pos", init = #s2s.init<zeros>, init_args = array<f64>} : tensor<1x32xf32>
   %0 = s2s.linear %x {out = 32 : i64, bias = true, name = "fc"} : tensor<8x16xf32> -> tensor<8x32xf32>

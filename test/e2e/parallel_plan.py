@@ -4,8 +4,10 @@ the compiler's plan against the running program, and node-shared data.
 
 A small FieldViT (its parameter count not divisible by the ranks, several
 gather units) on synthetic data, compiled by s2sc for ddp, zero1, zero2 and
-zero3 over 2 processes and zero2 over 4, each launched as real processes on
-loopback (RANK, WORLD_SIZE, MASTER_ADDR, ... as torchrun sets them):
+zero3 over 2 processes, zero2 over 4, and ddp on [data: 1, tensor: 2]
+(Megatron's layout: a rank holds its slices of the split layers and the
+rest whole), each launched as real processes on loopback (RANK,
+WORLD_SIZE, MASTER_ADDR, ... as torchrun sets them):
 
   1. plan = runtime: every rank's parameter, gradient and optimizer-state
      bytes between steps, as the program measures them on its tensors
@@ -58,14 +60,14 @@ data synth {{
 }}
 
 model net = FieldViT(channels = 3, grid = [{h}, {w}], patch = [8, 8],
-                     embed = 25, depth = 4, heads = 5, mlp_ratio = 2)
+                     embed = {embed}, depth = 4, heads = {heads}, mlp_ratio = 2)
 
 rollout {{
   order = {order}
   loss  = mse(weight = latitude)
 }}
 
-parallel {{ mesh = [data: {ranks}]; strategy = {strategy}; backend = gloo; timeout = 120; checkpoint_activations = {recompute} }}
+parallel {{ mesh = [data: {data_axis}, tensor: {tensor}]; strategy = {strategy}; backend = gloo; timeout = 120; checkpoint_activations = {recompute} }}
 
 train {{
   optimizer = adamw(lr = 1e-3)
@@ -109,7 +111,8 @@ def plan_figures(spec):
         fig[key] = int(m.group(1).replace(",", ""))
     for key, label in (("allreduce", r"all-reduce \(data\)"),
                        ("reduce_scatter", r"reduce-scatter \(data\)"),
-                       ("all_gather", r"all-gather \(data\)")):
+                       ("all_gather", r"all-gather \(data\)"),
+                       ("tensor_allreduce", r"all-reduce \(tensor\)")):
         m = re.search(r"^  " + label + r" +([\d,]+) ", p.stdout, re.M)
         fig[key] = int(m.group(1).replace(",", ""))
     return fig
@@ -142,8 +145,12 @@ def compare(name, plan, helds, stats, table):
             ("peak (no batch)", plan["peak"] - plan_batch(plan), held + step)]
     for kind in ("allreduce", "reduce_scatter", "all_gather"):
         measured = max(st[kind + "_bytes"] / st["steps"] for st in stats)
-        if plan[kind] or measured > 1024:  # the loss's few bytes aside
-            rows.append((kind + " / step", plan[kind], measured))
+        # The Communicator counts the tensor group's all-reduces with the
+        # data group's.
+        planned = plan[kind] + (plan["tensor_allreduce"]
+                                if kind == "allreduce" else 0)
+        if planned or measured > 1024:  # the loss's few bytes aside
+            rows.append((kind + " / step", planned, measured))
     for figure, planned, measured in rows:
         table.append((name, figure, planned, measured))
         off = abs(planned - measured) / max(measured, 1)
@@ -167,24 +174,33 @@ run([os.path.join(BIN, "s2s-data"), "synth", "--out", data, "--grid",
 
 exes = {}
 table = []  # (config, figure, plan, measured)
-CONFIGS = (("ddp", 2, 2, False), ("zero3", 2, 3, True), ("zero1", 2, 2, False),
-           ("ddp", 1, 1, False), ("zero2", 4, 2, False), ("ddp", 2, 3, True),
-           ("zero2", 2, 2, False), ("zero3", 2, 2, False))
+# (strategy, processes, order, recomputed, tensor axis). The tensor-parallel
+# one is [data: 1, tensor: 2] on a FieldViT of 24 wide and 4 heads (5 heads
+# do not split over 2).
+CONFIGS = (("ddp", 2, 2, False, 1), ("zero3", 2, 3, True, 1),
+           ("zero1", 2, 2, False, 1), ("ddp", 1, 1, False, 1),
+           ("zero2", 4, 2, False, 1), ("ddp", 2, 3, True, 1),
+           ("zero2", 2, 2, False, 1), ("zero3", 2, 2, False, 1),
+           ("ddp", 2, 2, False, 2))
 
 
-def config_name(strategy, ranks, order, recompute):
+def config_name(strategy, ranks, order, recompute, tensor):
     return f"{strategy}_{ranks}" + ("" if order == 2 else f"_o{order}") + \
-        ("_re" if recompute else "")
+        ("_re" if recompute else "") + ("" if tensor == 1 else f"_t{tensor}")
 
 
 def build(config):
     """Writes the spec of `config`, builds it; (spec, exe)."""
-    strategy, ranks, order, recompute = config
+    strategy, ranks, order, recompute, tensor = config
     name = config_name(*config)
     spec = os.path.join(WORK, name + ".s2s")
     with open(spec, "w") as f:
-        f.write(SPEC.format(strategy=strategy, ranks=ranks, data=data,
-                            h=GRID[0], w=GRID[1], batch=2 * ranks,
+        f.write(SPEC.format(strategy=strategy, ranks=ranks,
+                            data_axis=ranks // tensor,
+                            tensor=tensor, data=data,
+                            embed=25 if tensor == 1 else 24,
+                            heads=5 if tensor == 1 else 4,
+                            h=GRID[0], w=GRID[1], batch=2 * (ranks // tensor),
                             order=order,
                             recompute="true" if recompute else "false"))
     exe = os.path.join(WORK, name)
@@ -195,9 +211,9 @@ def build(config):
 # The programs build two at a time (each build is one translation unit),
 # each run as soon as it is built.
 pool = concurrent.futures.ThreadPoolExecutor(2)
-for (strategy, ranks, order, recompute), (spec, exe) in zip(
+for (strategy, ranks, order, recompute, tensor), (spec, exe) in zip(
         CONFIGS, pool.map(build, CONFIGS)):
-    name = config_name(strategy, ranks, order, recompute)
+    name = config_name(strategy, ranks, order, recompute, tensor)
     plan = plan_of(spec)
     figures = plan_figures(spec)
     exes[name] = exe

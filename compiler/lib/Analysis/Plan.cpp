@@ -7,14 +7,17 @@
 #include "s2s/Analysis/Plan.h"
 
 #include "s2s/Analysis/ParameterCount.h"
+#include "s2s/Analysis/TensorRoles.h"
 
 #include "mlir/IR/SymbolTable.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 #include <algorithm>
+#include <cassert>
 #include <numeric>
 
 using namespace mlir;
@@ -119,10 +122,13 @@ int64_t attentionInternals(AttentionOp op) {
 
 /// Ops whose result is a view of their input in the runtime (no storage of
 /// its own): views, and dropout, drop_path and a zero pad, which return
-/// their input when they change nothing.
-bool isAlias(Operation *op) {
+/// their input when they change nothing; on one tensor rank (`parts` 1)
+/// the tensor axis' sum too.
+bool isAlias(Operation *op, int64_t parts = 2) {
   if (isa<SliceOp, FlattenOp, ReshapeOp, PermuteOp, StopGradientOp, CallTimesOp,
           TpCopyOp>(op))
+    return true;
+  if (parts == 1 && isa<TpAllReduceOp>(op))
     return true;
   if (auto d = dyn_cast<DropoutOp>(op))
     return d.getP().convertToDouble() <= 0;
@@ -143,6 +149,79 @@ bool savesNoInput(Operation *op) {
              op);
 }
 
+/// The value whose storage `v` is.
+Value storageOf(Value v, int64_t parts) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isAlias(def, parts) || def->getNumOperands() == 0)
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// Bytes of a function's values on one rank of a tensor axis of `parts`
+/// (1: none): ElementBytes' element sizes, divided by the axis for the
+/// values its layers split (Analysis/TensorRoles.h: a column linear's
+/// output and what pointwise ops make of it; an attention's heads, inside
+/// the op). A row layer's and an attention's results are partial sums,
+/// whole; the tensor axis' all-reduce makes another whole value, in the IR
+/// after s2s-shard (s2s.tp_all_reduce) and counted here before it.
+class RankBytes {
+public:
+  RankBytes(ElementBytes &element, int64_t parts)
+      : element_(element), parts_(parts) {}
+
+  int64_t parts() const { return parts_; }
+  ElementBytes &element() { return element_; }
+
+  /// Call once per function before asking about its values.
+  void layOut(func::FuncOp fn) {
+    split_.clear();
+    roles_.clear();
+    reduced_ = false;
+    if (parts_ == 1)
+      return;
+    roles_ = tensorRoles(fn);
+    fn.walk([&](Operation *op) {
+      reduced_ |= isa<TpAllReduceOp>(op);
+      bool splitOut = role(op) == TensorLayout::column && isa<LinearOp>(op);
+      if (isa<ActivationOp, DropoutOp>(op))
+        splitOut = split_.contains(storageOf(op->getOperand(0), parts_));
+      if (splitOut)
+        split_.insert(op->getResult(0));
+    });
+  }
+
+  TensorLayout role(Operation *op) const {
+    auto it = roles_.find(op);
+    return it == roles_.end() ? TensorLayout::replicated : it->second;
+  }
+  /// A split layer's own values (attention's internals) divide by this.
+  int64_t partsOf(Operation *op) const {
+    return role(op) == TensorLayout::column ? parts_ : 1;
+  }
+  /// The all-reduce after a row layer or attention is not in the IR yet.
+  bool reducesAfter(Operation *op) const {
+    return parts_ > 1 && !reduced_ &&
+           (role(op) == TensorLayout::row || isa<AttentionOp>(op));
+  }
+
+  int64_t of(Operation *op) {
+    if (op->getNumResults() != 1)
+      return 0;
+    Value v = op->getResult(0);
+    int64_t b = saturatingMul(numel(v), element_.of(v));
+    return split_.contains(v) ? b / parts_ : b;
+  }
+
+private:
+  ElementBytes &element_;
+  int64_t parts_;
+  llvm::DenseMap<Operation *, TensorLayout> roles_;
+  llvm::DenseSet<Value> split_;
+  bool reduced_ = false;
+};
+
 bool savesOwnResult(std::optional<ActivationKind> kind) {
   return kind &&
          (*kind == ActivationKind::relu || *kind == ActivationKind::tanh ||
@@ -159,19 +238,30 @@ struct Saves {
   int64_t internal = 0, transient = 0;
 };
 
-Saves savesOf(Operation *op, ElementBytes &bytes) {
+Saves savesOf(Operation *op, RankBytes &bytes) {
   Saves s;
+  if (auto g = dyn_cast<TpAllReduceOp>(op); g && bytes.parts() > 1) {
+    // The sum in a fresh copy, then the bias added (a new tensor), then
+    // the activation.
+    if (g.getBiasOf())
+      s.transient = bytes.of(op);
+    if (g.getActivation() && !savesOwnResult(g.getActivation()))
+      s.internal = bytes.of(op);
+    s.result = savesOwnResult(g.getActivation());
+    return s;
+  }
   if (savesNoInput(op)) {
     if (auto d = dyn_cast<DropoutOp>(op); d && !isAlias(op))
-      s.internal = resultBytes(op, bytes); // the scaled mask
+      s.internal = bytes.of(op); // the scaled mask
     return s;
   }
   if (auto a = dyn_cast<AttentionOp>(op)) {
     s.operands.push_back(a.getInput());
-    int64_t e = bytes.of(a.getResult());
-    s.internal = saturatingMul(attentionInternals(a), e);
+    int64_t e = bytes.element().of(a.getResult()), parts = bytes.partsOf(op);
+    s.internal = saturatingMul(attentionInternals(a), e) / parts;
     if (auto bse = tokens(a.getInput())) // the packed q, k, v
-      s.transient = saturatingMul(3 * (*bse)[0] * (*bse)[1] * (*bse)[2], e);
+      s.transient =
+          saturatingMul(3 * (*bse)[0] * (*bse)[1] * (*bse)[2], e) / parts;
     return s;
   }
   if (auto n = dyn_cast<LayerNormOp>(op)) { // and its mean and 1/std
@@ -191,7 +281,7 @@ Saves savesOf(Operation *op, ElementBytes &bytes) {
     s.operands.push_back(op->getOperand(0));
     s.result = savesOwnResult(act);
     if (act && !s.result) // gelu, silu: the product before the activation
-      s.internal = resultBytes(op, bytes);
+      s.internal = bytes.of(op);
     return s;
   }
   if (auto a = dyn_cast<ActivationOp>(op)) {
@@ -219,14 +309,14 @@ Saves savesOf(Operation *op, ElementBytes &bytes) {
   return s;
 }
 
-/// A model function's storage in one training step, as the generated code
-/// runs it: every value is a local of the C++ function until it returns,
-/// so at its return all of them are alive (`all`); autograd keeps what the
-/// backward saves (`kept`) after it. Values that are views (isAlias) and
-/// the function's arguments have no storage of their own here.
+/// A function's storage in one training step, as the generated code runs
+/// it: each value is a C++ local released right after its last use
+/// (S2SToEmitC), so its storage goes then unless autograd saved it for the
+/// backward (`kept`, until the backward passes) or it is the result. Views
+/// (isAlias) share their input's storage; the arguments are the caller's.
 struct FunctionMemory {
-  int64_t all = 0;    ///< alive at its return, with gradients
-  int64_t values = 0; ///< the same without gradients (no internals)
+  int64_t all = 0;    ///< the forward's peak, with gradients
+  int64_t values = 0; ///< the same without (nothing saved)
   int64_t kept = 0;   ///< kept for the backward, its result aside
   int64_t output = 0; ///< its result's own storage
   bool outputSaved = false;
@@ -234,47 +324,94 @@ struct FunctionMemory {
   llvm::SmallVector<bool> argumentSaved;
 };
 
-/// The value whose storage `v` is.
-Value storageOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (!isAlias(def) || def->getNumOperands() == 0)
-      break;
-    v = def->getOperand(0);
-  }
-  return v;
+/// Whether `op`'s result has storage of its own.
+bool allocates(Operation *op, int64_t parts) {
+  return op->getNumResults() == 1 && !isAlias(op, parts) &&
+         !isa<ParamOp, ConstantOp>(op);
 }
 
-FunctionMemory functionMemory(func::FuncOp fn, ElementBytes &bytes) {
+/// Where each storage of `body` is used last (views' uses count for the
+/// storage they share).
+llvm::DenseMap<Value, Operation *> lastUses(Block &body, int64_t parts) {
+  llvm::DenseMap<Value, Operation *> last;
+  for (Operation &op : body)
+    for (Value v : op.getOperands())
+      last[storageOf(v, parts)] = &op;
+  return last;
+}
+
+/// The storages to free after each op: every one it used last that is
+/// neither kept (`keep`) nor returned.
+llvm::DenseMap<Operation *, SmallVector<Value>>
+freedAfter(Block &body, int64_t parts, const llvm::DenseSet<Value> &keep) {
+  llvm::DenseMap<Value, Operation *> last = lastUses(body, parts);
+  Value result = storageOf(body.getTerminator()->getOperand(0), parts);
+  llvm::DenseMap<Operation *, SmallVector<Value>> freed;
+  for (Operation &op : body)
+    if (allocates(&op, parts)) {
+      Value v = op.getResult(0);
+      if (v == result || keep.contains(v))
+        continue;
+      Operation *at = last.lookup(v);
+      freed[at ? at : &op].push_back(v);
+    }
+  return freed;
+}
+
+FunctionMemory functionMemory(func::FuncOp fn, RankBytes &bytes) {
   FunctionMemory m;
+  const int64_t parts = bytes.parts();
+  bytes.layOut(fn);
+  Block &body = fn.front();
   llvm::DenseSet<Value> saved;
-  int64_t internals = 0, allocated = 0;
-  fn.walk([&](Operation *op) {
-    Saves s = savesOf(op, bytes);
+  int64_t internals = 0;
+  for (Operation &op : body) {
+    Saves s = savesOf(&op, bytes);
     for (Value v : s.operands)
-      saved.insert(storageOf(v));
-    if (s.result && op->getNumResults() == 1)
-      saved.insert(op->getResult(0));
+      saved.insert(storageOf(v, parts));
+    if (s.result && op.getNumResults() == 1)
+      saved.insert(op.getResult(0));
     internals = saturatingAdd(internals, s.internal);
-    if (isAlias(op) || isa<ParamOp, ConstantOp>(op))
-      return;
-    int64_t r = resultBytes(op, bytes);
-    allocated = saturatingAdd(allocated, r);
-    m.largest = std::max(m.largest, r);
+    if (!allocates(&op, parts))
+      continue;
+    m.largest = std::max(m.largest, bytes.of(&op));
     if (auto a = dyn_cast<AttentionOp>(op)) // its score matrix
-      m.largest = std::max(m.largest, saturatingMul(attentionInternals(a) -
-                                                        4 * numel(a.getInput()),
-                                                    bytes.of(a.getResult())));
-  });
-  Value result = storageOf(fn.front().getTerminator()->getOperand(0));
+      m.largest =
+          std::max(m.largest, saturatingMul(attentionInternals(a) -
+                                                4 * numel(a.getInput()),
+                                            bytes.element().of(a.getResult())) /
+                                  bytes.partsOf(&op));
+  }
+  // The forward's peak: what is live when each op runs, its result, what
+  // it has in flight inside (and, before s2s-shard, the tensor axis' sum
+  // after a row layer: the partial product and the sum's copy).
+  auto peakOf = [&](bool grad) {
+    llvm::DenseSet<Value> none;
+    auto freed = freedAfter(body, parts, grad ? saved : none);
+    int64_t live = 0, peak = 0;
+    for (Operation &op : body) {
+      Saves s = savesOf(&op, bytes);
+      int64_t r = allocates(&op, parts) ? bytes.of(&op) : 0;
+      int64_t inFlight = saturatingAdd(
+          s.transient, bytes.reducesAfter(&op) ? saturatingMul(2, r) : 0);
+      int64_t own = saturatingAdd(r, grad ? s.internal : 0);
+      peak = std::max(peak, saturatingAdd(live, saturatingAdd(own, inFlight)));
+      live = saturatingAdd(live, own);
+      for (Value v : freed.lookup(&op))
+        live -= bytes.of(v.getDefiningOp());
+    }
+    return peak;
+  };
+  m.all = peakOf(true);
+  m.values = peakOf(false);
+  Value result = storageOf(body.getTerminator()->getOperand(0), parts);
   bool own = !isa<BlockArgument>(result);
-  m.output = own ? resultBytes(result.getDefiningOp(), bytes) : 0;
+  m.output = own ? bytes.of(result.getDefiningOp()) : 0;
   m.outputSaved = own && saved.contains(result);
   for (Value v : saved)
     if (!isa<BlockArgument>(v) && v != result)
-      m.kept = saturatingAdd(m.kept, resultBytes(v.getDefiningOp(), bytes));
+      m.kept = saturatingAdd(m.kept, bytes.of(v.getDefiningOp()));
   m.kept = saturatingAdd(m.kept, internals);
-  m.values = allocated;
-  m.all = saturatingAdd(allocated, internals);
   for (BlockArgument a : fn.getArguments())
     m.argumentSaved.push_back(saved.contains(a));
   return m;
@@ -284,6 +421,10 @@ FunctionMemory functionMemory(func::FuncOp fn, ElementBytes &bytes) {
 struct Call {
   FunctionMemory callee;
   bool recomputed;
+  /// The last call that takes (a slice of) this one's result as input:
+  /// from that call's backward on, the gradient of this result is a
+  /// buffer of its size, filling until this call's backward takes it.
+  size_t lastFed = 0;
 };
 
 /// The backward's working set through a call: the gradient arriving at a
@@ -292,72 +433,91 @@ struct Call {
 /// gradient as it moves on).
 constexpr int64_t kBackwardWorkingSet = 2;
 
-/// The rollout function's own storage: its values (the calls' results,
-/// concatenations, losses) stay alive until it returns, as the model
-/// functions' do; a call keeps what its callee keeps (a recomputed call
+/// The rollout function's storage, the same way: its values (the calls'
+/// results, concatenations, losses) are released after their last use
+/// unless saved; a call keeps what its callee keeps (a recomputed call
 /// only its input, and runs its forward again in the backward).
 /// `recompute`: 0 none, 1 every call, -1 as the spec says.
 StepPeaks rolloutPeaks(func::FuncOp rollout, SymbolTable &symbols,
-                       ElementBytes &bytes, int recompute,
+                       RankBytes &bytes, int recompute,
                        SmallVectorImpl<Call> &calls) {
+  const int64_t parts = bytes.parts();
+  Block &body = rollout.front();
+  // What the backward needs of the rollout's values, and each call's cost.
   llvm::DenseSet<Value> saved;
-  int64_t alive = 0, keptByCalls = 0, internals = 0, forward = 0;
+  llvm::DenseMap<Operation *, size_t> callAt;
   calls.clear();
-  rollout.walk([&](Operation *op) {
+  for (Operation &op : body) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
       auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
       if (!callee)
-        return;
+        continue;
       FunctionMemory m = functionMemory(callee, bytes);
       bool re = recompute < 0 ? call->hasAttr(attrs::kRecompute) : recompute;
-      calls.push_back({m, re});
-      int64_t base =
-          saturatingAdd(saturatingAdd(alive, keptByCalls), internals);
-      forward = std::max(forward, saturatingAdd(base, re ? m.values : m.all));
-      for (auto [i, arg] : llvm::enumerate(call.getOperands()))
+      for (auto [i, arg] : llvm::enumerate(call.getOperands())) {
+        Value from = storageOf(arg, parts);
         if (re || m.argumentSaved[i])
-          saved.insert(storageOf(arg));
-      if (!re)
-        keptByCalls = saturatingAdd(keptByCalls, m.kept);
+          saved.insert(from);
+        if (auto fed = callAt.find(from.getDefiningOp()); fed != callAt.end())
+          calls[fed->second].lastFed = calls.size();
+      }
       if (m.outputSaved && !re)
         saved.insert(call.getResult(0));
-      alive = saturatingAdd(alive, m.output);
-      return;
+      callAt[&op] = calls.size();
+      calls.push_back({m, re});
+      continue;
     }
-    Saves s = savesOf(op, bytes);
-    for (Value v : s.operands)
-      saved.insert(storageOf(v));
-    internals = saturatingAdd(internals, s.internal);
-    if (!isAlias(op))
-      alive = saturatingAdd(alive, resultBytes(op, bytes));
-    forward =
-        std::max(forward, saturatingAdd(saturatingAdd(alive, keptByCalls),
-                                        saturatingAdd(internals, s.transient)));
-  });
+    for (Value v : savesOf(&op, bytes).operands)
+      saved.insert(storageOf(v, parts));
+  }
+  auto freed = freedAfter(body, parts, saved);
+  int64_t live = 0, keptByCalls = 0, internals = 0, forward = 0;
+  for (Operation &op : body) {
+    int64_t base = saturatingAdd(saturatingAdd(live, keptByCalls), internals);
+    if (auto it = callAt.find(&op); it != callAt.end()) {
+      const Call &c = calls[it->second];
+      forward =
+          std::max(forward, saturatingAdd(base, c.recomputed ? c.callee.values
+                                                             : c.callee.all));
+      if (!c.recomputed)
+        keptByCalls = saturatingAdd(keptByCalls, c.callee.kept);
+      live = saturatingAdd(live, c.callee.output);
+    } else if (!isa<func::CallOp>(op)) {
+      Saves s = savesOf(&op, bytes);
+      int64_t r = allocates(&op, parts) ? bytes.of(&op) : 0;
+      forward = std::max(forward, saturatingAdd(base, r + s.transient));
+      live = saturatingAdd(live, r);
+      internals = saturatingAdd(internals, s.internal);
+    }
+    for (Value v : freed.lookup(&op))
+      live -= bytes.of(v.getDefiningOp());
+  }
   // The backward starts once the rollout has returned its loss: what the
-  // calls keep, and the rollout's saved values. Going back through the
-  // calls, a recomputed one runs its forward again (every value of it
-  // alive until it returns) before its backward.
-  int64_t rolloutKept = internals;
-  for (Value v : saved)
-    if (!isa<BlockArgument>(v))
-      rolloutKept =
-          saturatingAdd(rolloutKept, resultBytes(v.getDefiningOp(), bytes));
+  // calls keep and the rollout's saved values. Going back through the
+  // calls (measured: LibTorch's engine lets the rollout's saved values go
+  // later than the ops' order suggests, so they count at every call): at
+  // a call, what it and the calls before it keep, the gradients of earlier
+  // results that later calls fed (buffers of their size, filling until
+  // their call's backward), and its working set. A recomputed call runs
+  // its forward again before its backward.
   StepPeaks peaks;
   peaks.forward = forward;
-  int64_t before = rolloutKept;
-  for (const Call &c : calls) {
+  int64_t before = internals;
+  for (Value v : saved)
+    if (!isa<BlockArgument>(v))
+      before = saturatingAdd(before, bytes.of(v.getDefiningOp()));
+  for (auto [i, c] : llvm::enumerate(calls)) {
     const FunctionMemory &m = c.callee;
     int64_t backward =
         saturatingAdd(m.kept, saturatingMul(kBackwardWorkingSet, m.largest));
-    // A recomputed call: its forward again (the peak at its return), then
-    // the backward through what it keeps, from its result's gradient.
+    for (const Call &earlier : ArrayRef<Call>(calls).take_front(i))
+      if (earlier.lastFed >= i)
+        backward = saturatingAdd(backward, earlier.callee.output);
     if (c.recomputed)
       backward = std::max(m.all, saturatingAdd(backward, m.output));
-    int64_t here = saturatingAdd(before, backward);
-    peaks.backward = std::max(peaks.backward, here);
+    peaks.backward = std::max(peaks.backward, saturatingAdd(before, backward));
     if (!c.recomputed)
-      before = saturatingAdd(before, c.callee.kept);
+      before = saturatingAdd(before, m.kept);
   }
   return peaks;
 }
@@ -408,14 +568,29 @@ double forwardFlops(func::FuncOp fn) {
 
 } // namespace
 
-FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
+FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn,
+                                    int64_t tensor) {
   FailureOr<SmallVector<ModelParameter>> list = collectParameters(fn);
   if (failed(list))
     return failure();
   ModelCost cost;
-  cost.units = unitLengths(*list);
-  cost.parameters = std::accumulate(cost.units.begin(), cost.units.end(),
-                                    int64_t(0), saturatingAdd);
+  cost.tensor = std::max<int64_t>(tensor, 1);
+  // A unit's values on one tensor rank: the slices of the split layers'
+  // parameters, the rest whole (runtime/lib/tp/TensorParallel.cpp).
+  llvm::DenseMap<Operation *, TensorLayout> roles;
+  if (cost.tensor > 1)
+    roles = tensorRoles(fn);
+  for (size_t i = 0; i < list->size(); ++i) {
+    const ModelParameter &p = (*list)[i];
+    if (i == 0 || p.unit != (*list)[i - 1].unit)
+      cost.units.push_back(0);
+    int64_t values = p.info.numElements();
+    cost.parameters = saturatingAdd(cost.parameters, values);
+    auto role = roles.find(ParameterizedOp(p.owner).getOperation());
+    if (role != roles.end() && splitsParameter(role->second, p.path))
+      values /= cost.tensor;
+    cost.units.back() = saturatingAdd(cost.units.back(), values);
+  }
   module.walk([&](TrainOp t) {
     cost.reducedPrecision = t.getPrecision() != Precision::fp32;
     // Adam's two moments, SGD's momentum buffer (the runtime keeps one
@@ -423,7 +598,8 @@ FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
     cost.optimizerStates =
         t.getOptimizer().getKind() == OptimizerKind::sgd ? 1 : 2;
   });
-  ElementBytes bytes(cost.reducedPrecision);
+  ElementBytes element(cost.reducedPrecision);
+  RankBytes bytes(element, cost.tensor);
   SymbolTable symbols(module);
   func::FuncOp rollout;
   module.walk([&](RolloutOp r) {
@@ -436,7 +612,7 @@ FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
     // A model without a rollout: one call whose result is the loss.
     FunctionMemory m = functionMemory(fn, bytes);
     cost.forwardFlops = forwardFlops(fn);
-    cost.tensorBlockBytes = layerTokens(fn, bytes);
+    cost.tensorBlockBytes = layerTokens(fn, element);
     for (BlockArgument a : fn.getArguments())
       cost.batchBytes =
           saturatingAdd(cost.batchBytes, saturatingMul(numel(a), 4));
@@ -458,7 +634,7 @@ FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
       return;
     cost.forwardFlops += forwardFlops(callee);
     cost.tensorBlockBytes =
-        saturatingAdd(cost.tensorBlockBytes, layerTokens(callee, bytes));
+        saturatingAdd(cost.tensorBlockBytes, layerTokens(callee, element));
     ++cost.modelCalls;
     cost.recomputed += call->hasAttr(attrs::kRecompute);
   });
@@ -469,6 +645,8 @@ FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn) {
 }
 
 RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
+  assert(layout.tensor == cost.tensor &&
+         "the model's cost is for another tensor axis");
   const int64_t n = layout.data, t = layout.tensor, bytes = 4;
   const Strategy st = layout.strategy;
   const bool zero1 = st != Strategy::ddp;
@@ -481,16 +659,16 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   // per gather unit, sum of ceil(unit / N) - what the runtime allocates
   // (train/ZeroShards.h). zero1/zero2's parameters (and zero1's gradients)
   // are views of one padded flat buffer of N ceil(P / N) values; ddp's
-  // gradients are views of its buckets (P values). A tensor axis of T
-  // splits every unit T ways first (Megatron's column/row layout).
+  // gradients are views of its buckets (P values). The units are already a
+  // tensor rank's (ModelCost::units).
   SmallVector<int64_t> segments(cost.units);
   if (!zero3)
-    segments = {cost.parameters};
+    segments = {std::accumulate(cost.units.begin(), cost.units.end(),
+                                int64_t(0), saturatingAdd)};
   auto perRank = [&](bool sharded) {
     int64_t values = 0;
     for (int64_t length : segments)
-      values = saturatingAdd(values,
-                             sharded ? (length / t + n - 1) / n : length / t);
+      values = saturatingAdd(values, sharded ? (length + n - 1) / n : length);
     return values;
   };
   const int64_t padded =
@@ -501,13 +679,12 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   p.params = saturatingMul(zero3 ? perRank(true) : padded, bytes);
   p.grads = saturatingMul(zero2 ? perRank(true) : padded, bytes);
   p.optimizer = saturatingMul(perRank(zero1), 4 * cost.optimizerStates);
-  // The batch and every activation split over the data axis; over the
-  // tensor axis too, with sequence parallelism (Korthikanti et al. 2022,
-  // sbh(34/t + 5as/(ht)) per layer).
+  // The batch and every activation split over the data axis (the tensor
+  // axis' split is a tensor rank's already, ModelCost).
   const StepPeaks &acts = layout.asSpec      ? cost.activations
                           : layout.recompute ? cost.activationsRecomputed
                                              : cost.activationsKept;
-  int64_t forward = acts.forward / n / t, backward = acts.backward / n / t;
+  int64_t forward = acts.forward / n, backward = acts.backward / n;
   // Autocast's reduced copy of every parameter, made in the forward and
   // kept for the backward (whole: zero3 gathers each unit).
   if (cost.reducedPrecision) {
@@ -529,7 +706,7 @@ RankPlan s2s::planRank(const ModelCost &cost, const Layout &layout) {
   // activations.
   int64_t largestUnit = 0;
   for (int64_t u : cost.units)
-    largestUnit = std::max(largestUnit, (u / t + n - 1) / n * n);
+    largestUnit = std::max(largestUnit, (u + n - 1) / n * n);
   const int64_t unitBytes = saturatingMul(largestUnit, bytes);
   int64_t afterBackward = 0;
   if (zero3) {

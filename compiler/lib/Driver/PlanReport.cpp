@@ -99,17 +99,25 @@ bool printOne(func::FuncOp fn, const ModelCost &cost, const Layout &l,
 
 /// Every mesh [data, tensor] of `o.gpus`, each strategy, with and without
 /// recomputation; those that fit first, by step time.
-void printAll(func::FuncOp fn, const ModelCost &cost, int64_t heads,
-              const PlanOptions &o, raw_ostream &os) {
+void printAll(ModuleOp module, func::FuncOp fn, const ModelCost &cost,
+              int64_t heads, const PlanOptions &o, raw_ostream &os) {
   struct Option {
     Layout layout;
     RankPlan plan;
     StepTime time;
     bool fits;
   };
+  // Each data rank takes a whole share of the global batch.
+  int64_t batch = 0;
+  module.walk([&](TrainOp train) { batch = train.getBatch(); });
   std::vector<Option> options;
   for (int64_t t = 1; t <= o.gpus; ++t) {
     if (o.gpus % t != 0 || (heads > 0 && heads % t != 0))
+      continue;
+    if (batch > 0 && batch % (o.gpus / t) != 0)
+      continue;
+    FailureOr<ModelCost> onAxis = modelCost(module, fn, t);
+    if (failed(onAxis))
       continue;
     for (Strategy s :
          {Strategy::ddp, Strategy::zero1, Strategy::zero2, Strategy::zero3})
@@ -120,7 +128,7 @@ void printAll(func::FuncOp fn, const ModelCost &cost, int64_t heads,
         l.strategy = s;
         l.asSpec = false;
         l.recompute = re;
-        RankPlan p = planRank(cost, l);
+        RankPlan p = planRank(*onAxis, l);
         options.push_back({l, p, stepTime(p, l, o),
                            o.gpuMemory <= 0 || p.peak <= o.gpuMemory});
       }
@@ -172,7 +180,7 @@ bool s2s::printPlan(ModuleOp module, const PlanOptions &o, raw_ostream &os) {
   module.walk([&](func::FuncOp fn) {
     if (!fn->hasAttr(attrs::kModel))
       return;
-    FailureOr<ModelCost> cost = modelCost(module, fn);
+    FailureOr<ModelCost> cost = modelCost(module, fn, layout.tensor);
     if (failed(cost)) {
       fn.emitError() << "no plan for '" << fn.getSymName()
                      << "': its parameter shapes depend on sizes known only "
@@ -184,7 +192,7 @@ bool s2s::printPlan(ModuleOp module, const PlanOptions &o, raw_ostream &os) {
       // A tensor axis splits every attention's heads.
       int64_t heads = 0;
       fn.walk([&](AttentionOp a) { heads = std::gcd(heads, a.getHeads()); });
-      printAll(fn, *cost, heads, o, os);
+      printAll(module, fn, *cost, heads, o, os);
     } else if (!printOne(fn, *cost, layout, o, os)) {
       fn.emitError() << "the plan of '" << fn.getSymName()
                      << "' does not fit a GPU of " << formatBytes(o.gpuMemory)

@@ -27,7 +27,7 @@ struct PlanMemoryPass : public s2s::impl::S2SPlanMemoryBase<PlanMemoryPass> {
     module.walk([&](func::FuncOp fn) {
       if (!fn->hasAttr(attrs::kModel))
         return;
-      FailureOr<ModelCost> cost = modelCost(module, fn);
+      FailureOr<ModelCost> cost = modelCost(module, fn, layout.tensor);
       if (failed(cost)) {
         // Shapes that depend on a grid read at run time: nothing to plan.
         fn.emitWarning() << "no memory plan for '" << fn.getSymName()

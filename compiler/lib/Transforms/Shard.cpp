@@ -21,6 +21,8 @@
 
 #include "s2s/Transforms/Passes.h"
 
+#include "s2s/Analysis/TensorRoles.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
@@ -33,20 +35,6 @@ using namespace mlir;
 using namespace s2s;
 
 namespace {
-
-/// The linear this value reaches through pointwise ops only, if it is the
-/// value's single user chain.
-LinearOp nextLinear(Value v) {
-  while (v.hasOneUse()) {
-    Operation *user = *v.getUsers().begin();
-    if (auto lin = dyn_cast<LinearOp>(user))
-      return lin;
-    if (!isa<ActivationOp, DropoutOp>(user))
-      return nullptr;
-    v = user->getResult(0);
-  }
-  return nullptr;
-}
 
 /// Megatron's conjugate operators around the tensor-parallel ops: f
 /// (`s2s.tp_copy`) on the input of each column-parallel linear and
@@ -108,20 +96,10 @@ struct ShardPass : public s2s::impl::S2SShardBase<ShardPass> {
     module.walk([&](func::FuncOp fn) {
       if (!fn->hasAttr(attrs::kModel) && !fn->hasAttr(attrs::kVariantOf))
         return;
-      // Megatron pairs: a linear whose result reaches another linear through
-      // pointwise ops only.
+      // Megatron pairs (Analysis/TensorRoles.h).
       llvm::DenseMap<Operation *, TensorLayout> layout;
-      if (tp > 1) {
-        fn.walk([&](LinearOp first) {
-          if (layout.count(first))
-            return;
-          if (LinearOp second = nextLinear(first.getResult())) {
-            layout[first] = TensorLayout::column;
-            layout[second] = TensorLayout::row;
-          }
-        });
-        fn.walk([&](AttentionOp attn) { layout[attn] = TensorLayout::column; });
-      }
+      if (tp > 1)
+        layout = tensorRoles(fn);
       fn.walk([&](ParameterizedOp op) {
         TensorLayout tensor = TensorLayout::replicated;
         auto it = layout.find(op.getOperation());

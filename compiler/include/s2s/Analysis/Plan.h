@@ -28,10 +28,14 @@ struct StepPeaks {
   int64_t forward = 0, backward = 0;
 };
 
-/// One training step of a model, for the whole (global) batch.
+/// One training step of a model, for the whole (global) batch on one rank
+/// of a tensor axis.
 struct ModelCost {
-  llvm::SmallVector<int64_t> units; ///< values per zero3 gather unit
-  int64_t parameters = 0;           ///< values
+  int64_t tensor = 1; ///< the tensor axis it is for
+  /// Values per zero3 gather unit on one rank of that axis (the split
+  /// layers' slices, the rest whole).
+  llvm::SmallVector<int64_t> units;
+  int64_t parameters = 0; ///< values of the whole model
   /// Under autocast (bf16, fp16) the layers that run in the reduced type
   /// keep 2-byte outputs and every parameter has a 2-byte copy in the
   /// step; parameters, gradients and optimizer state stay fp32.
@@ -49,10 +53,11 @@ struct ModelCost {
   int64_t tensorBlockBytes = 0;
 };
 
-/// The cost of `model` in `module` (after the pipeline); fails when a
-/// parameter shape is known only at run time.
-mlir::FailureOr<ModelCost> modelCost(mlir::ModuleOp module,
-                                     mlir::func::FuncOp model);
+/// The cost of `model` in `module` (after the pipeline) on a tensor axis
+/// of `tensor` (Analysis/TensorRoles.h's layout); fails when a parameter
+/// shape is known only at run time.
+mlir::FailureOr<ModelCost>
+modelCost(mlir::ModuleOp module, mlir::func::FuncOp model, int64_t tensor = 1);
 
 /// A mesh and strategy.
 struct Layout {
@@ -63,7 +68,8 @@ struct Layout {
   bool asSpec = true;
 };
 
-/// What one rank holds and sends in one step under a layout.
+/// What one rank holds and sends in one step under a layout (whose tensor
+/// axis is the cost's).
 struct RankPlan {
   int64_t params = 0, grads = 0, optimizer = 0; ///< between steps
   int64_t activations = 0; ///< the larger of the step's peaks (values)

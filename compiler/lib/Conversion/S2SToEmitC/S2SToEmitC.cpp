@@ -248,6 +248,36 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       f->removeAttr(attrs::kVariantOf);
   }
 
+  /// Drops each tensor local of `entry` right after its last use
+  /// (s2s::rt::release): C++ would otherwise keep every value of the
+  /// function until it returns, and a model's forward would peak with all
+  /// of them. What autograd saves for the backward it holds itself. The
+  /// arguments and the returned value stay.
+  void releaseAfterLastUse(Block &entry) {
+    SmallVector<std::pair<Operation *, Value>> releases;
+    for (Operation &op : entry)
+      for (Value v : op.getResults()) {
+        if (v.getType() != tensorTy)
+          continue;
+        Operation *last = &op;
+        bool local = true;
+        for (Operation *user : v.getUsers()) {
+          local &= user->getBlock() == &entry;
+          if (local && last->isBeforeInBlock(user))
+            last = user;
+        }
+        if (local && !isa<emitc::ReturnOp>(last))
+          releases.push_back({last, v});
+      }
+    for (auto [after, v] : releases) {
+      OpBuilder b = OpBuilder::atBlockEnd(&entry);
+      b.setInsertionPointAfter(after);
+      emitc::CallOpaqueOp::create(b, after->getLoc(), TypeRange{},
+                                  b.getStringAttr("s2s::rt::release"),
+                                  ValueRange{v}, ArrayAttr(), ArrayAttr());
+    }
+  }
+
   FailureOr<emitc::FuncOp> lowerFunc(func::FuncOp f) {
     for (Type t : f.getArgumentTypes())
       if (!isa<TensorType>(t))
@@ -322,6 +352,7 @@ struct S2SToEmitCPass : public s2s::impl::S2SToEmitCBase<S2SToEmitCPass> {
       if (failed(v))
         return failure();
     }
+    releaseAfterLastUse(*entry);
     // Kept until forwardToModels has compared the clones.
     if (auto of = f->getAttr(attrs::kVariantOf))
       ef->setAttr(attrs::kVariantOf, of);

@@ -122,6 +122,12 @@ Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
 /// is in the manifest).
 Tensor param(Model &m, const char *name, const Ints &shape);
 
+// --- memory ------------------------------------------------------------------
+/// Generated code drops each local right after its last use (S2SToEmitC's
+/// liveness), so its storage goes then unless autograd saved it for the
+/// backward: a function does not hold all its values until it returns.
+inline void release(Tensor &x) { x = Tensor(); }
+
 // --- shape -------------------------------------------------------------------
 Tensor reshape(const Tensor &x, const Ints &shape);
 /// reshape with shape[0] replaced by x.size(0): the compiler uses it where a
