@@ -6,9 +6,44 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <cmath>
+#include <dlfcn.h>
 
 namespace s2s::rt::fused {
+
+namespace {
+
+/// oneDNN's row-major GEMM (dnnl.h's dnnl_sgemm: C = alpha op(A) op(B) +
+/// beta C), found in the process: LibTorch links oneDNN, so it is loaded
+/// whenever LibTorch is; null where a LibTorch without it is.
+using SgemmFn = int (*)(char, char, int64_t, int64_t, int64_t, float,
+                        const float *, int64_t, const float *, int64_t, float,
+                        float *, int64_t);
+SgemmFn oneDnnSgemm() {
+  static const SgemmFn fn =
+      reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
+  return fn;
+}
+
+/// oneDNN's sgemm on row-major operands; false when it is not there or
+/// reports an error (the caller then takes LibTorch's product). Inside a
+/// parallel region it runs on the calling thread only.
+bool sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha,
+           const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+           float *c, int64_t ldc) {
+  SgemmFn fn = oneDnnSgemm();
+  return fn && fn(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0;
+}
+
+/// A 2-D float32 operand sgemm can read in place: unit column stride.
+bool rowMajor(const torch::Tensor &t) {
+  return t.dim() == 2 && t.scalar_type() == torch::kFloat32 &&
+         t.device().is_cpu() && t.layout() == torch::kStrided &&
+         t.stride(1) == 1 && t.stride(0) >= std::max<int64_t>(1, t.size(1));
+}
+
+} // namespace
 
 bool fusable(std::initializer_list<torch::Tensor> xs) {
   if (at::GradMode::is_enabled() || at::autocast::is_cpu_enabled() ||
@@ -26,6 +61,25 @@ bool fusable(std::initializer_list<torch::Tensor> xs) {
   return true;
 }
 
+namespace {
+/// attention's sample i / heads, head i % heads in float32 on oneDNN's
+/// sgemm over raw rows (q, k, v rows 3e apart); false if sgemm failed.
+bool attendFp32(const torch::Tensor &qkv, torch::Tensor &scores,
+                torch::Tensor &out, int64_t i, int64_t heads, double scale) {
+  const int64_t n = qkv.size(1), e = qkv.size(2) / 3, d = e / heads,
+                h = i % heads;
+  const float *q = qkv.data_ptr<float>() + (i / heads) * n * 3 * e + h * d;
+  float *s = scores.data_ptr<float>() + i * n * n;
+  float *o = out.data_ptr<float>() + (i / heads) * n * e + h * d;
+  if (!sgemm('N', 'T', n, n, d, float(scale), q, 3 * e, q + e, 3 * e, 0.0f, s,
+             n))
+    return false;
+  torch::Tensor sv = scores.select(0, i);
+  at::_softmax_out(sv, sv, -1, false);
+  return sgemm('N', 'N', n, d, n, 1.0f, s, n, q + 2 * e, 3 * e, 0.0f, o, e);
+}
+} // namespace
+
 torch::Tensor attention(const torch::Tensor &qkvIn, int64_t heads) {
   const torch::Tensor qkv = qkvIn.contiguous();
   const int64_t b = qkv.size(0), n = qkv.size(1), e = qkv.size(2) / 3,
@@ -39,8 +93,11 @@ torch::Tensor attention(const torch::Tensor &qkvIn, int64_t heads) {
   const double scale = 1.0 / std::sqrt(double(d));
   // Inside the parallel region each GEMM runs on its own thread (ATen and
   // OpenMP BLAS do not nest): one region for all b * heads of them.
+  const bool fp32 = qkv.scalar_type() == torch::kFloat32 && oneDnnSgemm();
   at::parallel_for(0, b * heads, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
+      if (fp32 && attendFp32(qkv, scores, out, i, heads, scale))
+        continue;
       const torch::Tensor tokens = parts.select(0, i / heads);
       const int64_t h = i % heads;
       // [n, d] views with row stride 3e: no copies.
@@ -55,6 +112,26 @@ torch::Tensor attention(const torch::Tensor &qkvIn, int64_t heads) {
     }
   });
   return out;
+}
+
+torch::Tensor affine(const torch::Tensor &x, const torch::Tensor &w,
+                     const torch::Tensor &b) {
+  if (!rowMajor(x) || !rowMajor(w) || x.size(1) != w.size(0) ||
+      x.numel() == 0 || w.numel() == 0 || !oneDnnSgemm())
+    return {};
+  const int64_t m = x.size(0), k = x.size(1), n = w.size(1);
+  torch::Tensor y = at::empty({m, n}, x.options());
+  const bool withBias = b.defined();
+  if (withBias) {
+    if (b.scalar_type() != torch::kFloat32 || b.numel() != n)
+      return {};
+    y.copy_(b.reshape({1, n}).expand({m, n}));
+  }
+  if (!sgemm('N', 'N', m, n, k, 1.0f, x.data_ptr<float>(), x.stride(0),
+             w.data_ptr<float>(), w.stride(0), withBias ? 1.0f : 0.0f,
+             y.data_ptr<float>(), n))
+    return {};
+  return y;
 }
 
 } // namespace s2s::rt::fused

@@ -5,7 +5,11 @@
 // LibTorch ops its training form needs: no permute or head-merge copies,
 // the softmax in place, and one parallel region where the op chain has
 // dozens (the batched matrix product runs one small GEMM, each its own
-// parallel region, per sample and head). Ops.cpp picks them through
+// parallel region, per sample and head). float32 matrix products (linear
+// layers, attention's per-head products) go to oneDNN's sgemm, the GEMM
+// LibTorch's own oneDNN exports: Debian's OpenBLAS, which at::addmm calls,
+// picks its AVX2 kernels on CPUs with AVX-512 where oneDNN uses them (about
+// 2x per product on the bench machine). Ops.cpp picks them through
 // fusable(); the op-chain forms stay the reference the tests compare with.
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +30,13 @@ bool fusable(std::initializer_list<torch::Tensor> xs);
 /// (each token's features ordered q, k, v, each [heads, d]): per sample and
 /// head softmax(q k^T / sqrt(d)) v, the heads merged back, [b, n, e].
 torch::Tensor attention(const torch::Tensor &qkv, int64_t heads);
+
+/// x [m, k] @ w [k, n] (+ b [n]) for float32 x and w through oneDNN's
+/// sgemm, the bias written first and accumulated onto; an undefined tensor
+/// where that does not apply (another type, a non-unit inner stride,
+/// oneDNN not loaded): the caller takes at::addmm.
+torch::Tensor affine(const torch::Tensor &x, const torch::Tensor &w,
+                     const torch::Tensor &b);
 
 } // namespace s2s::rt::fused
 

@@ -72,7 +72,10 @@ Tensor affine(const Tensor &x, const Tensor &w, const Tensor &b) {
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
   shape.back() = out;
   Tensor x2 = x.reshape({-1, in});
-  Tensor y = b.defined() ? at::addmm(b, x2, w) : at::mm(x2, w);
+  // Evaluation: float32 products on oneDNN's GEMM (model/Fused.h).
+  Tensor y = fused::fusable({x2, w}) ? fused::affine(x2, w, b) : Tensor();
+  if (!y.defined())
+    y = b.defined() ? at::addmm(b, x2, w) : at::mm(x2, w);
   return y.view(shape);
 }
 

@@ -1,0 +1,84 @@
+//===- FusedTest.cpp - Evaluation kernels against float64 loops -----------===//
+//
+// model/Fused.h's float32 product on oneDNN's sgemm against a plainly
+// written float64 triple loop, directly and through linear() in an
+// evaluation pass.
+
+#include "model/Fused.h"
+#include "s2s/runtime/Model.h"
+#include "s2s/runtime/Ops.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+
+using namespace s2s::rt;
+
+namespace {
+
+torch::Tensor randnF(std::vector<int64_t> shape, uint64_t seed) {
+  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::randn(shape, g, torch::TensorOptions().dtype(torch::kFloat32));
+}
+
+/// sum_k x[i][k] w[k][o] (+ b[o]) in float64, one element at a time.
+torch::Tensor loopAffine(const torch::Tensor &x, const torch::Tensor &w,
+                         const torch::Tensor &b) {
+  torch::Tensor xd = x.to(torch::kFloat64), wd = w.to(torch::kFloat64);
+  auto xa = xd.accessor<double, 2>();
+  auto wa = wd.accessor<double, 2>();
+  torch::Tensor ref = torch::empty({x.size(0), w.size(1)}, torch::kFloat64);
+  auto ra = ref.accessor<double, 2>();
+  for (int64_t i = 0; i < x.size(0); ++i)
+    for (int64_t o = 0; o < w.size(1); ++o) {
+      double s = b.defined() ? b[o].item<double>() : 0.0;
+      for (int64_t k = 0; k < x.size(1); ++k)
+        s += xa[i][k] * wa[k][o];
+      ra[i][o] = s;
+    }
+  return ref;
+}
+
+double maxDiff(const torch::Tensor &a, const torch::Tensor &b) {
+  return (a.to(torch::kFloat64) - b).abs().max().item<double>();
+}
+
+} // namespace
+
+TEST(FusedTest, Float32AffineMatchesFloat64Loop) {
+  torch::Tensor x = randnF({37, 50}, 1), w = randnF({50, 70}, 2),
+                b = randnF({70}, 3);
+  torch::Tensor y = fused::affine(x, w, b);
+  ASSERT_TRUE(y.defined()) << "oneDNN's sgemm was not found in the process";
+  EXPECT_EQ(y.scalar_type(), torch::kFloat32);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{37, 70}));
+  // Sums of 50 products of unit normals: float32 rounding is ~1e-5.
+  EXPECT_LT(maxDiff(y, loopAffine(x, w, b)), 1e-4);
+  EXPECT_LT(maxDiff(fused::affine(x, w, {}), loopAffine(x, w, {})), 1e-4);
+  // Rows further apart than their length (a narrowed view) are read in
+  // place.
+  torch::Tensor wide = randnF({37, 64}, 4);
+  torch::Tensor view = wide.narrow(1, 3, 50);
+  EXPECT_LT(maxDiff(fused::affine(view, w, b), loopAffine(view, w, b)), 1e-4);
+  // What it does not take: float64, columns not adjacent, sizes that do
+  // not chain.
+  EXPECT_FALSE(fused::affine(x.to(torch::kFloat64), w.to(torch::kFloat64), {})
+                   .defined());
+  EXPECT_FALSE(fused::affine(randnF({50, 37}, 5).t(), w, b).defined());
+  EXPECT_FALSE(fused::affine(x, randnF({49, 70}, 6), b).defined());
+}
+
+TEST(FusedTest, Float32LinearInEvaluationMatchesFloat64Loop) {
+  Model m(1, torch::kCPU, torch::kFloat32);
+  torch::Tensor x = randnF({2, 9, 24}, 7);
+  torch::Tensor train = linear(m, "fc", x, 40, true, Activation::Gelu);
+  torch::Tensor w, b;
+  for (const auto &[name, p] : m.namedParameters())
+    (name == "fc.weight" ? w : b) = p.detach();
+  torch::Tensor ref = loopAffine(x.reshape({18, 24}), w, b);
+  ref = (0.5 * ref * (1 + torch::erf(ref / std::sqrt(2.0)))).view({2, 9, 40});
+  EXPECT_LT(maxDiff(train.detach(), ref), 1e-5);
+  c10::InferenceMode inference;
+  torch::Tensor eval = linear(m, "fc", x, 40, true, Activation::Gelu);
+  EXPECT_LT(maxDiff(eval, ref), 1e-5);
+}
