@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <dlfcn.h>
+#include <vector>
 
 namespace s2s::rt::fused {
 
@@ -132,6 +133,84 @@ torch::Tensor affine(const torch::Tensor &x, const torch::Tensor &w,
              y.data_ptr<float>(), n))
     return {};
   return y;
+}
+
+namespace {
+
+/// w [2, blocks, bs, bs] (real, imaginary) as `blocks` real [2bs, 2bs]
+/// matrices acting on interleaved rows (re_0, im_0, re_1, ...): (x + iy)(a
+/// + ib) = (xa - yb) + i(xb + ya).
+std::vector<float> realForm(const torch::Tensor &w) {
+  const int64_t blocks = w.size(1), bs = w.size(2), n = 2 * bs;
+  const torch::Tensor c = w.contiguous();
+  const float *re = c.data_ptr<float>(), *im = re + blocks * bs * bs;
+  std::vector<float> r(blocks * n * n);
+  for (int64_t j = 0; j < blocks; ++j)
+    for (int64_t i = 0; i < bs; ++i)
+      for (int64_t o = 0; o < bs; ++o) {
+        const int64_t at = j * bs * bs + i * bs + o;
+        float *row = r.data() + j * n * n + 2 * i * n + 2 * o;
+        row[0] = re[at];  // x -> re
+        row[1] = im[at];  // x -> im
+        row[n] = -im[at]; // y -> re
+        row[n + 1] = re[at];
+      }
+  return r;
+}
+
+/// rows [m, 2C] = bias (interleaved), then += in @ realForm(w) per block.
+bool spectralLayer(const float *in, int64_t m, const torch::Tensor &w,
+                   const torch::Tensor &b, float *out) {
+  const int64_t blocks = w.size(1), bs = w.size(2), n = 2 * bs,
+                width = blocks * n;
+  const std::vector<float> r = realForm(w);
+  const torch::Tensor bc = b.contiguous();
+  const float *bre = bc.data_ptr<float>(), *bim = bre + blocks * bs;
+  std::vector<float> bias(width);
+  for (int64_t c = 0; c < blocks * bs; ++c) {
+    bias[2 * c] = bre[c];
+    bias[2 * c + 1] = bim[c];
+  }
+  for (int64_t row = 0; row < m; ++row)
+    std::copy(bias.begin(), bias.end(), out + row * width);
+  for (int64_t j = 0; j < blocks; ++j)
+    if (!sgemm('N', 'N', m, n, n, 1.0f, in + j * n, width, r.data() + j * n * n,
+               n, 1.0f, out + j * n, width))
+      return false;
+  return true;
+}
+
+} // namespace
+
+torch::Tensor afnoMlp(const torch::Tensor &z, const torch::Tensor &w1,
+                      const torch::Tensor &b1, const torch::Tensor &w2,
+                      const torch::Tensor &b2, double sparsity) {
+  if (z.scalar_type() != torch::kComplexFloat || !z.device().is_cpu() ||
+      z.layout() != torch::kStrided || z.numel() == 0 || !oneDnnSgemm())
+    return {};
+  for (const torch::Tensor &p : {w1, b1, w2, b2})
+    if (p.scalar_type() != torch::kFloat32 || !p.device().is_cpu())
+      return {};
+  const int64_t C = z.size(-1), blocks = w1.size(1), bs = w1.size(2);
+  if (w1.dim() != 4 || w1.size(0) != 2 || blocks * bs != C ||
+      w2.sizes() != w1.sizes() || b1.numel() != 2 * C || b2.numel() != 2 * C)
+    return {};
+  const int64_t m = z.numel() / C, width = 2 * C;
+  const torch::Tensor in = at::view_as_real(z.contiguous());
+  torch::Tensor hidden = at::empty({m, width}, in.options());
+  torch::Tensor out = at::empty(in.sizes(), in.options());
+  float *h = hidden.data_ptr<float>(), *y = out.data_ptr<float>();
+  if (!spectralLayer(in.data_ptr<float>(), m, w1, b1, h))
+    return {};
+  for (int64_t i = 0; i < m * width; ++i) // ReLU, both parts
+    h[i] = h[i] > 0 ? h[i] : 0.0f;
+  if (!spectralLayer(h, m, w2, b2, y))
+    return {};
+  const float lambda = float(sparsity);
+  if (lambda > 0)
+    for (int64_t i = 0; i < m * width; ++i) // soft shrinkage, both parts
+      y[i] = y[i] > lambda ? y[i] - lambda : y[i] < -lambda ? y[i] + lambda : 0;
+  return at::view_as_complex(out);
 }
 
 } // namespace s2s::rt::fused

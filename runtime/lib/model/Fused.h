@@ -38,6 +38,18 @@ torch::Tensor attention(const torch::Tensor &qkv, int64_t heads);
 torch::Tensor affine(const torch::Tensor &x, const torch::Tensor &w,
                      const torch::Tensor &b);
 
+/// FourCastNet's spectral MLP on complex64 modes z [..., blocks * bs]:
+/// per block relu(z w1 + b1) w2 + b2 (ReLU on the real and imaginary
+/// parts), soft-shrunk by `sparsity`; w [2, blocks, bs, bs] and b [2,
+/// blocks, bs] hold the real and imaginary parts (float32). Each complex
+/// product runs as one real sgemm on the interleaved (re, im) values with
+/// the real 2bs x 2bs form of w; bias, ReLU and shrinkage are one pass
+/// each. Undefined where that does not apply (other types, oneDNN not
+/// loaded): the caller takes the op chain.
+torch::Tensor afnoMlp(const torch::Tensor &z, const torch::Tensor &w1,
+                      const torch::Tensor &b1, const torch::Tensor &w2,
+                      const torch::Tensor &b2, double sparsity);
+
 } // namespace s2s::rt::fused
 
 #endif // S2S_RUNTIME_MODEL_FUSED_H

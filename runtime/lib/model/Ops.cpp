@@ -468,6 +468,13 @@ Tensor afnoMlp(Model &m, const char *name, const Tensor &z, int64_t blocks,
   Tensor b1 = getParam(m, name, "b1", {2, blocks, bs});
   Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs});
   Tensor b2 = getParam(m, name, "b2", {2, blocks, bs});
+  // Evaluation in float32: the fused kernel (model/Fused.h); z is often a
+  // narrowed view of the spectrum, which the kernel gathers.
+  if (fused::fusable({w1, b1, w2, b2})) {
+    Tensor y = fused::afnoMlp(z, w1, b1, w2, b2, sparsity);
+    if (y.defined())
+      return y;
+  }
   // As FourCastNet, the spectral part runs in float32 (float64 stays).
   auto ct = z.scalar_type() == torch::kComplexDouble ? torch::kFloat64
                                                      : torch::kFloat32;

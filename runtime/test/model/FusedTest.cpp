@@ -12,6 +12,10 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <complex>
+#include <vector>
+
 using namespace s2s::rt;
 
 namespace {
@@ -81,4 +85,82 @@ TEST(FusedTest, Float32LinearInEvaluationMatchesFloat64Loop) {
   c10::InferenceMode inference;
   torch::Tensor eval = linear(m, "fc", x, 40, true, Activation::Gelu);
   EXPECT_LT(maxDiff(eval, ref), 1e-5);
+}
+
+namespace {
+/// FourCastNet's spectral MLP on one mode's features, complex arithmetic
+/// written out in float64: per block h = relu(z w1 + b1) on each part,
+/// y = h w2 + b2, then soft shrinkage of each part.
+std::vector<std::complex<double>>
+loopAfnoMlp(const std::vector<std::complex<double>> &z, const torch::Tensor &w1,
+            const torch::Tensor &b1, const torch::Tensor &w2,
+            const torch::Tensor &b2, double lambda) {
+  const int64_t blocks = w1.size(1), bs = w1.size(2);
+  auto w = [](const torch::Tensor &t, int64_t j, int64_t i, int64_t o) {
+    return std::complex<double>(t[0][j][i][o].item<double>(),
+                                t[1][j][i][o].item<double>());
+  };
+  auto b = [](const torch::Tensor &t, int64_t j, int64_t o) {
+    return std::complex<double>(t[0][j][o].item<double>(),
+                                t[1][j][o].item<double>());
+  };
+  auto shrink = [&](double v) {
+    return v > lambda ? v - lambda : v < -lambda ? v + lambda : 0.0;
+  };
+  std::vector<std::complex<double>> y(z.size());
+  for (int64_t j = 0; j < blocks; ++j) {
+    std::vector<std::complex<double>> h(bs);
+    for (int64_t o = 0; o < bs; ++o) {
+      std::complex<double> s = b(b1, j, o);
+      for (int64_t i = 0; i < bs; ++i)
+        s += z[j * bs + i] * w(w1, j, i, o);
+      h[o] = {std::max(s.real(), 0.0), std::max(s.imag(), 0.0)};
+    }
+    for (int64_t o = 0; o < bs; ++o) {
+      std::complex<double> s = b(b2, j, o);
+      for (int64_t i = 0; i < bs; ++i)
+        s += h[i] * w(w2, j, i, o);
+      y[j * bs + o] = {shrink(s.real()), shrink(s.imag())};
+    }
+  }
+  return y;
+}
+} // namespace
+
+TEST(FusedTest, AfnoMlpMatchesFloat64Loop) {
+  const int64_t blocks = 3, bs = 4, C = blocks * bs;
+  torch::Tensor w1 = randnF({2, blocks, bs, bs}, 8),
+                b1 = randnF({2, blocks, bs}, 9) * 0.5,
+                w2 = randnF({2, blocks, bs, bs}, 10),
+                b2 = randnF({2, blocks, bs}, 11) * 0.5;
+  // A narrowed view of a spectrum [2, 5, 7, C], as afno2d passes the kept
+  // modes.
+  torch::Tensor spectrum =
+      at::view_as_complex(randnF({2, 5, 7, C, 2}, 12).contiguous());
+  torch::Tensor z = spectrum.narrow(1, 1, 3).narrow(2, 0, 4);
+  for (double lambda : {0.0, 0.5}) {
+    torch::Tensor y = fused::afnoMlp(z, w1, b1, w2, b2, lambda);
+    ASSERT_TRUE(y.defined()) << "oneDNN's sgemm was not found in the process";
+    ASSERT_EQ(y.sizes(), z.sizes());
+    EXPECT_EQ(y.scalar_type(), torch::kComplexFloat);
+    torch::Tensor zd = z.to(torch::kComplexDouble).contiguous();
+    torch::Tensor yd = y.to(torch::kComplexDouble).contiguous();
+    const auto *zp = zd.data_ptr<c10::complex<double>>();
+    const auto *yp = yd.data_ptr<c10::complex<double>>();
+    double worst = 0;
+    for (int64_t mode = 0; mode < z.numel() / C; ++mode) {
+      std::vector<std::complex<double>> in(C);
+      for (int64_t c = 0; c < C; ++c)
+        in[c] = {zp[mode * C + c].real(), zp[mode * C + c].imag()};
+      std::vector<std::complex<double>> ref =
+          loopAfnoMlp(in, w1, b1, w2, b2, lambda);
+      for (int64_t c = 0; c < C; ++c)
+        worst = std::max(worst, std::abs(std::complex<double>(
+                                    yp[mode * C + c].real() - ref[c].real(),
+                                    yp[mode * C + c].imag() - ref[c].imag())));
+    }
+    EXPECT_LT(worst, 1e-4) << "sparsity " << lambda;
+  }
+  EXPECT_FALSE(fused::afnoMlp(z.to(torch::kComplexDouble), w1, b1, w2, b2, 0.0)
+                   .defined());
 }
