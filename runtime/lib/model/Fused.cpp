@@ -202,14 +202,11 @@ torch::Tensor afnoMlp(const torch::Tensor &z, const torch::Tensor &w1,
   float *h = hidden.data_ptr<float>(), *y = out.data_ptr<float>();
   if (!spectralLayer(in.data_ptr<float>(), m, w1, b1, h))
     return {};
-  for (int64_t i = 0; i < m * width; ++i) // ReLU, both parts
-    h[i] = h[i] > 0 ? h[i] : 0.0f;
+  at::relu_(hidden); // both parts
   if (!spectralLayer(h, m, w2, b2, y))
     return {};
-  const float lambda = float(sparsity);
-  if (lambda > 0)
-    for (int64_t i = 0; i < m * width; ++i) // soft shrinkage, both parts
-      y[i] = y[i] > lambda ? y[i] - lambda : y[i] < -lambda ? y[i] + lambda : 0;
+  if (sparsity > 0) // soft shrinkage of both parts, in place
+    at::softshrink_out(out, out, sparsity);
   return at::view_as_complex(out);
 }
 
