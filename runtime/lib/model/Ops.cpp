@@ -72,7 +72,10 @@ Tensor affine(const Tensor &x, const Tensor &w, const Tensor &b) {
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
   shape.back() = out;
   Tensor x2 = x.reshape({-1, in});
-  Tensor y = b.defined() ? at::addmm(b, x2, w) : at::mm(x2, w);
+  // Evaluation: float32 products on oneDNN's GEMM (model/Fused.h).
+  Tensor y = fused::fusable({x2, w}) ? fused::affine(x2, w, b) : Tensor();
+  if (!y.defined())
+    y = b.defined() ? at::addmm(b, x2, w) : at::mm(x2, w);
   return y.view(shape);
 }
 
@@ -465,6 +468,13 @@ Tensor afnoMlp(Model &m, const char *name, const Tensor &z, int64_t blocks,
   Tensor b1 = getParam(m, name, "b1", {2, blocks, bs});
   Tensor w2 = getParam(m, name, "w2", {2, blocks, bs, bs});
   Tensor b2 = getParam(m, name, "b2", {2, blocks, bs});
+  // Evaluation in float32: the fused kernel (model/Fused.h); z is often a
+  // narrowed view of the spectrum, which the kernel gathers.
+  if (fused::fusable({w1, b1, w2, b2})) {
+    Tensor y = fused::afnoMlp(z, w1, b1, w2, b2, sparsity);
+    if (y.defined())
+      return y;
+  }
   // As FourCastNet, the spectral part runs in float32 (float64 stays).
   auto ct = z.scalar_type() == torch::kComplexDouble ? torch::kFloat64
                                                      : torch::kFloat32;
@@ -501,39 +511,47 @@ Tensor afno2d(Model &m, const char *name, const Tensor &x, int64_t blocks,
           Wr = W / 2 + 1;
   auto ct =
       x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  Tensor X = at::fft_rfft2(x.to(ct), c10::nullopt, {1, 2}, "ortho")
-                 .reshape({B, H, Wr, C});
   // The kept frequencies; the MLP (biases included) acts on them only.
   auto [kept, kw] = afnoModes(H, Wr, modes, cutoff);
-  const bool all = int64_t(kept.size()) == H && kw == Wr;
   if (kept.empty() || kw <= 0)
     return x.clone(); // no mode kept: the skip alone
+  // rfft2 as its two 1-D passes (the same sums): the real transform along
+  // w, then the complex one along h over the kept kw columns only
+  // (FourCastNet's cut keeps 5 of 9 at 32x64, patch 4); the inverse the
+  // same way round.
+  Tensor X = at::fft_rfft(x.to(ct), c10::nullopt, 2, "ortho");
+  if (kw < Wr)
+    X = X.narrow(2, 0, kw);
+  X = at::fft_fft(X, c10::nullopt, 1, "ortho");
+  const bool allRows = int64_t(kept.size()) == H;
   // FourCastNet's rows are one run: a view, padded back with zeros below;
   // lowpass's two runs (both ends of the axis) are gathered and scattered.
   const int64_t r0 = kept.front(), nr = int64_t(kept.size());
   const bool oneRun = kept.back() - r0 + 1 == nr;
   Tensor rows;
-  if (!all && oneRun) {
-    X = X.narrow(1, r0, nr).narrow(2, 0, kw);
-  } else if (!all) {
+  if (!allRows && oneRun) {
+    X = X.narrow(1, r0, nr);
+  } else if (!allRows) {
     rows = torch::tensor(kept, torch::TensorOptions().dtype(torch::kInt64))
                .to(x.device());
-    X = X.index_select(1, rows).narrow(2, 0, kw);
+    X = X.index_select(1, rows);
   }
   Tensor Y = afnoMlp(m, name, X, blocks, sparsity);
-  if (!all && oneRun) {
-    // (channel: none), (columns: Wr - kw after), (rows: r0 before, the
-    // rest after), as torch's pad lists them from the last dim.
-    Y = at::constant_pad_nd(Y, {0, 0, 0, Wr - kw, r0, H - r0 - nr}, 0);
-  } else if (!all) {
-    Tensor full = at::zeros({B, H, Wr, C}, Y.options());
-    full.index_put_(
-        {torch::indexing::Slice(), rows, torch::indexing::Slice(0, kw)}, Y);
+  if (!allRows && oneRun) {
+    // (channel: none), (columns: none), (rows: r0 before, the rest after),
+    // as torch's pad lists them from the last dim.
+    Y = at::constant_pad_nd(Y, {0, 0, 0, 0, r0, H - r0 - nr}, 0);
+  } else if (!allRows) {
+    Tensor full = at::zeros({B, H, kw, C}, Y.options());
+    full.index_put_({torch::indexing::Slice(), rows}, Y);
     Y = full;
   }
+  Y = at::fft_ifft(Y, c10::nullopt, 1, "ortho");
+  if (kw < Wr)
+    Y = at::constant_pad_nd(Y, {0, 0, 0, Wr - kw}, 0);
   // FourCastNet's AFNO2D returns the filtered field plus its input (its
   // `bias = x ... return x + bias`), the skip inside the spectral mixer.
-  return at::fft_irfft2(Y, Ints{H, W}, {1, 2}, "ortho").to(x.scalar_type()) + x;
+  return at::fft_irfft(Y, W, 2, "ortho").to(x.scalar_type()) + x;
 }
 
 Tensor graph_message(Model &m, const char *name, const Tensor &nodes,
