@@ -24,7 +24,8 @@ The figures, per rank, over the second epoch's step loop only:
   peak        VmHWM of the rank; "growth" subtracts the resident set just
               before the model was made (runtime, LibTorch, data, Gloo)
   plan        the compiler's per-rank memory plan (s2sc --emit=mlir-opt:
-              params + grads + optimizer + activations, strategy applied)
+              params + grads + optimizer + the step's peak above them,
+              strategy applied)
 """
 
 import argparse
@@ -101,7 +102,7 @@ def first_error(text):
 
 
 def memory_plan(s2sc, spec):
-    """{params, grads, optimizer, activations, total} in bytes, or the error."""
+    """{params, grads, optimizer, step, total} in bytes, or the error."""
     p = subprocess.run([s2sc, spec, "--emit=mlir-opt"], capture_output=True,
                        text=True)
     m = re.search(r"#s2s\.memory_plan<([^>]*)>", p.stdout)
@@ -253,13 +254,13 @@ def print_row(r, psi):
 def print_plans(rows):
     print("memory plan per rank (s2sc --emit=mlir-opt), MiB:")
     print(f"{'strategy ranks':14} {'params':>7} {'grads':>7} {'optim':>7} "
-          f"{'activ':>7} {'total':>7}")
+          f"{'step':>7} {'total':>7}")
     for r in rows:
         p = r["plan"]
         if p:
             print(f"{r['strategy']:<8} {r['ranks']:>5} " + " ".join(
                 f"{mib(p[k]):>7}" for k in
-                ("params", "grads", "optimizer", "activations", "total")))
+                ("params", "grads", "optimizer", "step", "total")))
 
 
 def load_average():

@@ -3,7 +3,10 @@
 // fork + execvp of `redis-server <dir>/redis.conf`; the child gets its own
 // process group so that a terminal's Ctrl-C reaches the owner, which then
 // stops the server in order (SIGTERM: redis-server closes its socket and
-// exits).
+// exits). An owner that dies without stopping it (SIGKILL, a crash) takes
+// it along (PR_SET_PDEATHSIG), and it inherits none of the owner's open
+// files but stderr (a test runner waiting on the owner's output pipe is
+// not kept waiting by an orphaned server).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +17,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,17 +98,23 @@ RedisServer::RedisServer(const RedisServerConfig &config) : config_(config) {
   }
   std::filesystem::remove(dir + "/redis.log", ec);
 
+  const pid_t owner = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0)
     throw Error(std::string("cannot start redis-server: fork: ") +
                 std::strerror(errno));
   if (pid_ == 0) {
     ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != owner) // the owner died before prctl
+      _exit(1);
     const int null = ::open("/dev/null", O_RDWR);
     if (null >= 0) {
       ::dup2(null, 0);
       ::dup2(null, 1);
     }
+    for (int fd = 3; fd < 1024; ++fd)
+      ::close(fd);
     execlp(config_.executable.c_str(), config_.executable.c_str(), conf.c_str(),
            static_cast<char *>(nullptr));
     const std::string msg = "s2s: cannot run '" + config_.executable +

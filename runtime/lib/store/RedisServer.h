@@ -15,7 +15,9 @@
 //
 // start() returns once the server answers an authenticated PING (or throws
 // an Error with the end of its log); stop() sends SIGTERM and waits; the
-// destructor stops it. Torch-free.
+// destructor stops it. If the thread that made it ends without (the owner
+// killed or crashed), the server gets SIGTERM too (PR_SET_PDEATHSIG): make
+// it on a thread that lives as long as it should. Torch-free.
 //
 //===----------------------------------------------------------------------===//
 

@@ -6,6 +6,8 @@
 
 #include "s2s/runtime/GraphGeometry.h"
 
+#include "NaiveAttention.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
@@ -361,39 +363,6 @@ TEST(OpsTest, Norms) {
   EXPECT_THROW(group_norm(m, "gn3", x, 3, 1e-5), Error);
 }
 
-namespace {
-/// Naive multi-head attention: loops over batch, head and query.
-torch::Tensor naiveAttention(const torch::Tensor &q, const torch::Tensor &k,
-                             const torch::Tensor &v, int64_t heads) {
-  int64_t B = q.size(0), N = q.size(1), S = k.size(1), E = q.size(2),
-          d = E / heads;
-  torch::Tensor out = torch::zeros({B, N, E}, q.options());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < N; ++i) {
-        std::vector<double> s(S);
-        double mx = -1e300, z = 0;
-        for (int64_t j = 0; j < S; ++j) {
-          double dot = 0;
-          for (int64_t c = 0; c < d; ++c)
-            dot += q[b][i][h * d + c].item<double>() *
-                   k[b][j][h * d + c].item<double>();
-          s[j] = dot / std::sqrt(double(d));
-          mx = std::max(mx, s[j]);
-        }
-        for (double &e : s)
-          z += (e = std::exp(e - mx));
-        for (int64_t c = 0; c < d; ++c) {
-          double acc = 0;
-          for (int64_t j = 0; j < S; ++j)
-            acc += s[j] / z * v[b][j][h * d + c].item<double>();
-          out[b][i][h * d + c] = acc;
-        }
-      }
-  return out;
-}
-} // namespace
-
 TEST(OpsTest, AttentionMatchesNaiveLoop) {
   Model m = doubleModel();
   m.setTraining(false);
@@ -404,7 +373,7 @@ TEST(OpsTest, AttentionMatchesNaiveLoop) {
   torch::Tensor q = qkv.narrow(2, 0, 4), k = qkv.narrow(2, 4, 4),
                 v = qkv.narrow(2, 8, 4);
   torch::Tensor ref =
-      naiveAttention(q, k, v, 2).matmul(named(m, "attn.proj.weight")) +
+      test::naiveAttention(q, k, v, 2).matmul(named(m, "attn.proj.weight")) +
       named(m, "attn.proj.bias");
   EXPECT_TRUE(close(y, ref, 1e-10));
   // Training with dropout 0 takes the same path as eval.
@@ -427,8 +396,8 @@ TEST(OpsTest, FusedAttentionMatchesNaiveLoop) {
   torch::Tensor qkv =
       x.matmul(named(m, "attn.qkv.weight")) + named(m, "attn.qkv.bias");
   torch::Tensor ref =
-      naiveAttention(qkv.narrow(2, 0, 12), qkv.narrow(2, 12, 12),
-                     qkv.narrow(2, 24, 12), 3)
+      test::naiveAttention(qkv.narrow(2, 0, 12), qkv.narrow(2, 12, 12),
+                           qkv.narrow(2, 24, 12), 3)
           .matmul(named(m, "attn.proj.weight")) +
       named(m, "attn.proj.bias");
   {
@@ -448,8 +417,8 @@ TEST(OpsTest, FusedAttentionMatchesNaiveLoop) {
       x.matmul(named(f, "attn.qkv.weight").to(torch::kFloat64)) +
       named(f, "attn.qkv.bias").to(torch::kFloat64);
   torch::Tensor reff =
-      naiveAttention(qkvf.narrow(2, 0, 12), qkvf.narrow(2, 12, 12),
-                     qkvf.narrow(2, 24, 12), 3)
+      test::naiveAttention(qkvf.narrow(2, 0, 12), qkvf.narrow(2, 12, 12),
+                           qkvf.narrow(2, 24, 12), 3)
           .matmul(named(f, "attn.proj.weight").to(torch::kFloat64)) +
       named(f, "attn.proj.bias").to(torch::kFloat64);
   c10::InferenceMode inference;
@@ -466,7 +435,7 @@ TEST(OpsTest, CrossAttentionMatchesNaiveLoop) {
   torch::Tensor kv =
       c.matmul(named(m, "xa.kv.weight")) + named(m, "xa.kv.bias");
   torch::Tensor ref =
-      naiveAttention(q, kv.narrow(2, 0, 4), kv.narrow(2, 4, 4), 2)
+      test::naiveAttention(q, kv.narrow(2, 0, 4), kv.narrow(2, 4, 4), 2)
           .matmul(named(m, "xa.proj.weight")) +
       named(m, "xa.proj.bias");
   EXPECT_TRUE(close(y, ref, 1e-10));
