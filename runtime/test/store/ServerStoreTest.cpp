@@ -158,15 +158,16 @@ TEST(ServerStore, ReadersNeverSeeATornSample) {
   const int64_t bytes = (int64_t(8) << 20) + 4096; // 2 chunks
   std::vector<char> v(size_t(bytes), 0);
   writer.put({1}, v.data(), bytes);
-  // A producer replacing the sample every 50 ms, far more often than a
-  // data job replaces one sample, while the reader reads it in a loop. A
-  // read retries when the version it started on is replaced meanwhile and
-  // gives up, saying so, after 8 replacements: a writer in a tight loop on
-  // a loaded machine (ctest -j2) starved it that way, which is a clear
-  // error, not a torn sample. Errors on either side fail the test with the
-  // producer joined.
+  // A producer replacing the sample as each read starts, so every read
+  // races a replacement (its chunks written, the index swapped, the old
+  // chunks deleted). A read retries when the version it started on goes
+  // meanwhile and gives up, saying so, after 8 replacements during one
+  // read: a writer in a tight loop on a loaded machine (ctest -j2) starved
+  // it that way, a clear error rather than a torn sample, so the writer
+  // here keeps pace with the reader. Errors on either side fail the test
+  // with the producer joined.
   std::atomic<bool> done{false};
-  std::atomic<int> writes{0};
+  std::atomic<int> writes{0}, readsStarted{0};
   std::atomic<bool> producerFailed{false};
   std::exception_ptr producerError; // read once the producer is joined
   std::thread producer([&] {
@@ -174,11 +175,13 @@ TEST(ServerStore, ReadersNeverSeeATornSample) {
       rt::RedisClient c(server.address(), options());
       rt::ServerStore w(c, "x");
       std::vector<char> p(static_cast<size_t>(bytes));
-      for (int i = 1; !done; ++i) {
+      for (int i = 1, seen = 0; !done; ++i) {
+        while (!done && readsStarted.load() == seen)
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        seen = readsStarted.load();
         std::memset(p.data(), i % 100 + 1, p.size());
         w.put({1}, p.data(), bytes);
         ++writes;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     } catch (...) {
       producerError = std::current_exception();
@@ -204,6 +207,7 @@ TEST(ServerStore, ReadersNeverSeeATornSample) {
   while (torn.empty() && !producerFailed &&
          (std::chrono::steady_clock::now() < until || writes < 5)) {
     auto idx = reader.index();
+    ++readsStarted;
     ASSERT_NO_THROW(reader.read(idx, back.data()))
         << "after " << reads << " reads";
     ++reads;
