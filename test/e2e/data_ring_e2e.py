@@ -21,7 +21,6 @@ bit for bit against the files' windows.)
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -78,25 +77,11 @@ p = run([DATA, "push", "--address", address, "--name", "live", "--ring",
          str(N), "d/2000.h5"])
 print(p.stdout)
 check(redis("LLEN", "s2s:live:ring") == [str(N)], f"the ring holds {N}")
-with open(os.path.join(SRC, "test/e2e/Inputs/data_ring.s2s")) as f:
-    spec = f.read().replace("ADDRESS", address)
-with open(os.path.join(WORK, "ring.s2s"), "w") as f:
-    f.write(spec)
 exe = os.path.join(WORK, "train")
-run([os.path.join(BIN, "s2sc"), "ring.s2s", "-o", exe])
-
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = str(s.getsockname()[1])
-ranks = []
-for r in range(2):
-    env = dict(os.environ, **ENV, RANK=str(r), WORLD_SIZE="2",
-               LOCAL_RANK=str(r), LOCAL_WORLD_SIZE="2",
-               MASTER_ADDR="127.0.0.1", MASTER_PORT=port, OMP_NUM_THREADS="1")
-    ranks.append(subprocess.Popen(
-        [exe, "--out", "run", "--threads", "1", "--no-maps", "--log-every",
-         "1"], cwd=WORK, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True))
+harness.compile_input(BIN, SRC, WORK, "data_ring", "ring.s2s", exe, address)
+ranks = harness.start_ranks(
+    [exe, "--out", "run", "--threads", "1", "--no-maps", "--log-every", "1"],
+    2, WORK, ENV)
 
 # 2. a producer appends 2001 (32 > N samples) once the first epoch is done
 ckpt = os.path.join(WORK, "run", "checkpoints")

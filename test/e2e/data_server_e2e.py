@@ -110,12 +110,9 @@ p = run([DATA, "push", "--address", address, "--name", "syn", "d/2000.h5"],
 check(f"data server '{address}' refused the password" in p.stderr,
       "a wrong password is a clear error naming the address")
 
-with open(os.path.join(SRC, "test/e2e/Inputs/data_server.s2s")) as f:
-    spec = f.read().replace("ADDRESS", address)
-with open(os.path.join(WORK, "server.s2s"), "w") as f:
-    f.write(spec)
 exe = os.path.join(WORK, "train")
-run([os.path.join(BIN, "s2sc"), "server.s2s", "-o", exe])
+harness.compile_input(BIN, SRC, WORK, "data_server", "server.s2s", exe,
+                      address)
 
 # 2. the same losses from the server as from the files
 common = ["--threads", "1", "--log-every", "1"]

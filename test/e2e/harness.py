@@ -34,11 +34,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def launch_ranks(argv, ranks, cwd, env=None, timeout=900):
+def start_ranks(argv, ranks, cwd, env=None):
     """argv on `ranks` local processes with torchrun's variables (RANK,
     WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT on
-    loopback, one OpenMP thread) and `env` added; each rank's stdout. Exits
-    the script, printing the rank's output, when one fails."""
+    loopback, one OpenMP thread) and `env` added; the running processes,
+    their stdout and stderr piped."""
     port = str(free_port())
     procs = []
     for r in range(ranks):
@@ -50,6 +50,13 @@ def launch_ranks(argv, ranks, cwd, env=None, timeout=900):
         procs.append(subprocess.Popen(argv, cwd=cwd, env=e,
                                       stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
+    return procs
+
+
+def launch_ranks(argv, ranks, cwd, env=None, timeout=900):
+    """start_ranks, waited for; each rank's stdout. Exits the script,
+    printing the rank's output, when one fails."""
+    procs = start_ranks(argv, ranks, cwd, env)
     outs = []
     for r, p in enumerate(procs):
         o, err = p.communicate(timeout=timeout)
@@ -82,6 +89,17 @@ def fresh_example(bin_dir, src, work, spec, exe_name):
     run([os.path.join(bin_dir, "s2sc"), os.path.join(src, spec), "-o", exe],
         work)
     return exe
+
+
+def compile_input(bin_dir, src, work, name, spec, exe, address):
+    """test/e2e/Inputs/NAME.s2s with ADDRESS replaced by `address`, written
+    as work/SPEC (its name is the program's) and compiled by s2sc into
+    `exe`."""
+    with open(os.path.join(src, "test/e2e/Inputs", name + ".s2s")) as f:
+        text = f.read().replace("ADDRESS", address)
+    with open(os.path.join(work, spec), "w") as f:
+        f.write(text)
+    run([os.path.join(bin_dir, "s2sc"), spec, "-o", exe], work)
 
 
 def records(metrics, kind):

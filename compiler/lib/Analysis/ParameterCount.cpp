@@ -59,13 +59,16 @@ FailureOr<ParameterCount> s2s::countParameters(func::FuncOp model) {
   return count;
 }
 
-SmallVector<int64_t> s2s::unitLengths(ArrayRef<ModelParameter> params) {
+SmallVector<int64_t>
+s2s::unitLengths(ArrayRef<ModelParameter> params,
+                 function_ref<int64_t(const ModelParameter &)> values) {
   SmallVector<int64_t> lengths;
   for (size_t i = 0; i < params.size(); ++i) {
     if (i == 0 || params[i].unit != params[i - 1].unit)
       lengths.push_back(0);
     lengths.back() =
-        saturatingAdd(lengths.back(), params[i].info.numElements());
+        saturatingAdd(lengths.back(), values ? values(params[i])
+                                             : params[i].info.numElements());
   }
   return lengths;
 }

@@ -88,12 +88,6 @@ private:
   llvm::SmallPtrSet<Operation *, 8> filled_;
 };
 
-int64_t resultBytes(Operation *op, ElementBytes &eb) {
-  if (op->getNumResults() != 1)
-    return 0;
-  return saturatingMul(numel(op->getResult(0)), eb.of(op->getResult(0)));
-}
-
 /// [batch, tokens, embed] of a value, or nothing.
 std::optional<std::array<int64_t, 3>> tokens(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
@@ -364,9 +358,10 @@ FunctionMemory functionMemory(func::FuncOp fn, RankBytes &bytes) {
   bytes.layOut(fn);
   Block &body = fn.front();
   llvm::DenseSet<Value> saved;
+  llvm::DenseMap<Operation *, Saves> saves;
   int64_t internals = 0;
   for (Operation &op : body) {
-    Saves s = savesOf(&op, bytes);
+    const Saves &s = saves[&op] = savesOf(&op, bytes);
     for (Value v : s.operands)
       saved.insert(storageOf(v, parts));
     if (s.result && op.getNumResults() == 1)
@@ -390,7 +385,7 @@ FunctionMemory functionMemory(func::FuncOp fn, RankBytes &bytes) {
     auto freed = freedAfter(body, parts, grad ? saved : none);
     int64_t live = 0, peak = 0;
     for (Operation &op : body) {
-      Saves s = savesOf(&op, bytes);
+      const Saves &s = saves[&op];
       int64_t r = allocates(&op, parts) ? bytes.of(&op) : 0;
       int64_t inFlight = saturatingAdd(
           s.transient, bytes.reducesAfter(&op) ? saturatingMul(2, r) : 0);
@@ -580,17 +575,14 @@ FailureOr<ModelCost> s2s::modelCost(ModuleOp module, func::FuncOp fn,
   llvm::DenseMap<Operation *, TensorLayout> roles;
   if (cost.tensor > 1)
     roles = tensorRoles(fn);
-  for (size_t i = 0; i < list->size(); ++i) {
-    const ModelParameter &p = (*list)[i];
-    if (i == 0 || p.unit != (*list)[i - 1].unit)
-      cost.units.push_back(0);
+  cost.units = unitLengths(*list, [&](const ModelParameter &p) {
     int64_t values = p.info.numElements();
     cost.parameters = saturatingAdd(cost.parameters, values);
     auto role = roles.find(ParameterizedOp(p.owner).getOperation());
     if (role != roles.end() && splitsParameter(role->second, p.path))
       values /= cost.tensor;
-    cost.units.back() = saturatingAdd(cost.units.back(), values);
-  }
+    return values;
+  });
   module.walk([&](TrainOp t) {
     cost.reducedPrecision = t.getPrecision() != Precision::fp32;
     // Adam's two moments, SGD's momentum buffer (the runtime keeps one

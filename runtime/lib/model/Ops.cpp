@@ -179,45 +179,36 @@ Tensor neg(const Tensor &x) { return -x; }
 
 // --- pointwise -------------------------------------------------------------
 
-Tensor activation(const Tensor &x, Activation kind) {
+namespace {
+/// activation(x, kind), written over x when `inPlace` (a fresh x no graph
+/// records).
+Tensor applyActivation(Tensor x, Activation kind, bool inPlace) {
   switch (kind) {
   case Activation::None:
     return x;
   case Activation::Gelu:
-    return at::gelu(x);
+    return inPlace ? at::gelu_(x) : at::gelu(x);
   case Activation::Relu:
-    return at::relu(x);
+    return inPlace ? at::relu_(x) : at::relu(x);
   case Activation::Silu:
-    return at::silu(x);
+    return inPlace ? at::silu_(x) : at::silu(x);
   case Activation::Tanh:
-    return at::tanh(x);
+    return inPlace ? at::tanh_(x) : at::tanh(x);
   case Activation::Sigmoid:
-    return at::sigmoid(x);
+    return inPlace ? at::sigmoid_(x) : at::sigmoid(x);
   }
   throw Error("unknown activation kind " +
               std::to_string(static_cast<int>(kind)));
 }
 
-namespace {
-/// activation(x, kind) written over x, for a fresh x no graph records.
 Tensor activationInPlace(Tensor x, Activation kind) {
-  switch (kind) {
-  case Activation::Gelu:
-    return at::gelu_(x);
-  case Activation::Relu:
-    return at::relu_(x);
-  case Activation::Silu:
-    return at::silu_(x);
-  case Activation::Tanh:
-    return at::tanh_(x);
-  case Activation::Sigmoid:
-    return at::sigmoid_(x);
-  case Activation::None:
-    break;
-  }
-  return activation(x, kind);
+  return applyActivation(std::move(x), kind, true);
 }
 } // namespace
+
+Tensor activation(const Tensor &x, Activation kind) {
+  return applyActivation(x, kind, false);
+}
 
 Tensor softmax(const Tensor &x, int64_t dim) { return x.softmax(dim); }
 

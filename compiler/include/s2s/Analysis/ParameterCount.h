@@ -16,6 +16,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <string>
 
 namespace s2s {
@@ -48,8 +50,11 @@ collectParameters(mlir::func::FuncOp model);
 mlir::FailureOr<ParameterCount> countParameters(mlir::func::FuncOp model);
 
 /// The values of each run of consecutive parameters of one unit, in order:
-/// the segments the runtime's zero3 layout splits over the ranks.
-llvm::SmallVector<int64_t> unitLengths(llvm::ArrayRef<ModelParameter> params);
+/// the segments the runtime's zero3 layout splits over the ranks. `values`
+/// counts a parameter's (default: all of them; the plan: one tensor rank's).
+llvm::SmallVector<int64_t> unitLengths(
+    llvm::ArrayRef<ModelParameter> params,
+    llvm::function_ref<int64_t(const ModelParameter &)> values = nullptr);
 
 } // namespace s2s
 
